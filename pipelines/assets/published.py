@@ -1,0 +1,96 @@
+"""Published layer: the star schema as Parquet, checked, then switched in as one version."""
+
+import datetime as dt
+from pathlib import Path
+from typing import Callable
+
+import polars as pl
+from dagster import AssetExecutionContext, AssetIn, AssetKey, AssetsDefinition, Output, asset
+
+from pipelines.assets.validated import QUARANTINE, SYSTEM
+from pipelines.manifest import build_manifest
+from pipelines.publishing import star
+from pipelines.publishing.warehouse import write_parquet
+from pipelines.resources import LandingArea, WarehouseResource
+from pipelines.validation import TableOutcome
+from schemas import published, student_admin
+
+RELEASE = "published_release"
+
+
+def valid_rows(outcome: TableOutcome) -> pl.DataFrame:
+    """The validated rows of a table (empty, with the right columns, when its file could not be read)."""
+    if outcome.valid is not None:
+        return outcome.valid
+    table = student_admin.BY_NAME[outcome.table]
+    return pl.DataFrame(schema={**{c.name: c.dtype for c in table.columns}, "source_line": pl.Int64,
+                                "has_warnings": pl.Boolean})
+
+
+def _input(name: str) -> AssetIn:
+    if name in published.BY_NAME:
+        return AssetIn(key=AssetKey(name))
+    return AssetIn(key=AssetKey([SYSTEM, f"validated_{name}"]))
+
+
+def published_asset(name: str, inputs: list[str], build: Callable[..., pl.DataFrame]) -> AssetsDefinition:
+    """An asset that builds one published table into this run's staging folder.
+
+    ``inputs`` name validated source tables (their valid rows arrive as frames) or other
+    published tables (their staged Parquet arrives read back).
+    """
+    table = published.BY_NAME[name]
+
+    @asset(name=name, group_name="published", ins={i: _input(i) for i in inputs},
+           description=f"{table.description} Grain: {table.grain}")
+    def _published(context: AssetExecutionContext, warehouse: WarehouseResource, landing: LandingArea, **upstream):
+        frames = {k: pl.read_parquet(v) if isinstance(v, str) else valid_rows(v) for k, v in upstream.items()}
+        frame = build(frames, key=warehouse.key(), landing=landing)
+        path = warehouse.open().staging(context.run_id) / f"{name}.parquet"
+        write_parquet(frame, path, table.arrow_schema())
+        context.log.info(f"built {name}: {frame.height} rows")
+        return Output(str(path), metadata={"rows": frame.height, "staged_at": str(path)})
+    return _published
+
+
+def _as_of(landing: LandingArea) -> dt.date:
+    return landing.as_of_date() or dt.date.fromisoformat(landing.export_folder(SYSTEM).name)
+
+
+FACTS = ["fact_study_right", "fact_status_period", "fact_additional_period", "fact_assessed_unit",
+         "fact_workplace_period"]
+
+PUBLISHED_ASSETS = [
+    published_asset("dim_student", ["students"], lambda f, key, **_: star.dim_student(f["students"], key)),
+    published_asset("dim_qualification", [], lambda f, **_: star.dim_qualification()),
+    published_asset("dim_campus", ["study_rights"], lambda f, **_: star.dim_campus(f["study_rights"])),
+    published_asset("fact_study_right", ["study_rights", "dim_qualification", "dim_campus"],
+                    lambda f, key, **_: star.fact_study_right(f["study_rights"], f["dim_qualification"], f["dim_campus"], key)),
+    published_asset("fact_status_period", ["status_periods", "study_rights"],
+                    lambda f, key, **_: star.fact_status_period(f["status_periods"], f["study_rights"], key)),
+    published_asset("fact_additional_period", ["additional_periods", "study_rights"],
+                    lambda f, key, **_: star.fact_additional_period(f["additional_periods"], f["study_rights"], key)),
+    published_asset("fact_assessed_unit", ["assessed_units", "study_rights", "dim_qualification"],
+                    lambda f, key, **_: star.fact_assessed_unit(f["assessed_units"], f["study_rights"], f["dim_qualification"], key)),
+    published_asset("fact_workplace_period", ["workplace_periods", "study_rights"],
+                    lambda f, key, **_: star.fact_workplace_period(f["workplace_periods"], f["study_rights"], key)),
+    published_asset("fact_student_year_target", ["targets"], lambda f, **_: star.fact_student_year_target(f["targets"])),
+    published_asset("dim_date", FACTS, lambda f, landing, **_: star.dim_date(list(f.values()), _as_of(landing))),
+]
+
+
+@asset(name=RELEASE, group_name="published",
+       ins={**{t.name: AssetIn(key=AssetKey(t.name)) for t in published.TABLES},
+            "summary": AssetIn(key=AssetKey([SYSTEM, QUARANTINE]))},
+       description="Switches the checked tables in as one published version (published/ → versions/<run>), "
+                   "writes manifest.json and the DuckDB views in tiedolla.duckdb. Runs only when every "
+                   "blocking check of the published tables passed.")
+def published_release(context: AssetExecutionContext, warehouse: WarehouseResource, landing: LandingArea,
+                      summary: dict, **tables: str):
+    manifest = build_manifest(context.run_id, _as_of(landing), summary, landing.export_folder(SYSTEM))
+    version = warehouse.open().release(context.run_id, {k: Path(v) for k, v in tables.items()}, manifest)
+    context.log.info(f"published {len(tables)} tables: {warehouse.open().published} -> {version.name}")
+    return Output(str(version), metadata={"version": version.name, "tables": len(tables),
+                                          "rows_read": manifest["totals"]["rows_read"],
+                                          "rows_published": manifest["totals"]["rows_published"],
+                                          "rows_quarantined": manifest["totals"]["rows_quarantined"]})

@@ -1,0 +1,147 @@
+"""``tiedolla``: generate demo exports, run the pipeline, run the demo.
+
+Exit codes of ``run``: 0 published (quarantined rows are normal), 1 could not publish,
+2 usage error.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import sys
+from pathlib import Path
+
+from pipelines.resources import KEY_VARIABLE
+
+DEMO_AS_OF = dt.date(2026, 11, 20)
+DEMO_KEY = "DEMO-KEY-not-secret-only-for-synthetic-demo-data"
+PROJECT = Path(__file__).resolve().parent.parent
+
+
+class UsageError(Exception):
+    pass
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a date written YYYY-MM-DD") from None
+
+
+def cmd_generate(args) -> int:
+    from pipelines.demo_data.export import generate
+
+    folder = generate(args.size, args.seed, Path(args.out), args.as_of)
+    print(f"wrote {folder}")
+    print(f"truth of injected defects: {Path(args.out) / 'truth' / 'student_admin' / args.as_of.isoformat() / 'defects.csv'}")
+    return 0
+
+
+def run_pipeline(landing: Path, warehouse: Path, as_of: dt.date | None, key: str, site_config: str | None = None):
+    """Materialise every asset of the one Definitions in this process; returns the Dagster result."""
+    from pipelines.definitions import make_definitions
+    from pipelines.progress import progress_logger
+
+    defs = make_definitions(landing, warehouse, as_of.isoformat() if as_of else None, key, site_config,
+                            loggers={"progress": progress_logger})
+    job = defs.resolve_implicit_global_asset_job_def()
+    return job.execute_in_process(raise_on_error=False, run_config={"loggers": {"progress": {}}})
+
+
+def _report(result, warehouse: Path) -> int:
+    import json
+
+    from pipelines.assets.published import RELEASE
+
+    released = any(m.asset_key.to_user_string() == RELEASE for m in result.get_asset_materialization_events()
+                   if hasattr(m, "asset_key")) or any(
+        e.asset_key and e.asset_key.to_user_string() == RELEASE for e in result.get_asset_materialization_events())
+    failed_checks = [f"{e.asset_key.to_user_string()}: {e.check_name}" for e in result.get_asset_check_evaluations()
+                     if not e.passed]
+    for event in result.all_events:
+        if event.is_step_failure and event.step_failure_data.error and "AssetCheckFailed" not in event.step_failure_data.error.message:
+            print(f"step {event.step_key} failed: {event.step_failure_data.error.message.strip().splitlines()[-1]}",
+                  file=sys.stderr)
+    manifest_path = warehouse / "manifest.json"
+    if not released:
+        print("\nNOT PUBLISHED: the previous published version (if any) is unchanged.", file=sys.stderr)
+        for check in failed_checks:
+            print(f"  failing check: {check}", file=sys.stderr)
+        return 1
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    print(f"\npublished run {manifest['run_id']} (as of {manifest['as_of']})")
+    print(f"  {'file':<34}{'read':>10}{'published':>11}{'quarantined':>13}")
+    for name, f in manifest["files"].items():
+        note = f"  CANNOT READ: {f['problem']}" if f["problem"] else ""
+        print(f"  {name:<34}{f['rows_read']:>10}{f['rows_published']:>11}{f['rows_quarantined']:>13}{note}")
+        for notice in f["notices"]:
+            print(f"    note: {notice}")
+    print(f"\n  published tables: {warehouse / 'published'}/*.parquet")
+    print(f"  DuckDB views:     {warehouse / 'tiedolla.duckdb'}")
+    print(f"  quarantine:       {warehouse / 'quarantine'}/*.parquet")
+    print(f"  manifest:         {manifest_path}")
+    return 0
+
+
+def cmd_run(args) -> int:
+    landing = Path(args.landing)
+    if not landing.is_dir():
+        raise UsageError(f"landing folder {landing} does not exist")
+    key = os.environ.get(KEY_VARIABLE)
+    if args.pseudonym_key_file:
+        key = Path(args.pseudonym_key_file).read_text(encoding="utf-8").strip()
+    if not key:
+        raise UsageError(f"no pseudonym key: set {KEY_VARIABLE} (or --pseudonym-key-file) to a long random secret "
+                         f"kept outside the warehouse, e.g. export {KEY_VARIABLE}=$(python3 -c "
+                         "'import secrets; print(secrets.token_hex(32))')")
+    print(f"running the pipeline on {landing} -> {args.warehouse}", file=sys.stderr)
+    result = run_pipeline(landing, Path(args.warehouse), args.as_of, key, args.site_config)
+    return _report(result, Path(args.warehouse))
+
+
+def cmd_demo(args) -> int:
+    from pipelines.demo_data.export import generate
+
+    out = Path(args.dir)
+    landing, warehouse = out / "landing", out / "warehouse"
+    print(f"generating the small demo export into {landing} (synthetic data, demo pseudonym key)", file=sys.stderr)
+    generate("small", args.seed, landing, DEMO_AS_OF)
+    result = run_pipeline(landing, warehouse, None, DEMO_KEY)
+    return _report(result, warehouse)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="tiedolla", description=__doc__.split("\n")[0])
+    sub = p.add_subparsers(dest="command", required=True)
+    g = sub.add_parser("generate", help="write a synthetic landing folder with documented defects")
+    g.add_argument("--size", choices=["small", "medium", "large", "national"], default="small")
+    g.add_argument("--seed", type=int, default=1)
+    g.add_argument("--out", required=True, help="landing folder to write")
+    g.add_argument("--as-of", type=_date, default=DEMO_AS_OF, help="export date (default %(default)s)")
+    g.set_defaults(func=cmd_generate)
+    r = sub.add_parser("run", help="ingest, validate, quarantine and publish a landing folder")
+    r.add_argument("--landing", required=True)
+    r.add_argument("--warehouse", required=True)
+    r.add_argument("--as-of", type=_date, help="use the newest export on or before this date")
+    r.add_argument("--site-config", help="YAML mapping your export's headers (default: the contract's)")
+    r.add_argument("--pseudonym-key-file", help=f"file holding the pseudonym key (default: ${KEY_VARIABLE})")
+    r.set_defaults(func=cmd_run)
+    d = sub.add_parser("demo", help="generate the small demo and run the pipeline on it")
+    d.add_argument("--dir", default=str(PROJECT / "demo"), help="where to put landing/ and warehouse/")
+    d.add_argument("--seed", type=int, default=1)
+    d.set_defaults(func=cmd_demo)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except UsageError as err:
+        print(f"tiedolla: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

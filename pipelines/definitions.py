@@ -1,0 +1,42 @@
+"""The one Dagster code location: ``dagster dev -w workspace.yaml`` and ``tiedolla run`` both use it."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from dagster import Definitions, FilesystemIOManager, in_process_executor
+
+from pipelines.assets.checks import CHECKS
+from pipelines.assets.published import PUBLISHED_ASSETS, published_release
+from pipelines.assets.raw import RAW_ASSETS
+from pipelines.assets.validated import validate_student_admin
+from pipelines.resources import LandingArea, WarehouseResource
+
+PROJECT = Path(__file__).resolve().parent.parent
+DEFAULT_LANDING = PROJECT / "demo" / "landing"
+DEFAULT_WAREHOUSE = PROJECT / "demo" / "warehouse"
+ASSETS = [*RAW_ASSETS, validate_student_admin, *PUBLISHED_ASSETS, published_release]
+
+
+def make_definitions(landing: Path, warehouse: Path, as_of: str | None = None, pseudonym_key: str | None = None,
+                     site_config: str | None = None, loggers: dict | None = None) -> Definitions:
+    return Definitions(
+        loggers=loggers,
+        assets=ASSETS,
+        asset_checks=CHECKS,
+        resources={
+            "landing": LandingArea(path=str(landing), as_of=as_of, site_config=site_config),
+            "warehouse": WarehouseResource(path=str(warehouse), pseudonym_key=pseudonym_key),
+            # intermediate values (text tables, validated frames) live beside the warehouse
+            "io_manager": FilesystemIOManager(base_dir=str(Path(warehouse) / ".dagster" / "storage")),
+        },
+        executor=in_process_executor,
+    )
+
+
+defs = make_definitions(
+    landing=Path(os.environ.get("TIEDOLLA_LANDING", DEFAULT_LANDING)),
+    warehouse=Path(os.environ.get("TIEDOLLA_WAREHOUSE", DEFAULT_WAREHOUSE)),
+    as_of=os.environ.get("TIEDOLLA_AS_OF") or None,
+    site_config=os.environ.get("TIEDOLLA_SITE_CONFIG") or None,
+)

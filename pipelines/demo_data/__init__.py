@@ -1,0 +1,1 @@
+"""Synthetic, deterministic demo exports with documented defects and their truth."""

@@ -1,0 +1,1 @@
+"""Reading source exports into text tables: encoding, delimiter, headers, line numbers."""

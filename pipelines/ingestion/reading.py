@@ -1,0 +1,163 @@
+"""Read one export file into a text table with the source line of every row.
+
+DuckDB parses the CSV (fast, and it keeps the rows it cannot parse in a reject table
+instead of failing the file); polars takes the result. Every value stays text here:
+typing is a validation step, so a bad date becomes a quarantined row, not a failed file.
+"""
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import polars as pl
+
+from pipelines.ingestion.encoding import detect_encoding
+from pipelines.ingestion.lines import logical_line_map
+from pipelines.ingestion.problems import FileProblem
+from schemas.metadata import LINE, Table
+
+REJECT_WORDS = {
+    "TOO MANY COLUMNS": "the line has more fields than the header: look for a stray '{delim}' or a missing quote",
+    "MISSING COLUMNS": "the line has fewer fields than the header: it may be cut short",
+    "UNQUOTED VALUE": "a quote (\") is not closed: the rest of the file may have been read as one field",
+    "LINE SIZE OVER MAXIMUM": "the line is longer than any row may be",
+    "INVALID ENCODING": "the line holds bytes that are not text in the file's encoding",
+}
+
+
+@dataclass
+class CsvDialect:
+    delimiter: str = ";"
+    quote: str = '"'
+
+
+@dataclass
+class RawTable:
+    """What one source file yielded: text rows, rows that could not be parsed, notices."""
+
+    table: str
+    file: str
+    encoding: str | None = None
+    sha256: str | None = None
+    frame: pl.DataFrame | None = None
+    #: rows the CSV parser could not split: source_line, column, message, first_field
+    rejects: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(
+        schema={LINE: pl.Int64, "column": pl.Utf8, "message": pl.Utf8, "first_field": pl.Utf8}))
+    notices: list[str] = field(default_factory=list)
+    problem: FileProblem | None = None
+
+    @property
+    def rows_read(self) -> int:
+        return (0 if self.frame is None else self.frame.height) + self.rejects.height
+
+
+def _normalise_header(name: str) -> str:
+    return " ".join(name.replace("\ufeff", "").replace("\u00a0", " ").split()).casefold()
+
+
+def _header_fields(path: Path, text_head: str, dialect: CsvDialect) -> list[str]:
+    first = next(csv.reader(io.StringIO(text_head), delimiter=dialect.delimiter, quotechar=dialect.quote), None)
+    if not first or first == [""]:
+        raise FileProblem(path.name, "the file is empty: expected a header row", 1)
+    if len(first) == 1:
+        for other in (",", "\t", "|"):
+            if other in first[0]:
+                shown = "tab" if other == "\t" else f"'{other}'"
+                raise FileProblem(path.name, f"the header is separated by {shown}, not by '{dialect.delimiter}': "
+                                  f"export the file with '{dialect.delimiter}' as the delimiter", 1)
+    return first
+
+
+def map_headers(path: Path, table: Table, header: list[str], headers: dict[str, str]) -> tuple[dict[str, str], list[str]]:
+    """File header → column name, plus notices about columns we do not know."""
+    wanted = {_normalise_header(headers.get(c.name, c.source_header)): c.name for c in table.columns}
+    seen: dict[str, int] = {}
+    mapping: dict[str, str] = {}
+    notices = []
+    for position, name in enumerate(header, start=1):
+        key = _normalise_header(name)
+        if key in seen:
+            raise FileProblem(path.name, f"the header '{name.strip()}' appears twice (fields {seen[key]} and "
+                              f"{position}): it is not clear which one to read", 1, name.strip())
+        seen[key] = position
+        if key in wanted:
+            mapping[name] = wanted[key]
+        else:
+            notices.append(f"{path.name}: column '{name.strip()}' (field {position}) is not part of the export "
+                           "contract and was ignored")
+    missing = [c for c in table.columns if c.name not in mapping.values()]
+    if missing:
+        names = ", ".join(f"'{headers.get(c.name, c.source_header)}'" for c in missing)
+        raise FileProblem(path.name, f"required column{'s' if len(missing) > 1 else ''} {names} "
+                          "missing from the header row", 1, headers.get(missing[0].name, missing[0].source_header))
+    return mapping, notices
+
+
+def read_export_file(path: Path, table: Table, headers: dict[str, str] | None = None,
+                     dialect: CsvDialect | None = None) -> RawTable:
+    """Read ``path`` as ``table``; a file-level problem is returned, not raised."""
+    raw = RawTable(table=table.name, file=path.name)
+    try:
+        _read(path, table, headers or {}, dialect or CsvDialect(), raw)
+    except FileProblem as problem:
+        raw.problem, raw.frame = problem, None
+        raw.rejects = raw.rejects.clear()
+    return raw
+
+
+def _read(path: Path, table: Table, headers: dict[str, str], dialect: CsvDialect, raw: RawTable) -> None:
+    if not path.is_file():
+        raise FileProblem(path.name, "the file is missing from the export folder")
+    data = path.read_bytes()
+    raw.sha256 = hashlib.sha256(data).hexdigest()
+    raw.encoding = detect_encoding(path, data)
+    text_head = data[:65536].decode(raw.encoding, errors="replace")
+    header = _header_fields(path, text_head, dialect)
+    mapping, raw.notices = map_headers(path, table, header, headers)
+
+    with tempfile.TemporaryDirectory(prefix="tiedolla-read-") as tmp:
+        source = path
+        if raw.encoding == "cp1252":  # DuckDB reads only UTF-8: transcode, byte-exact characters
+            data = data.decode("cp1252").encode("utf-8")
+            source = Path(tmp) / path.name
+            source.write_bytes(data)
+        frame, rejects = _parse(source, header, mapping, dialect)
+    physical, blank = logical_line_map(data, ord(dialect.quote))
+    candidates = np.flatnonzero(~blank[1:]) + 2  # logical lines after the header
+    accepted = candidates[~np.isin(candidates, rejects["logical_line"].to_numpy())]
+    if len(accepted) != frame.height:
+        raise FileProblem(path.name, "the rows could not be matched to their line numbers; "
+                          "check the file for stray quote characters")
+    raw.frame = frame.with_columns(pl.Series(LINE, physical[accepted - 1], dtype=pl.Int64))
+    raw.rejects = rejects.with_columns(
+        pl.col("logical_line").map_elements(lambda n: int(physical[n - 1]), return_dtype=pl.Int64).alias(LINE),
+        pl.col("raw_text").str.split(dialect.delimiter).list.first().alias("first_field"),
+    ).select(LINE, "column", "message", "first_field")
+
+
+def _parse(source: Path, header: list[str], mapping: dict[str, str], dialect: CsvDialect):
+    con = duckdb.connect()
+    try:
+        columns = {name: "VARCHAR" for name in header}
+        rel = con.read_csv(str(source), delimiter=dialect.delimiter, quotechar=dialect.quote, escapechar=dialect.quote,
+                           header=True, columns=columns, ignore_errors=True, store_rejects=True,
+                           auto_detect=False, strict_mode=True, encoding="utf-8")
+        select = ", ".join(f'"{h.replace(chr(34), chr(34) * 2)}" AS "{mapping[h]}"' for h in header if h in mapping)
+        frame = pl.from_arrow(rel.select(select).arrow())
+        rejects = con.sql("""
+            SELECT line AS logical_line, any_value(column_name) AS column, any_value(error_type) AS error_type,
+                   any_value(error_message) AS detail, trim(any_value(csv_line), e'\r\n') AS raw_text
+            FROM reject_errors GROUP BY line ORDER BY line""").pl()
+    finally:
+        con.close()
+    words = pl.col("error_type").replace_strict(
+        {k: v.format(delim=dialect.delimiter) for k, v in REJECT_WORDS.items()}, default=pl.col("detail"))
+    return frame, rejects.with_columns(
+        pl.col("logical_line").cast(pl.Int64), words.alias("message"),
+        pl.col("column").replace_strict(mapping, default=pl.col("column")))

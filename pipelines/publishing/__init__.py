@@ -1,0 +1,1 @@
+"""Building the published star schema and switching it in atomically."""

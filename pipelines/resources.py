@@ -1,0 +1,74 @@
+"""Dagster resources: where the exports land, where the warehouse is, the pseudonym key."""
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+
+import yaml
+from dagster import ConfigurableResource
+
+from pipelines.ingestion.problems import FileProblem
+from pipelines.ingestion.reading import CsvDialect
+from pipelines.publishing.warehouse import Warehouse
+
+DEFAULT_SITE_CONFIG = Path(__file__).parent / "config" / "site.yaml"
+KEY_VARIABLE = "TIEDOLLA_PSEUDONYM_KEY"
+
+
+class LandingArea(ConfigurableResource):
+    """The landing folder: ``<path>/<source>/<export date>/``; the newest export is the current state."""
+
+    path: str
+    as_of: str | None = None
+    site_config: str | None = None
+
+    def as_of_date(self) -> dt.date | None:
+        return dt.date.fromisoformat(self.as_of) if self.as_of else None
+
+    def export_folder(self, source: str) -> Path:
+        root = Path(self.path) / source
+        dated = sorted(p for p in root.glob("*") if p.is_dir() and _is_date(p.name)) if root.is_dir() else []
+        if self.as_of:
+            dated = [p for p in dated if p.name <= self.as_of]
+        if not dated:
+            raise FileProblem(str(root), "no export folder (named by its date, e.g. 2026-11-20) was found here"
+                              + (f" on or before {self.as_of}" if self.as_of else ""))
+        return dated[-1]
+
+    def _site(self) -> dict:
+        with open(self.site_config or DEFAULT_SITE_CONFIG, encoding="utf-8") as f:
+            return yaml.safe_load(f) or {}
+
+    def headers(self, source: str, table: str) -> dict[str, str]:
+        return ((self._site().get(source) or {}).get("headers") or {}).get(table) or {}
+
+    def dialect(self, source: str) -> CsvDialect:
+        site = self._site().get(source) or {}
+        return CsvDialect(delimiter=site.get("delimiter", ";"), quote=site.get("quote", '"'))
+
+
+def _is_date(name: str) -> bool:
+    try:
+        dt.date.fromisoformat(name)
+        return True
+    except ValueError:
+        return False
+
+
+class WarehouseResource(ConfigurableResource):
+    """The warehouse folder, and the secret that keys pseudonyms (never stored with the data)."""
+
+    path: str
+    pseudonym_key: str | None = None
+
+    def open(self) -> Warehouse:
+        return Warehouse(Path(self.path))
+
+    def key(self) -> bytes:
+        key = self.pseudonym_key or os.environ.get(KEY_VARIABLE)
+        if not key:
+            raise RuntimeError(f"no pseudonym key: set the environment variable {KEY_VARIABLE} to a long random "
+                               "secret (keep it outside the warehouse), e.g. `export "
+                               f"{KEY_VARIABLE}=$(python -c 'import secrets; print(secrets.token_hex(32))')`")
+        return key.encode()

@@ -1,0 +1,182 @@
+"""Validate one student-administration export: type, run every rule, quarantine, cascade.
+
+The rules live in ``schemas/``; this module only runs them (pandera on polars for the
+rules of one file, polars joins for the rules across files) and turns failures into
+quarantine rows. Nothing is dropped: every row read is either valid (possibly with
+warnings) or quarantined with its reasons.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandera.polars as pa
+import polars as pl
+
+from pipelines.ingestion.reading import RawTable
+from pipelines.masking import masked
+from schemas import student_admin
+from schemas.metadata import LINE, Rule, Table, raw_name
+
+FAILURE_SCHEMA = {
+    "run_id": pl.Utf8, "source_system": pl.Utf8, "table": pl.Utf8, "source_file": pl.Utf8, LINE: pl.Int64,
+    "record_key": pl.Utf8, "rule_id": pl.Utf8, "severity": pl.Utf8, "column": pl.Utf8, "source_header": pl.Utf8,
+    "message": pl.Utf8, "masked_value": pl.Utf8,
+}
+HAS_WARNINGS = "has_warnings"
+_PARSERS = {
+    pl.Date: lambda e: e.str.strptime(pl.Date, "%d.%m.%Y", strict=False),
+    pl.Float64: lambda e: e.str.replace(",", ".", literal=True).cast(pl.Float64, strict=False),
+    pl.Int64: lambda e: e.cast(pl.Int64, strict=False),
+}
+
+
+@dataclass
+class TableOutcome:
+    """One source table after validation."""
+
+    table: str
+    source_file: str
+    valid: pl.DataFrame | None  # typed rows to publish, with has_warnings
+    failures: pl.DataFrame  # one row per (source row, rule)
+    rows_read: int
+    problem: str | None = None
+
+    @property
+    def rows_quarantined(self) -> int:
+        errors = self.failures.filter(pl.col("severity") == "error")
+        return errors[LINE].n_unique() if errors.height else 0
+
+    @property
+    def rows_published(self) -> int:
+        return 0 if self.valid is None else self.valid.height
+
+
+def clean_text(frame: pl.DataFrame, table: Table) -> pl.DataFrame:
+    """Trim spaces (also non-breaking ones) and turn empty values into nulls."""
+    return frame.with_columns(
+        pl.col(c.name).str.replace_all("\u00a0", " ", literal=True).str.strip_chars().replace("", None)
+        for c in table.columns
+    )
+
+
+def type_columns(frame: pl.DataFrame, table: Table) -> pl.DataFrame:
+    """Typed columns next to their text (``__raw__<name>``) so a failed parse can be reported."""
+    typed = [c for c in table.columns if not c.is_text]
+    return frame.with_columns(
+        *(pl.col(c.name).alias(raw_name(c.name)) for c in typed),
+        *(_PARSERS[c.dtype](pl.col(c.name)).alias(c.name) for c in typed),
+    )
+
+
+def _failures(rows: pl.DataFrame, table: Table, rule: Rule, run_id: str, message: pl.Expr | None = None) -> pl.DataFrame:
+    """Failure rows for ``rule`` on ``rows`` (a frame that still has every column's text)."""
+    col = table.column(rule.column) if rule.column else None
+    value = pl.col(raw_name(col.name)) if col is not None and raw_name(col.name) in rows.columns else \
+        pl.col(col.name) if col is not None else pl.lit(None, pl.Utf8)
+    key = table.key[0] if table.key else table.columns[0].name
+    return rows.select(
+        pl.lit(run_id).alias("run_id"), pl.lit(table.source_system).alias("source_system"),
+        pl.lit(table.name).alias("table"), pl.lit(table.source_file).alias("source_file"), pl.col(LINE),
+        pl.col(key).cast(pl.Utf8).alias("record_key"), pl.lit(rule.id).alias("rule_id"),
+        pl.lit(rule.severity).alias("severity"), pl.lit(rule.column).alias("column"),
+        pl.lit(col.source_header if col else None, pl.Utf8).alias("source_header"),
+        (message if message is not None else pl.lit(rule.description)).alias("message"),
+        masked(value.cast(pl.Utf8), col.personal if col else None).alias("masked_value"),
+    ).cast(FAILURE_SCHEMA)
+
+
+def run_table_rules(typed: pl.DataFrame, table: Table, run_id: str) -> pl.DataFrame:
+    """Every rule of one table, through its pandera schema; one failure row per row and rule."""
+    rules = {r.id: r for r in table.all_rules()}
+    try:
+        table.pandera_schema().validate(typed, lazy=True)
+        return pl.DataFrame(schema=FAILURE_SCHEMA)
+    except pa.errors.SchemaErrors as err:
+        cases = err.failure_cases.filter(pl.col("check").is_in(list(rules)) & pl.col("index").is_not_null())
+        unexpected = err.failure_cases.filter(~pl.col("check").is_in(list(rules)))
+        if unexpected.height:  # a column of the wrong type: a bug in typing, not a data problem
+            raise RuntimeError(f"{table.name}: schema problems outside the rules: {unexpected}") from err
+    indexed = typed.with_row_index("__row")
+    parts = [
+        _failures(indexed.join(group.select(pl.col("index").cast(pl.UInt32).alias("__row")).unique(), on="__row"),
+                  table, rules[rule_id], run_id)
+        for (rule_id,), group in cases.group_by("check", maintain_order=True)
+    ]
+    return pl.concat(parts) if parts else pl.DataFrame(schema=FAILURE_SCHEMA)
+
+
+def _ingest_failures(raw: RawTable, table: Table, run_id: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Rejected lines and exact duplicates → failures; returns (rows to validate, failures)."""
+    malformed, duplicate, whitespace = table.ingest_rules()
+    rejects = raw.rejects.rename({"first_field": table.columns[0].name})
+    first_line = pl.col(LINE).min().over(table.names)
+    frame = raw.frame.with_columns(first_line.alias("__first_line"))
+    dups = frame.filter(pl.col(LINE) != pl.col("__first_line"))
+    failures = [
+        _failures(rejects.with_columns(*(pl.lit(None, pl.Utf8).alias(n) for n in table.names[1:])), table,
+                  malformed, run_id, message=pl.lit(malformed.description + ": ") + pl.col("message")),
+        _failures(dups, table, duplicate, run_id,
+                  message=pl.lit("Exact duplicate of line ") + pl.col("__first_line").cast(pl.Utf8)),
+    ]
+    rows = frame.filter(pl.col(LINE) == pl.col("__first_line")).drop("__first_line")
+    cleaned = clean_text(rows, table)
+    changed = pl.any_horizontal(
+        (pl.col(n).is_not_null() & (pl.col(n) != pl.col(f"__clean_{n}")).fill_null(True)) for n in table.names)
+    untidy = rows.with_columns(cleaned.select(pl.col(n).alias(f"__clean_{n}") for n in table.names)).filter(changed)
+    failures.append(_failures(clean_text(untidy, table), table, whitespace, run_id))
+    return cleaned, pl.concat(failures)
+
+
+def validate_export(raws: dict[str, RawTable], run_id: str,
+                    tables: tuple[Table, ...] = student_admin.TABLES) -> dict[str, TableOutcome]:
+    """Validate every table of one export together (the cross-file rules need them all)."""
+    typed: dict[str, pl.DataFrame] = {}
+    failures: dict[str, list[pl.DataFrame]] = {}
+    for table in tables:
+        raw = raws[table.name]
+        if raw.problem is not None:
+            continue
+        rows, ingest = _ingest_failures(raw, table, run_id)
+        typed[table.name] = type_columns(rows, table)
+        failures[table.name] = [ingest, run_table_rules(typed[table.name], table, run_id)]
+
+    for cross in student_admin.CROSS_FILE_RULES:
+        needed = {cross.table} | {p for c, _, p in student_admin.PARENTS if c == cross.table}
+        if not needed <= typed.keys():
+            continue  # a file it needs could not be read: the rule cannot be judged
+        lines = cross.failing(typed)
+        table = student_admin.BY_NAME[cross.table]
+        hits = typed[cross.table].filter(pl.col(LINE).is_in(lines.implode()))
+        failures[cross.table].append(_failures(hits, table, cross.rule, run_id))
+
+    _cascade(typed, failures, run_id)
+    return {table.name: _outcome(table, raws[table.name], typed.get(table.name), failures.get(table.name, []))
+            for table in tables}
+
+
+def _error_lines(parts: list[pl.DataFrame]) -> pl.Series:
+    return pl.concat(parts).filter(pl.col("severity") == "error")[LINE].unique()
+
+
+def _cascade(typed: dict[str, pl.DataFrame], failures: dict[str, list[pl.DataFrame]], run_id: str) -> None:
+    """Rows whose student or study right is quarantined are quarantined with it."""
+    for child, column, parent in student_admin.PARENTS:  # parents come before children
+        if child not in typed or parent not in typed:
+            continue
+        parent_table = student_admin.BY_NAME[parent]
+        key = parent_table.key[0]
+        held = typed[parent].with_columns(pl.col(LINE).is_in(_error_lines(failures[parent]).implode()).alias("__held"))
+        held_keys = held.group_by(key).agg(pl.col("__held").all()).filter("__held").select(pl.col(key).alias(column))
+        hits = typed[child].join(held_keys, on=column, how="semi")
+        failures[child].append(_failures(hits, student_admin.BY_NAME[child], student_admin.parent_rule(child), run_id))
+
+
+def _outcome(table: Table, raw: RawTable, typed: pl.DataFrame | None, parts: list[pl.DataFrame]) -> TableOutcome:
+    if typed is None:
+        return TableOutcome(table.name, raw.file, None, pl.DataFrame(schema=FAILURE_SCHEMA), 0, str(raw.problem))
+    all_failures = pl.concat(parts).sort(LINE, "rule_id")
+    errors = all_failures.filter(pl.col("severity") == "error")[LINE].unique().implode()
+    warned = all_failures.filter(pl.col("severity") == "warning")[LINE].unique().implode()
+    valid = typed.filter(~pl.col(LINE).is_in(errors)).with_columns(pl.col(LINE).is_in(warned).alias(HAS_WARNINGS))
+    valid = valid.select(*table.names, LINE, HAS_WARNINGS).sort(LINE)
+    return TableOutcome(table.name, raw.file, valid, all_failures, raw.rows_read)

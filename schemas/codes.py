@@ -1,0 +1,41 @@
+"""Code lists the rules refer to. The facts live in ``schemas/reference/*.csv``."""
+from __future__ import annotations
+
+import csv
+from functools import cache
+from pathlib import Path
+
+REFERENCE = Path(__file__).parent / "reference"
+
+
+@cache
+def reference(name: str) -> tuple[dict[str, str], ...]:
+    """Rows of ``schemas/reference/<name>.csv`` as dicts (all values text)."""
+    with open(REFERENCE / f"{name}.csv", encoding="utf-8", newline="") as f:
+        return tuple(csv.DictReader(f))
+
+
+def codes(name: str, column: str = "code") -> frozenset[str]:
+    return frozenset(row[column] for row in reference(name))
+
+
+QUALIFICATIONS = "qualifications"
+STATUSES = "statuses"
+
+ENDING_STATUSES = frozenset(r["code"] for r in reference(STATUSES) if r["is_ending"] == "true")
+#: statuses that must carry a funding code (opintojen rahoitus)
+FUNDED_STATUSES = frozenset({"lasna", "loma", "valmistunut"})
+SEX_CODES = {"1": "male", "2": "female"}
+RECOGNISED_CODES = {"K": True, "E": False}
+AGREEMENT_TYPES = frozenset({"koulutussopimus", "oppisopimus"})
+
+#: ISO 639-1 language codes (mother tongue, äidinkieli)
+LANGUAGES = frozenset(
+    """aa ab ae af ak am an ar as av ay az ba be bg bh bi bm bn bo br bs ca ce ch co cr cs cu
+    cv cy da de dv dz ee el en eo es et eu fa ff fi fj fo fr fy ga gd gl gn gu gv ha he hi ho
+    hr ht hu hy hz ia id ie ig ii ik io is it iu ja jv ka kg ki kj kk kl km kn ko kr ks ku kv
+    kw ky la lb lg li ln lo lt lu lv mg mh mi mk ml mn mr ms mt my na nb nd ne ng nl nn no nr
+    nv ny oc oj om or os pa pi pl ps pt qu rm rn ro ru rw sa sc sd se sg si sk sl sm sn so sq
+    sr ss st su sv sw ta te tg th ti tk tl tn to tr ts tt tw ty ug uk ur uz ve vi vo wa wo xh
+    yi yo za zh zu""".split()
+)

@@ -1,0 +1,158 @@
+"""The BI contract: published tables (a star schema), their grain, keys and rules.
+
+Dagster checks every published table against its model here before the set is switched
+in; the Parquet schema and the data dictionary come from the same definitions.
+"""
+from __future__ import annotations
+
+import polars as pl
+
+from schemas.metadata import Column, Rule, Table
+
+HETU_PATTERN = r"\b\d{6}[-+A-FU-Y]\d{3}[0-9A-Y]\b"
+EMAIL_PATTERN = r"[\w.+-]+@[\w-]+\.[\w.]+"
+
+
+def _key(name: str, dtype=pl.Int64, words: str = "Surrogate key.") -> Column:
+    return Column(name, dtype, words, nullable=False, unique=True)
+
+
+def _no_personal_data(table: str, columns: tuple[Column, ...]) -> Rule:
+    """No text value may look like a henkilötunnus or an email address."""
+    text = [c.name for c in columns if c.is_text]
+
+    def passes() -> pl.Expr:
+        if not text:
+            return pl.lit(True)
+        return ~pl.any_horizontal([pl.col(n).str.contains(HETU_PATTERN).fill_null(False)
+                                   | pl.col(n).str.contains(EMAIL_PATTERN).fill_null(False) for n in text])
+    return Rule(f"{table}.no_personal_data", "No value may look like a henkilötunnus or an email address", passes=passes)
+
+
+def _date_key(name: str, words: str, nullable: bool = True) -> Column:
+    return Column(name, pl.Int64, f"{words} as a dim_date key (yyyymmdd).", nullable=nullable,
+                  rules=(Rule(f"{{table}}.{name}.range", "A date key is a yyyymmdd number",
+                              passes=lambda: pl.col(name).is_null() | pl.col(name).is_between(19000101, 21001231), column=name),))
+
+
+def _table(name: str, description: str, grain: str, key: tuple[str, ...], columns: tuple[Column, ...],
+           foreign_keys=()) -> Table:
+    columns = columns + (Column("has_warnings", pl.Boolean, "The source row had a warning (see quarantine).", nullable=False),) \
+        if name.startswith("fact_") or name == "dim_student" else columns
+    fixed = tuple(
+        Column(c.name, c.dtype, c.description, c.source_header, c.nullable, c.unique, c.personal, c.code_list,
+               tuple(Rule(r.id.format(table=name), r.description, r.severity, r.passes, r.column) for r in c.rules))
+        for c in columns)
+    return Table(name=name, description=description, grain=grain, key=key, columns=fixed, foreign_keys=foreign_keys,
+                 row_rules=(_no_personal_data(name, fixed),))
+
+
+STUDENT_KEY = Column("student_key", pl.Utf8, "Keyed pseudonym of the student (HMAC-SHA256 of the student number).",
+                     nullable=False)
+DIM_STUDENT = _table(
+    "dim_student", "Students without direct identifiers.", "One row per student.", ("student_key",),
+    (Column("student_key", pl.Utf8, STUDENT_KEY.description, nullable=False, unique=True,
+            rules=(Rule("dim_student.student_key.format", "student_key is a 32-character hex pseudonym",
+                        passes=lambda: pl.col("student_key").str.contains(r"^[0-9a-f]{32}$"), column="student_key"),)),
+     Column("birth_year", pl.Int64, "Year of birth."),
+     Column("sex", pl.Utf8, "male / female.", code_list="male, female"),
+     Column("mother_tongue", pl.Utf8, "Mother tongue, ISO 639-1."),
+     Column("home_municipality", pl.Utf8, "Home municipality code (Statistics Finland).")))
+
+DIM_QUALIFICATION = _table(
+    "dim_qualification", "Qualifications (koulutus) from the reference list.", "One row per koulutus code.",
+    ("qualification_key",),
+    (_key("qualification_key"),
+     Column("koulutus_code", pl.Utf8, "6-digit koulutus code.", nullable=False, unique=True),
+     Column("qualification_name", pl.Utf8, "Name in Finnish.", nullable=False),
+     Column("qualification_type", pl.Utf8, "perustutkinto, ammattitutkinto, erikoisammattitutkinto, …", nullable=False),
+     Column("study_right_type", pl.Utf8, "The KOSKI suoritustyyppi this qualification is usually studied as.")))
+
+DIM_CAMPUS = _table(
+    "dim_campus", "Campuses (toimipisteet) as the provider names them.", "One row per campus name.", ("campus_key",),
+    (_key("campus_key"), Column("campus_name", pl.Utf8, "Campus name.", nullable=False, unique=True)))
+
+DIM_DATE = _table(
+    "dim_date", "An unbroken calendar over every date in the published facts.", "One row per calendar day.",
+    ("date_key",),
+    (_key("date_key", words="yyyymmdd."), Column("date", pl.Date, "The day.", nullable=False, unique=True),
+     Column("year", pl.Int64, "Calendar year.", nullable=False), Column("month", pl.Int64, "Month 1–12.", nullable=False),
+     Column("day", pl.Int64, "Day of month.", nullable=False), Column("iso_week", pl.Int64, "ISO week.", nullable=False),
+     Column("weekday", pl.Int64, "ISO weekday, 1 = Monday.", nullable=False),
+     Column("year_month", pl.Utf8, "yyyy-mm.", nullable=False),
+     Column("is_july", pl.Boolean, "July (not counted for some study right types).", nullable=False)))
+
+_FK_STUDENT = ("student_key", "dim_student", "student_key")
+FACT_STUDY_RIGHT = _table(
+    "fact_study_right", "Study rights with their keys to student, qualification and campus.",
+    "One row per study right.", ("study_right_id",),
+    (Column("study_right_id", pl.Utf8, "Local study-right id (Opiskeluoikeus).", nullable=False, unique=True),
+     STUDENT_KEY,
+     Column("qualification_key", pl.Int64, "Key to dim_qualification.", nullable=False),
+     Column("campus_key", pl.Int64, "Key to dim_campus.", nullable=False),
+     Column("study_right_type", pl.Utf8, "KOSKI suoritustyyppi.", nullable=False),
+     Column("osaamisala_code", pl.Utf8, "Osaamisala code."),
+     Column("start_date", pl.Date, "Start date.", nullable=False), _date_key("start_date_key", "Start date", False),
+     Column("planned_end_date", pl.Date, "Planned end date."),
+     Column("end_date", pl.Date, "Actual end date; null while open."), _date_key("end_date_key", "End date"),
+     Column("in_koski", pl.Boolean, "The study right has a KOSKI OID.", nullable=False)),
+    foreign_keys=(_FK_STUDENT, ("qualification_key", "dim_qualification", "qualification_key"),
+                  ("campus_key", "dim_campus", "campus_key")))
+
+_FK_RIGHT = ("study_right_id", "fact_study_right", "study_right_id")
+FACT_STATUS_PERIOD = _table(
+    "fact_status_period", "Status periods with their derived end date.",
+    "One row per study right and status change (a status lasts until the day before the next one).",
+    ("study_right_id", "period_number"),
+    (Column("study_right_id", pl.Utf8, "The study right.", nullable=False), STUDENT_KEY,
+     Column("period_number", pl.Int64, "1 for the first status of the study right, in date order.", nullable=False),
+     Column("status", pl.Utf8, "KOSKI opiskeluoikeudentila (lasna, loma, valmistunut, …).", nullable=False),
+     Column("funding_code", pl.Utf8, "KOSKI opintojenrahoitus code."),
+     Column("start_date", pl.Date, "First day of the status.", nullable=False),
+     _date_key("start_date_key", "First day", False),
+     Column("end_date", pl.Date, "Last day of the status; null while it goes on.")),
+    foreign_keys=(_FK_RIGHT, _FK_STUDENT))
+
+FACT_ADDITIONAL_PERIOD = _table(
+    "fact_additional_period", "Additional periods (part-time, accommodation, special support, apprenticeship).",
+    "One row per study right, period type and period.", (),
+    (Column("study_right_id", pl.Utf8, "The study right.", nullable=False), STUDENT_KEY,
+     Column("period_type", pl.Utf8, "Kind of period (Finnish code value).", nullable=False),
+     Column("start_date", pl.Date, "First day.", nullable=False), _date_key("start_date_key", "First day", False),
+     Column("end_date", pl.Date, "Last day; null = open-ended."),
+     Column("part_time_percent", pl.Float64, "Study load % for osa-aikaisuus.")),
+    foreign_keys=(_FK_RIGHT,))
+
+FACT_ASSESSED_UNIT = _table(
+    "fact_assessed_unit", "Assessed qualification units.", "One row per study right and assessed unit.", (),
+    (Column("study_right_id", pl.Utf8, "The study right.", nullable=False), STUDENT_KEY,
+     Column("qualification_key", pl.Int64, "Key to dim_qualification.", nullable=False),
+     Column("unit_code", pl.Utf8, "Unit code (ePerusteet).", nullable=False), Column("unit_name", pl.Utf8, "Unit name."),
+     Column("credits", pl.Float64, "Osaamispisteet.", nullable=False), Column("grade", pl.Utf8, "1–5, Hyväksytty, Hylätty.", nullable=False),
+     Column("assessment_date", pl.Date, "Assessment date.", nullable=False),
+     _date_key("assessment_date_key", "Assessment date", False),
+     Column("recognised", pl.Boolean, "Recognised prior learning (tunnustettu).")),
+    foreign_keys=(_FK_RIGHT,))
+
+FACT_WORKPLACE_PERIOD = _table(
+    "fact_workplace_period", "Workplace learning periods with a normalised Y-tunnus.",
+    "One row per study right, workplace and period.", (),
+    (Column("study_right_id", pl.Utf8, "The study right.", nullable=False), STUDENT_KEY,
+     Column("agreement_type", pl.Utf8, "koulutussopimus or oppisopimus.", nullable=False),
+     Column("business_id", pl.Utf8, "Y-tunnus as 1234567-8; null where missing or invalid.",
+            rules=(Rule("{table}.business_id.format", "business_id is a Y-tunnus written 1234567-8",
+                        passes=lambda: pl.col("business_id").is_null() | pl.col("business_id").str.contains(r"^\d{7}-\d$"),
+                        column="business_id"),)),
+     Column("workplace_name", pl.Utf8, "Workplace name as typed.", nullable=False),
+     Column("start_date", pl.Date, "First day.", nullable=False), _date_key("start_date_key", "First day", False),
+     Column("end_date", pl.Date, "Last day.")),
+    foreign_keys=(_FK_RIGHT,))
+
+FACT_TARGET = _table(
+    "fact_student_year_target", "The provider's student-year target per year.", "One row per calendar year.", ("year",),
+    (Column("year", pl.Int64, "Calendar year.", nullable=False, unique=True),
+     Column("target_student_years", pl.Float64, "Target student-years.", nullable=False)))
+
+TABLES: tuple[Table, ...] = (DIM_STUDENT, DIM_QUALIFICATION, DIM_CAMPUS, DIM_DATE, FACT_STUDY_RIGHT, FACT_STATUS_PERIOD,
+                             FACT_ADDITIONAL_PERIOD, FACT_ASSESSED_UNIT, FACT_WORKPLACE_PERIOD, FACT_TARGET)
+BY_NAME = {t.name: t for t in TABLES}

@@ -1,0 +1,314 @@
+"""Student-administration export ("Primus-style"): one table per source file.
+
+Headers are the contract of ``source-exports.md`` section 1; a site maps its own
+headers onto them in ``pipelines/config/site.yaml``. Rules that need only one row live
+on the table; rules that need several files are :data:`CROSS_FILE_RULES`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import polars as pl
+
+from schemas import codes as c
+from schemas.identifiers import business_id_normalised, hetu_birth_date, hetu_is_valid, hetu_sex, oid_matches
+from schemas.metadata import LINE, Column, Rule, Table, code_rule
+
+SYSTEM = "student_admin"
+LEARNER_OID = "1.2.246.562.24."
+STUDY_RIGHT_OID = "1.2.246.562.15."
+
+
+def _not_before(table: str, start: str, end: str, words: str) -> Rule:
+    return Rule(
+        id=f"{table}.{end}_not_before_{start}",
+        description=words,
+        passes=lambda: pl.col(end).is_null() | pl.col(start).is_null() | (pl.col(end) >= pl.col(start)),
+        column=end,
+    )
+
+
+def _study_right_fk(header: str = "Opiskeluoikeus") -> Column:
+    return Column("study_right_id", pl.Utf8, "The study right this row belongs to (local id).", header, nullable=False)
+
+
+STUDENTS = Table(
+    name="students",
+    source_file="opiskelijat.csv",
+    source_system=SYSTEM,
+    description="Students: one row per person known to the student-administration system.",
+    grain="One row per student (local student number).",
+    key=("student_number",),
+    columns=(
+        Column("student_number", pl.Utf8, "Local student number.", "Opiskelijanumero", nullable=False, unique=True),
+        Column("hetu", pl.Utf8, "Finnish personal identity code (henkilötunnus).", "Henkilötunnus", personal="hetu",
+               rules=(Rule("students.hetu.valid", "Henkilötunnus must have a real date, a known century sign and the right check character",
+                           passes=lambda: pl.col("hetu").is_null() | hetu_is_valid("hetu"), column="hetu"),)),
+        Column("learner_oid", pl.Utf8, "National learner OID (oppijanumero).", "Oppijanumero", personal="oid",
+               rules=(Rule("students.learner_oid.format", f"Oppijanumero must be {LEARNER_OID} followed by 11 digits",
+                           passes=lambda: pl.col("learner_oid").is_null() | oid_matches("learner_oid", LEARNER_OID),
+                           column="learner_oid"),)),
+        Column("last_name", pl.Utf8, "Surname.", "Sukunimi", personal="name"),
+        Column("first_names", pl.Utf8, "First names.", "Etunimet", personal="name"),
+        Column("birth_date", pl.Date, "Date of birth.", "Syntymäaika"),
+        Column("sex", pl.Utf8, "1 = male, 2 = female.", "Sukupuoli", code_list="1 male, 2 female",
+               rules=(code_rule("students", "sex", "Sukupuoli", c.SEX_CODES, "1 (male) / 2 (female)"),)),
+        Column("mother_tongue", pl.Utf8, "Mother tongue, ISO 639-1.", "Äidinkieli", code_list="ISO 639-1",
+               rules=(code_rule("students", "mother_tongue", "Äidinkieli", c.LANGUAGES, "ISO 639-1 (fi, sv, …)"),)),
+        Column("home_municipality", pl.Utf8, "Home municipality, 3-digit Statistics Finland code.", "Kotikunta",
+               code_list="kunta (Statistics Finland)",
+               rules=(Rule("students.home_municipality.format", "Kotikunta must be a 3-digit municipality code (e.g. 091)",
+                           passes=lambda: pl.col("home_municipality").is_null() | pl.col("home_municipality").str.contains(r"^\d{3}$"),
+                           column="home_municipality"),)),
+        Column("email", pl.Utf8, "Email address.", "Sähköposti", personal="email"),
+        Column("mobile_phone", pl.Utf8, "Mobile phone number.", "Matkapuhelin", personal="phone"),
+    ),
+    row_rules=(
+        Rule("students.hetu_or_learner_oid", "A student needs a henkilötunnus or an oppijanumero (or both)",
+             passes=lambda: pl.col("hetu").is_not_null() | pl.col("learner_oid").is_not_null(), column="hetu"),
+        Rule("students.hetu_matches_birth_date", "Syntymäaika must be the birth date the henkilötunnus states",
+             passes=lambda: pl.col("hetu").is_null() | pl.col("birth_date").is_null()
+             | (hetu_birth_date("hetu") == pl.col("birth_date")), column="birth_date"),
+        Rule("students.hetu_matches_sex", "Sukupuoli must agree with the henkilötunnus (odd individual number = male)",
+             passes=lambda: pl.col("hetu").is_null() | pl.col("sex").is_null() | (hetu_sex("hetu") == pl.col("sex")),
+             column="sex"),
+    ),
+)
+
+STUDY_RIGHTS = Table(
+    name="study_rights",
+    source_file="opiskeluoikeudet.csv",
+    source_system=SYSTEM,
+    description="Study rights (opiskeluoikeudet): a student's right to study one qualification at the provider.",
+    grain="One row per study right (local Opiskeluoikeus id).",
+    key=("study_right_id",),
+    foreign_keys=(("student_number", "students", "student_number"),),
+    columns=(
+        Column("study_right_id", pl.Utf8, "Local study-right id.", "Opiskeluoikeus", nullable=False, unique=True),
+        Column("study_right_oid", pl.Utf8, "National study-right OID once transferred to KOSKI.", "Opiskeluoikeuden OID",
+               rules=(Rule("study_rights.study_right_oid.format", f"Opiskeluoikeuden OID must be {STUDY_RIGHT_OID} followed by 11 digits",
+                           passes=lambda: pl.col("study_right_oid").is_null() | oid_matches("study_right_oid", STUDY_RIGHT_OID),
+                           column="study_right_oid"),)),
+        Column("student_number", pl.Utf8, "The student (foreign key to opiskelijat.csv).", "Opiskelijanumero", nullable=False),
+        Column("study_right_type", pl.Utf8, "KOSKI suoritustyyppi of the study right.", "Suorituksen tyyppi",
+               nullable=False, code_list="suorituksentyyppi",
+               rules=(code_rule("study_rights", "study_right_type", "Suorituksen tyyppi", c.codes("study_right_types"), "KOSKI suorituksentyyppi"),)),
+        Column("koulutus_code", pl.Utf8, "6-digit koulutus code of the qualification.", "Koulutus", nullable=False,
+               code_list="koulutus (schemas/reference/qualifications.csv)",
+               rules=(code_rule("study_rights", "koulutus_code", "Koulutus", c.codes(c.QUALIFICATIONS, "koulutus_code"), "known koulutus codes"),)),
+        Column("osaamisala_code", pl.Utf8, "4-digit osaamisala code.", "Osaamisala",
+               rules=(Rule("study_rights.osaamisala_code.format", "Osaamisala must be a 4-digit code",
+                           passes=lambda: pl.col("osaamisala_code").is_null() | pl.col("osaamisala_code").str.contains(r"^\d{4}$"),
+                           column="osaamisala_code"),)),
+        Column("campus", pl.Utf8, "Campus / office name as the provider uses it.", "Toimipiste", nullable=False),
+        Column("start_date", pl.Date, "Start date of the study right.", "Alkamispäivä", nullable=False),
+        Column("planned_end_date", pl.Date, "Planned end date.", "Arvioitu päättymispäivä"),
+        Column("end_date", pl.Date, "Actual end date; empty while open.", "Päättymispäivä"),
+    ),
+    row_rules=(
+        _not_before("study_rights", "start_date", "end_date", "Päättymispäivä must not be before Alkamispäivä"),
+        _not_before("study_rights", "start_date", "planned_end_date", "Arvioitu päättymispäivä must not be before Alkamispäivä"),
+    ),
+)
+
+STATUS_PERIODS = Table(
+    name="status_periods",
+    source_file="opiskeluoikeusjaksot.csv",
+    source_system=SYSTEM,
+    description="Status periods (opiskeluoikeusjaksot): the study right's status from a date until the next period.",
+    grain="One row per study right and status change date.",
+    key=("study_right_id", "start_date"),
+    foreign_keys=(("study_right_id", "study_rights", "study_right_id"),),
+    columns=(
+        _study_right_fk(),
+        Column("start_date", pl.Date, "First day of this status.", "Alkupäivä", nullable=False),
+        Column("status", pl.Utf8, "KOSKI opiskeluoikeudentila code.", "Tila", nullable=False, code_list="koskiopiskeluoikeudentila",
+               rules=(code_rule("status_periods", "status", "Tila", c.codes(c.STATUSES), "KOSKI opiskeluoikeudentila"),)),
+        Column("funding_code", pl.Utf8, "KOSKI opintojenrahoitus code.", "Rahoitus", code_list="opintojenrahoitus",
+               rules=(code_rule("status_periods", "funding_code", "Rahoitus", c.codes("funding_codes"), "KOSKI opintojenrahoitus (no code 5)"),)),
+    ),
+    row_rules=(
+        Rule("status_periods.funding_required", "Rahoitus is required for lasna, loma and valmistunut",
+             passes=lambda: ~pl.col("status").is_in(sorted(c.FUNDED_STATUSES)) | pl.col("funding_code").is_not_null(),
+             column="funding_code"),
+    ),
+)
+
+ADDITIONAL_PERIODS = Table(
+    name="additional_periods",
+    source_file="opiskeluoikeuden_lisatiedot.csv",
+    source_system=SYSTEM,
+    description="Additional periods (lisätiedot): part-time, accommodation, special support, apprenticeship.",
+    grain="One row per study right, period type and period.",
+    foreign_keys=(("study_right_id", "study_rights", "study_right_id"),),
+    columns=(
+        _study_right_fk(),
+        Column("period_type", pl.Utf8, "Kind of additional period.", "Tyyppi", nullable=False, code_list="lisätieto types",
+               rules=(code_rule("additional_periods", "period_type", "Tyyppi", c.codes("additional_period_types"), "additional period types"),)),
+        Column("start_date", pl.Date, "First day (inclusive).", "Alkupäivä", nullable=False),
+        Column("end_date", pl.Date, "Last day (inclusive); empty = open-ended.", "Loppupäivä"),
+        Column("value", pl.Float64, "For osa-aikaisuus the study load in percent (1–100).", "Arvo"),
+    ),
+    row_rules=(
+        _not_before("additional_periods", "start_date", "end_date", "Loppupäivä must not be before Alkupäivä"),
+        Rule("additional_periods.part_time_percent", "Arvo must be a study load of 1–100 % for osa-aikaisuus",
+             passes=lambda: (pl.col("period_type") != "osa-aikaisuus") | pl.col("value").is_between(1, 100),
+             column="value"),
+    ),
+)
+
+ASSESSED_UNITS = Table(
+    name="assessed_units",
+    source_file="tutkinnon_osat.csv",
+    source_system=SYSTEM,
+    description="Assessed qualification units (tutkinnon osat) with their grade and size.",
+    grain="One row per study right and assessed unit.",
+    foreign_keys=(("study_right_id", "study_rights", "study_right_id"),),
+    columns=(
+        _study_right_fk(),
+        Column("unit_code", pl.Utf8, "Unit code (ePerusteet).", "Tutkinnon osa", nullable=False,
+               rules=(Rule("assessed_units.unit_code.format", "Tutkinnon osa must be a numeric ePerusteet code",
+                           passes=lambda: pl.col("unit_code").str.contains(r"^\d{1,12}$"), column="unit_code"),)),
+        Column("unit_name", pl.Utf8, "Unit name.", "Nimi"),
+        Column("credits", pl.Float64, "Size in osaamispisteet (competence points).", "Laajuus", nullable=False,
+               rules=(Rule("assessed_units.credits.range", "Laajuus must be more than 0 and at most 200 osaamispistettä",
+                           passes=lambda: pl.col("credits").is_null() | ((pl.col("credits") > 0) & (pl.col("credits") <= 200)),
+                           column="credits"),)),
+        Column("grade", pl.Utf8, "1–5, Hyväksytty or Hylätty.", "Arvosana", nullable=False, code_list="1–5, Hyväksytty, Hylätty",
+               rules=(code_rule("assessed_units", "grade", "Arvosana", c.codes("grades"), "1–5 / Hyväksytty / Hylätty"),)),
+        Column("assessment_date", pl.Date, "Assessment date.", "Arviointipäivä", nullable=False),
+        Column("recognised", pl.Utf8, "K = recognised prior learning, E = not.", "Tunnustettu", code_list="K / E",
+               rules=(code_rule("assessed_units", "recognised", "Tunnustettu", c.RECOGNISED_CODES, "K / E"),)),
+    ),
+)
+
+WORKPLACE_PERIODS = Table(
+    name="workplace_periods",
+    source_file="tyopaikkajaksot.csv",
+    source_system=SYSTEM,
+    description="Workplace learning periods (työpaikalla järjestettävä koulutus).",
+    grain="One row per study right, workplace and period.",
+    foreign_keys=(("study_right_id", "study_rights", "study_right_id"),),
+    columns=(
+        _study_right_fk(),
+        Column("agreement_type", pl.Utf8, "koulutussopimus or oppisopimus.", "Muoto", nullable=False, code_list="koulutussopimus / oppisopimus",
+               rules=(code_rule("workplace_periods", "agreement_type", "Muoto", c.AGREEMENT_TYPES, "koulutussopimus / oppisopimus"),)),
+        Column("business_id", pl.Utf8, "Workplace's Y-tunnus as typed.", "Y-tunnus",
+               rules=(Rule("workplace_periods.business_id.valid",
+                           "Y-tunnus must be a valid business id (1234567-8, check digit mod 11); the row is kept without it",
+                           severity="warning",
+                           passes=lambda: pl.col("business_id").is_null() | business_id_normalised("business_id").is_not_null(),
+                           column="business_id"),)),
+        Column("workplace_name", pl.Utf8, "Workplace name as typed by staff.", "Työpaikka", nullable=False),
+        Column("start_date", pl.Date, "First day.", "Alkupäivä", nullable=False),
+        Column("end_date", pl.Date, "Last day.", "Loppupäivä"),
+    ),
+    row_rules=(_not_before("workplace_periods", "start_date", "end_date", "Loppupäivä must not be before Alkupäivä"),),
+)
+
+TARGETS = Table(
+    name="targets",
+    source_file="tavoitteet.csv",
+    source_system=SYSTEM,
+    description="The provider's student-year target per year from its funding decision.",
+    grain="One row per calendar year.",
+    key=("year",),
+    columns=(
+        Column("year", pl.Int64, "Calendar year.", "Vuosi", nullable=False, unique=True,
+               rules=(Rule("targets.year.range", "Vuosi must be a year between 2000 and 2100",
+                           passes=lambda: pl.col("year").is_null() | pl.col("year").is_between(2000, 2100), column="year"),)),
+        Column("target_student_years", pl.Float64, "Target student-years.", "Opiskelijavuodet", nullable=False,
+               rules=(Rule("targets.target_student_years.range", "Opiskelijavuodet must be zero or more",
+                           passes=lambda: pl.col("target_student_years").is_null() | (pl.col("target_student_years") >= 0),
+                           column="target_student_years"),)),
+    ),
+)
+
+TABLES: tuple[Table, ...] = (STUDENTS, STUDY_RIGHTS, STATUS_PERIODS, ADDITIONAL_PERIODS, ASSESSED_UNITS,
+                             WORKPLACE_PERIODS, TARGETS)
+BY_NAME = {t.name: t for t in TABLES}
+
+
+# ---- rules across files ----------------------------------------------------------------
+@dataclass(frozen=True)
+class CrossFileRule:
+    """A rule that needs more than one file. ``failing`` returns the failing rows' lines."""
+
+    rule: Rule
+    table: str
+    failing: Callable[[dict[str, pl.DataFrame]], pl.Series]
+
+
+def _missing_parent(child: str, column: str, parent: str, parent_column: str):
+    def failing(t: dict[str, pl.DataFrame]) -> pl.Series:
+        return t[child].join(t[parent].select(pl.col(parent_column).alias(column)), on=column, how="anti")[LINE]
+    return failing
+
+
+def _periods_in_file_order(t):
+    """A status period dated on or before an earlier row of the same study right."""
+    p = t["status_periods"]
+    latest_before = pl.col("start_date").cum_max().shift(1).over("study_right_id", order_by=LINE)
+    return p.filter(pl.col("start_date") <= latest_before)[LINE]
+
+
+def _after_ending_status(t):
+    p = t["status_periods"]
+    first_end = p.filter(pl.col("status").is_in(sorted(c.ENDING_STATUSES))).group_by("study_right_id").agg(
+        pl.col("start_date").min().alias("ended_on"))
+    return p.join(first_end, on="study_right_id").filter(pl.col("start_date") > pl.col("ended_on"))[LINE]
+
+
+def _without_periods(t):
+    return t["study_rights"].join(t["status_periods"].select("study_right_id"), on="study_right_id", how="anti")[LINE]
+
+
+def _workplace_outside_study_right(t):
+    w = t["workplace_periods"].join(
+        t["study_rights"].select("study_right_id", pl.col("start_date").alias("sr_start"), pl.col("end_date").alias("sr_end")),
+        on="study_right_id")
+    outside = (pl.col("start_date") < pl.col("sr_start")) | (
+        pl.col("sr_end").is_not_null() & (pl.col("end_date").fill_null(pl.col("start_date")) > pl.col("sr_end")))
+    return w.filter(outside)[LINE]
+
+
+CROSS_FILE_RULES: tuple[CrossFileRule, ...] = (
+    CrossFileRule(Rule("study_rights.student_exists", "Opiskelijanumero must be a student in opiskelijat.csv",
+                       column="student_number"), "study_rights",
+                  _missing_parent("study_rights", "student_number", "students", "student_number")),
+    *(
+        CrossFileRule(Rule(f"{child}.study_right_exists", "Opiskeluoikeus must be a study right in opiskeluoikeudet.csv",
+                           column="study_right_id"), child,
+                      _missing_parent(child, "study_right_id", "study_rights", "study_right_id"))
+        for child in ("status_periods", "additional_periods", "assessed_units", "workplace_periods")
+    ),
+    CrossFileRule(Rule("study_rights.has_status_periods", "A study right must have at least one status period",
+                       column="study_right_id"), "study_rights", _without_periods),
+    CrossFileRule(Rule("status_periods.in_date_order",
+                       "Status periods of a study right must be listed in date order, one per date", column="start_date"),
+                  "status_periods", _periods_in_file_order),
+    CrossFileRule(Rule("status_periods.ending_status_last",
+                       "Nothing may follow an ending status (valmistunut, eronnut, …): it must be the last period",
+                       column="start_date"), "status_periods", _after_ending_status),
+    CrossFileRule(Rule("workplace_periods.within_study_right", "A workplace period must lie inside its study right",
+                       column="start_date"), "workplace_periods", _workplace_outside_study_right),
+)
+
+#: rows whose parent row is in quarantine are held back with it (child, column, parent)
+PARENTS: tuple[tuple[str, str, str], ...] = tuple(
+    (t.name, fk_col, parent) for t in TABLES for fk_col, parent, _ in t.foreign_keys)
+
+
+def parent_rule(table: str) -> Rule:
+    return Rule(f"{table}.parent_in_quarantine",
+                "The student or study right this row belongs to is in quarantine: fix that row first",
+                column=next(col for child, col, _ in PARENTS if child == table))
+
+
+def rule_catalogue() -> dict[str, Rule]:
+    """Every rule id of the student-administration exports → its rule."""
+    rules = {r.id: r for t in TABLES for r in t.all_rules()}
+    rules.update({x.rule.id: x.rule for x in CROSS_FILE_RULES})
+    rules.update({parent_rule(child).id: parent_rule(child) for child, _, _ in PARENTS})
+    return rules

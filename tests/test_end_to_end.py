@@ -1,0 +1,115 @@
+"""The small demo through the command line, checked against the generator's truth."""
+import json
+import re
+
+import duckdb
+import polars as pl
+import pyarrow.parquet as pq
+
+from schemas import published
+from tests.conftest import run_cli
+
+
+def _truth(landing):
+    return pl.read_csv(next((landing / "truth" / "student_admin").iterdir()) / "defects.csv")
+
+
+def _quarantine(warehouse):
+    return pl.concat([pl.read_parquet(p) for p in sorted((warehouse / "quarantine").glob("*.parquet"))])
+
+
+def test_run_publishes_with_exit_code_zero(small_run):
+    result, warehouse = small_run
+    assert result.returncode == 0, result.stderr
+    assert "published run" in result.stdout
+    assert "[validate_student_admin" in result.stderr  # progress per stage
+
+
+def test_every_manifest_row_adds_up(small_run):
+    _, warehouse = small_run
+    manifest = json.loads((warehouse / "manifest.json").read_text())
+    assert len(manifest["files"]) == 7
+    for name, f in manifest["files"].items():
+        assert f["rows_read"] == f["rows_published"] + f["rows_quarantined"], name
+        assert f["rows_read"] > 0 and len(f["sha256"]) == 64
+    assert manifest["files"]["tyopaikkajaksot.csv"]["encoding"] == "cp1252"
+    assert manifest["files"]["opiskelijat.csv"]["encoding"] == "utf-8-sig"
+    published_rows = {t: pq.read_metadata(warehouse / "published" / f"{t}.parquet").num_rows
+                      for t in ("dim_student", "fact_study_right", "fact_status_period", "fact_assessed_unit")}
+    assert published_rows["dim_student"] == manifest["files"]["opiskelijat.csv"]["rows_published"]
+    assert published_rows["fact_assessed_unit"] == manifest["files"]["tutkinnon_osat.csv"]["rows_published"]
+
+
+def test_quarantine_equals_the_generators_truth(small_landing, small_run):
+    _, warehouse = small_run
+    truth = _truth(small_landing)
+    failures = _quarantine(warehouse)
+    own = failures.filter(~pl.col("rule_id").str.ends_with("parent_in_quarantine"))
+    got = own.select("source_file", "source_line", "rule_id", "severity").unique().sort(pl.all())
+    expected = truth.select("source_file", "source_line", "rule_id", "severity").unique().sort(pl.all())
+    assert got.equals(expected), (got.join(expected, on=got.columns, how="anti"), expected.join(got, on=got.columns, how="anti"))
+    assert set(truth["defect_class"]) >= {"hetu_wrong_check_character", "status_out_of_order", "truncated_last_line",
+                                          "duplicate_unit_line", "study_right_without_periods"}
+
+
+def test_cascaded_rows_belong_to_a_quarantined_parent(small_run):
+    _, warehouse = small_run
+    failures = _quarantine(warehouse)
+    errors = failures.filter(pl.col("severity") == "error")
+    held_rights = set(errors.filter(pl.col("table") == "study_rights")["record_key"])
+    cascaded = errors.filter(pl.col("rule_id") == "assessed_units.parent_in_quarantine")
+    assert cascaded.height > 0
+    assert set(cascaded["record_key"]) <= held_rights
+
+
+def test_published_parquet_reads_back_in_duckdb(small_run):
+    _, warehouse = small_run
+    con = duckdb.connect(str(warehouse / "tiedolla.duckdb"), read_only=True)
+    views = {r[0] for r in con.execute("show tables").fetchall()}
+    assert views == {t.name for t in published.TABLES}
+    for table in published.TABLES:
+        direct = duckdb.execute(f"select count(*) from '{warehouse}/published/{table.name}.parquet'").fetchone()[0]
+        assert con.execute(f"select count(*) from {table.name}").fetchone()[0] == direct
+        assert [c[0] for c in con.execute(f"describe {table.name}").fetchall()] == table.names
+    orphans = con.execute("""select count(*) from fact_study_right f anti join dim_student d using (student_key)""").fetchone()[0]
+    assert orphans == 0
+    gaps = con.execute("select max(date) - min(date) + 1 - count(*) from dim_date").fetchone()[0]
+    assert gaps == 0
+
+
+def test_no_identity_code_or_email_in_published_files(small_landing, small_run):
+    _, warehouse = small_run
+    students = pl.read_csv(next((small_landing / "student_admin").iterdir()) / "opiskelijat.csv", separator=";",
+                           encoding="utf8-lossy", infer_schema=False)
+    secrets = set(students["Henkilötunnus"].drop_nulls()) | set(students["Sähköposti"].drop_nulls()) | set(
+        students["Sukunimi"].drop_nulls().filter(students["Sukunimi"].drop_nulls().str.len_chars() > 6))
+    hetu = re.compile(rb"\d{6}[-+A-FU-Y]\d{3}[0-9A-Y]")
+    for path in (warehouse / "published").glob("*.parquet"):
+        frame = pl.read_parquet(path)
+        text = b"\n".join(str(v).encode() for col in frame.select(pl.col(pl.Utf8)).iter_columns() for v in col)
+        assert not hetu.search(text), path.name
+        assert b"@" not in text, path.name
+        assert not any(s.encode() in text for s in secrets), path.name
+
+
+def test_quarantine_masks_personal_values(small_landing, small_run):
+    _, warehouse = small_run
+    students = pl.read_parquet(warehouse / "quarantine" / "students.parquet")
+    hetu_rows = students.filter(pl.col("column") == "hetu")
+    assert hetu_rows.height > 0
+    assert hetu_rows["masked_value"].str.contains(r"^\d{6}[-+A-FU-Y]\d\*\*\*$").all()
+
+
+def test_missing_key_and_bad_usage_exit_2(small_landing, tmp_path):
+    assert run_cli("run", "--landing", str(small_landing), "--warehouse", str(tmp_path), key=None).returncode == 2
+    assert run_cli("run", "--landing", str(tmp_path / "nowhere"), "--warehouse", str(tmp_path)).returncode == 2
+    assert run_cli("run", "--landing", str(small_landing)).returncode == 2
+
+
+def test_rerun_gives_the_same_published_content(small_landing, small_run, tmp_path):
+    _, first = small_run
+    assert run_cli("run", "--landing", str(small_landing), "--warehouse", str(tmp_path)).returncode == 0
+    for table in published.TABLES:
+        a = pl.read_parquet(first / "published" / f"{table.name}.parquet")
+        b = pl.read_parquet(tmp_path / "published" / f"{table.name}.parquet")
+        assert a.equals(b), table.name
