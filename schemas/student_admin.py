@@ -242,7 +242,8 @@ class CrossFileRule:
 
 def _missing_parent(child: str, column: str, parent: str, parent_column: str):
     def failing(t: dict[str, pl.DataFrame]) -> pl.Series:
-        return t[child].join(t[parent].select(pl.col(parent_column).alias(column)), on=column, how="anti")[LINE]
+        pointing = t[child].filter(pl.col(column).is_not_null())  # an empty reference is the required rule's
+        return pointing.join(t[parent].select(pl.col(parent_column).alias(column)), on=column, how="anti")[LINE]
     return failing
 
 
@@ -308,7 +309,7 @@ def parent_rule(table: str) -> Rule:
 
 def rule_catalogue() -> dict[str, Rule]:
     """Every rule id of the student-administration exports → its rule."""
-    rules = {r.id: r for t in TABLES for r in t.all_rules()}
+    rules = {r.id: r for t in TABLES for r in t.ingest_rules() + t.all_rules()}
     rules.update({x.rule.id: x.rule for x in CROSS_FILE_RULES})
     rules.update({parent_rule(child).id: parent_rule(child) for child, _, _ in PARENTS})
     return rules
