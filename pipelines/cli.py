@@ -111,6 +111,19 @@ def cmd_demo(args) -> int:
     return _report(result, warehouse)
 
 
+def cmd_docs(args) -> int:
+    from pipelines import docs
+
+    if args.check:
+        stale = docs.stale()
+        for name in stale:
+            print(f"stale: docs/architecture/{name}", file=sys.stderr)
+        return 1 if stale else 0
+    for name in docs.write():
+        print(f"updated docs/architecture/{name}")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="tiedolla", description=__doc__.split("\n")[0])
     sub = p.add_subparsers(dest="command", required=True)
@@ -131,6 +144,9 @@ def parser() -> argparse.ArgumentParser:
     d.add_argument("--dir", default=str(PROJECT / "demo"), help="where to put landing/ and warehouse/")
     d.add_argument("--seed", type=int, default=1)
     d.set_defaults(func=cmd_demo)
+    doc = sub.add_parser("docs", help="regenerate docs/architecture/ from the schemas")
+    doc.add_argument("--check", action="store_true", help="only report stale pages (exit 1 if any)")
+    doc.set_defaults(func=cmd_docs)
     return p
 
 

@@ -127,7 +127,11 @@ def _read(path: Path, table: Table, headers: dict[str, str], dialect: CsvDialect
             data = data.decode("cp1252").encode("utf-8")
             source = Path(tmp) / path.name
             source.write_bytes(data)
-        frame, rejects = _parse(source, header, mapping, dialect)
+        try:
+            frame, rejects = _parse(source, header, mapping, dialect)
+        except duckdb.Error as err:
+            detail = str(err).splitlines()[0].split("Error: ", 1)[-1]
+            raise FileProblem(path.name, f"the file could not be read as CSV: {detail}") from None
     physical, blank = logical_line_map(data, ord(dialect.quote))
     candidates = np.flatnonzero(~blank[1:]) + 2  # logical lines after the header
     accepted = candidates[~np.isin(candidates, rejects["logical_line"].to_numpy())]

@@ -1,0 +1,61 @@
+"""Per-stage wall time, rows/s and peak RSS of the pipeline, beside the DuckDB floor.
+
+    .venv/bin/python benchmarks/run_benchmark.py --size large
+
+The floor is a DuckDB ``read_csv`` → Parquet copy of the same files with no checks.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import resource
+import tempfile
+import time
+from pathlib import Path
+
+import duckdb
+
+from pipelines.cli import DEMO_AS_OF, run_pipeline
+from pipelines.demo_data.export import generate
+
+
+def floor_seconds(folder: Path, out: Path) -> float:
+    start = time.perf_counter()
+    con = duckdb.connect()
+    for csv in sorted(folder.glob("*.csv")):
+        source = csv
+        if csv.name == "tyopaikkajaksot.csv":  # the demo's Windows-1252 file: DuckDB needs UTF-8
+            source = out / csv.name
+            source.write_bytes(csv.read_bytes().decode("cp1252").encode())
+        con.execute(f"COPY (SELECT * FROM read_csv('{source}', delim=';', header=true, all_varchar=true, "
+                    f"ignore_errors=true)) TO '{out / csv.stem}.parquet'")
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--size", default="medium", choices=["small", "medium", "large", "national"])
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        t = time.perf_counter()
+        folder = generate(args.size, 1, tmp / "landing", DEMO_AS_OF)
+        print(f"generate {args.size}: {time.perf_counter() - t:.1f} s")
+        (tmp / "floor").mkdir()
+        floor = floor_seconds(folder, tmp / "floor")
+        t = time.perf_counter()
+        result = run_pipeline(tmp / "landing", tmp / "wh", None, "benchmark-key")
+        total = time.perf_counter() - t
+        rows = sum(len(p.read_bytes().splitlines()) - 1 for p in folder.glob("*.csv"))
+        print(f"{'stage':<40}{'seconds':>10}")
+        for event in result.all_events:
+            if event.is_step_success:
+                print(f"  {event.step_key:<38}{event.event_specific_data.duration_ms / 1000:>10.2f}")
+        print(f"pipeline total: {total:.2f} s, {rows / total:,.0f} rows/s over {rows:,} rows")
+        print(f"floor (DuckDB read_csv -> Parquet, no checks): {floor:.2f} s; pipeline/floor = {total / floor:.1f}x")
+        print(f"peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / 1024:.2f} GiB")
+        print("published" if result.success else "NOT published")
+
+
+if __name__ == "__main__":
+    main()

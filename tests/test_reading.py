@@ -1,0 +1,68 @@
+"""Reading files: encodings, delimiters, headers and line numbers, with steward-readable errors."""
+from pipelines.ingestion.reading import read_export_file
+from schemas.student_admin import STUDENTS, TARGETS
+from tests.landing import write_landing
+
+
+def _students(tmp_path, **kwargs):
+    folder = write_landing(tmp_path, **kwargs)
+    return folder / STUDENTS.source_file
+
+
+def test_windows_1252_is_detected_and_characters_survive(tmp_path):
+    raw = read_export_file(_students(tmp_path, encoding="cp1252"), STUDENTS)
+    assert raw.problem is None and raw.encoding == "cp1252"
+    assert "Öberg" in raw.frame["last_name"].to_list() and "Åsa" in raw.frame["first_names"].to_list()
+
+
+def test_utf8_bom_is_detected(tmp_path):
+    path = _students(tmp_path)
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    raw = read_export_file(path, STUDENTS)
+    assert raw.encoding == "utf-8-sig" and raw.frame["student_number"].to_list() == ["1001", "1002"]
+
+
+def test_mixed_encodings_name_line_and_character(tmp_path):
+    path = _students(tmp_path)
+    path.write_bytes(path.read_bytes() + "1003;;;Kivelä;Ä;;;;;;\r\n".encode("cp1252"))
+    raw = read_export_file(path, STUDENTS)
+    assert raw.problem is not None and raw.problem.line == 4
+    assert "opiskelijat.csv, line 4" in str(raw.problem) and "mixes encodings" in str(raw.problem)
+
+
+def test_wrong_delimiter_is_named(tmp_path):
+    path = _students(tmp_path)
+    path.write_text(path.read_text(encoding="utf-8").replace(";", ","), encoding="utf-8")
+    problem = read_export_file(path, STUDENTS).problem
+    assert problem.line == 1 and "','" in problem.message
+
+
+def test_missing_required_column_names_file_line_and_column(tmp_path):
+    path = _students(tmp_path)
+    path.write_text(path.read_text(encoding="utf-8").replace("Kotikunta", "Asuinkunta"), encoding="utf-8")
+    raw = read_export_file(path, STUDENTS)
+    assert str(raw.problem).startswith("opiskelijat.csv, line 1, column Kotikunta:")
+    assert raw.rows_read == 0
+
+
+def test_site_header_mapping(tmp_path):
+    path = _students(tmp_path)
+    path.write_text(path.read_text(encoding="utf-8").replace("Opiskelijanumero", "Opisk.nro"), encoding="utf-8")
+    raw = read_export_file(path, STUDENTS, headers={"student_number": "Opisk.nro"})
+    assert raw.problem is None and raw.frame["student_number"].to_list() == ["1001", "1002"]
+
+
+def test_quoted_newline_keeps_physical_line_numbers_and_ragged_rows_are_kept(tmp_path):
+    folder = write_landing(tmp_path)
+    path = folder / TARGETS.source_file
+    path.write_bytes(b'Vuosi;Opiskelijavuodet\r\n"20\r\n24";1\r\n2025;2;3\r\n2026;4\r\n2027')
+    raw = read_export_file(path, TARGETS)
+    assert raw.frame["source_line"].to_list() == [2, 5]
+    assert raw.rejects["source_line"].to_list() == [4, 6]
+    assert raw.rows_read == 4
+
+
+def test_empty_file(tmp_path):
+    path = _students(tmp_path)
+    path.write_bytes(b"")
+    assert "empty" in str(read_export_file(path, STUDENTS).problem)
