@@ -54,9 +54,7 @@ def _report(result, warehouse: Path) -> int:
 
     from pipelines.assets.published import RELEASE
 
-    released = any(m.asset_key.to_user_string() == RELEASE for m in result.get_asset_materialization_events()
-                   if hasattr(m, "asset_key")) or any(
-        e.asset_key and e.asset_key.to_user_string() == RELEASE for e in result.get_asset_materialization_events())
+    released = any(e.asset_key.to_user_string() == RELEASE for e in result.get_asset_materialization_events())
     failed_checks = [f"{e.asset_key.to_user_string()}: {e.check_name}" for e in result.get_asset_check_evaluations()
                      if not e.passed]
     for event in result.all_events:
