@@ -109,6 +109,56 @@ def cmd_demo(args) -> int:
     return _report(result, warehouse)
 
 
+def _landing(args):
+    from pipelines.resources import LandingArea
+
+    if not Path(args.landing).is_dir():
+        raise UsageError(f"landing folder {args.landing} does not exist")
+    return LandingArea(path=str(args.landing), site_config=args.site_config)
+
+
+def cmd_student_years(args) -> int:
+    from pipelines.ingestion.problems import FileProblem
+    from pipelines.marts.history import CannotCalculate, history_from_folder
+    from pipelines.marts.report import write_report
+
+    if args.to < args.from_:
+        raise UsageError(f"--to {args.to} is before --from {args.from_}")
+    landing = _landing(args)
+    try:
+        folder = landing.export_folder("student_admin")
+        history, left_out = history_from_folder(landing, folder)
+    except (FileProblem, CannotCalculate) as err:
+        print(f"tiedolla: cannot calculate student-years: {err}", file=sys.stderr)
+        return 1
+    rows = write_report(history, args.from_, args.to, Path(args.out))
+    print(f"{rows} study rights with days from {args.from_} to {args.to} written to {args.out} "
+          f"(export {folder.name})", file=sys.stderr)
+    print(f"{len(left_out)} study rights in quarantine were left out (see the quarantine report of `tiedolla run`)",
+          file=sys.stderr)
+    return 0
+
+
+def cmd_backtest(args) -> int:
+    from pipelines.ingestion.problems import FileProblem
+    from pipelines.marts.backtest import backtest, mean_absolute_percentage_error
+    from pipelines.marts.history import CannotCalculate
+
+    try:
+        results = backtest(_landing(args), args.year)
+    except (FileProblem, CannotCalculate) as err:
+        print(f"tiedolla: cannot backtest {args.year}: {err}", file=sys.stderr)
+        return 1
+    print(f"forecast of {args.year}'s student-years (current formula, all funding) at each month end, "
+          "from the export known then")
+    print(f"{'month end':<12}{'export':<12}{'forecast':>10}{'low 80%':>10}{'high 80%':>10}{'actual':>10}{'error':>9}")
+    for r in results:
+        print(f"{r.month_end.isoformat():<12}{r.export:<12}{r.forecast:>10.1f}{r.low:>10.1f}{r.high:>10.1f}"
+              f"{r.actual:>10.1f}{100 * r.error:>8.1f}%")
+    print(f"mean absolute percentage error: {mean_absolute_percentage_error(results):.1f} %")
+    return 0
+
+
 def cmd_docs(args) -> int:
     from pipelines import docs
 
@@ -142,6 +192,18 @@ def parser() -> argparse.ArgumentParser:
     d.add_argument("--dir", default=str(PROJECT / "demo"), help="where to put landing/ and warehouse/")
     d.add_argument("--seed", type=int, default=1)
     d.set_defaults(func=cmd_demo)
+    y = sub.add_parser("student-years", help="KOSKI's opiskelijavuositiedot per study right for a period, as CSV")
+    y.add_argument("--landing", required=True)
+    y.add_argument("--from", dest="from_", type=_date, required=True, help="first day (inclusive)")
+    y.add_argument("--to", type=_date, required=True, help="last day (inclusive)")
+    y.add_argument("--out", required=True, help="CSV file to write")
+    y.add_argument("--site-config", help="YAML mapping your export's headers (default: the contract's)")
+    y.set_defaults(func=cmd_student_years)
+    b = sub.add_parser("backtest", help="forecast a past year at each month end from the export known then")
+    b.add_argument("--landing", required=True)
+    b.add_argument("--year", type=int, required=True)
+    b.add_argument("--site-config", help="YAML mapping your export's headers (default: the contract's)")
+    b.set_defaults(func=cmd_backtest)
     doc = sub.add_parser("docs", help="regenerate docs/architecture/ from the schemas")
     doc.add_argument("--check", action="store_true", help="only report stale pages (exit 1 if any)")
     doc.set_defaults(func=cmd_docs)

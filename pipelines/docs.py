@@ -64,7 +64,8 @@ def _index() -> str:
     lines += [f"| `{t.source_file}` | [{t.name}](source_{t.name}.md) | {t.grain} |" for t in student_admin.TABLES]
     lines += ["", "## Published tables (the BI contract)", "", "| table | grain |", "|---|---|"]
     lines += [f"| [{t.name}](published_{t.name}.md) | {t.grain} |" for t in published.TABLES]
-    lines += ["", "See also: [ER diagram](er_diagram.md), [glossary](glossary.md)."]
+    lines += ["", "See also: [ER diagram](er_diagram.md), [glossary](glossary.md), "
+              "[student-year rules](student_years.md), [forecast method](student_year_forecast.md)."]
     return "\n".join(lines) + "\n"
 
 

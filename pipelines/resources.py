@@ -40,6 +40,15 @@ class LandingArea(ConfigurableResource):
         with open(self.site_config or DEFAULT_SITE_CONFIG, encoding="utf-8") as f:
             return yaml.safe_load(f) or {}
 
+    def cost_groups(self) -> dict | None:
+        """The cost-group weighting configuration named in the site configuration, if any."""
+        name = (self._site().get("student_years") or {}).get("cost_groups")
+        if not name:
+            return None
+        path = Path(self.site_config or DEFAULT_SITE_CONFIG).parent / name
+        with open(path, encoding="utf-8") as f:
+            return yaml.safe_load(f) or {}
+
     def headers(self, source: str, table: str) -> dict[str, str]:
         return ((self._site().get(source) or {}).get("headers") or {}).get(table) or {}
 

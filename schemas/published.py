@@ -153,6 +153,70 @@ FACT_TARGET = _table(
     (Column("year", pl.Int64, "Calendar year.", nullable=False, unique=True),
      Column("target_student_years", pl.Float64, "Target student-years.", nullable=False)))
 
+_DAY_MEASURES = (
+    Column("present_or_graduated_days", pl.Float64, "Days lasna or valmistunut (not adjusted for part-time).", nullable=False),
+    Column("holiday_days_counted", pl.Float64, "Loma days within the first 28 of an unbroken holiday.", nullable=False),
+    Column("holiday_days_other", pl.Float64, "Loma days beyond the first 28.", nullable=False),
+    Column("student_year_days_old", pl.Float64, "Student-year days by the old formula (up to 30.6.2023).", nullable=False),
+    Column("student_year_days_current", pl.Float64,
+           "Student-year days by the current formula (from 1.7.2023); null for types it gives no value (e.g. valma)."),
+    Column("accommodation_days", pl.Float64, "Days with majoitus or sisäoppilaitosmainen majoitus.", nullable=False),
+    Column("special_support_days", pl.Float64, "Days with erityinen tuki or vaativa erityinen tuki.", nullable=False),
+)
+FACT_STUDENT_YEAR_MONTH = _table(
+    "fact_student_year_month", "Student-year days as KOSKI counts them (opiskelijavuositiedot), by month.",
+    "One row per study right, calendar month and funding code.", ("study_right_id", "month_date_key", "funding_code"),
+    (Column("study_right_id", pl.Utf8, "The study right (Opiskeluoikeus).", nullable=False), STUDENT_KEY,
+     Column("qualification_key", pl.Int64, "Key to dim_qualification.", nullable=False),
+     Column("campus_key", pl.Int64, "Key to dim_campus.", nullable=False),
+     _date_key("month_date_key", "First day of the month", False),
+     Column("year", pl.Int64, "Calendar year.", nullable=False),
+     Column("month", pl.Int64, "Calendar month 1–12.", nullable=False),
+     Column("funding_code", pl.Utf8, "KOSKI opintojenrahoitus code of the days; null on days without one (e.g. eronnut)."),
+     *_DAY_MEASURES,
+     Column("student_years_current", pl.Float64, "student_year_days_current / 365.")),
+    foreign_keys=(_FK_RIGHT, _FK_STUDENT, ("qualification_key", "dim_qualification", "qualification_key"),
+                  ("campus_key", "dim_campus", "campus_key"), ("month_date_key", "dim_date", "date_key")))
+
+FACT_WEIGHTED_STUDENT_YEAR_MONTH = _table(
+    "fact_weighted_student_year_month",
+    "Student-years weighted by cost group (decree 1244/2020), from the site's cost-group configuration; "
+    "the unweighted fact is never changed. Empty when no cost groups are configured.",
+    "One row per study right, calendar month and funding code whose qualification has a configured cost group.",
+    ("study_right_id", "month_date_key", "funding_code"),
+    (Column("study_right_id", pl.Utf8, "The study right (Opiskeluoikeus).", nullable=False),
+     _date_key("month_date_key", "First day of the month", False),
+     Column("funding_code", pl.Utf8, "KOSKI opintojenrahoitus code."),
+     Column("cost_group", pl.Utf8, "Cost group of the qualification (kustannusryhmä).", nullable=False),
+     Column("weight", pl.Float64, "Weight of the cost group.", nullable=False),
+     Column("student_years_current", pl.Float64, "Unweighted student-years (current formula)."),
+     Column("weighted_student_years_current", pl.Float64, "student_years_current × weight.")),
+    foreign_keys=(_FK_RIGHT,))
+
+MART_STUDENT_YEAR_FORECAST = _table(
+    "mart_student_year_forecast",
+    "Cumulative student-years (current formula) against the year's forecast with an 80 % interval and the target.",
+    "One row per year, month, funding scope (funding code 1 or all) and breakdown member (total, a campus or a "
+    "qualification type).", ("year", "month", "funding_scope", "breakdown", "breakdown_value"),
+    (Column("year", pl.Int64, "Calendar year.", nullable=False),
+     Column("month", pl.Int64, "Calendar month 1–12: figures are at the month's end.", nullable=False),
+     Column("funding_scope", pl.Utf8, "'1' = funding code 1 (valtionosuusrahoitteinen) only; 'all' = every code.",
+            nullable=False, code_list="1, all"),
+     Column("breakdown", pl.Utf8, "total, campus or qualification_type.", nullable=False,
+            code_list="total, campus, qualification_type"),
+     Column("breakdown_value", pl.Utf8, "The campus or qualification type; 'total' for the total.", nullable=False),
+     Column("actual_cumulative_student_years", pl.Float64, "Student-years from 1 January to the month's end; "
+            "null for months after the as-of date."),
+     Column("forecast_cumulative_student_years", pl.Float64, "Expected student-years from 1 January to the month's end."),
+     Column("forecast_cumulative_low_80", pl.Float64, "Lower end of the 80 % interval of the cumulative forecast."),
+     Column("forecast_cumulative_high_80", pl.Float64, "Upper end of the 80 % interval of the cumulative forecast."),
+     Column("forecast_year_total", pl.Float64, "Forecast of the whole year's student-years.", nullable=False),
+     Column("forecast_year_low_80", pl.Float64, "Lower end of the 80 % interval of the year's total.", nullable=False),
+     Column("forecast_year_high_80", pl.Float64, "Upper end of the 80 % interval of the year's total.", nullable=False),
+     Column("target_student_years", pl.Float64, "The year's target from tavoitteet.csv (total rows only)."),
+     Column("forecast_made_on", pl.Date, "The as-of date the forecast was made on.", nullable=False)))
+
 TABLES: tuple[Table, ...] = (DIM_STUDENT, DIM_QUALIFICATION, DIM_CAMPUS, DIM_DATE, FACT_STUDY_RIGHT, FACT_STATUS_PERIOD,
-                             FACT_ADDITIONAL_PERIOD, FACT_ASSESSED_UNIT, FACT_WORKPLACE_PERIOD, FACT_TARGET)
+                             FACT_ADDITIONAL_PERIOD, FACT_ASSESSED_UNIT, FACT_WORKPLACE_PERIOD, FACT_TARGET,
+                             FACT_STUDENT_YEAR_MONTH, FACT_WEIGHTED_STUDENT_YEAR_MONTH, MART_STUDENT_YEAR_FORECAST)
 BY_NAME = {t.name: t for t in TABLES}

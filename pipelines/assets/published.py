@@ -30,30 +30,41 @@ def valid_rows(outcome: TableOutcome) -> pl.DataFrame:
 def _input(name: str) -> AssetIn:
     if name in published.BY_NAME:
         return AssetIn(key=AssetKey(name))
-    return AssetIn(key=AssetKey([SYSTEM, f"validated_{name}"]))
+    if name in student_admin.BY_NAME:
+        return AssetIn(key=AssetKey([SYSTEM, f"validated_{name}"]))
+    return AssetIn(key=AssetKey([SYSTEM, name]))
+
+
+def _upstream(value):
+    """Staged published tables arrive as their Parquet path, validated tables as outcomes."""
+    if isinstance(value, str):
+        return pl.read_parquet(value)
+    return valid_rows(value) if isinstance(value, TableOutcome) else value
 
 
 def published_asset(name: str, inputs: list[str], build: Callable[..., pl.DataFrame]) -> AssetsDefinition:
     """An asset that builds one published table into this run's staging folder.
 
-    ``inputs`` name validated source tables (their valid rows arrive as frames) or other
-    published tables (their staged Parquet arrives read back).
+    ``inputs`` name validated source tables (their valid rows arrive as frames), other
+    published tables (their staged Parquet arrives read back) or other assets of the
+    student-administration source (as they are).
     """
     table = published.BY_NAME[name]
 
     @asset(name=name, group_name="published", ins={i: _input(i) for i in inputs},
            description=f"{table.description} Grain: {table.grain}")
     def _published(context: AssetExecutionContext, warehouse: WarehouseResource, landing: LandingArea, **upstream):
-        frames = {k: pl.read_parquet(v) if isinstance(v, str) else valid_rows(v) for k, v in upstream.items()}
+        frames = {k: _upstream(v) for k, v in upstream.items()}
         frame = build(frames, key=warehouse.key(), landing=landing)
-        path = warehouse.open().staging(context.run_id) / f"{name}.parquet"
+        path = warehouse.open().staging(context.run.run_id) / f"{name}.parquet"
         write_parquet(frame, path, table.arrow_schema())
         context.log.info(f"built {name}: {frame.height} rows")
         return Output(str(path), metadata={"rows": frame.height, "staged_at": str(path)})
     return _published
 
 
-def _as_of(landing: LandingArea) -> dt.date:
+def as_of_date(landing: LandingArea) -> dt.date:
+    """The as-of date of the run: given, or the date of the newest export."""
     return landing.as_of_date() or dt.date.fromisoformat(landing.export_folder(SYSTEM).name)
 
 
@@ -75,7 +86,7 @@ PUBLISHED_ASSETS = [
     published_asset("fact_workplace_period", ["workplace_periods", "study_rights"],
                     lambda f, key, **_: star.fact_workplace_period(f["workplace_periods"], f["study_rights"], key)),
     published_asset("fact_student_year_target", ["targets"], lambda f, **_: star.fact_student_year_target(f["targets"])),
-    published_asset("dim_date", FACTS, lambda f, landing, **_: star.dim_date(list(f.values()), _as_of(landing))),
+    published_asset("dim_date", FACTS, lambda f, landing, **_: star.dim_date(list(f.values()), as_of_date(landing))),
 ]
 
 
@@ -87,8 +98,8 @@ PUBLISHED_ASSETS = [
                    "blocking check of the published tables passed.")
 def published_release(context: AssetExecutionContext, warehouse: WarehouseResource, landing: LandingArea,
                       summary: dict, **tables: str):
-    manifest = build_manifest(context.run_id, _as_of(landing), summary, landing.export_folder(SYSTEM))
-    version = warehouse.open().release(context.run_id, {k: Path(v) for k, v in tables.items()}, manifest)
+    manifest = build_manifest(context.run.run_id, as_of_date(landing), summary, landing.export_folder(SYSTEM))
+    version = warehouse.open().release(context.run.run_id, {k: Path(v) for k, v in tables.items()}, manifest)
     context.log.info(f"published {len(tables)} tables: {warehouse.open().published} -> {version.name}")
     return Output(str(version), metadata={"version": version.name, "tables": len(tables),
                                           "rows_read": manifest["totals"]["rows_read"],

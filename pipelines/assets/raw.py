@@ -2,8 +2,8 @@
 
 from dagster import AssetExecutionContext, AssetsDefinition, MetadataValue, Output, asset
 
-from pipelines.ingestion.problems import FileProblem
-from pipelines.ingestion.reading import RawTable, read_export_file
+from pipelines.ingestion.folder import read_table
+from pipelines.ingestion.reading import RawTable
 from pipelines.resources import LandingArea
 from schemas import student_admin
 from schemas.metadata import Table
@@ -13,12 +13,7 @@ def raw_asset(table: Table) -> AssetsDefinition:
     @asset(name=f"raw_{table.name}", group_name="raw", key_prefix=[table.source_system],
            description=f"{table.source_file} as read: every value text, every row with its source line. {table.description}")
     def _raw(context: AssetExecutionContext, landing: LandingArea) -> Output[RawTable]:
-        try:
-            folder = landing.export_folder(table.source_system)
-            raw = read_export_file(folder / table.source_file, table, landing.headers(table.source_system, table.name),
-                                   landing.dialect(table.source_system))
-        except FileProblem as problem:
-            raw = RawTable(table=table.name, file=table.source_file, problem=problem)
+        raw = read_table(landing, table)
         for notice in raw.notices:
             context.log.warning(notice)
         if raw.problem:

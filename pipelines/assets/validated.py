@@ -28,7 +28,7 @@ QUARANTINE = "student_admin_quarantine"
 def validate_student_admin(context: AssetExecutionContext, warehouse: WarehouseResource, **raws: RawTable):
     """Run every rule of the student-administration export (one file's and across files)."""
     by_table = {name.removeprefix("raw_"): raw for name, raw in raws.items()}
-    outcomes = validate_export(by_table, context.run_id)
+    outcomes = validate_export(by_table, context.run.run_id)
     wh = warehouse.open()
     summary = {}
     for table in student_admin.TABLES:

@@ -14,6 +14,7 @@ import numpy as np
 import polars as pl
 
 from pipelines.demo_data.defects import DEFECT, DEFECTS, inject
+from pipelines.demo_data.snapshots import known_on, month_ends_before, with_recording_dates
 from pipelines.demo_data.world import build_world
 from schemas import student_admin
 from schemas.metadata import LINE
@@ -47,12 +48,24 @@ def _quoting_examples(units: pl.DataFrame) -> pl.DataFrame:
     return units.with_columns(pl.Series("unit_name", names))
 
 
-def generate(size: str, seed: int, out: Path, as_of: dt.date) -> Path:
-    """Generate one export folder; returns it."""
+#: sizes whose landing folder also gets the monthly export history (the backtest needs it)
+WITH_HISTORY = {"small", "medium"}
+
+
+def generate(size: str, seed: int, out: Path, as_of: dt.date, history: bool | None = None) -> Path:
+    """Generate the export of ``as_of`` (and, with ``history``, one per earlier month end); returns the newest folder."""
     world = build_world(size, seed, as_of)
-    rng = np.random.default_rng(seed + 1)
     world.tables["assessed_units"] = _quoting_examples(world.tables["assessed_units"])
-    tables = inject(rng, world.tables, as_of)
+    if (size in WITH_HISTORY) if history is None else history:
+        tables = {**world.tables, "status_periods": with_recording_dates(np.random.default_rng(seed + 2),
+                                                                         world.tables["status_periods"])}
+        for day in month_ends_before(as_of):
+            write_export(inject(np.random.default_rng([seed, day.toordinal()]), known_on(tables, day), day), out, day)
+    return write_export(inject(np.random.default_rng(seed + 1), world.tables, as_of), out, as_of)
+
+
+def write_export(tables: dict[str, pl.DataFrame], out: Path, as_of: dt.date) -> Path:
+    """Write one export folder with its defects, and the truth about them beside it."""
     folder = out / "student_admin" / as_of.isoformat()
     truth_folder = out / "truth" / "student_admin" / as_of.isoformat()
     folder.mkdir(parents=True, exist_ok=True)

@@ -153,7 +153,7 @@ def _parse(source: Path, header: list[str], mapping: dict[str, str], dialect: Cs
                            header=True, columns=columns, ignore_errors=True, store_rejects=True,
                            auto_detect=False, strict_mode=True, encoding="utf-8")
         select = ", ".join(f'"{h.replace(chr(34), chr(34) * 2)}" AS "{mapping[h]}"' for h in header if h in mapping)
-        frame = pl.from_arrow(rel.select(select).arrow())
+        frame = rel.select(select).pl()  # (also a header-only file: no rows, the right columns)
         rejects = con.sql("""
             SELECT line AS logical_line, any_value(column_name) AS column, any_value(error_type) AS error_type,
                    any_value(error_message) AS detail, trim(any_value(csv_line), e'\r\n') AS raw_text

@@ -17,7 +17,7 @@ from schemas.codes import ENDING_STATUSES, QUALIFICATIONS, SEX_CODES, reference
 from schemas.identifiers import business_id_normalised
 
 
-def _conform(frame: pl.DataFrame, name: str) -> pl.DataFrame:
+def conform(frame: pl.DataFrame, name: str) -> pl.DataFrame:
     table = published.BY_NAME[name]
     return frame.select(pl.col(c.name).cast(c.dtype) for c in table.columns)
 
@@ -40,18 +40,18 @@ def dim_student(students: pl.DataFrame, key: bytes) -> pl.DataFrame:
     frame = with_student_keys(students, key).with_columns(
         pl.col("birth_date").dt.year().alias("birth_year"),
         pl.col("sex").replace_strict(SEX_CODES, default=None).alias("sex"))
-    return _conform(frame.sort("student_key"), "dim_student")
+    return conform(frame.sort("student_key"), "dim_student")
 
 
 def dim_qualification() -> pl.DataFrame:
     q = pl.DataFrame(list(reference(QUALIFICATIONS))).sort("koulutus_code")
-    return _conform(q.with_columns(pl.int_range(1, pl.len() + 1).alias("qualification_key"),
+    return conform(q.with_columns(pl.int_range(1, pl.len() + 1).alias("qualification_key"),
                                    pl.col("name").alias("qualification_name")), "dim_qualification")
 
 
 def dim_campus(study_rights: pl.DataFrame) -> pl.DataFrame:
     names = study_rights.select(pl.col("campus").unique().sort().alias("campus_name"))
-    return _conform(names.with_columns(pl.int_range(1, pl.len() + 1).alias("campus_key")), "dim_campus")
+    return conform(names.with_columns(pl.int_range(1, pl.len() + 1).alias("campus_key")), "dim_campus")
 
 
 def date_key(column: str) -> pl.Expr:
@@ -64,7 +64,7 @@ def dim_date(facts: list[pl.DataFrame], as_of: dt.date) -> pl.DataFrame:
     first = dates["d"].min() or as_of
     last = min(dates["d"].max() or as_of, dt.date(as_of.year + 10, 12, 31))
     days = pl.DataFrame({"date": pl.date_range(first, max(last, as_of), eager=True)})
-    return _conform(days.with_columns(
+    return conform(days.with_columns(
         date_key("date").alias("date_key"), pl.col("date").dt.year().cast(pl.Int64).alias("year"),
         pl.col("date").dt.month().cast(pl.Int64).alias("month"), pl.col("date").dt.day().cast(pl.Int64).alias("day"),
         pl.col("date").dt.week().cast(pl.Int64).alias("iso_week"), pl.col("date").dt.weekday().cast(pl.Int64).alias("weekday"),
@@ -79,11 +79,12 @@ def fact_study_right(study_rights: pl.DataFrame, quals: pl.DataFrame, campuses: 
         ORDER BY s.study_right_id""", study_rights=study_rights, quals=quals, campuses=campuses)
     frame = with_student_keys(frame, key).with_columns(date_key("start_date").alias("start_date_key"),
                                                       date_key("end_date").alias("end_date_key"))
-    return _conform(frame, "fact_study_right")
+    return conform(frame, "fact_study_right")
 
 
 def _student_of_right(frame: pl.DataFrame, study_rights: pl.DataFrame, key: bytes) -> pl.DataFrame:
-    joined = frame.join(study_rights.select("study_right_id", "student_number", "koulutus_code"), on="study_right_id", how="left")
+    joined = frame.join(study_rights.select("study_right_id", "student_number", "koulutus_code"), on="study_right_id", how="left",
+                        maintain_order="left")
     return with_student_keys(joined, key)
 
 
@@ -96,14 +97,14 @@ def fact_status_period(periods: pl.DataFrame, study_rights: pl.DataFrame, key: b
         FROM periods WINDOW w AS (PARTITION BY study_right_id ORDER BY start_date)
         ORDER BY study_right_id, start_date""".replace("$ending", repr(sorted(ENDING_STATUSES))), periods=periods)
     frame = _student_of_right(frame.with_columns(pl.col("end_date").cast(pl.Date)), study_rights, key)
-    return _conform(frame.with_columns(date_key("start_date").alias("start_date_key")), "fact_status_period")
+    return conform(frame.with_columns(date_key("start_date").alias("start_date_key")), "fact_status_period")
 
 
 def fact_additional_period(extras: pl.DataFrame, study_rights: pl.DataFrame, key: bytes) -> pl.DataFrame:
     frame = _student_of_right(extras, study_rights, key).with_columns(
         pl.when(pl.col("period_type") == "osa-aikaisuus").then(pl.col("value")).alias("part_time_percent"),
         date_key("start_date").alias("start_date_key"))
-    return _conform(frame.sort("study_right_id", "period_type", "start_date", "end_date"), "fact_additional_period")
+    return conform(frame.sort("study_right_id", "period_type", "start_date", "end_date"), "fact_additional_period")
 
 
 def fact_assessed_unit(units: pl.DataFrame, study_rights: pl.DataFrame, quals: pl.DataFrame, key: bytes) -> pl.DataFrame:
@@ -111,14 +112,14 @@ def fact_assessed_unit(units: pl.DataFrame, study_rights: pl.DataFrame, quals: p
         quals.select("koulutus_code", "qualification_key"), on="koulutus_code", how="left").with_columns(
         date_key("assessment_date").alias("assessment_date_key"),
         pl.col("recognised").replace_strict({"K": True, "E": False}, default=None).alias("recognised"))
-    return _conform(frame.sort("study_right_id", "assessment_date", "unit_code", "source_line"), "fact_assessed_unit")
+    return conform(frame.sort("study_right_id", "assessment_date", "unit_code", "source_line"), "fact_assessed_unit")
 
 
 def fact_workplace_period(places: pl.DataFrame, study_rights: pl.DataFrame, key: bytes) -> pl.DataFrame:
     frame = _student_of_right(places, study_rights, key).with_columns(
         business_id_normalised("business_id").alias("business_id"), date_key("start_date").alias("start_date_key"))
-    return _conform(frame.sort("study_right_id", "start_date", "source_line"), "fact_workplace_period")
+    return conform(frame.sort("study_right_id", "start_date", "source_line"), "fact_workplace_period")
 
 
 def fact_student_year_target(targets: pl.DataFrame) -> pl.DataFrame:
-    return _conform(targets.sort("year"), "fact_student_year_target")
+    return conform(targets.sort("year"), "fact_student_year_target")

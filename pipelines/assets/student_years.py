@@ -1,0 +1,38 @@
+"""Student-years: the history the calculation may use, the monthly fact, weighting and the forecast mart."""
+
+import polars as pl
+from dagster import AssetExecutionContext, AssetIn, AssetKey, Output, asset
+
+from pipelines.assets.published import as_of_date, published_asset
+from pipelines.assets.validated import SYSTEM
+from pipelines.marts.forecast import forecast_year
+from pipelines.marts.history import TABLES, complete_history
+from pipelines.marts.monthly import fact_student_year_month
+from pipelines.marts.weighting import weighted_student_years
+from pipelines.publishing.star import conform
+from pipelines.validation import TableOutcome
+
+HISTORY = "student_year_history"
+
+
+@asset(name=HISTORY, key_prefix=[SYSTEM], group_name="validated",
+       ins={t: AssetIn(key=AssetKey([SYSTEM, f"validated_{t}"])) for t in TABLES},
+       description="The study rights whose student-years can be calculated: the study right and every status and "
+                   "additional period of it passed validation. The others are left out and counted.")
+def student_year_history(context: AssetExecutionContext, **outcomes: TableOutcome):
+    history, left_out = complete_history(outcomes)
+    context.log.info(f"student-years: {history.study_rights.height} study rights complete, "
+                     f"{len(left_out)} in quarantine left out")
+    return Output(history, metadata={"study_rights": history.study_rights.height, "left_out": len(left_out)})
+
+
+STUDENT_YEAR_ASSETS = [
+    published_asset("fact_student_year_month", [HISTORY, "fact_study_right"],
+                    lambda f, landing, **_: fact_student_year_month(f[HISTORY], f["fact_study_right"], as_of_date(landing))),
+    published_asset("fact_weighted_student_year_month", ["fact_student_year_month", "study_rights"],
+                    lambda f, landing, **_: weighted_student_years(f["fact_student_year_month"], f["study_rights"],
+                                                                   landing.cost_groups())),
+    published_asset("mart_student_year_forecast", [HISTORY, "targets"],
+                    lambda f, landing, **_: conform(forecast_year(f[HISTORY], as_of_date(landing), f["targets"]).frame,
+                                                    "mart_student_year_forecast")),
+]

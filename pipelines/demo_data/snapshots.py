@@ -1,0 +1,63 @@
+"""The provider's history of exports: the world as the student-administration system knew it on earlier dates.
+
+Staff record status changes late (a drop-out is often noticed weeks after the fact), so an
+export on date S holds only the changes recorded by S. A forecast backtest that reads the
+export of a past month end therefore knows what was known then, not what was learnt later.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import polars as pl
+
+from schemas.codes import ENDING_STATUSES
+
+RECORDED = "__recorded_on"
+#: how many days after its date a status change is recorded (uniform 0…max), by status
+RECORDING_DELAY_DAYS = {"eronnut": 60, "katsotaaneronneeksi": 90, "valmistunut": 14}
+OTHER_DELAY_DAYS = 7
+
+
+def with_recording_dates(rng: np.random.Generator, periods: pl.DataFrame) -> pl.DataFrame:
+    maximum = periods["status"].replace_strict(RECORDING_DELAY_DAYS, default=OTHER_DELAY_DAYS).to_numpy()
+    delay = (rng.random(periods.height) * (maximum + 1)).astype(np.int64)
+    return periods.with_columns((pl.col("start_date") + pl.duration(days=pl.lit(pl.Series(delay)))).alias(RECORDED))
+
+
+def month_ends_before(as_of: dt.date) -> list[dt.date]:
+    """Every month end from January of the previous year up to the as-of date (excluded)."""
+    ends, month = [], dt.date(as_of.year - 1, 1, 1)
+    while True:
+        month = (month.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+        end = month - dt.timedelta(days=1)
+        if end >= as_of:
+            return ends
+        ends.append(end)
+
+
+def known_on(tables: dict[str, pl.DataFrame], day: dt.date) -> dict[str, pl.DataFrame]:
+    """The export the system would have written on ``day``."""
+    rights = tables["study_rights"].filter(pl.col("start_date") <= day)
+    ids = rights["study_right_id"].implode()
+    periods = tables["status_periods"].filter(pl.col("study_right_id").is_in(ids)).sort("study_right_id", "start_date")
+    # a change not yet recorded hides every later change of the same study right too
+    recorded = ((pl.col("start_date") <= day) & (pl.col(RECORDED) <= day)).cast(pl.Int8).cum_min().over("study_right_id")
+    periods = periods.filter(recorded == 1)
+    ended = periods.filter(pl.col("status").is_in(sorted(ENDING_STATUSES))).select("study_right_id", "start_date")
+    rights = rights.drop("end_date").join(ended.rename({"start_date": "end_date"}), on="study_right_id", how="left",
+                                          maintain_order="left")
+    rights = rights.join(periods.select("study_right_id").unique(), on="study_right_id", how="semi", maintain_order="left")
+    ids = rights["study_right_id"].implode()
+    of_rights = pl.col("study_right_id").is_in(ids)
+    return {
+        "students": tables["students"].filter(pl.col("student_number").is_in(rights["student_number"].implode())),
+        "study_rights": rights.select(tables["study_rights"].columns),
+        "status_periods": periods.filter(of_rights).drop(RECORDED),
+        "additional_periods": tables["additional_periods"].filter(of_rights & (pl.col("start_date") <= day)),
+        "assessed_units": tables["assessed_units"].filter(of_rights & (pl.col("assessment_date") <= day)),
+        "workplace_periods": tables["workplace_periods"].filter(
+            of_rights & (pl.col("start_date") <= day)).with_columns(
+            pl.when(pl.col("end_date") <= day).then(pl.col("end_date")).alias("end_date")),
+        "targets": tables["targets"].filter(pl.col("year") <= day.year),
+    }

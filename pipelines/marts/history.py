@@ -1,0 +1,46 @@
+"""Which study rights the student-year figures can be computed for, from one validated export.
+
+A study right counts only when it and every status and additional period of it passed
+validation: with a period missing, its days would be wrong without anyone noticing. The
+others are left out and reported, never silently counted short.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+
+from pipelines.ingestion.folder import read_folder
+from pipelines.marts.student_years import RIGHT, StudyRightHistory
+from pipelines.resources import LandingArea
+from pipelines.validation import TableOutcome, validate_export
+from schemas import student_admin
+
+#: the tables the calculation reads; a quarantined row in any of them holds its study right back
+TABLES = ("study_rights", "status_periods", "additional_periods")
+
+
+class CannotCalculate(Exception):
+    """A file the calculation needs could not be read at all."""
+
+
+def _valid(outcome: TableOutcome) -> pl.DataFrame:
+    if outcome.valid is None:
+        raise CannotCalculate(f"{outcome.source_file} could not be read: {outcome.problem}")
+    return outcome.valid
+
+
+def complete_history(outcomes: dict[str, TableOutcome]) -> tuple[StudyRightHistory, pl.Series]:
+    """The study rights with nothing in quarantine, and the ids of those left out (sorted)."""
+    history = StudyRightHistory(*(_valid(outcomes[t]) for t in TABLES))
+    held_back = pl.concat([
+        outcomes[t].failures.filter(pl.col("severity") == "error").select(pl.col("record_key").alias(RIGHT))
+        for t in TABLES]).unique().drop_nulls()
+    complete = history.study_rights.join(held_back, on=RIGHT, how="anti")[RIGHT]
+    return history.only(complete), held_back[RIGHT].sort()
+
+
+def history_from_folder(landing: LandingArea, folder: Path) -> tuple[StudyRightHistory, pl.Series]:
+    """Read and validate one export folder exactly as ``run`` does, then keep the complete study rights."""
+    raws = read_folder(landing, student_admin.TABLES, folder)
+    return complete_history(validate_export(raws, run_id=f"read-{folder.name}"))
