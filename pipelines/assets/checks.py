@@ -7,11 +7,13 @@ failure stops ``published_release``, so the previous version stays published.
 
 import pandera.polars as pa
 import polars as pl
-from dagster import (AssetCheckExecutionContext, AssetCheckResult, AssetChecksDefinition, AssetKey, MetadataValue,
-                     asset_check)
+from dagster import (AssetCheckExecutionContext, AssetCheckResult, AssetChecksDefinition, AssetIn, AssetKey,
+                     MetadataValue, asset_check)
 
+from pipelines.assets.published import as_of_date
 from pipelines.assets.validated import QUARANTINE, SYSTEM
-from pipelines.resources import WarehouseResource
+from pipelines.marts.student_years import MEASURES, per_study_right
+from pipelines.resources import LandingArea, WarehouseResource
 from schemas import published
 from schemas.metadata import Table
 
@@ -46,4 +48,28 @@ def rows_add_up(student_admin_quarantine: dict) -> AssetCheckResult:
         "files": len(student_admin_quarantine), "files_not_adding_up": MetadataValue.json(wrong) if wrong else "none"})
 
 
-CHECKS = [model_check(t) for t in published.TABLES] + [rows_add_up]
+
+
+
+@asset_check(asset=AssetKey("fact_student_year_month"), name="adds_up_to_the_calculation", blocking=True,
+             additional_ins={"history": AssetIn(key=AssetKey([SYSTEM, "student_year_history"]))},
+             description="Summed over all its months, every study right's row of the fact equals the per-study-right "
+                         "report (`tiedolla student-years`) for the same period.")
+def fact_adds_up_to_the_calculation(context: AssetCheckExecutionContext, warehouse: WarehouseResource,
+                                    landing: LandingArea, history) -> AssetCheckResult:
+    wh = warehouse.open()
+    path = wh.staging(context.run.run_id) / "fact_student_year_month.parquet"
+    fact = pl.read_parquet(path if path.exists() else wh.published / "fact_student_year_month.parquet")
+    if fact.height == 0:
+        return AssetCheckResult(passed=history.study_rights.height == 0, metadata={"rows": 0})
+    report = per_study_right(history, history.status_periods["start_date"].min(), as_of_date(landing))
+    summed = fact.group_by("study_right_id").agg(pl.col(m).sum().alias(f"fact_{m}") for m in MEASURES)
+    joined = report.join(summed, on="study_right_id", how="full", coalesce=True)
+    wrong = joined.filter(pl.any_horizontal(
+        ((pl.col(m).fill_null(0) - pl.col(f"fact_{m}").fill_null(0)).abs() > 1e-6).fill_null(True) for m in MEASURES))
+    return AssetCheckResult(passed=wrong.height == 0, metadata={
+        "study_rights": joined.height, "study_rights_not_adding_up": wrong.height,
+        "examples": MetadataValue.json(wrong.head(5)["study_right_id"].to_list())})
+
+
+CHECKS = [model_check(t) for t in published.TABLES] + [rows_add_up, fact_adds_up_to_the_calculation]
