@@ -121,12 +121,13 @@ def cmd_student_years(args) -> int:
     from pipelines.ingestion.problems import FileProblem
     from pipelines.marts.history import CannotCalculate, history_from_folder
     from pipelines.marts.report import write_report
+    from schemas.student_admin import SYSTEM
 
     if args.to < args.from_:
         raise UsageError(f"--to {args.to} is before --from {args.from_}")
     landing = _landing(args)
     try:
-        folder = landing.export_folder("student_admin")
+        folder = landing.export_folder(SYSTEM)
         history, left_out = history_from_folder(landing, folder)
     except (FileProblem, CannotCalculate) as err:
         print(f"tiedolla: cannot calculate student-years: {err}", file=sys.stderr)

@@ -5,6 +5,8 @@ model that documents it, not a second copy of the rules). The checks are blockin
 failure stops ``published_release``, so the previous version stays published.
 """
 
+from pathlib import Path
+
 import pandera.polars as pa
 import polars as pl
 from dagster import (AssetCheckExecutionContext, AssetCheckResult, AssetChecksDefinition, AssetIn, AssetKey,
@@ -18,14 +20,18 @@ from schemas import published
 from schemas.metadata import Table
 
 
+def _staged_or_published(context: AssetCheckExecutionContext, warehouse: WarehouseResource, name: str) -> Path:
+    """This run's staged Parquet; when checked on its own (e.g. from the UI), what is published."""
+    wh = warehouse.open()
+    path = wh.staging(context.run.run_id) / f"{name}.parquet"
+    return path if path.exists() else wh.published / f"{name}.parquet"
+
+
 def model_check(table: Table) -> AssetChecksDefinition:
     @asset_check(asset=AssetKey(table.name), name="matches_published_model", blocking=True,
                  description=f"The Parquet of {table.name}, read back, satisfies every rule of its published model.")
     def _check(context: AssetCheckExecutionContext, warehouse: WarehouseResource) -> AssetCheckResult:
-        wh = warehouse.open()
-        path = wh.staging(context.run.run_id) / f"{table.name}.parquet"
-        if not path.exists():  # checked on its own (e.g. from the UI): check what is published
-            path = wh.published / f"{table.name}.parquet"
+        path = _staged_or_published(context, warehouse, table.name)
         frame = pl.read_parquet(path)
         failing: dict[str, int] = {}
         try:
@@ -57,9 +63,7 @@ def rows_add_up(student_admin_quarantine: dict) -> AssetCheckResult:
                          "report (`tiedolla student-years`) for the same period.")
 def fact_adds_up_to_the_calculation(context: AssetCheckExecutionContext, warehouse: WarehouseResource,
                                     landing: LandingArea, history) -> AssetCheckResult:
-    wh = warehouse.open()
-    path = wh.staging(context.run.run_id) / "fact_student_year_month.parquet"
-    fact = pl.read_parquet(path if path.exists() else wh.published / "fact_student_year_month.parquet")
+    fact = pl.read_parquet(_staged_or_published(context, warehouse, "fact_student_year_month"))
     if fact.height == 0:
         return AssetCheckResult(passed=history.study_rights.height == 0, metadata={"rows": 0})
     report = per_study_right(history, history.status_periods["start_date"].min(), as_of_date(landing))

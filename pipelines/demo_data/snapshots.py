@@ -11,6 +11,7 @@ import datetime as dt
 import numpy as np
 import polars as pl
 
+from pipelines.marts.student_years import month_end
 from schemas.codes import ENDING_STATUSES
 
 RECORDED = "__recorded_on"
@@ -27,13 +28,8 @@ def with_recording_dates(rng: np.random.Generator, periods: pl.DataFrame) -> pl.
 
 def month_ends_before(as_of: dt.date) -> list[dt.date]:
     """Every month end from January of the previous year up to the as-of date (excluded)."""
-    ends, month = [], dt.date(as_of.year - 1, 1, 1)
-    while True:
-        month = (month.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
-        end = month - dt.timedelta(days=1)
-        if end >= as_of:
-            return ends
-        ends.append(end)
+    ends = [month_end(dt.date(year, month, 1)) for year in (as_of.year - 1, as_of.year) for month in range(1, 13)]
+    return [end for end in ends if end < as_of]
 
 
 def known_on(tables: dict[str, pl.DataFrame], day: dt.date) -> dict[str, pl.DataFrame]:

@@ -7,10 +7,9 @@ from dataclasses import dataclass
 from pipelines.ingestion.problems import FileProblem
 from pipelines.marts.forecast import forecast_year
 from pipelines.marts.history import history_from_folder
-from pipelines.marts.student_years import per_study_right
+from pipelines.marts.student_years import month_end, per_study_right
 from pipelines.resources import LandingArea
-
-SYSTEM = "student_admin"
+from schemas.student_admin import SYSTEM
 
 
 @dataclass(frozen=True)
@@ -29,7 +28,7 @@ class MonthResult:
 
 
 def month_ends(year: int) -> list[dt.date]:
-    return [dt.date(year + (m == 12), m % 12 + 1, 1) - dt.timedelta(days=1) for m in range(1, 13)]
+    return [month_end(dt.date(year, m, 1)) for m in range(1, 13)]
 
 
 def actual_total(landing: LandingArea, year: int) -> tuple[float, str]:
@@ -46,12 +45,12 @@ def actual_total(landing: LandingArea, year: int) -> tuple[float, str]:
 def backtest(landing: LandingArea, year: int) -> list[MonthResult]:
     actual, _ = actual_total(landing, year)
     results = []
-    for month_end in month_ends(year):
-        known_then = LandingArea(path=landing.path, as_of=month_end.isoformat(), site_config=landing.site_config)
+    for last_day in month_ends(year):
+        known_then = LandingArea(path=landing.path, as_of=last_day.isoformat(), site_config=landing.site_config)
         folder = known_then.export_folder(SYSTEM)  # the newest export on or before the month end
         history, _ = history_from_folder(landing, folder)
-        total = forecast_year(history, month_end).year_total()
-        results.append(MonthResult(month_end, folder.name, total["forecast"], total["low"], total["high"], actual))
+        total = forecast_year(history, last_day).year_total()
+        results.append(MonthResult(last_day, folder.name, total["forecast"], total["low"], total["high"], actual))
     return results
 
 

@@ -23,7 +23,7 @@ import numpy as np
 import polars as pl
 
 from pipelines.marts.student_years import (GRADUATED, HOLIDAY, PRESENT, RIGHT, StudyRightHistory, current_day_weights,
-                                           pieces)
+                                           month_end, pieces)
 from schemas.codes import ENDING_STATUSES, QUALIFICATIONS, reference
 
 LASNA, LOMA, PAUSED, ENDED, NOT_STARTED = 0, 1, 2, 3, -1
@@ -139,17 +139,13 @@ def forecast_year(history: StudyRightHistory, as_of: dt.date, targets: pl.DataFr
     chain = Chain.learn(known.months())
     year = as_of.year
     months = [dt.date(year, m, 1) for m in range(1, 13)]
-    ahead = [m for m in months if _month_end(m) > as_of]  # months with days still to come
+    ahead = [m for m in months if month_end(m) > as_of]  # months with days still to come
     population = _population(known, as_of, year)
     groups = _groups(population)
     weights = _day_weights(population, ahead)
     simulated = _simulate(population, chain, ahead, weights, as_of, groups)
     actual = _actual(known, year, groups.keys())
     return Forecast(_frame(year, months, actual, simulated, groups, targets, as_of))
-
-
-def _month_end(month: dt.date) -> dt.date:
-    return (month.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
 
 
 def _population(known: History, as_of: dt.date, year: int) -> pl.DataFrame:
@@ -195,25 +191,28 @@ def _simulate(population, chain: Chain, ahead, weights, as_of, groups) -> dict:
     n = population.height
     state = np.repeat(population["state"].to_numpy().astype(np.int8)[:, None], SIMULATIONS, axis=1)
     will_start = rng.random((n, SIMULATIONS)) < population["probability"].to_numpy()[:, None]
-    starts_on = population["starts_on"].to_list()
-    planned = population["planned_end_date"].to_list()
+    # per study right, once: planned end (as a day number, open = never) and the month and day a template starts
+    planned = population["planned_end_date"].fill_null(dt.date.max).to_numpy().astype("datetime64[D]")
+    start_month = population.select(pl.col("starts_on").dt.year() * 12 + pl.col("starts_on").dt.month()).to_series()
+    start_month = start_month.fill_null(-1).to_numpy()
+    start_day = population["starts_on"].dt.day().fill_null(0).to_numpy()
     rows = np.arange(n)[:, None]
     totals = {key: np.zeros((len(names), len(ahead), SIMULATIONS)) for key, (_, names) in groups.items()}
     members = {key: (index[None, :] == np.arange(len(names))[:, None]).astype(float) for key, (index, names) in groups.items()}
     for k, month in enumerate(ahead):
         cm = month.month - 1
-        days_in_month = _month_end(month).day
-        past = np.array([p is not None and p < month for p in planned], dtype=np.int8)
+        days_in_month = month_end(month).day
+        past = (planned < np.datetime64(month)).astype(np.int8)
         # expected value of a month in each state, for every study right
         value = np.einsum("nsd,nd->ns", chain.days[cm, past], weights[:, k, :])
         if month <= as_of:  # the as-of month: only the days after the as-of date are still to come
             value *= (days_in_month - as_of.day) / days_in_month
         active = (state >= 0) & (state < ENDED)
         added = np.where(active, value[rows, np.clip(state, 0, 2)], 0.0)
-        first_month = np.array([s is not None and s.year == month.year and s.month == month.month for s in starts_on])
+        first_month = start_month == month.year * 12 + month.month
         if first_month.any():
             starting = first_month[:, None] & will_start
-            remaining = np.array([(days_in_month - s.day + 1) if f else 0 for s, f in zip(starts_on, first_month)])
+            remaining = np.where(first_month, days_in_month - start_day + 1, 0)
             added = np.where(starting, (remaining * weights[:, k, 0])[:, None], added)
             state = np.where(starting, LASNA, state).astype(np.int8)
         for key, (index, names) in groups.items():

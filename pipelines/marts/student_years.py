@@ -33,6 +33,11 @@ MEASURES = ("present_or_graduated_days", "holiday_days_counted", "holiday_days_o
             "student_year_days_current", "accommodation_days", "special_support_days")
 
 
+def month_end(day: dt.date) -> dt.date:
+    """The last day of ``day``'s month."""
+    return (day.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
+
+
 def _period_types(measure: str) -> list[str]:
     return sorted(r["code"] for r in reference("additional_period_types") if r["student_year_measure"] == measure)
 
