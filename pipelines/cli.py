@@ -32,9 +32,11 @@ def _date(text: str) -> dt.date:
 def cmd_generate(args) -> int:
     from pipelines.demo_data.export import generate
 
-    folder = generate(args.size, args.seed, Path(args.out), args.as_of)
-    print(f"wrote {folder}")
-    print(f"truth of injected defects: {Path(args.out) / 'truth' / 'student_admin' / args.as_of.isoformat() / 'defects.csv'}")
+    out, day = Path(args.out), args.as_of.isoformat()
+    folder = generate(args.size, args.seed, out, args.as_of)
+    print(f"wrote {folder} and {out / 'crm' / day}")
+    print(f"truth of injected defects: {out / 'truth' / '<source>' / day / 'defects.csv'}; "
+          f"of which records are one organisation: {out / 'truth' / 'crm' / day / 'organizations.csv'}")
     return 0
 
 
@@ -69,10 +71,11 @@ def _report(result, warehouse: Path) -> int:
         return 1
     manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     print(f"\npublished run {manifest['run_id']} (as of {manifest['as_of']})")
-    print(f"  {'file':<34}{'read':>10}{'published':>11}{'quarantined':>13}")
+    print(f"  {'source':<15}{'file':<34}{'read':>10}{'published':>11}{'quarantined':>13}")
     for name, f in manifest["files"].items():
         note = f"  CANNOT READ: {f['problem']}" if f["problem"] else ""
-        print(f"  {name:<34}{f['rows_read']:>10}{f['rows_published']:>11}{f['rows_quarantined']:>13}{note}")
+        print(f"  {f['source_system']:<15}{name:<34}{f['rows_read']:>10}{f['rows_published']:>11}"
+              f"{f['rows_quarantined']:>13}{note}")
         for notice in f["notices"]:
             print(f"    note: {notice}")
     print(f"\n  published tables: {warehouse / 'published'}/*.parquet")

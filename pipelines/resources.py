@@ -13,6 +13,7 @@ from pipelines.ingestion.reading import CsvDialect
 from pipelines.publishing.warehouse import Warehouse
 
 DEFAULT_SITE_CONFIG = Path(__file__).parent / "config" / "site.yaml"
+DEFAULT_SEGMENTS = DEFAULT_SITE_CONFIG.parent / "customer_segments.yaml"
 KEY_VARIABLE = "TIEDOLLA_PSEUDONYM_KEY"
 
 
@@ -40,14 +41,25 @@ class LandingArea(ConfigurableResource):
         with open(self.site_config or DEFAULT_SITE_CONFIG, encoding="utf-8") as f:
             return yaml.safe_load(f) or {}
 
-    def cost_groups(self) -> dict | None:
-        """The cost-group weighting configuration named in the site configuration, if any."""
-        name = (self._site().get("student_years") or {}).get("cost_groups")
+    def _linked(self, name: str | None) -> dict | None:
+        """A YAML file the site configuration names (relative to it), or None when it names none."""
         if not name:
             return None
         path = Path(self.site_config or DEFAULT_SITE_CONFIG).parent / name
         with open(path, encoding="utf-8") as f:
             return yaml.safe_load(f) or {}
+
+    def cost_groups(self) -> dict | None:
+        """The cost-group weighting configuration named in the site configuration, if any."""
+        return self._linked((self._site().get("student_years") or {}).get("cost_groups"))
+
+    def customer_segments(self) -> dict | None:
+        """The customer-segment rules named in the site configuration (default: the shipped rules)."""
+        return self._linked(self._site().get("customer_segments") or str(DEFAULT_SEGMENTS))
+
+    def organization_matching(self) -> dict:
+        """Thresholds of the organisation master (``organization_matching`` in the site configuration)."""
+        return self._site().get("organization_matching") or {}
 
     def headers(self, source: str, table: str) -> dict[str, str]:
         return ((self._site().get(source) or {}).get("headers") or {}).get(table) or {}

@@ -1,4 +1,4 @@
-"""Validate one student-administration export: type, run every rule, quarantine, cascade.
+"""Validate one export of a source system: type, run every rule, quarantine, cascade.
 
 The rules live in ``schemas/``; this module only runs them (pandera on polars for the
 rules of one file, polars joins for the rules across files) and turns failures into
@@ -14,8 +14,7 @@ import polars as pl
 
 from pipelines.ingestion.reading import RawTable
 from pipelines.masking import masked
-from schemas import student_admin
-from schemas.metadata import LINE, Rule, Table, raw_name
+from schemas.metadata import LINE, Rule, Source, Table, raw_name
 
 FAILURE_SCHEMA = {
     "run_id": pl.Utf8, "source_system": pl.Utf8, "table": pl.Utf8, "source_file": pl.Utf8, LINE: pl.Int64,
@@ -23,11 +22,6 @@ FAILURE_SCHEMA = {
     "message": pl.Utf8, "masked_value": pl.Utf8,
 }
 HAS_WARNINGS = "has_warnings"
-_PARSERS = {
-    pl.Date: lambda e: e.str.strptime(pl.Date, "%d.%m.%Y", strict=False),
-    pl.Float64: lambda e: e.str.replace(",", ".", literal=True).cast(pl.Float64, strict=False),
-    pl.Int64: lambda e: e.cast(pl.Int64, strict=False),
-}
 
 
 @dataclass
@@ -64,7 +58,7 @@ def type_columns(frame: pl.DataFrame, table: Table) -> pl.DataFrame:
     typed = [c for c in table.columns if not c.is_text]
     return frame.with_columns(
         *(pl.col(c.name).alias(raw_name(c.name)) for c in typed),
-        *(_PARSERS[c.dtype](pl.col(c.name)).alias(c.name) for c in typed),
+        *(table.text_format.parse(pl.col(c.name), c.dtype).alias(c.name) for c in typed),
     )
 
 
@@ -127,12 +121,11 @@ def _ingest_failures(raw: RawTable, table: Table, run_id: str) -> tuple[pl.DataF
     return cleaned, pl.concat(failures)
 
 
-def validate_export(raws: dict[str, RawTable], run_id: str,
-                    tables: tuple[Table, ...] = student_admin.TABLES) -> dict[str, TableOutcome]:
+def validate_export(source: Source, raws: dict[str, RawTable], run_id: str) -> dict[str, TableOutcome]:
     """Validate every table of one export together (the cross-file rules need them all)."""
     typed: dict[str, pl.DataFrame] = {}
     failures: dict[str, list[pl.DataFrame]] = {}
-    for table in tables:
+    for table in source.tables:
         raw = raws[table.name]
         if raw.problem is not None:
             continue
@@ -140,35 +133,35 @@ def validate_export(raws: dict[str, RawTable], run_id: str,
         typed[table.name] = type_columns(rows, table)
         failures[table.name] = [ingest, run_table_rules(typed[table.name], table, run_id)]
 
-    for cross in student_admin.CROSS_FILE_RULES:
-        needed = {cross.table} | {p for c, _, p in student_admin.PARENTS if c == cross.table}
+    for cross in source.cross_file_rules:
+        needed = {cross.table} | {p for c, _, p in source.parents if c == cross.table}
         if not needed <= typed.keys():
             continue  # a file it needs could not be read: the rule cannot be judged
         lines = cross.failing(typed)
-        table = student_admin.BY_NAME[cross.table]
         hits = typed[cross.table].filter(pl.col(LINE).is_in(lines.implode()))
-        failures[cross.table].append(_failures(hits, table, cross.rule, run_id))
+        failures[cross.table].append(_failures(hits, source.by_name[cross.table], cross.rule, run_id))
 
-    _cascade(typed, failures, run_id)
+    _cascade(source, typed, failures, run_id)
     return {table.name: _outcome(table, raws[table.name], typed.get(table.name), failures.get(table.name, []))
-            for table in tables}
+            for table in source.tables}
 
 
 def _error_lines(parts: list[pl.DataFrame]) -> pl.Series:
     return pl.concat(parts).filter(pl.col("severity") == "error")[LINE].unique()
 
 
-def _cascade(typed: dict[str, pl.DataFrame], failures: dict[str, list[pl.DataFrame]], run_id: str) -> None:
-    """Rows whose student or study right is quarantined are quarantined with it."""
-    for child, column, parent in student_admin.PARENTS:  # parents come before children
+def _cascade(source: Source, typed: dict[str, pl.DataFrame], failures: dict[str, list[pl.DataFrame]],
+             run_id: str) -> None:
+    """Rows whose parent (a student, a study right, an account) is quarantined are quarantined with it."""
+    for child, column, parent in source.parents:  # parents come before children
         if child not in typed or parent not in typed:
             continue
-        parent_table = student_admin.BY_NAME[parent]
+        parent_table = source.by_name[parent]
         key = parent_table.key[0]
         held = typed[parent].with_columns(pl.col(LINE).is_in(_error_lines(failures[parent]).implode()).alias("__held"))
         held_keys = held.group_by(key).agg(pl.col("__held").all()).filter("__held").select(pl.col(key).alias(column))
         hits = typed[child].join(held_keys, on=column, how="semi")
-        failures[child].append(_failures(hits, student_admin.BY_NAME[child], student_admin.parent_rule(child), run_id))
+        failures[child].append(_failures(hits, source.by_name[child], source.parent_rule(child), run_id))
 
 
 def _outcome(table: Table, raw: RawTable, typed: pl.DataFrame | None, parts: list[pl.DataFrame]) -> TableOutcome:

@@ -39,3 +39,11 @@ LANGUAGES = frozenset(
     sr ss st su sv sw ta te tg th ti tk tl tn to tr ts tt tw ty ug uk ur uz ve vi vo wa wo xh
     yi yo za zh zu""".split()
 )
+
+
+CRM_OPTION_SETS = "crm_option_sets"
+
+
+def option_set(name: str) -> dict[str, str]:
+    """A CRM option set: the Finnish label the export writes → our code value."""
+    return {r["label"]: r["code"] for r in reference(CRM_OPTION_SETS) if r["option_set"] == name}

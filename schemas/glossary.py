@@ -37,4 +37,14 @@ TERMS = {
     "tavoite": "target: `fact_student_year_target`",
     "lisätiedot": "additional periods: `fact_additional_period` (osa-aikaisuus = part-time, majoitus = accommodation, erityinen tuki = special support)",
     "karanteeni": "quarantine: rows held back with their reasons",
+    "asiakkuudenhallinta (CRM)": "customer relationship management: the `crm` source",
+    "asiakas / tili (account)": "a CRM account: `account_id`; several can be one organisation (`dim_organization`)",
+    "Työnantaja / Kumppani / Oppilaitos / Julkinen sektori": "CRM customer type: employer / partner / "
+    "educational_institution / public_sector (`customer_type`)",
+    "Strateginen kumppani / Yhteistyökumppani": "partnership level: strategic_partner / partner (`level`)",
+    "henkilöstökoulutus / rekrytointi / kehittäminen": "partnership scope: staff_training / recruitment / development",
+    "työelämäfoorumi": "working-life forum, a CRM activity type: `tyoelamafoorumi`",
+    "yritysmuoto (Oy, Oy Ab, Ky, Tmi, …)": "company form: ignored when names are compared (`company_forms`)",
+    "kohderyhmä / segmentti": "customer segment: `mart_customer_segments.segment`",
+    "suositteluhalukkuus (NPS)": "Net Promoter Score: `nps`, `nps_score`",
 }

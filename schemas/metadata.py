@@ -19,6 +19,8 @@ Personal = Literal["hetu", "name", "email", "phone", "oid", "free_text"]
 
 RAW_PREFIX = "__raw__"
 LINE = "source_line"
+#: a point in time; sources write it with an offset, we keep it in UTC
+TIMESTAMP = pl.Datetime("us", "UTC")
 
 
 def raw_name(column: str) -> str:
@@ -37,6 +39,38 @@ class Rule:
     passes: Callable[[], pl.Expr] | None = None
     #: the column a failure is reported against (whose value is shown masked)
     column: str | None = None
+
+
+@dataclass(frozen=True)
+class TextFormat:
+    """How a source system writes dates, timestamps and numbers as text."""
+
+    date: str  # strptime format
+    date_words: str
+    decimal_comma: bool
+    timestamps: tuple[str, ...] = ()
+
+    def parse(self, text: pl.Expr, dtype) -> pl.Expr:
+        """Text → ``dtype``; null where the text does not read as one (a rule then reports it)."""
+        if dtype == pl.Date:
+            return text.str.strptime(pl.Date, self.date, strict=False)
+        if dtype == TIMESTAMP:
+            return pl.coalesce([text.str.strptime(TIMESTAMP, f, strict=False) for f in self.timestamps])
+        if dtype == pl.Float64 and self.decimal_comma:
+            text = text.str.replace(",", ".", literal=True)
+        return text.cast(dtype, strict=False)
+
+    def words(self, dtype) -> str:
+        return {pl.Date: f"a date written {self.date_words}", TIMESTAMP: "an ISO-8601 timestamp with Z or an offset",
+                pl.Float64: "a number" + (" (decimal comma allowed)" if self.decimal_comma else ""),
+                pl.Int64: "a whole number"}.get(dtype, str(dtype))
+
+
+#: the student-administration convention: ``1.8.2025``, ``12,5``
+FINNISH_TEXT = TextFormat(date="%d.%m.%Y", date_words="d.m.yyyy", decimal_comma=True)
+#: the CRM convention: ISO-8601 dates and timestamps (``2026-03-04T11:30:00+02:00``), ``12.5``
+ISO_TEXT = TextFormat(date="%Y-%m-%d", date_words="yyyy-mm-dd", decimal_comma=False,
+                      timestamps=("%Y-%m-%dT%H:%M:%S%.fZ", "%Y-%m-%dT%H:%M:%S%.f%:z", "%Y-%m-%dT%H:%M:%S%.f%z"))
 
 
 @dataclass(frozen=True)
@@ -69,6 +103,7 @@ class Table:
     #: columns that make a row unique (for published tables: the primary key)
     key: tuple[str, ...] = ()
     foreign_keys: tuple[tuple[str, str, str], ...] = field(default=())  # (column, table, column)
+    text_format: TextFormat = FINNISH_TEXT
 
     def column(self, name: str) -> Column:
         return next(c for c in self.columns if c.name == name)
@@ -83,7 +118,7 @@ class Table:
         return [
             Rule(
                 id=f"{self.name}.{c.name}.format",
-                description=f"{c.source_header or c.name} must be {_TYPE_WORDS.get(c.dtype, str(c.dtype))}",
+                description=f"{c.source_header or c.name} must be {self.text_format.words(c.dtype)}",
                 passes=(lambda c=c: pl.col(raw_name(c.name)).is_null() | pl.col(c.name).is_not_null()),
                 column=c.name,
             )
@@ -165,12 +200,15 @@ def code_rule(table: str, column: str, header: str, codes, list_name: str, sever
     )
 
 
-_TYPE_WORDS = {
-    pl.Date: "a date written d.m.yyyy",
-    pl.Float64: "a number (decimal comma allowed)",
-    pl.Int64: "a whole number",
-    pl.Boolean: "K or E",
-}
+def not_before(table: str, start: str, end: str, words: str) -> Rule:
+    """An end (date or time) must not come before its start."""
+    return Rule(
+        id=f"{table}.{end}_not_before_{start}",
+        description=words,
+        passes=lambda: pl.col(end).is_null() | pl.col(start).is_null() | (pl.col(end) >= pl.col(start)),
+        column=end,
+    )
+
 
 import pyarrow as _pa_arrow  # noqa: E402  (only for the dtype map)
 
@@ -182,4 +220,56 @@ _ARROW = {
     pl.Int64: _pa_arrow.int64(),
     pl.Int32: _pa_arrow.int32(),
     pl.Boolean: _pa_arrow.bool_(),
+    TIMESTAMP: _pa_arrow.timestamp("us", tz="UTC"),
 }
+
+
+# ---- a source system: its tables and the rules across them --------------------------
+@dataclass(frozen=True)
+class CrossFileRule:
+    """A rule that needs more than one file. ``failing`` returns the failing rows' lines."""
+
+    rule: Rule
+    table: str
+    failing: Callable[[dict[str, pl.DataFrame]], pl.Series]
+
+
+def missing_parent(child: str, column: str, parent: str, parent_column: str):
+    """Rows of ``child`` whose ``column`` names no row of ``parent`` (an empty reference is the required rule's)."""
+    def failing(t: dict[str, pl.DataFrame]) -> pl.Series:
+        pointing = t[child].filter(pl.col(column).is_not_null())
+        return pointing.join(t[parent].select(pl.col(parent_column).alias(column)), on=column, how="anti")[LINE]
+    return failing
+
+
+@dataclass(frozen=True)
+class Source:
+    """One source system's export: its tables (parents before children) and cross-file rules."""
+
+    system: str
+    tables: tuple[Table, ...]
+    cross_file_rules: tuple[CrossFileRule, ...]
+    #: what a steward reads when a row is held back because its parent row is in quarantine
+    parent_words: str
+
+    @property
+    def by_name(self) -> dict[str, Table]:
+        return {t.name: t for t in self.tables}
+
+    @property
+    def parents(self) -> tuple[tuple[str, str, str], ...]:
+        """(child table, its column, parent table) for every reference; parents come first."""
+        return tuple((t.name, fk_col, parent) for t in self.tables for fk_col, parent, _ in t.foreign_keys)
+
+    def parent_rule(self, table: str) -> Rule:
+        return Rule(f"{table}.parent_in_quarantine", self.parent_words,
+                    column=next(col for child, col, _ in self.parents if child == table))
+
+    def table_rules(self, table: str) -> list[Rule]:
+        """Rules across files that report on ``table``, and its parent rule."""
+        rules = [x.rule for x in self.cross_file_rules if x.table == table]
+        return rules + [self.parent_rule(child) for child, _, _ in self.parents if child == table][:1]
+
+    def rule_catalogue(self) -> dict[str, Rule]:
+        """Every rule id of this source → its rule."""
+        return {r.id: r for t in self.tables for r in t.ingest_rules() + t.all_rules() + self.table_rules(t.name)}

@@ -7,49 +7,13 @@ from __future__ import annotations
 
 import polars as pl
 
+from schemas import organizations
 from schemas.metadata import Column, Rule, Table
-
-HETU_PATTERN = r"\b\d{6}[-+A-FU-Y]\d{3}[0-9A-Y]\b"
-EMAIL_PATTERN = r"[\w.+-]+@[\w-]+\.[\w.]+"
-
-
-def _key(name: str, dtype=pl.Int64, words: str = "Surrogate key.") -> Column:
-    return Column(name, dtype, words, nullable=False, unique=True)
-
-
-def _no_personal_data(table: str, columns: tuple[Column, ...]) -> Rule:
-    """No text value may look like a henkilötunnus or an email address."""
-    text = [c.name for c in columns if c.is_text]
-
-    def passes() -> pl.Expr:
-        if not text:
-            return pl.lit(True)
-        return ~pl.any_horizontal([pl.col(n).str.contains(HETU_PATTERN).fill_null(False)
-                                   | pl.col(n).str.contains(EMAIL_PATTERN).fill_null(False) for n in text])
-    return Rule(f"{table}.no_personal_data", "No value may look like a henkilötunnus or an email address", passes=passes)
-
-
-def _date_key(name: str, words: str, nullable: bool = True) -> Column:
-    return Column(name, pl.Int64, f"{words} as a dim_date key (yyyymmdd).", nullable=nullable,
-                  rules=(Rule(f"{{table}}.{name}.range", "A date key is a yyyymmdd number",
-                              passes=lambda: pl.col(name).is_null() | pl.col(name).is_between(19000101, 21001231), column=name),))
-
-
-def _table(name: str, description: str, grain: str, key: tuple[str, ...], columns: tuple[Column, ...],
-           foreign_keys=()) -> Table:
-    columns = columns + (Column("has_warnings", pl.Boolean, "The source row had a warning (see quarantine).", nullable=False),) \
-        if name.startswith("fact_") or name == "dim_student" else columns
-    fixed = tuple(
-        Column(c.name, c.dtype, c.description, c.source_header, c.nullable, c.unique, c.personal, c.code_list,
-               tuple(Rule(r.id.format(table=name), r.description, r.severity, r.passes, r.column) for r in c.rules))
-        for c in columns)
-    return Table(name=name, description=description, grain=grain, key=key, columns=fixed, foreign_keys=foreign_keys,
-                 row_rules=(_no_personal_data(name, fixed),))
-
+from schemas.published_base import date_key_column, published_table, surrogate_key
 
 STUDENT_KEY = Column("student_key", pl.Utf8, "Keyed pseudonym of the student (HMAC-SHA256 of the student number).",
                      nullable=False)
-DIM_STUDENT = _table(
+DIM_STUDENT = published_table(
     "dim_student", "Students without direct identifiers.", "One row per student.", ("student_key",),
     (Column("student_key", pl.Utf8, STUDENT_KEY.description, nullable=False, unique=True,
             rules=(Rule("dim_student.student_key.format", "student_key is a 32-character hex pseudonym",
@@ -59,23 +23,23 @@ DIM_STUDENT = _table(
      Column("mother_tongue", pl.Utf8, "Mother tongue, ISO 639-1."),
      Column("home_municipality", pl.Utf8, "Home municipality code (Statistics Finland).")))
 
-DIM_QUALIFICATION = _table(
+DIM_QUALIFICATION = published_table(
     "dim_qualification", "Qualifications (koulutus) from the reference list.", "One row per koulutus code.",
     ("qualification_key",),
-    (_key("qualification_key"),
+    (surrogate_key("qualification_key"),
      Column("koulutus_code", pl.Utf8, "6-digit koulutus code.", nullable=False, unique=True),
      Column("qualification_name", pl.Utf8, "Name in Finnish.", nullable=False),
      Column("qualification_type", pl.Utf8, "perustutkinto, ammattitutkinto, erikoisammattitutkinto, …", nullable=False),
      Column("study_right_type", pl.Utf8, "The KOSKI suoritustyyppi this qualification is usually studied as.")))
 
-DIM_CAMPUS = _table(
+DIM_CAMPUS = published_table(
     "dim_campus", "Campuses (toimipisteet) as the provider names them.", "One row per campus name.", ("campus_key",),
-    (_key("campus_key"), Column("campus_name", pl.Utf8, "Campus name.", nullable=False, unique=True)))
+    (surrogate_key("campus_key"), Column("campus_name", pl.Utf8, "Campus name.", nullable=False, unique=True)))
 
-DIM_DATE = _table(
+DIM_DATE = published_table(
     "dim_date", "An unbroken calendar over every date in the published facts.", "One row per calendar day.",
     ("date_key",),
-    (_key("date_key", words="yyyymmdd."), Column("date", pl.Date, "The day.", nullable=False, unique=True),
+    (surrogate_key("date_key", words="yyyymmdd."), Column("date", pl.Date, "The day.", nullable=False, unique=True),
      Column("year", pl.Int64, "Calendar year.", nullable=False), Column("month", pl.Int64, "Month 1–12.", nullable=False),
      Column("day", pl.Int64, "Day of month.", nullable=False), Column("iso_week", pl.Int64, "ISO week.", nullable=False),
      Column("weekday", pl.Int64, "ISO weekday, 1 = Monday.", nullable=False),
@@ -83,7 +47,7 @@ DIM_DATE = _table(
      Column("is_july", pl.Boolean, "July (not counted for some study right types).", nullable=False)))
 
 _FK_STUDENT = ("student_key", "dim_student", "student_key")
-FACT_STUDY_RIGHT = _table(
+FACT_STUDY_RIGHT = published_table(
     "fact_study_right", "Study rights with their keys to student, qualification and campus.",
     "One row per study right.", ("study_right_id",),
     (Column("study_right_id", pl.Utf8, "Local study-right id (Opiskeluoikeus).", nullable=False, unique=True),
@@ -92,15 +56,15 @@ FACT_STUDY_RIGHT = _table(
      Column("campus_key", pl.Int64, "Key to dim_campus.", nullable=False),
      Column("study_right_type", pl.Utf8, "KOSKI suoritustyyppi.", nullable=False),
      Column("osaamisala_code", pl.Utf8, "Osaamisala code."),
-     Column("start_date", pl.Date, "Start date.", nullable=False), _date_key("start_date_key", "Start date", False),
+     Column("start_date", pl.Date, "Start date.", nullable=False), date_key_column("start_date_key", "Start date", False),
      Column("planned_end_date", pl.Date, "Planned end date."),
-     Column("end_date", pl.Date, "Actual end date; null while open."), _date_key("end_date_key", "End date"),
+     Column("end_date", pl.Date, "Actual end date; null while open."), date_key_column("end_date_key", "End date"),
      Column("in_koski", pl.Boolean, "The study right has a KOSKI OID.", nullable=False)),
     foreign_keys=(_FK_STUDENT, ("qualification_key", "dim_qualification", "qualification_key"),
                   ("campus_key", "dim_campus", "campus_key")))
 
 _FK_RIGHT = ("study_right_id", "fact_study_right", "study_right_id")
-FACT_STATUS_PERIOD = _table(
+FACT_STATUS_PERIOD = published_table(
     "fact_status_period", "Status periods with their derived end date.",
     "One row per study right and status change (a status lasts until the day before the next one).",
     ("study_right_id", "period_number"),
@@ -109,32 +73,32 @@ FACT_STATUS_PERIOD = _table(
      Column("status", pl.Utf8, "KOSKI opiskeluoikeudentila (lasna, loma, valmistunut, …).", nullable=False),
      Column("funding_code", pl.Utf8, "KOSKI opintojenrahoitus code."),
      Column("start_date", pl.Date, "First day of the status.", nullable=False),
-     _date_key("start_date_key", "First day", False),
+     date_key_column("start_date_key", "First day", False),
      Column("end_date", pl.Date, "Last day of the status; null while it goes on.")),
     foreign_keys=(_FK_RIGHT, _FK_STUDENT))
 
-FACT_ADDITIONAL_PERIOD = _table(
+FACT_ADDITIONAL_PERIOD = published_table(
     "fact_additional_period", "Additional periods (part-time, accommodation, special support, apprenticeship).",
     "One row per study right, period type and period.", (),
     (Column("study_right_id", pl.Utf8, "The study right.", nullable=False), STUDENT_KEY,
      Column("period_type", pl.Utf8, "Kind of period (Finnish code value).", nullable=False),
-     Column("start_date", pl.Date, "First day.", nullable=False), _date_key("start_date_key", "First day", False),
+     Column("start_date", pl.Date, "First day.", nullable=False), date_key_column("start_date_key", "First day", False),
      Column("end_date", pl.Date, "Last day; null = open-ended."),
      Column("part_time_percent", pl.Float64, "Study load % for osa-aikaisuus.")),
     foreign_keys=(_FK_RIGHT,))
 
-FACT_ASSESSED_UNIT = _table(
+FACT_ASSESSED_UNIT = published_table(
     "fact_assessed_unit", "Assessed qualification units.", "One row per study right and assessed unit.", (),
     (Column("study_right_id", pl.Utf8, "The study right.", nullable=False), STUDENT_KEY,
      Column("qualification_key", pl.Int64, "Key to dim_qualification.", nullable=False),
      Column("unit_code", pl.Utf8, "Unit code (ePerusteet).", nullable=False), Column("unit_name", pl.Utf8, "Unit name."),
      Column("credits", pl.Float64, "Osaamispisteet.", nullable=False), Column("grade", pl.Utf8, "1–5, Hyväksytty, Hylätty.", nullable=False),
      Column("assessment_date", pl.Date, "Assessment date.", nullable=False),
-     _date_key("assessment_date_key", "Assessment date", False),
+     date_key_column("assessment_date_key", "Assessment date", False),
      Column("recognised", pl.Boolean, "Recognised prior learning (tunnustettu).")),
     foreign_keys=(_FK_RIGHT,))
 
-FACT_WORKPLACE_PERIOD = _table(
+FACT_WORKPLACE_PERIOD = published_table(
     "fact_workplace_period", "Workplace learning periods with a normalised Y-tunnus.",
     "One row per study right, workplace and period.", (),
     (Column("study_right_id", pl.Utf8, "The study right.", nullable=False), STUDENT_KEY,
@@ -144,11 +108,12 @@ FACT_WORKPLACE_PERIOD = _table(
                         passes=lambda: pl.col("business_id").is_null() | pl.col("business_id").str.contains(r"^\d{7}-\d$"),
                         column="business_id"),)),
      Column("workplace_name", pl.Utf8, "Workplace name as typed.", nullable=False),
-     Column("start_date", pl.Date, "First day.", nullable=False), _date_key("start_date_key", "First day", False),
+     organizations.ORGANIZATION_KEY,
+     Column("start_date", pl.Date, "First day.", nullable=False), date_key_column("start_date_key", "First day", False),
      Column("end_date", pl.Date, "Last day.")),
-    foreign_keys=(_FK_RIGHT,))
+    foreign_keys=(_FK_RIGHT, organizations.FK_ORGANIZATION))
 
-FACT_TARGET = _table(
+FACT_TARGET = published_table(
     "fact_student_year_target", "The provider's student-year target per year.", "One row per calendar year.", ("year",),
     (Column("year", pl.Int64, "Calendar year.", nullable=False, unique=True),
      Column("target_student_years", pl.Float64, "Target student-years.", nullable=False)))
@@ -163,13 +128,13 @@ _DAY_MEASURES = (
     Column("accommodation_days", pl.Float64, "Days with majoitus or sisäoppilaitosmainen majoitus.", nullable=False),
     Column("special_support_days", pl.Float64, "Days with erityinen tuki or vaativa erityinen tuki.", nullable=False),
 )
-FACT_STUDENT_YEAR_MONTH = _table(
+FACT_STUDENT_YEAR_MONTH = published_table(
     "fact_student_year_month", "Student-year days as KOSKI counts them (opiskelijavuositiedot), by month.",
     "One row per study right, calendar month and funding code.", ("study_right_id", "month_date_key", "funding_code"),
     (Column("study_right_id", pl.Utf8, "The study right (Opiskeluoikeus).", nullable=False), STUDENT_KEY,
      Column("qualification_key", pl.Int64, "Key to dim_qualification.", nullable=False),
      Column("campus_key", pl.Int64, "Key to dim_campus.", nullable=False),
-     _date_key("month_date_key", "First day of the month", False),
+     date_key_column("month_date_key", "First day of the month", False),
      Column("year", pl.Int64, "Calendar year.", nullable=False),
      Column("month", pl.Int64, "Calendar month 1–12.", nullable=False),
      Column("funding_code", pl.Utf8, "KOSKI opintojenrahoitus code of the days; null on days without one (e.g. eronnut)."),
@@ -178,14 +143,14 @@ FACT_STUDENT_YEAR_MONTH = _table(
     foreign_keys=(_FK_RIGHT, _FK_STUDENT, ("qualification_key", "dim_qualification", "qualification_key"),
                   ("campus_key", "dim_campus", "campus_key"), ("month_date_key", "dim_date", "date_key")))
 
-FACT_WEIGHTED_STUDENT_YEAR_MONTH = _table(
+FACT_WEIGHTED_STUDENT_YEAR_MONTH = published_table(
     "fact_weighted_student_year_month",
     "Student-years weighted by cost group (decree 1244/2020), from the site's cost-group configuration; "
     "the unweighted fact is never changed. Empty when no cost groups are configured.",
     "One row per study right, calendar month and funding code whose qualification has a configured cost group.",
     ("study_right_id", "month_date_key", "funding_code"),
     (Column("study_right_id", pl.Utf8, "The study right (Opiskeluoikeus).", nullable=False),
-     _date_key("month_date_key", "First day of the month", False),
+     date_key_column("month_date_key", "First day of the month", False),
      Column("funding_code", pl.Utf8, "KOSKI opintojenrahoitus code."),
      Column("cost_group", pl.Utf8, "Cost group of the qualification (kustannusryhmä).", nullable=False),
      Column("weight", pl.Float64, "Weight of the cost group.", nullable=False),
@@ -193,7 +158,7 @@ FACT_WEIGHTED_STUDENT_YEAR_MONTH = _table(
      Column("weighted_student_years_current", pl.Float64, "student_years_current × weight.")),
     foreign_keys=(_FK_RIGHT,))
 
-MART_STUDENT_YEAR_FORECAST = _table(
+MART_STUDENT_YEAR_FORECAST = published_table(
     "mart_student_year_forecast",
     "Cumulative student-years (current formula) against the year's forecast with an 80 % interval and the target.",
     "One row per year, month, funding scope (funding code 1 or all) and breakdown member (total, a campus or a "
@@ -216,7 +181,10 @@ MART_STUDENT_YEAR_FORECAST = _table(
      Column("target_student_years", pl.Float64, "The year's target from tavoitteet.csv (total rows only)."),
      Column("forecast_made_on", pl.Date, "The as-of date the forecast was made on.", nullable=False)))
 
-TABLES: tuple[Table, ...] = (DIM_STUDENT, DIM_QUALIFICATION, DIM_CAMPUS, DIM_DATE, FACT_STUDY_RIGHT, FACT_STATUS_PERIOD,
-                             FACT_ADDITIONAL_PERIOD, FACT_ASSESSED_UNIT, FACT_WORKPLACE_PERIOD, FACT_TARGET,
-                             FACT_STUDENT_YEAR_MONTH, FACT_WEIGHTED_STUDENT_YEAR_MONTH, MART_STUDENT_YEAR_FORECAST)
+STUDENT_ADMIN_TABLES: tuple[Table, ...] = (
+    DIM_STUDENT, DIM_QUALIFICATION, DIM_CAMPUS, DIM_DATE, FACT_STUDY_RIGHT, FACT_STATUS_PERIOD, FACT_ADDITIONAL_PERIOD,
+    FACT_ASSESSED_UNIT, FACT_WORKPLACE_PERIOD, FACT_TARGET, FACT_STUDENT_YEAR_MONTH, FACT_WEIGHTED_STUDENT_YEAR_MONTH,
+    MART_STUDENT_YEAR_FORECAST)
+#: every published table: the student-administration star and the organisation area
+TABLES: tuple[Table, ...] = STUDENT_ADMIN_TABLES + organizations.TABLES
 BY_NAME = {t.name: t for t in TABLES}

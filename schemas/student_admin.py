@@ -2,31 +2,20 @@
 
 Headers are the contract of ``source-exports.md`` section 1; a site maps its own
 headers onto them in ``pipelines/config/site.yaml``. Rules that need only one row live
-on the table; rules that need several files are :data:`CROSS_FILE_RULES`.
+on the table; rules that need several files are :data:`CROSS_FILE_RULES`; :data:`SOURCE`
+bundles them for the pipeline.
 """
 from __future__ import annotations
-
-from dataclasses import dataclass
-from typing import Callable
 
 import polars as pl
 
 from schemas import codes as c
 from schemas.identifiers import business_id_normalised, hetu_birth_date, hetu_is_valid, hetu_sex, oid_matches
-from schemas.metadata import LINE, Column, Rule, Table, code_rule
+from schemas.metadata import LINE, Column, CrossFileRule, Rule, Source, Table, code_rule, missing_parent, not_before
 
 SYSTEM = "student_admin"
 LEARNER_OID = "1.2.246.562.24."
 STUDY_RIGHT_OID = "1.2.246.562.15."
-
-
-def _not_before(table: str, start: str, end: str, words: str) -> Rule:
-    return Rule(
-        id=f"{table}.{end}_not_before_{start}",
-        description=words,
-        passes=lambda: pl.col(end).is_null() | pl.col(start).is_null() | (pl.col(end) >= pl.col(start)),
-        column=end,
-    )
 
 
 def _study_right_fk(header: str = "Opiskeluoikeus") -> Column:
@@ -107,8 +96,8 @@ STUDY_RIGHTS = Table(
         Column("end_date", pl.Date, "Actual end date; empty while open.", "Päättymispäivä"),
     ),
     row_rules=(
-        _not_before("study_rights", "start_date", "end_date", "Päättymispäivä must not be before Alkamispäivä"),
-        _not_before("study_rights", "start_date", "planned_end_date", "Arvioitu päättymispäivä must not be before Alkamispäivä"),
+        not_before("study_rights", "start_date", "end_date", "Päättymispäivä must not be before Alkamispäivä"),
+        not_before("study_rights", "start_date", "planned_end_date", "Arvioitu päättymispäivä must not be before Alkamispäivä"),
     ),
 )
 
@@ -151,7 +140,7 @@ ADDITIONAL_PERIODS = Table(
         Column("value", pl.Float64, "For osa-aikaisuus the study load in percent (1–100).", "Arvo"),
     ),
     row_rules=(
-        _not_before("additional_periods", "start_date", "end_date", "Loppupäivä must not be before Alkupäivä"),
+        not_before("additional_periods", "start_date", "end_date", "Loppupäivä must not be before Alkupäivä"),
         Rule("additional_periods.part_time_percent", "Arvo must be a study load of 1–100 % for osa-aikaisuus",
              passes=lambda: (pl.col("period_type") != "osa-aikaisuus") | pl.col("value").is_between(1, 100),
              column="value"),
@@ -204,7 +193,7 @@ WORKPLACE_PERIODS = Table(
         Column("start_date", pl.Date, "First day.", "Alkupäivä", nullable=False),
         Column("end_date", pl.Date, "Last day.", "Loppupäivä"),
     ),
-    row_rules=(_not_before("workplace_periods", "start_date", "end_date", "Loppupäivä must not be before Alkupäivä"),),
+    row_rules=(not_before("workplace_periods", "start_date", "end_date", "Loppupäivä must not be before Alkupäivä"),),
 )
 
 TARGETS = Table(
@@ -231,22 +220,6 @@ BY_NAME = {t.name: t for t in TABLES}
 
 
 # ---- rules across files ----------------------------------------------------------------
-@dataclass(frozen=True)
-class CrossFileRule:
-    """A rule that needs more than one file. ``failing`` returns the failing rows' lines."""
-
-    rule: Rule
-    table: str
-    failing: Callable[[dict[str, pl.DataFrame]], pl.Series]
-
-
-def _missing_parent(child: str, column: str, parent: str, parent_column: str):
-    def failing(t: dict[str, pl.DataFrame]) -> pl.Series:
-        pointing = t[child].filter(pl.col(column).is_not_null())  # an empty reference is the required rule's
-        return pointing.join(t[parent].select(pl.col(parent_column).alias(column)), on=column, how="anti")[LINE]
-    return failing
-
-
 def _periods_in_file_order(t):
     """A status period dated on or before an earlier row of the same study right."""
     p = t["status_periods"]
@@ -277,11 +250,11 @@ def _workplace_outside_study_right(t):
 CROSS_FILE_RULES: tuple[CrossFileRule, ...] = (
     CrossFileRule(Rule("study_rights.student_exists", "Opiskelijanumero must be a student in opiskelijat.csv",
                        column="student_number"), "study_rights",
-                  _missing_parent("study_rights", "student_number", "students", "student_number")),
+                  missing_parent("study_rights", "student_number", "students", "student_number")),
     *(
         CrossFileRule(Rule(f"{child}.study_right_exists", "Opiskeluoikeus must be a study right in opiskeluoikeudet.csv",
                            column="study_right_id"), child,
-                      _missing_parent(child, "study_right_id", "study_rights", "study_right_id"))
+                      missing_parent(child, "study_right_id", "study_rights", "study_right_id"))
         for child in ("status_periods", "additional_periods", "assessed_units", "workplace_periods")
     ),
     CrossFileRule(Rule("study_rights.has_status_periods", "A study right must have at least one status period",
@@ -296,20 +269,6 @@ CROSS_FILE_RULES: tuple[CrossFileRule, ...] = (
                        column="start_date"), "workplace_periods", _workplace_outside_study_right),
 )
 
-#: rows whose parent row is in quarantine are held back with it (child, column, parent)
-PARENTS: tuple[tuple[str, str, str], ...] = tuple(
-    (t.name, fk_col, parent) for t in TABLES for fk_col, parent, _ in t.foreign_keys)
-
-
-def parent_rule(table: str) -> Rule:
-    return Rule(f"{table}.parent_in_quarantine",
-                "The student or study right this row belongs to is in quarantine: fix that row first",
-                column=next(col for child, col, _ in PARENTS if child == table))
-
-
-def rule_catalogue() -> dict[str, Rule]:
-    """Every rule id of the student-administration exports → its rule."""
-    rules = {r.id: r for t in TABLES for r in t.ingest_rules() + t.all_rules()}
-    rules.update({x.rule.id: x.rule for x in CROSS_FILE_RULES})
-    rules.update({parent_rule(child).id: parent_rule(child) for child, _, _ in PARENTS})
-    return rules
+SOURCE = Source(
+    system=SYSTEM, tables=TABLES, cross_file_rules=CROSS_FILE_RULES,
+    parent_words="The student or study right this row belongs to is in quarantine: fix that row first")

@@ -1,11 +1,11 @@
-"""A tiny, valid student-administration export written from Python rows, for rule tests."""
+"""Tiny, valid exports (student administration and CRM) written from Python rows, for rule tests."""
 from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
 
 from pipelines.demo_data.people import hetu
-from schemas import student_admin
+from schemas import crm, student_admin
 
 AS_OF = "2026-11-20"
 
@@ -58,17 +58,66 @@ def valid_rows() -> dict[str, list[dict[str, str]]]:
     }
 
 
-def _quote(value: str) -> str:
-    return f'"{value.replace(chr(34), chr(34) * 2)}"' if any(ch in value for ch in ';"\n') else value
+ACCOUNT = {"korjaamo": "6f1c1d52-1b7e-4c55-9a43-0d1f7d0c0001", "korjaamo_old": "6f1c1d52-1b7e-4c55-9a43-0d1f7d0c0002",
+           "kaupunki": "6f1c1d52-1b7e-4c55-9a43-0d1f7d0c0003"}
 
 
-def write_landing(root: Path, rows: dict[str, list[dict[str, str]]] | None = None, encoding: str = "utf-8") -> Path:
-    """Write ``rows`` as the contract's CSV files under ``root/student_admin/<AS_OF>/``."""
-    rows = rows or valid_rows()
-    folder = root / "student_admin" / AS_OF
+def valid_crm_rows() -> dict[str, list[dict[str, str]]]:
+    """A CRM export in its own conventions; Korjaamo Virtanen is also a workplace in :func:`valid_rows`."""
+    account = {"industry_code": "45200", "city": "Kouvola", "postal_code": "45100", "employees": "12",
+               "customer_type": "Työnantaja", "owner_id": "0d0e0f10-1112-4314-9516-171819202122", "state": "Active",
+               "created_on": "2024-01-15T09:30:00Z", "modified_on": "2026-03-04T11:30:00+02:00"}
+    return {
+        "accounts": [
+            {**account, "account_id": ACCOUNT["korjaamo"], "name": "Korjaamo Virtanen Oy", "business_id": "FI01120389"},
+            {**account, "account_id": ACCOUNT["korjaamo_old"], "name": "KORJAAMO VIRTANEN OY AB", "business_id": "",
+             "state": "Inactive", "modified_on": "2025-01-01T08:00:00Z"},
+            {**account, "account_id": ACCOUNT["kaupunki"], "name": "Kouvolan kaupunki", "business_id": "1234567-1",
+             "customer_type": "Julkinen sektori", "employees": "5200"},
+        ],
+        "contacts": [
+            {"contact_id": "a1b2c3d4-0000-4000-8000-000000000001", "account_id": ACCOUNT["korjaamo"],
+             "first_name": "Ville", "last_name": "Korpela", "email": "ville.korpela@example.fi",
+             "phone": "+358 50 7654321", "job_title": "Työnjohtaja", "created_on": "2025-05-05T10:00:00Z"},
+        ],
+        "activities": [
+            {"activity_id": "b1b2c3d4-0000-4000-8000-000000000001", "account_id": ACCOUNT["korjaamo"],
+             "activity_type": "appointment", "subject": "Tapaaminen: Ville Korpela",
+             "scheduled_start": "2026-10-01T09:00:00+03:00", "actual_end": "2026-10-01T10:00:00+03:00",
+             "owner_id": account["owner_id"], "state": "Completed"},
+        ],
+        "partnerships": [
+            {"partnership_id": "c1b2c3d4-0000-4000-8000-000000000001", "account_id": ACCOUNT["kaupunki"],
+             "level": "Strateginen kumppani", "scope": "rekrytointi;kehittäminen", "start_date": "2024-01-01",
+             "end_date": ""},
+        ],
+        "survey_responses": [
+            {"response_id": "d1b2c3d4-0000-4000-8000-000000000001", "account_id": ACCOUNT["korjaamo"],
+             "submitted_on": "2026-06-01T12:00:00Z", "nps": "9", "satisfaction": "5",
+             "comment": "Kiitos! Soittakaa Ville Korpelalle, ville.korpela@example.fi"},
+        ],
+    }
+
+
+def _quote(value: str, delimiter: str) -> str:
+    return f'"{value.replace(chr(34), chr(34) * 2)}"' if any(ch in value for ch in delimiter + '"\n') else value
+
+
+def write_source(root: Path, tables, rows: dict[str, list[dict[str, str]]], delimiter: str,
+                 encoding: str = "utf-8") -> Path:
+    """Write ``rows`` as the contract's CSV files under ``root/<source>/<AS_OF>/``."""
+    folder = root / tables[0].source_system / AS_OF
     folder.mkdir(parents=True, exist_ok=True)
-    for table in student_admin.TABLES:
-        lines = [";".join(c.source_header for c in table.columns)]
-        lines += [";".join(_quote(r.get(c.name, "")) for c in table.columns) for r in rows[table.name]]
+    for table in tables:
+        lines = [delimiter.join(c.source_header for c in table.columns)]
+        lines += [delimiter.join(_quote(r.get(c.name, ""), delimiter) for c in table.columns) for r in rows[table.name]]
         (folder / table.source_file).write_bytes(("\r\n".join(lines) + "\r\n").encode(encoding))
     return folder
+
+
+def write_landing(root: Path, rows: dict[str, list[dict[str, str]]] | None = None, encoding: str = "utf-8",
+                  crm_rows: dict[str, list[dict[str, str]]] | None = None) -> Path:
+    """Both exports (the CRM one only when ``crm_rows`` are given); returns the student-administration folder."""
+    if crm_rows is not None:
+        write_source(root, crm.TABLES, crm_rows, ",")
+    return write_source(root, student_admin.TABLES, rows or valid_rows(), ";", encoding)

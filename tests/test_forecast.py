@@ -79,6 +79,7 @@ def test_weighting_is_separate_and_never_changes_the_unweighted_fact(small_run, 
             .abs().fill_null(0) < 1e-12).all()
     site = yaml.safe_load(DEFAULT_SITE_CONFIG.read_text(encoding="utf-8"))
     site.pop("student_years")  # no cost groups configured
+    site.pop("customer_segments")  # the shipped rules
     config = tmp_path / "site.yaml"
     config.write_text(yaml.safe_dump(site), encoding="utf-8")
     other = tmp_path / "warehouse"

@@ -83,7 +83,7 @@ CASES.update({
 def _validate(tmp_path, rows):
     folder = write_landing(tmp_path, rows)
     raws = {t.name: read_export_file(folder / t.source_file, t) for t in student_admin.TABLES}
-    return validate_export(raws, "test")
+    return validate_export(student_admin.SOURCE, raws, "test")
 
 
 def test_the_clean_export_passes_every_rule(tmp_path):
@@ -106,15 +106,15 @@ def test_rule_fails_on_its_example(tmp_path, rule_id):
     hits = failures.filter(failures["source_line"] == line)
     own = set(hits["rule_id"]) - {f"{table}.parent_in_quarantine"}
     assert own == {rule_id}, hits.select("rule_id", "message", "masked_value")
-    severity = student_admin.rule_catalogue()[rule_id].severity
+    severity = student_admin.SOURCE.rule_catalogue()[rule_id].severity
     published_lines = set(outcomes[table].valid["source_line"])
     assert (line in published_lines) == (severity == "warning")
 
 
 def test_every_value_rule_has_a_failing_example():
     ingest_only = {r.id for t in student_admin.TABLES for r in t.ingest_rules()} - {"students.whitespace"}
-    parents = {student_admin.parent_rule(c).id for c, _, _ in student_admin.PARENTS}
-    untested = set(student_admin.rule_catalogue()) - set(CASES) - ingest_only - parents
+    parents = {student_admin.SOURCE.parent_rule(c).id for c, _, _ in student_admin.SOURCE.parents}
+    untested = set(student_admin.SOURCE.rule_catalogue()) - set(CASES) - ingest_only - parents
     # required rules of columns whose emptiness another rule already reports are covered by the generic mechanism
     untested = {r for r in untested if not r.endswith(".required")}
     assert not untested, sorted(untested)

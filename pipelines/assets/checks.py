@@ -12,12 +12,13 @@ import polars as pl
 from dagster import (AssetCheckExecutionContext, AssetCheckResult, AssetChecksDefinition, AssetIn, AssetKey,
                      MetadataValue, asset_check)
 
-from pipelines.assets.published import as_of_date
-from pipelines.assets.validated import QUARANTINE, SYSTEM
+from pipelines.assets.published import SYSTEM, as_of_date
+from pipelines.assets.validated import QUARANTINE_SUMMARY
 from pipelines.marts.student_years import MEASURES, per_study_right
 from pipelines.resources import LandingArea, WarehouseResource
 from schemas import published
-from schemas.metadata import Table
+from schemas.metadata import Source, Table
+from schemas.sources import SOURCES
 
 
 def _staged_or_published(context: AssetCheckExecutionContext, warehouse: WarehouseResource, name: str) -> Path:
@@ -45,15 +46,15 @@ def model_check(table: Table) -> AssetChecksDefinition:
     return _check
 
 
-@asset_check(asset=AssetKey([SYSTEM, QUARANTINE]), name="rows_add_up", blocking=True,
-             description="For every input file: rows read = rows published + rows quarantined.")
-def rows_add_up(student_admin_quarantine: dict) -> AssetCheckResult:
-    wrong = {f: s for f, s in student_admin_quarantine.items()
-             if s["rows_read"] != s["rows_published"] + s["rows_quarantined"]}
-    return AssetCheckResult(passed=not wrong, metadata={
-        "files": len(student_admin_quarantine), "files_not_adding_up": MetadataValue.json(wrong) if wrong else "none"})
-
-
+def rows_add_up(source: Source) -> AssetChecksDefinition:
+    @asset_check(asset=AssetKey([source.system, QUARANTINE_SUMMARY]), name="rows_add_up", blocking=True,
+                 description="For every input file: rows read = rows published + rows quarantined.")
+    def _check(quarantine_summary: dict) -> AssetCheckResult:
+        per_file = quarantine_summary
+        wrong = {f: s for f, s in per_file.items() if s["rows_read"] != s["rows_published"] + s["rows_quarantined"]}
+        return AssetCheckResult(passed=not wrong, metadata={
+            "files": len(per_file), "files_not_adding_up": MetadataValue.json(wrong) if wrong else "none"})
+    return _check
 
 
 
@@ -76,4 +77,5 @@ def fact_adds_up_to_the_calculation(context: AssetCheckExecutionContext, warehou
         "examples": MetadataValue.json(wrong.head(5)["study_right_id"].to_list())})
 
 
-CHECKS = [model_check(t) for t in published.TABLES] + [rows_add_up, fact_adds_up_to_the_calculation]
+CHECKS = ([model_check(t) for t in published.TABLES] + [rows_add_up(s) for s in SOURCES]
+          + [fact_adds_up_to_the_calculation])

@@ -7,32 +7,36 @@ from typing import Callable
 import polars as pl
 from dagster import AssetExecutionContext, AssetIn, AssetKey, AssetsDefinition, Output, asset
 
-from pipelines.assets.validated import QUARANTINE, SYSTEM
+from pipelines.assets.validated import QUARANTINE_SUMMARY
 from pipelines.manifest import build_manifest
 from pipelines.publishing import star
 from pipelines.publishing.warehouse import write_parquet
 from pipelines.resources import LandingArea, WarehouseResource
 from pipelines.validation import TableOutcome
 from schemas import published, student_admin
+from schemas.sources import SOURCE_TABLES, SOURCES
 
 RELEASE = "published_release"
+SYSTEM = student_admin.SYSTEM
 
 
 def valid_rows(outcome: TableOutcome) -> pl.DataFrame:
     """The validated rows of a table (empty, with the right columns, when its file could not be read)."""
     if outcome.valid is not None:
         return outcome.valid
-    table = student_admin.BY_NAME[outcome.table]
+    table = SOURCE_TABLES[outcome.table]
     return pl.DataFrame(schema={**{c.name: c.dtype for c in table.columns}, "source_line": pl.Int64,
                                 "has_warnings": pl.Boolean})
 
 
-def _input(name: str) -> AssetIn:
+def _input(name: str) -> tuple[str, AssetIn]:
+    """An input by name: a published table, a source table (its validated rows) or ``prefix/asset``."""
     if name in published.BY_NAME:
-        return AssetIn(key=AssetKey(name))
-    if name in student_admin.BY_NAME:
-        return AssetIn(key=AssetKey([SYSTEM, f"validated_{name}"]))
-    return AssetIn(key=AssetKey([SYSTEM, name]))
+        return name, AssetIn(key=AssetKey(name))
+    if name in SOURCE_TABLES:
+        return name, AssetIn(key=AssetKey([SOURCE_TABLES[name].source_system, f"validated_{name}"]))
+    path = name.split("/")
+    return path[-1], AssetIn(key=AssetKey(path))
 
 
 def _upstream(value):
@@ -46,12 +50,12 @@ def published_asset(name: str, inputs: list[str], build: Callable[..., pl.DataFr
     """An asset that builds one published table into this run's staging folder.
 
     ``inputs`` name validated source tables (their valid rows arrive as frames), other
-    published tables (their staged Parquet arrives read back) or other assets of the
-    student-administration source (as they are).
+    published tables (their staged Parquet arrives read back) or other assets as
+    ``prefix/name`` (as they are, under ``name``).
     """
     table = published.BY_NAME[name]
 
-    @asset(name=name, group_name="published", ins={i: _input(i) for i in inputs},
+    @asset(name=name, group_name="published", ins=dict(_input(i) for i in inputs),
            description=f"{table.description} Grain: {table.grain}")
     def _published(context: AssetExecutionContext, warehouse: WarehouseResource, landing: LandingArea, **upstream):
         frames = {k: _upstream(v) for k, v in upstream.items()}
@@ -69,7 +73,8 @@ def as_of_date(landing: LandingArea) -> dt.date:
 
 
 FACTS = ["fact_study_right", "fact_status_period", "fact_additional_period", "fact_assessed_unit",
-         "fact_workplace_period"]
+         "fact_workplace_period", "fact_crm_activity", "fact_partnership", "fact_survey_response"]
+MATCHES = "organization_matches"
 
 PUBLISHED_ASSETS = [
     published_asset("dim_student", ["students"], lambda f, key, **_: star.dim_student(f["students"], key)),
@@ -83,8 +88,9 @@ PUBLISHED_ASSETS = [
                     lambda f, key, **_: star.fact_additional_period(f["additional_periods"], f["study_rights"], key)),
     published_asset("fact_assessed_unit", ["assessed_units", "study_rights", "dim_qualification"],
                     lambda f, key, **_: star.fact_assessed_unit(f["assessed_units"], f["study_rights"], f["dim_qualification"], key)),
-    published_asset("fact_workplace_period", ["workplace_periods", "study_rights"],
-                    lambda f, key, **_: star.fact_workplace_period(f["workplace_periods"], f["study_rights"], key)),
+    published_asset("fact_workplace_period", ["workplace_periods", "study_rights", MATCHES],
+                    lambda f, key, **_: star.fact_workplace_period(f["workplace_periods"], f["study_rights"],
+                                                                   f["organization_matches"], key)),
     published_asset("fact_student_year_target", ["targets"], lambda f, **_: star.fact_student_year_target(f["targets"])),
     published_asset("dim_date", FACTS, lambda f, landing, **_: star.dim_date(list(f.values()), as_of_date(landing))),
 ]
@@ -92,13 +98,15 @@ PUBLISHED_ASSETS = [
 
 @asset(name=RELEASE, group_name="published",
        ins={**{t.name: AssetIn(key=AssetKey(t.name)) for t in published.TABLES},
-            "summary": AssetIn(key=AssetKey([SYSTEM, QUARANTINE]))},
+            **{f"{s.system}_summary": AssetIn(key=AssetKey([s.system, QUARANTINE_SUMMARY])) for s in SOURCES}},
        description="Switches the checked tables in as one published version (published/ → versions/<run>), "
                    "writes manifest.json and the DuckDB views in tiedolla.duckdb. Runs only when every "
                    "blocking check of the published tables passed.")
 def published_release(context: AssetExecutionContext, warehouse: WarehouseResource, landing: LandingArea,
-                      summary: dict, **tables: str):
-    manifest = build_manifest(context.run.run_id, as_of_date(landing), summary, landing.export_folder(SYSTEM))
+                      **inputs):
+    summaries = {s.system: inputs.pop(f"{s.system}_summary") for s in SOURCES}
+    tables: dict[str, str] = inputs
+    manifest = build_manifest(context.run.run_id, as_of_date(landing), summaries, landing)
     version = warehouse.open().release(context.run.run_id, {k: Path(v) for k, v in tables.items()}, manifest)
     context.log.info(f"published {len(tables)} tables: {warehouse.open().published} -> {version.name}")
     return Output(str(version), metadata={"version": version.name, "tables": len(tables),

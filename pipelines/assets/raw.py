@@ -5,7 +5,7 @@ from dagster import AssetExecutionContext, AssetsDefinition, MetadataValue, Outp
 from pipelines.ingestion.folder import read_table
 from pipelines.ingestion.reading import RawTable
 from pipelines.resources import LandingArea
-from schemas import student_admin
+from schemas.sources import SOURCES
 from schemas.metadata import Table
 
 
@@ -27,4 +27,4 @@ def raw_asset(table: Table) -> AssetsDefinition:
     return _raw
 
 
-RAW_ASSETS = [raw_asset(t) for t in student_admin.TABLES]
+RAW_ASSETS = [raw_asset(t) for source in SOURCES for t in source.tables]

@@ -3,8 +3,7 @@
 import polars as pl
 from dagster import AssetExecutionContext, AssetIn, AssetKey, Output, asset
 
-from pipelines.assets.published import as_of_date, published_asset
-from pipelines.assets.validated import SYSTEM
+from pipelines.assets.published import SYSTEM, as_of_date, published_asset
 from pipelines.marts.forecast import forecast_year
 from pipelines.marts.history import TABLES, complete_history
 from pipelines.marts.monthly import fact_student_year_month
@@ -13,6 +12,7 @@ from pipelines.publishing.star import conform
 from pipelines.validation import TableOutcome
 
 HISTORY = "student_year_history"
+HISTORY_INPUT = f"{SYSTEM}/{HISTORY}"
 
 
 @asset(name=HISTORY, key_prefix=[SYSTEM], group_name="validated",
@@ -27,12 +27,12 @@ def student_year_history(context: AssetExecutionContext, **outcomes: TableOutcom
 
 
 STUDENT_YEAR_ASSETS = [
-    published_asset("fact_student_year_month", [HISTORY, "fact_study_right"],
+    published_asset("fact_student_year_month", [HISTORY_INPUT, "fact_study_right"],
                     lambda f, landing, **_: fact_student_year_month(f[HISTORY], f["fact_study_right"], as_of_date(landing))),
     published_asset("fact_weighted_student_year_month", ["fact_student_year_month", "study_rights"],
                     lambda f, landing, **_: weighted_student_years(f["fact_student_year_month"], f["study_rights"],
                                                                    landing.cost_groups())),
-    published_asset("mart_student_year_forecast", [HISTORY, "targets"],
+    published_asset("mart_student_year_forecast", [HISTORY_INPUT, "targets"],
                     lambda f, landing, **_: conform(forecast_year(f[HISTORY], as_of_date(landing), f["targets"]).frame,
                                                     "mart_student_year_forecast")),
 ]

@@ -20,7 +20,8 @@ MIN_COUNT = 2
 class DefectClass:
     table: str
     rate: float
-    rule: str
+    #: the rule that must catch it; None for defects only matching can see (e.g. a duplicate CRM account)
+    rule: str | None
     severity: str = "error"
     description: str = ""
 
@@ -55,7 +56,7 @@ FILE_DEFECTS = {
 }
 
 
-def _count(cls: DefectClass, rows: int) -> int:
+def count_for(cls: DefectClass, rows: int) -> int:
     return max(MIN_COUNT, round(cls.rate * rows)) if cls.rate else 1
 
 
@@ -92,7 +93,7 @@ def inject(rng: np.random.Generator, tables: dict[str, pl.DataFrame], as_of: dt.
     n = {k: v.height for k, v in tables.items()}
 
     def count(name):
-        return _count(DEFECTS[name], n[DEFECTS[name].table])
+        return count_for(DEFECTS[name], n[DEFECTS[name].table])
 
     # students — hetu check character: shift it to another valid character
     rows = inj.pick("students", count("hetu_wrong_check_character"), pl.col("hetu").is_not_null())

@@ -1,8 +1,10 @@
-"""Write a landing folder the way a student-administration system exports it.
+"""Write a landing folder the way the source systems export it.
 
-``<out>/student_admin/<as-of>/*.csv`` with the contract's Finnish headers, ``;``, CRLF,
-``d.m.yyyy`` dates and decimal commas; ``<out>/truth/student_admin/<as-of>/defects.csv``
-lists every injected defect with the file and line where it stands.
+``<out>/student_admin/<date>/*.csv`` with the contract's Finnish headers, ``;``, CRLF,
+``d.m.yyyy`` dates and decimal commas; ``<out>/crm/<as-of>/*.csv`` in the CRM's
+conventions (``,``, ISO timestamps). ``<out>/truth/<source>/<date>/defects.csv`` lists every
+injected defect with the file and line where it stands; ``<out>/truth/crm/<as-of>/
+organizations.csv`` says which source records are the same organisation.
 """
 from __future__ import annotations
 
@@ -13,22 +15,30 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from pipelines.demo_data.defects import DEFECT, DEFECTS, inject
+from pipelines.demo_data.crm import build_crm
+from pipelines.demo_data.crm_defects import CRM_DEFECTS, inject_crm
+from pipelines.demo_data.defects import DEFECT, DEFECTS, DefectClass, inject
+from pipelines.demo_data.people import name_pools
 from pipelines.demo_data.snapshots import known_on, month_ends_before, with_recording_dates
-from pipelines.demo_data.world import build_world
-from schemas import student_admin
-from schemas.metadata import LINE
+from pipelines.demo_data.world import EMPLOYER, World, build_world
+from schemas import crm, student_admin
+from schemas.identifiers import business_id_normalised
+from schemas.metadata import LINE, Source
 
 #: file → how it is encoded, as seen at real providers
 ENCODINGS = {"opiskelijat.csv": "utf-8-sig", "tyopaikkajaksot.csv": "cp1252"}
-TRUTH_COLUMNS = ["source_file", LINE, "defect_class", "rule_id", "severity"]
+#: how each source system writes its CSV
+CSV_OPTIONS = {"student_admin": {"separator": ";", "date_format": "%-d.%-m.%Y", "decimal_comma": True},
+               "crm": {"separator": ","}}
+#: the file of each source whose last line is cut short (a truncated export)
+TRUNCATED = {"student_admin": "tutkinnon_osat.csv", "crm": "activities.csv"}
 
 
 def _csv_bytes(frame: pl.DataFrame, table) -> bytes:
     out = frame.select(c.name for c in table.columns).rename({c.name: c.source_header for c in table.columns})
     buf = io.BytesIO()
-    out.write_csv(buf, separator=";", line_terminator="\r\n", quote_style="necessary", date_format="%-d.%-m.%Y",
-                  decimal_comma=True, null_value="")
+    out.write_csv(buf, line_terminator="\r\n", quote_style="necessary", null_value="",
+                  **CSV_OPTIONS[table.source_system])
     return buf.getvalue()
 
 
@@ -53,38 +63,60 @@ WITH_HISTORY = {"small", "medium"}
 
 
 def generate(size: str, seed: int, out: Path, as_of: dt.date, history: bool | None = None) -> Path:
-    """Generate the export of ``as_of`` (and, with ``history``, one per earlier month end); returns the newest folder."""
+    """Generate the exports of ``as_of`` (and, with ``history``, one per earlier month end); returns the newest folder."""
     world = build_world(size, seed, as_of)
     world.tables["assessed_units"] = _quoting_examples(world.tables["assessed_units"])
     if (size in WITH_HISTORY) if history is None else history:
         tables = {**world.tables, "status_periods": with_recording_dates(np.random.default_rng(seed + 2),
                                                                          world.tables["status_periods"])}
         for day in month_ends_before(as_of):
-            write_export(inject(np.random.default_rng([seed, day.toordinal()]), known_on(tables, day), day), out, day)
-    return write_export(inject(np.random.default_rng(seed + 1), world.tables, as_of), out, as_of)
+            write_export(student_admin.SOURCE, inject(np.random.default_rng([seed, day.toordinal()]),
+                                                      known_on(tables, day), day), DEFECTS, out, day)
+    student_tables = inject(np.random.default_rng(seed + 1), world.tables, as_of)
+    folder = write_export(student_admin.SOURCE, student_tables, DEFECTS, out, as_of)
+    _write_crm(world, student_tables["workplace_periods"], seed, out)
+    return folder
 
 
-def write_export(tables: dict[str, pl.DataFrame], out: Path, as_of: dt.date) -> Path:
-    """Write one export folder with its defects, and the truth about them beside it."""
-    folder = out / "student_admin" / as_of.isoformat()
-    truth_folder = out / "truth" / "student_admin" / as_of.isoformat()
+def _write_crm(world: World, workplaces: pl.DataFrame, seed: int, out: Path) -> None:
+    """The CRM export of the as-of date, and the truth of which records are one organisation."""
+    pools = name_pools(seed)
+    tables = build_crm(seed, world.employers, pools, world.as_of)
+    tables = inject_crm(np.random.default_rng([seed, 5]), tables, pools)
+    write_export(crm.SOURCE, tables, CRM_DEFECTS, out, world.as_of)
+    accounts = tables["accounts"].select(pl.lit("crm").alias("source_system"), pl.col("account_id").alias("source_id"),
+                                         pl.lit(None, pl.Utf8).alias("business_id"), pl.col("__org").alias("organization"))
+    places = workplaces.select(
+        pl.lit("student_admin").alias("source_system"),
+        pl.col("workplace_name").str.replace_all("\u00a0", " ", literal=True).str.strip_chars().alias("source_id"),
+        business_id_normalised("business_id").alias("business_id"),
+        pl.format("ORG-{}", pl.col(EMPLOYER).cast(pl.Utf8).str.zfill(6)).alias("organization")).unique()
+    truth = out / "truth" / "crm" / world.as_of.isoformat()
+    pl.concat([accounts, places]).sort(pl.all(), nulls_last=True).write_csv(truth / "organizations.csv")
+
+
+def write_export(source: Source, tables: dict[str, pl.DataFrame], defects: dict[str, DefectClass], out: Path,
+                 as_of: dt.date) -> Path:
+    """Write one export folder of ``source`` with its defects, and the truth about them beside it."""
+    folder = out / source.system / as_of.isoformat()
+    truth_folder = out / "truth" / source.system / as_of.isoformat()
     folder.mkdir(parents=True, exist_ok=True)
     truth_folder.mkdir(parents=True, exist_ok=True)
     truth = []
-    for table in student_admin.TABLES:
+    for table in source.tables:
         frame = tables[table.name]
         if DEFECT not in frame.columns:
             frame = frame.with_columns(pl.lit(None, pl.Utf8).alias(DEFECT))
         data = _csv_bytes(frame, table)
         lines = _lines(frame, table)
-        defects = frame.with_columns(lines).filter(pl.col(DEFECT).is_not_null())
-        truth += [{"source_file": table.source_file, LINE: line, "defect_class": d, "rule_id": DEFECTS[d].rule,
-                   "severity": DEFECTS[d].severity} for line, d in zip(defects[LINE], defects[DEFECT])]
-        if table.name == "assessed_units":  # a truncated export: the last line stops mid-row
-            last = frame.row(0, named=True)
-            data += f"{last['study_right_id']};{last['unit_code']};{last['unit_name'][:4]}".encode()
-            truth.append({"source_file": table.source_file, LINE: int(lines[-1]) + 1 if len(lines) else 2,
-                          "defect_class": "truncated_last_line", "rule_id": DEFECTS["truncated_last_line"].rule,
+        marked = frame.with_columns(lines).filter(pl.col(DEFECT).is_not_null())
+        truth += [{"source_file": table.source_file, LINE: line, "defect_class": d, "rule_id": defects[d].rule,
+                   "severity": defects[d].severity if defects[d].rule else None} for line, d in zip(marked[LINE], marked[DEFECT])]
+        if table.source_file == TRUNCATED[source.system] and frame.height:  # the last line stops mid-row
+            first = [str(v) for v in frame.row(0)[:3]]
+            data += CSV_OPTIONS[source.system]["separator"].join(first[:2] + [first[2][:4]]).encode()
+            truth.append({"source_file": table.source_file, LINE: int(lines[-1]) + 1,
+                          "defect_class": "truncated_last_line", "rule_id": defects["truncated_last_line"].rule,
                           "severity": "error"})
         encoding = ENCODINGS.get(table.source_file, "utf-8")
         if encoding != "utf-8":

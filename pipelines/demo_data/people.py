@@ -46,9 +46,10 @@ INDUSTRY_WORDS = ["Rakennus", "Kone", "Sähkö", "Auto", "Logistiikka", "Kuljetu
 CITIES = ["Kouvola", "Kotka", "Hamina", "Mikkeli", "Lahti", "Helsinki", "Lappeenranta", "Savonlinna", "Kuopio", "Tampere"]
 
 
-def employers(rng: np.random.Generator, pools: dict[str, list[str]], count: int) -> list[dict]:
-    """Employers with real-looking Finnish names, a city and a valid Y-tunnus."""
-    out, seen = [], set()
+def employers(rng: np.random.Generator, pools: dict[str, list[str]], count: int,
+              taken_ids: frozenset[str] = frozenset()) -> list[dict]:
+    """Employers with real-looking Finnish names, a city and a valid Y-tunnus none of them (nor ``taken_ids``) shares."""
+    out, seen, ids = [], set(), set(taken_ids)
     while len(out) < count:
         base = f"{rng.choice(pools['company'])} {rng.choice(INDUSTRY_WORDS)}".strip()
         if base in seen:
@@ -56,6 +57,10 @@ def employers(rng: np.random.Generator, pools: dict[str, list[str]], count: int)
         if base in seen:
             continue
         seen.add(base)
-        out.append({"name": base, "form": str(rng.choice(COMPANY_FORMS)), "business_id": business_id(rng),
-                    "city": str(rng.choice(CITIES))})
+        form = str(rng.choice(COMPANY_FORMS))
+        number = business_id(rng)
+        while number in ids:  # a Y-tunnus belongs to one company only
+            number = business_id(rng)
+        ids.add(number)
+        out.append({"name": base, "form": form, "business_id": number, "city": str(rng.choice(CITIES))})
     return out

@@ -23,6 +23,8 @@ UNIT_NAMES = ["Asiakaspalvelu", "Huoltotyöt", "Korjaustyöt", "Projektityö", "
               "Matemaattis-luonnontieteellinen osaaminen", "Yhteiskunta- ja työelämäosaaminen", "Tuotannon tehtävät",
               "Suunnittelu ja toteutus", "Laadunvarmistus", "Myynti ja markkinointi", "Hoito- ja huolenpito",
               "Kasvun tukeminen", "Asennustyöt", "Kunnossapito", "Varastotoiminnot", "Ruoanvalmistus"]
+#: the true employer (index into ``World.employers``) of a workplace row: truth for matching, never exported
+EMPLOYER = "__employer"
 FUNDING_MIX = ["1"] * 90 + ["2", "4", "6", "14", "3", "17", "10", "16", "9", "7"]
 
 
@@ -159,11 +161,13 @@ def build_world(size: str, seed: int, as_of: dt.date) -> World:
                 for _ in range(int(rng.integers(1, 4))):
                     ws = _day(start) + int(rng.integers(0, span - 30))
                     we = min(ws + int(rng.integers(20, 150)), _day(last_day))
-                    emp = work[int(rng.zipf(1.6) - 1) % len(work)]
+                    employer = int(rng.zipf(1.6) - 1) % len(work)
+                    emp = work[employer]
                     apprenticeship = rng.random() < 0.15
                     places.append({"study_right_id": sr, "agreement_type": "oppisopimus" if apprenticeship else "koulutussopimus",
                                    "business_id": _typed_business_id(rng, emp["business_id"]),
-                                   "workplace_name": _typed_name(rng, emp), "start_date": _date(ws), "end_date": _date(we)})
+                                   "workplace_name": _typed_name(rng, emp), "start_date": _date(ws), "end_date": _date(we),
+                                   EMPLOYER: employer})
                     if apprenticeship:
                         extras.append({"study_right_id": sr, "period_type": "oppisopimus", "start_date": _date(ws),
                                        "end_date": _date(we), "value": None})

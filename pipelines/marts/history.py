@@ -43,4 +43,4 @@ def complete_history(outcomes: dict[str, TableOutcome]) -> tuple[StudyRightHisto
 def history_from_folder(landing: LandingArea, folder: Path) -> tuple[StudyRightHistory, pl.Series]:
     """Read and validate one export folder exactly as ``run`` does, then keep the complete study rights."""
     raws = read_folder(landing, student_admin.TABLES, folder)
-    return complete_history(validate_export(raws, run_id=f"read-{folder.name}"))
+    return complete_history(validate_export(student_admin.SOURCE, raws, run_id=f"read-{folder.name}"))

@@ -22,7 +22,7 @@ def conform(frame: pl.DataFrame, name: str) -> pl.DataFrame:
     return frame.select(pl.col(c.name).cast(c.dtype) for c in table.columns)
 
 
-def _sql(query: str, **frames: pl.DataFrame) -> pl.DataFrame:
+def sql(query: str, **frames: pl.DataFrame) -> pl.DataFrame:
     con = duckdb.connect()
     try:
         for name, frame in frames.items():
@@ -54,13 +54,29 @@ def dim_campus(study_rights: pl.DataFrame) -> pl.DataFrame:
     return conform(names.with_columns(pl.int_range(1, pl.len() + 1).alias("campus_key")), "dim_campus")
 
 
+#: the time zone a timestamp's day is counted in
+LOCAL_TIME_ZONE = "Europe/Helsinki"
+
+
+def local_date(column: str) -> pl.Expr:
+    """The Finnish calendar day of a UTC timestamp (or the date itself)."""
+    return pl.col(column).dt.convert_time_zone(LOCAL_TIME_ZONE).dt.date()
+
+
 def date_key(column: str) -> pl.Expr:
+    """yyyymmdd of a date, or of a timestamp's Finnish calendar day."""
     return pl.col(column).dt.strftime("%Y%m%d").cast(pl.Int64)
+
+
+def timestamp_date_key(column: str) -> pl.Expr:
+    return local_date(column).dt.strftime("%Y%m%d").cast(pl.Int64)
 
 
 def dim_date(facts: list[pl.DataFrame], as_of: dt.date) -> pl.DataFrame:
     """Every day from the first date in the facts to the last (at most ten years past the as-of date)."""
-    dates = pl.concat([f.select(pl.col(c).alias("d")) for f in facts for c, t in f.schema.items() if t == pl.Date])
+    dates = pl.concat([f.select(pl.col(c).alias("d")) for f in facts for c, t in f.schema.items() if t == pl.Date]
+                      + [f.select(local_date(c).alias("d")) for f in facts for c, t in f.schema.items()
+                         if isinstance(t, pl.Datetime)])
     first = dates["d"].min() or as_of
     last = min(dates["d"].max() or as_of, dt.date(as_of.year + 10, 12, 31))
     days = pl.DataFrame({"date": pl.date_range(first, max(last, as_of), eager=True)})
@@ -73,7 +89,7 @@ def dim_date(facts: list[pl.DataFrame], as_of: dt.date) -> pl.DataFrame:
 
 
 def fact_study_right(study_rights: pl.DataFrame, quals: pl.DataFrame, campuses: pl.DataFrame, key: bytes) -> pl.DataFrame:
-    frame = _sql("""
+    frame = sql("""
         SELECT s.*, q.qualification_key, c.campus_key, s.study_right_oid IS NOT NULL AS in_koski
         FROM study_rights s JOIN quals q USING (koulutus_code) JOIN campuses c ON c.campus_name = s.campus
         ORDER BY s.study_right_id""", study_rights=study_rights, quals=quals, campuses=campuses)
@@ -90,7 +106,7 @@ def _student_of_right(frame: pl.DataFrame, study_rights: pl.DataFrame, key: byte
 
 def fact_status_period(periods: pl.DataFrame, study_rights: pl.DataFrame, key: bytes) -> pl.DataFrame:
     """A status lasts until the day before the next one; an ending status is one day."""
-    frame = _sql("""
+    frame = sql("""
         SELECT *, row_number() OVER w AS period_number,
                CASE WHEN status IN (SELECT unnest($ending)) THEN start_date
                     ELSE lead(start_date) OVER w - INTERVAL 1 DAY END AS end_date
@@ -115,9 +131,15 @@ def fact_assessed_unit(units: pl.DataFrame, study_rights: pl.DataFrame, quals: p
     return conform(frame.sort("study_right_id", "assessment_date", "unit_code", "source_line"), "fact_assessed_unit")
 
 
-def fact_workplace_period(places: pl.DataFrame, study_rights: pl.DataFrame, key: bytes) -> pl.DataFrame:
+def fact_workplace_period(places: pl.DataFrame, study_rights: pl.DataFrame, organizations: pl.DataFrame,
+                          key: bytes) -> pl.DataFrame:
+    """Workplace periods with the organisation the (workplace name, Y-tunnus) pair was resolved to."""
     frame = _student_of_right(places, study_rights, key).with_columns(
         business_id_normalised("business_id").alias("business_id"), date_key("start_date").alias("start_date_key"))
+    resolved = organizations.filter(pl.col("source_system") == "student_admin").select(
+        pl.col("source_id").alias("workplace_name"), "business_id", "organization_key")
+    frame = frame.join(resolved, on=["workplace_name", "business_id"], how="left", nulls_equal=True,
+                       maintain_order="left")
     return conform(frame.sort("study_right_id", "start_date", "source_line"), "fact_workplace_period")
 
 

@@ -1,0 +1,1 @@
+"""One organisation master: CRM accounts and workplace-learning rows resolved to real organisations."""

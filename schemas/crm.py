@@ -1,0 +1,182 @@
+"""CRM export (Dynamics-style): accounts, contacts, activities, partnerships, survey responses.
+
+Conventions differ from the student-administration export (``source-exports.md`` section 2):
+UTF-8, ``,`` as the delimiter, ISO-8601 dates and timestamps with an offset, GUIDs as
+ids, English logical names as headers and option sets written as their Finnish labels.
+Option-set labels map to our code values in ``schemas/reference/crm_option_sets.csv``.
+"""
+from __future__ import annotations
+
+import polars as pl
+
+from schemas.codes import option_set
+from schemas.identifiers import business_id_normalised
+from schemas.metadata import (ISO_TEXT, TIMESTAMP, Column, CrossFileRule, Rule, Source, Table, code_rule,
+                              missing_parent, not_before)
+
+SYSTEM = "crm"
+GUID = r"^\{?[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}\}?$"
+STANDARD_BUSINESS_ID = r"^\d{7}-\d$"
+
+
+def _crm_table(**kwargs) -> Table:
+    return Table(source_system=SYSTEM, text_format=ISO_TEXT, **kwargs)
+
+
+def _guid(table: str, name: str, header: str, words: str, unique: bool = False) -> Column:
+    return Column(name, pl.Utf8, words, header, nullable=False, unique=unique,
+                  rules=(Rule(f"{table}.{name}.format", f"{header} must be a GUID (8-4-4-4-12 hex digits)",
+                              passes=lambda: pl.col(name).is_null() | pl.col(name).str.contains(GUID), column=name),))
+
+
+def _account(table: str, header: str) -> Column:
+    return _guid(table, "account_id", header, "The account this row belongs to (foreign key to accounts.csv).")
+
+
+def _option(table: str, name: str, header: str, set_name: str, words: str, nullable: bool = True) -> Column:
+    labels = option_set(set_name)
+    return Column(name, pl.Utf8, words, header, nullable=nullable, code_list=f"{set_name}: " + ", ".join(labels),
+                  rules=(code_rule(table, name, header, labels, f"option set {set_name} ({', '.join(labels)})"),))
+
+
+def _range(table: str, name: str, low: int, high: int, words: str) -> Rule:
+    return Rule(f"{table}.{name}.range", words,
+                passes=lambda: pl.col(name).is_null() | pl.col(name).is_between(low, high), column=name)
+
+
+ACCOUNTS = _crm_table(
+    name="accounts",
+    source_file="accounts.csv",
+    description="CRM accounts: organisations the provider manages as customers, partners or prospects.",
+    grain="One row per CRM account (accountid); one organisation may have several accounts.",
+    key=("account_id",),
+    columns=(
+        _guid("accounts", "account_id", "accountid", "CRM account id.", unique=True),
+        Column("name", pl.Utf8, "Account name as the customer manager typed it.", "name", nullable=False),
+        Column("business_id", pl.Utf8, "Y-tunnus as typed (1234567-8, 12345678, FI12345678, …).", "businessid",
+               rules=(
+                   Rule("accounts.business_id.valid", "businessid must be a valid Y-tunnus (check digit mod 11); the "
+                        "account is published but never matched by it", severity="warning",
+                        passes=lambda: pl.col("business_id").is_null() | business_id_normalised("business_id").is_not_null(),
+                        column="business_id"),
+                   Rule("accounts.business_id.standard_form", "businessid should be written 1234567-8 (it was read "
+                        "from another form, e.g. FI12345678 or 12345678)", severity="warning",
+                        passes=lambda: pl.col("business_id").is_null() | pl.col("business_id").str.contains(STANDARD_BUSINESS_ID)
+                        | business_id_normalised("business_id").is_null(), column="business_id"),
+               )),
+        Column("industry_code", pl.Utf8, "Industry, TOL 2008 code (2–5 digits).", "industrycode", code_list="TOL 2008",
+               rules=(Rule("accounts.industry_code.format", "industrycode must be a TOL 2008 code of 2–5 digits",
+                           passes=lambda: pl.col("industry_code").is_null() | pl.col("industry_code").str.contains(r"^\d{2,5}$"),
+                           column="industry_code"),)),
+        Column("city", pl.Utf8, "City of the main address.", "address1_city"),
+        Column("postal_code", pl.Utf8, "Postal code of the main address.", "address1_postalcode",
+               rules=(Rule("accounts.postal_code.format", "address1_postalcode must be a 5-digit Finnish postal code",
+                           severity="warning",
+                           passes=lambda: pl.col("postal_code").is_null() | pl.col("postal_code").str.contains(r"^\d{5}$"),
+                           column="postal_code"),)),
+        Column("employees", pl.Int64, "Number of employees.", "numberofemployees",
+               rules=(_range("accounts", "employees", 0, 1_000_000, "numberofemployees must be 0–1 000 000"),)),
+        _option("accounts", "customer_type", "customertypecode", "customertypecode", "Kind of customer."),
+        Column("owner_id", pl.Utf8, "The customer manager owning the account (CRM user GUID).", "ownerid"),
+        _option("accounts", "state", "statecode", "statecode_account", "Active or Inactive.", nullable=False),
+        Column("created_on", TIMESTAMP, "When the account was created.", "createdon"),
+        Column("modified_on", TIMESTAMP, "When the account was last modified.", "modifiedon"),
+    ),
+    row_rules=(not_before("accounts", "created_on", "modified_on", "modifiedon must not be before createdon"),),
+)
+
+CONTACTS = _crm_table(
+    name="contacts",
+    source_file="contacts.csv",
+    description="Contact persons of accounts. Personal data: only counts per organisation are published.",
+    grain="One row per contact (contactid).",
+    key=("contact_id",),
+    foreign_keys=(("account_id", "accounts", "account_id"),),
+    columns=(
+        _guid("contacts", "contact_id", "contactid", "CRM contact id.", unique=True),
+        _account("contacts", "parentcustomerid"),
+        Column("first_name", pl.Utf8, "First name.", "firstname", personal="name"),
+        Column("last_name", pl.Utf8, "Last name.", "lastname", personal="name"),
+        Column("email", pl.Utf8, "Email address.", "emailaddress1", personal="email"),
+        Column("phone", pl.Utf8, "Phone number.", "telephone1", personal="phone"),
+        Column("job_title", pl.Utf8, "Job title.", "jobtitle"),
+        Column("created_on", TIMESTAMP, "When the contact was created.", "createdon"),
+    ),
+)
+
+ACTIVITIES = _crm_table(
+    name="activities",
+    source_file="activities.csv",
+    description="Activities with accounts: meetings, calls, emails, tasks and working-life forums.",
+    grain="One row per activity (activityid).",
+    key=("activity_id",),
+    foreign_keys=(("account_id", "accounts", "account_id"),),
+    columns=(
+        _guid("activities", "activity_id", "activityid", "CRM activity id.", unique=True),
+        _account("activities", "regardingobjectid"),
+        _option("activities", "activity_type", "activitytypecode", "activitytypecode", "Kind of activity.", nullable=False),
+        Column("subject", pl.Utf8, "Subject line (free text: may name people; never published).", "subject",
+               personal="free_text"),
+        Column("scheduled_start", TIMESTAMP, "Scheduled start.", "scheduledstart"),
+        Column("actual_end", TIMESTAMP, "When the activity was actually completed.", "actualend"),
+        Column("owner_id", pl.Utf8, "The staff member who owns the activity (CRM user GUID).", "ownerid"),
+        _option("activities", "state", "statecode", "statecode_activity", "Completed, Open or Canceled.", nullable=False),
+    ),
+)
+
+SCOPES = option_set("scope")
+PARTNERSHIPS = _crm_table(
+    name="partnerships",
+    source_file="partnerships.csv",
+    description="Partnership agreements with accounts: their level and scope.",
+    grain="One row per partnership (partnershipid).",
+    key=("partnership_id",),
+    foreign_keys=(("account_id", "accounts", "account_id"),),
+    columns=(
+        _guid("partnerships", "partnership_id", "partnershipid", "Partnership id.", unique=True),
+        _account("partnerships", "accountid"),
+        _option("partnerships", "level", "level", "level", "Partnership level.", nullable=False),
+        Column("scope", pl.Utf8, "What the partnership covers: ';'-separated labels.", "scope",
+               code_list="scope: " + ", ".join(SCOPES),
+               rules=(Rule("partnerships.scope.code", f"Every part of scope must be one of {', '.join(SCOPES)} "
+                           "(separated by ';')",
+                           passes=lambda: pl.col("scope").is_null() | pl.col("scope").str.split(";").list.eval(
+                               pl.element().str.strip_chars().is_in(sorted(SCOPES))).list.all(),
+                           column="scope"),)),
+        Column("start_date", pl.Date, "First day of the partnership.", "startdate", nullable=False),
+        Column("end_date", pl.Date, "Last day; empty while it goes on.", "enddate"),
+    ),
+    row_rules=(not_before("partnerships", "start_date", "end_date", "enddate must not be before startdate"),),
+)
+
+SURVEY_RESPONSES = _crm_table(
+    name="survey_responses",
+    source_file="survey_responses.csv",
+    description="Employer and partner satisfaction survey responses. Comments are free text and never published.",
+    grain="One row per survey response (responseid).",
+    key=("response_id",),
+    foreign_keys=(("account_id", "accounts", "account_id"),),
+    columns=(
+        _guid("survey_responses", "response_id", "responseid", "Survey response id.", unique=True),
+        _account("survey_responses", "accountid"),
+        Column("submitted_on", TIMESTAMP, "When the response was submitted.", "submittedon", nullable=False),
+        Column("nps", pl.Int64, "Net Promoter Score answer 0–10.", "nps",
+               rules=(_range("survey_responses", "nps", 0, 10, "nps must be a whole number 0–10"),)),
+        Column("satisfaction", pl.Int64, "Satisfaction 1–5.", "satisfaction",
+               rules=(_range("survey_responses", "satisfaction", 1, 5, "satisfaction must be a whole number 1–5"),)),
+        Column("comment", pl.Utf8, "Free-text comment (may contain personal data; never published).", "comment",
+               personal="free_text"),
+    ),
+)
+
+TABLES: tuple[Table, ...] = (ACCOUNTS, CONTACTS, ACTIVITIES, PARTNERSHIPS, SURVEY_RESPONSES)
+BY_NAME = {t.name: t for t in TABLES}
+
+CROSS_FILE_RULES: tuple[CrossFileRule, ...] = tuple(
+    CrossFileRule(Rule(f"{t.name}.account_exists", f"{t.column('account_id').source_header} must be an account in "
+                       "accounts.csv", column="account_id"), t.name,
+                  missing_parent(t.name, "account_id", "accounts", "account_id"))
+    for t in TABLES[1:])
+
+SOURCE = Source(system=SYSTEM, tables=TABLES, cross_file_rules=CROSS_FILE_RULES,
+                parent_words="The account this row belongs to is in quarantine: fix the account first")

@@ -1,0 +1,48 @@
+"""How every published table is modelled: surrogate and date keys, warning flags, no personal data.
+
+The published areas (``schemas/published.py`` for the student-administration star,
+``schemas/organizations.py`` for the organisation master and CRM) build their tables
+with :func:`published_table`, so every table gets the same conventions and checks.
+"""
+from __future__ import annotations
+
+import polars as pl
+
+from schemas.metadata import Column, Rule, Table
+
+HETU_PATTERN = r"\b\d{6}[-+A-FU-Y]\d{3}[0-9A-Y]\b"
+EMAIL_PATTERN = r"[\w.+-]+@[\w-]+\.[\w.]+"
+
+
+def surrogate_key(name: str, dtype=pl.Int64, words: str = "Surrogate key.") -> Column:
+    return Column(name, dtype, words, nullable=False, unique=True)
+
+
+def no_personal_data(table: str, columns: tuple[Column, ...]) -> Rule:
+    """No text value may look like a henkilötunnus or an email address."""
+    text = [c.name for c in columns if c.is_text]
+
+    def passes() -> pl.Expr:
+        if not text:
+            return pl.lit(True)
+        return ~pl.any_horizontal([pl.col(n).str.contains(HETU_PATTERN).fill_null(False)
+                                   | pl.col(n).str.contains(EMAIL_PATTERN).fill_null(False) for n in text])
+    return Rule(f"{table}.no_personal_data", "No value may look like a henkilötunnus or an email address", passes=passes)
+
+
+def date_key_column(name: str, words: str, nullable: bool = True) -> Column:
+    return Column(name, pl.Int64, f"{words} as a dim_date key (yyyymmdd).", nullable=nullable,
+                  rules=(Rule(f"{{table}}.{name}.range", "A date key is a yyyymmdd number",
+                              passes=lambda: pl.col(name).is_null() | pl.col(name).is_between(19000101, 21001231), column=name),))
+
+
+def published_table(name: str, description: str, grain: str, key: tuple[str, ...], columns: tuple[Column, ...],
+                    foreign_keys=()) -> Table:
+    columns = columns + (Column("has_warnings", pl.Boolean, "The source row had a warning (see quarantine).", nullable=False),) \
+        if name.startswith("fact_") or name == "dim_student" else columns
+    fixed = tuple(
+        Column(c.name, c.dtype, c.description, c.source_header, c.nullable, c.unique, c.personal, c.code_list,
+               tuple(Rule(r.id.format(table=name), r.description, r.severity, r.passes, r.column) for r in c.rules))
+        for c in columns)
+    return Table(name=name, description=description, grain=grain, key=key, columns=fixed, foreign_keys=foreign_keys,
+                 row_rules=(no_personal_data(name, fixed),))

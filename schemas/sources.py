@@ -1,0 +1,10 @@
+"""Every source system we ingest, in the order the pipeline reads them."""
+from __future__ import annotations
+
+from schemas import crm, student_admin
+from schemas.metadata import Source, Table
+
+SOURCES: tuple[Source, ...] = (student_admin.SOURCE, crm.SOURCE)
+BY_SYSTEM = {s.system: s for s in SOURCES}
+#: every source table by name (names are unique across sources)
+SOURCE_TABLES: dict[str, Table] = {t.name: t for s in SOURCES for t in s.tables}
