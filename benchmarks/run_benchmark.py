@@ -8,7 +8,6 @@ organisation master's precision and recall against the generator's truth are pri
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import resource
 import tempfile
 import time
@@ -50,7 +49,7 @@ def main() -> None:
         (tmp / "floor").mkdir()
         floor = floor_seconds(tmp / "landing", tmp / "floor")
         t = time.perf_counter()
-        result = run_pipeline(tmp / "landing", tmp / "wh", None, "benchmark-key")
+        result = run_pipeline(tmp / "landing", tmp / "wh", None, "benchmark-key-not-secret-synthetic-data")
         total = time.perf_counter() - t
         rows = sum(len(p.read_bytes().splitlines()) - 1 for p in (tmp / "landing").glob(f"*/{DEMO_AS_OF}/*.csv"))
         print(f"{'stage':<40}{'seconds':>10}")

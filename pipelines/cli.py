@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
+import shutil
 import sys
 from pathlib import Path
 
-from pipelines.resources import KEY_VARIABLE
+from pipelines.publishing.pseudonyms import KEY_FILE_VARIABLE, KEY_VARIABLE
 
 DEMO_AS_OF = dt.date(2026, 11, 20)
 DEMO_KEY = "DEMO-KEY-not-secret-only-for-synthetic-demo-data"
@@ -85,20 +85,62 @@ def _report(result, warehouse: Path) -> int:
     return 0
 
 
+def _run_locked(landing: Path, warehouse: Path, as_of, key: str, site_config: str | None, wait: float) -> int:
+    """One run at a time per warehouse; stale staging of runs that crashed is cleared first."""
+    from pipelines.publishing.warehouse import Warehouse, WarehouseBusy
+
+    wh = Warehouse(warehouse)
+    try:
+        with wh.lock("run", wait_seconds=wait):
+            stale = wh.clear_stale_staging()
+            if stale:
+                print(f"cleared the staging of {len(stale)} unfinished earlier run(s)", file=sys.stderr)
+            try:
+                result = run_pipeline(landing, warehouse, as_of, key, site_config)
+            finally:  # values passed between steps hold unpublished personal data: none stays at rest
+                shutil.rmtree(warehouse / ".dagster" / "storage", ignore_errors=True)
+    except WarehouseBusy as err:
+        print(f"tiedolla: {err}", file=sys.stderr)
+        return 1
+    return _report(result, warehouse)
+
+
 def cmd_run(args) -> int:
+    from pipelines.publishing.pseudonyms import KeyProblem, pseudonym_key
+
     landing = Path(args.landing)
     if not landing.is_dir():
         raise UsageError(f"landing folder {landing} does not exist")
-    key = os.environ.get(KEY_VARIABLE)
-    if args.pseudonym_key_file:
-        key = Path(args.pseudonym_key_file).read_text(encoding="utf-8").strip()
-    if not key:
-        raise UsageError(f"no pseudonym key: set {KEY_VARIABLE} (or --pseudonym-key-file) to a long random secret "
-                         f"kept outside the warehouse, e.g. export {KEY_VARIABLE}=$(python3 -c "
-                         "'import secrets; print(secrets.token_hex(32))')")
+    try:
+        key = pseudonym_key(key_file=args.pseudonym_key_file, keep_away_from=(Path(args.warehouse), landing)).decode()
+    except KeyProblem as err:
+        raise UsageError(str(err)) from None
     print(f"running the pipeline on {landing} -> {args.warehouse}", file=sys.stderr)
-    result = run_pipeline(landing, Path(args.warehouse), args.as_of, key, args.site_config)
-    return _report(result, Path(args.warehouse))
+    return _run_locked(landing, Path(args.warehouse), args.as_of, key, args.site_config, args.wait)
+
+
+def cmd_rollback(args) -> int:
+    from pipelines.publishing.warehouse import Warehouse, WarehouseBusy
+
+    wh = Warehouse(Path(args.warehouse))
+    if not (wh.root / "versions").is_dir():
+        raise UsageError(f"{wh.root} has no published versions")
+    if args.list:
+        current = wh.current_version()
+        for v in wh.versions():
+            mark = "*" if v["version"] == current else " "
+            print(f"{mark} {v['version']}  released {v['released_at']}  as of {v['as_of']}  "
+                  f"{v['rows_published']} rows published")
+        return 0
+    try:
+        version = wh.rollback(args.to)
+    except WarehouseBusy as err:
+        print(f"tiedolla: {err}", file=sys.stderr)
+        return 1
+    except ValueError as err:
+        raise UsageError(str(err)) from None
+    print(f"published now points at version {version}")
+    return 0
 
 
 def cmd_demo(args) -> int:
@@ -108,8 +150,7 @@ def cmd_demo(args) -> int:
     landing, warehouse = out / "landing", out / "warehouse"
     print(f"generating the small demo export into {landing} (synthetic data, demo pseudonym key)", file=sys.stderr)
     generate("small", args.seed, landing, DEMO_AS_OF)
-    result = run_pipeline(landing, warehouse, None, DEMO_KEY)
-    return _report(result, warehouse)
+    return _run_locked(landing, warehouse, None, DEMO_KEY, None, wait=0)
 
 
 def _landing(args):
@@ -163,6 +204,52 @@ def cmd_backtest(args) -> int:
     return 0
 
 
+def _student_numbers_of(landing_path: str, hetus: list[str]) -> list[str]:
+    """The student numbers the newest export gives these henkilötunnus."""
+    import polars as pl
+
+    from pipelines.ingestion.folder import read_table
+    from pipelines.resources import LandingArea
+    from schemas import student_admin
+
+    raw = read_table(LandingArea(path=landing_path), student_admin.STUDENTS)
+    if raw.problem:
+        raise UsageError(f"cannot look up henkilötunnus: {raw.problem}")
+    wanted = {h.strip().upper() for h in hetus}
+    found = raw.frame.filter(pl.col("hetu").str.strip_chars().str.to_uppercase().is_in(sorted(wanted)))
+    return sorted(set(found["student_number"].str.strip_chars().to_list()))
+
+
+def cmd_forget(args) -> int:
+    from pipelines.publishing.pseudonyms import KeyProblem, pseudonym_key
+    from pipelines.publishing.warehouse import Warehouse
+    from pipelines.quarantine import forget
+    from schemas import crm, student_admin
+
+    if args.hetu and not args.landing:
+        raise UsageError("--hetu needs --landing: the student number is looked up in the newest export")
+    students = list(args.student_number or []) + (_student_numbers_of(args.landing, args.hetu) if args.hetu else [])
+    contacts = list(args.contact_id or [])
+    if not students and not contacts:
+        raise UsageError("name someone: --student-number, --hetu (with --landing) or --contact-id")
+    try:
+        key = pseudonym_key(key_file=args.pseudonym_key_file, keep_away_from=(Path(args.warehouse),))
+    except KeyProblem as err:
+        raise UsageError(str(err)) from None
+    wh = Warehouse(Path(args.warehouse))
+    removed = {}
+    with wh.lock("run"):
+        for source, ids in ((student_admin.SOURCE, students), (crm.SOURCE, contacts)):
+            if ids:
+                removed.update(forget(wh, source, ids, key))
+    total = sum(removed.values())
+    print(f"removed {total} quarantine row(s) about {len(students) + len(contacts)} person(s)"
+          + "".join(f"\n  {table}: {n}" for table, n in sorted(removed.items())))
+    print("Delete or correct them in the source system too: the next run reads what the export holds.",
+          file=sys.stderr)
+    return 0
+
+
 def cmd_docs(args) -> int:
     from pipelines import docs
 
@@ -190,8 +277,16 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--warehouse", required=True)
     r.add_argument("--as-of", type=_date, help="use the newest export on or before this date")
     r.add_argument("--site-config", help="YAML mapping your export's headers (default: the contract's)")
-    r.add_argument("--pseudonym-key-file", help=f"file holding the pseudonym key (default: ${KEY_VARIABLE})")
+    r.add_argument("--pseudonym-key-file",
+                   help=f"file holding the pseudonym key (default: ${KEY_FILE_VARIABLE}, else ${KEY_VARIABLE})")
+    r.add_argument("--wait", type=float, default=0, metavar="SECONDS",
+                   help="if another run holds the warehouse, wait this long for it (default: refuse at once)")
     r.set_defaults(func=cmd_run)
+    rb = sub.add_parser("rollback", help="point published/ at an earlier kept version")
+    rb.add_argument("--warehouse", required=True)
+    rb.add_argument("--to", help="the version (run id) to restore (default: the one before the current)")
+    rb.add_argument("--list", action="store_true", help="list the kept versions, * = published now")
+    rb.set_defaults(func=cmd_rollback)
     d = sub.add_parser("demo", help="generate the small demo and run the pipeline on it")
     d.add_argument("--dir", default=str(PROJECT / "demo"), help="where to put landing/ and warehouse/")
     d.add_argument("--seed", type=int, default=1)
@@ -208,6 +303,15 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--year", type=int, required=True)
     b.add_argument("--site-config", help="YAML mapping your export's headers (default: the contract's)")
     b.set_defaults(func=cmd_backtest)
+    f = sub.add_parser("forget", help="remove a person's rows from the quarantine (a data-subject request)")
+    f.add_argument("--warehouse", required=True)
+    f.add_argument("--student-number", action="append", help="a student's number (repeatable)")
+    f.add_argument("--hetu", action="append", help="a henkilötunnus, looked up in --landing (repeatable)")
+    f.add_argument("--landing", help="landing folder whose newest export maps --hetu to student numbers")
+    f.add_argument("--contact-id", action="append", help="a CRM contactid (repeatable)")
+    f.add_argument("--pseudonym-key-file", help=f"file holding the pseudonym key (default: ${KEY_FILE_VARIABLE}, "
+                   f"else ${KEY_VARIABLE})")
+    f.set_defaults(func=cmd_forget)
     doc = sub.add_parser("docs", help="regenerate docs/architecture/ from the schemas")
     doc.add_argument("--check", action="store_true", help="only report stale pages (exit 1 if any)")
     doc.set_defaults(func=cmd_docs)

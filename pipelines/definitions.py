@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from dagster import Definitions, FilesystemIOManager, in_process_executor
+from dagster import Definitions, in_process_executor
 
 from pipelines.assets.checks import CHECKS
 from pipelines.assets.organizations import ORGANIZATION_ASSETS
@@ -13,6 +13,7 @@ from pipelines.assets.raw import RAW_ASSETS
 from pipelines.assets.student_years import STUDENT_YEAR_ASSETS, student_year_history
 from pipelines.assets.validated import VALIDATE_ASSETS
 from pipelines.resources import LandingArea, WarehouseResource
+from pipelines.run_storage import RunStorage
 
 PROJECT = Path(__file__).resolve().parent.parent
 DEFAULT_LANDING = PROJECT / "demo" / "landing"
@@ -31,7 +32,7 @@ def make_definitions(landing: Path, warehouse: Path, as_of: str | None = None, p
             "landing": LandingArea(path=str(landing), as_of=as_of, site_config=site_config),
             "warehouse": WarehouseResource(path=str(warehouse), pseudonym_key=pseudonym_key),
             # intermediate values (text tables, validated frames) live beside the warehouse
-            "io_manager": FilesystemIOManager(base_dir=str(Path(warehouse) / ".dagster" / "storage")),
+            "io_manager": RunStorage(base_dir=str(Path(warehouse) / ".dagster" / "storage")),
         },
         executor=in_process_executor,
     )

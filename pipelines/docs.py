@@ -72,7 +72,8 @@ def _index() -> str:
     lines += [f"| [{t.name}](published_{t.name}.md) | {t.grain} |" for t in published.TABLES]
     lines += ["", "See also: [ER diagram](er_diagram.md), [glossary](glossary.md), "
               "[student-year rules](student_years.md), [forecast method](student_year_forecast.md), "
-              "[organisation master](organization_master.md), [customer segments](customer_segments.md)."]
+              "[organisation master](organization_master.md), [customer segments](customer_segments.md), "
+              "[privacy](privacy.md)."]
     return "\n".join(lines) + "\n"
 
 

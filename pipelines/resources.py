@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 from pathlib import Path
 
 import yaml
@@ -10,11 +9,12 @@ from dagster import ConfigurableResource
 
 from pipelines.ingestion.problems import FileProblem
 from pipelines.ingestion.reading import CsvDialect
-from pipelines.publishing.warehouse import Warehouse
+from pipelines.publishing.pseudonyms import pseudonym_key
+from pipelines.publishing.warehouse import KEEP_VERSIONS, Warehouse
 
 DEFAULT_SITE_CONFIG = Path(__file__).parent / "config" / "site.yaml"
 DEFAULT_SEGMENTS = DEFAULT_SITE_CONFIG.parent / "customer_segments.yaml"
-KEY_VARIABLE = "TIEDOLLA_PSEUDONYM_KEY"
+DEFAULT_MAX_FILE_MB = 4000
 
 
 class LandingArea(ConfigurableResource):
@@ -61,6 +61,10 @@ class LandingArea(ConfigurableResource):
         """Thresholds of the organisation master (``organization_matching`` in the site configuration)."""
         return self._site().get("organization_matching") or {}
 
+    def max_file_bytes(self) -> int:
+        """The largest export file read (``limits.max_file_mb`` in the site configuration)."""
+        return int(float((self._site().get("limits") or {}).get("max_file_mb", DEFAULT_MAX_FILE_MB)) * 1_000_000)
+
     def headers(self, source: str, table: str) -> dict[str, str]:
         return ((self._site().get(source) or {}).get("headers") or {}).get(table) or {}
 
@@ -82,14 +86,11 @@ class WarehouseResource(ConfigurableResource):
 
     path: str
     pseudonym_key: str | None = None
+    keep_versions: int = KEEP_VERSIONS
 
     def open(self) -> Warehouse:
-        return Warehouse(Path(self.path))
+        return Warehouse(Path(self.path), self.keep_versions)
 
     def key(self) -> bytes:
-        key = self.pseudonym_key or os.environ.get(KEY_VARIABLE)
-        if not key:
-            raise RuntimeError(f"no pseudonym key: set the environment variable {KEY_VARIABLE} to a long random "
-                               "secret (keep it outside the warehouse), e.g. `export "
-                               f"{KEY_VARIABLE}=$(python -c 'import secrets; print(secrets.token_hex(32))')`")
-        return key.encode()
+        """The pseudonym key: given, or from the environment (never from the warehouse)."""
+        return pseudonym_key(self.pseudonym_key, keep_away_from=(Path(self.path),))

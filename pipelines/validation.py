@@ -15,12 +15,15 @@ import polars as pl
 from pipelines.ingestion.reading import RawTable
 from pipelines.masking import masked
 from schemas.metadata import LINE, Rule, Source, Table, raw_name
+from schemas.sources import SOURCE_TABLES
 
 FAILURE_SCHEMA = {
     "run_id": pl.Utf8, "source_system": pl.Utf8, "table": pl.Utf8, "source_file": pl.Utf8, LINE: pl.Int64,
     "record_key": pl.Utf8, "rule_id": pl.Utf8, "severity": pl.Utf8, "column": pl.Utf8, "source_header": pl.Utf8,
     "message": pl.Utf8, "masked_value": pl.Utf8,
 }
+#: the person a failure is about (student number, contact id): kept in memory only, written as a keyed pseudonym
+PERSON_ID = "person_id"
 HAS_WARNINGS = "has_warnings"
 
 
@@ -44,11 +47,23 @@ class TableOutcome:
     def rows_published(self) -> int:
         return 0 if self.valid is None else self.valid.height
 
+    def rows(self) -> pl.DataFrame:
+        """The valid rows (empty, with the right columns, when the file could not be read)."""
+        if self.valid is not None:
+            return self.valid
+        table = SOURCE_TABLES[self.table]
+        return pl.DataFrame(schema={**{c.name: c.dtype for c in table.columns}, LINE: pl.Int64, HAS_WARNINGS: pl.Boolean})
+
+
+#: characters that are invisible in an editor but make a code differ (zero-width spaces and joiners, BOM)
+INVISIBLE = "[\u200b\u200c\u200d\u2060\ufeff]"
+
 
 def clean_text(frame: pl.DataFrame, table: Table) -> pl.DataFrame:
-    """Trim spaces (also non-breaking ones) and turn empty values into nulls."""
+    """Remove invisible characters, trim spaces (also non-breaking ones) and turn empty values into nulls."""
     return frame.with_columns(
-        pl.col(c.name).str.replace_all("\u00a0", " ", literal=True).str.strip_chars().replace("", None)
+        pl.col(c.name).str.replace_all(INVISIBLE, "").str.replace_all("\u00a0", " ", literal=True).str.strip_chars()
+        .replace("", None)
         for c in table.columns
     )
 
@@ -134,7 +149,7 @@ def validate_export(source: Source, raws: dict[str, RawTable], run_id: str) -> d
         failures[table.name] = [ingest, run_table_rules(typed[table.name], table, run_id)]
 
     for cross in source.cross_file_rules:
-        needed = {cross.table} | {p for c, _, p in source.parents if c == cross.table}
+        needed = {cross.table, *cross.needs} | {p for c, _, p in source.parents if c == cross.table}
         if not needed <= typed.keys():
             continue  # a file it needs could not be read: the rule cannot be judged
         lines = cross.failing(typed)
@@ -142,8 +157,27 @@ def validate_export(source: Source, raws: dict[str, RawTable], run_id: str) -> d
         failures[cross.table].append(_failures(hits, source.by_name[cross.table], cross.rule, run_id))
 
     _cascade(source, typed, failures, run_id)
-    return {table.name: _outcome(table, raws[table.name], typed.get(table.name), failures.get(table.name, []))
+    people = _people(source, typed)
+    return {table.name: _outcome(table, raws[table.name], typed.get(table.name), failures.get(table.name, []),
+                                 people.get(table.name))
             for table in source.tables}
+
+
+def _people(source: Source, typed: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
+    """Per table: source line → the person the row is about, directly or through its parent row."""
+    column, out = source.person_column, {}
+    for table in source.tables if column else ():
+        frame = typed.get(table.name)
+        if frame is None:
+            continue
+        if column in frame.columns:
+            out[table.name] = frame.select(LINE, pl.col(column).alias(PERSON_ID))
+            continue
+        for fk, parent, parent_key in table.foreign_keys:
+            if parent in typed and column in typed[parent].columns:
+                owners = typed[parent].select(pl.col(parent_key).alias(fk), pl.col(column).alias(PERSON_ID)).unique(fk)
+                out[table.name] = frame.select(LINE, fk).join(owners, on=fk, how="left").select(LINE, PERSON_ID)
+    return out
 
 
 def _error_lines(parts: list[pl.DataFrame]) -> pl.Series:
@@ -152,9 +186,16 @@ def _error_lines(parts: list[pl.DataFrame]) -> pl.Series:
 
 def _cascade(source: Source, typed: dict[str, pl.DataFrame], failures: dict[str, list[pl.DataFrame]],
              run_id: str) -> None:
-    """Rows whose parent (a student, a study right, an account) is quarantined are quarantined with it."""
+    """Rows whose parent (a student, a study right, an account) is quarantined are quarantined with it.
+
+    When the parent's whole file could not be read, every row of the child is held back.
+    """
     for child, column, parent in source.parents:  # parents come before children
-        if child not in typed or parent not in typed:
+        if child not in typed:
+            continue
+        if parent not in typed:  # the parent file could not be read: its children cannot be checked
+            rule = source.parent_file_rule(child)
+            failures[child].append(_failures(typed[child], source.by_name[child], rule, run_id))
             continue
         parent_table = source.by_name[parent]
         key = parent_table.key[0]
@@ -164,10 +205,14 @@ def _cascade(source: Source, typed: dict[str, pl.DataFrame], failures: dict[str,
         failures[child].append(_failures(hits, source.by_name[child], source.parent_rule(child), run_id))
 
 
-def _outcome(table: Table, raw: RawTable, typed: pl.DataFrame | None, parts: list[pl.DataFrame]) -> TableOutcome:
+def _outcome(table: Table, raw: RawTable, typed: pl.DataFrame | None, parts: list[pl.DataFrame],
+             people: pl.DataFrame | None) -> TableOutcome:
     if typed is None:
-        return TableOutcome(table.name, raw.file, None, pl.DataFrame(schema=FAILURE_SCHEMA), 0, str(raw.problem))
-    all_failures = pl.concat(parts).sort(LINE, "rule_id")
+        return TableOutcome(table.name, raw.file, None, pl.DataFrame(schema=FAILURE_SCHEMA | {PERSON_ID: pl.Utf8}), 0,
+                            str(raw.problem))
+    people = people if people is not None else pl.DataFrame(schema={LINE: pl.Int64, PERSON_ID: pl.Utf8})
+    all_failures = pl.concat(parts).sort(LINE, "rule_id").join(people.unique(LINE), on=LINE, how="left",
+                                                               maintain_order="left")
     errors = all_failures.filter(pl.col("severity") == "error")[LINE].unique().implode()
     warned = all_failures.filter(pl.col("severity") == "warning")[LINE].unique().implode()
     valid = typed.filter(~pl.col(LINE).is_in(errors)).with_columns(pl.col(LINE).is_in(warned).alias(HAS_WARNINGS))

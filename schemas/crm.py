@@ -179,4 +179,5 @@ CROSS_FILE_RULES: tuple[CrossFileRule, ...] = tuple(
     for t in TABLES[1:])
 
 SOURCE = Source(system=SYSTEM, tables=TABLES, cross_file_rules=CROSS_FILE_RULES,
-                parent_words="The account this row belongs to is in quarantine: fix the account first")
+                parent_words="The account this row belongs to is in quarantine: fix the account first",
+                person_column="contact_id")

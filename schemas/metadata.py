@@ -154,8 +154,8 @@ class Table:
             Rule(f"{self.name}.malformed_row", "The line could not be split into the header's fields "
                  "(wrong number of fields, or an unclosed quote)"),
             Rule(f"{self.name}.duplicate_line", "Exact duplicate of an earlier line: the first one is kept"),
-            Rule(f"{self.name}.whitespace", "Leading, trailing or non-breaking spaces were removed from a value",
-                 severity="warning"),
+            Rule(f"{self.name}.whitespace", "Leading, trailing or non-breaking spaces, or invisible characters "
+                 "(zero-width space, byte-order mark), were removed from a value", severity="warning"),
         ]
 
     def pandera_schema(self) -> pa.DataFrameSchema:
@@ -232,6 +232,8 @@ class CrossFileRule:
     rule: Rule
     table: str
     failing: Callable[[dict[str, pl.DataFrame]], pl.Series]
+    #: other tables it reads besides ``table`` and its parents (it is not judged when one is unreadable)
+    needs: tuple[str, ...] = ()
 
 
 def missing_parent(child: str, column: str, parent: str, parent_column: str):
@@ -251,6 +253,8 @@ class Source:
     cross_file_rules: tuple[CrossFileRule, ...]
     #: what a steward reads when a row is held back because its parent row is in quarantine
     parent_words: str
+    #: the column that names the person a row is about (directly, or through a parent row), for ``forget``
+    person_column: str | None = None
 
     @property
     def by_name(self) -> dict[str, Table]:
@@ -265,10 +269,18 @@ class Source:
         return Rule(f"{table}.parent_in_quarantine", self.parent_words,
                     column=next(col for child, col, _ in self.parents if child == table))
 
+    def parent_file_rule(self, table: str) -> Rule:
+        column, parent = next((col, par) for child, col, par in self.parents if child == table)
+        return Rule(f"{table}.parent_file_unreadable",
+                    f"{self.by_name[parent].source_file} could not be read, so the row this one points at cannot be "
+                    "checked: fix that file first", column=column)
+
     def table_rules(self, table: str) -> list[Rule]:
-        """Rules across files that report on ``table``, and its parent rule."""
+        """Rules across files that report on ``table``, and its parent rules."""
         rules = [x.rule for x in self.cross_file_rules if x.table == table]
-        return rules + [self.parent_rule(child) for child, _, _ in self.parents if child == table][:1]
+        if any(child == table for child, _, _ in self.parents):
+            rules += [self.parent_rule(table), self.parent_file_rule(table)]
+        return rules
 
     def rule_catalogue(self) -> dict[str, Rule]:
         """Every rule id of this source → its rule."""

@@ -258,7 +258,7 @@ CROSS_FILE_RULES: tuple[CrossFileRule, ...] = (
         for child in ("status_periods", "additional_periods", "assessed_units", "workplace_periods")
     ),
     CrossFileRule(Rule("study_rights.has_status_periods", "A study right must have at least one status period",
-                       column="study_right_id"), "study_rights", _without_periods),
+                       column="study_right_id"), "study_rights", _without_periods, needs=("status_periods",)),
     CrossFileRule(Rule("status_periods.in_date_order",
                        "Status periods of a study right must be listed in date order, one per date", column="start_date"),
                   "status_periods", _periods_in_file_order),
@@ -271,4 +271,5 @@ CROSS_FILE_RULES: tuple[CrossFileRule, ...] = (
 
 SOURCE = Source(
     system=SYSTEM, tables=TABLES, cross_file_rules=CROSS_FILE_RULES,
-    parent_words="The student or study right this row belongs to is in quarantine: fix that row first")
+    parent_words="The student or study right this row belongs to is in quarantine: fix that row first",
+    person_column="student_number")

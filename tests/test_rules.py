@@ -113,7 +113,8 @@ def test_rule_fails_on_its_example(tmp_path, rule_id):
 
 def test_every_value_rule_has_a_failing_example():
     ingest_only = {r.id for t in student_admin.TABLES for r in t.ingest_rules()} - {"students.whitespace"}
-    parents = {student_admin.SOURCE.parent_rule(c).id for c, _, _ in student_admin.SOURCE.parents}
+    parents = {rule(c).id for c, _, _ in student_admin.SOURCE.parents
+               for rule in (student_admin.SOURCE.parent_rule, student_admin.SOURCE.parent_file_rule)}
     untested = set(student_admin.SOURCE.rule_catalogue()) - set(CASES) - ingest_only - parents
     # required rules of columns whose emptiness another rule already reports are covered by the generic mechanism
     untested = {r for r in untested if not r.endswith(".required")}
@@ -127,3 +128,16 @@ def test_parent_in_quarantine_cascades_to_children(tmp_path):
     assert set(outcomes["study_rights"].failures["rule_id"]) == {"study_rights.parent_in_quarantine"}
     units = outcomes["assessed_units"].failures
     assert set(units["rule_id"]) == {"assessed_units.parent_in_quarantine"} and set(units["record_key"]) == {"OO-1"}
+
+
+def test_rows_under_an_unreadable_parent_file_are_held_back(tmp_path):
+    folder = write_landing(tmp_path)
+    (folder / "opiskelijat.csv").write_bytes(b"\x00\x01binary garbage\xff\xfe")
+    raws = {t.name: read_export_file(folder / t.source_file, t) for t in student_admin.TABLES}
+    outcomes = validate_export(student_admin.SOURCE, raws, "test")
+    assert outcomes["students"].problem and outcomes["students"].rows_read == 0
+    rights = outcomes["study_rights"]
+    assert set(rights.failures["rule_id"]) == {"study_rights.parent_file_unreadable"}
+    assert rights.rows_published == 0 and rights.rows_quarantined == rights.rows_read == 2
+    assert "opiskelijat.csv could not be read" in rights.failures["message"][0]
+    assert set(outcomes["status_periods"].failures["rule_id"]) == {"status_periods.parent_in_quarantine"}

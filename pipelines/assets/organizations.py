@@ -3,7 +3,7 @@
 import polars as pl
 from dagster import AssetExecutionContext, AssetIn, AssetKey, MetadataValue, Output, asset
 
-from pipelines.assets.published import MATCHES, as_of_date, published_asset, valid_rows
+from pipelines.assets.published import MATCHES, as_of_date, published_asset
 from pipelines.marts.customers import crm_student_admin_overlap, customer_segments
 from pipelines.marts.segments import load_segments
 from pipelines.matching.organizations import MatchSettings
@@ -22,7 +22,7 @@ from schemas import crm, published, student_admin
 def organization_matches(context: AssetExecutionContext, landing: LandingArea, accounts: TableOutcome,
                          workplace_periods: TableOutcome):
     settings = MatchSettings.from_config(landing.organization_matching())
-    matches = org.organization_matches(valid_rows(accounts), valid_rows(workplace_periods), settings)
+    matches = org.organization_matches(accounts.rows(), workplace_periods.rows(), settings)
     methods = matches.group_by("match_method").len().sort("match_method")
     context.log.info(f"organisation master: {matches.height} source records -> "
                      f"{matches['organization_key'].n_unique()} organisations")

@@ -20,15 +20,6 @@ RELEASE = "published_release"
 SYSTEM = student_admin.SYSTEM
 
 
-def valid_rows(outcome: TableOutcome) -> pl.DataFrame:
-    """The validated rows of a table (empty, with the right columns, when its file could not be read)."""
-    if outcome.valid is not None:
-        return outcome.valid
-    table = SOURCE_TABLES[outcome.table]
-    return pl.DataFrame(schema={**{c.name: c.dtype for c in table.columns}, "source_line": pl.Int64,
-                                "has_warnings": pl.Boolean})
-
-
 def _input(name: str) -> tuple[str, AssetIn]:
     """An input by name: a published table, a source table (its validated rows) or ``prefix/asset``."""
     if name in published.BY_NAME:
@@ -43,7 +34,7 @@ def _upstream(value):
     """Staged published tables arrive as their Parquet path, validated tables as outcomes."""
     if isinstance(value, str):
         return pl.read_parquet(value)
-    return valid_rows(value) if isinstance(value, TableOutcome) else value
+    return value.rows() if isinstance(value, TableOutcome) else value
 
 
 def published_asset(name: str, inputs: list[str], build: Callable[..., pl.DataFrame]) -> AssetsDefinition:

@@ -1,11 +1,10 @@
 """Student-years: the history the calculation may use, the monthly fact, weighting and the forecast mart."""
 
-import polars as pl
 from dagster import AssetExecutionContext, AssetIn, AssetKey, Output, asset
 
 from pipelines.assets.published import SYSTEM, as_of_date, published_asset
 from pipelines.marts.forecast import forecast_year
-from pipelines.marts.history import TABLES, complete_history
+from pipelines.marts.history import TABLES, complete_history, unreadable
 from pipelines.marts.monthly import fact_student_year_month
 from pipelines.marts.weighting import weighted_student_years
 from pipelines.publishing.star import conform
@@ -20,6 +19,8 @@ HISTORY_INPUT = f"{SYSTEM}/{HISTORY}"
        description="The study rights whose student-years can be calculated: the study right and every status and "
                    "additional period of it passed validation. The others are left out and counted.")
 def student_year_history(context: AssetExecutionContext, **outcomes: TableOutcome):
+    for problem in unreadable(outcomes):
+        context.log.error(f"student-years: {problem}; its study rights are left out")
     history, left_out = complete_history(outcomes)
     context.log.info(f"student-years: {history.study_rights.height} study rights complete, "
                      f"{len(left_out)} in quarantine left out")

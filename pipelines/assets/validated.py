@@ -8,6 +8,7 @@ from dagster import AssetExecutionContext, AssetIn, AssetKey, AssetOut, AssetsDe
 
 from pipelines.ingestion.reading import RawTable
 from pipelines.publishing.warehouse import write_parquet
+from pipelines.quarantine import quarantine_rows
 from pipelines.resources import WarehouseResource
 from pipelines.validation import TableOutcome, validate_export
 from schemas.metadata import LINE, Source
@@ -37,11 +38,11 @@ def validate_asset(source: Source) -> AssetsDefinition:
         """Run every rule of the export (one file's and across files)."""
         by_table = {name.removeprefix("raw_"): raw for name, raw in raws.items()}
         outcomes = validate_export(source, by_table, context.run.run_id)
-        wh = warehouse.open()
+        wh, key = warehouse.open(), warehouse.key()
         summary = {}
         for table in source.tables:
             outcome, raw = outcomes[table.name], by_table[table.name]
-            write_parquet(outcome.failures, wh.quarantine(table.name))
+            write_parquet(quarantine_rows(outcome.failures, key, source), wh.quarantine(table.name))
             summary[table.source_file] = _file_summary(system, outcome, raw)
             context.log.info(f"validated {table.source_file}: {outcome.rows_published} valid, "
                              f"{outcome.rows_quarantined} quarantined")

@@ -15,6 +15,8 @@ def _position(data: bytes, offset: int) -> tuple[int, int]:
 
 def detect_encoding(path: Path, data: bytes) -> str:
     """'utf-8-sig', 'utf-8' or 'cp1252'; a FileProblem where neither reads the file."""
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        raise FileProblem(path.name, "the file is UTF-16 text: export it again as UTF-8 (or Windows-1252)", 1)
     if data.startswith(BOM):
         body, name = data[len(BOM):], "utf-8-sig"
     else:

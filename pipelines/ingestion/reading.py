@@ -62,12 +62,16 @@ def _normalise_header(name: str) -> str:
 
 
 def _header_fields(path: Path, text_head: str, dialect: CsvDialect) -> list[str]:
-    first = next(csv.reader(io.StringIO(text_head), delimiter=dialect.delimiter, quotechar=dialect.quote), None)
+    try:
+        first = next(csv.reader(io.StringIO(text_head, newline=""), delimiter=dialect.delimiter,
+                                quotechar=dialect.quote), None)
+    except csv.Error as err:
+        raise FileProblem(path.name, f"the header row cannot be read as CSV ({err})", 1) from None
     if not first or first == [""]:
         raise FileProblem(path.name, "the file is empty: expected a header row", 1)
     if len(first) == 1:
-        for other in (",", "\t", "|"):
-            if other in first[0]:
+        for other in (";", ",", "\t", "|"):
+            if other != dialect.delimiter and other in first[0]:
                 shown = "tab" if other == "\t" else f"'{other}'"
                 raise FileProblem(path.name, f"the header is separated by {shown}, not by '{dialect.delimiter}': "
                                   f"export the file with '{dialect.delimiter}' as the delimiter", 1)
@@ -135,14 +139,32 @@ def _read(path: Path, table: Table, headers: dict[str, str], dialect: CsvDialect
     physical, blank = logical_line_map(data, ord(dialect.quote))
     candidates = np.flatnonzero(~blank[1:]) + 2  # logical lines after the header
     accepted = candidates[~np.isin(candidates, rejects["logical_line"].to_numpy())]
-    if len(accepted) != frame.height:
-        raise FileProblem(path.name, "the rows could not be matched to their line numbers; "
-                          "check the file for stray quote characters")
-    raw.frame = frame.with_columns(pl.Series(LINE, physical[accepted - 1], dtype=pl.Int64))
+    if len(accepted) == frame.height:
+        lines = physical[accepted - 1]
+    else:  # a quote inside an unquoted value fools the fast scan: count lines the slow, exact way
+        lines = record_lines(data.decode("utf-8-sig"), dialect) if rejects.height == 0 else []
+        if len(lines) != frame.height:
+            raise FileProblem(path.name, "the rows could not be matched to their line numbers; "
+                              "check the file for stray quote characters")
+    raw.frame = frame.with_columns(pl.Series(LINE, lines, dtype=pl.Int64))
     raw.rejects = rejects.with_columns(
         pl.col("logical_line").map_elements(lambda n: int(physical[n - 1]), return_dtype=pl.Int64).alias(LINE),
         pl.col("raw_text").str.split(dialect.delimiter).list.first().alias("first_field"),
     ).select(LINE, "column", "message", "first_field")
+
+
+def record_lines(text: str, dialect: CsvDialect) -> list[int]:
+    """The physical line each non-blank record after the header starts on, by Python's csv reader."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=dialect.delimiter, quotechar=dialect.quote)
+    starts, line = [], 1
+    try:
+        for record in reader:
+            if record and line > 1:  # (a blank line is no record; a line of only delimiters is one)
+                starts.append(line)
+            line = reader.line_num + 1
+    except csv.Error:
+        return []  # not even Python's reader can split it: the caller reports the file
+    return starts
 
 
 def _parse(source: Path, header: list[str], mapping: dict[str, str], dialect: CsvDialect):

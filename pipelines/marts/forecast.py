@@ -24,6 +24,7 @@ import polars as pl
 
 from pipelines.marts.student_years import (GRADUATED, HOLIDAY, PRESENT, RIGHT, StudyRightHistory, current_day_weights,
                                            month_end, pieces)
+from schemas import published
 from schemas.codes import ENDING_STATUSES, QUALIFICATIONS, reference
 
 LASNA, LOMA, PAUSED, ENDED, NOT_STARTED = 0, 1, 2, 3, -1
@@ -135,6 +136,9 @@ def _groups(frame: pl.DataFrame) -> dict[tuple[str, str], tuple[np.ndarray, list
 
 def forecast_year(history: StudyRightHistory, as_of: dt.date, targets: pl.DataFrame | None = None) -> Forecast:
     """Forecast the year of ``as_of`` from what ``history`` knew on ``as_of``."""
+    if history.study_rights.height == 0:  # nothing could be calculated (e.g. the study-right file was unreadable)
+        table = published.BY_NAME["mart_student_year_forecast"]
+        return Forecast(pl.DataFrame(schema={c.name: c.dtype for c in table.columns}))
     known = History(history, as_of)
     chain = Chain.learn(known.months())
     year = as_of.year

@@ -24,15 +24,18 @@ class CannotCalculate(Exception):
     """A file the calculation needs could not be read at all."""
 
 
-def _valid(outcome: TableOutcome) -> pl.DataFrame:
-    if outcome.valid is None:
-        raise CannotCalculate(f"{outcome.source_file} could not be read: {outcome.problem}")
-    return outcome.valid
+def unreadable(outcomes: dict[str, TableOutcome]) -> list[str]:
+    """Problems of the files the calculation needs that could not be read at all."""
+    return [f"{outcomes[t].source_file} could not be read: {outcomes[t].problem}" for t in TABLES
+            if outcomes[t].valid is None]
 
 
 def complete_history(outcomes: dict[str, TableOutcome]) -> tuple[StudyRightHistory, pl.Series]:
-    """The study rights with nothing in quarantine, and the ids of those left out (sorted)."""
-    history = StudyRightHistory(*(_valid(outcomes[t]) for t in TABLES))
+    """The study rights with nothing in quarantine, and the ids of those left out (sorted).
+
+    A file that could not be read leaves nothing to calculate from: its part is empty.
+    """
+    history = StudyRightHistory(*(outcomes[t].rows() for t in TABLES))
     held_back = pl.concat([
         outcomes[t].failures.filter(pl.col("severity") == "error").select(pl.col("record_key").alias(RIGHT))
         for t in TABLES]).unique().drop_nulls()
@@ -42,5 +45,9 @@ def complete_history(outcomes: dict[str, TableOutcome]) -> tuple[StudyRightHisto
 
 def history_from_folder(landing: LandingArea, folder: Path) -> tuple[StudyRightHistory, pl.Series]:
     """Read and validate one export folder exactly as ``run`` does, then keep the complete study rights."""
-    raws = read_folder(landing, student_admin.TABLES, folder)
-    return complete_history(validate_export(student_admin.SOURCE, raws, run_id=f"read-{folder.name}"))
+    outcomes = validate_export(student_admin.SOURCE, read_folder(landing, student_admin.TABLES, folder),
+                               run_id=f"read-{folder.name}")
+    problems = unreadable(outcomes)
+    if problems:
+        raise CannotCalculate("; ".join(problems))
+    return complete_history(outcomes)

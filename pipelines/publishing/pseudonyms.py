@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import os
+from pathlib import Path
 
 import polars as pl
 
@@ -14,3 +16,40 @@ def pseudonymise(values: pl.Series, key: bytes, domain: str) -> pl.Series:
     unique = values.unique().drop_nulls()
     digests = [hmac.new(key, f"{domain}:{v}".encode(), hashlib.sha256).hexdigest()[:PSEUDONYM_LENGTH] for v in unique]
     return values.replace_strict(unique, pl.Series(digests, dtype=pl.Utf8), default=None, return_dtype=pl.Utf8)
+
+
+KEY_VARIABLE = "TIEDOLLA_PSEUDONYM_KEY"
+KEY_FILE_VARIABLE = "TIEDOLLA_PSEUDONYM_KEY_FILE"
+MIN_KEY_LENGTH = 16
+HOW_TO = (f"set {KEY_VARIABLE} to a long random secret, or {KEY_FILE_VARIABLE} (or --pseudonym-key-file) to a "
+          "file holding one, kept outside the warehouse and the landing folder, e.g. "
+          f"`export {KEY_VARIABLE}=$(python3 -c 'import secrets; print(secrets.token_hex(32))')`")
+
+
+class KeyProblem(ValueError):
+    """No usable pseudonym key; the message says how to set one."""
+
+
+def pseudonym_key(explicit: str | None = None, key_file: str | None = None,
+                  keep_away_from: tuple[Path, ...] = ()) -> bytes:
+    """The secret: given, else from a key file (argument or environment), else from the environment.
+
+    A key file inside the warehouse or landing folder is refused: the key must never be stored
+    with the data it protects.
+    """
+    key_file = key_file or os.environ.get(KEY_FILE_VARIABLE)
+    if explicit is None and key_file:
+        path = Path(key_file).resolve()
+        for folder in keep_away_from:
+            if path.is_relative_to(Path(folder).resolve()):
+                raise KeyProblem(f"the pseudonym key file {path} is inside {folder}: keep the key away from the data")
+        try:
+            explicit = path.read_text(encoding="utf-8").strip()
+        except OSError as err:
+            raise KeyProblem(f"cannot read the pseudonym key file {path}: {err.strerror}") from None
+    key = explicit if explicit is not None else os.environ.get(KEY_VARIABLE)
+    if not key:
+        raise KeyProblem(f"no pseudonym key: {HOW_TO}")
+    if len(key) < MIN_KEY_LENGTH:
+        raise KeyProblem(f"the pseudonym key is too short ({len(key)} characters, at least {MIN_KEY_LENGTH}): {HOW_TO}")
+    return key.encode()

@@ -7,16 +7,22 @@ Layout::
     <warehouse>/quarantine/<table>.parquet
     <warehouse>/manifest.json, tiedolla.duckdb
     <warehouse>/.staging/<run_id>/                (tables being built; never read by BI)
+    <warehouse>/.run.lock, .release.lock          (one run at a time; one switch at a time)
 
 A reader that opens ``published/…`` sees one whole version: the old one until the
-symlink is replaced (``os.replace`` is atomic), the new one after.
+symlink is replaced (``os.replace`` is atomic), the new one after. The last
+``keep_versions`` versions stay, so ``tiedolla rollback`` can switch back to one.
 """
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
+import fcntl
 import json
 import os
 import shutil
 import tempfile
+import time
 from pathlib import Path
 
 import duckdb
@@ -24,7 +30,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import polars as pl
 
-KEEP_VERSIONS = 3
+from pipelines import failpoints
+
+KEEP_VERSIONS = 5
+
+
+class WarehouseBusy(RuntimeError):
+    """Another process holds the warehouse; the message says which and what to do."""
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -58,8 +70,9 @@ def write_parquet(frame: pl.DataFrame, path: Path, schema: pa.Schema | None = No
 
 
 class Warehouse:
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, keep_versions: int = KEEP_VERSIONS):
         self.root = Path(root)
+        self.keep_versions = max(1, keep_versions)
 
     @property
     def published(self) -> Path:
@@ -71,26 +84,104 @@ class Warehouse:
     def quarantine(self, table: str) -> Path:
         return self.root / "quarantine" / f"{table}.parquet"
 
+    # ---- one run at a time ------------------------------------------------------
+    @contextlib.contextmanager
+    def lock(self, name: str = "run", wait_seconds: float = 0.0):
+        """Hold ``<warehouse>/.<name>.lock`` (an OS lock: released even when the process is killed)."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        path = self.root / f".{name}.lock"
+        with open(path, "a+", encoding="utf-8") as handle:
+            deadline = time.monotonic() + wait_seconds
+            while True:
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        handle.seek(0)
+                        holder = handle.read().strip() or "another process"
+                        raise WarehouseBusy(f"the warehouse {self.root} is in use by {holder}; wait until it has "
+                                            "finished (or use --wait), nothing was changed") from None
+                    time.sleep(0.2)
+            handle.seek(0)
+            handle.truncate()
+            handle.write(f"pid {os.getpid()} since {dt.datetime.now().isoformat(timespec='seconds')}")
+            handle.flush()
+            try:
+                yield
+            finally:
+                handle.seek(0)
+                handle.truncate()
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def clear_stale_staging(self) -> list[str]:
+        """Staging folders of runs that never finished (call while holding the run lock)."""
+        folder = self.root / ".staging"
+        stale = sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
+        for name in stale:
+            shutil.rmtree(folder / name, ignore_errors=True)
+        return stale
+
+    # ---- versions ---------------------------------------------------------------
+    def current_version(self) -> str | None:
+        return Path(os.readlink(self.published)).name if self.published.is_symlink() else None
+
+    def versions(self) -> list[dict]:
+        """Published versions, newest first: name, release time, as-of date, rows."""
+        out = []
+        for folder in (self.root / "versions").iterdir() if (self.root / "versions").is_dir() else []:
+            manifest = folder / "manifest.json"
+            if not manifest.exists():
+                continue  # a version being gathered, or a broken one: never offered
+            m = json.loads(manifest.read_text(encoding="utf-8"))
+            out.append({"version": folder.name, "released_at": m.get("released_at", ""), "as_of": m.get("as_of"),
+                        "rows_published": m.get("totals", {}).get("rows_published")})
+        return sorted(out, key=lambda v: (v["released_at"], v["version"]), reverse=True)
+
     def release(self, run_id: str, tables: dict[str, Path], manifest: dict) -> Path:
         """Gather the checked tables into a version, point ``published`` at it, write the views."""
-        version = self.root / "versions" / run_id
-        version.mkdir(parents=True, exist_ok=True)
-        for name, source in tables.items():
-            target = version / f"{name}.parquet"
-            if not target.exists():
-                os.link(source, target)
-        atomic_write_json(version / "manifest.json", manifest)
-        link = self.root / f".published.{run_id}"
+        with self.lock("release", wait_seconds=600):
+            version = self.root / "versions" / run_id
+            version.mkdir(parents=True, exist_ok=True)
+            for name, source in tables.items():
+                target = version / f"{name}.parquet"
+                if not target.exists():
+                    os.link(source, target)
+            manifest = {**manifest, "released_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
+            atomic_write_json(version / "manifest.json", manifest)
+            failpoints.reached("release:gathered")
+            self._switch(run_id)
+            shutil.rmtree(self.staging(run_id), ignore_errors=True)
+            self._prune()
+        return version
+
+    def rollback(self, version: str | None = None) -> str:
+        """Point ``published`` at an earlier version (default: the one before the current)."""
+        with self.lock("release", wait_seconds=60):
+            names = [v["version"] for v in self.versions()]
+            current = self.current_version()
+            if version is None:
+                older = names[names.index(current) + 1:] if current in names else names
+                if not older:
+                    raise ValueError("there is no earlier version to roll back to")
+                version = older[0]
+            if version not in names:
+                raise ValueError(f"no version '{version}' in {self.root / 'versions'}; kept: {', '.join(names) or 'none'}")
+            self._switch(version)
+        return version
+
+    def _switch(self, version: str) -> None:
+        """Replace the ``published`` link atomically; then the manifest copy and the views follow it."""
+        link = self.root / f".published.{version}"
         link.unlink(missing_ok=True)
-        link.symlink_to(Path("versions") / run_id, target_is_directory=True)
+        link.symlink_to(Path("versions") / version, target_is_directory=True)
         if self.published.exists() and not self.published.is_symlink():
             raise RuntimeError(f"{self.published} is a folder, not a link to a version: move it away first")
         os.replace(link, self.published)
-        atomic_write_json(self.root / "manifest.json", manifest)
-        self._write_views(list(tables))
-        shutil.rmtree(self.staging(run_id), ignore_errors=True)
-        self._prune()
-        return version
+        failpoints.reached("release:switched")
+        folder = self.root / "versions" / version
+        atomic_write_bytes(self.root / "manifest.json", (folder / "manifest.json").read_bytes())
+        self._write_views(sorted(p.stem for p in folder.glob("*.parquet")))
 
     def _write_views(self, tables: list[str]) -> None:
         """tiedolla.duckdb: one view per published table, reading through the ``published`` link."""
@@ -107,8 +198,9 @@ class Warehouse:
         os.replace(tmp, target)
 
     def _prune(self) -> None:
-        current = os.readlink(self.published)
-        versions = sorted((self.root / "versions").iterdir(), key=lambda p: p.stat().st_mtime, reverse=True)
-        for old in versions[KEEP_VERSIONS:]:
-            if Path("versions") / old.name != Path(current):
-                shutil.rmtree(old, ignore_errors=True)
+        """Keep the newest versions; drop older ones and any left half-gathered by a crash."""
+        current = self.current_version()
+        keep = {v["version"] for v in self.versions()[: self.keep_versions]} | {current}
+        for folder in (self.root / "versions").iterdir():
+            if folder.name not in keep:
+                shutil.rmtree(folder, ignore_errors=True)

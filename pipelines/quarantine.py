@@ -1,0 +1,47 @@
+"""The quarantine files: what stewards see of failed rows, and how a person is forgotten from them.
+
+A failure row names the person it is about only by a keyed pseudonym (``person_key``), so
+``tiedolla forget`` can find and remove every row about a person (given their student
+number or contact id and the key) without the quarantine ever holding the id itself.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+
+from pipelines.publishing.pseudonyms import pseudonymise
+from pipelines.publishing.warehouse import Warehouse, write_parquet
+from pipelines.validation import PERSON_ID
+from schemas.metadata import Source
+
+PERSON_KEY = "person_key"
+
+
+def _domain(source: Source) -> str:
+    return f"quarantine:{source.system}:{source.person_column}"
+
+
+def person_keys(ids: list[str], key: bytes, source: Source) -> list[str]:
+    return pseudonymise(pl.Series(ids, dtype=pl.Utf8), key, _domain(source)).to_list()
+
+
+def quarantine_rows(failures: pl.DataFrame, key: bytes, source: Source) -> pl.DataFrame:
+    """Failure rows as written to ``quarantine/<table>.parquet``: the person id replaced by its pseudonym."""
+    return failures.with_columns(pseudonymise(failures[PERSON_ID], key, _domain(source)).alias(PERSON_KEY)).drop(PERSON_ID)
+
+
+def forget(warehouse: Warehouse, source: Source, ids: list[str], key: bytes) -> dict[str, int]:
+    """Remove every quarantine row about these people; returns rows removed per table."""
+    wanted = person_keys(ids, key, source)
+    removed = {}
+    for table in source.tables:
+        path: Path = warehouse.quarantine(table.name)
+        if not path.exists():
+            continue
+        rows = pl.read_parquet(path)
+        kept = rows.filter(~pl.col(PERSON_KEY).is_in(wanted).fill_null(False))
+        if kept.height != rows.height:
+            write_parquet(kept, path)
+            removed[table.name] = rows.height - kept.height
+    return removed
