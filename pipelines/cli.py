@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -14,6 +15,8 @@ from pathlib import Path
 from pipelines.publishing.pseudonyms import KEY_FILE_VARIABLE, KEY_VARIABLE
 
 DEMO_AS_OF = dt.date(2026, 11, 20)
+SITE_VARIABLE = "TIEDOLLA_SITE_CONFIG"
+SITE_HELP = f"the site configuration YAML (headers, thresholds, waivers…; default: ${SITE_VARIABLE}, else the shipped one)"
 DEMO_KEY = "DEMO-KEY-not-secret-only-for-synthetic-demo-data"
 PROJECT = Path(__file__).resolve().parent.parent
 
@@ -51,6 +54,13 @@ def run_pipeline(landing: Path, warehouse: Path, as_of: dt.date | None, key: str
     return job.execute_in_process(raise_on_error=False, run_config={"loggers": {"progress": {}}})
 
 
+def _root_cause(error) -> str:
+    """The innermost error's own words (Dagster wraps them in its own)."""
+    while error.cause is not None:
+        error = error.cause
+    return error.message.strip().splitlines()[-1]
+
+
 def _report(result, warehouse: Path) -> int:
     import json
 
@@ -61,8 +71,7 @@ def _report(result, warehouse: Path) -> int:
                      if not e.passed]
     for event in result.all_events:
         if event.is_step_failure and event.step_failure_data.error and "AssetCheckFailed" not in event.step_failure_data.error.message:
-            print(f"step {event.step_key} failed: {event.step_failure_data.error.message.strip().splitlines()[-1]}",
-                  file=sys.stderr)
+            print(f"step {event.step_key} failed: {_root_cause(event.step_failure_data.error)}", file=sys.stderr)
     manifest_path = warehouse / "manifest.json"
     if not released:
         print("\nNOT PUBLISHED: the previous published version (if any) is unchanged.", file=sys.stderr)
@@ -244,9 +253,29 @@ def cmd_forget(args) -> int:
                 removed.update(forget(wh, source, ids, key))
     total = sum(removed.values())
     print(f"removed {total} quarantine row(s) about {len(students) + len(contacts)} person(s)"
-          + "".join(f"\n  {table}: {n}" for table, n in sorted(removed.items())))
+          + "".join(f"\n  {place}: {n}" for place, n in sorted(removed.items())))
     print("Delete or correct them in the source system too: the next run reads what the export holds.",
           file=sys.stderr)
+    return 0
+
+
+def cmd_waive(args) -> int:
+    from pipelines.resources import LandingArea
+    from pipelines.stewardship.waivers import WaiverError, add_waiver
+    from schemas.sources import SOURCES
+
+    path = LandingArea(path=".", site_config=args.site_config).waivers_path()
+    if path is None:
+        raise UsageError("the site configuration names no waiver file (waivers: waivers.yaml)")
+    rules = {rule_id for s in SOURCES for rule_id in s.rule_catalogue()}
+    entry = {"rule": args.rule, "source_key": args.key, "reason": args.reason, "approved_by": args.approved_by,
+             "expires": args.expires}
+    try:
+        waiver = add_waiver(path, entry, rules, dt.date.today())
+    except WaiverError as err:
+        raise UsageError(str(err)) from None
+    print(f"waived {waiver.rule} for {waiver.source_key} until {waiver.expires} in {path}; it takes effect in the "
+          "next run, whose report lists it")
     return 0
 
 
@@ -276,7 +305,7 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--landing", required=True)
     r.add_argument("--warehouse", required=True)
     r.add_argument("--as-of", type=_date, help="use the newest export on or before this date")
-    r.add_argument("--site-config", help="YAML mapping your export's headers (default: the contract's)")
+    r.add_argument("--site-config", default=os.environ.get(SITE_VARIABLE), help=SITE_HELP)
     r.add_argument("--pseudonym-key-file",
                    help=f"file holding the pseudonym key (default: ${KEY_FILE_VARIABLE}, else ${KEY_VARIABLE})")
     r.add_argument("--wait", type=float, default=0, metavar="SECONDS",
@@ -296,12 +325,12 @@ def parser() -> argparse.ArgumentParser:
     y.add_argument("--from", dest="from_", type=_date, required=True, help="first day (inclusive)")
     y.add_argument("--to", type=_date, required=True, help="last day (inclusive)")
     y.add_argument("--out", required=True, help="CSV file to write")
-    y.add_argument("--site-config", help="YAML mapping your export's headers (default: the contract's)")
+    y.add_argument("--site-config", default=os.environ.get(SITE_VARIABLE), help=SITE_HELP)
     y.set_defaults(func=cmd_student_years)
     b = sub.add_parser("backtest", help="forecast a past year at each month end from the export known then")
     b.add_argument("--landing", required=True)
     b.add_argument("--year", type=int, required=True)
-    b.add_argument("--site-config", help="YAML mapping your export's headers (default: the contract's)")
+    b.add_argument("--site-config", default=os.environ.get(SITE_VARIABLE), help=SITE_HELP)
     b.set_defaults(func=cmd_backtest)
     f = sub.add_parser("forget", help="remove a person's rows from the quarantine (a data-subject request)")
     f.add_argument("--warehouse", required=True)
@@ -312,6 +341,14 @@ def parser() -> argparse.ArgumentParser:
     f.add_argument("--pseudonym-key-file", help=f"file holding the pseudonym key (default: ${KEY_FILE_VARIABLE}, "
                    f"else ${KEY_VARIABLE})")
     f.set_defaults(func=cmd_forget)
+    wv = sub.add_parser("waive", help="let one failure be published (flagged) until a date, with a reason")
+    wv.add_argument("--rule", required=True, help="rule id, e.g. students.hetu_matches_sex")
+    wv.add_argument("--key", required=True, help="the record key the steward report shows")
+    wv.add_argument("--reason", required=True)
+    wv.add_argument("--approved-by", required=True)
+    wv.add_argument("--expires", required=True, help="last as-of date it applies (YYYY-MM-DD)")
+    wv.add_argument("--site-config", default=os.environ.get(SITE_VARIABLE), help=SITE_HELP)
+    wv.set_defaults(func=cmd_waive)
     doc = sub.add_parser("docs", help="regenerate docs/architecture/ from the schemas")
     doc.add_argument("--check", action="store_true", help="only report stale pages (exit 1 if any)")
     doc.set_defaults(func=cmd_docs)

@@ -9,6 +9,7 @@ from dagster import Definitions, in_process_executor
 from pipelines.assets.checks import CHECKS
 from pipelines.assets.organizations import ORGANIZATION_ASSETS
 from pipelines.assets.published import PUBLISHED_ASSETS, published_release
+from pipelines.assets.reports import REPORT_ASSETS
 from pipelines.assets.raw import RAW_ASSETS
 from pipelines.assets.student_years import STUDENT_YEAR_ASSETS, student_year_history
 from pipelines.assets.validated import VALIDATE_ASSETS
@@ -19,7 +20,7 @@ PROJECT = Path(__file__).resolve().parent.parent
 DEFAULT_LANDING = PROJECT / "demo" / "landing"
 DEFAULT_WAREHOUSE = PROJECT / "demo" / "warehouse"
 ASSETS = [*RAW_ASSETS, *VALIDATE_ASSETS, student_year_history, *ORGANIZATION_ASSETS, *PUBLISHED_ASSETS,
-          *STUDENT_YEAR_ASSETS, published_release]
+          *STUDENT_YEAR_ASSETS, published_release, *REPORT_ASSETS]
 
 
 def make_definitions(landing: Path, warehouse: Path, as_of: str | None = None, pseudonym_key: str | None = None,

@@ -99,9 +99,68 @@ def _segments() -> str:
     return "\n".join(lines) + "\n"
 
 
+MART_SQL = {
+    "mart_student_year_forecast": """-- this year's student-years so far, the forecast with its 80 % interval, and the target
+SELECT month, actual_cumulative_student_years, forecast_cumulative_student_years,
+       forecast_year_total, forecast_year_low_80, forecast_year_high_80, target_student_years
+FROM mart_student_year_forecast
+WHERE year = 2026 AND funding_scope = 'all' AND breakdown = 'total'
+ORDER BY month;""",
+    "mart_crm_student_admin_overlap": """-- employers hosting students in the last 12 months that the CRM does not manage
+SELECT organization_name, business_id, students_hosted_12m, workplace_periods_12m
+FROM mart_crm_student_admin_overlap
+WHERE overlap_category = 'student_admin_only' AND students_hosted_12m > 0
+ORDER BY students_hosted_12m DESC;""",
+    "mart_customer_segments": """-- organisations per segment, with the students they host and their NPS
+SELECT segment, count(*) AS organisations, sum(students_hosted_12m) AS students_hosted_12m,
+       round(avg(nps_average), 1) AS nps_average
+FROM mart_customer_segments
+GROUP BY segment ORDER BY organisations DESC;""",
+}
+
+
+def _bi() -> str:
+    """docs/bi.md: how a BI tool reads the published set (relationships and date keys from the schemas)."""
+    lines = [GENERATED, "# Reading the published tables in Power BI and other tools", "",
+             "Every run publishes one consistent set of Parquet files under `<warehouse>/published/` (a link that is "
+             "switched to a new version only when every check passed) and a DuckDB database `tiedolla.duckdb` with "
+             "one view per table. Nothing needs options: column names are snake_case, types are Parquet's own, "
+             "dates are dates and timestamps are UTC.", "",
+             "## Power BI", "",
+             "1. *Get data → Folder* (or *Parquet* for one file), point it at `<warehouse>/published/` (a network "
+             "share works; use the `published` path, never `versions/…`, so a refresh always reads the newest "
+             "complete set).",
+             "2. *Combine & transform* is not needed: load each `*.parquet` as its own query (filter the folder query "
+             "on `Name`, then *Parquet.Document* on `Content`), one query per table.",
+             "3. Create the relationships below (single direction, many-to-one). Mark `dim_date` as the date table "
+             "(`date`). Where a fact has several date keys, the first is the active relationship; use "
+             "`USERELATIONSHIP` in DAX for the others.",
+             "4. Scheduled refresh: after the nightly `tiedolla run`; a run that did not publish leaves the previous "
+             "set in place, so a refresh never sees half a set.", "",
+             "Other tools: DuckDB (`duckdb <warehouse>/tiedolla.duckdb`), Python (`pyarrow.parquet.read_table`, "
+             "`polars.read_parquet`), Tableau and Qlik (Parquet connectors) read the same files.", "",
+             "## Relationships", "", "| from (many) | to (one) |", "|---|---|"]
+    for t in published.TABLES:
+        lines += [f"| `{t.name}.{col}` | `{parent}.{pcol}` |" for col, parent, pcol in t.foreign_keys
+                  if not col.endswith("date_key")]
+    lines += ["", "## Date keys (to `dim_date.date_key`, yyyymmdd)", "", "| table | grain | date keys (first = active) |",
+              "|---|---|---|"]
+    for t in published.TABLES:
+        keys = [c.name for c in t.columns if c.name.endswith("date_key")]
+        if keys and t.name != "dim_date":
+            lines.append(f"| `{t.name}` | {t.grain} | {', '.join(f'`{k}`' for k in keys)} |")
+    lines += ["", "Timestamps (CRM) are UTC; their date keys are the Finnish calendar day.", "",
+              "## The marts in DuckDB SQL", ""]
+    for name, query in MART_SQL.items():
+        lines += [f"### `{name}`", "", published.BY_NAME[name].description, "",
+                  f"Grain: {published.BY_NAME[name].grain}", "", "```sql", query, "```", ""]
+    lines += ["The full data dictionary is in [architecture/](architecture/README.md)."]
+    return "\n".join(lines) + "\n"
+
+
 def render() -> dict[str, str]:
     pages = {"README.md": _index(), "er_diagram.md": _er_diagram(), "glossary.md": _glossary(),
-             "customer_segments.md": _segments()}
+             "customer_segments.md": _segments(), "../bi.md": _bi()}
     for source in SOURCES:
         for t in source.tables:
             pages[f"source_{t.name}.md"] = _table_page(t, source.table_rules(t.name))

@@ -6,12 +6,11 @@ number or contact id and the key) without the quarantine ever holding the id its
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 import polars as pl
 
 from pipelines.publishing.pseudonyms import pseudonymise
 from pipelines.publishing.warehouse import Warehouse, write_parquet
+from pipelines.stewardship.history import history_path
 from pipelines.validation import PERSON_ID
 from schemas.metadata import Source
 
@@ -32,16 +31,15 @@ def quarantine_rows(failures: pl.DataFrame, key: bytes, source: Source) -> pl.Da
 
 
 def forget(warehouse: Warehouse, source: Source, ids: list[str], key: bytes) -> dict[str, int]:
-    """Remove every quarantine row about these people; returns rows removed per table."""
+    """Remove every quarantine and failure-history row about these people; returns rows removed per file."""
     wanted = person_keys(ids, key, source)
     removed = {}
-    for table in source.tables:
-        path: Path = warehouse.quarantine(table.name)
+    for path in [*(warehouse.quarantine(t.name) for t in source.tables), history_path(warehouse.root)]:
         if not path.exists():
             continue
         rows = pl.read_parquet(path)
         kept = rows.filter(~pl.col(PERSON_KEY).is_in(wanted).fill_null(False))
         if kept.height != rows.height:
             write_parquet(kept, path)
-            removed[table.name] = rows.height - kept.height
+            removed[f"{path.parent.name}/{path.stem}"] = rows.height - kept.height
     return removed

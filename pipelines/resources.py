@@ -27,6 +27,10 @@ class LandingArea(ConfigurableResource):
     def as_of_date(self) -> dt.date | None:
         return dt.date.fromisoformat(self.as_of) if self.as_of else None
 
+    def run_date(self) -> dt.date:
+        """The as-of date of a run: given, else the date of the newest student-administration export."""
+        return self.as_of_date() or dt.date.fromisoformat(self.export_folder("student_admin").name)
+
     def export_folder(self, source: str) -> Path:
         root = Path(self.path) / source
         dated = sorted(p for p in root.glob("*") if p.is_dir() and _is_date(p.name)) if root.is_dir() else []
@@ -56,6 +60,22 @@ class LandingArea(ConfigurableResource):
     def customer_segments(self) -> dict | None:
         """The customer-segment rules named in the site configuration (default: the shipped rules)."""
         return self._linked(self._site().get("customer_segments") or str(DEFAULT_SEGMENTS))
+
+    def waivers_path(self) -> Path | None:
+        """The waiver file named in the site configuration (it may not exist yet)."""
+        name = self._site().get("waivers")
+        return Path(self.site_config or DEFAULT_SITE_CONFIG).parent / name if name else None
+
+    def waivers(self) -> dict | None:
+        path = self.waivers_path()
+        return self._linked(str(path)) if path and path.exists() else None
+
+    def quality(self) -> dict:
+        """Data-quality thresholds (``quality`` in the site configuration)."""
+        return {"max_quarantine_share": 0.3, "min_rows": 20, **(self._site().get("quality") or {})}
+
+    def data_docs_enabled(self) -> bool:
+        return bool((self._site().get("reports") or {}).get("data_docs", True))
 
     def organization_matching(self) -> dict:
         """Thresholds of the organisation master (``organization_matching`` in the site configuration)."""

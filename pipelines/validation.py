@@ -7,7 +7,8 @@ warnings) or quarantined with its reasons.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+from dataclasses import dataclass, replace
 
 import pandera.polars as pa
 import polars as pl
@@ -20,8 +21,10 @@ from schemas.sources import SOURCE_TABLES
 FAILURE_SCHEMA = {
     "run_id": pl.Utf8, "source_system": pl.Utf8, "table": pl.Utf8, "source_file": pl.Utf8, LINE: pl.Int64,
     "record_key": pl.Utf8, "rule_id": pl.Utf8, "severity": pl.Utf8, "column": pl.Utf8, "source_header": pl.Utf8,
-    "message": pl.Utf8, "masked_value": pl.Utf8,
+    "message": pl.Utf8, "masked_value": pl.Utf8, "failure_id": pl.Utf8,
 }
+#: the severity of an error a steward has waived: the row is published, flagged
+WAIVED = "waived"
 #: the person a failure is about (student number, contact id): kept in memory only, written as a keyed pseudonym
 PERSON_ID = "person_id"
 HAS_WARNINGS = "has_warnings"
@@ -83,6 +86,7 @@ def _failures(rows: pl.DataFrame, table: Table, rule: Rule, run_id: str, message
     value = pl.col(raw_name(col.name)) if col is not None and raw_name(col.name) in rows.columns else \
         pl.col(col.name) if col is not None else pl.lit(None, pl.Utf8)
     key = table.key[0] if table.key else table.columns[0].name
+    rows = rows.with_columns(_failure_id(rows, table, rule).alias("failure_id"))
     return rows.select(
         pl.lit(run_id).alias("run_id"), pl.lit(table.source_system).alias("source_system"),
         pl.lit(table.name).alias("table"), pl.lit(table.source_file).alias("source_file"), pl.col(LINE),
@@ -90,8 +94,19 @@ def _failures(rows: pl.DataFrame, table: Table, rule: Rule, run_id: str, message
         pl.lit(rule.severity).alias("severity"), pl.lit(rule.column).alias("column"),
         pl.lit(col.source_header if col else None, pl.Utf8).alias("source_header"),
         (message if message is not None else pl.lit(rule.description)).alias("message"),
-        masked(value.cast(pl.Utf8), col.personal if col else None).alias("masked_value"),
+        masked(value.cast(pl.Utf8), col.personal if col else None).alias("masked_value"), "failure_id",
     ).cast(FAILURE_SCHEMA)
+
+
+def _failure_id(rows: pl.DataFrame, table: Table, rule: Rule) -> pl.Expr:
+    """Stable across runs: the rule, the source system and the row's key (or its whole content when the
+    file has no key), never the line number. A hash, so the id itself reveals nothing."""
+    columns = table.key or tuple(table.names)
+    text = [(pl.col(raw_name(c)) if raw_name(c) in rows.columns else pl.col(c)).cast(pl.Utf8).fill_null("")
+            for c in columns]
+    content = pl.concat_str([pl.lit(f"{table.source_system}|{rule.id}"), *text], separator="\x1f")
+    return content.map_batches(lambda s: s.map_elements(
+        lambda v: hashlib.sha256(v.encode()).hexdigest()[:24], return_dtype=pl.Utf8), return_dtype=pl.Utf8)
 
 
 def run_table_rules(typed: pl.DataFrame, table: Table, run_id: str) -> pl.DataFrame:
@@ -129,15 +144,23 @@ def _ingest_failures(raw: RawTable, table: Table, run_id: str) -> tuple[pl.DataF
     ]
     rows = frame.filter(pl.col(LINE) == pl.col("__first_line")).drop("__first_line")
     cleaned = clean_text(rows, table)
-    changed = pl.any_horizontal(
-        (pl.col(n).is_not_null() & (pl.col(n) != pl.col(f"__clean_{n}")).fill_null(True)) for n in table.names)
-    untidy = rows.with_columns(cleaned.select(pl.col(n).alias(f"__clean_{n}") for n in table.names)).filter(changed)
-    failures.append(_failures(clean_text(untidy, table), table, whitespace, run_id))
+    first_changed = pl.coalesce([
+        pl.when(pl.col(n).is_not_null() & (pl.col(n) != pl.col(f"__clean_{n}")).fill_null(True)).then(pl.lit(n))
+        for n in table.names])
+    untidy = rows.with_columns(cleaned.select(pl.col(n).alias(f"__clean_{n}") for n in table.names)).with_columns(
+        first_changed.alias("__changed")).filter(pl.col("__changed").is_not_null())
+    for (column,), group in untidy.group_by("__changed", maintain_order=True):  # report the value that was tidied
+        failures.append(_failures(clean_text(group, table), table, replace(whitespace, column=column), run_id))
     return cleaned, pl.concat(failures)
 
 
-def validate_export(source: Source, raws: dict[str, RawTable], run_id: str) -> dict[str, TableOutcome]:
-    """Validate every table of one export together (the cross-file rules need them all)."""
+def validate_export(source: Source, raws: dict[str, RawTable], run_id: str,
+                    waived: frozenset[tuple[str, str]] = frozenset()) -> dict[str, TableOutcome]:
+    """Validate every table of one export together (the cross-file rules need them all).
+
+    ``waived`` holds (rule id, record key) pairs a steward has waived: such a failure is kept
+    with severity ``waived`` and its row is published with a flag instead of quarantined.
+    """
     typed: dict[str, pl.DataFrame] = {}
     failures: dict[str, list[pl.DataFrame]] = {}
     for table in source.tables:
@@ -156,6 +179,8 @@ def validate_export(source: Source, raws: dict[str, RawTable], run_id: str) -> d
         hits = typed[cross.table].filter(pl.col(LINE).is_in(lines.implode()))
         failures[cross.table].append(_failures(hits, source.by_name[cross.table], cross.rule, run_id))
 
+    if waived:
+        failures = {name: [_waive(part, waived) for part in parts] for name, parts in failures.items()}
     _cascade(source, typed, failures, run_id)
     people = _people(source, typed)
     return {table.name: _outcome(table, raws[table.name], typed.get(table.name), failures.get(table.name, []),
@@ -178,6 +203,13 @@ def _people(source: Source, typed: dict[str, pl.DataFrame]) -> dict[str, pl.Data
                 owners = typed[parent].select(pl.col(parent_key).alias(fk), pl.col(column).alias(PERSON_ID)).unique(fk)
                 out[table.name] = frame.select(LINE, fk).join(owners, on=fk, how="left").select(LINE, PERSON_ID)
     return out
+
+
+def _waive(failures: pl.DataFrame, waived: frozenset[tuple[str, str]]) -> pl.DataFrame:
+    pairs = pl.DataFrame(sorted(waived), schema={"rule_id": pl.Utf8, "record_key": pl.Utf8}, orient="row")
+    hit = pl.struct("rule_id", "record_key").is_in(pairs.select(pl.struct("rule_id", "record_key")).to_series().implode())
+    return failures.with_columns(pl.when(hit & (pl.col("severity") == "error")).then(pl.lit(WAIVED))
+                                 .otherwise(pl.col("severity")).alias("severity"))
 
 
 def _error_lines(parts: list[pl.DataFrame]) -> pl.Series:
@@ -214,7 +246,7 @@ def _outcome(table: Table, raw: RawTable, typed: pl.DataFrame | None, parts: lis
     all_failures = pl.concat(parts).sort(LINE, "rule_id").join(people.unique(LINE), on=LINE, how="left",
                                                                maintain_order="left")
     errors = all_failures.filter(pl.col("severity") == "error")[LINE].unique().implode()
-    warned = all_failures.filter(pl.col("severity") == "warning")[LINE].unique().implode()
+    warned = all_failures.filter(pl.col("severity").is_in(["warning", WAIVED]))[LINE].unique().implode()
     valid = typed.filter(~pl.col(LINE).is_in(errors)).with_columns(pl.col(LINE).is_in(warned).alias(HAS_WARNINGS))
     valid = valid.select(*table.names, LINE, HAS_WARNINGS).sort(LINE)
     return TableOutcome(table.name, raw.file, valid, all_failures, raw.rows_read)

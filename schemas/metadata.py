@@ -39,6 +39,10 @@ class Rule:
     passes: Callable[[], pl.Expr] | None = None
     #: the column a failure is reported against (whose value is shown masked)
     column: str | None = None
+    #: what the rule says in declarative form, where it is one of these (Great Expectations suites are built from it)
+    allowed: tuple[str, ...] | None = None
+    pattern: str | None = None
+    between: tuple[float | None, float | None] | None = None
 
 
 @dataclass(frozen=True)
@@ -190,14 +194,33 @@ def _as_check(passes: Callable[[], pl.Expr]):
 
 def code_rule(table: str, column: str, header: str, codes, list_name: str, severity: Severity = "error") -> Rule:
     """Value must be one of a national or local code list."""
-    allowed = sorted(codes)
-    return Rule(
-        id=f"{table}.{column}.code",
-        description=f"{header} must be a code of {list_name}",
-        severity=severity,
-        passes=lambda: pl.col(column).is_null() | pl.col(column).is_in(allowed),
-        column=column,
-    )
+    return allowed_rule(f"{table}.{column}.code", f"{header} must be a code of {list_name}", column, codes, severity)
+
+
+def allowed_rule(rule_id: str, description: str, column: str, values, severity: Severity = "error") -> Rule:
+    """An empty value, or one of ``values``."""
+    allowed = tuple(sorted(values))
+    return Rule(rule_id, description, severity, column=column, allowed=allowed,
+                passes=lambda: pl.col(column).is_null() | pl.col(column).is_in(allowed))
+
+
+def pattern_rule(rule_id: str, description: str, column: str, regex: str, severity: Severity = "error") -> Rule:
+    """An empty value, or text matching ``regex``."""
+    return Rule(rule_id, description, severity, column=column, pattern=regex,
+                passes=lambda: pl.col(column).is_null() | pl.col(column).str.contains(regex))
+
+
+def range_rule(rule_id: str, description: str, column: str, low: float | None, high: float | None,
+               severity: Severity = "error") -> Rule:
+    """An empty value, or a number from ``low`` to ``high`` (inclusive; None = unbounded)."""
+    def passes() -> pl.Expr:
+        inside = pl.lit(True)
+        if low is not None:
+            inside = inside & (pl.col(column) >= low)
+        if high is not None:
+            inside = inside & (pl.col(column) <= high)
+        return pl.col(column).is_null() | inside
+    return Rule(rule_id, description, severity, column=column, between=(low, high), passes=passes)
 
 
 def not_before(table: str, start: str, end: str, words: str) -> Rule:

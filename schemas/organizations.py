@@ -10,7 +10,7 @@ from __future__ import annotations
 import polars as pl
 
 from schemas.codes import option_set
-from schemas.metadata import TIMESTAMP, Column, Rule
+from schemas.metadata import TIMESTAMP, Column, allowed_rule, pattern_rule, range_rule
 from schemas.published_base import date_key_column, published_table, surrogate_key
 
 SIZE_CLASSES = {"micro": (0, 9), "small": (10, 49), "medium": (50, 249), "large": (250, None)}
@@ -25,16 +25,13 @@ FK_ORGANIZATION = ("organization_key", "dim_organization", "organization_key")
 _ACCOUNT = Column("account_id", pl.Utf8, "The CRM account (accountid) the row was recorded on.", nullable=False)
 
 
-def _in(table: str, column: str, values) -> Rule:
-    allowed = sorted(values)
-    return Rule(f"{table}.{column}.code", f"{column} is one of {', '.join(allowed)}",
-                passes=lambda: pl.col(column).is_null() | pl.col(column).is_in(allowed), column=column)
+def _in(table: str, column: str, values):
+    return allowed_rule(f"{table}.{column}.code", f"{column} is one of {', '.join(sorted(values))}", column, values)
 
 
 def _count(name: str, words: str) -> Column:
     return Column(name, pl.Int64, words, nullable=False,
-                  rules=(Rule(f"{{table}}.{name}.not_negative", f"{name} is zero or more",
-                              passes=lambda: pl.col(name) >= 0, column=name),))
+                  rules=(range_rule(f"{{table}}.{name}.not_negative", f"{name} is zero or more", name, 0, None),))
 
 
 DIM_ORGANIZATION = published_table(
@@ -45,9 +42,8 @@ DIM_ORGANIZATION = published_table(
     "One row per organisation.", ("organization_key",),
     (surrogate_key("organization_key"),
      Column("business_id", pl.Utf8, "Y-tunnus as 1234567-8; null when no record had a valid one.", unique=True,
-            rules=(Rule("{table}.business_id.format", "business_id is a Y-tunnus written 1234567-8",
-                        passes=lambda: pl.col("business_id").is_null() | pl.col("business_id").str.contains(r"^\d{7}-\d$"),
-                        column="business_id"),)),
+            rules=(pattern_rule("{table}.business_id.format", "business_id is a Y-tunnus written 1234567-8",
+                                "business_id", r"^\d{7}-\d$"),)),
      Column("organization_name", pl.Utf8, "The chosen name (see survivorship).", nullable=False),
      Column("industry_code", pl.Utf8, "Industry, TOL 2008 code (from the CRM)."),
      Column("city", pl.Utf8, "City (from the CRM, else from a place written after the workplace name)."),

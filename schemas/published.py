@@ -8,7 +8,7 @@ from __future__ import annotations
 import polars as pl
 
 from schemas import organizations
-from schemas.metadata import Column, Rule, Table
+from schemas.metadata import Column, Table, pattern_rule
 from schemas.published_base import date_key_column, published_table, surrogate_key
 
 STUDENT_KEY = Column("student_key", pl.Utf8, "Keyed pseudonym of the student (HMAC-SHA256 of the student number).",
@@ -16,8 +16,8 @@ STUDENT_KEY = Column("student_key", pl.Utf8, "Keyed pseudonym of the student (HM
 DIM_STUDENT = published_table(
     "dim_student", "Students without direct identifiers.", "One row per student.", ("student_key",),
     (Column("student_key", pl.Utf8, STUDENT_KEY.description, nullable=False, unique=True,
-            rules=(Rule("dim_student.student_key.format", "student_key is a 32-character hex pseudonym",
-                        passes=lambda: pl.col("student_key").str.contains(r"^[0-9a-f]{32}$"), column="student_key"),)),
+            rules=(pattern_rule("dim_student.student_key.format", "student_key is a 32-character hex pseudonym",
+                                "student_key", r"^[0-9a-f]{32}$"),)),
      Column("birth_year", pl.Int64, "Year of birth."),
      Column("sex", pl.Utf8, "male / female.", code_list="male, female"),
      Column("mother_tongue", pl.Utf8, "Mother tongue, ISO 639-1."),
@@ -104,9 +104,8 @@ FACT_WORKPLACE_PERIOD = published_table(
     (Column("study_right_id", pl.Utf8, "The study right.", nullable=False), STUDENT_KEY,
      Column("agreement_type", pl.Utf8, "koulutussopimus or oppisopimus.", nullable=False),
      Column("business_id", pl.Utf8, "Y-tunnus as 1234567-8; null where missing or invalid.",
-            rules=(Rule("{table}.business_id.format", "business_id is a Y-tunnus written 1234567-8",
-                        passes=lambda: pl.col("business_id").is_null() | pl.col("business_id").str.contains(r"^\d{7}-\d$"),
-                        column="business_id"),)),
+            rules=(pattern_rule("{table}.business_id.format", "business_id is a Y-tunnus written 1234567-8",
+                                "business_id", r"^\d{7}-\d$"),)),
      Column("workplace_name", pl.Utf8, "Workplace name as typed.", nullable=False),
      organizations.ORGANIZATION_KEY,
      Column("start_date", pl.Date, "First day.", nullable=False), date_key_column("start_date_key", "First day", False),

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import polars as pl
 
-from schemas.metadata import Column, Rule, Table
+from dataclasses import replace
+
+from schemas.metadata import Column, Rule, Table, range_rule
 
 HETU_PATTERN = r"\b\d{6}[-+A-FU-Y]\d{3}[0-9A-Y]\b"
 EMAIL_PATTERN = r"[\w.+-]+@[\w-]+\.[\w.]+"
@@ -32,17 +34,14 @@ def no_personal_data(table: str, columns: tuple[Column, ...]) -> Rule:
 
 def date_key_column(name: str, words: str, nullable: bool = True) -> Column:
     return Column(name, pl.Int64, f"{words} as a dim_date key (yyyymmdd).", nullable=nullable,
-                  rules=(Rule(f"{{table}}.{name}.range", "A date key is a yyyymmdd number",
-                              passes=lambda: pl.col(name).is_null() | pl.col(name).is_between(19000101, 21001231), column=name),))
+                  rules=(range_rule(f"{{table}}.{name}.range", "A date key is a yyyymmdd number", name,
+                                    19000101, 21001231),))
 
 
 def published_table(name: str, description: str, grain: str, key: tuple[str, ...], columns: tuple[Column, ...],
                     foreign_keys=()) -> Table:
     columns = columns + (Column("has_warnings", pl.Boolean, "The source row had a warning (see quarantine).", nullable=False),) \
         if name.startswith("fact_") or name == "dim_student" else columns
-    fixed = tuple(
-        Column(c.name, c.dtype, c.description, c.source_header, c.nullable, c.unique, c.personal, c.code_list,
-               tuple(Rule(r.id.format(table=name), r.description, r.severity, r.passes, r.column) for r in c.rules))
-        for c in columns)
+    fixed = tuple(replace(c, rules=tuple(replace(r, id=r.id.format(table=name)) for r in c.rules)) for c in columns)
     return Table(name=name, description=description, grain=grain, key=key, columns=fixed, foreign_keys=foreign_keys,
                  row_rules=(no_personal_data(name, fixed),))

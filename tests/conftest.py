@@ -31,3 +31,26 @@ def small_run(small_landing, tmp_path_factory):
     warehouse = tmp_path_factory.mktemp("warehouse")
     result = run_cli("run", "--landing", str(small_landing), "--warehouse", str(warehouse))
     return result, warehouse
+
+
+def site_config(folder: Path, **changes) -> Path:
+    """A copy of the shipped site configuration (its linked files by absolute path) with ``changes``."""
+    import yaml
+
+    from pipelines.resources import DEFAULT_SITE_CONFIG
+
+    site = yaml.safe_load(DEFAULT_SITE_CONFIG.read_text(encoding="utf-8"))
+    here = DEFAULT_SITE_CONFIG.parent
+    site["customer_segments"] = str(here / site["customer_segments"])
+    site["student_years"]["cost_groups"] = str(here / site["student_years"]["cost_groups"])
+    site["waivers"] = str(here / site["waivers"])
+    site.update(changes)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "site.yaml"
+    path.write_text(yaml.safe_dump(site, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def without_data_docs(folder: Path) -> Path:
+    """For tests about something else: skip the Great Expectations step (about 5 s a run)."""
+    return site_config(folder, reports={"data_docs": False})

@@ -14,8 +14,22 @@ import yaml
 from pipelines.publishing.warehouse import Warehouse
 from pipelines.resources import DEFAULT_SITE_CONFIG
 from schemas import published
-from tests.conftest import TEST_KEY, run_cli
+from tests.conftest import TEST_KEY, run_cli, without_data_docs
 from tests.landing import valid_crm_rows, valid_rows, write_landing
+
+
+FAST_SITE: Path | None = None
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _fast_site(tmp_path_factory):
+    global FAST_SITE
+    FAST_SITE = without_data_docs(tmp_path_factory.mktemp("site"))
+
+
+def _run(*args: str, env: dict | None = None, **kwargs):
+    """``tiedolla`` without the Data Docs step: these tests are about publishing, not reports."""
+    return run_cli(*args, env={"TIEDOLLA_SITE_CONFIG": str(FAST_SITE), **(env or {})}, **kwargs)
 
 
 def _content(warehouse: Path) -> dict[str, str]:
@@ -38,7 +52,7 @@ def tiny_landing(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def good_warehouse(tiny_landing, tmp_path_factory) -> Path:
     warehouse = tmp_path_factory.mktemp("good") / "wh"
-    result = run_cli("run", "--landing", str(tiny_landing), "--warehouse", str(warehouse))
+    result = _run("run", "--landing", str(tiny_landing), "--warehouse", str(warehouse))
     assert result.returncode == 0, result.stderr
     return warehouse
 
@@ -57,7 +71,7 @@ def test_a_crash_leaves_the_published_set_whole_and_the_next_run_healthy(tiny_la
     shutil.copytree(good_warehouse, warehouse, symlinks=True)
     before_version, before = Warehouse(warehouse).current_version(), _content(warehouse)
 
-    crashed = run_cli("run", "--landing", str(tiny_landing), "--warehouse", str(warehouse),
+    crashed = _run("run", "--landing", str(tiny_landing), "--warehouse", str(warehouse),
                       env={"TIEDOLLA_FAILPOINT": point + (":kill" if how == "kill" else "")})
     assert crashed.returncode == (-9 if how == "kill" else 1), crashed.stderr
     if point == "release:switched":  # the switch itself is atomic: the old set or the new one, never a mix
@@ -66,7 +80,7 @@ def test_a_crash_leaves_the_published_set_whole_and_the_next_run_healthy(tiny_la
         assert Warehouse(warehouse).current_version() == before_version
     assert _content(warehouse) == before  # whole, readable, and the same content either way (same input, same key)
 
-    healthy = run_cli("run", "--landing", str(tiny_landing), "--warehouse", str(warehouse))
+    healthy = _run("run", "--landing", str(tiny_landing), "--warehouse", str(warehouse))
     assert healthy.returncode == 0, healthy.stderr
     assert Warehouse(warehouse).current_version() != before_version
     assert _content(warehouse) == before
@@ -78,7 +92,7 @@ def test_a_second_run_on_a_busy_warehouse_refuses_and_changes_nothing(tiny_landi
     shutil.copytree(good_warehouse, warehouse, symlinks=True)
     version = Warehouse(warehouse).current_version()
     with Warehouse(warehouse).lock("run"):
-        refused = run_cli("run", "--landing", str(tiny_landing), "--warehouse", str(warehouse))
+        refused = _run("run", "--landing", str(tiny_landing), "--warehouse", str(warehouse))
     assert refused.returncode == 1
     assert "is in use by pid" in refused.stderr and "nothing was changed" in refused.stderr
     assert Warehouse(warehouse).current_version() == version
@@ -91,47 +105,47 @@ def test_rollback_restores_an_earlier_version(tiny_landing, good_warehouse, tmp_
     rows = copy.deepcopy(valid_rows())
     rows["targets"].append({"year": "2027", "target_student_years": "4600"})
     write_landing(tiny_landing.parent / "second", rows, crm_rows=valid_crm_rows())
-    assert run_cli("run", "--landing", str(tiny_landing.parent / "second"), "--warehouse", str(warehouse)).returncode == 0
+    assert _run("run", "--landing", str(tiny_landing.parent / "second"), "--warehouse", str(warehouse)).returncode == 0
     con = duckdb.connect(str(warehouse / "tiedolla.duckdb"), read_only=True)
     assert con.execute("SELECT count(*) FROM fact_student_year_target").fetchone()[0] == 3
     con.close()
 
-    listing = run_cli("rollback", "--warehouse", str(warehouse), "--list")
+    listing = _run("rollback", "--warehouse", str(warehouse), "--list")
     assert listing.returncode == 0 and first in listing.stdout
-    assert run_cli("rollback", "--warehouse", str(warehouse)).returncode == 0
+    assert _run("rollback", "--warehouse", str(warehouse)).returncode == 0
     assert Warehouse(warehouse).current_version() == first
     con = duckdb.connect(str(warehouse / "tiedolla.duckdb"), read_only=True)
     assert con.execute("SELECT count(*) FROM fact_student_year_target").fetchone()[0] == 2
     con.close()
     assert json.loads((warehouse / "manifest.json").read_text())["run_id"] == first
-    assert run_cli("rollback", "--warehouse", str(warehouse), "--to", "no-such-run").returncode == 2
+    assert _run("rollback", "--warehouse", str(warehouse), "--to", "no-such-run").returncode == 2
 
 
 def test_run_without_a_key_refuses_and_says_how(tiny_landing, tmp_path):
-    result = run_cli("run", "--landing", str(tiny_landing), "--warehouse", str(tmp_path / "wh"), key=None)
+    result = _run("run", "--landing", str(tiny_landing), "--warehouse", str(tmp_path / "wh"), key=None)
     assert result.returncode == 2 and "TIEDOLLA_PSEUDONYM_KEY" in result.stderr and "secrets.token_hex" in result.stderr
     assert not (tmp_path / "wh" / "published").exists()
-    short = run_cli("run", "--landing", str(tiny_landing), "--warehouse", str(tmp_path / "wh"), key="short")
+    short = _run("run", "--landing", str(tiny_landing), "--warehouse", str(tmp_path / "wh"), key="short")
     assert short.returncode == 2 and "too short" in short.stderr
 
 
 def test_key_file_works_but_never_inside_the_warehouse(tiny_landing, good_warehouse, tmp_path):
     key_file = tmp_path / "secret.key"
     key_file.write_text(TEST_KEY + "\n")
-    ok = run_cli("run", "--landing", str(tiny_landing), "--warehouse", str(tmp_path / "wh"),
+    ok = _run("run", "--landing", str(tiny_landing), "--warehouse", str(tmp_path / "wh"),
                  "--pseudonym-key-file", str(key_file), key=None)
     assert ok.returncode == 0, ok.stderr
     same = pl.read_parquet(tmp_path / "wh" / "published" / "dim_student.parquet")["student_key"]
     assert same.sort().equals(pl.read_parquet(good_warehouse / "published" / "dim_student.parquet")["student_key"].sort())
     inside = tmp_path / "wh" / "key.txt"
     inside.write_text(TEST_KEY)
-    refused = run_cli("run", "--landing", str(tiny_landing), "--warehouse", str(tmp_path / "wh"),
+    refused = _run("run", "--landing", str(tiny_landing), "--warehouse", str(tmp_path / "wh"),
                       "--pseudonym-key-file", str(inside), key=None)
     assert refused.returncode == 2 and "keep the key away from the data" in refused.stderr
 
 
 def test_another_key_gives_unlinkable_pseudonyms(tiny_landing, good_warehouse, tmp_path):
-    other = run_cli("run", "--landing", str(tiny_landing), "--warehouse", str(tmp_path / "wh"),
+    other = _run("run", "--landing", str(tiny_landing), "--warehouse", str(tmp_path / "wh"),
                     key="another-key-entirely-0123456789abcdef")
     assert other.returncode == 0, other.stderr
     keys = [set(pl.read_parquet(w / "published" / "dim_student.parquet")["student_key"])
@@ -149,7 +163,7 @@ def test_symlinked_export_files_are_refused(tmp_path):
     outside = tmp_path / "elsewhere.csv"
     shutil.move(folder / "opiskelijat.csv", outside)
     os.symlink(outside, folder / "opiskelijat.csv")
-    result = run_cli("run", "--landing", str(landing), "--warehouse", str(tmp_path / "wh"))
+    result = _run("run", "--landing", str(landing), "--warehouse", str(tmp_path / "wh"))
     assert result.returncode == 0, result.stderr  # the other files go on
     assert "symbolic link" in _manifest_file(tmp_path / "wh", "opiskelijat.csv")["problem"]
 
@@ -162,7 +176,7 @@ def test_files_over_the_size_limit_are_refused(tmp_path):
     site.pop("student_years"), site.pop("customer_segments")
     config = tmp_path / "site.yaml"
     config.write_text(yaml.safe_dump(site), encoding="utf-8")
-    result = run_cli("run", "--landing", str(landing), "--warehouse", str(tmp_path / "wh"), "--site-config", str(config))
+    result = _run("run", "--landing", str(landing), "--warehouse", str(tmp_path / "wh"), "--site-config", str(config))
     assert result.returncode == 0, result.stderr
     problem = _manifest_file(tmp_path / "wh", "opiskeluoikeudet.csv")["problem"]
     assert "more than the limit" in problem and "limits.max_file_mb" in problem

@@ -12,8 +12,8 @@ import polars as pl
 from dagster import (AssetCheckExecutionContext, AssetCheckResult, AssetChecksDefinition, AssetIn, AssetKey,
                      MetadataValue, asset_check)
 
-from pipelines.assets.published import SYSTEM, as_of_date
-from pipelines.assets.validated import QUARANTINE_SUMMARY
+from pipelines.assets.published import SYSTEM
+from pipelines.assets.validated import QUALITY_GATE
 from pipelines.marts.student_years import MEASURES, per_study_right
 from pipelines.resources import LandingArea, WarehouseResource
 from schemas import published
@@ -46,11 +46,28 @@ def model_check(table: Table) -> AssetChecksDefinition:
     return _check
 
 
+def quarantine_share(source: Source) -> AssetChecksDefinition:
+    @asset_check(asset=AssetKey([source.system, QUALITY_GATE]), name="quarantine_share_under_threshold",
+                 blocking=True, description="For every file with at least quality.min_rows rows: the share of rows in "
+                 "quarantine is at most quality.max_quarantine_share (site configuration). A higher share usually "
+                 "means a broken export, not bad rows: nothing is published and the previous version stays.")
+    def _check(landing: LandingArea, quality_gate: dict) -> AssetCheckResult:
+        quality = landing.quality()
+        limit, min_rows = float(quality["max_quarantine_share"]), int(quality["min_rows"])
+        shares = {name: round(f["rows_quarantined"] / f["rows_read"], 4)
+                  for name, f in quality_gate.items() if f["rows_read"] >= min_rows}
+        over = {name: share for name, share in shares.items() if share > limit}
+        return AssetCheckResult(passed=not over, metadata={
+            "max_quarantine_share": limit, "min_rows": min_rows, "shares": MetadataValue.json(shares),
+            "files_over_the_limit": MetadataValue.json(over) if over else "none"})
+    return _check
+
+
 def rows_add_up(source: Source) -> AssetChecksDefinition:
-    @asset_check(asset=AssetKey([source.system, QUARANTINE_SUMMARY]), name="rows_add_up", blocking=True,
+    @asset_check(asset=AssetKey([source.system, QUALITY_GATE]), name="rows_add_up", blocking=True,
                  description="For every input file: rows read = rows published + rows quarantined.")
-    def _check(quarantine_summary: dict) -> AssetCheckResult:
-        per_file = quarantine_summary
+    def _check(quality_gate: dict) -> AssetCheckResult:
+        per_file = quality_gate
         wrong = {f: s for f, s in per_file.items() if s["rows_read"] != s["rows_published"] + s["rows_quarantined"]}
         return AssetCheckResult(passed=not wrong, metadata={
             "files": len(per_file), "files_not_adding_up": MetadataValue.json(wrong) if wrong else "none"})
@@ -67,7 +84,7 @@ def fact_adds_up_to_the_calculation(context: AssetCheckExecutionContext, warehou
     fact = pl.read_parquet(_staged_or_published(context, warehouse, "fact_student_year_month"))
     if fact.height == 0:
         return AssetCheckResult(passed=history.study_rights.height == 0, metadata={"rows": 0})
-    report = per_study_right(history, history.status_periods["start_date"].min(), as_of_date(landing))
+    report = per_study_right(history, history.status_periods["start_date"].min(), landing.run_date())
     summed = fact.group_by("study_right_id").agg(pl.col(m).sum().alias(f"fact_{m}") for m in MEASURES)
     joined = report.join(summed, on="study_right_id", how="full", coalesce=True)
     wrong = joined.filter(pl.any_horizontal(
@@ -78,4 +95,5 @@ def fact_adds_up_to_the_calculation(context: AssetCheckExecutionContext, warehou
 
 
 CHECKS = ([model_check(t) for t in published.TABLES] + [rows_add_up(s) for s in SOURCES]
+          + [quarantine_share(s) for s in SOURCES]
           + [fact_adds_up_to_the_calculation])

@@ -3,7 +3,7 @@
 import polars as pl
 from dagster import AssetExecutionContext, AssetIn, AssetKey, MetadataValue, Output, asset
 
-from pipelines.assets.published import MATCHES, as_of_date, published_asset
+from pipelines.assets.published import MATCHES, published_asset
 from pipelines.marts.customers import crm_student_admin_overlap, customer_segments
 from pipelines.marts.segments import load_segments
 from pipelines.matching.organizations import MatchSettings
@@ -51,19 +51,19 @@ ORGANIZATION_ASSETS = [
     published_asset("fact_crm_activity", ["activities", MATCHES],
                     lambda f, **_: org.fact_crm_activity(f["activities"], f[MATCHES])),
     published_asset("fact_partnership", ["partnerships", MATCHES],
-                    lambda f, landing, **_: org.fact_partnership(f["partnerships"], f[MATCHES], as_of_date(landing))),
+                    lambda f, landing, **_: org.fact_partnership(f["partnerships"], f[MATCHES], landing.run_date())),
     published_asset("fact_survey_response", ["survey_responses", MATCHES],
                     lambda f, **_: org.fact_survey_response(f["survey_responses"], f[MATCHES])),
     published_asset("mart_crm_student_admin_overlap",
                     ["dim_organization", MATCHES, "fact_workplace_period", "fact_crm_activity", "fact_partnership"],
                     lambda f, landing, **_: crm_student_admin_overlap(
                         f["dim_organization"], f[MATCHES], f["fact_workplace_period"], f["fact_crm_activity"],
-                        f["fact_partnership"], as_of_date(landing))),
+                        f["fact_partnership"], landing.run_date())),
     published_asset("mart_customer_segments",
                     ["dim_organization", MATCHES, "fact_workplace_period", "fact_crm_activity", "fact_partnership",
                      "fact_survey_response", "contacts"],
                     lambda f, landing, **_: customer_segments(
                         f["dim_organization"], f["fact_workplace_period"], f["fact_crm_activity"],
                         f["fact_partnership"], f["fact_survey_response"], _contacts(f), _segments(landing),
-                        as_of_date(landing))),
+                        landing.run_date())),
 ]

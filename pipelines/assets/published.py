@@ -1,13 +1,12 @@
 """Published layer: the star schema as Parquet, checked, then switched in as one version."""
 
-import datetime as dt
 from pathlib import Path
 from typing import Callable
 
 import polars as pl
 from dagster import AssetExecutionContext, AssetIn, AssetKey, AssetsDefinition, Output, asset
 
-from pipelines.assets.validated import QUARANTINE_SUMMARY
+from pipelines.assets.validated import QUALITY_GATE
 from pipelines.manifest import build_manifest
 from pipelines.publishing import star
 from pipelines.publishing.warehouse import write_parquet
@@ -58,11 +57,6 @@ def published_asset(name: str, inputs: list[str], build: Callable[..., pl.DataFr
     return _published
 
 
-def as_of_date(landing: LandingArea) -> dt.date:
-    """The as-of date of the run: given, or the date of the newest export."""
-    return landing.as_of_date() or dt.date.fromisoformat(landing.export_folder(SYSTEM).name)
-
-
 FACTS = ["fact_study_right", "fact_status_period", "fact_additional_period", "fact_assessed_unit",
          "fact_workplace_period", "fact_crm_activity", "fact_partnership", "fact_survey_response"]
 MATCHES = "organization_matches"
@@ -83,13 +77,13 @@ PUBLISHED_ASSETS = [
                     lambda f, key, **_: star.fact_workplace_period(f["workplace_periods"], f["study_rights"],
                                                                    f["organization_matches"], key)),
     published_asset("fact_student_year_target", ["targets"], lambda f, **_: star.fact_student_year_target(f["targets"])),
-    published_asset("dim_date", FACTS, lambda f, landing, **_: star.dim_date(list(f.values()), as_of_date(landing))),
+    published_asset("dim_date", FACTS, lambda f, landing, **_: star.dim_date(list(f.values()), landing.run_date())),
 ]
 
 
 @asset(name=RELEASE, group_name="published",
        ins={**{t.name: AssetIn(key=AssetKey(t.name)) for t in published.TABLES},
-            **{f"{s.system}_summary": AssetIn(key=AssetKey([s.system, QUARANTINE_SUMMARY])) for s in SOURCES}},
+            **{f"{s.system}_summary": AssetIn(key=AssetKey([s.system, QUALITY_GATE])) for s in SOURCES}},
        description="Switches the checked tables in as one published version (published/ → versions/<run>), "
                    "writes manifest.json and the DuckDB views in tiedolla.duckdb. Runs only when every "
                    "blocking check of the published tables passed.")
@@ -97,7 +91,7 @@ def published_release(context: AssetExecutionContext, warehouse: WarehouseResour
                       **inputs):
     summaries = {s.system: inputs.pop(f"{s.system}_summary") for s in SOURCES}
     tables: dict[str, str] = inputs
-    manifest = build_manifest(context.run.run_id, as_of_date(landing), summaries, landing)
+    manifest = build_manifest(context.run.run_id, landing.run_date(), summaries, landing)
     version = warehouse.open().release(context.run.run_id, {k: Path(v) for k, v in tables.items()}, manifest)
     context.log.info(f"published {len(tables)} tables: {warehouse.open().published} -> {version.name}")
     return Output(str(version), metadata={"version": version.name, "tables": len(tables),

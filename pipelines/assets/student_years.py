@@ -2,7 +2,7 @@
 
 from dagster import AssetExecutionContext, AssetIn, AssetKey, Output, asset
 
-from pipelines.assets.published import SYSTEM, as_of_date, published_asset
+from pipelines.assets.published import SYSTEM, published_asset
 from pipelines.marts.forecast import forecast_year
 from pipelines.marts.history import TABLES, complete_history, unreadable
 from pipelines.marts.monthly import fact_student_year_month
@@ -29,11 +29,11 @@ def student_year_history(context: AssetExecutionContext, **outcomes: TableOutcom
 
 STUDENT_YEAR_ASSETS = [
     published_asset("fact_student_year_month", [HISTORY_INPUT, "fact_study_right"],
-                    lambda f, landing, **_: fact_student_year_month(f[HISTORY], f["fact_study_right"], as_of_date(landing))),
+                    lambda f, landing, **_: fact_student_year_month(f[HISTORY], f["fact_study_right"], landing.run_date())),
     published_asset("fact_weighted_student_year_month", ["fact_student_year_month", "study_rights"],
                     lambda f, landing, **_: weighted_student_years(f["fact_student_year_month"], f["study_rights"],
                                                                    landing.cost_groups())),
     published_asset("mart_student_year_forecast", [HISTORY_INPUT, "targets"],
-                    lambda f, landing, **_: conform(forecast_year(f[HISTORY], as_of_date(landing), f["targets"]).frame,
+                    lambda f, landing, **_: conform(forecast_year(f[HISTORY], landing.run_date(), f["targets"]).frame,
                                                     "mart_student_year_forecast")),
 ]

@@ -1,0 +1,47 @@
+"""Write ``<warehouse>/reports/dashboard/index.html`` from one published version."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import jinja2
+
+from pipelines.dashboard.charts import bar_chart, forecast_chart, number
+from pipelines.dashboard.figures import Figures
+from pipelines.publishing.warehouse import atomic_write_bytes
+
+TEMPLATES = jinja2.Environment(loader=jinja2.PackageLoader("pipelines.dashboard", "templates"), autoescape=True,
+                               undefined=jinja2.StrictUndefined)
+TEMPLATES.filters["number"] = number
+#: Finnish labels of the code values the charts show
+LABELS = {
+    "both": "CRM + työpaikka", "crm_only": "Vain CRM:ssä", "student_admin_only": "Vain työpaikkana",
+    "strategic_partner": "Strateginen kumppani", "partner": "Yhteistyökumppani", "promoter": "Suosittelijat (9–10)",
+    "passive": "Neutraalit (7–8)", "detractor": "Arvostelijat (0–6)", "active_employer": "Aktiivinen työnantaja",
+    "hosting_but_unmanaged": "Ohjaa, mutta ei hoidettu", "prospect": "Mahdollinen asiakas",
+    "dormant_customer": "Hiljainen asiakas", "former_host": "Entinen työpaikka", "student_admin": "Opiskelijahallinto",
+    "crm": "CRM",
+}
+
+
+def _labelled(rows: list[dict]) -> list[dict]:
+    return [{**r, "label": LABELS.get(str(r["label"]), r["label"])} for r in rows]
+
+
+def write_dashboard(figures: Figures, folder: Path, steward_report: str) -> Path:
+    f = figures
+    charts = {
+        "forecast": forecast_chart(f.forecast_by_month, "Opiskelijavuodet kuukausittain"),
+        "campus": bar_chart(f.by_campus, "Ennuste toimipisteittäin", 1),
+        "qualification_type": bar_chart(f.by_qualification_type, "Ennuste tutkintotyypeittäin", 1),
+        "graduations": bar_chart([{**r, "label": f"kk {r['label']}"} for r in f.graduations_by_month], "Valmistuneet"),
+        "overlap": bar_chart(_labelled(f.overlap), "Työpaikat ja CRM"),
+        "segments": bar_chart(_labelled(f.segments), "Asiakassegmentit"),
+        "partnerships": bar_chart(_labelled(f.partnerships), "Kumppanuudet"),
+        "nps": bar_chart(_labelled(f.nps_groups), "NPS-vastaukset"),
+        "quality": bar_chart(_labelled(f.quality), "Karanteenin osuus (%)", 2),
+    }
+    html = TEMPLATES.get_template("dashboard.html.j2").render(
+        f=f, h=f.headline, charts=charts, labelled=_labelled, steward_report=steward_report)
+    path = folder / "index.html"
+    atomic_write_bytes(path, html.encode("utf-8"))
+    return path

@@ -1,0 +1,91 @@
+"""Great Expectations suites over the published tables, generated from their published models, and Data Docs.
+
+One suite per published table, written from ``schemas/`` (never a second copy of the rules):
+the exact column list, not-null and unique columns, and every declarative rule (code list,
+pattern, range). Each publish validates the Parquet just switched in (through pandas, see
+the stack notes; tables over ``MAX_ROWS`` rows on an even sample of them) and rebuilds the
+static Data Docs in ``<warehouse>/reports/data_docs/``.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from schemas.metadata import Table
+from schemas.published_base import EMAIL_PATTERN, HETU_PATTERN
+
+SITE = "tiedolla"
+#: rows of a table the suite is run on (spread evenly); larger tables are sampled, and the docs say so
+MAX_ROWS = 200_000
+
+
+def expectations(table: Table) -> list:
+    """The table's published model as Great Expectations expectations."""
+    import great_expectations as gx
+
+    e = gx.expectations
+    out = [e.ExpectTableColumnsToMatchOrderedList(column_list=table.names)]
+    for c in table.columns:
+        if not c.nullable:
+            out.append(e.ExpectColumnValuesToNotBeNull(column=c.name))
+        if c.unique:
+            out.append(e.ExpectColumnValuesToBeUnique(column=c.name))
+        if c.is_text:
+            for pattern in (HETU_PATTERN, EMAIL_PATTERN):  # no personal data
+                out.append(e.ExpectColumnValuesToNotMatchRegex(column=c.name, regex=pattern))
+        for rule in c.rules:
+            if rule.allowed is not None:
+                out.append(e.ExpectColumnValuesToBeInSet(column=c.name, value_set=list(rule.allowed)))
+            if rule.pattern is not None:
+                out.append(e.ExpectColumnValuesToMatchRegex(column=c.name, regex=rule.pattern))
+            if rule.between is not None:
+                low, high = rule.between
+                out.append(e.ExpectColumnValuesToBeBetween(column=c.name, min_value=low, max_value=high))
+    return out
+
+
+def _evenly(table: pa.Table, max_rows: int) -> pa.Table:
+    """At most ``max_rows`` rows spread evenly over the table (GX on pandas is slow and memory-hungry at national
+    size; the blocking pandera checks have already seen every row)."""
+    if table.num_rows <= max_rows:
+        return table
+    return table.take(np.linspace(0, table.num_rows - 1, max_rows).astype(np.int64))
+
+
+def build_data_docs(published: Path, tables: list[Table], reports: Path, max_rows: int = MAX_ROWS) -> dict[str, dict]:
+    """Validate every published table and rebuild ``reports/data_docs``; returns per table the outcome."""
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    project = reports / ".gx_project"
+    shutil.rmtree(project, ignore_errors=True)  # suites are generated every time: the models are the truth
+    docs = reports / "data_docs"
+    tmp_docs = reports / ".data_docs.tmp"
+    shutil.rmtree(tmp_docs, ignore_errors=True)
+    ctx = gx.get_context(mode="file", project_root_dir=str(project))
+    ctx.variables.progress_bars = ProgressBarsConfig(globally=False)
+    ctx.add_data_docs_site(SITE, {"class_name": "SiteBuilder", "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+                                  "store_backend": {"class_name": "TupleFilesystemStoreBackend",
+                                                    "base_directory": str(tmp_docs)}})
+    source = ctx.data_sources.add_or_update_pandas("published")
+    outcome = {}
+    for table in tables:
+        frame = _evenly(pq.read_table(published / f"{table.name}.parquet"), max_rows).to_pandas()
+        batch = source.add_dataframe_asset(table.name).add_batch_definition_whole_dataframe("whole table")
+        suite = ctx.suites.add(gx.ExpectationSuite(name=table.name, expectations=expectations(table)))
+        definition = ctx.validation_definitions.add(gx.ValidationDefinition(name=table.name, data=batch, suite=suite))
+        checkpoint = ctx.checkpoints.add(gx.Checkpoint(name=table.name, validation_definitions=[definition]))
+        result = checkpoint.run(batch_parameters={"dataframe": frame})
+        stats = next(iter(result.run_results.values())).statistics
+        outcome[table.name] = {"success": bool(result.success), "evaluated": int(stats["evaluated_expectations"]),
+                               "failed": int(stats["unsuccessful_expectations"]), "rows_validated": len(frame)}
+    ctx.build_data_docs(site_names=[SITE])  # once, with every validation (an action per checkpoint rebuilds it each time)
+    shutil.rmtree(docs, ignore_errors=True)
+    os.replace(tmp_docs, docs)
+    return outcome

@@ -1,0 +1,93 @@
+"""Failure history: every failure by its stable id, when it was first and last seen, and its status.
+
+Status: ``new`` (first seen in this run, or back after being resolved), ``open`` (seen
+before and still failing), ``waived`` (failing, but a steward's waiver lets it be published),
+``resolved`` (gone from the newest export of a file that was read). A file that could not be
+read resolves nothing: its failures keep their status until it is read again.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import polars as pl
+
+from pipelines.publishing.warehouse import write_parquet
+from pipelines.validation import WAIVED
+
+DETAIL = ["source_system", "table", "rule_id", "severity", "record_key", "column", "source_header", "message",
+          "masked_value", "source_file", "source_line", "person_key"]
+HISTORY_SCHEMA = {
+    "failure_id": pl.Utf8, **{c: pl.Utf8 for c in DETAIL}, "source_line": pl.Int64, "occurrences": pl.Int64,
+    "status": pl.Utf8, "first_seen_run": pl.Utf8, "first_seen_on": pl.Date, "last_seen_run": pl.Utf8,
+    "last_seen_on": pl.Date, "resolved_run": pl.Utf8, "resolved_on": pl.Date,
+}
+RUNS_SCHEMA = {"run_id": pl.Utf8, "as_of": pl.Date, "recorded_at": pl.Datetime("us", "UTC"), "source_system": pl.Utf8,
+               "table": pl.Utf8, "rule_id": pl.Utf8, "failing": pl.Int64, "new": pl.Int64, "resolved": pl.Int64}
+
+
+def history_path(root: Path) -> Path:
+    return root / "stewardship" / "failure_history.parquet"
+
+
+def runs_path(root: Path) -> Path:
+    return root / "stewardship" / "runs.parquet"
+
+
+def _read(path: Path, schema: dict) -> pl.DataFrame:
+    return pl.read_parquet(path).cast(schema) if path.exists() else pl.DataFrame(schema=schema)
+
+
+def current_failures(quarantine: pl.DataFrame) -> pl.DataFrame:
+    """One row per failure id of this run (the first line it stands on), with how many rows carry it."""
+    return (quarantine.sort("source_line").group_by("failure_id", maintain_order=True)
+            .agg(*(pl.col(c).first() for c in DETAIL), pl.len().cast(pl.Int64).alias("occurrences")))
+
+
+def update_history(previous: pl.DataFrame, quarantine: pl.DataFrame, read_tables: set[str], run_id: str,
+                   as_of: dt.date) -> pl.DataFrame:
+    now = current_failures(quarantine)
+    old = previous.select("failure_id", pl.col("status").alias("old_status"), "first_seen_run", "first_seen_on")
+    seen = now.join(old, on="failure_id", how="left").with_columns(
+        pl.when(pl.col("severity") == WAIVED).then(pl.lit(WAIVED))
+        .when(pl.col("old_status").is_null() | (pl.col("old_status") == "resolved")).then(pl.lit("new"))
+        .otherwise(pl.lit("open")).alias("status"),
+        pl.when(pl.col("old_status").is_null() | (pl.col("old_status") == "resolved")).then(pl.lit(run_id))
+        .otherwise(pl.col("first_seen_run")).alias("first_seen_run"),
+        pl.when(pl.col("old_status").is_null() | (pl.col("old_status") == "resolved")).then(pl.lit(as_of))
+        .otherwise(pl.col("first_seen_on")).alias("first_seen_on"),
+        pl.lit(run_id).alias("last_seen_run"), pl.lit(as_of).alias("last_seen_on"),
+        pl.lit(None, pl.Utf8).alias("resolved_run"), pl.lit(None, pl.Date).alias("resolved_on"),
+    ).drop("old_status")
+    gone = previous.join(now.select("failure_id"), on="failure_id", how="anti")
+    fixed = pl.col("table").is_in(sorted(read_tables)) & (pl.col("status") != "resolved")
+    gone = gone.with_columns(
+        pl.when(fixed).then(pl.lit("resolved")).otherwise(pl.col("status")).alias("status"),
+        pl.when(fixed).then(pl.lit(run_id)).otherwise(pl.col("resolved_run")).alias("resolved_run"),
+        pl.when(fixed).then(pl.lit(as_of)).otherwise(pl.col("resolved_on")).alias("resolved_on"))
+    return pl.concat([seen.select(list(HISTORY_SCHEMA)), gone.select(list(HISTORY_SCHEMA))]).cast(HISTORY_SCHEMA).sort(
+        "source_system", "table", "rule_id", "source_line", "failure_id")
+
+
+def run_counts(history: pl.DataFrame, run_id: str, as_of: dt.date, recorded_at: dt.datetime) -> pl.DataFrame:
+    """This run's rows per rule: failing now (waived ones not counted), new and resolved in it."""
+    rows = pl.col("occurrences")
+    return history.group_by("source_system", "table", "rule_id").agg(
+        rows.filter((pl.col("last_seen_run") == run_id) & (pl.col("status") != WAIVED)).sum().cast(pl.Int64)
+        .alias("failing"),
+        rows.filter((pl.col("first_seen_run") == run_id) & (pl.col("status") == "new")).sum().cast(pl.Int64)
+        .alias("new"),
+        rows.filter(pl.col("resolved_run") == run_id).sum().cast(pl.Int64).alias("resolved"),
+    ).with_columns(pl.lit(run_id).alias("run_id"), pl.lit(as_of).alias("as_of"),
+                   pl.lit(recorded_at).cast(RUNS_SCHEMA["recorded_at"]).alias("recorded_at")).select(list(RUNS_SCHEMA))
+
+
+def record_run(root: Path, quarantine: pl.DataFrame, read_tables: set[str], run_id: str, as_of: dt.date,
+               recorded_at: dt.datetime) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Update and write the history and the per-run counts; returns both."""
+    history = update_history(_read(history_path(root), HISTORY_SCHEMA), quarantine, read_tables, run_id, as_of)
+    runs = pl.concat([_read(runs_path(root), RUNS_SCHEMA).filter(pl.col("run_id") != run_id),
+                      run_counts(history, run_id, as_of, recorded_at)])
+    write_parquet(history, history_path(root))
+    write_parquet(runs, runs_path(root))
+    return history, runs

@@ -1,0 +1,126 @@
+"""The steward review report: ``<warehouse>/reports/steward/index.html`` (Finnish) and ``index.en.html``.
+
+Self-contained (styles inline, trend as inline SVG, no scripts, no network), so it opens
+from a file share on any laptop. Everything from the data goes through Jinja's
+autoescaping: a value ``<script>`` shows as text.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import jinja2
+import polars as pl
+
+from pipelines.publishing.warehouse import atomic_write_bytes
+from pipelines.stewardship.waivers import Waiver
+from pipelines.validation import WAIVED
+from schemas.metadata import Rule
+
+EXAMPLES = 5
+TREND_RUNS = 12
+TEMPLATES = jinja2.Environment(loader=jinja2.PackageLoader("pipelines.stewardship", "templates"),
+                               autoescape=True, undefined=jinja2.StrictUndefined)
+
+WORDS = {
+    "fi": {"title": "Tietojen laatu: tarkistettavat rivit", "as_of": "Tilanne", "run": "Ajo", "other": "In English",
+           "other_href": "index.en.html", "lang": "fi", "system": "Lähdejärjestelmä", "table": "Taulu",
+           "rule": "Sääntö", "failing": "Virheelliset rivit", "new": "Uudet", "resolved": "Korjatut",
+           "waived": "Poikkeusluvalla", "trend": "Kehitys", "examples": "Esimerkkejä", "file": "Tiedosto",
+           "line": "Rivi", "record": "Tietue", "column": "Sarake", "value": "Arvo (peitetty)", "status": "Tila",
+           "first_seen": "Ensin havaittu", "severity": "Vakavuus", "corrections": "Korjauslista (CSV)",
+           "data_docs": "Julkaistujen taulujen tarkistukset (Data Docs)", "waivers": "Poikkeusluvat",
+           "unmatched": "Poikkeusluvat, joita vastaavaa virhettä ei ole", "expired": "Vanhentuneet poikkeusluvat",
+           "none": "ei yhtään", "rows_read": "Luetut rivit", "quarantined": "Karanteenissa",
+           "no_failures": "Ei virheitä tässä ajossa.", "reason": "Peruste", "approved_by": "Hyväksyjä",
+           "expires": "Voimassa asti", "intro": "Rivit, jotka eivät läpäisseet sääntöjä, ryhmiteltynä "
+           "lähdejärjestelmän, taulun ja säännön mukaan. Virheelliset rivit ovat karanteenissa; varoitukset ja "
+           "poikkeusluvalla hyväksytyt julkaistaan merkittyinä."},
+    "en": {"title": "Data quality: rows to review", "as_of": "As of", "run": "Run", "other": "Suomeksi",
+           "other_href": "index.html", "lang": "en", "system": "Source system", "table": "Table", "rule": "Rule",
+           "failing": "Failing rows", "new": "New", "resolved": "Resolved", "waived": "Waived", "trend": "Trend",
+           "examples": "Examples", "file": "File", "line": "Line", "record": "Record", "column": "Column",
+           "value": "Value (masked)", "status": "Status", "first_seen": "First seen", "severity": "Severity",
+           "corrections": "Correction list (CSV)", "data_docs": "Checks of the published tables (Data Docs)",
+           "waivers": "Waivers", "unmatched": "Waivers that match no failure", "expired": "Expired waivers",
+           "none": "none", "rows_read": "Rows read", "quarantined": "Quarantined",
+           "no_failures": "No failures in this run.", "reason": "Reason", "approved_by": "Approved by",
+           "expires": "Expires", "intro": "Rows that did not pass the rules, grouped by source system, table and "
+           "rule. Rows with errors are in quarantine; warnings and waived failures are published with a flag."},
+}
+
+
+@dataclass
+class RuleGroup:
+    rule_id: str
+    description: str
+    severity: str
+    failing: int
+    new: int
+    resolved: int
+    waived: int
+    trend: list[int]
+    examples: list[dict]
+
+    @property
+    def sparkline(self) -> str:
+        """SVG polyline points of the trend (oldest first), 100 × 20 units."""
+        if len(self.trend) < 2:
+            return ""
+        top = max(self.trend) or 1
+        step = 100 / (len(self.trend) - 1)
+        return " ".join(f"{i * step:.1f},{20 - 18 * v / top:.1f}" for i, v in enumerate(self.trend))
+
+
+@dataclass
+class TableGroup:
+    table: str
+    file: str
+    rows_read: int
+    rows_quarantined: int
+    rules: list[RuleGroup] = field(default_factory=list)
+
+
+def _groups(history: pl.DataFrame, runs: pl.DataFrame, run_id: str, rules: dict[str, Rule],
+            files: dict[str, dict]) -> dict[str, list[TableGroup]]:
+    recent = runs.select("run_id", "recorded_at").unique().sort("recorded_at").tail(TREND_RUNS)["run_id"].to_list()
+    now = runs.filter(pl.col("run_id") == run_id)
+    out: dict[str, list[TableGroup]] = {}
+    for file_name, f in files.items():
+        table_group = TableGroup(f["table"], file_name, f["rows_read"], f["rows_quarantined"])
+        counts = now.filter(pl.col("table") == f["table"])
+        for c in counts.sort("rule_id").iter_rows(named=True):
+            mine = history.filter(pl.col("rule_id") == c["rule_id"])
+            current = mine.filter(pl.col("last_seen_run") == run_id)
+            waived = int(current.filter(pl.col("status") == WAIVED)["occurrences"].sum())
+            if not (c["failing"] or c["resolved"] or waived):
+                continue
+            per_run = runs.filter(pl.col("rule_id") == c["rule_id"]).select("run_id", "failing")
+            trend = [int(per_run.filter(pl.col("run_id") == r)["failing"].sum()) for r in recent]
+            examples = current.sort("source_line").head(EXAMPLES).select(
+                "source_file", "source_line", "record_key", "source_header", "column", "masked_value", "status",
+                "first_seen_on").to_dicts()
+            rule = rules.get(c["rule_id"])
+            table_group.rules.append(RuleGroup(
+                c["rule_id"], rule.description if rule else c["rule_id"], current["severity"].first() or
+                (rule.severity if rule else ""), c["failing"], c["new"], c["resolved"], waived, trend, examples))
+        out.setdefault(f["source_system"], []).append(table_group)
+    return out
+
+
+def write_report(folder: Path, history: pl.DataFrame, runs: pl.DataFrame, run_id: str, as_of: dt.date,
+                 rules: dict[str, Rule], files: dict[str, dict], corrections: dict[str, str],
+                 waivers: list[Waiver], unmatched: list[Waiver], data_docs: str | None) -> list[Path]:
+    """Write the report in Finnish (index.html) and English (index.en.html); returns the paths."""
+    groups = _groups(history, runs, run_id, rules, files)
+    expired = [w for w in waivers if not w.active_on(as_of)]
+    written = []
+    for language, name in (("fi", "index.html"), ("en", "index.en.html")):
+        html = TEMPLATES.get_template("steward_report.html.j2").render(
+            w=WORDS[language], groups=groups, run_id=run_id, as_of=as_of, corrections=corrections,
+            waivers=[w for w in waivers if w.active_on(as_of)], expired=expired, unmatched=unmatched,
+            data_docs=data_docs)
+        atomic_write_bytes(folder / name, html.encode("utf-8"))
+        written.append(folder / name)
+    return written

@@ -1,0 +1,76 @@
+"""Johdon työpöytä in a real browser: its headline numbers equal DuckDB's over the published Parquet."""
+import html
+import json
+import re
+
+import duckdb
+import pytest
+
+from tests.browser import rendered_dom, screenshot
+
+
+def _shown(dom: str, element_id: str) -> float | None:
+    text = re.search(rf'id="{element_id}">([^<]*)<', dom).group(1)
+    text = html.unescape(text)
+    return None if text == "–" else float(text.replace("\u00a0", "").replace(",", "."))
+
+
+@pytest.fixture(scope="module")
+def page(small_run):
+    _, warehouse = small_run
+    path = warehouse / "reports" / "dashboard" / "index.html"
+    return warehouse, path, rendered_dom(path)
+
+
+def test_headline_numbers_equal_the_published_parquet(page):
+    warehouse, _, dom = page
+    published = warehouse / "published"
+    as_of = json.loads((published / "manifest.json").read_text())["as_of"]
+    year = int(as_of[:4])
+    con = duckdb.connect()
+    q = lambda sql: con.execute(sql.replace("P/", f"{published}/")).fetchone()  # noqa: E731
+    actual, total, low, high, target = q(f"""
+        SELECT last(actual_cumulative_student_years ORDER BY month) FILTER (WHERE actual_cumulative_student_years IS NOT NULL),
+               any_value(forecast_year_total), any_value(forecast_year_low_80), any_value(forecast_year_high_80),
+               any_value(target_student_years)
+        FROM 'P/mart_student_year_forecast.parquet'
+        WHERE year = {year} AND funding_scope = 'all' AND breakdown = 'total'""")
+    graduations = q(f"""SELECT count(*) FROM 'P/fact_status_period.parquet'
+                        WHERE status = 'valmistunut' AND year(start_date) = {year} AND start_date <= DATE '{as_of}'""")[0]
+    credits = q(f"""SELECT sum(credits) FROM 'P/fact_assessed_unit.parquet' WHERE grade <> 'Hylätty'
+                    AND year(assessment_date) = {year} AND assessment_date <= DATE '{as_of}'""")[0]
+    hosting, in_crm = q("""SELECT count(*) FILTER (WHERE students_hosted_12m > 0),
+                                  count(*) FILTER (WHERE students_hosted_12m > 0 AND overlap_category = 'both')
+                           FROM 'P/mart_crm_student_admin_overlap.parquet'""")
+    nps = q("""SELECT 100.0 * (count(*) FILTER (WHERE nps >= 9) - count(*) FILTER (WHERE nps <= 6)) / count(nps)
+               FROM 'P/fact_survey_response.parquet'""")[0]
+    assert actual and graduations and credits and hosting
+    expected = {"student-years-to-date": round(actual, 1), "forecast-year-total": round(total, 1),
+                "forecast-low": round(low, 1), "forecast-high": round(high, 1), "target": round(target),
+                "graduations": graduations, "credits": round(credits), "employers-hosting": hosting,
+                "employers-in-crm": in_crm, "nps": round(nps)}
+    assert {k: _shown(dom, k) for k in expected} == pytest.approx(expected)
+
+
+def test_every_chart_has_a_table_view_and_the_page_needs_no_network(page):
+    _, path, dom = page
+    charts = dom.count("<svg")
+    assert charts >= 8 and dom.count("<summary>Taulukkona</summary>") == charts
+    html = path.read_text(encoding="utf-8")
+    assert "http://" not in html and "https://" not in html and "<script" not in html
+    assert 'href="../steward/index.html"' in html
+
+
+def test_screenshot(page, tmp_path):
+    _, path, _ = page
+    for size in ("1366,2400", "1920,1080"):  # a laptop and a projector
+        assert screenshot(path, tmp_path / f"dashboard-{size}.png", size).stat().st_size > 20_000
+
+
+def test_the_sql_examples_of_docs_bi_run_on_the_published_set(small_run):
+    from pipelines.docs import MART_SQL
+
+    _, warehouse = small_run
+    con = duckdb.connect(str(warehouse / "tiedolla.duckdb"), read_only=True)
+    for name, query in MART_SQL.items():
+        assert con.sql(query).fetchall(), name

@@ -1,0 +1,168 @@
+"""The data stewards' workflow, seen through a real browser: history, report, waivers, correction lists, Data Docs."""
+import copy
+import csv
+import io
+import re
+import shutil
+from pathlib import Path
+
+import polars as pl
+import pytest
+import yaml
+
+from pipelines.resources import DEFAULT_SITE_CONFIG
+from tests.browser import rendered_dom, screenshot
+from tests.conftest import run_cli
+from tests.landing import valid_crm_rows, valid_rows, write_source
+from schemas import crm, student_admin
+
+SCRIPT = "<script>document.title='PWNED'</script>"
+FORMULA = '=HYPERLINK("http://evil.example","click")'
+
+
+def _site(folder: Path, waivers: list[dict]) -> Path:
+    """A site configuration with its own waiver file."""
+    site = yaml.safe_load(DEFAULT_SITE_CONFIG.read_text(encoding="utf-8"))
+    for key in ("customer_segments",):
+        site[key] = str(DEFAULT_SITE_CONFIG.parent / site[key])
+    site["student_years"]["cost_groups"] = str(DEFAULT_SITE_CONFIG.parent / site["student_years"]["cost_groups"])
+    (folder / "waivers.yaml").write_text(yaml.safe_dump({"waivers": waivers}), encoding="utf-8")
+    (folder / "site.yaml").write_text(yaml.safe_dump(site, allow_unicode=True), encoding="utf-8")
+    return folder / "site.yaml"
+
+
+def _export(landing: Path, day: str, fixed: bool) -> None:
+    rows = copy.deepcopy(valid_rows())
+    rows["students"][0]["sex"] = "2"  # disagrees with the henkilötunnus: waived until 2026-11-25
+    if not fixed:
+        rows["students"][1]["birth_date"] = "31.2.2006"  # fixed in the next export
+    rows["study_rights"][0]["campus"] = SCRIPT + " "
+    rows["study_rights"][1]["campus"] = FORMULA + " "
+    import tests.landing as landing_module
+
+    original = landing_module.AS_OF
+    landing_module.AS_OF = day
+    try:
+        write_source(landing, crm.TABLES, valid_crm_rows(), ",")
+        write_source(landing, student_admin.TABLES, rows, ";")
+    finally:
+        landing_module.AS_OF = original
+
+
+WAIVERS = [{"rule": "students.hetu_matches_sex", "source_key": "1001", "reason": "corrected in the register",
+            "approved_by": "steward", "expires": "2026-11-25"},
+           {"rule": "students.hetu.valid", "source_key": "9999", "reason": "a student who is not in the export",
+            "approved_by": "steward", "expires": "2027-12-31"}]
+
+
+@pytest.fixture(scope="module")
+def two_runs(tmp_path_factory):
+    root = tmp_path_factory.mktemp("steward")
+    site = _site(root, WAIVERS)
+    landing, warehouse = root / "landing", root / "wh"
+    _export(landing, "2026-11-20", fixed=False)
+    first = run_cli("run", "--landing", str(landing), "--warehouse", str(warehouse), "--site-config", str(site))
+    assert first.returncode == 0, first.stderr
+    shutil.copytree(warehouse / "reports", root / "first_reports")
+    quarantine_first = {p.stem: pl.read_parquet(p) for p in (warehouse / "quarantine").glob("*.parquet")}
+    _export(landing, "2026-11-30", fixed=True)
+    second = run_cli("run", "--landing", str(landing), "--warehouse", str(warehouse), "--site-config", str(site))
+    assert second.returncode == 0, second.stderr
+    return root, warehouse, quarantine_first
+
+
+def _rules_on_page(dom: str) -> dict[str, dict[str, int]]:
+    out = {}
+    for m in re.finditer(r'<tr class="rule" data-rule="([^"]+)" data-failing="(\d+)" data-new="(\d+)" '
+                         r'data-resolved="(\d+)" data-waived="(\d+)"', dom):
+        out[m.group(1)] = dict(zip(("failing", "new", "resolved", "waived"), map(int, m.groups()[1:])))
+    return out
+
+
+def test_the_report_counts_equal_the_quarantine(two_runs):
+    root, _, quarantine = two_runs
+    page = root / "first_reports" / "steward" / "index.html"
+    dom = rendered_dom(page)
+    on_page = _rules_on_page(dom)
+    rows = pl.concat(list(quarantine.values()), how="diagonal_relaxed")
+    expected = rows.filter(pl.col("severity") != "waived").group_by("rule_id").len()
+    assert {r: c["failing"] for r, c in on_page.items() if c["failing"]} == dict(expected.iter_rows())
+    assert on_page["students.hetu_matches_sex"]["waived"] == 1 and on_page["students.birth_date.format"]["new"] == 1
+    assert screenshot(page, root / "steward.png").stat().st_size > 10_000
+
+
+def test_data_from_the_export_is_shown_as_text_never_run(two_runs):
+    root, _, _ = two_runs
+    dom = rendered_dom(root / "first_reports" / "steward" / "index.html")
+    assert "<title>Tietojen laatu: tarkistettavat rivit</title>" in dom and "PWNED</title>" not in dom
+    assert "&lt;script&gt;document.title='PWNED'&lt;/script&gt;" in dom
+
+
+def test_english_is_available(two_runs):
+    root, _, _ = two_runs
+    dom = rendered_dom(root / "first_reports" / "steward" / "index.en.html")
+    assert "Data quality: rows to review" in dom and 'href="index.html"' in dom
+
+
+def test_a_fixed_failure_shows_as_resolved_and_an_expired_waiver_resurfaces(two_runs):
+    _, warehouse, _ = two_runs
+    on_page = _rules_on_page(rendered_dom(warehouse / "reports" / "steward" / "index.html"))
+    assert on_page["students.birth_date.format"] == {"failing": 0, "new": 0, "resolved": 1, "waived": 0}
+    assert on_page["students.hetu_matches_sex"]["failing"] == 1 and on_page["students.hetu_matches_sex"]["waived"] == 0
+    history = pl.read_parquet(warehouse / "stewardship" / "failure_history.parquet")
+    status = dict(zip(history["rule_id"], history["status"]))
+    assert status["students.birth_date.format"] == "resolved" and status["students.hetu_matches_sex"] == "open"
+
+
+def test_a_waiver_publishes_the_row_and_an_unmatched_one_is_reported(two_runs):
+    root, _, _ = two_runs
+    dom = rendered_dom(root / "first_reports" / "steward" / "index.html")
+    active = dom.split('class="waivers-active"')[1].split("</table>")[0]
+    unmatched = dom.split('class="waivers-unmatched"')[1].split("</table>")[0]
+    assert 'data-key="1001"' in active and 'data-key="9999"' in unmatched
+    later = rendered_dom(two_runs[1] / "reports" / "steward" / "index.html")
+    assert 'data-key="1001"' in later.split('class="waivers-expired"')[1].split("</table>")[0]
+
+
+def test_correction_lists_open_in_excel_and_neutralise_formulas(two_runs):
+    root, _, _ = two_runs
+    data = (root / "first_reports" / "steward" / "corrections_student_admin.csv").read_bytes()
+    assert data.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig")), delimiter=";"))
+    values = [r[6] for r in rows[1:]]
+    assert "'" + FORMULA in values and FORMULA not in values
+    assert not any(cell.startswith(("=", "+", "-", "@")) for r in rows for cell in r)
+
+
+def test_data_docs_are_written_and_linked(two_runs):
+    _, warehouse, _ = two_runs
+    report = rendered_dom(warehouse / "reports" / "steward" / "index.html")
+    assert 'href="../data_docs/index.html"' in report
+    docs = rendered_dom(warehouse / "reports" / "data_docs" / "index.html")
+    assert "dim_student" in docs and "mart_customer_segments" in docs
+
+
+def test_waive_command_checks_and_adds(tmp_path):
+    site = _site(tmp_path, [])
+    ok = run_cli("waive", "--rule", "students.hetu_matches_sex", "--key", "1001", "--reason", "fixed at source",
+                 "--approved-by", "steward", "--expires", "2099-01-31", "--site-config", str(site))
+    assert ok.returncode == 0, ok.stderr
+    assert yaml.safe_load((tmp_path / "waivers.yaml").read_text())["waivers"][0]["source_key"] == "1001"
+    for bad in (["--rule", "no.such.rule", "--expires", "2099-01-31"], ["--rule", "students.hetu.valid", "--expires", "2001-01-01"],
+                ["--rule", "students.hetu_matches_sex", "--expires", "2099-01-31"]):  # unknown, past, already waived
+        result = run_cli("waive", *bad, "--key", "1001", "--reason", "r", "--approved-by", "s", "--site-config", str(site))
+        assert result.returncode == 2, result.stdout
+
+
+def test_a_too_high_quarantine_share_stops_the_release_but_not_the_report(tmp_path):
+    rows = copy.deepcopy(valid_rows())
+    unit = rows["assessed_units"][0]
+    rows["assessed_units"] = [{**unit, "unit_code": str(200000 + i), "credits": "-1" if i < 10 else "5"} for i in range(25)]
+    landing = tmp_path / "landing"
+    write_source(landing, crm.TABLES, valid_crm_rows(), ",")
+    write_source(landing, student_admin.TABLES, rows, ";")
+    result = run_cli("run", "--landing", str(landing), "--warehouse", str(tmp_path / "wh"))
+    assert result.returncode == 1 and "quarantine_share_under_threshold" in result.stderr
+    assert not (tmp_path / "wh" / "published").exists()
+    on_page = _rules_on_page(rendered_dom(tmp_path / "wh" / "reports" / "steward" / "index.html"))
+    assert on_page["assessed_units.credits.range"]["failing"] == 10
