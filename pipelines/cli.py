@@ -44,12 +44,15 @@ def cmd_generate(args) -> int:
 
 
 def run_pipeline(landing: Path, warehouse: Path, as_of: dt.date | None, key: str, site_config: str | None = None):
-    """Materialise every asset of the one Definitions in this process; returns the Dagster result."""
+    """Materialise every asset of the one Definitions in this process; returns the Dagster result.
+
+    The caller holds the warehouse's run lock (``_run_locked``), so the resource does not take it again.
+    """
     from pipelines.definitions import make_definitions
     from pipelines.progress import progress_logger
 
     defs = make_definitions(landing, warehouse, as_of.isoformat() if as_of else None, key, site_config,
-                            loggers={"progress": progress_logger})
+                            loggers={"progress": progress_logger}, lock_for_run=False)  # the caller holds the lock
     job = defs.resolve_implicit_global_asset_job_def()
     return job.execute_in_process(raise_on_error=False, run_config={"loggers": {"progress": {}}})
 

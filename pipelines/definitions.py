@@ -24,14 +24,15 @@ ASSETS = [*RAW_ASSETS, *VALIDATE_ASSETS, student_year_history, *ORGANIZATION_ASS
 
 
 def make_definitions(landing: Path, warehouse: Path, as_of: str | None = None, pseudonym_key: str | None = None,
-                     site_config: str | None = None, loggers: dict | None = None) -> Definitions:
+                     site_config: str | None = None, loggers: dict | None = None,
+                     lock_for_run: bool = True) -> Definitions:
     return Definitions(
         loggers=loggers,
         assets=ASSETS,
         asset_checks=CHECKS,
         resources={
             "landing": LandingArea(path=str(landing), as_of=as_of, site_config=site_config),
-            "warehouse": WarehouseResource(path=str(warehouse), pseudonym_key=pseudonym_key),
+            "warehouse": WarehouseResource(path=str(warehouse), pseudonym_key=pseudonym_key, lock_for_run=lock_for_run),
             # intermediate values (text tables, validated frames) live beside the warehouse
             "io_manager": RunStorage(base_dir=str(Path(warehouse) / ".dagster" / "storage")),
         },

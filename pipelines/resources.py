@@ -5,7 +5,10 @@ import datetime as dt
 from pathlib import Path
 
 import yaml
-from dagster import ConfigurableResource
+from typing import Any
+
+from dagster import ConfigurableResource, InitResourceContext
+from pydantic import PrivateAttr
 
 from pipelines.ingestion.problems import FileProblem
 from pipelines.ingestion.reading import CsvDialect
@@ -107,9 +110,24 @@ class WarehouseResource(ConfigurableResource):
     path: str
     pseudonym_key: str | None = None
     keep_versions: int = KEEP_VERSIONS
+    #: take the warehouse's run lock for the whole run (``tiedolla run`` takes it itself and sets this off)
+    lock_for_run: bool = True
+    _run_lock: Any = PrivateAttr(default=None)
 
     def open(self) -> Warehouse:
         return Warehouse(Path(self.path), self.keep_versions)
+
+    def setup_for_execution(self, context: InitResourceContext) -> None:
+        """One run at a time per warehouse, also for runs started from the Dagster UI."""
+        if self.lock_for_run:
+            self._run_lock = self.open().lock("run")
+            self._run_lock.__enter__()  # raises WarehouseBusy, in words, when another run holds it
+            self.open().clear_stale_staging()
+
+    def teardown_after_execution(self, context: InitResourceContext) -> None:
+        if self._run_lock is not None:
+            self._run_lock.__exit__(None, None, None)
+            self._run_lock = None
 
     def key(self) -> bytes:
         """The pseudonym key: given, or from the environment (never from the warehouse)."""

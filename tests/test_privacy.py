@@ -1,5 +1,6 @@
 """No personal data out: published files, quarantine, manifest and the run's log lines; and forgetting a person."""
 import copy
+import html
 import re
 from pathlib import Path
 
@@ -35,12 +36,18 @@ def _personal_values(landing: Path) -> set[str]:
 
 
 def _texts(warehouse: Path, run) -> dict[str, str]:
-    """Everything a run leaves to be read: published and quarantine Parquet, the manifest, its output lines."""
+    """Everything a run leaves to be read: published, quarantine and history Parquet, the manifest, every
+    report it writes, and its output lines."""
     texts = {"stdout": run.stdout, "stderr": run.stderr, "manifest.json": (warehouse / "manifest.json").read_text()}
-    for path in [*(warehouse / "published").glob("*.parquet"), *(warehouse / "quarantine").glob("*.parquet")]:
+    for path in [*(warehouse / "published").glob("*.parquet"), *(warehouse / "quarantine").glob("*.parquet"),
+                 *(warehouse / "stewardship").glob("*.parquet")]:
         frame = pl.read_parquet(path)
         texts[f"{path.parent.name}/{path.name}"] = "\n".join(
             str(v) for column in frame.select(pl.col(pl.Utf8)).iter_columns() for v in column)
+    reports = [p for p in (warehouse / "reports").rglob("*") if p.suffix in (".html", ".csv", ".json")]
+    assert {"index.html", "index.en.html", "corrections_student_admin.csv"} <= {p.name for p in reports}
+    for path in reports:  # the steward report, correction lists, Data Docs, the dashboard
+        texts[str(path.relative_to(warehouse))] = html.unescape(path.read_text(encoding="utf-8-sig"))
     return texts
 
 

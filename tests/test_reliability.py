@@ -181,3 +181,15 @@ def test_files_over_the_size_limit_are_refused(tmp_path):
     problem = _manifest_file(tmp_path / "wh", "opiskeluoikeudet.csv")["problem"]
     assert "more than the limit" in problem and "limits.max_file_mb" in problem
     assert _manifest_file(tmp_path / "wh", "opiskelijat.csv")["problem"] is None
+
+
+def test_a_run_from_dagster_takes_the_lock_too(tiny_landing, tmp_path):
+    from pipelines.definitions import make_definitions
+
+    defs = make_definitions(tiny_landing, tmp_path / "wh", pseudonym_key=TEST_KEY)
+    with Warehouse(tmp_path / "wh").lock("run"):
+        result = defs.resolve_implicit_global_asset_job_def().execute_in_process(raise_on_error=False)
+    assert not result.success
+    errors = [str(e.event_specific_data) for e in result.all_events if e.is_failure]
+    assert any("is in use by pid" in text for text in errors), errors[:2]
+    assert not (tmp_path / "wh" / "published").exists()

@@ -21,7 +21,7 @@ from schemas.published_base import EMAIL_PATTERN, HETU_PATTERN
 
 SITE = "tiedolla"
 #: rows of a table the suite is run on (spread evenly); larger tables are sampled, and the docs say so
-MAX_ROWS = 200_000
+MAX_ROWS = 50_000
 
 
 def expectations(table: Table) -> list:
