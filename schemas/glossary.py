@@ -47,4 +47,8 @@ TERMS = {
     "yritysmuoto (Oy, Oy Ab, Ky, Tmi, …)": "company form: ignored when names are compared (`company_forms`)",
     "kohderyhmä / segmentti": "customer segment: `mart_customer_segments.segment`",
     "suositteluhalukkuus (NPS)": "Net Promoter Score: `nps`, `nps_score`",
+    "tietojen laatu / tiedon omistaja (data steward)": "data quality / the person who gets bad rows fixed at the source",
+    "poikkeuslupa": "waiver: a failure published with a flag until it expires (`tiedolla waive`)",
+    "korjauslista": "correction list: `reports/steward/corrections_<system>.csv`",
+    "johdon työpöytä": "management dashboard: `reports/dashboard/index.html`",
 }
