@@ -78,6 +78,9 @@ def _report(result, warehouse: Path) -> int:
     manifest_path = warehouse / "manifest.json"
     if not released:
         print("\nNOT PUBLISHED: the previous published version (if any) is unchanged.", file=sys.stderr)
+        report = warehouse / "reports" / "steward" / "index.html"
+        if report.exists():
+            print(f"  what failed, for the data stewards: {report}", file=sys.stderr)
         for check in failed_checks:
             print(f"  failing check: {check}", file=sys.stderr)
         return 1
@@ -94,6 +97,10 @@ def _report(result, warehouse: Path) -> int:
     print(f"  DuckDB views:     {warehouse / 'tiedolla.duckdb'}")
     print(f"  quarantine:       {warehouse / 'quarantine'}/*.parquet")
     print(f"  manifest:         {manifest_path}")
+    for label, page in (("steward report", "steward"), ("dashboard", "dashboard"), ("Data Docs", "data_docs")):
+        path = warehouse / "reports" / page / "index.html"
+        if path.exists():
+            print(f"  {label + ':':<18}{path}")
     return 0
 
 
