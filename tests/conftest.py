@@ -54,3 +54,9 @@ def site_config(folder: Path, **changes) -> Path:
 def without_data_docs(folder: Path) -> Path:
     """For tests about something else: skip the Great Expectations step (about 5 s a run)."""
     return site_config(folder, reports={"data_docs": False})
+
+
+@pytest.fixture(scope="session")
+def fast_env(tmp_path_factory) -> dict[str, str]:
+    """Environment for ``run_cli`` in tests about something other than the reports: no Data Docs step."""
+    return {"TIEDOLLA_SITE_CONFIG": str(without_data_docs(tmp_path_factory.mktemp("fast_site")))}

@@ -66,12 +66,12 @@ def test_each_broken_export_is_named_or_fully_accounted_for(tmp_path, case):
         assert other.rows_read == other.rows_published + other.rows_quarantined
 
 
-def test_broken_files_in_a_real_run_are_reported_and_the_manifest_adds_up(tmp_path):
+def test_broken_files_in_a_real_run_are_reported_and_the_manifest_adds_up(tmp_path, fast_env):
     landing = tmp_path / "landing"
     _landing_with(landing, "opiskelijat.csv", FILES["02_mixed_encodings"].read_bytes())
     (landing / "student_admin" / AS_OF / "tutkinnon_osat.csv").write_bytes(FILES["19_negative_credits"].read_bytes())
     (landing / "crm" / AS_OF / "accounts.csv").write_bytes(FILES["30_crm_bad_timestamp"].read_bytes())
-    result = run_cli("run", "--landing", str(landing), "--warehouse", str(tmp_path / "wh"))
+    result = run_cli("run", "--landing", str(landing), "--warehouse", str(tmp_path / "wh"), env=fast_env)
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
     assert "CANNOT READ: opiskelijat.csv, line 3, column character 34" in result.stdout

@@ -88,7 +88,7 @@ def test_threshold_comes_from_configuration():
 
 
 @pytest.fixture(scope="module")
-def crafted_run(tmp_path_factory):
+def crafted_run(tmp_path_factory, fast_env):
     """Both exports; the second workplace has no Y-tunnus and an inactive CRM account, a third has no account."""
     root = tmp_path_factory.mktemp("crafted")
     rows = copy.deepcopy(valid_rows())
@@ -99,7 +99,7 @@ def crafted_run(tmp_path_factory):
     crm_rows["accounts"].append({**crm_rows["accounts"][1], "account_id": "6f1c1d52-1b7e-4c55-9a43-0d1f7d0c0004",
                                  "name": "Hamina Logistiikka Oy", "city": "Hamina"})
     write_landing(root / "landing", rows, crm_rows=crm_rows)
-    result = run_cli("run", "--landing", str(root / "landing"), "--warehouse", str(root / "wh"))
+    result = run_cli("run", "--landing", str(root / "landing"), "--warehouse", str(root / "wh"), env=fast_env)
     assert result.returncode == 0, result.stderr
     return root / "wh"
 
@@ -171,13 +171,13 @@ def test_segment_configuration_mistakes_are_named():
 
 
 @pytest.fixture(scope="module")
-def medium_run(tmp_path_factory):
+def medium_run(tmp_path_factory, fast_env):
     from pipelines.cli import DEMO_AS_OF
     from pipelines.demo_data.export import generate
 
     root = tmp_path_factory.mktemp("medium")
     generate("medium", 5, root / "landing", DEMO_AS_OF, history=False)
-    result = run_cli("run", "--landing", str(root / "landing"), "--warehouse", str(root / "wh"))
+    result = run_cli("run", "--landing", str(root / "landing"), "--warehouse", str(root / "wh"), env=fast_env)
     assert result.returncode == 0, result.stderr
     return root
 
