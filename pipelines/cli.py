@@ -54,7 +54,14 @@ def run_pipeline(landing: Path, warehouse: Path, as_of: dt.date | None, key: str
     defs = make_definitions(landing, warehouse, as_of.isoformat() if as_of else None, key, site_config,
                             loggers={"progress": progress_logger}, lock_for_run=False)  # the caller holds the lock
     job = defs.resolve_implicit_global_asset_job_def()
-    return job.execute_in_process(raise_on_error=False, run_config={"loggers": {"progress": {}}})
+    # The public ``execute_in_process`` keeps every step's output in memory for the result object (the raw and
+    # validated tables: gigabytes at national size). We read only the events, so run the same in-process
+    # execution without output capture (Dagster is pinned; this is its own function behind execute_in_process).
+    from dagster._core.definitions.job_base import InMemoryJob
+    from dagster._core.execution.execute_in_process import core_execute_in_process
+
+    return core_execute_in_process(run_config={"loggers": {"progress": {}}}, job=InMemoryJob(job_def=job),
+                                   instance=None, output_capturing_enabled=False, raise_on_error=False)
 
 
 def _root_cause(error) -> str:

@@ -29,26 +29,28 @@ def _input(name: str) -> tuple[str, AssetIn]:
     return path[-1], AssetIn(key=AssetKey(path))
 
 
-def _upstream(value):
-    """Staged published tables arrive as their Parquet path, validated tables as outcomes."""
+def _upstream(value, columns: list[str] | None = None):
+    """Staged published tables arrive as their Parquet path (read whole, or only ``columns``), validated tables
+    as outcomes."""
     if isinstance(value, str):
-        return pl.read_parquet(value)
+        return pl.read_parquet(value, columns=columns)
     return value.rows() if isinstance(value, TableOutcome) else value
 
 
-def published_asset(name: str, inputs: list[str], build: Callable[..., pl.DataFrame]) -> AssetsDefinition:
+def published_asset(name: str, inputs: list[str], build: Callable[..., pl.DataFrame],
+                    columns: dict[str, list[str]] | None = None) -> AssetsDefinition:
     """An asset that builds one published table into this run's staging folder.
 
     ``inputs`` name validated source tables (their valid rows arrive as frames), other
     published tables (their staged Parquet arrives read back) or other assets as
-    ``prefix/name`` (as they are, under ``name``).
+    ``prefix/name`` (as they are, under ``name``). ``columns`` limits what is read of a large published input.
     """
     table = published.BY_NAME[name]
 
     @asset(name=name, group_name="published", ins=dict(_input(i) for i in inputs),
            description=f"{table.description} Grain: {table.grain}")
     def _published(context: AssetExecutionContext, warehouse: WarehouseResource, landing: LandingArea, **upstream):
-        frames = {k: _upstream(v) for k, v in upstream.items()}
+        frames = {k: _upstream(v, (columns or {}).get(k)) for k, v in upstream.items()}
         frame = build(frames, key=warehouse.key(), landing=landing)
         path = warehouse.open().staging(context.run.run_id) / f"{name}.parquet"
         write_parquet(frame, path, table.arrow_schema())

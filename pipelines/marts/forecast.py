@@ -30,6 +30,8 @@ from schemas.codes import ENDING_STATUSES, QUALIFICATIONS, reference
 LASNA, LOMA, PAUSED, ENDED, NOT_STARTED = 0, 1, 2, 3, -1
 DAY_STATUSES = (PRESENT, HOLIDAY, GRADUATED)  # the statuses whose days can count
 SIMULATIONS = 400
+#: study rights simulated at a time (memory: about CHUNK × SIMULATIONS × 8 bytes per array)
+CHUNK = 25_000
 SEED = 20230701  # fixed: the same export gives the same forecast
 BREAKDOWNS = ("total", "campus", "qualification_type")
 SCOPES = ("1", "all")
@@ -190,19 +192,38 @@ def _day_weights(population: pl.DataFrame, ahead: list[dt.date]) -> np.ndarray:
 
 
 def _simulate(population, chain: Chain, ahead, weights, as_of, groups) -> dict:
-    """Cumulative student-years added after ``as_of``: (scope, breakdown) → array[member, month ahead, simulation]."""
-    rng = np.random.default_rng(SEED)
+    """Cumulative student-years added after ``as_of``: (scope, breakdown) → array[member, month ahead, simulation].
+
+    Study rights are simulated in chunks of ``CHUNK`` (each with its own seeded stream), so the arrays of
+    rights × simulations stay small at national size; the result does not depend on anything but the export.
+    """
     n = population.height
-    state = np.repeat(population["state"].to_numpy().astype(np.int8)[:, None], SIMULATIONS, axis=1)
-    will_start = rng.random((n, SIMULATIONS)) < population["probability"].to_numpy()[:, None]
+    totals = {key: np.zeros((len(names), len(ahead), SIMULATIONS)) for key, (_, names) in groups.items()}
     # per study right, once: planned end (as a day number, open = never) and the month and day a template starts
     planned = population["planned_end_date"].fill_null(dt.date.max).to_numpy().astype("datetime64[D]")
     start_month = population.select(pl.col("starts_on").dt.year() * 12 + pl.col("starts_on").dt.month()).to_series()
     start_month = start_month.fill_null(-1).to_numpy()
     start_day = population["starts_on"].dt.day().fill_null(0).to_numpy()
+    states = population["state"].to_numpy().astype(np.int8)
+    probability = population["probability"].to_numpy()
+    for number, first in enumerate(range(0, n, CHUNK)):
+        part = slice(first, min(first + CHUNK, n))
+        members = {key: (index[None, part] == np.arange(len(names))[:, None]).astype(float)
+                   for key, (index, names) in groups.items()}
+        _simulate_chunk(np.random.default_rng([SEED, number]), chain, ahead, weights[part], as_of, members,
+                        states[part], probability[part], planned[part], start_month[part], start_day[part], totals)
+    for key in totals:
+        totals[key] = np.cumsum(totals[key], axis=1) / 365
+    return totals
+
+
+def _simulate_chunk(rng, chain: Chain, ahead, weights, as_of, members, states, probability, planned, start_month,
+                    start_day, totals) -> None:
+    """Add one chunk of study rights' simulated days to ``totals`` (member × month ahead × simulation)."""
+    n = len(states)
+    state = np.repeat(states[:, None], SIMULATIONS, axis=1)
+    will_start = rng.random((n, SIMULATIONS)) < probability[:, None]
     rows = np.arange(n)[:, None]
-    totals = {key: np.zeros((len(names), len(ahead), SIMULATIONS)) for key, (_, names) in groups.items()}
-    members = {key: (index[None, :] == np.arange(len(names))[:, None]).astype(float) for key, (index, names) in groups.items()}
     for k, month in enumerate(ahead):
         cm = month.month - 1
         days_in_month = month_end(month).day
@@ -219,12 +240,9 @@ def _simulate(population, chain: Chain, ahead, weights, as_of, groups) -> dict:
             remaining = np.where(first_month, days_in_month - start_day + 1, 0)
             added = np.where(starting, (remaining * weights[:, k, 0])[:, None], added)
             state = np.where(starting, LASNA, state).astype(np.int8)
-        for key, (index, names) in groups.items():
-            totals[key][:, k, :] = members[key] @ added
+        for key, member in members.items():
+            totals[key][:, k, :] += member @ added
         state = _step(rng, chain.transition[cm, past], state)
-    for key in totals:
-        totals[key] = np.cumsum(totals[key], axis=1) / 365
-    return totals
 
 
 def _step(rng, transition: np.ndarray, state: np.ndarray) -> np.ndarray:
