@@ -15,6 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import pipelines  # noqa: F401  (first: it sets polars' allocator up before polars loads)
 import duckdb
 import polars as pl
 
