@@ -12,7 +12,7 @@ import polars as pl
 from schemas.codes import option_set
 from schemas.identifiers import business_id_normalised
 from schemas.metadata import (ISO_TEXT, TIMESTAMP, Column, CrossFileRule, Rule, Source, Table, code_rule,
-                              missing_parent, not_before)
+                              missing_parent, not_before, pattern_rule, range_rule)
 
 SYSTEM = "crm"
 GUID = r"^\{?[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}\}?$"
@@ -25,8 +25,8 @@ def _crm_table(**kwargs) -> Table:
 
 def _guid(table: str, name: str, header: str, words: str, unique: bool = False) -> Column:
     return Column(name, pl.Utf8, words, header, nullable=False, unique=unique,
-                  rules=(Rule(f"{table}.{name}.format", f"{header} must be a GUID (8-4-4-4-12 hex digits)",
-                              passes=lambda: pl.col(name).is_null() | pl.col(name).str.contains(GUID), column=name),))
+                  rules=(pattern_rule(f"{table}.{name}.format", f"{header} must be a GUID (8-4-4-4-12 hex digits)",
+                                      name, GUID),))
 
 
 def _account(table: str, header: str) -> Column:
@@ -37,11 +37,6 @@ def _option(table: str, name: str, header: str, set_name: str, words: str, nulla
     labels = option_set(set_name)
     return Column(name, pl.Utf8, words, header, nullable=nullable, code_list=f"{set_name}: " + ", ".join(labels),
                   rules=(code_rule(table, name, header, labels, f"option set {set_name} ({', '.join(labels)})"),))
-
-
-def _range(table: str, name: str, low: int, high: int, words: str) -> Rule:
-    return Rule(f"{table}.{name}.range", words,
-                passes=lambda: pl.col(name).is_null() | pl.col(name).is_between(low, high), column=name)
 
 
 ACCOUNTS = _crm_table(
@@ -65,17 +60,15 @@ ACCOUNTS = _crm_table(
                         | business_id_normalised("business_id").is_null(), column="business_id"),
                )),
         Column("industry_code", pl.Utf8, "Industry, TOL 2008 code (2–5 digits).", "industrycode", code_list="TOL 2008",
-               rules=(Rule("accounts.industry_code.format", "industrycode must be a TOL 2008 code of 2–5 digits",
-                           passes=lambda: pl.col("industry_code").is_null() | pl.col("industry_code").str.contains(r"^\d{2,5}$"),
-                           column="industry_code"),)),
+               rules=(pattern_rule("accounts.industry_code.format", "industrycode must be a TOL 2008 code of 2–5 digits",
+                                   "industry_code", r"^\d{2,5}$"),)),
         Column("city", pl.Utf8, "City of the main address.", "address1_city"),
         Column("postal_code", pl.Utf8, "Postal code of the main address.", "address1_postalcode",
-               rules=(Rule("accounts.postal_code.format", "address1_postalcode must be a 5-digit Finnish postal code",
-                           severity="warning",
-                           passes=lambda: pl.col("postal_code").is_null() | pl.col("postal_code").str.contains(r"^\d{5}$"),
-                           column="postal_code"),)),
+               rules=(pattern_rule("accounts.postal_code.format", "address1_postalcode must be a 5-digit Finnish postal code",
+                                   "postal_code", r"^\d{5}$", severity="warning"),)),
         Column("employees", pl.Int64, "Number of employees.", "numberofemployees",
-               rules=(_range("accounts", "employees", 0, 1_000_000, "numberofemployees must be 0–1 000 000"),)),
+               rules=(range_rule("accounts.employees.range", "numberofemployees must be 0–1 000 000", "employees", 0,
+                                 1_000_000),)),
         _option("accounts", "customer_type", "customertypecode", "customertypecode", "Kind of customer."),
         Column("owner_id", pl.Utf8, "The customer manager owning the account (CRM user GUID).", "ownerid"),
         _option("accounts", "state", "statecode", "statecode_account", "Active or Inactive.", nullable=False),
@@ -161,9 +154,10 @@ SURVEY_RESPONSES = _crm_table(
         _account("survey_responses", "accountid"),
         Column("submitted_on", TIMESTAMP, "When the response was submitted.", "submittedon", nullable=False),
         Column("nps", pl.Int64, "Net Promoter Score answer 0–10.", "nps",
-               rules=(_range("survey_responses", "nps", 0, 10, "nps must be a whole number 0–10"),)),
+               rules=(range_rule("survey_responses.nps.range", "nps must be a whole number 0–10", "nps", 0, 10),)),
         Column("satisfaction", pl.Int64, "Satisfaction 1–5.", "satisfaction",
-               rules=(_range("survey_responses", "satisfaction", 1, 5, "satisfaction must be a whole number 1–5"),)),
+               rules=(range_rule("survey_responses.satisfaction.range", "satisfaction must be a whole number 1–5",
+                                 "satisfaction", 1, 5),)),
         Column("comment", pl.Utf8, "Free-text comment (may contain personal data; never published).", "comment",
                personal="free_text"),
     ),

@@ -11,7 +11,8 @@ import polars as pl
 
 from schemas import codes as c
 from schemas.identifiers import business_id_normalised, hetu_birth_date, hetu_is_valid, hetu_sex, oid_matches
-from schemas.metadata import LINE, Column, CrossFileRule, Rule, Source, Table, code_rule, missing_parent, not_before
+from schemas.metadata import (LINE, Column, CrossFileRule, Rule, Source, Table, code_rule, missing_parent, not_before,
+                              pattern_rule, range_rule)
 
 SYSTEM = "student_admin"
 LEARNER_OID = "1.2.246.562.24."
@@ -47,9 +48,8 @@ STUDENTS = Table(
                rules=(code_rule("students", "mother_tongue", "Äidinkieli", c.LANGUAGES, "ISO 639-1 (fi, sv, …)"),)),
         Column("home_municipality", pl.Utf8, "Home municipality, 3-digit Statistics Finland code.", "Kotikunta",
                code_list="kunta (Statistics Finland)",
-               rules=(Rule("students.home_municipality.format", "Kotikunta must be a 3-digit municipality code (e.g. 091)",
-                           passes=lambda: pl.col("home_municipality").is_null() | pl.col("home_municipality").str.contains(r"^\d{3}$"),
-                           column="home_municipality"),)),
+               rules=(pattern_rule("students.home_municipality.format", "Kotikunta must be a 3-digit municipality code "
+                                   "(e.g. 091)", "home_municipality", r"^\d{3}$"),)),
         Column("email", pl.Utf8, "Email address.", "Sähköposti", personal="email"),
         Column("mobile_phone", pl.Utf8, "Mobile phone number.", "Matkapuhelin", personal="phone"),
     ),
@@ -87,9 +87,8 @@ STUDY_RIGHTS = Table(
                code_list="koulutus (schemas/reference/qualifications.csv)",
                rules=(code_rule("study_rights", "koulutus_code", "Koulutus", c.codes(c.QUALIFICATIONS, "koulutus_code"), "known koulutus codes"),)),
         Column("osaamisala_code", pl.Utf8, "4-digit osaamisala code.", "Osaamisala",
-               rules=(Rule("study_rights.osaamisala_code.format", "Osaamisala must be a 4-digit code",
-                           passes=lambda: pl.col("osaamisala_code").is_null() | pl.col("osaamisala_code").str.contains(r"^\d{4}$"),
-                           column="osaamisala_code"),)),
+               rules=(pattern_rule("study_rights.osaamisala_code.format", "Osaamisala must be a 4-digit code",
+                                   "osaamisala_code", r"^\d{4}$"),)),
         Column("campus", pl.Utf8, "Campus / office name as the provider uses it.", "Toimipiste", nullable=False),
         Column("start_date", pl.Date, "Start date of the study right.", "Alkamispäivä", nullable=False),
         Column("planned_end_date", pl.Date, "Planned end date.", "Arvioitu päättymispäivä"),
@@ -205,12 +204,10 @@ TARGETS = Table(
     key=("year",),
     columns=(
         Column("year", pl.Int64, "Calendar year.", "Vuosi", nullable=False, unique=True,
-               rules=(Rule("targets.year.range", "Vuosi must be a year between 2000 and 2100",
-                           passes=lambda: pl.col("year").is_null() | pl.col("year").is_between(2000, 2100), column="year"),)),
+               rules=(range_rule("targets.year.range", "Vuosi must be a year between 2000 and 2100", "year", 2000, 2100),)),
         Column("target_student_years", pl.Float64, "Target student-years.", "Opiskelijavuodet", nullable=False,
-               rules=(Rule("targets.target_student_years.range", "Opiskelijavuodet must be zero or more",
-                           passes=lambda: pl.col("target_student_years").is_null() | (pl.col("target_student_years") >= 0),
-                           column="target_student_years"),)),
+               rules=(range_rule("targets.target_student_years.range", "Opiskelijavuodet must be zero or more",
+                                 "target_student_years", 0, None),)),
     ),
 )
 

@@ -104,9 +104,9 @@ def _quote(value: str, delimiter: str) -> str:
 
 
 def write_source(root: Path, tables, rows: dict[str, list[dict[str, str]]], delimiter: str,
-                 encoding: str = "utf-8") -> Path:
-    """Write ``rows`` as the contract's CSV files under ``root/<source>/<AS_OF>/``."""
-    folder = root / tables[0].source_system / AS_OF
+                 encoding: str = "utf-8", day: str = AS_OF) -> Path:
+    """Write ``rows`` as the contract's CSV files under ``root/<source>/<day>/``."""
+    folder = root / tables[0].source_system / day
     folder.mkdir(parents=True, exist_ok=True)
     for table in tables:
         lines = [delimiter.join(c.source_header for c in table.columns)]

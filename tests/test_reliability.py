@@ -9,27 +9,24 @@ from pathlib import Path
 import duckdb
 import polars as pl
 import pytest
-import yaml
 
 from pipelines.publishing.warehouse import Warehouse
-from pipelines.resources import DEFAULT_SITE_CONFIG
 from schemas import published
-from tests.conftest import TEST_KEY, run_cli, without_data_docs
+from tests.conftest import TEST_KEY, run_cli, site_config
 from tests.landing import valid_crm_rows, valid_rows, write_landing
 
 
-FAST_SITE: Path | None = None
+FAST_ENV: dict[str, str] = {}
 
 
 @pytest.fixture(scope="module", autouse=True)
-def _fast_site(tmp_path_factory):
-    global FAST_SITE
-    FAST_SITE = without_data_docs(tmp_path_factory.mktemp("site"))
+def _fast(fast_env):
+    FAST_ENV.update(fast_env)
 
 
 def _run(*args: str, env: dict | None = None, **kwargs):
     """``tiedolla`` without the Data Docs step: these tests are about publishing, not reports."""
-    return run_cli(*args, env={"TIEDOLLA_SITE_CONFIG": str(FAST_SITE), **(env or {})}, **kwargs)
+    return run_cli(*args, env={**FAST_ENV, **(env or {})}, **kwargs)
 
 
 def _content(warehouse: Path) -> dict[str, str]:
@@ -171,11 +168,8 @@ def test_symlinked_export_files_are_refused(tmp_path):
 def test_files_over_the_size_limit_are_refused(tmp_path):
     landing = tmp_path / "landing"
     write_landing(landing, crm_rows=valid_crm_rows())
-    site = yaml.safe_load(DEFAULT_SITE_CONFIG.read_text(encoding="utf-8"))
-    site["limits"] = {"max_file_mb": 0.00035}  # 350 bytes: opiskeluoikeudet.csv (359) and accounts.csv are over
-    site.pop("student_years"), site.pop("customer_segments")
-    config = tmp_path / "site.yaml"
-    config.write_text(yaml.safe_dump(site), encoding="utf-8")
+    # 350 bytes: opiskeluoikeudet.csv (359) and accounts.csv are over
+    config = site_config(tmp_path / "site", limits={"max_file_mb": 0.00035}, reports={"data_docs": False})
     result = _run("run", "--landing", str(landing), "--warehouse", str(tmp_path / "wh"), "--site-config", str(config))
     assert result.returncode == 0, result.stderr
     problem = _manifest_file(tmp_path / "wh", "opiskeluoikeudet.csv")["problem"]

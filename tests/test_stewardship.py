@@ -10,9 +10,8 @@ import polars as pl
 import pytest
 import yaml
 
-from pipelines.resources import DEFAULT_SITE_CONFIG
 from tests.browser import rendered_dom, screenshot
-from tests.conftest import run_cli
+from tests.conftest import run_cli, site_config
 from tests.landing import valid_crm_rows, valid_rows, write_source
 from schemas import crm, student_admin
 
@@ -21,14 +20,9 @@ FORMULA = '=HYPERLINK("http://evil.example","click")'
 
 
 def _site(folder: Path, waivers: list[dict]) -> Path:
-    """A site configuration with its own waiver file."""
-    site = yaml.safe_load(DEFAULT_SITE_CONFIG.read_text(encoding="utf-8"))
-    for key in ("customer_segments",):
-        site[key] = str(DEFAULT_SITE_CONFIG.parent / site[key])
-    site["student_years"]["cost_groups"] = str(DEFAULT_SITE_CONFIG.parent / site["student_years"]["cost_groups"])
+    """The shipped site configuration with its own waiver file."""
     (folder / "waivers.yaml").write_text(yaml.safe_dump({"waivers": waivers}), encoding="utf-8")
-    (folder / "site.yaml").write_text(yaml.safe_dump(site, allow_unicode=True), encoding="utf-8")
-    return folder / "site.yaml"
+    return site_config(folder, waivers="waivers.yaml")
 
 
 def _export(landing: Path, day: str, fixed: bool) -> None:
@@ -38,15 +32,8 @@ def _export(landing: Path, day: str, fixed: bool) -> None:
         rows["students"][1]["birth_date"] = "31.2.2006"  # fixed in the next export
     rows["study_rights"][0]["campus"] = SCRIPT + " "
     rows["study_rights"][1]["campus"] = FORMULA + " "
-    import tests.landing as landing_module
-
-    original = landing_module.AS_OF
-    landing_module.AS_OF = day
-    try:
-        write_source(landing, crm.TABLES, valid_crm_rows(), ",")
-        write_source(landing, student_admin.TABLES, rows, ";")
-    finally:
-        landing_module.AS_OF = original
+    write_source(landing, crm.TABLES, valid_crm_rows(), ",", day=day)
+    write_source(landing, student_admin.TABLES, rows, ";", day=day)
 
 
 WAIVERS = [{"rule": "students.hetu_matches_sex", "source_key": "1001", "reason": "corrected in the register",

@@ -14,7 +14,7 @@ from pipelines.dashboard.page import write_dashboard
 from pipelines.resources import LandingArea, WarehouseResource
 from pipelines.stewardship.corrections import write_correction_lists
 from pipelines.stewardship.data_docs import build_data_docs
-from pipelines.stewardship.history import record_run
+from pipelines.stewardship.history import history_path, record_run, runs_path
 from pipelines.stewardship.report import write_report
 from pipelines.stewardship.waivers import load_waivers
 from schemas import published
@@ -59,12 +59,10 @@ def steward_report(context: AssetExecutionContext, warehouse: WarehouseResource,
     wh = warehouse.open()
     folder = wh.root / "reports" / "steward"
     run_id, as_of = history["run_id"], landing.run_date()
-    failures = pl.read_parquet(wh.root / "stewardship" / "failure_history.parquet")
-    runs = pl.read_parquet(wh.root / "stewardship" / "runs.parquet")
+    failures, runs = pl.read_parquet(history_path(wh.root)), pl.read_parquet(runs_path(wh.root))
     rules = _catalogue()
     waivers = load_waivers(landing.waivers(), set(rules))
-    seen = set(zip(failures.filter(pl.col("last_seen_run") == run_id)["rule_id"].to_list(),
-                   failures.filter(pl.col("last_seen_run") == run_id)["record_key"].to_list()))
+    seen = set(failures.filter(pl.col("last_seen_run") == run_id).select("rule_id", "record_key").iter_rows())
     unmatched = [w for w in waivers if (w.rule, w.source_key) not in seen]
     for w in unmatched:
         context.log.warning(f"waiver {w.rule} for {w.source_key} matches no failure of this run")

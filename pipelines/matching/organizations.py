@@ -55,10 +55,11 @@ def source_records(accounts: pl.DataFrame, workplaces: pl.DataFrame, settings: M
         pl.col("city").alias("city_name"), pl.col("state"), pl.col("modified_on"), pl.col("industry_code"),
         pl.col("employees"), pl.col("customer_type"), pl.lit(0, pl.UInt32).alias("rows"))
     typed = workplaces.select("workplace_name", business_id_normalised("business_id").alias("business_id"))
-    sa = typed.group_by("workplace_name", "business_id").len("rows").select(
+    sa = typed.group_by("workplace_name", "business_id").len("rows").with_columns(
+        city_hint(pl.col("workplace_name")).alias("city")).select(
         pl.lit(STUDENT_ADMIN).alias("source_system"), pl.col("workplace_name").alias("source_id"),
-        pl.col("workplace_name").alias("source_name"), "business_id", city_hint(pl.col("workplace_name")).alias("city"),
-        city_hint(pl.col("workplace_name")).str.to_titlecase().alias("city_name"), "rows")
+        pl.col("workplace_name").alias("source_name"), "business_id", "city",
+        pl.col("city").str.to_titlecase().alias("city_name"), "rows")
     records = pl.concat([crm, sa], how="diagonal_relaxed").with_columns(
         comparable_name(pl.col("source_name"), settings.company_forms).alias("match_name"))
     return records.sort("source_system", "source_id", "business_id", nulls_last=True).with_row_index("record")

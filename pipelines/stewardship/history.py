@@ -48,14 +48,12 @@ def update_history(previous: pl.DataFrame, quarantine: pl.DataFrame, read_tables
                    as_of: dt.date) -> pl.DataFrame:
     now = current_failures(quarantine)
     old = previous.select("failure_id", pl.col("status").alias("old_status"), "first_seen_run", "first_seen_on")
+    fresh = pl.col("old_status").is_null() | (pl.col("old_status") == "resolved")  # never seen, or back again
     seen = now.join(old, on="failure_id", how="left").with_columns(
-        pl.when(pl.col("severity") == WAIVED).then(pl.lit(WAIVED))
-        .when(pl.col("old_status").is_null() | (pl.col("old_status") == "resolved")).then(pl.lit("new"))
+        pl.when(pl.col("severity") == WAIVED).then(pl.lit(WAIVED)).when(fresh).then(pl.lit("new"))
         .otherwise(pl.lit("open")).alias("status"),
-        pl.when(pl.col("old_status").is_null() | (pl.col("old_status") == "resolved")).then(pl.lit(run_id))
-        .otherwise(pl.col("first_seen_run")).alias("first_seen_run"),
-        pl.when(pl.col("old_status").is_null() | (pl.col("old_status") == "resolved")).then(pl.lit(as_of))
-        .otherwise(pl.col("first_seen_on")).alias("first_seen_on"),
+        pl.when(fresh).then(pl.lit(run_id)).otherwise(pl.col("first_seen_run")).alias("first_seen_run"),
+        pl.when(fresh).then(pl.lit(as_of)).otherwise(pl.col("first_seen_on")).alias("first_seen_on"),
         pl.lit(run_id).alias("last_seen_run"), pl.lit(as_of).alias("last_seen_on"),
         pl.lit(None, pl.Utf8).alias("resolved_run"), pl.lit(None, pl.Date).alias("resolved_on"),
     ).drop("old_status")
