@@ -1,6 +1,7 @@
 """Per-stage wall time, rows/s and peak RSS of the pipeline, beside the DuckDB floor.
 
     .venv/bin/python benchmarks/run_benchmark.py --size large
+    .venv/bin/python benchmarks/run_benchmark.py --landing DIR --warehouse DIR   # reuse generated data, keep the output
 
 The floor is a DuckDB ``read_csv`` → Parquet copy of the same files with no checks. The
 organisation master's precision and recall against the generator's truth are printed too.
@@ -42,22 +43,26 @@ def floor_seconds(landing: Path, out: Path) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--size", default="medium", choices=["small", "medium", "large", "national"])
+    parser.add_argument("--landing", type=Path, help="a landing folder generated earlier (with --size ignored)")
+    parser.add_argument("--warehouse", type=Path, help="where to publish (kept); default: a temporary folder")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        t = time.perf_counter()
-        # in its own process, so that the peak RSS below is the pipeline's alone
-        subprocess.run([sys.executable, "-c", "import sys, datetime as dt, pathlib; "
-                        "from pipelines.demo_data.export import generate; "
-                        f"generate({args.size!r}, 1, pathlib.Path({str(tmp / 'landing')!r}), "
-                        f"dt.date.fromisoformat({DEMO_AS_OF.isoformat()!r}), history=False)"], check=True)
-        print(f"generate {args.size}: {time.perf_counter() - t:.1f} s")
+        landing, warehouse = args.landing or tmp / "landing", args.warehouse or tmp / "wh"
+        if args.landing is None:
+            t = time.perf_counter()
+            # in its own process, so that the peak RSS below is the pipeline's alone
+            subprocess.run([sys.executable, "-c", "import sys, datetime as dt, pathlib; "
+                            "from pipelines.demo_data.export import generate; "
+                            f"generate({args.size!r}, 1, pathlib.Path({str(landing)!r}), "
+                            f"dt.date.fromisoformat({DEMO_AS_OF.isoformat()!r}), history=False)"], check=True)
+            print(f"generate {args.size}: {time.perf_counter() - t:.1f} s")
         (tmp / "floor").mkdir()
-        floor = floor_seconds(tmp / "landing", tmp / "floor")
+        floor = floor_seconds(landing, tmp / "floor")
         t = time.perf_counter()
-        result = run_pipeline(tmp / "landing", tmp / "wh", None, "benchmark-key-not-secret-synthetic-data")
+        result = run_pipeline(landing, warehouse, None, "benchmark-key-not-secret-synthetic-data")
         total = time.perf_counter() - t
-        rows = sum(len(p.read_bytes().splitlines()) - 1 for p in (tmp / "landing").glob(f"*/{DEMO_AS_OF}/*.csv"))
+        rows = sum(len(p.read_bytes().splitlines()) - 1 for p in landing.glob(f"*/{DEMO_AS_OF}/*.csv"))
         print(f"{'stage':<40}{'seconds':>10}")
         for event in result.all_events:
             if event.is_step_success:
@@ -66,9 +71,9 @@ def main() -> None:
         print(f"floor (DuckDB read_csv -> Parquet, no checks): {floor:.2f} s; pipeline/floor = {total / floor:.1f}x")
         print(f"peak RSS of the pipeline: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / 1024:.2f} GiB")
         print("published" if result.success else "NOT published")
-        truth = pl.read_csv(tmp / "landing" / "truth" / "crm" / DEMO_AS_OF.isoformat() / "organizations.csv",
+        truth = pl.read_csv(landing / "truth" / "crm" / DEMO_AS_OF.isoformat() / "organizations.csv",
                             infer_schema=False)
-        quality = match_quality(pl.read_parquet(tmp / "wh" / "published" / "bridge_organization_source.parquet"), truth)
+        quality = match_quality(pl.read_parquet(warehouse / "published" / "bridge_organization_source.parquet"), truth)
         print(f"organisation matching: precision {quality.precision:.4f}, recall {quality.recall:.4f} "
               f"over {quality.records:,} source records ({quality.true_pairs:,} true same-organisation pairs)")
 

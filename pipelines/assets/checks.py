@@ -13,8 +13,9 @@ from dagster import (AssetCheckExecutionContext, AssetCheckResult, AssetChecksDe
                      MetadataValue, asset_check)
 
 from pipelines.assets.published import SYSTEM
+from pipelines.assets.student_years import CALCULATION
 from pipelines.assets.validated import QUALITY_GATE
-from pipelines.marts.student_years import MEASURES, per_study_right
+from pipelines.marts.student_years import MEASURES, Calculation
 from pipelines.resources import LandingArea, WarehouseResource
 from schemas import published
 from schemas.metadata import Source, Table
@@ -76,17 +77,17 @@ def rows_add_up(source: Source) -> AssetChecksDefinition:
 
 
 @asset_check(asset=AssetKey("fact_student_year_month"), name="adds_up_to_the_calculation", blocking=True,
-             additional_ins={"history": AssetIn(key=AssetKey([SYSTEM, "student_year_history"]))},
+             additional_ins={"calculation": AssetIn(key=AssetKey([SYSTEM, CALCULATION]))},
              description="Summed over all its months, every study right's row of the fact equals the per-study-right "
                          "report (`tiedolla student-years`) for the same period.")
 def fact_adds_up_to_the_calculation(context: AssetCheckExecutionContext, warehouse: WarehouseResource,
-                                    landing: LandingArea, history) -> AssetCheckResult:
+                                    calculation: Calculation) -> AssetCheckResult:
     fact = pl.read_parquet(_staged_or_published(context, warehouse, "fact_student_year_month"),
                            columns=["study_right_id", *MEASURES])
     if fact.height == 0:
-        return AssetCheckResult(passed=history.study_rights.height == 0, metadata={"rows": 0})
-    report = per_study_right(history, history.status_periods["start_date"].min(), landing.run_date())
-    summed = fact.group_by("study_right_id").agg(pl.col(m).sum().alias(f"fact_{m}") for m in MEASURES)
+        return AssetCheckResult(passed=calculation.history.study_rights.height == 0, metadata={"rows": 0})
+    report = calculation.per_study_right()
+    summed = fact.lazy().group_by("study_right_id").agg(pl.col(m).sum().alias(f"fact_{m}") for m in MEASURES).collect()
     joined = report.join(summed, on="study_right_id", how="full", coalesce=True)
     wrong = joined.filter(pl.any_horizontal(
         ((pl.col(m).fill_null(0) - pl.col(f"fact_{m}").fill_null(0)).abs() > 1e-6).fill_null(True) for m in MEASURES))

@@ -1,4 +1,4 @@
-"""Student-years: the history the calculation may use, the monthly fact, weighting and the forecast mart."""
+"""Student-years: the history the calculation may use, its pieces, the monthly fact, weighting and the forecast mart."""
 
 from dagster import AssetExecutionContext, AssetIn, AssetKey, Output, asset
 
@@ -6,12 +6,15 @@ from pipelines.assets.published import SYSTEM, published_asset
 from pipelines.marts.forecast import forecast_year
 from pipelines.marts.history import TABLES, complete_history, unreadable
 from pipelines.marts.monthly import fact_student_year_month
+from pipelines.marts.student_years import Calculation, StudyRightHistory
 from pipelines.marts.weighting import weighted_student_years
 from pipelines.publishing.star import conform
+from pipelines.resources import LandingArea
 from pipelines.validation import TableOutcome
 
 HISTORY = "student_year_history"
-HISTORY_INPUT = f"{SYSTEM}/{HISTORY}"
+CALCULATION = "student_year_calculation"
+CALCULATION_INPUT = f"{SYSTEM}/{CALCULATION}"
 
 
 @asset(name=HISTORY, key_prefix=[SYSTEM], group_name="validated",
@@ -27,15 +30,26 @@ def student_year_history(context: AssetExecutionContext, **outcomes: TableOutcom
     return Output(history, metadata={"study_rights": history.study_rights.height, "left_out": len(left_out)})
 
 
+@asset(name=CALCULATION, key_prefix=[SYSTEM], group_name="validated",
+       ins={"history": AssetIn(key=AssetKey([SYSTEM, HISTORY]))},
+       description="The complete study rights' days from the first status in the export to the as-of date, cut "
+                   "into pieces on which nothing that counts changes, each with its day measures. Cut once: the "
+                   "monthly fact, its adds-up check and the forecast all sum these pieces.")
+def student_year_calculation(context: AssetExecutionContext, landing: LandingArea, history: StudyRightHistory):
+    calculation = Calculation.up_to(history, landing.run_date())
+    context.log.info(f"student-years: {calculation.pieces.height} pieces from {calculation.first} to {calculation.last}")
+    return Output(calculation, metadata={"pieces": calculation.pieces.height, "first_day": str(calculation.first),
+                                         "last_day": str(calculation.last)})
+
+
 STUDENT_YEAR_ASSETS = [
-    published_asset("fact_student_year_month", [HISTORY_INPUT, "fact_study_right"],
-                    lambda f, landing, **_: fact_student_year_month(f[HISTORY], f["fact_study_right"], landing.run_date())),
+    published_asset("fact_student_year_month", [CALCULATION_INPUT, "fact_study_right"],
+                    lambda f, **_: fact_student_year_month(f[CALCULATION], f["fact_study_right"])),
     published_asset("fact_weighted_student_year_month", ["fact_student_year_month", "study_rights"],
                     lambda f, landing, **_: weighted_student_years(f["fact_student_year_month"], f["study_rights"],
                                                                    landing.cost_groups()),
                     columns={"fact_student_year_month": ["study_right_id", "month_date_key", "funding_code",
                                                          "student_years_current", "has_warnings"]}),
-    published_asset("mart_student_year_forecast", [HISTORY_INPUT, "targets"],
-                    lambda f, landing, **_: conform(forecast_year(f[HISTORY], landing.run_date(), f["targets"]).frame,
-                                                    "mart_student_year_forecast")),
+    published_asset("mart_student_year_forecast", [CALCULATION_INPUT, "targets"],
+                    lambda f, **_: conform(forecast_year(f[CALCULATION], f["targets"]).frame, "mart_student_year_forecast")),
 ]

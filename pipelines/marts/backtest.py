@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pipelines.ingestion.problems import FileProblem
 from pipelines.marts.forecast import forecast_year
 from pipelines.marts.history import history_from_folder
-from pipelines.marts.student_years import month_end, per_study_right
+from pipelines.marts.student_years import Calculation, month_end, per_study_right
 from pipelines.resources import LandingArea
 from schemas.student_admin import SYSTEM
 
@@ -49,7 +49,7 @@ def backtest(landing: LandingArea, year: int) -> list[MonthResult]:
         known_then = LandingArea(path=landing.path, as_of=last_day.isoformat(), site_config=landing.site_config)
         folder = known_then.export_folder(SYSTEM)  # the newest export on or before the month end
         history, _ = history_from_folder(landing, folder)
-        total = forecast_year(history, last_day).year_total()
+        total = forecast_year(Calculation.up_to(history, last_day)).year_total()
         results.append(MonthResult(last_day, folder.name, total["forecast"], total["low"], total["high"], actual))
     return results
 

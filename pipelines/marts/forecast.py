@@ -22,8 +22,8 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from pipelines.marts.student_years import (GRADUATED, HOLIDAY, PRESENT, RIGHT, StudyRightHistory, current_day_weights,
-                                           month_end, pieces)
+from pipelines.marts.student_years import (GRADUATED, HOLIDAY, NUMBER, PRESENT, RIGHT, Calculation,
+                                           current_day_weights, month_end)
 from schemas import published
 from schemas.codes import ENDING_STATUSES, QUALIFICATIONS, reference
 
@@ -69,32 +69,31 @@ def _normalised(counts: np.ndarray) -> np.ndarray:
 class History:
     """What the export says happened, month by month, up to the forecast date."""
 
-    def __init__(self, history: StudyRightHistory, as_of: dt.date):
-        self.as_of = as_of
-        first = history.status_periods["start_date"].min() or as_of
-        self.first = first
-        rights = history.study_rights.select(RIGHT, "study_right_type", "campus", "koulutus_code", "planned_end_date")
-        quals = pl.DataFrame(list(reference(QUALIFICATIONS))).select("koulutus_code", "qualification_type")
+    def __init__(self, calculation: Calculation):
+        history, self.as_of, self.first = calculation.history, calculation.last, calculation.first
+        rights = history.numbered(history.study_rights.select(RIGHT, "study_right_type", "campus", "koulutus_code",
+                                                              "planned_end_date"))
+        quals = pl.DataFrame(list(reference(QUALIFICATIONS))).select("koulutus_code", "qualification_type").lazy()
         self.rights = rights.join(quals, on="koulutus_code", how="left").with_columns(
-            pl.col("qualification_type").fill_null("unknown"))
-        self.pieces = pieces(history, first, as_of).with_columns(
+            pl.col("qualification_type").fill_null("unknown")).collect()
+        self.pieces = calculation.pieces.with_columns(
             pl.col("piece_start").dt.month_start().alias("month"),
             ((pl.col("piece_end") - pl.col("piece_start")).dt.total_days() + 1).alias("days"))
 
     def months(self) -> pl.DataFrame:
         """Per study right and whole known month: state on the first day, next month's state, days by status."""
-        p = self.pieces
-        start = p.filter(pl.col("piece_start") == pl.col("month")).select(RIGHT, "month", _state(pl.col("status")).alias("state"))
-        days = p.group_by(RIGHT, "month").agg(
+        p = self.pieces.lazy()  # lazy: the streaming engine joins these millions of rows several times faster
+        start = p.filter(pl.col("piece_start") == pl.col("month")).select(NUMBER, "month", _state(pl.col("status")).alias("state"))
+        days = p.group_by(NUMBER, "month").agg(
             *(pl.col("days").filter(pl.col("status") == s).sum().alias(s) for s in DAY_STATUSES))
         last_known = (self.as_of + dt.timedelta(days=1)).replace(day=1)
-        nxt = start.select(RIGHT, pl.col("month").dt.offset_by("-1mo"), pl.col("state").alias("next_state"))
+        nxt = start.select(NUMBER, pl.col("month").dt.offset_by("-1mo"), pl.col("state").alias("next_state"))
         return (start.filter(pl.col("state") != ENDED).filter(pl.col("month").dt.offset_by("1mo") <= last_known)
-                .join(nxt, on=[RIGHT, "month"], how="left").with_columns(pl.col("next_state").fill_null(ENDED))
-                .join(days, on=[RIGHT, "month"], how="left")
-                .join(self.rights.select(RIGHT, "planned_end_date"), on=RIGHT, how="left")
+                .join(nxt, on=[NUMBER, "month"], how="left").with_columns(pl.col("next_state").fill_null(ENDED))
+                .join(days, on=[NUMBER, "month"], how="left")
+                .join(self.rights.lazy().select(NUMBER, "planned_end_date"), on=NUMBER, how="left")
                 .with_columns(_past_planned(pl.col("month")).alias("past_planned"),
-                              (pl.col("month").dt.month() - 1).alias("calendar_month")))
+                              (pl.col("month").dt.month() - 1).alias("calendar_month"))).collect()
 
 
 def _past_planned(month_start: pl.Expr) -> pl.Expr:
@@ -136,12 +135,13 @@ def _groups(frame: pl.DataFrame) -> dict[tuple[str, str], tuple[np.ndarray, list
     return out
 
 
-def forecast_year(history: StudyRightHistory, as_of: dt.date, targets: pl.DataFrame | None = None) -> Forecast:
-    """Forecast the year of ``as_of`` from what ``history`` knew on ``as_of``."""
-    if history.study_rights.height == 0:  # nothing could be calculated (e.g. the study-right file was unreadable)
+def forecast_year(calculation: Calculation, targets: pl.DataFrame | None = None) -> Forecast:
+    """Forecast the year of the calculation's last day from what its history knew on that day."""
+    as_of = calculation.last
+    if calculation.history.study_rights.height == 0:  # nothing could be calculated (e.g. the study-right file was unreadable)
         table = published.BY_NAME["mart_student_year_forecast"]
         return Forecast(pl.DataFrame(schema={c.name: c.dtype for c in table.columns}))
-    known = History(history, as_of)
+    known = History(calculation)
     chain = Chain.learn(known.months())
     year = as_of.year
     months = [dt.date(year, m, 1) for m in range(1, 13)]
@@ -156,26 +156,26 @@ def forecast_year(history: StudyRightHistory, as_of: dt.date, targets: pl.DataFr
 
 def _population(known: History, as_of: dt.date, year: int) -> pl.DataFrame:
     """Open study rights on the as-of date, plus this year's expected starts as templates from earlier years."""
-    p = known.pieces.sort(RIGHT, "piece_start")
-    last = p.group_by(RIGHT).agg(
+    p = known.pieces.lazy().sort(NUMBER, "piece_start")
+    last = p.group_by(NUMBER).agg(
         pl.col("status").last(), pl.col("piece_end").last(), pl.col("part_time_percent").last(),
-        pl.col("funding_code").drop_nulls().last())
+        pl.col("funding_code").drop_nulls().last()).collect()
     open_rights = last.filter((pl.col("piece_end") == as_of) & ~pl.col("status").is_in(sorted(ENDING_STATUSES))).select(
-        RIGHT, _state(pl.col("status")).alias("state"), pl.col("part_time_percent").fill_null(100.0), "funding_code",
+        NUMBER, _state(pl.col("status")).alias("state"), pl.col("part_time_percent").fill_null(100.0), "funding_code",
         pl.lit(None, pl.Date).alias("starts_on"), pl.lit(1.0).alias("probability"))
-    first_status = p.group_by(RIGHT).agg(pl.col("piece_start").first().alias("starts_on"),
-                                         pl.col("funding_code").drop_nulls().first())
+    first_status = p.group_by(NUMBER).agg(pl.col("piece_start").first().alias("starts_on"),
+                                         pl.col("funding_code").drop_nulls().first()).collect()
     earlier = [y for y in range(known.first.year, year) if dt.date(y, 1, 1) >= known.first]
     shift = pl.format("{}y", year - pl.col("starts_on").dt.year())  # a template moves to this year, planned end too
     templates = first_status.filter(
         pl.col("starts_on").dt.year().is_in(earlier)
         & (pl.col("starts_on").dt.strftime("%m-%d") > as_of.strftime("%m-%d"))
-    ).join(known.rights, on=RIGHT, how="left").with_columns(
+    ).join(known.rights, on=NUMBER, how="left").with_columns(
         pl.lit(NOT_STARTED, pl.Int8).alias("state"), pl.lit(100.0).alias("part_time_percent"),
         pl.col("planned_end_date").dt.offset_by(shift), pl.col("starts_on").dt.offset_by(shift),
         pl.lit(1.0 / max(len(earlier), 1)).alias("probability"))
-    open_rights = open_rights.join(known.rights, on=RIGHT, how="left")
-    return pl.concat([open_rights, templates.select(open_rights.columns)]).sort("starts_on", RIGHT, nulls_last=False)
+    open_rights = open_rights.join(known.rights, on=NUMBER, how="left")
+    return pl.concat([open_rights, templates.select(open_rights.columns)]).sort("starts_on", NUMBER, nulls_last=False)
 
 
 def _day_weights(population: pl.DataFrame, ahead: list[dt.date]) -> np.ndarray:
@@ -242,23 +242,27 @@ def _simulate_chunk(rng, chain: Chain, ahead, weights, as_of, members, states, p
             state = np.where(starting, LASNA, state).astype(np.int8)
         for key, member in members.items():
             totals[key][:, k, :] += member @ added
-        state = _step(rng, chain.transition[cm, past], state)
+        state = _step(rng, chain.transition[cm], past, state)
 
 
-def _step(rng, transition: np.ndarray, state: np.ndarray) -> np.ndarray:
-    """Move every active study right to its next month's state."""
+def _step(rng, transition: np.ndarray, past: np.ndarray, state: np.ndarray) -> np.ndarray:
+    """Move every active study right to its next month's state.
+
+    ``transition`` is the month's [past planned end, state, next state]; a right moves to the first next
+    state whose cumulative probability exceeds its draw. The small table is indexed per right and
+    simulation, rather than copying it out for every right.
+    """
     active = (state >= 0) & (state < ENDED)
-    cumulative = np.cumsum(transition, axis=-1)  # right × state × next
+    cumulative = np.cumsum(transition, axis=-1).reshape(-1, transition.shape[-1])  # (past, state) × next
+    row = past[:, None] * 3 + np.clip(state, 0, 2)
     u = rng.random(state.shape)
-    rows = np.arange(state.shape[0])[:, None]
-    current = np.clip(state, 0, 2)
-    nxt = sum((u > cumulative[rows, current, j]).astype(np.int8) for j in range(3))
+    nxt = sum((u > cumulative[:, j][row]).astype(np.int8) for j in range(3))
     return np.where(active, nxt, state).astype(np.int8)
 
 
 def _actual(known: History, year: int, keys) -> dict:
     """(scope, breakdown) → {member: [cumulative student-years at each month end of the year, up to the as-of date]}."""
-    p = known.pieces.filter(pl.col("piece_start").dt.year() == year).join(known.rights, on=RIGHT, how="left")
+    p = known.pieces.filter(pl.col("piece_start").dt.year() == year).join(known.rights, on=NUMBER, how="left")
     # the funding code of the days themselves, not of the study right
     days = p.with_columns(pl.lit("total").alias("total"), (pl.col("student_year_days_current").fill_null(0.0) / 365).alias("sy"))
     out = {}
