@@ -159,7 +159,7 @@ def _with_additional_periods(cut_up: pl.LazyFrame, extras: pl.LazyFrame) -> pl.L
         pl.col("period_type").is_in(_period_types("accommodation_days")).any().alias("accommodation"),
         pl.col("period_type").is_in(_period_types("special_support_days")).any().alias("special_support"),
     )
-    return cut_up.join(flags, on="piece", how="left").with_columns(
+    return cut_up.join(flags, on="piece", how="left", maintain_order="left").with_columns(
         pl.col("accommodation").fill_null(False), pl.col("special_support").fill_null(False))
 
 
@@ -177,7 +177,8 @@ def _measured(cut_up: pl.LazyFrame) -> pl.LazyFrame:
            | ((status == HOLIDAY) & (pl.col("piece_start") <= HOLIDAY_COUNTED_UNTIL)))
     )
     zero = pl.lit(0.0)
-    return cut_up.join(july_rule().lazy(), on="study_right_type", how="left").with_columns(
+    # (joins keep the pieces' order: sums over them then add in the same order every run, to the last bit)
+    return cut_up.join(july_rule().lazy(), on="study_right_type", how="left", maintain_order="left").with_columns(
         pl.when(status.is_in([PRESENT, GRADUATED])).then(days).otherwise(zero).alias("present_or_graduated_days"),
         pl.when((status == HOLIDAY) & within_allowance).then(days).otherwise(zero).alias("holiday_days_counted"),
         pl.when((status == HOLIDAY) & ~within_allowance).then(days).otherwise(zero).alias("holiday_days_other"),
