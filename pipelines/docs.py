@@ -73,7 +73,7 @@ def _index() -> str:
     lines += ["", "See also: [ER diagram](er_diagram.md), [glossary](glossary.md), "
               "[student-year rules](student_years.md), [forecast method](student_year_forecast.md), "
               "[organisation master](organization_master.md), [customer segments](customer_segments.md), "
-              "[privacy](privacy.md)."]
+              "[privacy](privacy.md), [performance](performance.md)."]
     return "\n".join(lines) + "\n"
 
 

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from pipelines.marts.history import history_from_folder
 from pipelines.marts.report import write_report
-from pipelines.marts.student_years import StudyRightHistory, per_study_right
+from pipelines.marts.student_years import NUMBER, Calculation, StudyRightHistory, per_study_right
 from pipelines.resources import LandingArea
 from tests.conftest import run_cli
 from tests.landing import valid_rows, write_landing
@@ -132,6 +132,15 @@ def test_a_holidays_28_days_are_counted_once_across_period_boundaries(began, len
 def small_history(small_landing):
     landing = LandingArea(path=str(small_landing))
     return history_from_folder(landing, landing.export_folder("student_admin"))[0]
+
+
+def test_pieces_come_in_study_right_and_day_order(small_history):
+    """``Calculation.by_study_right`` tells polars the pieces are sorted by study right: they must be."""
+    pieces = Calculation.up_to(small_history, D(2026, 11, 20)).pieces
+    assert pieces[NUMBER].n_unique() > 200
+    assert pieces.equals(pieces.sort(NUMBER, "piece_start", maintain_order=True))
+    ends = pieces.select((pl.col("piece_end") < pl.col("piece_start").shift(-1)).over(NUMBER).drop_nulls().all())
+    assert ends.item()  # and they do not overlap
 
 
 def _month_start(year, month):

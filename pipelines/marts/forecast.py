@@ -79,6 +79,7 @@ class History:
         self.pieces = calculation.pieces.with_columns(
             pl.col("piece_start").dt.month_start().alias("month"),
             ((pl.col("piece_end") - pl.col("piece_start")).dt.total_days() + 1).alias("days"))
+        self.by_study_right = calculation.by_study_right()
 
     def months(self) -> pl.DataFrame:
         """Per study right and whole known month: state on the first day, next month's state, days by status."""
@@ -156,14 +157,14 @@ def forecast_year(calculation: Calculation, targets: pl.DataFrame | None = None)
 
 def _population(known: History, as_of: dt.date, year: int) -> pl.DataFrame:
     """Open study rights on the as-of date, plus this year's expected starts as templates from earlier years."""
-    p = known.pieces.lazy().sort(NUMBER, "piece_start")
-    last = p.group_by(NUMBER).agg(
+    p = known.by_study_right
+    last = p.group_by(NUMBER, maintain_order=True).agg(
         pl.col("status").last(), pl.col("piece_end").last(), pl.col("part_time_percent").last(),
         pl.col("funding_code").drop_nulls().last()).collect()
     open_rights = last.filter((pl.col("piece_end") == as_of) & ~pl.col("status").is_in(sorted(ENDING_STATUSES))).select(
         NUMBER, _state(pl.col("status")).alias("state"), pl.col("part_time_percent").fill_null(100.0), "funding_code",
         pl.lit(None, pl.Date).alias("starts_on"), pl.lit(1.0).alias("probability"))
-    first_status = p.group_by(NUMBER).agg(pl.col("piece_start").first().alias("starts_on"),
+    first_status = p.group_by(NUMBER, maintain_order=True).agg(pl.col("piece_start").first().alias("starts_on"),
                                          pl.col("funding_code").drop_nulls().first()).collect()
     earlier = [y for y in range(known.first.year, year) if dt.date(y, 1, 1) >= known.first]
     shift = pl.format("{}y", year - pl.col("starts_on").dt.year())  # a template moves to this year, planned end too

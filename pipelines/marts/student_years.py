@@ -104,7 +104,7 @@ def status_segments(status_periods: pl.LazyFrame) -> pl.LazyFrame:
 def pieces(history: StudyRightHistory, first: dt.date, last: dt.date) -> pl.DataFrame:
     """The study rights' days from ``first`` to ``last`` (inclusive) cut into uniform pieces, with every measure.
 
-    Keyed by NUMBER (``history.with_ids`` puts the text id back)."""
+    Keyed by NUMBER (``history.with_ids`` puts the text id back), in (NUMBER, piece_start) order."""
     types = history.numbered(history.study_rights.select(RIGHT, "study_right_type"))
     segments = (  # numbered in (study right, start) order, so (segment, cut) order is (study right, day) order
         status_segments(history.numbered(history.status_periods))
@@ -222,14 +222,19 @@ class Calculation:
         """From the first status in the export to ``as_of`` (days after it are not yet known)."""
         return cls.of(history, history.status_periods["start_date"].min() or as_of, as_of)
 
+    def by_study_right(self) -> pl.LazyFrame:
+        """The pieces, with polars told what ``pieces`` guarantees: they come in (NUMBER, piece_start) order.
+
+        A group-by per study right in order then walks the rows instead of hashing ten million of them."""
+        return self.pieces.lazy().with_columns(pl.col(NUMBER).set_sorted())
+
     def per_study_right(self) -> pl.DataFrame:
         """KOSKI's opiskelijavuositiedot: one row per study right with its days in the period."""
         summed = (
-            self.pieces.lazy().group_by(NUMBER)
+            self.by_study_right().group_by(NUMBER, maintain_order=True)
             .agg(*_sums(),
                  pl.col("funding_code").drop_nulls().unique().sort().str.join(",").alias("funding_codes"))
             .select(NUMBER, *MEASURES[:5], "funding_codes", *MEASURES[5:])
-            .sort(NUMBER)
         ).collect()
         return self.history.with_ids(summed)
 

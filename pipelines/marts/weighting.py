@@ -17,8 +17,9 @@ def weighted_student_years(month_fact: pl.DataFrame, study_rights: pl.DataFrame,
     unknown = groups.join(weights, on="cost_group", how="anti")
     if unknown.height:
         raise ValueError(f"cost-group configuration: group(s) {sorted(set(unknown['cost_group']))} have no weight")
-    frame = (month_fact.lazy().join(study_rights.lazy().select("study_right_id", "koulutus_code"), on="study_right_id")
-             .join(groups.lazy(), on="koulutus_code").join(weights.lazy(), on="cost_group")
-             .with_columns((pl.col("student_years_current") * pl.col("weight")).alias("weighted_student_years_current"))
-             .sort("study_right_id", "month_date_key", "funding_code", nulls_last=True))
+    in_order = {"maintain_order": "left"}  # the monthly fact's order (study right, month, funding code): no re-sort
+    frame = (month_fact.lazy()
+             .join(study_rights.lazy().select("study_right_id", "koulutus_code"), on="study_right_id", **in_order)
+             .join(groups.lazy(), on="koulutus_code", **in_order).join(weights.lazy(), on="cost_group", **in_order)
+             .with_columns((pl.col("student_years_current") * pl.col("weight")).alias("weighted_student_years_current")))
     return conform(frame.collect(), "fact_weighted_student_year_month")

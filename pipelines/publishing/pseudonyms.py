@@ -14,8 +14,14 @@ PSEUDONYM_LENGTH = 32
 def pseudonymise(values: pl.Series, key: bytes, domain: str) -> pl.Series:
     """The same value and key give the same pseudonym; without the key they cannot be linked back."""
     unique = values.unique().drop_nulls()
-    digests = [hmac.new(key, f"{domain}:{v}".encode(), hashlib.sha256).hexdigest()[:PSEUDONYM_LENGTH] for v in unique]
+    keyed = hmac.new(key, f"{domain}:".encode(), hashlib.sha256)  # (copying the keyed state beats keying per value)
+    digests = [_digest(keyed.copy(), v) for v in unique]
     return values.replace_strict(unique, pl.Series(digests, dtype=pl.Utf8), default=None, return_dtype=pl.Utf8)
+
+
+def _digest(keyed: hmac.HMAC, value: str) -> str:
+    keyed.update(value.encode())
+    return keyed.hexdigest()[:PSEUDONYM_LENGTH]
 
 
 KEY_VARIABLE = "TIEDOLLA_PSEUDONYM_KEY"

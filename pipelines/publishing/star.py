@@ -63,13 +63,19 @@ def local_date(column: str) -> pl.Expr:
     return pl.col(column).dt.convert_time_zone(LOCAL_TIME_ZONE).dt.date()
 
 
+def _yyyymmdd(day: pl.Expr) -> pl.Expr:
+    """In integer arithmetic: formatting text for millions of rows is several times slower."""
+    return day.dt.year().cast(pl.Int64) * 10_000 + day.dt.month().cast(pl.Int64) * 100 + day.dt.day().cast(pl.Int64)
+
+
 def date_key(column: str) -> pl.Expr:
-    """yyyymmdd of a date, or of a timestamp's Finnish calendar day."""
-    return pl.col(column).dt.strftime("%Y%m%d").cast(pl.Int64)
+    """yyyymmdd of a date."""
+    return _yyyymmdd(pl.col(column))
 
 
 def timestamp_date_key(column: str) -> pl.Expr:
-    return local_date(column).dt.strftime("%Y%m%d").cast(pl.Int64)
+    """yyyymmdd of a timestamp's Finnish calendar day."""
+    return _yyyymmdd(local_date(column))
 
 
 def dim_date(facts: list[pl.DataFrame], as_of: dt.date) -> pl.DataFrame:
