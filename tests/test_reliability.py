@@ -67,6 +67,7 @@ def test_a_crash_leaves_the_published_set_whole_and_the_next_run_healthy(tiny_la
     warehouse = tmp_path / "wh"
     shutil.copytree(good_warehouse, warehouse, symlinks=True)
     before_version, before = Warehouse(warehouse).current_version(), _content(warehouse)
+    offered = {v["version"] for v in Warehouse(warehouse).versions()}
 
     crashed = _run("run", "--landing", str(tiny_landing), "--warehouse", str(warehouse),
                       env={"TIEDOLLA_FAILPOINT": point + (":kill" if how == "kill" else "")})
@@ -75,6 +76,8 @@ def test_a_crash_leaves_the_published_set_whole_and_the_next_run_healthy(tiny_la
         assert Warehouse(warehouse).current_version() in {before_version, *[v["version"] for v in Warehouse(warehouse).versions()]}
     else:
         assert Warehouse(warehouse).current_version() == before_version
+        # a version gathered but never switched in is not offered for rollback
+        assert {v["version"] for v in Warehouse(warehouse).versions()} == offered
     assert _content(warehouse) == before  # whole, readable, and the same content either way (same input, same key)
 
     healthy = _run("run", "--landing", str(tiny_landing), "--warehouse", str(warehouse))
@@ -82,6 +85,8 @@ def test_a_crash_leaves_the_published_set_whole_and_the_next_run_healthy(tiny_la
     assert Warehouse(warehouse).current_version() != before_version
     assert _content(warehouse) == before
     assert not any((warehouse / ".staging").iterdir())
+    assert not list((warehouse / "versions").glob("*/.gathering"))
+    assert {p.name for p in (warehouse / "versions").iterdir()} == {v["version"] for v in Warehouse(warehouse).versions()}
 
 
 def test_a_second_run_on_a_busy_warehouse_refuses_and_changes_nothing(tiny_landing, good_warehouse, tmp_path):

@@ -33,6 +33,9 @@ import polars as pl
 from pipelines import failpoints
 
 KEEP_VERSIONS = 5
+#: in a version folder from the start of gathering until the version has been switched in: a crash in between
+#: leaves a version that was never published, which is then neither offered for rollback nor kept
+GATHERING = ".gathering"
 
 
 class WarehouseBusy(RuntimeError):
@@ -128,11 +131,11 @@ class Warehouse:
 
     def versions(self) -> list[dict]:
         """Published versions, newest first: name, release time, as-of date, rows."""
-        out = []
+        out, current = [], self.current_version()
         for folder in (self.root / "versions").iterdir() if (self.root / "versions").is_dir() else []:
             manifest = folder / "manifest.json"
-            if not manifest.exists():
-                continue  # a version being gathered, or a broken one: never offered
+            if not manifest.exists() or ((folder / GATHERING).exists() and folder.name != current):
+                continue  # a version being gathered, never switched in, or broken: never offered
             m = json.loads(manifest.read_text(encoding="utf-8"))
             out.append({"version": folder.name, "released_at": m.get("released_at", ""), "as_of": m.get("as_of"),
                         "rows_published": m.get("totals", {}).get("rows_published")})
@@ -143,6 +146,7 @@ class Warehouse:
         with self.lock("release", wait_seconds=600):
             version = self.root / "versions" / run_id
             version.mkdir(parents=True, exist_ok=True)
+            (version / GATHERING).touch()
             for name, source in tables.items():
                 target = version / f"{name}.parquet"
                 if not target.exists():
@@ -177,8 +181,11 @@ class Warehouse:
         link.symlink_to(Path("versions") / version, target_is_directory=True)
         if self.published.exists() and not self.published.is_symlink():
             raise RuntimeError(f"{self.published} is a folder, not a link to a version: move it away first")
+        outgoing = self.current_version()
         os.replace(link, self.published)
         failpoints.reached("release:switched")
+        for published in {outgoing, version} - {None}:  # both have been switched in (the outgoing one perhaps by a
+            (self.root / "versions" / published / GATHERING).unlink(missing_ok=True)  # run that crashed just here)
         folder = self.root / "versions" / version
         atomic_write_bytes(self.root / "manifest.json", (folder / "manifest.json").read_bytes())
         self._write_views(sorted(p.stem for p in folder.glob("*.parquet")))
