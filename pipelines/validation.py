@@ -243,10 +243,12 @@ def _outcome(table: Table, raw: RawTable, typed: pl.DataFrame | None, parts: lis
         return TableOutcome(table.name, raw.file, None, pl.DataFrame(schema=FAILURE_SCHEMA | {PERSON_ID: pl.Utf8}), 0,
                             str(raw.problem))
     people = people if people is not None else pl.DataFrame(schema={LINE: pl.Int64, PERSON_ID: pl.Utf8})
-    all_failures = pl.concat(parts).sort(LINE, "rule_id").join(people.unique(LINE), on=LINE, how="left",
-                                                               maintain_order="left")
+    all_failures = pl.concat(parts).sort(LINE, "rule_id")
+    failing_people = people.join(all_failures.select(LINE), on=LINE, how="semi").unique(LINE)  # (few of millions)
+    all_failures = all_failures.join(failing_people, on=LINE, how="left", maintain_order="left")
     errors = all_failures.filter(pl.col("severity") == "error")[LINE].unique().implode()
     warned = all_failures.filter(pl.col("severity").is_in(["warning", WAIVED]))[LINE].unique().implode()
     valid = typed.filter(~pl.col(LINE).is_in(errors)).with_columns(pl.col(LINE).is_in(warned).alias(HAS_WARNINGS))
-    valid = valid.select(*table.names, LINE, HAS_WARNINGS).sort(LINE)
-    return TableOutcome(table.name, raw.file, valid, all_failures, raw.rows_read)
+    valid = valid.select(*table.names, LINE, HAS_WARNINGS)
+    return TableOutcome(table.name, raw.file, valid if valid[LINE].is_sorted() else valid.sort(LINE), all_failures,
+                        raw.rows_read)  # (rows come in file order: sorting millions of them again costs a second)

@@ -26,6 +26,11 @@ UNIT_NAMES = ["Asiakaspalvelu", "Huoltotyöt", "Korjaustyöt", "Projektityö", "
 #: the true employer (index into ``World.employers``) of a workplace row: truth for matching, never exported
 EMPLOYER = "__employer"
 FUNDING_MIX = ["1"] * 90 + ["2", "4", "6", "14", "3", "17", "10", "16", "9", "7"]
+#: of an adult's changes of pace, the share that are holidays (with youth summer holidays and interruptions: ≈ 4.3
+#: status periods per student, as in the national figures of the issue: 350,000 students, ≈ 1.5M periods)
+ADULT_HOLIDAY_SHARE = 0.45
+#: days of study per assessed unit (≈ 14 units per student: 350,000 students, ≈ 5M assessed units)
+DAYS_PER_UNIT = 58.0
 
 
 @dataclass
@@ -75,8 +80,10 @@ def _history(rng, start: dt.date, months: float, youth: bool, as_of: dt.date):
             summer = dt.date(cursor.year if cursor < dt.date(cursor.year, 6, 1) else cursor.year + 1, 6, 1)
             event, length = summer, (dt.date(summer.year, 8, 10) - summer).days
             kind = "loma" if rng.random() < 0.55 else None
-        else:
+        else:  # adults: a change of pace every few months, some of them a holiday of a few weeks
             event, length, kind = _date(_day(cursor) + int(rng.integers(120, 400))), 0, None
+            if rng.random() < ADULT_HOLIDAY_SHARE:
+                kind, length = "loma", int(rng.integers(14, 46))
         if rng.random() < 0.07:
             event = _date(_day(cursor) + int(rng.integers(30, 300)))
             kind, length = "valiaikaisestikeskeytynyt", int(rng.integers(30, 200))
@@ -208,11 +215,11 @@ def _typed_name(rng, emp: dict) -> str:
 
 
 def _assessed_units(rng, rights: pl.DataFrame, as_of: dt.date) -> pl.DataFrame:
-    """About one unit per 2.5 months of study, assessed on days inside the study right."""
+    """About one unit per two months of study (``DAYS_PER_UNIT``), assessed on days inside the study right."""
     start = rights["start_date"].to_numpy().astype("datetime64[D]").astype(np.int64)
     end = rights["end_date"].fill_null(as_of).to_numpy().astype("datetime64[D]").astype(np.int64)
     span = np.maximum(end - start, 1)
-    counts = rng.poisson(span / 75.0)
+    counts = rng.poisson(span / DAYS_PER_UNIT)
     idx = np.repeat(np.arange(rights.height), counts)
     n = len(idx)
     day = start[idx] + (rng.random(n) * span[idx]).astype(np.int64)
