@@ -279,16 +279,15 @@ def cmd_forget(args) -> int:
 def cmd_waive(args) -> int:
     from pipelines.resources import LandingArea
     from pipelines.stewardship.waivers import WaiverError, add_waiver
-    from schemas.sources import SOURCES
+    from schemas.sources import RULES
 
     path = LandingArea(path=".", site_config=args.site_config).waivers_path()
     if path is None:
         raise UsageError("the site configuration names no waiver file (waivers: waivers.yaml)")
-    rules = {rule_id for s in SOURCES for rule_id in s.rule_catalogue()}
     entry = {"rule": args.rule, "source_key": args.key, "reason": args.reason, "approved_by": args.approved_by,
              "expires": args.expires}
     try:
-        waiver = add_waiver(path, entry, rules, dt.date.today())
+        waiver = add_waiver(path, entry, set(RULES), dt.date.today())
     except WaiverError as err:
         raise UsageError(str(err)) from None
     print(f"waived {waiver.rule} for {waiver.source_key} until {waiver.expires} in {path}; it takes effect in the "

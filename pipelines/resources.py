@@ -3,10 +3,9 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-
-import yaml
 from typing import Any
 
+import yaml
 from dagster import ConfigurableResource, InitResourceContext
 from pydantic import PrivateAttr
 

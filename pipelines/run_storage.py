@@ -40,9 +40,9 @@ def _write_atomically(path: Path, write) -> None:
 class _TablesApart(pickle.Pickler):
     """Pickles a value with each polars table written to ``<value>.<token>.<n>.arrow`` instead."""
 
-    def __init__(self, file: IO[bytes], value_path: Path):
+    def __init__(self, file: IO[bytes], value_path: Path, token: str):
         super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
-        self.value_path, self.token, self.written = value_path, uuid.uuid4().hex, 0
+        self.value_path, self.token, self.written = value_path, token, 0
 
     def persistent_id(self, obj):
         if type(obj) is not pl.DataFrame:
@@ -72,15 +72,10 @@ class RunStorage(ConfigurableIOManager):
     def handle_output(self, context: OutputContext, obj) -> None:
         path = self._path(context.asset_key.path)
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        pickler: list[_TablesApart] = []
-
-        def write(f: IO[bytes]) -> None:
-            pickler.append(_TablesApart(f, path))
-            pickler[0].dump(obj)
-
-        _write_atomically(path, write)
+        token = uuid.uuid4().hex  # names this write's tables
+        _write_atomically(path, lambda f: _TablesApart(f, path, token).dump(obj))
         for older in path.parent.glob(f"{path.name}.*.arrow"):  # tables of earlier writes of this value
-            if older.name.split(".")[-3] != pickler[0].token:
+            if older.name.split(".")[-3] != token:
                 older.unlink(missing_ok=True)
         failpoints.reached(context.step_key)
 

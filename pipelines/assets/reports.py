@@ -18,14 +18,10 @@ from pipelines.stewardship.history import history_path, record_run, runs_path
 from pipelines.stewardship.report import write_report
 from pipelines.stewardship.waivers import load_waivers
 from schemas import published
-from schemas.sources import SOURCES
+from schemas.sources import RULES, SOURCES
 
 HISTORY = "failure_history"
 SUMMARIES = {f"{s.system}_summary": AssetIn(key=AssetKey([s.system, QUARANTINE_SUMMARY])) for s in SOURCES}
-
-
-def _catalogue() -> dict:
-    return {rule_id: rule for s in SOURCES for rule_id, rule in s.rule_catalogue().items()}
 
 
 @asset(name=HISTORY, group_name="stewardship", ins=SUMMARIES,
@@ -60,14 +56,13 @@ def steward_report(context: AssetExecutionContext, warehouse: WarehouseResource,
     folder = wh.root / "reports" / "steward"
     run_id, as_of = history["run_id"], landing.run_date()
     failures, runs = pl.read_parquet(history_path(wh.root)), pl.read_parquet(runs_path(wh.root))
-    rules = _catalogue()
-    waivers = load_waivers(landing.waivers(), set(rules))
+    waivers = load_waivers(landing.waivers(), set(RULES))
     seen = set(failures.filter(pl.col("last_seen_run") == run_id).select("rule_id", "record_key").iter_rows())
     unmatched = [w for w in waivers if (w.rule, w.source_key) not in seen]
     for w in unmatched:
         context.log.warning(f"waiver {w.rule} for {w.source_key} matches no failure of this run")
     corrections = write_correction_lists(failures, [s.system for s in SOURCES], run_id, folder)
-    paths = write_report(folder, failures, runs, run_id, as_of, rules, history["files"], corrections, waivers,
+    paths = write_report(folder, failures, runs, run_id, as_of, RULES, history["files"], corrections, waivers,
                          unmatched, "../data_docs/index.html")
     context.log.info(f"steward report: {paths[0]}")
     return Output(str(paths[0]), metadata={"report": MetadataValue.path(str(paths[0])),
