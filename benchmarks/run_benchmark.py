@@ -32,8 +32,10 @@ STAGES = {
     "validate": ("validate_", "quality_gate"),
     "organisation master": ("organization",),
     "student-years and forecast": ("student_year",),
+    "KOSKI reconciliation": ("koski",),
     "CRM marts": ("mart_", "crm_activity", "partnership", "survey_response"),
-    "reports (steward report, Data Docs, dashboard)": ("failure_history", "steward_report", "data_docs", "dashboard"),
+    "reports (steward report, Data Docs, dashboard)": ("failure_history", "figures_at_risk", "steward_report",
+                                                       "data_docs", "dashboard"),
     "star schema and release": ("",),
 }
 FOUNDATION = ("ingest", "validate", "star schema and release")

@@ -36,7 +36,7 @@ def cmd_generate(args) -> int:
     from pipelines.demo_data.export import generate
 
     out, day = Path(args.out), args.as_of.isoformat()
-    folder = generate(args.size, args.seed, out, args.as_of)
+    folder = generate(args.size, args.seed, out, args.as_of, clean=args.clean)
     print(f"wrote {folder} and {out / 'crm' / day}")
     print(f"truth of injected defects: {out / 'truth' / '<source>' / day / 'defects.csv'}; "
           f"of which records are one organisation: {out / 'truth' / 'crm' / day / 'organizations.csv'}")
@@ -93,13 +93,15 @@ def _report(result, warehouse: Path) -> int:
         return 1
     manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     print(f"\npublished run {manifest['run_id']} (as of {manifest['as_of']})")
-    print(f"  {'source':<15}{'file':<34}{'read':>10}{'published':>11}{'quarantined':>13}")
+    print(f"  {'source':<15}{'file':<34}{'read':>10}{'published':>11}{'rejected':>10}   "
+          f"{'of the published: cleared':>26}{'flagged':>9}")
     for name, f in manifest["files"].items():
         note = f"  CANNOT READ: {f['problem']}" if f["problem"] else ""
         print(f"  {f['source_system']:<15}{name:<34}{f['rows_read']:>10}{f['rows_published']:>11}"
-              f"{f['rows_quarantined']:>13}{note}")
+              f"{f['rows_rejected']:>10}   {f['rows_cleared']:>26}{f['rows_flagged']:>9}{note}")
         for notice in f["notices"]:
             print(f"    note: {notice}")
+    _report_koski(warehouse / "published" / "mart_koski_reconciliation.parquet")
     print(f"\n  published tables: {warehouse / 'published'}/*.parquet")
     print(f"  DuckDB views:     {warehouse / 'tiedolla.duckdb'}")
     print(f"  quarantine:       {warehouse / 'quarantine'}/*.parquet")
@@ -109,6 +111,20 @@ def _report(result, warehouse: Path) -> int:
         if path.exists():
             print(f"  {label + ':':<18}{path}")
     return 0
+
+
+def _report_koski(mart: Path) -> None:
+    """One line per KOSKI report reconciled: how many study rights in both, only in one, and figures differing."""
+    import polars as pl
+
+    if not mart.exists():
+        return
+    for (oid, first, last), rows in pl.read_parquet(mart).group_by(
+            "oppilaitos_oid", "period_first_day", "period_last_day", maintain_order=True):
+        r = rows.row(0, named=True)
+        print(f"\n  KOSKI's report {oid} {first}–{last}: {r['rows_matched']} study rights in both, "
+              f"{r['rows_only_in_koski']} only in KOSKI, {r['rows_only_ours']} only ours, "
+              f"{int(rows['rows_differing'].sum())} figures differ (reports/steward/corrections_koski.csv)")
 
 
 def _run_locked(landing: Path, warehouse: Path, as_of, key: str, site_config: str | None, wait: float) -> int:
@@ -190,7 +206,7 @@ def _landing(args):
 def cmd_student_years(args) -> int:
     from pipelines.ingestion.problems import FileProblem
     from pipelines.marts.history import CannotCalculate, history_from_folder
-    from pipelines.marts.report import write_report
+    from pipelines.marts.report import write_held_back, write_report
     from schemas.student_admin import SYSTEM
 
     if args.to < args.from_:
@@ -198,14 +214,18 @@ def cmd_student_years(args) -> int:
     landing = _landing(args)
     try:
         folder = landing.export_folder(SYSTEM)
-        history, left_out = history_from_folder(landing, folder)
+        history, held = history_from_folder(landing, folder)
     except (FileProblem, CannotCalculate) as err:
         print(f"tiedolla: cannot calculate student-years: {err}", file=sys.stderr)
         return 1
-    rows = write_report(history, args.from_, args.to, Path(args.out))
-    print(f"{rows} study rights with days from {args.from_} to {args.to} written to {args.out} "
+    out = Path(args.out)
+    rows = write_report(history, args.from_, args.to, out, args.format)
+    print(f"{rows} study rights with days from {args.from_} to {args.to} written to {out} "
           f"(export {folder.name})", file=sys.stderr)
-    print(f"{len(left_out)} study rights in quarantine were left out (see the quarantine report of `tiedolla run`)",
+    held_out = out.with_name(f"{out.stem}_held_back.csv")
+    write_held_back(held, held_out)
+    print(f"{held['study_right_id'].n_unique()} study rights held back: a rule failed in their own status "
+          f"timeline, additional periods or type, so their figures are unknown; listed with the rule in {held_out}",
           file=sys.stderr)
     return 0
 
@@ -315,7 +335,9 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--size", choices=["small", "medium", "large", "national"], default="small")
     g.add_argument("--seed", type=int, default=1)
     g.add_argument("--out", required=True, help="landing folder to write")
-    g.add_argument("--as-of", type=_date, default=DEMO_AS_OF, help="export date (default %(default)s)")
+    g.add_argument("--as-of", type=_date, default=DEMO_AS_OF, help="export date, YYYY-MM-DD (default %(default)s)")
+    g.add_argument("--clean", action="store_true",
+                   help="the same world without its defects: what every figure would be if all records were right")
     g.set_defaults(func=cmd_generate)
     r = sub.add_parser("run", help="ingest, validate, quarantine and publish a landing folder")
     r.add_argument("--landing", required=True)
@@ -340,7 +362,11 @@ def parser() -> argparse.ArgumentParser:
     y.add_argument("--landing", required=True)
     y.add_argument("--from", dest="from_", type=_date, required=True, help="first day (inclusive)")
     y.add_argument("--to", type=_date, required=True, help="last day (inclusive)")
-    y.add_argument("--out", required=True, help="CSV file to write")
+    y.add_argument("--out", required=True, help="CSV file to write; the study rights held back are listed beside it "
+                   "(<name>_held_back.csv)")
+    y.add_argument("--format", choices=["ours", "koski"], default="ours",
+                   help="ours: our column names, ',' and decimal point (default); koski: KOSKI's Finnish headers, "
+                        "';', decimal comma, dates d.m.yyyy, kyllä/ei")
     y.add_argument("--site-config", default=os.environ.get(SITE_VARIABLE), help=SITE_HELP)
     y.set_defaults(func=cmd_student_years)
     b = sub.add_parser("backtest", help="forecast a past year at each month end from the export known then")

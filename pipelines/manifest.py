@@ -32,7 +32,8 @@ def _export_folder(landing, system: str) -> str | None:
 def build_manifest(run_id: str, as_of: dt.date, summaries: dict[str, dict[str, dict]], landing) -> dict:
     """``summaries``: source system → file name → what the file yielded (file names are unique across sources)."""
     files = {name: f for per_source in summaries.values() for name, f in per_source.items()}
-    totals = {k: sum(f[k] for f in files.values()) for k in ("rows_read", "rows_published", "rows_quarantined")}
+    totals = {k: sum(f[k] for f in files.values()) for k in ("rows_read", "rows_published", "rows_rejected",
+                                                                 "rows_cleared", "rows_flagged")}
     return {
         "run_id": run_id, "as_of": as_of.isoformat(), "code_version": code_version(),
         "sources": {system: _export_folder(landing, system) for system in summaries},

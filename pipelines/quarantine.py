@@ -34,7 +34,10 @@ def forget(warehouse: Warehouse, source: Source, ids: list[str], key: bytes) -> 
     """Remove every quarantine and failure-history row about these people; returns rows removed per file."""
     wanted = person_keys(ids, key, source)
     removed = {}
-    for path in [*(warehouse.quarantine(t.name) for t in source.tables), history_path(warehouse.root)]:
+    # every quarantine file, KOSKI's differences included: a person's key is the same in all of them (and differs
+    # between source systems, so a student number never matches a CRM contact)
+    files = sorted(warehouse.quarantine(source.tables[0].name).parent.glob("*.parquet"))
+    for path in [*files, history_path(warehouse.root)]:
         if not path.exists():
             continue
         rows = pl.read_parquet(path)

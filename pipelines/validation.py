@@ -20,11 +20,14 @@ from schemas.sources import SOURCE_TABLES
 
 FAILURE_SCHEMA = {
     "run_id": pl.Utf8, "source_system": pl.Utf8, "table": pl.Utf8, "source_file": pl.Utf8, LINE: pl.Int64,
-    "record_key": pl.Utf8, "rule_id": pl.Utf8, "severity": pl.Utf8, "column": pl.Utf8, "source_header": pl.Utf8,
-    "message": pl.Utf8, "masked_value": pl.Utf8, "failure_id": pl.Utf8,
+    "record_key": pl.Utf8, "rule_id": pl.Utf8, "severity": pl.Utf8, "consequence": pl.Utf8, "column": pl.Utf8, "source_header": pl.Utf8,
+    "message": pl.Utf8, "message_fi": pl.Utf8, "masked_value": pl.Utf8, "failure_id": pl.Utf8,
 }
-#: the severity of an error a steward has waived: the row is published, flagged
+#: the severity of an error a steward has waived: the row is published unchanged, flagged
 WAIVED = "waived"
+#: a failure that takes effect (not waived) with each consequence
+REJECTED = (pl.col("severity") == "error") & (pl.col("consequence") == "reject")
+CLEARED = (pl.col("severity") == "error") & (pl.col("consequence") == "clear")
 #: the person a failure is about (student number, contact id): kept in memory only, written as a keyed pseudonym
 PERSON_ID = "person_id"
 HAS_WARNINGS = "has_warnings"
@@ -41,10 +44,24 @@ class TableOutcome:
     rows_read: int
     problem: str | None = None
 
+    def _rows(self, which: pl.Expr) -> pl.Series:
+        return self.failures.filter(which)[LINE].unique()
+
     @property
-    def rows_quarantined(self) -> int:
-        errors = self.failures.filter(pl.col("severity") == "error")
-        return errors[LINE].n_unique() if errors.height else 0
+    def rows_rejected(self) -> int:
+        """Rows held back in quarantine: rows read = published + rejected."""
+        return self._rows(REJECTED).len()
+
+    @property
+    def rows_cleared(self) -> int:
+        """Published rows with at least one value cleared (and not rejected)."""
+        return self._rows(CLEARED).is_in(self._rows(REJECTED).implode()).not_().sum()
+
+    @property
+    def rows_flagged(self) -> int:
+        """Published rows with a warning or a waived failure only."""
+        taken = self._rows(REJECTED | CLEARED).implode()
+        return self._rows(~(REJECTED | CLEARED)).is_in(taken).not_().sum()
 
     @property
     def rows_published(self) -> int:
@@ -80,8 +97,10 @@ def type_columns(frame: pl.DataFrame, table: Table) -> pl.DataFrame:
     )
 
 
-def _failures(rows: pl.DataFrame, table: Table, rule: Rule, run_id: str, message: pl.Expr | None = None) -> pl.DataFrame:
-    """Failure rows for ``rule`` on ``rows`` (a frame that still has every column's text)."""
+def _failures(rows: pl.DataFrame, table: Table, rule: Rule, run_id: str, message: pl.Expr | None = None,
+              message_fi: pl.Expr | None = None) -> pl.DataFrame:
+    """Failure rows for ``rule`` on ``rows`` (a frame that still has every column's text); the message in English
+    and Finnish is the rule's description unless given."""
     col = table.column(rule.column) if rule.column else None
     value = pl.col(raw_name(col.name)) if col is not None and raw_name(col.name) in rows.columns else \
         pl.col(col.name) if col is not None else pl.lit(None, pl.Utf8)
@@ -91,9 +110,11 @@ def _failures(rows: pl.DataFrame, table: Table, rule: Rule, run_id: str, message
         pl.lit(run_id).alias("run_id"), pl.lit(table.source_system).alias("source_system"),
         pl.lit(table.name).alias("table"), pl.lit(table.source_file).alias("source_file"), pl.col(LINE),
         pl.col(key).cast(pl.Utf8).alias("record_key"), pl.lit(rule.id).alias("rule_id"),
-        pl.lit(rule.severity).alias("severity"), pl.lit(rule.column).alias("column"),
+        pl.lit(rule.severity).alias("severity"), pl.lit(rule.consequence).alias("consequence"),
+        pl.lit(rule.column).alias("column"),
         pl.lit(col.source_header if col else None, pl.Utf8).alias("source_header"),
         (message if message is not None else pl.lit(rule.description)).alias("message"),
+        (message_fi if message_fi is not None else pl.lit(rule.description_fi)).alias("message_fi"),
         masked(value.cast(pl.Utf8), col.personal if col else None).alias("masked_value"), "failure_id",
     ).cast(FAILURE_SCHEMA)
 
@@ -138,9 +159,11 @@ def _ingest_failures(raw: RawTable, table: Table, run_id: str) -> tuple[pl.DataF
     dups = frame.filter(pl.col(LINE) != pl.col("__first_line"))
     failures = [
         _failures(rejects.with_columns(*(pl.lit(None, pl.Utf8).alias(n) for n in table.names[1:])), table,
-                  malformed, run_id, message=pl.lit(malformed.description + ": ") + pl.col("message")),
+                  malformed, run_id, message=pl.lit(malformed.description + ": ") + pl.col("message"),
+                  message_fi=pl.lit(malformed.description_fi + ": ") + pl.col("message_fi")),
         _failures(dups, table, duplicate, run_id,
-                  message=pl.lit("Exact duplicate of line ") + pl.col("__first_line").cast(pl.Utf8)),
+                  message=pl.lit("Exact duplicate of line ") + pl.col("__first_line").cast(pl.Utf8),
+                  message_fi=pl.lit("Rivin ") + pl.col("__first_line").cast(pl.Utf8) + pl.lit(" tarkka kaksoiskappale")),
     ]
     rows = frame.filter(pl.col(LINE) == pl.col("__first_line")).drop("__first_line")
     cleaned = clean_text(rows, table)
@@ -159,7 +182,7 @@ def validate_export(source: Source, raws: dict[str, RawTable], run_id: str,
     """Validate every table of one export together (the cross-file rules need them all).
 
     ``waived`` holds (rule id, record key) pairs a steward has waived: such a failure is kept
-    with severity ``waived`` and its row is published with a flag instead of quarantined.
+    with severity ``waived`` and its row is published unchanged with a flag.
     """
     typed: dict[str, pl.DataFrame] = {}
     failures: dict[str, list[pl.DataFrame]] = {}
@@ -212,15 +235,16 @@ def _waive(failures: pl.DataFrame, waived: frozenset[tuple[str, str]]) -> pl.Dat
                                  .otherwise(pl.col("severity")).alias("severity"))
 
 
-def _error_lines(parts: list[pl.DataFrame]) -> pl.Series:
-    return pl.concat(parts).filter(pl.col("severity") == "error")[LINE].unique()
+def _rejected_lines(parts: list[pl.DataFrame]) -> pl.Series:
+    return pl.concat(parts).filter(REJECTED)[LINE].unique()
 
 
 def _cascade(source: Source, typed: dict[str, pl.DataFrame], failures: dict[str, list[pl.DataFrame]],
              run_id: str) -> None:
-    """Rows whose parent (a student, a study right, an account) is quarantined are quarantined with it.
+    """Rows whose parent (a student, a study right, an account) is rejected: rejected with it, or, where the
+    child can be used without its parent (a study right without its student), the reference is cleared.
 
-    When the parent's whole file could not be read, every row of the child is held back.
+    When the parent's whole file could not be read, the same happens to every row of the child.
     """
     for child, column, parent in source.parents:  # parents come before children
         if child not in typed:
@@ -231,7 +255,7 @@ def _cascade(source: Source, typed: dict[str, pl.DataFrame], failures: dict[str,
             continue
         parent_table = source.by_name[parent]
         key = parent_table.key[0]
-        held = typed[parent].with_columns(pl.col(LINE).is_in(_error_lines(failures[parent]).implode()).alias("__held"))
+        held = typed[parent].with_columns(pl.col(LINE).is_in(_rejected_lines(failures[parent]).implode()).alias("__held"))
         held_keys = held.group_by(key).agg(pl.col("__held").all()).filter("__held").select(pl.col(key).alias(column))
         hits = typed[child].join(held_keys, on=column, how="semi")
         failures[child].append(_failures(hits, source.by_name[child], source.parent_rule(child), run_id))
@@ -246,9 +270,18 @@ def _outcome(table: Table, raw: RawTable, typed: pl.DataFrame | None, parts: lis
     all_failures = pl.concat(parts).sort(LINE, "rule_id")
     failing_people = people.join(all_failures.select(LINE), on=LINE, how="semi").unique(LINE)  # (few of millions)
     all_failures = all_failures.join(failing_people, on=LINE, how="left", maintain_order="left")
-    errors = all_failures.filter(pl.col("severity") == "error")[LINE].unique().implode()
-    warned = all_failures.filter(pl.col("severity").is_in(["warning", WAIVED]))[LINE].unique().implode()
-    valid = typed.filter(~pl.col(LINE).is_in(errors)).with_columns(pl.col(LINE).is_in(warned).alias(HAS_WARNINGS))
-    valid = valid.select(*table.names, LINE, HAS_WARNINGS)
+    rejected = all_failures.filter(REJECTED)[LINE].unique().implode()
+    valid = typed.filter(~pl.col(LINE).is_in(rejected)).with_columns(
+        pl.col(LINE).is_in(all_failures[LINE].unique().implode()).alias(HAS_WARNINGS))
+    valid = _cleared(valid.select(*table.names, LINE, HAS_WARNINGS), all_failures.filter(CLEARED))
     return TableOutcome(table.name, raw.file, valid if valid[LINE].is_sorted() else valid.sort(LINE), all_failures,
                         raw.rows_read)  # (rows come in file order: sorting millions of them again costs a second)
+
+
+def _cleared(valid: pl.DataFrame, cleared: pl.DataFrame) -> pl.DataFrame:
+    """Each value a ``clear`` rule failed on, empty: unknown from here on."""
+    if not cleared.height:
+        return valid
+    by_column = {c: cleared.filter(pl.col("column") == c)[LINE].implode() for c in cleared["column"].unique()}
+    return valid.with_columns(pl.when(pl.col(LINE).is_in(lines)).then(None).otherwise(pl.col(column)).alias(column)
+                              for column, lines in by_column.items())

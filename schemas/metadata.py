@@ -7,13 +7,19 @@ publish, the asset-check contract and the data dictionary in ``docs/architecture
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable, Literal
 
 import pandera.polars as pa
 import polars as pl
 
 Severity = Literal["error", "warning"]
+#: What a failed rule does to the row (``docs/architecture/README.md``, "What a failed rule does"):
+#: ``reject`` – the row is unusable (its key, or a value that defines it, is unreadable): it is not published;
+#: ``clear`` – the value is unknown from here on: it is published as empty and the row flows on;
+#: ``flag`` – the row flows on unchanged, marked ``has_warnings``.
+Consequence = Literal["reject", "clear", "flag"]
+CONSEQUENCES: tuple[Consequence, ...] = ("reject", "clear", "flag")
 #: What kind of personal data a column holds; drives masking in quarantine.
 Personal = Literal["hetu", "name", "email", "phone", "oid", "free_text"]
 
@@ -34,7 +40,8 @@ class Rule:
 
     id: str
     description: str
-    severity: Severity = "error"
+    #: None on a column's rule: the column's ``on_failure`` (resolved by :meth:`Table.all_rules`)
+    consequence: Consequence | None = None
     #: vectorised polars predicate, True where a row passes; receives the whole frame
     passes: Callable[[], pl.Expr] | None = None
     #: the column a failure is reported against (whose value is shown masked)
@@ -43,6 +50,20 @@ class Rule:
     allowed: tuple[str, ...] | None = None
     pattern: str | None = None
     between: tuple[float | None, float | None] | None = None
+    #: the description in Finnish, for the Finnish steward report and correction lists
+    description_fi: str = ""
+
+    def words(self, language: str) -> str:
+        """The description in ``language`` (fi or en)."""
+        return self.description_fi if language == "fi" else self.description
+
+    @property
+    def severity(self) -> Severity:
+        """``error`` when the failure takes something out (a row or a value), ``warning`` when it only flags."""
+        return "warning" if self.consequence == "flag" else "error"
+
+    def resolved(self, on_failure: Consequence) -> Rule:
+        return self if self.consequence else replace(self, consequence=on_failure)
 
 
 @dataclass(frozen=True)
@@ -51,6 +72,7 @@ class TextFormat:
 
     date: str  # strptime format
     date_words: str
+    date_words_fi: str
     decimal_comma: bool
     timestamps: tuple[str, ...] = ()
 
@@ -69,11 +91,17 @@ class TextFormat:
                 pl.Float64: "a number" + (" (decimal comma allowed)" if self.decimal_comma else ""),
                 pl.Int64: "a whole number"}.get(dtype, str(dtype))
 
+    def words_fi(self, dtype) -> str:
+        return {pl.Date: f"päivämäärä muodossa {self.date_words_fi}",
+                TIMESTAMP: "ISO-8601-aikaleima, jossa Z tai aikavyöhyke",
+                pl.Float64: "luku" + (" (desimaalipilkku sallittu)" if self.decimal_comma else ""),
+                pl.Int64: "kokonaisluku"}.get(dtype, str(dtype))
+
 
 #: the student-administration convention: ``1.8.2025``, ``12,5``
-FINNISH_TEXT = TextFormat(date="%d.%m.%Y", date_words="d.m.yyyy", decimal_comma=True)
+FINNISH_TEXT = TextFormat(date="%d.%m.%Y", date_words="d.m.yyyy", date_words_fi="p.k.vvvv", decimal_comma=True)
 #: the CRM convention: ISO-8601 dates and timestamps (``2026-03-04T11:30:00+02:00``), ``12.5``
-ISO_TEXT = TextFormat(date="%Y-%m-%d", date_words="yyyy-mm-dd", decimal_comma=False,
+ISO_TEXT = TextFormat(date="%Y-%m-%d", date_words="yyyy-mm-dd", date_words_fi="vvvv-kk-pp", decimal_comma=False,
                       timestamps=("%Y-%m-%dT%H:%M:%S%.fZ", "%Y-%m-%dT%H:%M:%S%.f%:z", "%Y-%m-%dT%H:%M:%S%.f%z"))
 
 
@@ -88,6 +116,9 @@ class Column:
     personal: Personal | None = None
     code_list: str | None = None
     rules: tuple[Rule, ...] = ()
+    #: what a failed rule of this column does unless the rule says otherwise: ``reject`` for a value that
+    #: identifies or defines the row, ``clear`` for one that only describes it
+    on_failure: Consequence = "reject"
 
     @property
     def is_text(self) -> bool:
@@ -123,6 +154,8 @@ class Table:
             Rule(
                 id=f"{self.name}.{c.name}.format",
                 description=f"{c.source_header or c.name} must be {self.text_format.words(c.dtype)}",
+                description_fi=f"{c.source_header or c.name}: oltava {self.text_format.words_fi(c.dtype)}",
+                consequence=c.on_failure,
                 passes=(lambda c=c: pl.col(raw_name(c.name)).is_null() | pl.col(c.name).is_not_null()),
                 column=c.name,
             )
@@ -133,7 +166,7 @@ class Table:
     def required_rules(self) -> list[Rule]:
         return [
             Rule(id=f"{self.name}.{c.name}.required", description=f"{c.source_header or c.name} must not be empty",
-                 passes=(lambda c=c: pl.col(raw_name(c.name) if not c.is_text and self.source_file else c.name).is_not_null()),
+                 description_fi=f"{c.source_header or c.name} ei saa olla tyhjä", consequence=c.on_failure, passes=(lambda c=c: pl.col(raw_name(c.name) if not c.is_text and self.source_file else c.name).is_not_null()),
                  column=c.name)
             for c in self.columns if not c.nullable
         ]
@@ -141,25 +174,33 @@ class Table:
     def unique_rules(self) -> list[Rule]:
         return [
             Rule(id=f"{self.name}.{c.name}.unique", description=f"{c.source_header or c.name} must be unique in the file",
-                 passes=(lambda c=c: pl.col(c.name).is_null() | pl.col(c.name).is_unique()), column=c.name)
+                 description_fi=f"{c.source_header or c.name}: arvo saa esiintyä tiedostossa vain kerran",
+                 consequence=c.on_failure, passes=(lambda c=c: pl.col(c.name).is_null() | pl.col(c.name).is_unique()), column=c.name)
             for c in self.columns if c.unique
         ]
 
     def all_rules(self) -> list[Rule]:
         """Every rule of this table, in a stable order."""
-        column_rules = [r for c in self.columns for r in c.rules]
-        return self.required_rules() + self.type_rules() + self.unique_rules() + column_rules + list(self.row_rules)
+        column_rules = [r.resolved(c.on_failure) for c in self.columns for r in c.rules]
+        row_rules = [r.resolved(self.column(r.column).on_failure if r.column else "reject") for r in self.row_rules]
+        return self.required_rules() + self.type_rules() + self.unique_rules() + column_rules + row_rules
 
     def ingest_rules(self) -> list[Rule]:
         """Rules the reader applies before typing: they need the file, not the values."""
         if not self.source_file:
             return []
         return [
+            # reported against the first field, the row's key where it is readable
             Rule(f"{self.name}.malformed_row", "The line could not be split into the header's fields "
-                 "(wrong number of fields, or an unclosed quote)"),
-            Rule(f"{self.name}.duplicate_line", "Exact duplicate of an earlier line: the first one is kept"),
+                 "(wrong number of fields, or an unclosed quote)", "reject", column=self.columns[0].name,
+                 description_fi="Riviä ei voitu jakaa otsikkorivin kenttiin (kenttiä on väärä määrä tai lainausmerkki "
+                 "jäi sulkematta)"),
+            Rule(f"{self.name}.duplicate_line", "Exact duplicate of an earlier line: the first one is kept", "reject",
+                 description_fi="Aiemman rivin tarkka kaksoiskappale: ensimmäinen rivi säilytetään"),
             Rule(f"{self.name}.whitespace", "Leading, trailing or non-breaking spaces, or invisible characters "
-                 "(zero-width space, byte-order mark), were removed from a value", severity="warning"),
+                 "(zero-width space, byte-order mark), were removed from a value", "flag",
+                 description_fi="Arvosta poistettiin alku- tai loppuvälilyöntejä, sitovia välilyöntejä tai näkymättömiä "
+                 "merkkejä (nollalevyinen väli, BOM-merkki)"),
         ]
 
     def pandera_schema(self) -> pa.DataFrameSchema:
@@ -192,26 +233,30 @@ def _as_check(passes: Callable[[], pl.Expr]):
     return check
 
 
-def code_rule(table: str, column: str, header: str, codes, list_name: str, severity: Severity = "error") -> Rule:
+def code_rule(table: str, column: str, header: str, codes, list_name: str,
+              consequence: Consequence | None = None) -> Rule:
     """Value must be one of a national or local code list."""
-    return allowed_rule(f"{table}.{column}.code", f"{header} must be a code of {list_name}", column, codes, severity)
+    return allowed_rule(f"{table}.{column}.code", f"{header} must be a code of {list_name}", column, codes, consequence,
+                        f"{header}: oltava koodiston {list_name} koodi")
 
 
-def allowed_rule(rule_id: str, description: str, column: str, values, severity: Severity = "error") -> Rule:
+def allowed_rule(rule_id: str, description: str, column: str, values, consequence: Consequence | None = None,
+                 description_fi: str = "") -> Rule:
     """An empty value, or one of ``values``."""
     allowed = tuple(sorted(values))
-    return Rule(rule_id, description, severity, column=column, allowed=allowed,
+    return Rule(rule_id, description, consequence, column=column, allowed=allowed, description_fi=description_fi,
                 passes=lambda: pl.col(column).is_null() | pl.col(column).is_in(allowed))
 
 
-def pattern_rule(rule_id: str, description: str, column: str, regex: str, severity: Severity = "error") -> Rule:
+def pattern_rule(rule_id: str, description: str, column: str, regex: str,
+                 consequence: Consequence | None = None, description_fi: str = "") -> Rule:
     """An empty value, or text matching ``regex``."""
-    return Rule(rule_id, description, severity, column=column, pattern=regex,
+    return Rule(rule_id, description, consequence, column=column, pattern=regex, description_fi=description_fi,
                 passes=lambda: pl.col(column).is_null() | pl.col(column).str.contains(regex))
 
 
 def range_rule(rule_id: str, description: str, column: str, low: float | None, high: float | None,
-               severity: Severity = "error") -> Rule:
+               consequence: Consequence | None = None, description_fi: str = "") -> Rule:
     """An empty value, or a number from ``low`` to ``high`` (inclusive; None = unbounded)."""
     def passes() -> pl.Expr:
         inside = pl.lit(True)
@@ -220,14 +265,18 @@ def range_rule(rule_id: str, description: str, column: str, low: float | None, h
         if high is not None:
             inside = inside & (pl.col(column) <= high)
         return pl.col(column).is_null() | inside
-    return Rule(rule_id, description, severity, column=column, between=(low, high), passes=passes)
+    return Rule(rule_id, description, consequence, column=column, between=(low, high), passes=passes,
+                description_fi=description_fi)
 
 
-def not_before(table: str, start: str, end: str, words: str) -> Rule:
+def not_before(table: str, start: str, end: str, words: str, words_fi: str,
+               consequence: Consequence | None = None) -> Rule:
     """An end (date or time) must not come before its start."""
     return Rule(
         id=f"{table}.{end}_not_before_{start}",
         description=words,
+        description_fi=words_fi,
+        consequence=consequence,
         passes=lambda: pl.col(end).is_null() | pl.col(start).is_null() | (pl.col(end) >= pl.col(start)),
         column=end,
     )
@@ -259,6 +308,13 @@ class CrossFileRule:
     needs: tuple[str, ...] = ()
 
 
+#: what happens to a row whose parent is held back, in a steward's words
+_PARENT_WORDS = {"reject": ": fix that row first", "clear": "; this row is published without the reference until "
+                 "that row is fixed", "flag": ""}
+_PARENT_WORDS_FI = {"reject": ": korjaa ensin se rivi", "clear": "; tämä rivi julkaistaan ilman viittausta, kunnes se "
+                    "rivi on korjattu", "flag": ""}
+
+
 def missing_parent(child: str, column: str, parent: str, parent_column: str):
     """Rows of ``child`` whose ``column`` names no row of ``parent`` (an empty reference is the required rule's)."""
     def failing(t: dict[str, pl.DataFrame]) -> pl.Series:
@@ -274,10 +330,19 @@ class Source:
     system: str
     tables: tuple[Table, ...]
     cross_file_rules: tuple[CrossFileRule, ...]
-    #: what a steward reads when a row is held back because its parent row is in quarantine
+    #: what a steward reads when a row is held back because its parent row is in quarantine (English, Finnish)
     parent_words: str
+    parent_words_fi: str
     #: the column that names the person a row is about (directly, or through a parent row), for ``forget``
     person_column: str | None = None
+
+    def __post_init__(self):
+        """A cross-file rule without its own consequence takes that of the column it reports against."""
+        object.__setattr__(self, "cross_file_rules", tuple(
+            replace(x, rule=x.rule.resolved(self._on_failure(x.table, x.rule.column))) for x in self.cross_file_rules))
+
+    def _on_failure(self, table: str, column: str | None) -> Consequence:
+        return self.by_name[table].column(column).on_failure if column else "reject"
 
     @property
     def by_name(self) -> dict[str, Table]:
@@ -289,14 +354,22 @@ class Source:
         return tuple((t.name, fk_col, parent) for t in self.tables for fk_col, parent, _ in t.foreign_keys)
 
     def parent_rule(self, table: str) -> Rule:
-        return Rule(f"{table}.parent_in_quarantine", self.parent_words,
-                    column=next(col for child, col, _ in self.parents if child == table))
+        """The row's parent was rejected: the row goes with it, or (where it can be used without its parent, as
+        its reference column's ``on_failure`` says) flows on with the reference cleared."""
+        column = next(col for child, col, _ in self.parents if child == table)
+        consequence = self._on_failure(table, column)
+        return Rule(f"{table}.parent_in_quarantine", self.parent_words + _PARENT_WORDS[consequence], consequence,
+                    column=column, description_fi=self.parent_words_fi + _PARENT_WORDS_FI[consequence])
 
     def parent_file_rule(self, table: str) -> Rule:
         column, parent = next((col, par) for child, col, par in self.parents if child == table)
+        consequence = self._on_failure(table, column)
+        file = self.by_name[parent].source_file
         return Rule(f"{table}.parent_file_unreadable",
-                    f"{self.by_name[parent].source_file} could not be read, so the row this one points at cannot be "
-                    "checked: fix that file first", column=column)
+                    f"{file} could not be read, so the row this one points at cannot be checked"
+                    + _PARENT_WORDS[consequence], consequence, column=column,
+                    description_fi=f"Tiedostoa {file} ei voitu lukea, joten riviä, johon tämä viittaa, ei voi "
+                    "tarkistaa" + _PARENT_WORDS_FI[consequence])
 
     def table_rules(self, table: str) -> list[Rule]:
         """Rules across files that report on ``table``, and its parent rules."""

@@ -7,15 +7,18 @@ from __future__ import annotations
 
 import polars as pl
 
-from schemas import organizations
+from dataclasses import replace
+
+from schemas import koski_report, organizations
 from schemas.metadata import Column, Table, pattern_rule
 from schemas.published_base import date_key_column, published_table, surrogate_key
 
-STUDENT_KEY = Column("student_key", pl.Utf8, "Keyed pseudonym of the student (HMAC-SHA256 of the student number).",
-                     nullable=False)
+STUDENT_KEY = Column("student_key", pl.Utf8, "Keyed pseudonym of the student (HMAC-SHA256 of the student number); "
+                     "null where the study right's student is unknown (its row in quarantine, or none in the export).")
 DIM_STUDENT = published_table(
     "dim_student", "Students without direct identifiers.", "One row per student.", ("student_key",),
-    (Column("student_key", pl.Utf8, STUDENT_KEY.description, nullable=False, unique=True,
+    (Column("student_key", pl.Utf8, "Keyed pseudonym of the student (HMAC-SHA256 of the student number).",
+            nullable=False, unique=True,
             rules=(pattern_rule("dim_student.student_key.format", "student_key is a 32-character hex pseudonym",
                                 "student_key", r"^[0-9a-f]{32}$"),)),
      Column("birth_year", pl.Int64, "Year of birth."),
@@ -52,11 +55,12 @@ FACT_STUDY_RIGHT = published_table(
     "One row per study right.", ("study_right_id",),
     (Column("study_right_id", pl.Utf8, "Local study-right id (Opiskeluoikeus).", nullable=False, unique=True),
      STUDENT_KEY,
-     Column("qualification_key", pl.Int64, "Key to dim_qualification.", nullable=False),
-     Column("campus_key", pl.Int64, "Key to dim_campus.", nullable=False),
-     Column("study_right_type", pl.Utf8, "KOSKI suoritustyyppi.", nullable=False),
+     Column("qualification_key", pl.Int64, "Key to dim_qualification; null where the koulutus code was unknown."),
+     Column("campus_key", pl.Int64, "Key to dim_campus; null where the campus was missing."),
+     Column("study_right_type", pl.Utf8, "KOSKI suoritustyyppi; null where it was not a known one."),
      Column("osaamisala_code", pl.Utf8, "Osaamisala code."),
-     Column("start_date", pl.Date, "Start date.", nullable=False), date_key_column("start_date_key", "Start date", False),
+     Column("start_date", pl.Date, "Start date; null where it was unreadable."),
+     date_key_column("start_date_key", "Start date"),
      Column("planned_end_date", pl.Date, "Planned end date."),
      Column("end_date", pl.Date, "Actual end date; null while open."), date_key_column("end_date_key", "End date"),
      Column("in_koski", pl.Boolean, "The study right has a KOSKI OID.", nullable=False)),
@@ -90,9 +94,10 @@ FACT_ADDITIONAL_PERIOD = published_table(
 FACT_ASSESSED_UNIT = published_table(
     "fact_assessed_unit", "Assessed qualification units.", "One row per study right and assessed unit.", (),
     (Column("study_right_id", pl.Utf8, "The study right.", nullable=False), STUDENT_KEY,
-     Column("qualification_key", pl.Int64, "Key to dim_qualification.", nullable=False),
+     Column("qualification_key", pl.Int64, "Key to dim_qualification (of the study right)."),
      Column("unit_code", pl.Utf8, "Unit code (ePerusteet).", nullable=False), Column("unit_name", pl.Utf8, "Unit name."),
-     Column("credits", pl.Float64, "Osaamispisteet.", nullable=False), Column("grade", pl.Utf8, "1–5, Hyväksytty, Hylätty.", nullable=False),
+     Column("credits", pl.Float64, "Osaamispisteet; null where unreadable."),
+     Column("grade", pl.Utf8, "1–5, Hyväksytty, Hylätty; null where not one of these."),
      Column("assessment_date", pl.Date, "Assessment date.", nullable=False),
      date_key_column("assessment_date_key", "Assessment date", False),
      Column("recognised", pl.Boolean, "Recognised prior learning (tunnustettu).")),
@@ -102,11 +107,11 @@ FACT_WORKPLACE_PERIOD = published_table(
     "fact_workplace_period", "Workplace learning periods with a normalised Y-tunnus.",
     "One row per study right, workplace and period.", (),
     (Column("study_right_id", pl.Utf8, "The study right.", nullable=False), STUDENT_KEY,
-     Column("agreement_type", pl.Utf8, "koulutussopimus or oppisopimus.", nullable=False),
+     Column("agreement_type", pl.Utf8, "koulutussopimus or oppisopimus; null where it was neither."),
      Column("business_id", pl.Utf8, "Y-tunnus as 1234567-8; null where missing or invalid.",
             rules=(pattern_rule("{table}.business_id.format", "business_id is a Y-tunnus written 1234567-8",
                                 "business_id", r"^\d{7}-\d$"),)),
-     Column("workplace_name", pl.Utf8, "Workplace name as typed.", nullable=False),
+     Column("workplace_name", pl.Utf8, "Workplace name as typed; null where missing."),
      organizations.ORGANIZATION_KEY,
      Column("start_date", pl.Date, "First day.", nullable=False), date_key_column("start_date_key", "First day", False),
      Column("end_date", pl.Date, "Last day.")),
@@ -117,22 +122,15 @@ FACT_TARGET = published_table(
     (Column("year", pl.Int64, "Calendar year.", nullable=False, unique=True),
      Column("target_student_years", pl.Float64, "Target student-years.", nullable=False)))
 
-_DAY_MEASURES = (
-    Column("present_or_graduated_days", pl.Float64, "Days lasna or valmistunut (not adjusted for part-time).", nullable=False),
-    Column("holiday_days_counted", pl.Float64, "Loma days within the first 28 of an unbroken holiday.", nullable=False),
-    Column("holiday_days_other", pl.Float64, "Loma days beyond the first 28.", nullable=False),
-    Column("student_year_days_old", pl.Float64, "Student-year days by the old formula (up to 30.6.2023).", nullable=False),
-    Column("student_year_days_current", pl.Float64,
-           "Student-year days by the current formula (from 1.7.2023); null for types it gives no value (e.g. valma)."),
-    Column("accommodation_days", pl.Float64, "Days with majoitus or sisäoppilaitosmainen majoitus.", nullable=False),
-    Column("special_support_days", pl.Float64, "Days with erityinen tuki or vaativa erityinen tuki.", nullable=False),
-)
+#: KOSKI's day columns (schemas/koski_report.py), in KOSKI's order, with the current formula last
+_DAY_MEASURES = tuple(replace(c, source_header=None, description=f"{c.description} KOSKI: {c.source_header}.")
+                      for c in koski_report.FIGURES + (koski_report.CURRENT,) if c.name in koski_report.DAY_MEASURES)
 FACT_STUDENT_YEAR_MONTH = published_table(
     "fact_student_year_month", "Student-year days as KOSKI counts them (opiskelijavuositiedot), by month.",
     "One row per study right, calendar month and funding code.", ("study_right_id", "month_date_key", "funding_code"),
     (Column("study_right_id", pl.Utf8, "The study right (Opiskeluoikeus).", nullable=False), STUDENT_KEY,
-     Column("qualification_key", pl.Int64, "Key to dim_qualification.", nullable=False),
-     Column("campus_key", pl.Int64, "Key to dim_campus.", nullable=False),
+     Column("qualification_key", pl.Int64, "Key to dim_qualification (null where the koulutus code was unknown)."),
+     Column("campus_key", pl.Int64, "Key to dim_campus (null where the campus was missing)."),
      date_key_column("month_date_key", "First day of the month", False),
      Column("year", pl.Int64, "Calendar year.", nullable=False),
      Column("month", pl.Int64, "Calendar month 1–12.", nullable=False),
@@ -180,10 +178,31 @@ MART_STUDENT_YEAR_FORECAST = published_table(
      Column("target_student_years", pl.Float64, "The year's target from tavoitteet.csv (total rows only)."),
      Column("forecast_made_on", pl.Date, "The as-of date the forecast was made on.", nullable=False)))
 
+MART_KOSKI_RECONCILIATION = published_table(
+    "mart_koski_reconciliation",
+    "Our student-year figures against KOSKI's own report (opiskelijavuositiedot) for the report's period, column "
+    "by column. Study-right rows are for stewards only (reports/steward/corrections_koski.csv).",
+    "One row per KOSKI report (oppilaitos and reporting period) and KOSKI figure column.",
+    ("oppilaitos_oid", "period_first_day", "period_last_day", "column"),
+    (Column("oppilaitos_oid", pl.Utf8, "The oppilaitos the report is for (organisation OID).", nullable=False),
+     Column("period_first_day", pl.Date, "First day of the reporting period.", nullable=False),
+     Column("period_last_day", pl.Date, "Last day of the reporting period.", nullable=False),
+     Column("column", pl.Utf8, "Our column (as in fact_student_year_month).", nullable=False),
+     Column("koski_header", pl.Utf8, "KOSKI's header of the column.", nullable=False),
+     Column("our_total", pl.Float64, "Sum of our figure over our study rights with a day in the period (day "
+            "columns only)."),
+     Column("koski_total", pl.Float64, "Sum of KOSKI's figure over its rows (day columns only)."),
+     Column("rows_differing", pl.Int64, "Study rights in both whose figure differs.", nullable=False),
+     Column("rows_matched", pl.Int64, "Study rights in both.", nullable=False),
+     Column("rows_only_in_koski", pl.Int64, "Rows of KOSKI's report with no figures of ours.", nullable=False),
+     Column("rows_only_ours", pl.Int64, "Our study rights with a day in the period that KOSKI's report lacks.",
+            nullable=False),
+     Column("downloaded_on", pl.Date, "The date of the landing folder the report came in.", nullable=False)))
+
 STUDENT_ADMIN_TABLES: tuple[Table, ...] = (
     DIM_STUDENT, DIM_QUALIFICATION, DIM_CAMPUS, DIM_DATE, FACT_STUDY_RIGHT, FACT_STATUS_PERIOD, FACT_ADDITIONAL_PERIOD,
     FACT_ASSESSED_UNIT, FACT_WORKPLACE_PERIOD, FACT_TARGET, FACT_STUDENT_YEAR_MONTH, FACT_WEIGHTED_STUDENT_YEAR_MONTH,
-    MART_STUDENT_YEAR_FORECAST)
+    MART_STUDENT_YEAR_FORECAST, MART_KOSKI_RECONCILIATION)
 #: every published table: the student-administration star and the organisation area
 TABLES: tuple[Table, ...] = STUDENT_ADMIN_TABLES + organizations.TABLES
 BY_NAME = {t.name: t for t in TABLES}

@@ -32,7 +32,7 @@ def test_every_manifest_row_adds_up(small_run):
     assert len(manifest["files"]) == 12
     assert {f["source_system"] for f in manifest["files"].values()} == {"student_admin", "crm"}
     for name, f in manifest["files"].items():
-        assert f["rows_read"] == f["rows_published"] + f["rows_quarantined"], name
+        assert f["rows_read"] == f["rows_published"] + f["rows_rejected"], name
         assert f["rows_read"] > 0 and len(f["sha256"]) == 64
     assert manifest["files"]["tyopaikkajaksot.csv"]["encoding"] == "cp1252"
     assert manifest["files"]["opiskelijat.csv"]["encoding"] == "utf-8-sig"
@@ -47,21 +47,36 @@ def test_quarantine_equals_the_generators_truth(small_landing, small_run):
     truth = _truth(small_landing)
     failures = _quarantine(warehouse).filter(pl.col("source_system") == "student_admin")
     own = failures.filter(~pl.col("rule_id").str.ends_with("parent_in_quarantine"))
-    got = own.select("source_file", "source_line", "rule_id", "severity").unique().sort(pl.all())
-    expected = truth.select("source_file", "source_line", "rule_id", "severity").unique().sort(pl.all())
+    columns = ["source_file", "source_line", "rule_id", "severity", "consequence"]
+    got = own.select(columns).unique().sort(pl.all())
+    expected = truth.select(columns).unique().sort(pl.all())
     assert got.equals(expected), (got.join(expected, on=got.columns, how="anti"), expected.join(got, on=got.columns, how="anti"))
     assert set(truth["defect_class"]) >= {"hetu_wrong_check_character", "status_out_of_order", "truncated_last_line",
                                           "duplicate_unit_line", "study_right_without_periods"}
 
 
-def test_cascaded_rows_belong_to_a_quarantined_parent(small_run):
+def _export_csv(landing, name):
+    return pl.read_csv(next((landing / "student_admin").iterdir()) / name, separator=";", infer_schema=False,
+                       encoding="utf8-lossy")
+
+
+def test_a_students_own_defect_holds_back_none_of_their_rows(small_landing, small_run):
+    """A wrong henkilötunnus check character, birth date or sex clears that value: the student's study rights,
+    status periods, units and workplace periods are all published, and their employer still hosts a student."""
     _, warehouse = small_run
     failures = _quarantine(warehouse)
-    errors = failures.filter(pl.col("severity") == "error")
-    held_rights = set(errors.filter(pl.col("table") == "study_rights")["record_key"])
-    cascaded = errors.filter(pl.col("rule_id") == "assessed_units.parent_in_quarantine")
-    assert cascaded.height > 0
-    assert set(cascaded["record_key"]) <= held_rights
+    students = set(failures.filter((pl.col("table") == "students") & (pl.col("consequence") == "clear"))["record_key"])
+    assert len(students) >= 5
+    rights = _export_csv(small_landing, "opiskeluoikeudet.csv").filter(pl.col("Opiskelijanumero").is_in(students))
+    ids = set(rights["Opiskeluoikeus"])
+    assert ids and not failures.filter(pl.col("rule_id").str.ends_with("parent_in_quarantine")
+                                       & pl.col("record_key").is_in(ids)).height
+    published = warehouse / "published"
+    assert ids <= set(pl.read_parquet(published / "fact_study_right.parquet")["study_right_id"])
+    for name, fact in (("tyopaikkajaksot.csv", "fact_workplace_period"), ("opiskeluoikeusjaksot.csv", "fact_status_period")):
+        rows = _export_csv(small_landing, name).filter(pl.col("Opiskeluoikeus").is_in(ids)).unique()
+        facts = pl.read_parquet(published / f"{fact}.parquet").filter(pl.col("study_right_id").is_in(ids))
+        assert facts.height == rows.height > 0, name
 
 
 def test_published_parquet_reads_back_in_duckdb(small_run):
@@ -73,8 +88,14 @@ def test_published_parquet_reads_back_in_duckdb(small_run):
         direct = duckdb.execute(f"select count(*) from '{warehouse}/published/{table.name}.parquet'").fetchone()[0]
         assert con.execute(f"select count(*) from {table.name}").fetchone()[0] == direct
         assert [c[0] for c in con.execute(f"describe {table.name}").fetchall()] == table.names
-    orphans = con.execute("""select count(*) from fact_study_right f anti join dim_student d using (student_key)""").fetchone()[0]
+    orphans = con.execute("""select count(*) from fact_study_right f anti join dim_student d using (student_key)
+                             where student_key is not null""").fetchone()[0]
     assert orphans == 0
+    # a study right whose student is unknown is published without the student, not held back
+    unknown = con.execute("select count(*) from fact_study_right where student_key is null").fetchone()[0]
+    cleared = pl.read_parquet(warehouse / "quarantine" / "study_rights.parquet").filter(
+        (pl.col("column") == "student_number") & (pl.col("consequence") == "clear"))["record_key"].n_unique()
+    assert unknown == cleared > 0
     gaps = con.execute("select max(date) - min(date) + 1 - count(*) from dim_date").fetchone()[0]
     assert gaps == 0
 

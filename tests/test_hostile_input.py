@@ -55,17 +55,17 @@ def test_each_broken_export_is_named_or_fully_accounted_for(tmp_path, case):
         assert problem is not None and expected["problem"] in problem.message, problem
         assert (problem.file, problem.line, problem.column) == (file_name, expected.get("line"), expected.get("column"))
         assert str(problem).startswith(f"{file_name}, line {expected['line']}")
-        assert outcome.rows_read == outcome.rows_published == outcome.rows_quarantined == 0
+        assert outcome.rows_read == outcome.rows_published == outcome.rows_rejected == 0
     else:
         assert raws[table.name].problem is None
         assert (outcome.rows_read, outcome.rows_published) == (expected["read"], expected["published"])
-        assert outcome.rows_read == outcome.rows_published + outcome.rows_quarantined
+        assert outcome.rows_read == outcome.rows_published + outcome.rows_rejected
         found = sorted(outcome.failures.select("source_line", "rule_id").unique().rows())
         assert found == sorted(tuple(r) for r in expected["rules"])
         if "notice" in expected:
             assert any(expected["notice"] in n for n in raws[table.name].notices)
     for other in outcomes.values():  # the other files of the export go on
-        assert other.rows_read == other.rows_published + other.rows_quarantined
+        assert other.rows_read == other.rows_published + other.rows_rejected
 
 
 def test_broken_files_in_a_real_run_are_reported_and_the_manifest_adds_up(tmp_path, fast_env):
@@ -79,7 +79,7 @@ def test_broken_files_in_a_real_run_are_reported_and_the_manifest_adds_up(tmp_pa
     assert "CANNOT READ: opiskelijat.csv, line 3, column character 34" in result.stdout
     files = json.loads((tmp_path / "wh" / "manifest.json").read_text())["files"]
     for name, f in files.items():
-        assert f["rows_read"] == f["rows_published"] + f["rows_quarantined"], name
+        assert f["rows_read"] == f["rows_published"] + f["rows_rejected"], name
 
 
 @functools.cache
@@ -119,7 +119,7 @@ def test_fuzzed_exports_never_raise_and_lose_nothing(tmp_path_factory, file_name
     mutated = _mutate(_valid_bytes(file_name), mutations)
     raws, outcomes, table = _validate(root, file_name, mutated)
     for name, outcome in outcomes.items():
-        assert outcome.rows_read == outcome.rows_published + outcome.rows_quarantined, name
+        assert outcome.rows_read == outcome.rows_published + outcome.rows_rejected, name
     problem = raws[table.name].problem
     if problem is not None:
         assert problem.file == file_name and problem.message

@@ -75,8 +75,10 @@ def test_quarantine_masks_what_a_steward_needs_to_find_the_row(small_run):
 @pytest.fixture
 def run_with_a_quarantined_student(tmp_path, fast_env):
     rows = copy.deepcopy(valid_rows())
-    rows["students"][0]["sex"] = "2"  # disagrees with the henkilötunnus: student 1001 and all under it are quarantined
-    rows["students"][1]["birth_date"] = "31.2.2006"  # 1002 too
+    rows["students"][0]["sex"] = "2"  # disagrees with the henkilötunnus: a failure about student 1001
+    rows["study_rights"][0]["koulutus_code"] = "999999"  # and on 1001's study right OO-1
+    rows["assessed_units"][0]["grade"] = "6"  # and on a unit of OO-1
+    rows["students"][1]["birth_date"] = "31.2.2006"  # a failure about 1002
     landing = tmp_path / "landing"
     write_landing(landing, rows, crm_rows=valid_crm_rows())
     result = run_cli("run", "--landing", str(landing), "--warehouse", str(tmp_path / "wh"), env=fast_env)

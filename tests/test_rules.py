@@ -48,6 +48,7 @@ CASES = {
     "status_periods.start_date.format": ("status_periods", 4, {"start_date": "2025-01-08"}),
     "status_periods.study_right_exists": ("status_periods", 4, {"study_right_id": "OO-9"}),
     "status_periods.in_date_order": ("status_periods", 2, {"start_date": "1.5.2024"}),
+    "status_periods.one_per_date": ("status_periods", 2, {"start_date": "1.6.2024"}),
     "status_periods.ending_status_last": ("status_periods", 5, {"study_right_id": "OO-1", "start_date": "1.6.2026",
                                                                  "status": "lasna", "funding_code": "1"}),
     "additional_periods.period_type.code": ("additional_periods", 1, {"period_type": "asuntola"}),
@@ -106,9 +107,24 @@ def test_rule_fails_on_its_example(tmp_path, rule_id):
     hits = failures.filter(failures["source_line"] == line)
     own = set(hits["rule_id"]) - {f"{table}.parent_in_quarantine"}
     assert own == {rule_id}, hits.select("rule_id", "message", "masked_value")
-    severity = student_admin.SOURCE.rule_catalogue()[rule_id].severity
-    published_lines = set(outcomes[table].valid["source_line"])
-    assert (line in published_lines) == (severity == "warning")
+    rule = student_admin.SOURCE.rule_catalogue()[rule_id]
+    published = outcomes[table].valid.filter(outcomes[table].valid["source_line"] == line)
+    assert published.height == (0 if rule.consequence == "reject" else 1)
+    if rule.consequence == "clear":  # the value is unknown from here on; the rest of the row flows on
+        assert published[rule.column].is_null().all() and published["has_warnings"].all()
+    if rule.consequence == "flag":  # unchanged (a tidied value is reported against the column it was in)
+        column = hits.filter(hits["rule_id"] == rule_id)["column"][0]
+        assert published[column].to_list() == _typed_value(tmp_path, rows, table, line, column)
+        assert published["has_warnings"].all()
+
+
+def _typed_value(tmp_path, rows, table, line, column):
+    """The column's value on ``line`` as the clean export's reader types it (nothing cleared)."""
+    from pipelines.validation import type_columns, clean_text
+    folder = write_landing(tmp_path / "again", rows)
+    t = student_admin.BY_NAME[table]
+    frame = type_columns(clean_text(read_export_file(folder / t.source_file, t).frame, t), t)
+    return frame.filter(frame["source_line"] == line)[column].to_list()
 
 
 def test_every_value_rule_has_a_failing_example():
@@ -121,13 +137,41 @@ def test_every_value_rule_has_a_failing_example():
     assert not untested, sorted(untested)
 
 
-def test_parent_in_quarantine_cascades_to_children(tmp_path):
+def test_a_rejected_study_right_takes_its_children_with_it(tmp_path):
     rows = copy.deepcopy(valid_rows())
-    rows["students"][0]["sex"] = "2"  # hetu says male: student 1001 is quarantined
+    rows["study_rights"][1]["study_right_id"] = "OO-1"  # two rows claim OO-1: neither can be told apart
     outcomes = _validate(tmp_path, rows)
-    assert set(outcomes["study_rights"].failures["rule_id"]) == {"study_rights.parent_in_quarantine"}
-    units = outcomes["assessed_units"].failures
-    assert set(units["rule_id"]) == {"assessed_units.parent_in_quarantine"} and set(units["record_key"]) == {"OO-1"}
+    assert outcomes["study_rights"].rows_published == 0
+    for child in ("status_periods", "additional_periods", "assessed_units", "workplace_periods"):
+        failures = outcomes[child].failures
+        # OO-1's rows go with it; OO-2's now point at a study right that is not there
+        on_oo1 = failures.filter((failures["record_key"] == "OO-1") & (failures["consequence"] == "reject"))
+        assert set(on_oo1["rule_id"]) == {f"{child}.parent_in_quarantine"}, child
+        assert outcomes[child].rows_published == 0, child
+
+
+def test_a_study_right_stands_without_its_rejected_student(tmp_path):
+    rows = copy.deepcopy(valid_rows())
+    rows["students"][1]["student_number"] = "1001"  # both student rows are rejected (the number is not unique)
+    outcomes = _validate(tmp_path, rows)
+    assert outcomes["students"].rows_published == 0
+    rights = outcomes["study_rights"]
+    assert rights.rows_published == rights.rows_read == 2 and rights.rows_cleared == 2
+    assert set(rights.failures["rule_id"]) == {"study_rights.parent_in_quarantine", "study_rights.student_exists"}
+    assert rights.valid["student_number"].is_null().all()
+    for child in ("status_periods", "additional_periods", "assessed_units", "workplace_periods"):
+        assert outcomes[child].failures.height == 0 and outcomes[child].rows_published == outcomes[child].rows_read
+
+
+def test_a_bad_henkilotunnus_clears_it_and_holds_nothing_back(tmp_path):
+    rows = copy.deepcopy(valid_rows())
+    rows["students"][0]["hetu"] = rows["students"][0]["hetu"][:-1] + "X"  # wrong check character
+    outcomes = _validate(tmp_path, rows)
+    students = outcomes["students"]
+    assert students.rows_published == 2 and students.rows_cleared == 1 and students.rows_rejected == 0
+    assert students.valid.filter(students.valid["student_number"] == "1001")["hetu"].to_list() == [None]
+    for table in student_admin.TABLES[1:]:
+        assert outcomes[table.name].failures.height == 0, table.name
 
 
 def test_rows_under_an_unreadable_parent_file_are_held_back(tmp_path):
@@ -136,8 +180,19 @@ def test_rows_under_an_unreadable_parent_file_are_held_back(tmp_path):
     raws = {t.name: read_export_file(folder / t.source_file, t) for t in student_admin.TABLES}
     outcomes = validate_export(student_admin.SOURCE, raws, "test")
     assert outcomes["students"].problem and outcomes["students"].rows_read == 0
-    rights = outcomes["study_rights"]
+    rights = outcomes["study_rights"]  # a study right counts without its student: only the reference is unknown
     assert set(rights.failures["rule_id"]) == {"study_rights.parent_file_unreadable"}
-    assert rights.rows_published == 0 and rights.rows_quarantined == rights.rows_read == 2
+    assert rights.rows_published == rights.rows_read == rights.rows_cleared == 2 and rights.rows_rejected == 0
+    assert rights.valid["student_number"].is_null().all()
     assert "opiskelijat.csv could not be read" in rights.failures["message"][0]
-    assert set(outcomes["status_periods"].failures["rule_id"]) == {"status_periods.parent_in_quarantine"}
+    assert outcomes["status_periods"].failures.height == 0
+
+
+def test_rows_under_an_unreadable_study_right_file_are_held_back(tmp_path):
+    folder = write_landing(tmp_path)
+    (folder / "opiskeluoikeudet.csv").write_bytes(b"\x00\x01binary garbage\xff\xfe")
+    raws = {t.name: read_export_file(folder / t.source_file, t) for t in student_admin.TABLES}
+    outcomes = validate_export(student_admin.SOURCE, raws, "test")
+    periods = outcomes["status_periods"]
+    assert set(periods.failures["rule_id"]) == {"status_periods.parent_file_unreadable"}
+    assert periods.rows_published == 0 and periods.rows_rejected == periods.rows_read

@@ -10,15 +10,16 @@ from hypothesis import strategies as st
 
 from pipelines.marts.history import history_from_folder
 from pipelines.marts.report import write_report
-from pipelines.marts.student_years import NUMBER, Calculation, StudyRightHistory, per_study_right
+from pipelines.marts.student_years import MEASURES, NUMBER, Calculation, StudyRightHistory, per_study_right
 from pipelines.resources import LandingArea
+from schemas.koski_report import STUDENT_YEAR_REPORT
 from tests.conftest import run_cli
 from tests.landing import valid_rows, write_landing
 
 D = dt.date
 
 
-def _landing(tmp_path, periods, study_right_type="ammatillinentutkinto", extras=()):
+def _landing(tmp_path, periods, study_right_type="ammatillinentutkinto", extras=(), workplaces=()):
     """One study right (OO-1) with ``periods`` = [(d.m.yyyy, status, funding)], in an otherwise valid export."""
     rows = valid_rows()
     ending = [p[0] for p in periods if p[1] in ("valmistunut", "eronnut")]
@@ -29,17 +30,20 @@ def _landing(tmp_path, periods, study_right_type="ammatillinentutkinto", extras=
         status_periods=[{"study_right_id": "OO-1", "start_date": d, "status": s, "funding_code": f} for d, s, f in periods],
         additional_periods=[{"study_right_id": "OO-1", "period_type": t, "start_date": a, "end_date": b, "value": v}
                             for t, a, b, v in extras],
-        assessed_units=[], workplace_periods=[])
+        assessed_units=[],
+        workplace_periods=[{**rows["workplace_periods"][0], "agreement_type": kind, "start_date": a, "end_date": b}
+                           for kind, a, b in workplaces])
     write_landing(tmp_path / "landing", rows)
     return tmp_path / "landing"
 
 
-def _report(tmp_path, landing, first, last):
+def _report(tmp_path, landing, first, last, form="ours"):
     out = tmp_path / "report.csv"
-    result = run_cli("student-years", "--landing", str(landing), "--from", first, "--to", last, "--out", str(out))
+    result = run_cli("student-years", "--landing", str(landing), "--from", first, "--to", last, "--out", str(out),
+                     "--format", form)
     assert result.returncode == 0, result.stderr
     with open(out, encoding="utf-8") as f:
-        return list(csv.DictReader(f)), result.stderr
+        return list(csv.DictReader(f, delimiter=";" if form == "koski" else ",")), result.stderr
 
 
 WORKED_EXAMPLES = [
@@ -70,31 +74,75 @@ def test_worked_examples_through_the_command(tmp_path, periods, kind, extras, fi
     assert {k: rows[0][k] for k in expected} == expected
 
 
-def test_report_columns_funding_codes_and_additional_period_days(tmp_path):
-    periods = [("1.8.2024", "lasna", "1"), ("1.10.2024", "lasna", "14"), ("1.12.2024", "valiaikaisestikeskeytynyt", "")]
-    extras = (("majoitus", "1.7.2024", "15.8.2024", ""), ("vaativa erityinen tuki", "1.9.2024", "", ""))
-    rows, _ = _report(tmp_path, _landing(tmp_path, periods, extras=extras), "2024-08-01", "2024-12-31")
-    assert list(rows[0]) == ["study_right_id", "present_or_graduated_days", "holiday_days_counted", "holiday_days_other",
-                             "student_year_days_old", "student_year_days_current", "funding_codes",
-                             "accommodation_days", "special_support_days"]
-    # accommodation only where it overlaps the study right (1.8.–15.8.); support on every day, whatever the status
-    assert rows[0]["funding_codes"] == "1,14"
-    assert rows[0]["accommodation_days"] == "15"
-    assert rows[0]["special_support_days"] == str((D(2024, 12, 31) - D(2024, 9, 1)).days + 1)
+KOSKI_CASE = dict(
+    periods=[("1.8.2024", "lasna", "1"), ("1.10.2024", "lasna", "14"), ("1.11.2024", "loma", ""),
+             ("15.12.2024", "valmistunut", "1")],
+    extras=(("majoitus", "1.7.2024", "15.8.2024", ""), ("sisäoppilaitosmainen majoitus", "1.9.2024", "30.9.2024", ""),
+            ("vaativa erityinen tuki", "1.9.2024", "", ""), ("hojks", "1.12.2024", "", ""),
+            ("osa-aikaisuus", "1.10.2024", "31.10.2024", "50")),
+    workplaces=(("oppisopimus", "1.12.2024", "31.12.2024"), ("koulutussopimus", "1.8.2024", "31.8.2024")))
+#: worked out by hand for 1.8.–31.12.2024 (the study right runs 1.8.–15.12.: 137 days)
+KOSKI_EXPECTED = {
+    "study_right_oid": "1.2.246.562.15.10000000001", "study_right_id": "OO-1", "funding_codes": "1,14",
+    "present_funding_entered": "true", "holiday_or_graduated_funding_entered": "false",  # the loma has no code
+    "ended": "true", "end_date": "2024-12-15",
+    # lasna 61 days at 100 % + 31 at 50 %, the first 28 holiday days, the graduation day
+    "student_year_days_old": "105.5", "present_or_graduated_days": "93", "holiday_days_counted": "28",
+    "holiday_days_other": "16",
+    "accommodation_days": "15", "boarding_accommodation_days": "30", "special_support_accommodation_days": "0",
+    "special_support_days": "0", "demanding_special_support_days": "106", "hojks_days": "15",
+    "severely_disabled_days": "0", "disabled_with_assistant_days": "0",
+    "part_time_percentages": "100,50,100", "part_time_average_percent": str(round(12150 / 137, 6)),
+    "study_readiness_days": "0", "prison_education_days": "0",
+    "apprenticeship_days": "15",  # the oppisopimus workplace period, within the study right only
+    "student_year_days_current": "121.5",  # the current formula counts all 44 holiday days until 31.12.2025
+}
 
 
-def test_quarantined_study_rights_are_left_out_and_counted(tmp_path):
+def test_every_koski_column_in_koskis_order(tmp_path):
+    """Each additional-period type is its own column; apprenticeship days also come from workplace periods."""
+    rows, _ = _report(tmp_path, _landing(tmp_path, **KOSKI_CASE), "2024-08-01", "2024-12-31")
+    assert list(rows[0]) == [c.name for c in STUDENT_YEAR_REPORT.columns]
+    assert rows[0] == KOSKI_EXPECTED
+
+
+def test_koski_format_writes_koskis_headers_and_conventions(tmp_path):
+    rows, _ = _report(tmp_path, _landing(tmp_path, **KOSKI_CASE), "2024-08-01", "2024-12-31", form="koski")
+    headers = [c.source_header for c in STUDENT_YEAR_REPORT.columns]
+    assert list(rows[0]) == headers and headers[0] == "Opiskeluoikeuden oid"
+    row = rows[0]
+    assert row["Opiskelijavuosikertymä (pv)"] == "105,5" and row["Päättymispäivä"] == "15.12.2024"
+    assert row["Läsnä rahoitus syötetty"] == "kyllä" and row["Loma/valmistunut rahoitus syötetty"] == "ei"
+    assert row["Oppisopimus (pv)"] == "15" and row["Vaativat erityisen tuen tehtävä (pv)"] == "106"
+
+
+def test_a_failure_outside_the_timeline_holds_nothing_back(tmp_path):
     rows = valid_rows()
-    rows["study_rights"][1]["koulutus_code"] = "999999"  # OO-2: not a known qualification
+    rows["study_rights"][1]["koulutus_code"] = "999999"  # OO-2: not a known qualification: cleared, still counted
+    rows["students"][0]["hetu"] = rows["students"][0]["hetu"][:-1] + "X"  # OO-1's student: wrong check character
     write_landing(tmp_path / "landing", rows)
     report, stderr = _report(tmp_path, tmp_path / "landing", "2025-01-01", "2025-12-31")
-    assert [r["study_right_id"] for r in report] == ["OO-1"]
-    assert "1 study rights in quarantine were left out" in stderr
+    assert [r["study_right_id"] for r in report] == ["OO-1", "OO-2"]
+    assert "0 study rights held back" in stderr
+
+
+def test_a_broken_timeline_holds_its_study_right_back_and_lists_it(tmp_path):
+    rows = valid_rows()
+    rows["status_periods"][4]["status"] = "opiskelee"  # OO-2's only status: not a KOSKI code
+    rows["additional_periods"][1]["end_date"] = "1.1.2020"  # OO-1's majoitus ends before it starts
+    write_landing(tmp_path / "landing", rows)
+    report, stderr = _report(tmp_path, tmp_path / "landing", "2025-01-01", "2025-12-31")
+    assert report == []
+    assert "2 study rights held back" in stderr
+    with open(tmp_path / "report_held_back.csv", encoding="utf-8") as f:
+        held = {r["study_right_id"]: r["rule_id"] for r in csv.DictReader(f)}
+    assert held == {"OO-1": "additional_periods.end_date_not_before_start_date", "OO-2": "status_periods.status.code"}
 
 
 def _one_right(periods, kind="ammatillinentutkinto"):
     return StudyRightHistory(
-        pl.DataFrame({"study_right_id": ["A"], "study_right_type": [kind]}),
+        pl.DataFrame({"study_right_id": ["A"], "study_right_oid": [None], "study_right_type": [kind]},
+                     schema_overrides={"study_right_oid": pl.Utf8}),
         pl.DataFrame([{"study_right_id": "A", "start_date": d, "status": s, "funding_code": f} for d, s, f in periods]),
         pl.DataFrame(schema={"study_right_id": pl.Utf8, "period_type": pl.Utf8, "start_date": pl.Date,
                              "end_date": pl.Date, "value": pl.Float64}))
@@ -158,20 +206,53 @@ def test_whole_month_sums_of_the_published_fact_equal_the_command(small_run, sma
     write_report(small_history, start, end, out)
     con = duckdb.connect()
     fact = con.sql(f"""
-        SELECT study_right_id, sum(present_or_graduated_days) p, sum(holiday_days_counted) hc,
-               sum(holiday_days_other) ho, sum(student_year_days_old) o, sum(student_year_days_current) c,
-               sum(accommodation_days) a, sum(special_support_days) s,
+        SELECT study_right_id, {", ".join(f"sum({m}) fact_{m}" for m in MEASURES)},
                string_agg(DISTINCT funding_code, ',' ORDER BY funding_code) f
         FROM '{warehouse}/published/fact_student_year_month.parquet'
         WHERE month_date_key BETWEEN {start:%Y%m%d} AND {end:%Y%m%d} GROUP BY ALL""").pl()
     report = con.sql(f"SELECT * FROM read_csv('{out}', all_varchar=true)").pl()
     joined = report.join(fact, on="study_right_id", how="full", coalesce=True)
     assert joined.height == report.height == fact.height
-    for column, summed in [("present_or_graduated_days", "p"), ("holiday_days_counted", "hc"),
-                           ("holiday_days_other", "ho"), ("student_year_days_old", "o"),
-                           ("student_year_days_current", "c"), ("accommodation_days", "a"),
-                           ("special_support_days", "s")]:
+    for column, summed in [(m, f"fact_{m}") for m in MEASURES]:
         mine = joined[column].cast(pl.Float64)
         assert ((mine - joined[summed]).abs().fill_null(0) < 1e-9).all(), column
         assert (mine.is_null() == joined[summed].is_null()).all(), column
     assert (joined["funding_codes"].fill_null("") == joined["f"].fill_null("")).all()
+
+
+#: the defects of the demo generator that break a study right's own timeline (student-years.md, "What a defect may
+#: hold back"): every other defect must leave every study right's figures as the clean export has them
+TIMELINE_DEFECTS = {"unknown_tila", "period_after_ending", "study_right_without_periods"}
+
+
+def _figures(tmp_path, landing, name):
+    out = tmp_path / f"{name}.csv"
+    result = run_cli("student-years", "--landing", str(landing), "--from", "2026-01-01", "--to", "2026-11-20",
+                     "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    held = pl.read_csv(tmp_path / f"{name}_held_back.csv", infer_schema=False)
+    return pl.read_csv(out, infer_schema=False), held
+
+
+def test_defects_cost_exactly_the_study_rights_whose_own_timeline_is_broken(small_landing, tmp_path):
+    clean_landing = tmp_path / "clean"
+    generated = run_cli("generate", "--size", "small", "--seed", "3", "--out", str(clean_landing), "--clean")
+    assert generated.returncode == 0, generated.stderr
+    assert pl.read_csv(max((clean_landing / "truth" / "student_admin").iterdir()) / "defects.csv").height == 0
+    clean, nothing_held = _figures(tmp_path, clean_landing, "clean")
+    defective, held = _figures(tmp_path, small_landing, "defective")
+    assert nothing_held.height == 0
+
+    truth = pl.read_csv(max((small_landing / "truth" / "student_admin").iterdir()) / "defects.csv", infer_schema=False)
+    broken = set(truth.filter(pl.col("defect_class").is_in(TIMELINE_DEFECTS))["record_key"])
+    assert len(broken) >= 5 and set(held["study_right_id"]) == broken
+    year = "student_year_days_current"
+    total = {name: frame[year].cast(pl.Float64).sum() for name, frame in (("clean", clean), ("defective", defective))}
+    cost = clean.filter(pl.col("study_right_id").is_in(broken))[year].cast(pl.Float64).sum()
+    assert cost > 0 and abs(total["defective"] - (total["clean"] - cost)) < 1e-6
+    # and right by right: every other study right has its clean figures (funding codes aside: a missing code is
+    # reported as missing, apprenticeship days aside: a rejected workplace row is not counted)
+    same = [c for c in clean.columns if c not in ("funding_codes", "present_funding_entered",
+                                                  "holiday_or_graduated_funding_entered", "apprenticeship_days")]
+    kept = clean.filter(~pl.col("study_right_id").is_in(broken)).select(same)
+    assert kept.sort("study_right_id").equals(defective.select(same).sort("study_right_id"))

@@ -55,7 +55,7 @@ def quarantine_share(source: Source) -> AssetChecksDefinition:
     def _check(landing: LandingArea, quality_gate: dict) -> AssetCheckResult:
         quality = landing.quality()
         limit, min_rows = float(quality["max_quarantine_share"]), int(quality["min_rows"])
-        shares = {name: round(f["rows_quarantined"] / f["rows_read"], 4)
+        shares = {name: round(f["rows_rejected"] / f["rows_read"], 4)
                   for name, f in quality_gate.items() if f["rows_read"] >= min_rows}
         over = {name: share for name, share in shares.items() if share > limit}
         return AssetCheckResult(passed=not over, metadata={
@@ -66,10 +66,10 @@ def quarantine_share(source: Source) -> AssetChecksDefinition:
 
 def rows_add_up(source: Source) -> AssetChecksDefinition:
     @asset_check(asset=AssetKey([source.system, QUALITY_GATE]), name="rows_add_up", blocking=True,
-                 description="For every input file: rows read = rows published + rows quarantined.")
+                 description="For every input file: rows read = rows published + rows rejected.")
     def _check(quality_gate: dict) -> AssetCheckResult:
         per_file = quality_gate
-        wrong = {f: s for f, s in per_file.items() if s["rows_read"] != s["rows_published"] + s["rows_quarantined"]}
+        wrong = {f: s for f, s in per_file.items() if s["rows_read"] != s["rows_published"] + s["rows_rejected"]}
         return AssetCheckResult(passed=not wrong, metadata={
             "files": len(per_file), "files_not_adding_up": MetadataValue.json(wrong) if wrong else "none"})
     return _check

@@ -99,4 +99,4 @@ def published_release(context: AssetExecutionContext, warehouse: WarehouseResour
     return Output(str(version), metadata={"version": version.name, "tables": len(tables),
                                           "rows_read": manifest["totals"]["rows_read"],
                                           "rows_published": manifest["totals"]["rows_published"],
-                                          "rows_quarantined": manifest["totals"]["rows_quarantined"]})
+                                          "rows_rejected": manifest["totals"]["rows_rejected"]})

@@ -7,14 +7,22 @@ from pathlib import Path
 import polars as pl
 from dagster import AssetExecutionContext, AssetIn, AssetKey, MetadataValue, Output, asset
 
-from pipelines.assets.published import RELEASE
+from pipelines.assets.published import MATCHES, RELEASE, SYSTEM
+from pipelines.assets.student_years import CALCULATION
+from pipelines.assets.reconciliation import RECONCILIATION, SOURCE_SYSTEM as KOSKI_SYSTEM, KoskiOutcome
 from pipelines.assets.validated import QUARANTINE_SUMMARY
 from pipelines.dashboard.figures import read_figures
 from pipelines.dashboard.page import write_dashboard
 from pipelines.resources import LandingArea, WarehouseResource
 from pipelines.stewardship.corrections import write_correction_lists
 from pipelines.stewardship.data_docs import build_data_docs
+from pipelines.marts.history import TABLES, complete_history
+from pipelines.marts.student_years import NUMBER, RIGHT, Calculation
 from pipelines.stewardship.history import history_path, record_run, runs_path
+from pipelines.stewardship.impact import figures_at_risk as at_risk
+from pipelines.stewardship.impact import held_back_at_most
+from pipelines.validation import TableOutcome
+from schemas.identifiers import business_id_normalised
 from pipelines.stewardship.report import write_report
 from pipelines.stewardship.waivers import load_waivers
 from schemas import published
@@ -22,15 +30,19 @@ from schemas.sources import RULES, SOURCES
 
 HISTORY = "failure_history"
 SUMMARIES = {f"{s.system}_summary": AssetIn(key=AssetKey([s.system, QUARANTINE_SUMMARY])) for s in SOURCES}
+KOSKI = {"koski": AssetIn(key=AssetKey([SYSTEM, RECONCILIATION]))}
+#: every system a steward gets a correction list for: the sources, and the differences from KOSKI's report
+CORRECTED_SYSTEMS = [s.system for s in SOURCES] + [KOSKI_SYSTEM]
 
 
-@asset(name=HISTORY, group_name="stewardship", ins=SUMMARIES,
+@asset(name=HISTORY, group_name="stewardship", ins={**SUMMARIES, **KOSKI},
        description="Every quarantined or flagged row by its stable failure id (rule + source system + source key): "
                    "first and last seen, status new / open / waived / resolved; and per-run counts for trends. "
                    "Kept in <warehouse>/stewardship/.")
-def failure_history(context: AssetExecutionContext, warehouse: WarehouseResource, landing: LandingArea, **summaries):
+def failure_history(context: AssetExecutionContext, warehouse: WarehouseResource, landing: LandingArea,
+                    koski: KoskiOutcome, **summaries):
     wh = warehouse.open()
-    files = {name: f for s in SOURCES for name, f in summaries[f"{s.system}_summary"].items()}
+    files = {name: f for s in SOURCES for name, f in summaries[f"{s.system}_summary"].items()} | koski.files
     tables = [f["table"] for f in files.values()]
     quarantine = pl.concat([pl.read_parquet(wh.quarantine(t)) for t in tables if wh.quarantine(t).exists()],
                            how="diagonal_relaxed")
@@ -40,18 +52,65 @@ def failure_history(context: AssetExecutionContext, warehouse: WarehouseResource
     now = runs.filter(pl.col("run_id") == context.run.run_id)
     context.log.info(f"failure history: {int(now['failing'].sum())} failing rows, {int(now['new'].sum())} new, "
                      f"{int(now['resolved'].sum())} resolved since the previous run")
-    return Output({"files": files, "run_id": context.run.run_id}, metadata={
+    return Output({"files": files, "run_id": context.run.run_id,
+                   "koski": [rec.totals.with_columns(pl.lit(rec.report.file).alias("file"),
+                                                     pl.lit(rec.matched).alias("matched")).to_dicts()
+                             for rec in koski.reconciliations]}, metadata={
         "failing_rows": int(now["failing"].sum()), "new_rows": int(now["new"].sum()),
         "resolved_rows": int(now["resolved"].sum()),
         "by_status": MetadataValue.json(dict(zip(*history.group_by("status").len().sort("status")
                                                  .to_dict(as_series=False).values())))})
 
 
-@asset(name="steward_report", group_name="stewardship", ins={"history": AssetIn(key=AssetKey(HISTORY))},
+AT_RISK = "figures_at_risk"
+
+
+@asset(name=AT_RISK, group_name="stewardship",
+       ins={"history": AssetIn(key=AssetKey(HISTORY)), "calculation": AssetIn(key=AssetKey([SYSTEM, CALCULATION])),
+            "matches": AssetIn(key=AssetKey(MATCHES)),
+            **{t: AssetIn(key=AssetKey([SYSTEM, f"validated_{t}"])) for t in TABLES}},
+       description="For each open failure group (rule): the study rights, students and hosting employers it touches, "
+                   "the student-years of the current year they carry, and the most student-years it holds back (the "
+                   "held-back study rights' open days of the year). The steward report opens with it.")
+def figures_at_risk(context: AssetExecutionContext, warehouse: WarehouseResource, landing: LandingArea, history: dict,
+                    calculation: Calculation, matches: pl.DataFrame, **outcomes: TableOutcome):
+    as_of = landing.run_date()
+    first = dt.date(as_of.year, 1, 1)
+    failures = pl.read_parquet(history_path(warehouse.open().root)).filter(
+        (pl.col("last_seen_run") == history["run_id"]) & pl.col("status").is_in(["new", "open"]))
+    _, held = complete_history(outcomes)
+    rights = outcomes["study_rights"].rows()
+    places = outcomes["workplace_periods"].rows().select(
+        RIGHT, "workplace_name", business_id_normalised("business_id").alias("business_id")).join(
+        matches.filter(pl.col("source_system") == SYSTEM).select(
+            pl.col("source_id").alias("workplace_name"), "business_id", "organization_key"),
+        on=["workplace_name", "business_id"], how="left", nulls_equal=True)
+    frame = at_risk(failures, rights.select(RIGHT, "student_number"), _student_years(calculation, first),
+                    held_back_at_most(held, rights, outcomes["status_periods"].rows(), first, as_of),
+                    places.select(RIGHT, "organization_key"))
+    top = frame.row(0, named=True) if frame.height else None
+    context.log.info("figures at risk: " + (f"first {top['rule_id']} ({top['student_years_held_back']:.1f} "
+                                            f"student-years held back, {top['student_years_touched']:.1f} touched)"
+                                            if top else "no open failures"))
+    return Output(frame, metadata={"groups": frame.height,
+                                   "student_years_held_back": float(frame["student_years_held_back"].sum())})
+
+
+def _student_years(calculation: Calculation, first: dt.date) -> pl.DataFrame:
+    """This year's student-years (current formula) of every study right the published figures count."""
+    summed = calculation.by_study_right().filter(pl.col("piece_start") >= first).group_by(
+        NUMBER, maintain_order=True).agg((pl.col("student_year_days_current").fill_null(0).sum() / 365)
+                                         .alias("student_years")).collect()
+    return calculation.history.with_ids(summed)
+
+
+@asset(name="steward_report", group_name="stewardship",
+       ins={"history": AssetIn(key=AssetKey(HISTORY)), "at_risk": AssetIn(key=AssetKey(AT_RISK))},
        description="<warehouse>/reports/steward/index.html (Finnish; index.en.html in English): failures by source "
                    "system, table and rule with counts, new and resolved since the previous run, trend and masked "
                    "examples; correction lists per source system (CSV for Excel); waivers; a link to the Data Docs.")
-def steward_report(context: AssetExecutionContext, warehouse: WarehouseResource, landing: LandingArea, history: dict):
+def steward_report(context: AssetExecutionContext, warehouse: WarehouseResource, landing: LandingArea, history: dict,
+                   at_risk: pl.DataFrame):
     wh = warehouse.open()
     folder = wh.root / "reports" / "steward"
     run_id, as_of = history["run_id"], landing.run_date()
@@ -61,9 +120,9 @@ def steward_report(context: AssetExecutionContext, warehouse: WarehouseResource,
     unmatched = [w for w in waivers if (w.rule, w.source_key) not in seen]
     for w in unmatched:
         context.log.warning(f"waiver {w.rule} for {w.source_key} matches no failure of this run")
-    corrections = write_correction_lists(failures, [s.system for s in SOURCES], run_id, folder)
+    corrections = write_correction_lists(failures, CORRECTED_SYSTEMS, run_id, folder)
     paths = write_report(folder, failures, runs, run_id, as_of, RULES, history["files"], corrections, waivers,
-                         unmatched, "../data_docs/index.html")
+                         unmatched, "../data_docs/index.html", history["koski"], at_risk)
     context.log.info(f"steward report: {paths[0]}")
     return Output(str(paths[0]), metadata={"report": MetadataValue.path(str(paths[0])),
                                            "unmatched_waivers": len(unmatched)})
@@ -102,4 +161,4 @@ def dashboard(context: AssetExecutionContext, warehouse: WarehouseResource, rele
                                        "student_years_to_date": figures.headline["student_years_to_date"] or 0.0})
 
 
-REPORT_ASSETS = [failure_history, steward_report, data_docs, dashboard]
+REPORT_ASSETS = [failure_history, figures_at_risk, steward_report, data_docs, dashboard]

@@ -1,12 +1,12 @@
 """Student-years: the history the calculation may use, its pieces, the monthly fact, weighting and the forecast mart."""
 
-from dagster import AssetExecutionContext, AssetIn, AssetKey, Output, asset
+from dagster import AssetExecutionContext, AssetIn, AssetKey, MetadataValue, Output, asset
 
 from pipelines.assets.published import SYSTEM, published_asset
 from pipelines.marts.forecast import forecast_year
 from pipelines.marts.history import TABLES, complete_history, unreadable
 from pipelines.marts.monthly import fact_student_year_month
-from pipelines.marts.student_years import Calculation, StudyRightHistory
+from pipelines.marts.student_years import RIGHT, Calculation, StudyRightHistory
 from pipelines.marts.weighting import weighted_student_years
 from pipelines.publishing.star import conform
 from pipelines.resources import LandingArea
@@ -19,15 +19,19 @@ CALCULATION_INPUT = f"{SYSTEM}/{CALCULATION}"
 
 @asset(name=HISTORY, key_prefix=[SYSTEM], group_name="validated",
        ins={t: AssetIn(key=AssetKey([SYSTEM, f"validated_{t}"])) for t in TABLES},
-       description="The study rights whose student-years can be calculated: the study right and every status and "
-                   "additional period of it passed validation. The others are left out and counted.")
+       description="The study rights whose student-years can be calculated: nothing their figures depend on (status "
+                   "timeline, additional periods, type) failed a rule. The others are held back and listed with the "
+                   "rule; any other failure (a henkilötunnus, a koulutus code, a unit) holds nothing back.")
 def student_year_history(context: AssetExecutionContext, **outcomes: TableOutcome):
     for problem in unreadable(outcomes):
         context.log.error(f"student-years: {problem}; its study rights are left out")
-    history, left_out = complete_history(outcomes)
-    context.log.info(f"student-years: {history.study_rights.height} study rights complete, "
-                     f"{len(left_out)} in quarantine left out")
-    return Output(history, metadata={"study_rights": history.study_rights.height, "left_out": len(left_out)})
+    history, held = complete_history(outcomes)
+    held_rights = held[RIGHT].n_unique()
+    context.log.info(f"student-years: {history.study_rights.height} study rights to count, {held_rights} held back "
+                     "(a failure in their own status timeline, additional periods or type)")
+    return Output(history, metadata={"study_rights": history.study_rights.height, "held_back": held_rights,
+                                     "held_back_by_rule": MetadataValue.json(
+                                         dict(held.group_by("rule_id").len().sort("rule_id").iter_rows()))})
 
 
 @asset(name=CALCULATION, key_prefix=[SYSTEM], group_name="validated",

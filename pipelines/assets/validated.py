@@ -34,8 +34,9 @@ def validate_asset(source: Source) -> AssetsDefinition:
                                               description=f"{t.description} Typed; only rows that passed every error rule.")
                for t in source.tables},
             summary_name: AssetOut(key_prefix=[system], group_name="validated",
-                                   description="Per file: rows read, published and quarantined, checksum and problems; "
-                                               "the quarantined rows are in <warehouse>/quarantine/<table>.parquet."),
+                                   description="Per file: rows read = published + rejected, with the published rows that "
+                                               "had a value cleared or were flagged counted beside; checksum and "
+                                               "problems. Every failure is in <warehouse>/quarantine/<table>.parquet."),
             QUALITY_GATE: AssetOut(key_prefix=[system], group_name="validated",
                                    description="The file summary, checked by the blocking data-quality checks (rows add "
                                                "up, share of quarantined rows) before anything is released."),
@@ -53,25 +54,28 @@ def validate_asset(source: Source) -> AssetsDefinition:
             outcome, raw = outcomes[table.name], by_table[table.name]
             write_parquet(quarantine_rows(outcome.failures, key, source), wh.quarantine(table.name))
             summary[table.source_file] = _file_summary(system, outcome, raw)
-            context.log.info(f"validated {table.source_file}: {outcome.rows_published} valid, "
-                             f"{outcome.rows_quarantined} quarantined")
+            context.log.info(f"validated {table.source_file}: {outcome.rows_published} published "
+                             f"({outcome.rows_cleared} with a value cleared, {outcome.rows_flagged} flagged), "
+                             f"{outcome.rows_rejected} rejected")
             yield Output(outcome, output_name=f"validated_{table.name}", metadata={
                 "rows_read": outcome.rows_read, "rows_published": outcome.rows_published,
-                "rows_quarantined": outcome.rows_quarantined,
+                "rows_rejected": outcome.rows_rejected, "rows_cleared": outcome.rows_cleared,
+                "rows_flagged": outcome.rows_flagged,
                 "rows_with_warnings": 0 if outcome.valid is None else int(outcome.valid["has_warnings"].sum()),
                 "problem": outcome.problem or ""})
         totals = {"rows_read": sum(s["rows_read"] for s in summary.values()),
-                  "rows_quarantined": sum(s["rows_quarantined"] for s in summary.values())}
+                  "rows_rejected": sum(s["rows_rejected"] for s in summary.values())}
         yield Output(summary, output_name=summary_name, metadata=totals)
         yield Output(summary, output_name=QUALITY_GATE, metadata=totals)
     return _validate
 
 
 def _file_summary(system: str, outcome: TableOutcome, raw: RawTable) -> dict:
-    by_rule = (outcome.failures.group_by("rule_id", "severity").agg(pl.col(LINE).n_unique().alias("rows"))
+    by_rule = (outcome.failures.group_by("rule_id", "severity", "consequence").agg(pl.col(LINE).n_unique().alias("rows"))
                .sort("rule_id").to_dicts())
     return {"source_system": system, "table": outcome.table, "rows_read": outcome.rows_read,
-            "rows_published": outcome.rows_published, "rows_quarantined": outcome.rows_quarantined,
+            "rows_published": outcome.rows_published, "rows_rejected": outcome.rows_rejected,
+            "rows_cleared": outcome.rows_cleared, "rows_flagged": outcome.rows_flagged,
             "sha256": raw.sha256, "encoding": raw.encoding, "problem": outcome.problem, "notices": raw.notices,
             "failures_by_rule": by_rule}
 

@@ -100,7 +100,7 @@ def _quality(manifest: dict) -> list[dict]:
     for f in manifest["files"].values():
         s = per_source.setdefault(f.get("source_system", "student_admin"), {"read": 0, "quarantined": 0})
         s["read"] += f["rows_read"]
-        s["quarantined"] += f["rows_quarantined"]
+        s["quarantined"] += f["rows_rejected"]
     return [{"label": system, "read": s["read"], "quarantined": s["quarantined"],
              "value": round(100 * s["quarantined"] / s["read"], 2) if s["read"] else 0.0}
             for system, s in per_source.items()]

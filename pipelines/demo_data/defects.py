@@ -22,31 +22,36 @@ class DefectClass:
     rate: float
     #: the rule that must catch it; None for defects only matching can see (e.g. a duplicate CRM account)
     rule: str | None
-    severity: str = "error"
+    #: what the failure must do: reject the row, clear the value, or flag the row (``schemas/metadata.py``)
+    consequence: str = "reject"
     description: str = ""
+
+    @property
+    def severity(self) -> str | None:
+        return None if self.rule is None else "warning" if self.consequence == "flag" else "error"
 
 
 DEFECTS: dict[str, DefectClass] = {
-    "hetu_wrong_check_character": DefectClass("students", 0.01, "students.hetu.valid", description="henkilötunnus with a wrong check character"),
-    "hetu_birth_date_mismatch": DefectClass("students", 0.005, "students.hetu_matches_birth_date", description="birth date disagrees with the henkilötunnus"),
-    "hetu_sex_mismatch": DefectClass("students", 0.005, "students.hetu_matches_sex", description="sex disagrees with the henkilötunnus"),
+    "hetu_wrong_check_character": DefectClass("students", 0.01, "students.hetu.valid", "clear", description="henkilötunnus with a wrong check character"),
+    "hetu_birth_date_mismatch": DefectClass("students", 0.005, "students.hetu_matches_birth_date", "clear", description="birth date disagrees with the henkilötunnus"),
+    "hetu_sex_mismatch": DefectClass("students", 0.005, "students.hetu_matches_sex", "clear", description="sex disagrees with the henkilötunnus"),
     "duplicate_student_line": DefectClass("students", 0.003, "students.duplicate_line", description="exact duplicate row"),
-    "unknown_koulutus": DefectClass("study_rights", 0.005, "study_rights.koulutus_code.code", description="koulutus code not in the code list"),
-    "study_right_unknown_student": DefectClass("study_rights", 0.003, "study_rights.student_exists", description="row pointing at a student that does not exist"),
-    "study_right_without_periods": DefectClass("study_rights", 0.004, "study_rights.has_status_periods", description="study right with no status periods"),
-    "campus_trailing_space": DefectClass("study_rights", 0.02, "study_rights.whitespace", "warning", "trailing or non-breaking spaces"),
-    "status_out_of_order": DefectClass("status_periods", 0.003, "status_periods.in_date_order", description="status periods out of order"),
+    "unknown_koulutus": DefectClass("study_rights", 0.005, "study_rights.koulutus_code.code", "clear", description="koulutus code not in the code list"),
+    "study_right_unknown_student": DefectClass("study_rights", 0.003, "study_rights.student_exists", "clear", description="row pointing at a student that does not exist"),
+    "study_right_without_periods": DefectClass("study_rights", 0.004, "study_rights.has_status_periods", "flag", description="study right with no status periods"),
+    "campus_trailing_space": DefectClass("study_rights", 0.02, "study_rights.whitespace", "flag", "trailing or non-breaking spaces"),
+    "status_out_of_order": DefectClass("status_periods", 0.003, "status_periods.in_date_order", "flag", description="status periods out of order"),
     "period_after_ending": DefectClass("status_periods", 0.002, "status_periods.ending_status_last", description="a period after an ending status"),
-    "lasna_without_funding": DefectClass("status_periods", 0.003, "status_periods.funding_required", description="lasna without a funding code"),
+    "lasna_without_funding": DefectClass("status_periods", 0.003, "status_periods.funding_required", "flag", description="lasna without a funding code"),
     "unknown_tila": DefectClass("status_periods", 0.002, "status_periods.status.code", description="unknown tila code"),
     "duplicate_status_line": DefectClass("status_periods", 0.002, "status_periods.duplicate_line", description="exact duplicate row"),
     "unit_unknown_study_right": DefectClass("assessed_units", 0.001, "assessed_units.study_right_exists", description="row pointing at a study right that does not exist"),
     "duplicate_unit_line": DefectClass("assessed_units", 0.002, "assessed_units.duplicate_line", description="exact duplicate row"),
     "truncated_last_line": DefectClass("assessed_units", 0.0, "assessed_units.malformed_row", description="the file's last line is cut short"),
     "workplace_end_before_start": DefectClass("workplace_periods", 0.004, "workplace_periods.end_date_not_before_start_date", description="end date before start date"),
-    "workplace_outside_study_right": DefectClass("workplace_periods", 0.004, "workplace_periods.within_study_right", description="workplace period outside its study right"),
-    "business_id_wrong_check_digit": DefectClass("workplace_periods", 0.01, "workplace_periods.business_id.valid", "warning", "Y-tunnus with a wrong check digit"),
-    "workplace_name_nbsp": DefectClass("workplace_periods", 0.02, "workplace_periods.whitespace", "warning", "non-breaking or trailing spaces in a name"),
+    "workplace_outside_study_right": DefectClass("workplace_periods", 0.004, "workplace_periods.within_study_right", "flag", description="workplace period outside its study right"),
+    "business_id_wrong_check_digit": DefectClass("workplace_periods", 0.01, "workplace_periods.business_id.valid", "flag", "Y-tunnus with a wrong check digit"),
+    "workplace_name_nbsp": DefectClass("workplace_periods", 0.02, "workplace_periods.whitespace", "flag", "non-breaking or trailing spaces in a name"),
 }
 #: file-level defects: not a row, but a property of a file the reader must handle
 FILE_DEFECTS = {

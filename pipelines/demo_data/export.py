@@ -18,6 +18,7 @@ import polars as pl
 from pipelines.demo_data.crm import build_crm
 from pipelines.demo_data.crm_defects import CRM_DEFECTS, inject_crm
 from pipelines.demo_data.defects import DEFECT, DEFECTS, DefectClass, inject
+from pipelines.demo_data.koski import write_koski_report
 from pipelines.demo_data.people import name_pools
 from pipelines.demo_data.snapshots import known_on, month_ends_before, with_recording_dates
 from pipelines.demo_data.world import EMPLOYER, World, build_world
@@ -60,30 +61,39 @@ def _quoting_examples(units: pl.DataFrame) -> pl.DataFrame:
 
 #: sizes whose landing folder also gets the monthly export history (the backtest needs it)
 WITH_HISTORY = {"small", "medium"}
+#: sizes whose landing folder also gets KOSKI's student-year report of the year so far (reconciliation)
+WITH_KOSKI_REPORT = {"small", "medium"}
 
 
-def generate(size: str, seed: int, out: Path, as_of: dt.date, history: bool | None = None) -> Path:
-    """Generate the exports of ``as_of`` (and, with ``history``, one per earlier month end); returns the newest folder."""
+def generate(size: str, seed: int, out: Path, as_of: dt.date, history: bool | None = None, clean: bool = False) -> Path:
+    """Generate the exports of ``as_of`` (and, with ``history``, one per earlier month end); returns the newest folder.
+
+    ``clean`` writes the same world without any of its defects (the truth then lists none): what the figures would
+    be if every record were right, to measure what the defects cost."""
     world = build_world(size, seed, as_of)
     world.tables["assessed_units"] = _quoting_examples(world.tables["assessed_units"])
+    defective = (lambda rng, tables, day: tables) if clean else inject
     if (size in WITH_HISTORY) if history is None else history:
         tables = {**world.tables, "status_periods": with_recording_dates(np.random.default_rng(seed + 2),
                                                                          world.tables["status_periods"])}
         for day in month_ends_before(as_of):
-            write_export(student_admin.SOURCE, inject(np.random.default_rng([seed, day.toordinal()]),
-                                                      known_on(tables, day), day), DEFECTS, out, day)
-    student_tables = inject(np.random.default_rng(seed + 1), world.tables, as_of)
-    folder = write_export(student_admin.SOURCE, student_tables, DEFECTS, out, as_of)
-    _write_crm(world, student_tables["workplace_periods"], seed, out)
+            write_export(student_admin.SOURCE, defective(np.random.default_rng([seed, day.toordinal()]),
+                                                         known_on(tables, day), day), DEFECTS, out, day, not clean)
+    student_tables = defective(np.random.default_rng(seed + 1), world.tables, as_of)
+    folder = write_export(student_admin.SOURCE, student_tables, DEFECTS, out, as_of, not clean)
+    _write_crm(world, student_tables["workplace_periods"], seed, out, clean)
+    if size in WITH_KOSKI_REPORT and not clean:
+        write_koski_report(out, folder, as_of, seed)
     return folder
 
 
-def _write_crm(world: World, workplaces: pl.DataFrame, seed: int, out: Path) -> None:
+def _write_crm(world: World, workplaces: pl.DataFrame, seed: int, out: Path, clean: bool) -> None:
     """The CRM export of the as-of date, and the truth of which records are one organisation."""
     pools = name_pools(seed)
     tables = build_crm(seed, world.employers, pools, world.as_of)
-    tables = inject_crm(np.random.default_rng([seed, 5]), tables, pools)
-    write_export(crm.SOURCE, tables, CRM_DEFECTS, out, world.as_of)
+    if not clean:
+        tables = inject_crm(np.random.default_rng([seed, 5]), tables, pools)
+    write_export(crm.SOURCE, tables, CRM_DEFECTS, out, world.as_of, not clean)
     accounts = tables["accounts"].select(pl.lit("crm").alias("source_system"), pl.col("account_id").alias("source_id"),
                                          pl.lit(None, pl.Utf8).alias("business_id"), pl.col("__org").alias("organization"))
     places = workplaces.select(
@@ -96,8 +106,9 @@ def _write_crm(world: World, workplaces: pl.DataFrame, seed: int, out: Path) -> 
 
 
 def write_export(source: Source, tables: dict[str, pl.DataFrame], defects: dict[str, DefectClass], out: Path,
-                 as_of: dt.date) -> Path:
-    """Write one export folder of ``source`` with its defects, and the truth about them beside it."""
+                 as_of: dt.date, truncate: bool = True) -> Path:
+    """Write one export folder of ``source`` with its defects, and the truth about them beside it (the row's
+    key, its first field, included: a study right's id for every student-administration file but one)."""
     folder = out / source.system / as_of.isoformat()
     truth_folder = out / "truth" / source.system / as_of.isoformat()
     folder.mkdir(parents=True, exist_ok=True)
@@ -110,18 +121,21 @@ def write_export(source: Source, tables: dict[str, pl.DataFrame], defects: dict[
         data = _csv_bytes(frame, table)
         lines = _lines(frame, table)
         marked = frame.with_columns(lines).filter(pl.col(DEFECT).is_not_null())
-        truth += [{"source_file": table.source_file, LINE: line, "defect_class": d, "rule_id": defects[d].rule,
-                   "severity": defects[d].severity if defects[d].rule else None} for line, d in zip(marked[LINE], marked[DEFECT])]
-        if table.source_file == TRUNCATED[source.system] and frame.height:  # the last line stops mid-row
+        truth += [{"source_file": table.source_file, LINE: line, "record_key": key, "defect_class": d,
+                   "rule_id": defects[d].rule, "severity": defects[d].severity,
+                   "consequence": defects[d].consequence if defects[d].rule else None}
+                  for line, key, d in zip(marked[LINE], marked[table.columns[0].name].cast(pl.Utf8), marked[DEFECT])]
+        if truncate and table.source_file == TRUNCATED[source.system] and frame.height:  # the last line stops mid-row
             first = [str(v) for v in frame.row(0)[:3]]
             data += CSV_OPTIONS[source.system]["separator"].join(first[:2] + [first[2][:4]]).encode()
-            truth.append({"source_file": table.source_file, LINE: int(lines[-1]) + 1,
+            truth.append({"source_file": table.source_file, LINE: int(lines[-1]) + 1, "record_key": first[0],
                           "defect_class": "truncated_last_line", "rule_id": defects["truncated_last_line"].rule,
-                          "severity": "error"})
+                          "severity": "error", "consequence": "reject"})
         encoding = ENCODINGS.get(table.source_file, "utf-8")
         if encoding != "utf-8":
             data = data.decode("utf-8").encode(encoding)
         (folder / table.source_file).write_bytes(data)
-    pl.DataFrame(truth, schema={"source_file": pl.Utf8, LINE: pl.Int64, "defect_class": pl.Utf8, "rule_id": pl.Utf8,
-                                "severity": pl.Utf8}).sort("source_file", LINE).write_csv(truth_folder / "defects.csv")
+    pl.DataFrame(truth, schema={"source_file": pl.Utf8, LINE: pl.Int64, "record_key": pl.Utf8, "defect_class": pl.Utf8,
+                                "rule_id": pl.Utf8,
+                                "severity": pl.Utf8, "consequence": pl.Utf8}).sort("source_file", LINE).write_csv(truth_folder / "defects.csv")
     return folder

@@ -29,6 +29,15 @@ REJECT_WORDS = {
     "LINE SIZE OVER MAXIMUM": "the line is longer than any row may be",
     "INVALID ENCODING": "the line holds bytes that are not text in the file's encoding",
 }
+#: the same in Finnish, for the Finnish steward report and correction lists
+REJECT_WORDS_FI = {
+    "TOO MANY COLUMNS": "rivillä on enemmän kenttiä kuin otsikkorivillä: etsi ylimääräinen '{delim}' tai puuttuva "
+                        "lainausmerkki",
+    "MISSING COLUMNS": "rivillä on vähemmän kenttiä kuin otsikkorivillä: se voi olla katkennut",
+    "UNQUOTED VALUE": "lainausmerkki (\") jäi sulkematta: loppu tiedostosta on voitu lukea yhtenä kenttänä",
+    "LINE SIZE OVER MAXIMUM": "rivi on pidempi kuin mikään rivi saa olla",
+    "INVALID ENCODING": "rivillä on tavuja, jotka eivät ole tekstiä tiedoston merkistössä",
+}
 
 
 @dataclass
@@ -46,9 +55,9 @@ class RawTable:
     encoding: str | None = None
     sha256: str | None = None
     frame: pl.DataFrame | None = None
-    #: rows the CSV parser could not split: source_line, column, message, first_field
+    #: rows the CSV parser could not split: source_line, column, message (English and Finnish), first_field
     rejects: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(
-        schema={LINE: pl.Int64, "column": pl.Utf8, "message": pl.Utf8, "first_field": pl.Utf8}))
+        schema={LINE: pl.Int64, "column": pl.Utf8, "message": pl.Utf8, "message_fi": pl.Utf8, "first_field": pl.Utf8}))
     notices: list[str] = field(default_factory=list)
     problem: FileProblem | None = None
 
@@ -150,7 +159,7 @@ def _read(path: Path, table: Table, headers: dict[str, str], dialect: CsvDialect
     raw.rejects = rejects.with_columns(
         pl.col("logical_line").map_elements(lambda n: int(physical[n - 1]), return_dtype=pl.Int64).alias(LINE),
         pl.col("raw_text").str.split(dialect.delimiter).list.first().alias("first_field"),
-    ).select(LINE, "column", "message", "first_field")
+    ).select(LINE, "column", "message", "message_fi", "first_field")
 
 
 def record_lines(text: str, dialect: CsvDialect) -> list[int]:
@@ -182,8 +191,10 @@ def _parse(source: Path, header: list[str], mapping: dict[str, str], dialect: Cs
             FROM reject_errors GROUP BY line ORDER BY line""").pl()
     finally:
         con.close()
-    words = pl.col("error_type").replace_strict(
-        {k: v.format(delim=dialect.delimiter) for k, v in REJECT_WORDS.items()}, default=pl.col("detail"))
+    def words(catalogue: dict[str, str]) -> pl.Expr:
+        return pl.col("error_type").replace_strict(
+            {k: v.format(delim=dialect.delimiter) for k, v in catalogue.items()}, default=pl.col("detail"))
     return frame, rejects.with_columns(
-        pl.col("logical_line").cast(pl.Int64), words.alias("message"),
+        pl.col("logical_line").cast(pl.Int64), words(REJECT_WORDS).alias("message"),
+        words(REJECT_WORDS_FI).alias("message_fi"),
         pl.col("column").replace_strict(mapping, default=pl.col("column")))

@@ -1,8 +1,11 @@
 """Which study rights the student-year figures can be computed for, from one validated export.
 
-A study right counts only when it and every status and additional period of it passed
-validation: with a period missing, its days would be wrong without anyone noticing. The
-others are left out and reported, never silently counted short.
+KOSKI counts what is recorded, and a study right's figures depend only on its own status
+timeline, its additional periods and its type (``student-years.md``, "What a defect may hold
+back"). A failure there (a rejected row, or a cleared value the calculation reads) leaves that
+study right's figures unknown: it is *held back* and listed with the rule, never counted short.
+Any other failure (a student's henkilötunnus, a koulutus code, a funding code, an assessed unit or
+a workplace row) holds nothing back.
 """
 from __future__ import annotations
 
@@ -13,11 +16,20 @@ import polars as pl
 from pipelines.ingestion.folder import read_folder
 from pipelines.marts.student_years import RIGHT, StudyRightHistory
 from pipelines.resources import LandingArea
-from pipelines.validation import TableOutcome, validate_export
+from pipelines.validation import CLEARED, REJECTED, TableOutcome, validate_export
 from schemas import student_admin
 
-#: the tables the calculation reads; a quarantined row in any of them holds its study right back
-TABLES = ("study_rights", "status_periods", "additional_periods")
+#: per table the calculation reads, the columns whose failure leaves a study right's figures unknown
+TIMELINE: dict[str, tuple[str, ...]] = {
+    "study_rights": ("study_right_id", "study_right_type", "start_date", "end_date"),
+    "status_periods": ("study_right_id", "start_date", "status"),
+    "additional_periods": ("study_right_id", "period_type", "start_date", "end_date", "value"),
+}
+#: every table the calculation reads: workplace-learning periods give apprenticeship days, but their failures
+#: hold nothing back
+TABLES = (*TIMELINE, "workplace_periods")
+#: the reason listed for a study right with no usable status period at all
+NO_STATUS = "study_rights.has_status_periods"
 
 
 class CannotCalculate(Exception):
@@ -26,24 +38,34 @@ class CannotCalculate(Exception):
 
 def unreadable(outcomes: dict[str, TableOutcome]) -> list[str]:
     """Problems of the files the calculation needs that could not be read at all."""
-    return [f"{outcomes[t].source_file} could not be read: {outcomes[t].problem}" for t in TABLES
+    return [f"{outcomes[t].source_file} could not be read: {outcomes[t].problem}" for t in TIMELINE
             if outcomes[t].valid is None]
 
 
-def complete_history(outcomes: dict[str, TableOutcome]) -> tuple[StudyRightHistory, pl.Series]:
-    """The study rights with nothing in quarantine, and the ids of those left out (sorted).
+def held_back(outcomes: dict[str, TableOutcome]) -> pl.DataFrame:
+    """study_right_id → the rules that leave its figures unknown (one row per pair, sorted)."""
+    failing = pl.concat([
+        outcomes[t].failures.filter((REJECTED | CLEARED) & pl.col("column").is_in(columns))
+        .select(pl.col("record_key").alias(RIGHT), "rule_id")
+        for t, columns in TIMELINE.items()])
+    rights = outcomes["study_rights"].rows()  # (one with no status period at all, and no other reason)
+    without_status = rights.join(outcomes["status_periods"].rows(), on=RIGHT, how="anti").join(
+        failing, on=RIGHT, how="anti").select(RIGHT, pl.lit(NO_STATUS).alias("rule_id"))
+    return pl.concat([failing, without_status]).drop_nulls().unique().sort(RIGHT, "rule_id")
+
+
+def complete_history(outcomes: dict[str, TableOutcome]) -> tuple[StudyRightHistory, pl.DataFrame]:
+    """The study rights whose figures are known, and those held back (``held_back``).
 
     A file that could not be read leaves nothing to calculate from: its part is empty.
     """
     history = StudyRightHistory(*(outcomes[t].rows() for t in TABLES))
-    held_back = pl.concat([
-        outcomes[t].failures.filter(pl.col("severity") == "error").select(pl.col("record_key").alias(RIGHT))
-        for t in TABLES]).unique().drop_nulls()
-    complete = history.study_rights.join(held_back, on=RIGHT, how="anti")[RIGHT]
-    return history.only(complete), held_back[RIGHT].sort()
+    left_out = held_back(outcomes)
+    complete = history.study_rights.join(left_out, on=RIGHT, how="anti")[RIGHT]
+    return history.only(complete), left_out
 
 
-def history_from_folder(landing: LandingArea, folder: Path) -> tuple[StudyRightHistory, pl.Series]:
+def history_from_folder(landing: LandingArea, folder: Path) -> tuple[StudyRightHistory, pl.DataFrame]:
     """Read and validate one export folder exactly as ``run`` does, then keep the complete study rights."""
     outcomes = validate_export(student_admin.SOURCE, read_folder(landing, student_admin.TABLES, folder),
                                run_id=f"read-{folder.name}")

@@ -1,4 +1,4 @@
-"""The per-study-right student-year report data engineers reconcile against KOSKI."""
+"""The per-study-right student-year report data engineers reconcile against KOSKI (``tiedolla student-years``)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -7,7 +7,12 @@ from pathlib import Path
 
 import polars as pl
 
-from pipelines.marts.student_years import MEASURES, StudyRightHistory, per_study_right
+from pipelines.marts.student_years import StudyRightHistory, per_study_right
+from schemas.koski_report import STUDENT_YEAR_REPORT
+
+#: ``ours``: our column names, decimals with a dot; ``koski``: KOSKI's headers, decimal comma, dates d.m.yyyy,
+#: kyllä/ei, ``;`` between fields (as KOSKI's Excel file reads when saved as CSV)
+FORMATS = ("ours", "koski")
 
 
 def _decimal(column: str) -> pl.Expr:
@@ -15,12 +20,40 @@ def _decimal(column: str) -> pl.Expr:
     return pl.col(column).round(6).cast(pl.Utf8).str.replace(r"\.0+$", "").str.replace(r"(\.\d*?)0+$", "$1")
 
 
-def write_report(history: StudyRightHistory, first: dt.date, last: dt.date, out: Path) -> int:
-    """Write the report (columns fixed by the KOSKI reconciliation) atomically; returns its row count."""
-    rows = per_study_right(history, first, last)
-    text = rows.with_columns(_decimal(m) for m in MEASURES)
+def as_text(rows: pl.DataFrame, form: str = "ours") -> pl.DataFrame:
+    """The report's rows as the text of its CSV in ``form``."""
+    text = []
+    for c in STUDENT_YEAR_REPORT.columns:
+        if c.dtype == pl.Float64:
+            value = _decimal(c.name)
+            text.append(value.str.replace(".", ",", literal=True) if form == "koski" else value)
+        elif c.dtype == pl.Boolean and form == "koski":
+            text.append(pl.col(c.name).replace_strict({True: "kyllä", False: "ei"}, return_dtype=pl.Utf8))
+        elif c.dtype == pl.Date and form == "koski":
+            text.append(pl.col(c.name).dt.strftime("%-d.%-m.%Y"))
+        else:
+            text.append(pl.col(c.name).cast(pl.Utf8))
+    frame = rows.select(e.alias(c.name) for e, c in zip(text, STUDENT_YEAR_REPORT.columns))
+    if form == "koski":
+        frame = frame.rename({c.name: c.source_header for c in STUDENT_YEAR_REPORT.columns})
+    return frame
+
+
+def _write_atomically(frame: pl.DataFrame, out: Path, separator: str) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     partial = out.with_name(f".{out.name}.partial")
-    text.write_csv(partial, null_value="")
+    frame.write_csv(partial, null_value="", separator=separator)
     os.replace(partial, out)
+
+
+def write_report(history: StudyRightHistory, first: dt.date, last: dt.date, out: Path, form: str = "ours") -> int:
+    """Write the report (KOSKI's columns in KOSKI's order) atomically; returns its row count."""
+    rows = per_study_right(history, first, last)
+    _write_atomically(as_text(rows, form), out, ";" if form == "koski" else ",")
     return rows.height
+
+
+def write_held_back(held: pl.DataFrame, out: Path) -> None:
+    """The study rights left out of the report because their figures are unknown, with the rules that say why."""
+    _write_atomically(held.group_by("study_right_id", maintain_order=True).agg(pl.col("rule_id").str.join(" ")),
+                      out, ",")

@@ -18,6 +18,7 @@ from functools import cached_property
 import polars as pl
 
 from schemas.codes import ENDING_STATUSES, reference
+from schemas.koski_report import DAY_MEASURES, MEASURE_OF_TYPE, PERIOD_MEASURES, STUDENT_YEAR_REPORT
 
 #: the current formula counts from this day on
 CURRENT_FORMULA_FROM = dt.date(2023, 7, 1)
@@ -32,9 +33,16 @@ RIGHT = "study_right_id"
 #: several times faster than on the text id
 NUMBER = "right_number"
 
-#: day measures, in the order the KOSKI reconciliation report uses
-MEASURES = ("present_or_graduated_days", "holiday_days_counted", "holiday_days_other", "student_year_days_old",
-            "student_year_days_current", "accommodation_days", "special_support_days")
+#: every day measure, in the order of KOSKI's report (``schemas/koski_report.py``), the current formula last
+MEASURES = DAY_MEASURES
+#: the measures that count days with an additional period: a piece carries them as bits of PERIOD_FLAGS, not as
+#: columns (ten more float columns over ten million pieces would cost more memory than the rest of the piece)
+PERIOD_DAY_MEASURES = tuple(m for m in MEASURES if m in set(MEASURE_OF_TYPE.values()))
+PERIOD_FLAGS = "period_flags"
+PART_TIME_TYPES = sorted(PERIOD_MEASURES["part_time"])
+#: the study-right type of a workplace-learning period that counts as apprenticeship days
+APPRENTICESHIP = "oppisopimus"
+DAYS = (pl.col("piece_end") - pl.col("piece_start")).dt.total_days().cast(pl.Float64) + 1
 
 
 def month_end(day: dt.date) -> dt.date:
@@ -42,8 +50,12 @@ def month_end(day: dt.date) -> dt.date:
     return (day.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
 
 
-def _period_types(measure: str) -> list[str]:
-    return sorted(r["code"] for r in reference("additional_period_types") if r["student_year_measure"] == measure)
+def measure(name: str) -> pl.Expr:
+    """One day measure of a piece (``name`` in MEASURES)."""
+    if name in PERIOD_DAY_MEASURES:
+        bit = 1 << PERIOD_DAY_MEASURES.index(name)
+        return pl.when((pl.col(PERIOD_FLAGS) & bit) != 0).then(DAYS).otherwise(pl.lit(0.0)).alias(name)
+    return pl.col(name)
 
 
 def july_rule() -> pl.DataFrame:
@@ -55,11 +67,24 @@ def july_rule() -> pl.DataFrame:
 
 @dataclass(frozen=True)
 class StudyRightHistory:
-    """The validated rows the calculation reads (only study rights whose rows are all valid)."""
+    """The validated rows the calculation reads (only study rights whose figures are known)."""
 
     study_rights: pl.DataFrame  # study_right_id, study_right_type, …
     status_periods: pl.DataFrame  # study_right_id, start_date, status, funding_code
     additional_periods: pl.DataFrame  # study_right_id, period_type, start_date, end_date, value
+    #: study_right_id, agreement_type, start_date, end_date: apprenticeship days come from these too
+    workplace_periods: pl.DataFrame | None = None
+
+    def extras(self) -> pl.DataFrame:
+        """The additional periods, and every apprenticeship workplace period as an ``oppisopimus`` one."""
+        extras = self.additional_periods.select(RIGHT, "period_type", "start_date", "end_date",
+                                                pl.col("value").cast(pl.Float64))
+        if self.workplace_periods is None:
+            return extras
+        apprenticeships = self.workplace_periods.filter(pl.col("agreement_type") == APPRENTICESHIP).select(
+            RIGHT, pl.lit(APPRENTICESHIP).alias("period_type"), "start_date", "end_date",
+            pl.lit(None, pl.Float64).alias("value"))
+        return pl.concat([extras, apprenticeships])
 
     @cached_property
     def numbers(self) -> pl.DataFrame:
@@ -79,7 +104,8 @@ class StudyRightHistory:
     def only(self, study_right_ids: pl.Series) -> StudyRightHistory:
         keep = pl.col(RIGHT).is_in(study_right_ids.implode())
         return StudyRightHistory(self.study_rights.filter(keep), self.status_periods.filter(keep),
-                                 self.additional_periods.filter(keep))
+                                 self.additional_periods.filter(keep),
+                                 None if self.workplace_periods is None else self.workplace_periods.filter(keep))
 
 
 def status_segments(status_periods: pl.LazyFrame) -> pl.LazyFrame:
@@ -114,7 +140,7 @@ def pieces(history: StudyRightHistory, first: dt.date, last: dt.date) -> pl.Data
         .join(types, on=NUMBER, how="left", maintain_order="left")
         .with_row_index("segment")
     ).collect().lazy()
-    extras = history.numbered(history.additional_periods).select(
+    extras = history.numbered(history.extras()).select(
         NUMBER, "period_type", pl.col("start_date").alias("extra_start"),
         pl.col("end_date").fill_null(OPEN_END).alias("extra_end"), "value")
     cut = pl.col("cut")
@@ -145,27 +171,33 @@ def pieces(history: StudyRightHistory, first: dt.date, last: dt.date) -> pl.Data
         .with_row_index("piece")
     )
     return _measured(_with_additional_periods(cut_up, extras)).select(
-        NUMBER, "status", "funding_code", "piece_start", "piece_end", "part_time_percent", *MEASURES).collect()
+        NUMBER, "status", "funding_code", "piece_start", "piece_end", "part_time_percent",
+        *(m for m in MEASURES if m not in PERIOD_DAY_MEASURES), PERIOD_FLAGS).collect()
+
+
+def _period_bit() -> pl.Expr:
+    """An additional period's bit in PERIOD_FLAGS (0 for part-time, which has no day measure)."""
+    bits = {t: 1 << PERIOD_DAY_MEASURES.index(m) for t, m in MEASURE_OF_TYPE.items()}
+    return pl.col("period_type").replace_strict(bits, default=0, return_dtype=pl.UInt16)
 
 
 def _with_additional_periods(cut_up: pl.LazyFrame, extras: pl.LazyFrame) -> pl.LazyFrame:
-    """Part-time % and the accommodation / special-support flags in force on each piece."""
+    """Part-time % and the additional periods (as PERIOD_FLAGS) in force on each piece."""
     covering = cut_up.select("piece", NUMBER, "piece_start").join(extras, on=NUMBER).filter(
         pl.col("piece_start").is_between(pl.col("extra_start"), pl.col("extra_end")))
-    part_time = pl.col("period_type").is_in(_period_types("part_time"))
+    part_time = pl.col("period_type").is_in(PART_TIME_TYPES)
     flags = covering.group_by("piece").agg(
         # overlapping part-time periods: the one that began last is in force
         pl.col("value").filter(part_time).sort_by(pl.col("extra_start").filter(part_time)).last().alias("part_time_percent"),
-        pl.col("period_type").is_in(_period_types("accommodation_days")).any().alias("accommodation"),
-        pl.col("period_type").is_in(_period_types("special_support_days")).any().alias("special_support"),
+        _period_bit().unique().sum().cast(pl.UInt16).alias(PERIOD_FLAGS),
     )
     return cut_up.join(flags, on="piece", how="left", maintain_order="left").with_columns(
-        pl.col("accommodation").fill_null(False), pl.col("special_support").fill_null(False))
+        pl.col(PERIOD_FLAGS).fill_null(0))
 
 
 def _measured(cut_up: pl.LazyFrame) -> pl.LazyFrame:
     """Every day measure of each piece (of a study right of ``study_right_type``)."""
-    days = (pl.col("piece_end") - pl.col("piece_start")).dt.total_days().cast(pl.Float64) + 1
+    days = DAYS
     share = pl.col("part_time_percent").fill_null(100.0) / 100
     status = pl.col("status")
     within_allowance = pl.col("piece_start") < pl.col("status_began").dt.offset_by(f"{HOLIDAY_ALLOWANCE_DAYS}d")
@@ -190,17 +222,34 @@ def _measured(cut_up: pl.LazyFrame) -> pl.LazyFrame:
         .when(counts_now & (status == GRADUATED)).then(days)
         .when(counts_now).then(days * share)
         .otherwise(zero).alias("student_year_days_current"),
-        pl.when(pl.col("accommodation")).then(days).otherwise(zero).alias("accommodation_days"),
-        pl.when(pl.col("special_support")).then(days).otherwise(zero).alias("special_support_days"),
     )
 
 
 def _sums() -> list[pl.Expr]:
     current = pl.col("student_year_days_current")
     return [
-        *(pl.col(m).sum() for m in MEASURES if m != "student_year_days_current"),
+        *(measure(m).sum() for m in MEASURES if m != "student_year_days_current"),
         # null, not 0, where the current formula gives no value for the study right's type
         pl.when(current.is_not_null().any()).then(current.sum()).alias("student_year_days_current"),
+    ]
+
+
+def _per_study_right_figures() -> list[pl.Expr]:
+    """KOSKI's other columns of one study right's pieces (in day order): funding, ending and part-time."""
+    status, funding = pl.col("status"), pl.col("funding_code")
+    percent = pl.col("part_time_percent").fill_null(100.0)
+    ended = status.last().is_in(sorted(ENDING_STATUSES))
+    # KOSKI lists the part-time % of each stretch in order, a change back and forth each time; 100 alone is empty
+    changes = percent.filter(percent != percent.shift(1).fill_null(-1.0))
+    listed = changes.round(2).cast(pl.Utf8).str.replace(r"\.0+$", "").str.join(",")
+    return [
+        funding.drop_nulls().unique().sort().str.join(",").alias("funding_codes"),
+        (funding.is_not_null() | (status != PRESENT)).all().alias("present_funding_entered"),
+        (funding.is_not_null() | ~status.is_in([HOLIDAY, GRADUATED])).all().alias("holiday_or_graduated_funding_entered"),
+        ended.alias("ended"),
+        pl.when(ended).then(pl.col("piece_start").last()).alias("end_date"),
+        pl.when(listed != "100").then(listed).alias("part_time_percentages"),
+        ((DAYS * percent).sum() / DAYS.sum()).alias("part_time_average_percent"),
     ]
 
 
@@ -229,14 +278,13 @@ class Calculation:
         return self.pieces.lazy().with_columns(pl.col(NUMBER).set_sorted())
 
     def per_study_right(self) -> pl.DataFrame:
-        """KOSKI's opiskelijavuositiedot: one row per study right with its days in the period."""
-        summed = (
-            self.by_study_right().group_by(NUMBER, maintain_order=True)
-            .agg(*_sums(),
-                 pl.col("funding_code").drop_nulls().unique().sort().str.join(",").alias("funding_codes"))
-            .select(NUMBER, *MEASURES[:5], "funding_codes", *MEASURES[5:])
-        ).collect()
-        return self.history.with_ids(summed)
+        """KOSKI's opiskelijavuositiedot: one row per study right with a day in the period, KOSKI's columns in
+        KOSKI's order (``schemas.koski_report.STUDENT_YEAR_REPORT``)."""
+        summed = self.by_study_right().group_by(NUMBER, maintain_order=True).agg(
+            *_sums(), *_per_study_right_figures()).collect()
+        oids = self.history.study_rights.select(RIGHT, "study_right_oid")
+        report = self.history.with_ids(summed).join(oids, on=RIGHT, how="left", maintain_order="left")
+        return report.select(pl.col(c.name).cast(c.dtype) for c in STUDENT_YEAR_REPORT.columns)
 
     def per_month(self) -> pl.DataFrame:
         """One row per study right × calendar month × funding code with the day measures."""
@@ -262,7 +310,7 @@ def current_day_weights(combos: pl.DataFrame) -> pl.DataFrame:
     """
     one_day = combos.with_row_index("__row").with_columns(
         pl.col("__row").alias(NUMBER), pl.col("day").alias("piece_start"), pl.col("day").alias("piece_end"),
-        pl.col("day").alias("status_began"), pl.lit(False).alias("accommodation"), pl.lit(False).alias("special_support"))
+        pl.col("day").alias("status_began"))
     measured = _measured(one_day.lazy())
     return measured.sort("__row").select(*combos.columns, pl.col("student_year_days_current").fill_null(0.0)
                                          .alias("weight")).collect()

@@ -50,7 +50,7 @@ def dim_qualification() -> pl.DataFrame:
 
 
 def dim_campus(study_rights: pl.DataFrame) -> pl.DataFrame:
-    names = study_rights.select(pl.col("campus").unique().sort().alias("campus_name"))
+    names = study_rights.select(pl.col("campus").drop_nulls().unique().sort().alias("campus_name"))
     return conform(names.with_columns(pl.int_range(1, pl.len() + 1).alias("campus_key")), "dim_campus")
 
 
@@ -97,7 +97,7 @@ def dim_date(facts: list[pl.DataFrame], as_of: dt.date) -> pl.DataFrame:
 def fact_study_right(study_rights: pl.DataFrame, quals: pl.DataFrame, campuses: pl.DataFrame, key: bytes) -> pl.DataFrame:
     frame = sql("""
         SELECT s.*, q.qualification_key, c.campus_key, s.study_right_oid IS NOT NULL AS in_koski
-        FROM study_rights s JOIN quals q USING (koulutus_code) JOIN campuses c ON c.campus_name = s.campus
+        FROM study_rights s LEFT JOIN quals q USING (koulutus_code) LEFT JOIN campuses c ON c.campus_name = s.campus
         ORDER BY s.study_right_id""", study_rights=study_rights, quals=quals, campuses=campuses)
     frame = with_student_keys(frame, key).with_columns(date_key("start_date").alias("start_date_key"),
                                                       date_key("end_date").alias("end_date_key"))

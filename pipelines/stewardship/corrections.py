@@ -19,6 +19,9 @@ HEADERS = {
     "fi": ["Tiedosto", "Rivi", "Tietue", "Sarake", "Sääntö", "Kuvaus", "Arvo (peitetty)", "Tila", "Ensin havaittu"],
     "en": ["File", "Line", "Record", "Column", "Rule", "Description", "Value (masked)", "Status", "First seen"],
 }
+#: a failure's status in a steward's language
+STATUS_WORDS = {"fi": {"new": "uusi", "open": "avoin", "waived": "poikkeusluvalla", "resolved": "korjattu"},
+                "en": {"new": "new", "open": "open", "waived": "waived", "resolved": "resolved"}}
 
 
 def neutralised(value) -> str:
@@ -33,16 +36,21 @@ def correction_list(history: pl.DataFrame, system: str, run_id: str, language: s
     writer = csv.writer(buf, delimiter=";", lineterminator="\r\n")
     writer.writerow(HEADERS[language])
     for r in rows.iter_rows(named=True):
+        message = (r["message_fi"] or r["message"]) if language == "fi" else r["message"]
         writer.writerow([neutralised(v) for v in (r["source_file"], r["source_line"], r["record_key"],
-                                                   r["source_header"] or r["column"], r["rule_id"], r["message"],
-                                                   r["masked_value"], r["status"], r["first_seen_on"])])
+                                                   r["source_header"] or r["column"], r["rule_id"], message,
+                                                   r["masked_value"], STATUS_WORDS[language][r["status"]],
+                                                   r["first_seen_on"])])
     return buf.getvalue().encode("utf-8-sig")
 
 
-def write_correction_lists(history: pl.DataFrame, systems: list[str], run_id: str, folder: Path) -> dict[str, str]:
-    """``corrections_<system>.csv`` per source system; returns system → file name."""
+def write_correction_lists(history: pl.DataFrame, systems: list[str], run_id: str,
+                           folder: Path) -> dict[str, dict[str, str]]:
+    """``corrections_<system>.csv`` (Finnish) and ``corrections_<system>.en.csv`` per source system; returns
+    system → language → file name."""
     names = {}
     for system in systems:
-        names[system] = f"corrections_{system}.csv"
-        atomic_write_bytes(folder / names[system], correction_list(history, system, run_id))
+        names[system] = {"fi": f"corrections_{system}.csv", "en": f"corrections_{system}.en.csv"}
+        for language, name in names[system].items():
+            atomic_write_bytes(folder / name, correction_list(history, system, run_id, language))
     return names

@@ -15,8 +15,8 @@ import polars as pl
 from pipelines.publishing.warehouse import write_parquet
 from pipelines.validation import WAIVED
 
-DETAIL = ["source_system", "table", "rule_id", "severity", "record_key", "column", "source_header", "message",
-          "masked_value", "source_file", "source_line", "person_key"]
+DETAIL = ["source_system", "table", "rule_id", "severity", "consequence", "record_key", "column", "source_header",
+          "message", "message_fi", "masked_value", "source_file", "source_line", "person_key"]
 HISTORY_SCHEMA = {
     "failure_id": pl.Utf8, **{c: pl.Utf8 for c in DETAIL}, "source_line": pl.Int64, "occurrences": pl.Int64,
     "status": pl.Utf8, "first_seen_run": pl.Utf8, "first_seen_on": pl.Date, "last_seen_run": pl.Utf8,
@@ -35,7 +35,12 @@ def runs_path(root: Path) -> Path:
 
 
 def _read(path: Path, schema: dict) -> pl.DataFrame:
-    return pl.read_parquet(path).cast(schema) if path.exists() else pl.DataFrame(schema=schema)
+    """The file in today's schema (a column an older release did not write is empty)."""
+    if not path.exists():
+        return pl.DataFrame(schema=schema)
+    frame = pl.read_parquet(path)
+    return frame.with_columns(pl.lit(None, t).alias(c) for c, t in schema.items() if c not in frame.columns).select(
+        pl.col(c).cast(t) for c, t in schema.items())
 
 
 def current_failures(quarantine: pl.DataFrame) -> pl.DataFrame:

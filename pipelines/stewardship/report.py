@@ -14,6 +14,7 @@ import jinja2
 import polars as pl
 
 from pipelines.publishing.warehouse import atomic_write_bytes
+from pipelines.stewardship.corrections import STATUS_WORDS
 from pipelines.stewardship.waivers import Waiver
 from pipelines.validation import WAIVED
 from schemas.metadata import Rule
@@ -34,8 +35,23 @@ WORDS = {
            "unmatched": "Poikkeusluvat, joita vastaavaa virhettä ei ole", "expired": "Vanhentuneet poikkeusluvat",
            "none": "ei yhtään", "rows_read": "Luetut rivit", "quarantined": "Karanteenissa",
            "no_failures": "Ei virheitä tässä ajossa.", "reason": "Peruste", "approved_by": "Hyväksyjä",
-           "expires": "Voimassa asti", "intro": "Rivit, jotka eivät läpäisseet sääntöjä, ryhmiteltynä "
-           "lähdejärjestelmän, taulun ja säännön mukaan. Virheelliset rivit ovat karanteenissa; varoitukset ja "
+           "expires": "Voimassa asti", "consequence": "Seuraus",
+           "at_risk": "Luvut vaarassa", "at_risk_intro": "Avoimet virheet sen mukaan, paljonko ne vaikuttavat johdon "
+           "lukuihin: ensimmäisen rivin korjaus muuttaa lukuja eniten. Laskematta jätetyt opiskelijavuodet: enintään "
+           "niin paljon kuin virheen takia kaikista luvuista pois jäävät opiskeluoikeudet voivat kerryttää (niiden "
+           "vuoden voimassaolopäivät läsnäolona).",
+           "study_rights": "Opiskeluoikeudet", "students": "Opiskelijat", "employers": "Työpaikat",
+           "held_back": "Opiskelijavuosia laskematta (enintään)", "touched": "Opiskelijavuosia koskee",
+           "year": "kuluva vuosi",
+           "severities": {"error": "virhe", "warning": "varoitus", "waived": "poikkeusluvalla"},
+           "consequences": {"reject": "rivi hylätään", "clear": "arvo tyhjennetään", "flag": "rivi merkitään"},
+           "statuses": STATUS_WORDS["fi"], "koski": "Täsmäytys KOSKIn opiskelijavuositietoihin",
+           "koski_intro": "Omat lukumme KOSKIn raportin omalle aikajaksolle, sarake sarakkeelta. Erot "
+           "opiskeluoikeuksittain ja todennäköinen syy ovat korjauslistassa.", "koski_column": "KOSKIn sarake",
+           "ours": "Omat", "theirs": "KOSKI", "differing": "Eroavat rivit", "matched": "Molemmissa",
+           "intro": "Rivit, jotka eivät läpäisseet sääntöjä, ryhmiteltynä "
+           "lähdejärjestelmän, taulun ja säännön mukaan. Jokainen sääntö kertoo seurauksensa: hylätty rivi on "
+           "karanteenissa, tyhjennetty arvo julkaistaan tyhjänä ja merkitty rivi julkaistaan sellaisenaan; "
            "poikkeusluvalla hyväksytyt julkaistaan merkittyinä."},
     "en": {"title": "Data quality: rows to review", "as_of": "As of", "run": "Run", "other": "Suomeksi",
            "other_href": "index.html", "lang": "en", "system": "Source system", "table": "Table", "rule": "Rule",
@@ -46,8 +62,22 @@ WORDS = {
            "waivers": "Waivers", "unmatched": "Waivers that match no failure", "expired": "Expired waivers",
            "none": "none", "rows_read": "Rows read", "quarantined": "Quarantined",
            "no_failures": "No failures in this run.", "reason": "Reason", "approved_by": "Approved by",
-           "expires": "Expires", "intro": "Rows that did not pass the rules, grouped by source system, table and "
-           "rule. Rows with errors are in quarantine; warnings and waived failures are published with a flag."},
+           "expires": "Expires", "consequence": "Consequence",
+           "at_risk": "Figures at risk", "at_risk_intro": "Open failures by what they cost management's figures: "
+           "fixing the first row moves the figures most. Student-years held back: the most that the study rights the "
+           "failure leaves out of every figure could carry (their open days of the year counted as present).",
+           "study_rights": "Study rights", "students": "Students", "employers": "Hosting employers",
+           "held_back": "Student-years held back (at most)", "touched": "Student-years touched",
+           "year": "current year",
+           "severities": {"error": "error", "warning": "warning", "waived": "waived"},
+           "consequences": {"reject": "row rejected", "clear": "value cleared", "flag": "row flagged"},
+           "statuses": STATUS_WORDS["en"], "koski": "Reconciliation with KOSKI's student-year report",
+           "koski_intro": "Our figures for the KOSKI report's own period, column by column. The differences per "
+           "study right, with the likely cause, are in the correction list.", "koski_column": "KOSKI column",
+           "ours": "Ours", "theirs": "KOSKI", "differing": "Rows differing", "matched": "In both",
+           "intro": "Rows that did not pass the rules, grouped by source system, table and "
+           "rule. Every rule states its consequence: a rejected row is held in quarantine, a cleared value is "
+           "published empty and a flagged row is published as it is; waived failures are published with a flag."},
 }
 
 
@@ -56,6 +86,7 @@ class RuleGroup:
     rule_id: str
     description: str
     severity: str
+    consequence: str
     failing: int
     new: int
     resolved: int
@@ -78,17 +109,17 @@ class TableGroup:
     table: str
     file: str
     rows_read: int
-    rows_quarantined: int
+    rows_rejected: int
     rules: list[RuleGroup] = field(default_factory=list)
 
 
 def _groups(history: pl.DataFrame, runs: pl.DataFrame, run_id: str, rules: dict[str, Rule],
-            files: dict[str, dict]) -> dict[str, list[TableGroup]]:
+            files: dict[str, dict], language: str) -> dict[str, list[TableGroup]]:
     recent = runs.select("run_id", "recorded_at").unique().sort("recorded_at").tail(TREND_RUNS)["run_id"].to_list()
     now = runs.filter(pl.col("run_id") == run_id)
     out: dict[str, list[TableGroup]] = {}
     for file_name, f in files.items():
-        table_group = TableGroup(f["table"], file_name, f["rows_read"], f["rows_quarantined"])
+        table_group = TableGroup(f["table"], file_name, f["rows_read"], f["rows_rejected"])
         counts = now.filter(pl.col("table") == f["table"])
         for c in counts.sort("rule_id").iter_rows(named=True):
             mine = history.filter(pl.col("rule_id") == c["rule_id"])
@@ -103,24 +134,32 @@ def _groups(history: pl.DataFrame, runs: pl.DataFrame, run_id: str, rules: dict[
                 "first_seen_on").to_dicts()
             rule = rules.get(c["rule_id"])
             table_group.rules.append(RuleGroup(
-                c["rule_id"], rule.description if rule else c["rule_id"], current["severity"].first() or
-                (rule.severity if rule else ""), c["failing"], c["new"], c["resolved"], waived, trend, examples))
+                c["rule_id"], rule.words(language) if rule else c["rule_id"], current["severity"].first() or
+                (rule.severity if rule else ""), rule.consequence if rule else "", c["failing"], c["new"],
+                c["resolved"], waived, trend, examples))
         out.setdefault(f["source_system"], []).append(table_group)
     return out
 
 
+def _at_risk(frame: pl.DataFrame | None, rules: dict[str, Rule], language: str) -> list[dict]:
+    if frame is None:
+        return []
+    return [{**row, "description": rules[row["rule_id"]].words(language) if row["rule_id"] in rules else ""}
+            for row in frame.to_dicts()]
+
+
 def write_report(folder: Path, history: pl.DataFrame, runs: pl.DataFrame, run_id: str, as_of: dt.date,
                  rules: dict[str, Rule], files: dict[str, dict], corrections: dict[str, str],
-                 waivers: list[Waiver], unmatched: list[Waiver], data_docs: str | None) -> list[Path]:
+                 waivers: list[Waiver], unmatched: list[Waiver], data_docs: str | None,
+                 koski: list[list[dict]] = (), at_risk: pl.DataFrame | None = None) -> list[Path]:
     """Write the report in Finnish (index.html) and English (index.en.html); returns the paths."""
-    groups = _groups(history, runs, run_id, rules, files)
     expired = [w for w in waivers if not w.active_on(as_of)]
     written = []
     for language, name in (("fi", "index.html"), ("en", "index.en.html")):
         html = TEMPLATES.get_template("steward_report.html.j2").render(
-            w=WORDS[language], groups=groups, run_id=run_id, as_of=as_of, corrections=corrections,
+            w=WORDS[language], groups=_groups(history, runs, run_id, rules, files, language), run_id=run_id, as_of=as_of, corrections=corrections,
             waivers=[w for w in waivers if w.active_on(as_of)], expired=expired, unmatched=unmatched,
-            data_docs=data_docs)
+            data_docs=data_docs, koski=koski, at_risk=_at_risk(at_risk, rules, language))
         atomic_write_bytes(folder / name, html.encode("utf-8"))
         written.append(folder / name)
     return written
