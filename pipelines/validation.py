@@ -20,8 +20,8 @@ from schemas.sources import SOURCE_TABLES
 
 FAILURE_SCHEMA = {
     "run_id": pl.Utf8, "source_system": pl.Utf8, "table": pl.Utf8, "source_file": pl.Utf8, LINE: pl.Int64,
-    "record_key": pl.Utf8, "rule_id": pl.Utf8, "severity": pl.Utf8, "consequence": pl.Utf8, "column": pl.Utf8, "source_header": pl.Utf8,
-    "message": pl.Utf8, "message_fi": pl.Utf8, "masked_value": pl.Utf8, "failure_id": pl.Utf8,
+    "record_key": pl.Utf8, "rule_id": pl.Utf8, "severity": pl.Utf8, "consequence": pl.Utf8, "column": pl.Utf8,
+    "source_header": pl.Utf8, "message": pl.Utf8, "message_fi": pl.Utf8, "masked_value": pl.Utf8, "failure_id": pl.Utf8,
 }
 #: the severity of an error a steward has waived: the row is published unchanged, flagged
 WAIVED = "waived"

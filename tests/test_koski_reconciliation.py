@@ -38,7 +38,7 @@ def test_the_differences_found_are_exactly_the_known_ones(small_landing, small_r
 
 def test_the_mart_has_totals_per_column_and_no_personal_data(small_landing, small_run):
     _, warehouse = small_run
-    mart = duckdb.sql(f"select * from '{warehouse}/published/mart_koski_reconciliation.parquet'").pl()
+    mart = duckdb.connect().sql(f"select * from '{warehouse}/published/mart_koski_reconciliation.parquet'").pl()
     truth = _truth(small_landing)
     assert mart["column"].to_list() == [c.name for c in RECONCILED]
     assert set(mart["rows_only_in_koski"]) == {int((truth["kind"] == "only_in_koski").sum())}
@@ -127,8 +127,8 @@ def test_a_broken_koski_file_does_not_stop_the_run(small_landing, tmp_path, fast
     result = run_cli("run", "--landing", str(landing), "--warehouse", str(tmp_path / "wh"), env=fast_env)
     assert result.returncode == 0, result.stderr
     assert f"KOSKI report not reconciled: {report.name}: not a readable Excel workbook" in result.stderr
-    assert duckdb.sql(f"select count(*) from '{tmp_path}/wh/published/mart_koski_reconciliation.parquet'").fetchall() \
-        == [(0,)]
+    published = duckdb.connect().sql(f"select count(*) from '{tmp_path}/wh/published/mart_koski_reconciliation.parquet'")
+    assert published.fetchall() == [(0,)]
 
 
 def test_a_difference_fixed_in_a_later_report_shows_as_resolved(small_landing, tmp_path, fast_env):

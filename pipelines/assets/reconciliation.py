@@ -71,7 +71,8 @@ def _failures(rec: Reconciliation, owners: pl.DataFrame, run_id: str) -> pl.Data
         (pl.col("rule_id").replace_strict({k: r.description_fi for k, r in described.items()})
          + pl.lit(": ") + detail("omat", "ero") + pl.lit("todennäköinen syy: ") + pl.col("likely_cause_fi"))
         .alias("message_fi"),
-        pl.col("koski").alias("masked_value"), _failure_id(pl.col("rule_id"), key, pl.col("column")).alias("failure_id"),
+        pl.col("koski").alias("masked_value"),
+        _failure_id(pl.col("rule_id"), key, pl.col("column")).alias("failure_id"),
         pl.col(PERSON_ID))
     cells = pl.DataFrame([{"run_id": run_id, "source_system": SOURCE_SYSTEM, "table": TABLE,
                            "source_file": rec.report.file, LINE: line, "record_key": None,
@@ -80,7 +81,8 @@ def _failures(rec: Reconciliation, owners: pl.DataFrame, run_id: str) -> pl.Data
                            "message": f"{RULES['koski_report.unreadable_cell'].description}: '{text[:40]}'",
                            "message_fi": f"{RULES['koski_report.unreadable_cell'].description_fi}: '{text[:40]}'",
                            "masked_value": None, "failure_id": None, PERSON_ID: None}
-                          for line, header, text in rec.report.unreadable], schema=FAILURE_SCHEMA | {PERSON_ID: pl.Utf8})
+                          for line, header, text in rec.report.unreadable],
+                         schema=FAILURE_SCHEMA | {PERSON_ID: pl.Utf8})
     cells = cells.with_columns(_failure_id(pl.col("rule_id"), pl.col(LINE).cast(pl.Utf8),
                                            pl.col("source_header")).alias("failure_id"))
     return pl.concat([rows.cast(FAILURE_SCHEMA | {PERSON_ID: pl.Utf8}), cells])

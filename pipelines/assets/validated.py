@@ -71,8 +71,8 @@ def validate_asset(source: Source) -> AssetsDefinition:
 
 
 def _file_summary(system: str, outcome: TableOutcome, raw: RawTable) -> dict:
-    by_rule = (outcome.failures.group_by("rule_id", "severity", "consequence").agg(pl.col(LINE).n_unique().alias("rows"))
-               .sort("rule_id").to_dicts())
+    by_rule = (outcome.failures.group_by("rule_id", "severity", "consequence")
+               .agg(pl.col(LINE).n_unique().alias("rows")).sort("rule_id").to_dicts())
     return {"source_system": system, "table": outcome.table, "rows_read": outcome.rows_read,
             "rows_published": outcome.rows_published, "rows_rejected": outcome.rows_rejected,
             "rows_cleared": outcome.rows_cleared, "rows_flagged": outcome.rows_flagged,

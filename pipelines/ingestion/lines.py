@@ -16,11 +16,14 @@ def logical_line_map(data: bytes, quote: int = ord('"')) -> tuple[np.ndarray, np
     included); physical lines are what a text editor shows.
     """
     arr = np.frombuffer(data, dtype=np.uint8)
-    newlines = np.flatnonzero(arr == 10)
+    following = np.append(arr[1:], np.uint8(0))
+    # a line ends at LF, or at a CR not followed by LF (old Mac line endings, which the CSV parser honours too)
+    ends = (arr == 10) | ((arr == 13) & (following != 10))
+    newlines = np.flatnonzero(ends)
     quotes = np.flatnonzero(arr == quote)
     outside = (np.searchsorted(quotes, newlines) % 2) == 0
     starts = np.concatenate(([0], newlines[outside] + 1))
     physical = np.searchsorted(newlines, starts) + 1
-    padded = np.append(arr, np.uint8(10))
-    blank = (starts >= len(arr)) | (padded[starts] == 10) | ((padded[starts] == 13) & (np.append(padded[1:], np.uint8(10))[starts] == 10))
+    empty_at = np.append(ends | ((arr == 13) & (following == 10)), True)  # a line end (or CRLF) right at its start
+    blank = (starts >= len(arr)) | empty_at[np.minimum(starts, len(arr))]
     return physical, blank
