@@ -256,3 +256,14 @@ def test_defects_cost_exactly_the_study_rights_whose_own_timeline_is_broken(smal
                                                   "holiday_or_graduated_funding_entered", "apprenticeship_days")]
     kept = clean.filter(~pl.col("study_right_id").is_in(broken)).select(same)
     assert kept.sort("study_right_id").equals(defective.select(same).sort("study_right_id"))
+
+
+def test_the_monthly_fact_in_parts_is_the_fact_whole(small_history):
+    """The fact is written in parts of whole study rights (memory at national size): the parts must be the whole."""
+    whole = Calculation.up_to(small_history, D(2026, 11, 20))
+    parts = list(whole.parts(pieces_per_part=500))
+    assert len(parts) > 5 and sum(p.pieces.height for p in parts) == whole.pieces.height
+    firsts = [p.pieces[NUMBER][0] for p in parts]
+    lasts = [p.pieces[NUMBER][-1] for p in parts]
+    assert all(last < first for last, first in zip(lasts, firsts[1:]))  # no study right is split
+    assert pl.concat([p.per_month() for p in parts]).equals(whole.per_month())

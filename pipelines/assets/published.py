@@ -39,7 +39,8 @@ def _upstream(value, columns: list[str] | None = None):
 
 def published_asset(name: str, inputs: list[str], build: Callable[..., pl.DataFrame],
                     columns: dict[str, list[str]] | None = None) -> AssetsDefinition:
-    """An asset that builds one published table into this run's staging folder.
+    """An asset that builds one published table into this run's staging folder (``build`` returns the table, or
+    its parts in order for a table too large to hold whole).
 
     ``inputs`` name validated source tables (their valid rows arrive as frames), other
     published tables (their staged Parquet arrives read back) or other assets as
@@ -51,11 +52,11 @@ def published_asset(name: str, inputs: list[str], build: Callable[..., pl.DataFr
            description=f"{table.description} Grain: {table.grain}")
     def _published(context: AssetExecutionContext, warehouse: WarehouseResource, landing: LandingArea, **upstream):
         frames = {k: _upstream(v, (columns or {}).get(k)) for k, v in upstream.items()}
-        frame = build(frames, key=warehouse.key(), landing=landing)
+        frame = build(frames, key=warehouse.key(), landing=landing)  # (a frame, or its parts in order)
         path = warehouse.open().staging(context.run.run_id) / f"{name}.parquet"
-        write_parquet(frame, path, table.arrow_schema())
-        context.log.info(f"built {name}: {frame.height} rows")
-        return Output(str(path), metadata={"rows": frame.height, "staged_at": str(path)})
+        rows = write_parquet(frame, path, table.arrow_schema())
+        context.log.info(f"built {name}: {rows} rows")
+        return Output(str(path), metadata={"rows": rows, "staged_at": str(path)})
     return _published
 
 

@@ -1,19 +1,22 @@
 """``fact_student_year_month``: the calculation's pieces summed per study right, month and funding code."""
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import polars as pl
 
 from pipelines.marts.student_years import RIGHT, Calculation
 from pipelines.publishing.star import conform, date_key
 
 
-def fact_student_year_month(calculation: Calculation, fact_study_right: pl.DataFrame) -> pl.DataFrame:
-    """Every month of the calculation (from the first status in the export up to the as-of date)."""
-    months = calculation.per_month()
-    keys = fact_study_right.select(RIGHT, "student_key", "qualification_key", "campus_key", "has_warnings")
-    frame = months.lazy().join(keys.lazy(), on=RIGHT, how="inner", maintain_order="left").with_columns(
-        date_key("month_start").alias("month_date_key"),
-        pl.col("month_start").dt.year().cast(pl.Int64).alias("year"),
-        pl.col("month_start").dt.month().cast(pl.Int64).alias("month"),
-        (pl.col("student_year_days_current") / 365).alias("student_years_current"))
-    return conform(frame.collect(), "fact_student_year_month")
+def fact_student_year_month(calculation: Calculation, fact_study_right: pl.DataFrame) -> Iterator[pl.DataFrame]:
+    """Every month of the calculation (from the first status in the export up to the as-of date), in parts of
+    whole study rights: at national size the whole fact is ten million rows of some twenty columns."""
+    keys = fact_study_right.select(RIGHT, "student_key", "qualification_key", "campus_key", "has_warnings").lazy()
+    for part in calculation.parts():
+        frame = part.per_month().lazy().join(keys, on=RIGHT, how="inner", maintain_order="left").with_columns(
+            date_key("month_start").alias("month_date_key"),
+            pl.col("month_start").dt.year().cast(pl.Int64).alias("year"),
+            pl.col("month_start").dt.month().cast(pl.Int64).alias("month"),
+            (pl.col("student_year_days_current") / 365).alias("student_years_current"))
+        yield conform(frame.collect(), "fact_student_year_month")

@@ -12,6 +12,7 @@ The rules, with their sources, are in ``docs/architecture/student_years.md``.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -285,6 +286,22 @@ class Calculation:
         oids = self.history.study_rights.select(RIGHT, "study_right_oid")
         report = self.history.with_ids(summed).join(oids, on=RIGHT, how="left", maintain_order="left")
         return report.select(pl.col(c.name).cast(c.dtype) for c in STUDENT_YEAR_REPORT.columns)
+
+    def parts(self, pieces_per_part: int = 2_000_000) -> Iterator[Calculation]:
+        """The calculation in parts of whole study rights, in order, each of about ``pieces_per_part`` pieces."""
+        numbers, start = self.pieces[NUMBER], 0
+        while start < self.pieces.height:
+            end = min(start + pieces_per_part, self.pieces.height)
+            if end < self.pieces.height:  # cut where a study right begins
+                end = numbers.search_sorted(numbers[end], side="left")
+                end = end if end > start else numbers.search_sorted(numbers[start], side="right")
+            yield Calculation(self.history, self.first, self.last, self.pieces.slice(start, end - start))
+            start = end
+
+    def totals_per_study_right(self) -> pl.DataFrame:
+        """Every day measure summed per study right (what the monthly fact must add up to)."""
+        summed = self.by_study_right().group_by(NUMBER, maintain_order=True).agg(*_sums()).collect()
+        return self.history.with_ids(summed)
 
     def per_month(self) -> pl.DataFrame:
         """One row per study right × calendar month × funding code with the day measures."""

@@ -22,6 +22,7 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Iterable
 import time
 from pathlib import Path
 
@@ -61,15 +62,25 @@ def atomic_write_json(path: Path, obj) -> None:
     atomic_write_bytes(path, (json.dumps(obj, indent=2, ensure_ascii=False, default=str) + "\n").encode())
 
 
-def write_parquet(frame: pl.DataFrame, path: Path, schema: pa.Schema | None = None) -> None:
-    """Write Parquet next to ``path`` and rename it into place."""
+def write_parquet(frame: pl.DataFrame | Iterable[pl.DataFrame], path: Path, schema: pa.Schema | None = None) -> int:
+    """Write Parquet next to ``path`` and rename it into place; returns the rows written.
+
+    ``frame`` may be parts (in order) of one table, written one row group after another, so that a table of ten
+    million rows is never whole in memory (``schema`` is then required)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    table = frame.to_arrow()
-    if schema is not None:
-        table = table.cast(schema)
     tmp = path.with_name(f".{path.name}.tmp")
-    pq.write_table(table, tmp, compression="zstd")
+    if isinstance(frame, pl.DataFrame):
+        table = frame.to_arrow()
+        pq.write_table(table.cast(schema) if schema is not None else table, tmp, compression="zstd")
+        os.replace(tmp, path)
+        return frame.height
+    rows = 0
+    with pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
+        for part in frame:
+            writer.write_table(part.to_arrow().cast(schema))
+            rows += part.height
     os.replace(tmp, path)
+    return rows
 
 
 class Warehouse:
