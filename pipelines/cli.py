@@ -124,7 +124,7 @@ def _report_koski(mart: Path) -> None:
         r = rows.row(0, named=True)
         print(f"\n  KOSKI's report {oid} {first}–{last}: {r['rows_matched']} study rights in both, "
               f"{r['rows_only_in_koski']} only in KOSKI, {r['rows_only_ours']} only ours, "
-              f"{int(rows['rows_differing'].sum())} figures differ (reports/steward/corrections_koski.csv)")
+              f"{int(rows['rows_differing'].sum())} figure(s) differ (reports/steward/corrections_koski.csv)")
 
 
 def _run_locked(landing: Path, warehouse: Path, as_of, key: str, site_config: str | None, wait: float) -> int:
