@@ -147,6 +147,26 @@ def _run_locked(landing: Path, warehouse: Path, as_of, key: str, site_config: st
     return _report(result, warehouse)
 
 
+def _check_landing(landing: Path, as_of: dt.date | None) -> None:
+    """What a run must not start with, as a usage error before anything is touched: a folder with no
+    student-administration export, or a source whose every export is dated after --as-of (a typo that would
+    otherwise publish empty tables over the good set). A source with no export at all may be missing (a provider
+    without a CRM export)."""
+    from pipelines.resources import LandingArea
+    from schemas import student_admin
+    from schemas.sources import SOURCES
+
+    area = LandingArea(path=str(landing))
+    if not area.exports(student_admin.SYSTEM):
+        raise UsageError(f"{landing} holds no student-administration export ({student_admin.SYSTEM}/<YYYY-MM-DD>/): "
+                         "is it the landing folder?")
+    for source in SOURCES:
+        exports = area.exports(source.system)
+        if exports and as_of and exports[0].name > as_of.isoformat():
+            raise UsageError(f"--as-of {as_of} is before every {source.system} export (the earliest is "
+                             f"{exports[0].name}); nothing was run or changed")
+
+
 def cmd_run(args) -> int:
     from pipelines.publishing.pseudonyms import KeyProblem, pseudonym_key
 
@@ -157,6 +177,7 @@ def cmd_run(args) -> int:
         key = pseudonym_key(key_file=args.pseudonym_key_file, keep_away_from=(Path(args.warehouse), landing)).decode()
     except KeyProblem as err:
         raise UsageError(str(err)) from None
+    _check_landing(landing, args.as_of)
     print(f"running the pipeline on {landing} -> {args.warehouse}", file=sys.stderr)
     return _run_locked(landing, Path(args.warehouse), args.as_of, key, args.site_config, args.wait)
 

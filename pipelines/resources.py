@@ -33,9 +33,14 @@ class LandingArea(ConfigurableResource):
         """The as-of date of a run: given, else the date of the newest student-administration export."""
         return self.as_of_date() or dt.date.fromisoformat(self.export_folder("student_admin").name)
 
+    def exports(self, source: str) -> list[Path]:
+        """Every export folder of ``source``, oldest first, whatever the as-of date."""
+        root = Path(self.path) / source
+        return sorted(p for p in root.glob("*") if p.is_dir() and _is_date(p.name)) if root.is_dir() else []
+
     def export_folder(self, source: str) -> Path:
         root = Path(self.path) / source
-        dated = sorted(p for p in root.glob("*") if p.is_dir() and _is_date(p.name)) if root.is_dir() else []
+        dated = self.exports(source)
         if self.as_of:
             dated = [p for p in dated if p.name <= self.as_of]
         if not dated:

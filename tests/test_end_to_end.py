@@ -137,3 +137,21 @@ def test_rerun_gives_the_same_published_content(small_landing, small_run, tmp_pa
         a = pl.read_parquet(first / "published" / f"{table.name}.parquet")
         b = pl.read_parquet(tmp_path / "published" / f"{table.name}.parquet")
         assert a.equals(b), table.name
+
+
+def test_an_as_of_before_every_export_is_a_usage_error_that_changes_nothing(small_landing, small_run):
+    _, warehouse = small_run
+    before = (warehouse / "manifest.json").read_bytes()
+    result = run_cli("run", "--landing", str(small_landing), "--warehouse", str(warehouse), "--as-of", "2019-01-01")
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.strip().splitlines() == [
+        "tiedolla: --as-of 2019-01-01 is before every student_admin export (the earliest is 2025-01-31); nothing was "
+        "run or changed"]
+    assert (warehouse / "manifest.json").read_bytes() == before
+
+
+def test_a_landing_folder_without_an_export_is_one_line_and_exit_2(tmp_path):
+    (tmp_path / "landing" / "crm").mkdir(parents=True)
+    result = run_cli("run", "--landing", str(tmp_path / "landing"), "--warehouse", str(tmp_path / "wh"))
+    assert result.returncode == 2 and not (tmp_path / "wh").exists()
+    assert len(result.stderr.strip().splitlines()) == 1 and "holds no student-administration export" in result.stderr

@@ -41,7 +41,7 @@ MEASURES = DAY_MEASURES
 PERIOD_DAY_MEASURES = tuple(m for m in MEASURES if m in set(MEASURE_OF_TYPE.values()))
 PERIOD_FLAGS = "period_flags"
 PART_TIME_TYPES = sorted(PERIOD_MEASURES["part_time"])
-#: the study-right type of a workplace-learning period that counts as apprenticeship days
+#: the Muoto (agreement type) of a workplace-learning period whose days are apprenticeship days
 APPRENTICESHIP = "oppisopimus"
 DAYS = (pl.col("piece_end") - pl.col("piece_start")).dt.total_days().cast(pl.Float64) + 1
 
