@@ -40,7 +40,7 @@ DIM_CAMPUS = published_table(
     (surrogate_key("campus_key"), Column("campus_name", pl.Utf8, "Campus name.", nullable=False, unique=True)))
 
 DIM_DATE = published_table(
-    "dim_date", "An unbroken calendar over every date in the published facts.", "One row per calendar day.",
+    "dim_date", "An unbroken calendar of whole years over every date in the published facts.", "One row per calendar day.",
     ("date_key",),
     (surrogate_key("date_key", words="yyyymmdd."), Column("date", pl.Date, "The day.", nullable=False, unique=True),
      Column("year", pl.Int64, "Calendar year.", nullable=False), Column("month", pl.Int64, "Month 1–12.", nullable=False),

@@ -45,3 +45,14 @@ def published_table(name: str, description: str, grain: str, key: tuple[str, ...
     fixed = tuple(replace(c, rules=tuple(replace(r, id=r.id.format(table=name)) for r in c.rules)) for c in columns)
     return Table(name=name, description=description, grain=grain, key=key, columns=fixed, foreign_keys=foreign_keys,
                  row_rules=(no_personal_data(name, fixed),))
+
+
+DATE_DIMENSION = ("dim_date", "date_key")
+
+
+def references(table: Table) -> tuple[tuple[str, str, str], ...]:
+    """Every foreign key of ``table``: the declared ones, and each date key (a ``*_date_key`` column) to dim_date."""
+    declared = {fk[0] for fk in table.foreign_keys}
+    dates = tuple((c.name, *DATE_DIMENSION) for c in table.columns
+                  if c.name.endswith("date_key") and table.name != DATE_DIMENSION[0] and c.name not in declared)
+    return tuple(table.foreign_keys) + dates

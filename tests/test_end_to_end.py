@@ -155,3 +155,24 @@ def test_a_landing_folder_without_an_export_is_one_line_and_exit_2(tmp_path):
     result = run_cli("run", "--landing", str(tmp_path / "landing"), "--warehouse", str(tmp_path / "wh"))
     assert result.returncode == 2 and not (tmp_path / "wh").exists()
     assert len(result.stderr.strip().splitlines()) == 1 and "holds no student-administration export" in result.stderr
+
+
+def test_keys_and_relationships_of_the_model_hold_and_a_break_is_named(small_run, tmp_path):
+    from pipelines.publishing.relationships import violations
+
+    _, warehouse = small_run
+    tables = {p.stem: p for p in (warehouse / "published").glob("*.parquet")}
+    assert violations(tables) == []
+    dates = pl.read_parquet(tables["dim_date"])
+    assert dates["date"].min().strftime("%m-%d") == "01-01" and dates["date"].max().strftime("%m-%d") == "12-31"
+    broken = dict(tables)
+    broken["dim_date"] = tmp_path / "dim_date.parquet"
+    dates.filter(pl.col("date").dt.year() > dates["date"].min().year).write_parquet(broken["dim_date"])
+    students = pl.read_parquet(tables["dim_student"])
+    broken["dim_student"] = tmp_path / "dim_student.parquet"
+    pl.concat([students, students.head(1)]).write_parquet(broken["dim_student"])
+    found = violations(broken)
+    assert "dim_student: 1 value(s) of its key (student_key) stand on more than one row" in found
+    assert any(v.startswith("fact_student_year_month.month_date_key: ") and "name no dim_date.date_key" in v
+               for v in found)
+    assert any(v.startswith("fact_status_period.start_date_key: ") for v in found)

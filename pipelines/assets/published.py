@@ -4,11 +4,12 @@ from pathlib import Path
 from typing import Callable
 
 import polars as pl
-from dagster import AssetExecutionContext, AssetIn, AssetKey, AssetsDefinition, Output, asset
+from dagster import AssetExecutionContext, AssetIn, AssetKey, AssetsDefinition, Failure, Output, asset
 
 from pipelines.assets.validated import QUALITY_GATE
 from pipelines.manifest import build_manifest
 from pipelines.publishing import star
+from pipelines.publishing.relationships import violations
 from pipelines.publishing.warehouse import write_parquet
 from pipelines.resources import LandingArea, WarehouseResource
 from pipelines.validation import TableOutcome
@@ -89,11 +90,16 @@ PUBLISHED_ASSETS = [
             **{f"{s.system}_summary": AssetIn(key=AssetKey([s.system, QUALITY_GATE])) for s in SOURCES}},
        description="Switches the checked tables in as one published version (published/ → versions/<run>), "
                    "writes manifest.json and the DuckDB views in tiedolla.duckdb. Runs only when every "
-                   "blocking check of the published tables passed.")
+                   "blocking check of the published tables passed, and releases nothing when a key of the model "
+                   "is not unique or a foreign key (a date key to dim_date included) does not resolve.")
 def published_release(context: AssetExecutionContext, warehouse: WarehouseResource, landing: LandingArea,
                       **inputs):
     summaries = {s.system: inputs.pop(f"{s.system}_summary") for s in SOURCES}
     tables: dict[str, str] = inputs
+    broken = violations({k: Path(v) for k, v in tables.items()})
+    if broken:
+        raise Failure(description="the staged set breaks the model's keys or relationships, so it is not released "
+                                  "(the previous version stays): " + "; ".join(broken))
     manifest = build_manifest(context.run.run_id, landing.run_date(), summaries, landing)
     version = warehouse.open().release(context.run.run_id, {k: Path(v) for k, v in tables.items()}, manifest)
     context.log.info(f"published {len(tables)} tables: {warehouse.open().published} -> {version.name}")

@@ -79,13 +79,14 @@ def timestamp_date_key(column: str) -> pl.Expr:
 
 
 def dim_date(facts: list[pl.DataFrame], as_of: dt.date) -> pl.DataFrame:
-    """Every day from the first date in the facts to the last (at most ten years past the as-of date)."""
+    """Every day of the whole calendar years from the first date in the facts to the last (at most ten years past the
+    as-of date): whole years, so that a month's first day is in it whatever day the month's first fact is on."""
     dates = pl.concat([f.select(pl.col(c).alias("d")) for f in facts for c, t in f.schema.items() if t == pl.Date]
                       + [f.select(local_date(c).alias("d")) for f in facts for c, t in f.schema.items()
                          if isinstance(t, pl.Datetime)])
-    first = dates["d"].min() or as_of
-    last = min(dates["d"].max() or as_of, dt.date(as_of.year + 10, 12, 31))
-    days = pl.DataFrame({"date": pl.date_range(first, max(last, as_of), eager=True)})
+    first = (dates["d"].min() or as_of).replace(month=1, day=1)
+    last = min(max(dates["d"].max() or as_of, as_of), dt.date(as_of.year + 10, 12, 31)).replace(month=12, day=31)
+    days = pl.DataFrame({"date": pl.date_range(first, last, eager=True)})
     return conform(days.with_columns(
         date_key("date").alias("date_key"), pl.col("date").dt.year().cast(pl.Int64).alias("year"),
         pl.col("date").dt.month().cast(pl.Int64).alias("month"), pl.col("date").dt.day().cast(pl.Int64).alias("day"),
