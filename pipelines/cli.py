@@ -43,7 +43,8 @@ def cmd_generate(args) -> int:
     return 0
 
 
-def run_pipeline(landing: Path, warehouse: Path, as_of: dt.date | None, key: str, site_config: str | None = None):
+def run_pipeline(landing: Path, warehouse: Path, as_of: dt.date | None, key: str, site_config: str | None = None,
+                 allow_missing_sources: list[str] | None = None, allow_shrink: bool = False):
     """Materialise every asset of the one Definitions in this process; returns the Dagster result.
 
     The caller holds the warehouse's run lock (``_run_locked``), so the resource does not take it again.
@@ -52,7 +53,8 @@ def run_pipeline(landing: Path, warehouse: Path, as_of: dt.date | None, key: str
     from pipelines.progress import progress_logger
 
     defs = make_definitions(landing, warehouse, as_of.isoformat() if as_of else None, key, site_config,
-                            loggers={"progress": progress_logger}, lock_for_run=False)  # the caller holds the lock
+                            loggers={"progress": progress_logger}, lock_for_run=False,  # the caller holds the lock
+                            allow_missing_sources=allow_missing_sources, allow_shrink=allow_shrink)
     job = defs.resolve_implicit_global_asset_job_def()
     # The public ``execute_in_process`` keeps every step's output in memory for the result object (the raw and
     # validated tables: gigabytes at national size). We read only the events, so run the same in-process
@@ -127,7 +129,8 @@ def _report_koski(mart: Path) -> None:
               f"{int(rows['rows_differing'].sum())} figure(s) differ (reports/steward/corrections_koski.csv)")
 
 
-def _run_locked(landing: Path, warehouse: Path, as_of, key: str, site_config: str | None, wait: float) -> int:
+def _run_locked(landing: Path, warehouse: Path, as_of, key: str, site_config: str | None, wait: float,
+                allow_missing_sources: list[str] | None = None, allow_shrink: bool = False) -> int:
     """One run at a time per warehouse; stale staging of runs that crashed is cleared first."""
     from pipelines.publishing.warehouse import Warehouse, WarehouseBusy
 
@@ -138,7 +141,8 @@ def _run_locked(landing: Path, warehouse: Path, as_of, key: str, site_config: st
             if stale:
                 print(f"cleared the staging of {len(stale)} unfinished earlier run(s)", file=sys.stderr)
             try:
-                result = run_pipeline(landing, warehouse, as_of, key, site_config)
+                result = run_pipeline(landing, warehouse, as_of, key, site_config, allow_missing_sources,
+                                      allow_shrink)
             finally:  # values passed between steps hold unpublished personal data: none stays at rest
                 shutil.rmtree(warehouse / ".dagster" / "storage", ignore_errors=True)
     except WarehouseBusy as err:
@@ -179,7 +183,8 @@ def cmd_run(args) -> int:
         raise UsageError(str(err)) from None
     _check_landing(landing, args.as_of)
     print(f"running the pipeline on {landing} -> {args.warehouse}", file=sys.stderr)
-    return _run_locked(landing, Path(args.warehouse), args.as_of, key, args.site_config, args.wait)
+    return _run_locked(landing, Path(args.warehouse), args.as_of, key, args.site_config, args.wait,
+                       args.allow_missing_source, args.allow_shrink)
 
 
 def cmd_rollback(args) -> int:
@@ -350,6 +355,8 @@ def cmd_docs(args) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
+    from schemas.sources import SOURCES
+
     p = argparse.ArgumentParser(prog="tiedolla", description=__doc__.split("\n")[0])
     sub = p.add_subparsers(dest="command", required=True)
     g = sub.add_parser("generate", help="write a synthetic landing folder with documented defects")
@@ -367,6 +374,13 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--site-config", default=os.environ.get(SITE_VARIABLE), help=SITE_HELP)
     r.add_argument("--pseudonym-key-file",
                    help=f"file holding the pseudonym key (default: ${KEY_FILE_VARIABLE}, else ${KEY_VARIABLE})")
+    r.add_argument("--allow-missing-source", action="append", metavar="SOURCE",
+                   choices=[s.system for s in SOURCES],
+                   help="publish although the current release has an export of SOURCE (student_admin, crm) and the "
+                        "landing area has none: its tables are published empty (repeatable)")
+    r.add_argument("--allow-shrink", action="store_true",
+                   help="publish although a table would lose more than release.max_shrink_share (site configuration, "
+                        "default 50 %%) of the current release's rows")
     r.add_argument("--wait", type=float, default=0, metavar="SECONDS",
                    help="if another run holds the warehouse, wait this long for it (default: refuse at once)")
     r.set_defaults(func=cmd_run)

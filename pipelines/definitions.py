@@ -26,13 +26,15 @@ ASSETS = [*RAW_ASSETS, *VALIDATE_ASSETS, student_year_history, student_year_calc
 
 def make_definitions(landing: Path, warehouse: Path, as_of: str | None = None, pseudonym_key: str | None = None,
                      site_config: str | None = None, loggers: dict | None = None,
-                     lock_for_run: bool = True) -> Definitions:
+                     lock_for_run: bool = True, allow_missing_sources: list[str] | None = None,
+                     allow_shrink: bool = False) -> Definitions:
     return Definitions(
         loggers=loggers,
         assets=ASSETS,
         asset_checks=CHECKS,
         resources={
-            "landing": LandingArea(path=str(landing), as_of=as_of, site_config=site_config),
+            "landing": LandingArea(path=str(landing), as_of=as_of, site_config=site_config,
+                                   allow_missing_sources=list(allow_missing_sources or []), allow_shrink=allow_shrink),
             "warehouse": WarehouseResource(path=str(warehouse), pseudonym_key=pseudonym_key, lock_for_run=lock_for_run),
             # intermediate values (text tables, validated frames) live beside the warehouse
             "io_manager": RunStorage(base_dir=str(Path(warehouse) / ".dagster" / "storage")),

@@ -25,6 +25,10 @@ class LandingArea(ConfigurableResource):
     path: str
     as_of: str | None = None
     site_config: str | None = None
+    #: sources this run may publish without although the current release has them (``--allow-missing-source``)
+    allow_missing_sources: list[str] = []
+    #: this run may publish tables much smaller than the current release's (``--allow-shrink``)
+    allow_shrink: bool = False
 
     def as_of_date(self) -> dt.date | None:
         return dt.date.fromisoformat(self.as_of) if self.as_of else None
@@ -80,6 +84,19 @@ class LandingArea(ConfigurableResource):
     def quality(self) -> dict:
         """Data-quality thresholds (``quality`` in the site configuration)."""
         return {"max_quarantine_share": 0.3, "min_rows": 20, **(self._site().get("quality") or {})}
+
+    def missing_sources_allowed(self) -> set[str]:
+        """Sources a run may publish without though the current release has them: named for the run, or for good in
+        the site configuration (``release.allow_missing_sources``)."""
+        return set(self.allow_missing_sources) | set((self._site().get("release") or {}).get("allow_missing_sources")
+                                                     or [])
+
+    def shrink_limit(self) -> tuple[float, int] | None:
+        """(share, min_rows): a table of at least min_rows rows in the current release may not lose more than share of
+        them (``release.max_shrink_share`` / ``release.min_rows``); None when this run is allowed to."""
+        release = self._site().get("release") or {}
+        return None if self.allow_shrink else (float(release.get("max_shrink_share", 0.5)),
+                                               int(release.get("min_rows", 20)))
 
     def data_docs_enabled(self) -> bool:
         return bool((self._site().get("reports") or {}).get("data_docs", True))

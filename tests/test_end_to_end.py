@@ -176,3 +176,51 @@ def test_keys_and_relationships_of_the_model_hold_and_a_break_is_named(small_run
     assert any(v.startswith("fact_student_year_month.month_date_key: ") and "name no dim_date.date_key" in v
                for v in found)
     assert any(v.startswith("fact_status_period.start_date_key: ") for v in found)
+
+
+def test_a_source_missing_from_the_landing_area_stops_the_release_unless_named(tmp_path, fast_env):
+    import shutil
+
+    from tests.landing import valid_crm_rows, write_landing
+
+    landing, warehouse = tmp_path / "landing", tmp_path / "wh"
+    write_landing(landing)  # a first run without a CRM export still publishes
+    args = ("run", "--landing", str(landing), "--warehouse", str(warehouse))
+    assert run_cli(*args, env=fast_env).returncode == 0
+    write_landing(landing, crm_rows=valid_crm_rows())
+    assert run_cli(*args, env=fast_env).returncode == 0
+    published = json.loads((warehouse / "manifest.json").read_text())
+    assert published["sources"]["crm"]
+    shutil.rmtree(landing / "crm")
+    refused = run_cli(*args, env=fast_env)
+    assert refused.returncode == 1 and "NOT PUBLISHED" in refused.stderr
+    assert "the current release has a crm export (2026-11-20) but the landing area has none" in refused.stderr
+    assert "--allow-missing-source" in refused.stderr
+    assert json.loads((warehouse / "manifest.json").read_text()) == published
+    allowed = run_cli(*args, "--allow-missing-source", "crm", env=fast_env)
+    assert allowed.returncode == 0, allowed.stderr
+    assert pl.read_parquet(warehouse / "published" / "fact_crm_activity.parquet").height == 0
+
+
+def test_a_table_that_would_lose_most_of_its_rows_stops_the_release_unless_allowed(tmp_path):
+    from tests.conftest import site_config
+    from tests.landing import valid_crm_rows, valid_rows, write_landing
+
+    site = site_config(tmp_path / "site", reports={"data_docs": False},
+                       release={"allow_missing_sources": [], "max_shrink_share": 0.4, "min_rows": 2})
+    landing, warehouse = tmp_path / "landing", tmp_path / "wh"
+    write_landing(landing, crm_rows=valid_crm_rows())
+    args = ("run", "--landing", str(landing), "--warehouse", str(warehouse), "--site-config", str(site))
+    assert run_cli(*args).returncode == 0
+    rows = valid_rows()
+    rows["assessed_units"] = rows["assessed_units"][:1]  # 2 -> 1: half of them gone
+    write_landing(landing, rows, crm_rows=valid_crm_rows())
+    refused = run_cli(*args)
+    reason = next(line for line in refused.stderr.splitlines() if line.startswith("step published_release failed"))
+    assert refused.returncode == 1 and "NOT PUBLISHED" in refused.stderr
+    assert reason.count("would fall from") == 1 and "fact_assessed_unit would fall from 2 to 1 rows" in reason
+    assert "--allow-shrink" in reason
+    assert pl.read_parquet(warehouse / "published" / "fact_assessed_unit.parquet").height == 2
+    allowed = run_cli(*args, "--allow-shrink")
+    assert allowed.returncode == 0, allowed.stderr
+    assert pl.read_parquet(warehouse / "published" / "fact_assessed_unit.parquet").height == 1

@@ -10,7 +10,7 @@ from pipelines.assets.validated import QUALITY_GATE
 from pipelines.manifest import build_manifest
 from pipelines.publishing import star
 from pipelines.publishing.relationships import violations
-from pipelines.publishing.warehouse import write_parquet
+from pipelines.publishing.warehouse import missing_sources, shrunk_tables, write_parquet
 from pipelines.resources import LandingArea, WarehouseResource
 from pipelines.validation import TableOutcome
 from schemas import published, student_admin
@@ -96,11 +96,23 @@ def published_release(context: AssetExecutionContext, warehouse: WarehouseResour
                       **inputs):
     summaries = {s.system: inputs.pop(f"{s.system}_summary") for s in SOURCES}
     tables: dict[str, str] = inputs
+    manifest = build_manifest(context.run.run_id, landing.run_date(), summaries, landing)
+    gone = missing_sources(warehouse.open(), manifest["sources"], landing.missing_sources_allowed())
+    if gone:
+        raise Failure(description="; ".join(gone) + ": the release would publish those tables empty, so nothing is "
+                      "released (the previous version stays). To publish without a source, say so: tiedolla run "
+                      "--allow-missing-source SOURCE, or release.allow_missing_sources in the site configuration")
+    # (a source the run was allowed to do without empties its tables: that loss was asked for)
+    limit = None if missing_sources(warehouse.open(), manifest["sources"], set()) else landing.shrink_limit()
+    shrunk = shrunk_tables(warehouse.open(), {k: Path(v) for k, v in tables.items()}, *limit) if limit else []
+    if shrunk:
+        raise Failure(description="; ".join(shrunk) + f" (more than {limit[0]:.0%} fewer than the current release): "
+                      "nothing is released (the previous version stays). If the export really is that much smaller, "
+                      "run again with tiedolla run --allow-shrink")
     broken = violations({k: Path(v) for k, v in tables.items()})
     if broken:
         raise Failure(description="the staged set breaks the model's keys or relationships, so it is not released "
                                   "(the previous version stays): " + "; ".join(broken))
-    manifest = build_manifest(context.run.run_id, landing.run_date(), summaries, landing)
     version = warehouse.open().release(context.run.run_id, {k: Path(v) for k, v in tables.items()}, manifest)
     context.log.info(f"published {len(tables)} tables: {warehouse.open().published} -> {version.name}")
     return Output(str(version), metadata={"version": version.name, "tables": len(tables),

@@ -222,3 +222,28 @@ class Warehouse:
         for folder in (self.root / "versions").iterdir():
             if folder.name not in keep:
                 shutil.rmtree(folder, ignore_errors=True)
+
+
+def missing_sources(warehouse: Warehouse, sources: dict[str, str | None], allowed: set[str]) -> list[str]:
+    """Sources the current release was made from that this run has no export of (and may not do without)."""
+    current = warehouse.root / "manifest.json"
+    if warehouse.current_version() is None or not current.exists():
+        return []  # a first run publishes whatever sources it has
+    before = json.loads(current.read_text(encoding="utf-8")).get("sources") or {}
+    return [f"the current release has a {system} export ({Path(folder).name}) but the landing area has none"
+            for system, folder in before.items() if folder and not sources.get(system) and system not in allowed]
+
+
+def shrunk_tables(warehouse: Warehouse, staged: dict[str, Path], share: float, min_rows: int) -> list[str]:
+    """Tables of at least ``min_rows`` rows in the current release that would lose more than ``share`` of them."""
+    if warehouse.current_version() is None:
+        return []
+    shrunk = []
+    for name, path in sorted(staged.items()):
+        current = warehouse.published / f"{name}.parquet"
+        if not current.exists():
+            continue
+        before, after = pq.read_metadata(current).num_rows, pq.read_metadata(path).num_rows
+        if before >= min_rows and after < before * (1 - share):
+            shrunk.append(f"{name} would fall from {before} to {after} rows")
+    return shrunk
