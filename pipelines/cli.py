@@ -1,7 +1,7 @@
 """``tiedolla``: generate demo exports, run the pipeline, run the demo.
 
-Exit codes of ``run``: 0 published (quarantined rows are normal), 1 could not publish,
-2 usage error.
+Exit codes of ``run``: 0 published and every report made (quarantined rows are normal), 1 not published,
+2 usage error, 3 published but a report step failed (named on stderr).
 """
 from __future__ import annotations
 
@@ -81,9 +81,11 @@ def _report(result, warehouse: Path) -> int:
     released = any(e.asset_key.to_user_string() == RELEASE for e in result.get_asset_materialization_events())
     failed_checks = [f"{e.asset_key.to_user_string()}: {e.check_name}" for e in result.get_asset_check_evaluations()
                      if not e.passed]
+    failed_steps = []
     for event in result.all_events:
         if event.is_step_failure and event.step_failure_data.error and "AssetCheckFailed" not in event.step_failure_data.error.message:
             print(f"step {event.step_key} failed: {_root_cause(event.step_failure_data.error)}", file=sys.stderr)
+            failed_steps.append(event.step_key)
     manifest_path = warehouse / "manifest.json"
     if not released:
         print("\nNOT PUBLISHED: the previous published version (if any) is unchanged.", file=sys.stderr)
@@ -112,6 +114,9 @@ def _report(result, warehouse: Path) -> int:
         path = warehouse / "reports" / page / "index.html"
         if path.exists():
             print(f"  {label + ':':<18}{path}")
+    if failed_steps:  # the set is published; a report made from it is not (or is stale)
+        print(f"\nPUBLISHED, but these steps failed: {', '.join(failed_steps)} (exit 3)", file=sys.stderr)
+        return 3
     return 0
 
 
@@ -174,16 +179,16 @@ def _check_landing(landing: Path, as_of: dt.date | None) -> None:
 def cmd_run(args) -> int:
     from pipelines.publishing.pseudonyms import KeyProblem, pseudonym_key
 
-    landing = Path(args.landing)
+    landing, warehouse = Path(args.landing).resolve(), Path(args.warehouse).resolve()  # (the views name them)
     if not landing.is_dir():
         raise UsageError(f"landing folder {landing} does not exist")
     try:
-        key = pseudonym_key(key_file=args.pseudonym_key_file, keep_away_from=(Path(args.warehouse), landing)).decode()
+        key = pseudonym_key(key_file=args.pseudonym_key_file, keep_away_from=(warehouse, landing)).decode()
     except KeyProblem as err:
         raise UsageError(str(err)) from None
     _check_landing(landing, args.as_of)
-    print(f"running the pipeline on {landing} -> {args.warehouse}", file=sys.stderr)
-    return _run_locked(landing, Path(args.warehouse), args.as_of, key, args.site_config, args.wait,
+    print(f"running the pipeline on {landing} -> {warehouse}", file=sys.stderr)
+    return _run_locked(landing, warehouse, args.as_of, key, args.site_config, args.wait,
                        args.allow_missing_source, args.allow_shrink)
 
 
@@ -214,7 +219,7 @@ def cmd_rollback(args) -> int:
 def cmd_demo(args) -> int:
     from pipelines.demo_data.export import generate
 
-    out = Path(args.dir)
+    out = Path(args.dir).resolve()
     landing, warehouse = out / "landing", out / "warehouse"
     print(f"generating the small demo export into {landing} (synthetic data, demo pseudonym key)", file=sys.stderr)
     generate("small", args.seed, landing, DEMO_AS_OF)
@@ -357,20 +362,24 @@ def cmd_docs(args) -> int:
 def parser() -> argparse.ArgumentParser:
     from schemas.sources import SOURCES
 
+    from pipelines.manifest import code_version
+
     p = argparse.ArgumentParser(prog="tiedolla", description=__doc__.split("\n")[0])
+    p.add_argument("--version", action="version", version=f"tiedolla {code_version()}")
     sub = p.add_subparsers(dest="command", required=True)
     g = sub.add_parser("generate", help="write a synthetic landing folder with documented defects")
-    g.add_argument("--size", choices=["small", "medium", "large", "national"], default="small")
-    g.add_argument("--seed", type=int, default=1)
+    g.add_argument("--size", choices=["small", "medium", "large", "national"], default="small",
+                   help="300, 3,000, 30,000 or 350,000 students (default %(default)s)")
+    g.add_argument("--seed", type=int, default=1, help="the random seed: the same seed writes the same data")
     g.add_argument("--out", required=True, help="landing folder to write")
     g.add_argument("--as-of", type=_date, default=DEMO_AS_OF, help="export date, YYYY-MM-DD (default %(default)s)")
     g.add_argument("--clean", action="store_true",
                    help="the same world without its defects: what every figure would be if all records were right")
     g.set_defaults(func=cmd_generate)
     r = sub.add_parser("run", help="ingest, validate, quarantine and publish a landing folder")
-    r.add_argument("--landing", required=True)
-    r.add_argument("--warehouse", required=True)
-    r.add_argument("--as-of", type=_date, help="use the newest export on or before this date")
+    r.add_argument("--landing", required=True, help="the landing folder: <source>/<YYYY-MM-DD>/ export folders")
+    r.add_argument("--warehouse", required=True, help="the warehouse folder: published/, versions/, quarantine/, reports/ (created if missing)")
+    r.add_argument("--as-of", type=_date, help="use the newest export on or before this date (YYYY-MM-DD)")
     r.add_argument("--site-config", default=os.environ.get(SITE_VARIABLE), help=SITE_HELP)
     r.add_argument("--pseudonym-key-file",
                    help=f"file holding the pseudonym key (default: ${KEY_FILE_VARIABLE}, else ${KEY_VARIABLE})")
@@ -385,18 +394,18 @@ def parser() -> argparse.ArgumentParser:
                    help="if another run holds the warehouse, wait this long for it (default: refuse at once)")
     r.set_defaults(func=cmd_run)
     rb = sub.add_parser("rollback", help="point published/ at an earlier kept version")
-    rb.add_argument("--warehouse", required=True)
+    rb.add_argument("--warehouse", required=True, help="the warehouse folder: published/, versions/, quarantine/, reports/ (created if missing)")
     rb.add_argument("--to", help="the version (run id) to restore (default: the one before the current)")
     rb.add_argument("--list", action="store_true", help="list the kept versions, * = published now")
     rb.set_defaults(func=cmd_rollback)
     d = sub.add_parser("demo", help="generate the small demo and run the pipeline on it")
     d.add_argument("--dir", default=str(PROJECT / "demo"), help="where to put landing/ and warehouse/")
-    d.add_argument("--seed", type=int, default=1)
+    d.add_argument("--seed", type=int, default=1, help="the random seed of the demo data (default %(default)s)")
     d.set_defaults(func=cmd_demo)
     y = sub.add_parser("student-years", help="KOSKI's opiskelijavuositiedot per study right for a period, as CSV")
-    y.add_argument("--landing", required=True)
-    y.add_argument("--from", dest="from_", type=_date, required=True, help="first day (inclusive)")
-    y.add_argument("--to", type=_date, required=True, help="last day (inclusive)")
+    y.add_argument("--landing", required=True, help="the landing folder: <source>/<YYYY-MM-DD>/ export folders")
+    y.add_argument("--from", dest="from_", type=_date, required=True, help="first day, YYYY-MM-DD (inclusive)")
+    y.add_argument("--to", type=_date, required=True, help="last day, YYYY-MM-DD (inclusive)")
     y.add_argument("--out", required=True, help="CSV file to write; the study rights held back are listed beside it "
                    "(<name>_held_back.csv)")
     y.add_argument("--format", choices=["ours", "koski"], default="ours",
@@ -405,12 +414,12 @@ def parser() -> argparse.ArgumentParser:
     y.add_argument("--site-config", default=os.environ.get(SITE_VARIABLE), help=SITE_HELP)
     y.set_defaults(func=cmd_student_years)
     b = sub.add_parser("backtest", help="forecast a past year at each month end from the export known then")
-    b.add_argument("--landing", required=True)
-    b.add_argument("--year", type=int, required=True)
+    b.add_argument("--landing", required=True, help="the landing folder: <source>/<YYYY-MM-DD>/ export folders")
+    b.add_argument("--year", type=int, required=True, help="the past year to forecast, e.g. 2025")
     b.add_argument("--site-config", default=os.environ.get(SITE_VARIABLE), help=SITE_HELP)
     b.set_defaults(func=cmd_backtest)
     f = sub.add_parser("forget", help="remove a person's rows from the quarantine (a data-subject request)")
-    f.add_argument("--warehouse", required=True)
+    f.add_argument("--warehouse", required=True, help="the warehouse folder: published/, versions/, quarantine/, reports/ (created if missing)")
     f.add_argument("--student-number", action="append", help="a student's number (repeatable)")
     f.add_argument("--hetu", action="append", help="a henkilötunnus, looked up in --landing (repeatable)")
     f.add_argument("--landing", help="landing folder whose newest export maps --hetu to student numbers")
@@ -421,8 +430,8 @@ def parser() -> argparse.ArgumentParser:
     wv = sub.add_parser("waive", help="let one failure be published (flagged) until a date, with a reason")
     wv.add_argument("--rule", required=True, help="rule id, e.g. students.hetu_matches_sex")
     wv.add_argument("--key", required=True, help="the record key the steward report shows")
-    wv.add_argument("--reason", required=True)
-    wv.add_argument("--approved-by", required=True)
+    wv.add_argument("--reason", required=True, help="why the failure may be published (shown in the steward report)")
+    wv.add_argument("--approved-by", required=True, help="who approved the waiver")
     wv.add_argument("--expires", required=True, help="last as-of date it applies (YYYY-MM-DD)")
     wv.add_argument("--site-config", default=os.environ.get(SITE_VARIABLE), help=SITE_HELP)
     wv.set_defaults(func=cmd_waive)

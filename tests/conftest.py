@@ -18,12 +18,13 @@ def small_landing(tmp_path_factory) -> Path:
     return out
 
 
-def run_cli(*args: str, key: str | None = TEST_KEY, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+def run_cli(*args: str, key: str | None = TEST_KEY, env: dict[str, str] | None = None,
+            cwd: Path | None = None) -> subprocess.CompletedProcess:
     env = {**{k: v for k, v in os.environ.items() if not k.startswith("TIEDOLLA_")}, **(env or {})}
     if key:
         env["TIEDOLLA_PSEUDONYM_KEY"] = key
     return subprocess.run([sys.executable, "-m", "pipelines.cli", *args], capture_output=True, text=True, env=env,
-                          timeout=600)
+                          timeout=600, cwd=cwd)
 
 
 @pytest.fixture(scope="session")

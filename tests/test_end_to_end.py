@@ -224,3 +224,25 @@ def test_a_table_that_would_lose_most_of_its_rows_stops_the_release_unless_allow
     allowed = run_cli(*args, "--allow-shrink")
     assert allowed.returncode == 0, allowed.stderr
     assert pl.read_parquet(warehouse / "published" / "fact_assessed_unit.parquet").height == 1
+
+
+def test_relative_folders_work_and_the_duckdb_views_open_from_anywhere(tmp_path):
+    from tests.landing import valid_crm_rows, write_landing
+
+    write_landing(tmp_path / "landing", crm_rows=valid_crm_rows())
+    result = run_cli("run", "--landing", "landing", "--warehouse", "wh", cwd=tmp_path)  # Data Docs included
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "wh" / "reports" / "data_docs" / "index.html").exists()
+    elsewhere = duckdb.connect(str(tmp_path / "wh" / "tiedolla.duckdb"), read_only=True)
+    assert elsewhere.execute("select count(*) from dim_student").fetchone()[0] == 2
+
+
+def test_a_failed_report_step_after_a_release_exits_3_and_names_it(tmp_path, fast_env):
+    from tests.landing import valid_crm_rows, write_landing
+
+    write_landing(tmp_path / "landing", crm_rows=valid_crm_rows())
+    (tmp_path / "wh" / "reports").mkdir(parents=True)
+    (tmp_path / "wh" / "reports" / "steward").write_text("a file where the report's folder belongs")
+    result = run_cli("run", "--landing", str(tmp_path / "landing"), "--warehouse", str(tmp_path / "wh"), env=fast_env)
+    assert result.returncode == 3, result.stderr
+    assert "published run" in result.stdout and "PUBLISHED, but these steps failed: steward_report" in result.stderr
