@@ -299,7 +299,7 @@ def _student_numbers_of(landing_path: str, hetus: list[str]) -> list[str]:
 
 def cmd_forget(args) -> int:
     from pipelines.publishing.pseudonyms import KeyProblem, pseudonym_key
-    from pipelines.publishing.warehouse import Warehouse
+    from pipelines.publishing.warehouse import Warehouse, WarehouseBusy
     from pipelines.quarantine import forget
     from schemas import crm, student_admin
 
@@ -315,10 +315,14 @@ def cmd_forget(args) -> int:
         raise UsageError(str(err)) from None
     wh = Warehouse(Path(args.warehouse))
     removed = {}
-    with wh.lock("run"):
-        for source, ids in ((student_admin.SOURCE, students), (crm.SOURCE, contacts)):
-            if ids:
-                removed.update(forget(wh, source, ids, key))
+    try:
+        with wh.lock("run", wait_seconds=args.wait):
+            for source, ids in ((student_admin.SOURCE, students), (crm.SOURCE, contacts)):
+                if ids:
+                    removed.update(forget(wh, source, ids, key))
+    except WarehouseBusy as err:
+        print(f"tiedolla: {err}", file=sys.stderr)
+        return 1
     total = sum(removed.values())
     print(f"removed {total} quarantine row(s) about {len(students) + len(contacts)} person(s)"
           + "".join(f"\n  {place}: {n}" for place, n in sorted(removed.items())))
@@ -328,13 +332,20 @@ def cmd_forget(args) -> int:
 
 
 def cmd_waive(args) -> int:
+    from pipelines.definitions import WAIVER_FILE
     from pipelines.resources import LandingArea
     from pipelines.stewardship.waivers import WaiverError, add_waiver
     from schemas.sources import RULES
 
-    path = LandingArea(path=".", site_config=args.site_config).waivers_path()
-    if path is None:
-        raise UsageError("the site configuration names no waiver file (waivers: waivers.yaml)")
+    if args.site_config:
+        path = LandingArea(path=".", site_config=args.site_config).waivers_path()
+        if path is None:
+            raise UsageError("the site configuration names no waiver file (waivers: waivers.yaml)")
+    elif args.warehouse:
+        path = Path(args.warehouse).resolve() / WAIVER_FILE
+    else:
+        raise UsageError("name the warehouse whose runs the waiver is for (--warehouse), or the site configuration "
+                         "that names the waiver file (--site-config)")
     entry = {"rule": args.rule, "source_key": args.key, "reason": args.reason, "approved_by": args.approved_by,
              "expires": args.expires}
     try:
@@ -426,6 +437,8 @@ def parser() -> argparse.ArgumentParser:
     f.add_argument("--contact-id", action="append", help="a CRM contactid (repeatable)")
     f.add_argument("--pseudonym-key-file", help=f"file holding the pseudonym key (default: ${KEY_FILE_VARIABLE}, "
                    f"else ${KEY_VARIABLE})")
+    f.add_argument("--wait", type=float, default=0, metavar="SECONDS",
+                   help="if a run holds the warehouse, wait this long for it (default: refuse at once)")
     f.set_defaults(func=cmd_forget)
     wv = sub.add_parser("waive", help="let one failure be published (flagged) until a date, with a reason")
     wv.add_argument("--rule", required=True, help="rule id, e.g. students.hetu_matches_sex")
@@ -433,7 +446,10 @@ def parser() -> argparse.ArgumentParser:
     wv.add_argument("--reason", required=True, help="why the failure may be published (shown in the steward report)")
     wv.add_argument("--approved-by", required=True, help="who approved the waiver")
     wv.add_argument("--expires", required=True, help="last as-of date it applies (YYYY-MM-DD)")
-    wv.add_argument("--site-config", default=os.environ.get(SITE_VARIABLE), help=SITE_HELP)
+    wv.add_argument("--site-config", default=os.environ.get(SITE_VARIABLE),
+                    help=f"the site configuration whose waiver file gets the waiver (default: ${SITE_VARIABLE})")
+    wv.add_argument("--warehouse", help="without a site configuration: the warehouse whose runs the waiver is for "
+                    "(written to <warehouse>/waivers.yaml)")
     wv.set_defaults(func=cmd_waive)
     doc = sub.add_parser("docs", help="regenerate docs/architecture/ from the schemas")
     doc.add_argument("--check", action="store_true", help="only report stale pages (exit 1 if any)")

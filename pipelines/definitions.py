@@ -20,6 +20,8 @@ from pipelines.run_storage import RunStorage
 PROJECT = Path(__file__).resolve().parent.parent
 DEFAULT_LANDING = PROJECT / "demo" / "landing"
 DEFAULT_WAREHOUSE = PROJECT / "demo" / "warehouse"
+#: a run without a site configuration of its own keeps its waivers beside the warehouse
+WAIVER_FILE = "waivers.yaml"
 ASSETS = [*RAW_ASSETS, *VALIDATE_ASSETS, student_year_history, student_year_calculation, *ORGANIZATION_ASSETS,
           *PUBLISHED_ASSETS, *STUDENT_YEAR_ASSETS, *RECONCILIATION_ASSETS, published_release, *REPORT_ASSETS]
 
@@ -34,7 +36,8 @@ def make_definitions(landing: Path, warehouse: Path, as_of: str | None = None, p
         asset_checks=CHECKS,
         resources={
             "landing": LandingArea(path=str(landing), as_of=as_of, site_config=site_config,
-                                   allow_missing_sources=list(allow_missing_sources or []), allow_shrink=allow_shrink),
+                                   allow_missing_sources=list(allow_missing_sources or []), allow_shrink=allow_shrink,
+                                   warehouse_waivers=str(Path(warehouse) / WAIVER_FILE)),
             "warehouse": WarehouseResource(path=str(warehouse), pseudonym_key=pseudonym_key, lock_for_run=lock_for_run),
             # intermediate values (text tables, validated frames) live beside the warehouse
             "io_manager": RunStorage(base_dir=str(Path(warehouse) / ".dagster" / "storage")),

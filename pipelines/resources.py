@@ -29,6 +29,8 @@ class LandingArea(ConfigurableResource):
     allow_missing_sources: list[str] = []
     #: this run may publish tables much smaller than the current release's (``--allow-shrink``)
     allow_shrink: bool = False
+    #: the waiver file of a run without a site configuration of its own (beside the warehouse, never in the package)
+    warehouse_waivers: str | None = None
 
     def as_of_date(self) -> dt.date | None:
         return dt.date.fromisoformat(self.as_of) if self.as_of else None
@@ -73,7 +75,10 @@ class LandingArea(ConfigurableResource):
         return self._linked(self._site().get("customer_segments") or str(DEFAULT_SEGMENTS))
 
     def waivers_path(self) -> Path | None:
-        """The waiver file named in the site configuration (it may not exist yet)."""
+        """The waiver file named in the site configuration, or beside the warehouse when the run has no site
+        configuration of its own (it may not exist yet)."""
+        if not self.site_config and self.warehouse_waivers:
+            return Path(self.warehouse_waivers)
         name = self._site().get("waivers")
         return Path(self.site_config or DEFAULT_SITE_CONFIG).parent / name if name else None
 

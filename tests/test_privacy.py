@@ -112,3 +112,28 @@ def test_forget_needs_the_key_that_made_the_pseudonyms(run_with_a_quarantined_st
                     key="a-different-key-0123456789abcdef")
     assert wrong.returncode == 0 and "removed 0 quarantine row(s)" in wrong.stdout
     assert ("students", 2) in _quarantined_lines(warehouse)
+
+
+def test_forget_waits_for_a_run_that_holds_the_warehouse(run_with_a_quarantined_student):
+    import threading
+
+    from pipelines.publishing.warehouse import Warehouse
+
+    _, warehouse, _ = run_with_a_quarantined_student
+    held, release = threading.Event(), threading.Event()
+
+    def hold():
+        with Warehouse(warehouse).lock("run"):
+            held.set()
+            release.wait(30)
+    holder = threading.Thread(target=hold)
+    holder.start()
+    held.wait(10)
+    busy = run_cli("forget", "--warehouse", str(warehouse), "--student-number", "1002")
+    assert busy.returncode == 1 and "in use" in busy.stderr
+    assert ("students", 3) in _quarantined_lines(warehouse)
+    threading.Timer(2, release.set).start()
+    waited = run_cli("forget", "--warehouse", str(warehouse), "--student-number", "1002", "--wait", "30")
+    holder.join()
+    assert waited.returncode == 0, waited.stderr
+    assert ("students", 3) not in _quarantined_lines(warehouse)

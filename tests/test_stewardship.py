@@ -153,3 +153,22 @@ def test_a_too_high_quarantine_share_stops_the_release_but_not_the_report(tmp_pa
     assert not (tmp_path / "wh" / "published").exists()
     on_page = _rules_on_page(rendered_dom(tmp_path / "wh" / "reports" / "steward" / "index.html"))
     assert on_page["assessed_units.unit_code.format"]["failing"] == 10
+
+
+def test_waive_without_a_site_configuration_writes_beside_the_warehouse_and_the_run_reads_it(tmp_path):
+    from pipelines.resources import DEFAULT_SITE_CONFIG
+
+    shipped = (DEFAULT_SITE_CONFIG.parent / "waivers.yaml").read_bytes()
+    assert run_cli("waive", "--rule", "students.hetu_matches_sex", "--key", "1001", "--reason", "r",
+                   "--approved-by", "s", "--expires", "2099-01-31").returncode == 2  # whose runs? say so
+    ok = run_cli("waive", "--rule", "students.hetu_matches_sex", "--key", "1001", "--reason", "fixed at source",
+                 "--approved-by", "steward", "--expires", "2099-01-31", "--warehouse", str(tmp_path / "wh"))
+    assert ok.returncode == 0, ok.stderr
+    assert (DEFAULT_SITE_CONFIG.parent / "waivers.yaml").read_bytes() == shipped  # never into the installed package
+    rows = copy.deepcopy(valid_rows())
+    rows["students"][0]["sex"] = "2"  # disagrees with the henkilötunnus: the waiver lets it through unchanged
+    write_source(tmp_path / "landing", student_admin.TABLES, rows, ";")
+    run = run_cli("run", "--landing", str(tmp_path / "landing"), "--warehouse", str(tmp_path / "wh"))
+    assert run.returncode == 0, run.stderr
+    failures = pl.read_parquet(tmp_path / "wh" / "quarantine" / "students.parquet")
+    assert failures.filter(pl.col("rule_id") == "students.hetu_matches_sex")["severity"].to_list() == ["waived"]
