@@ -107,7 +107,7 @@ def _report(result, warehouse: Path) -> int:
             print(f"    note: {notice}")
     _report_koski(warehouse / "published" / "mart_koski_reconciliation.parquet")
     print(f"\n  published tables: {warehouse / 'published'}/*.parquet")
-    print(f"  DuckDB views:     {warehouse / 'tiedolla.duckdb'}")
+    print(f"  DuckDB database: {warehouse / 'tiedolla.duckdb'}")
     print(f"  quarantine:       {warehouse / 'quarantine'}/*.parquet")
     print(f"  manifest:         {manifest_path}")
     for label, page in (("steward report", "steward"), ("dashboard", "dashboard"), ("Data Docs", "data_docs")):
@@ -194,6 +194,7 @@ def cmd_run(args) -> int:
 
 def cmd_rollback(args) -> int:
     from pipelines.publishing.warehouse import Warehouse, WarehouseBusy
+    from pipelines.stewardship.report import mark_rolled_back
 
     wh = Warehouse(Path(args.warehouse))
     if not (wh.root / "versions").is_dir():
@@ -212,7 +213,12 @@ def cmd_rollback(args) -> int:
         return 1
     except ValueError as err:
         raise UsageError(str(err)) from None
-    print(f"published now points at version {version}")
+    released = next(v for v in wh.versions() if v["version"] == version)
+    marked = mark_rolled_back(wh.root / "reports" / "steward", version, str(released["as_of"]),
+                              dt.datetime.now().isoformat(sep=" ", timespec="minutes"))
+    print(f"published now points at version {version} (as of {released['as_of']}); tiedolla.duckdb, the dashboard "
+          f"and the Data Docs are that version's" + ("; the steward report (of the latest run) is marked as not "
+                                                    "describing it" if marked else ""))
     return 0
 
 

@@ -151,9 +151,10 @@ def _bi() -> str:
     """docs/bi.md: how a BI tool reads the published set (relationships and date keys from the schemas)."""
     lines = [GENERATED, "# Reading the published tables in Power BI and other tools", "",
              "Every run publishes one consistent set of Parquet files under `<warehouse>/published/` (a link that is "
-             "switched to a new version only when every check passed) and a DuckDB database `tiedolla.duckdb` with "
-             "one view per table. Nothing needs options: column names are snake_case, types are Parquet's own, "
-             "dates are dates and timestamps are UTC.", "",
+             "switched to a new version only when every check passed) and a DuckDB database `tiedolla.duckdb` holding "
+             "the same tables (it follows `published`, opens from any folder and after the warehouse is moved; open "
+             "it read-only, e.g. `duckdb -readonly <warehouse>/tiedolla.duckdb`). Nothing needs options: column "
+             "names are snake_case, types are Parquet's own, dates are dates and timestamps are UTC.", "",
              "## Power BI", "",
              "1. *Get data → Folder* (or *Parquet* for one file), point it at `<warehouse>/published/` (a network "
              "share works; use the `published` path, never `versions/…`, so a refresh always reads the newest "

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from dagster import ConfigurableResource, InitResourceContext
+from dagster import ConfigurableResource, DagsterRun, InitResourceContext
 from pydantic import PrivateAttr
 
 from pipelines.ingestion.problems import FileProblem
@@ -143,12 +143,18 @@ class WarehouseResource(ConfigurableResource):
     def open(self) -> Warehouse:
         return Warehouse(Path(self.path), self.keep_versions)
 
+    def staging(self, run: DagsterRun) -> Path:
+        """The staging folder of a run and of its re-executions (from failure, or of single assets in the UI):
+        keyed by the run it re-executes, so a re-execution finds the tables its parent staged."""
+        return self.open().staging(run.root_run_id or run.run_id)
+
     def setup_for_execution(self, context: InitResourceContext) -> None:
         """One run at a time per warehouse, also for runs started from the Dagster UI."""
         if self.lock_for_run:
             self._run_lock = self.open().lock("run")
             self._run_lock.__enter__()  # raises WarehouseBusy, in words, when another run holds it
-            self.open().clear_stale_staging()
+            run = context.run
+            self.open().clear_stale_staging(keep=(run.root_run_id or run.run_id) if run else None)
 
     def teardown_after_execution(self, context: InitResourceContext) -> None:
         if self._run_lock is not None:

@@ -15,6 +15,8 @@ import pytest
 from tests.conftest import TEST_KEY, without_data_docs
 from tests.landing import valid_crm_rows, write_landing
 
+pytestmark = pytest.mark.slow  # runs the pipeline (or a browser): not in the quick subset
+
 PROJECT = Path(__file__).resolve().parent.parent
 
 

@@ -8,6 +8,8 @@ import pytest
 
 from tests.browser import rendered_dom, screenshot
 
+pytestmark = pytest.mark.slow  # runs the pipeline (or a browser): not in the quick subset
+
 
 def _shown(dom: str, element_id: str) -> float | None:
     text = re.search(rf'id="{element_id}">([^<]*)<', dom).group(1)

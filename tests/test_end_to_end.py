@@ -4,10 +4,13 @@ import re
 
 import duckdb
 import polars as pl
+import pytest
 import pyarrow.parquet as pq
 
 from schemas import published
 from tests.conftest import run_cli
+
+pytestmark = pytest.mark.slow  # runs the pipeline (or a browser): not in the quick subset
 
 
 def _truth(landing):
@@ -226,7 +229,7 @@ def test_a_table_that_would_lose_most_of_its_rows_stops_the_release_unless_allow
     assert pl.read_parquet(warehouse / "published" / "fact_assessed_unit.parquet").height == 1
 
 
-def test_relative_folders_work_and_the_duckdb_views_open_from_anywhere(tmp_path):
+def test_relative_folders_work_and_the_duckdb_database_opens_from_anywhere_after_a_move(tmp_path):
     from tests.landing import valid_crm_rows, write_landing
 
     write_landing(tmp_path / "landing", crm_rows=valid_crm_rows())
@@ -235,6 +238,16 @@ def test_relative_folders_work_and_the_duckdb_views_open_from_anywhere(tmp_path)
     assert (tmp_path / "wh" / "reports" / "data_docs" / "index.html").exists()
     elsewhere = duckdb.connect(str(tmp_path / "wh" / "tiedolla.duckdb"), read_only=True)
     assert elsewhere.execute("select count(*) from dim_student").fetchone()[0] == 2
+    elsewhere.close()
+    (tmp_path / "shared").mkdir()
+    moved = (tmp_path / "wh").rename(tmp_path / "shared" / "warehouse")
+    con = duckdb.connect(str(moved / "tiedolla.duckdb"), read_only=True)
+    counts = {t.name: con.execute(f"select count(*) from {t.name}").fetchone()[0] for t in published.TABLES}
+    assert counts == {t.name: pl.read_parquet(moved / "published" / f"{t.name}.parquet").height
+                      for t in published.TABLES}
+    con.close()
+    for page in ("steward", "dashboard", "data_docs"):
+        assert (moved / "reports" / page / "index.html").exists(), page
 
 
 def test_a_failed_report_step_after_a_release_exits_3_and_names_it(tmp_path, fast_env):

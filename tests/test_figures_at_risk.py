@@ -4,6 +4,7 @@ import html
 import re
 
 import polars as pl
+import pytest
 
 from pipelines.stewardship.impact import figures_at_risk, held_back_at_most
 from schemas.sources import RULES
@@ -58,6 +59,7 @@ def _rule_rows(page: str) -> dict[str, str]:
         r'<tr class="rule" data-rule="([^"]+)"[^>]*>\s*<td><code>[^<]+</code><br>([^<]+)', page)}
 
 
+@pytest.mark.slow
 def test_the_steward_report_opens_with_figures_at_risk_in_its_own_language(small_run):
     _, warehouse = small_run
     folder = warehouse / "reports" / "steward"

@@ -3,11 +3,14 @@ import hashlib
 
 import duckdb
 import polars as pl
+import pytest
 import yaml
 
 from pipelines.marts.backtest import backtest, mean_absolute_percentage_error, month_ends
 from pipelines.resources import DEFAULT_SITE_CONFIG, LandingArea
 from tests.conftest import run_cli
+
+pytestmark = pytest.mark.slow  # runs the pipeline (or a browser): not in the quick subset
 
 
 def test_backtest_forecasts_each_month_from_the_export_known_then(small_landing):

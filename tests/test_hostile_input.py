@@ -68,6 +68,7 @@ def test_each_broken_export_is_named_or_fully_accounted_for(tmp_path, case):
         assert other.rows_read == other.rows_published + other.rows_rejected
 
 
+@pytest.mark.slow
 def test_broken_files_in_a_real_run_are_reported_and_the_manifest_adds_up(tmp_path, fast_env):
     landing = tmp_path / "landing"
     _landing_with(landing, "opiskelijat.csv", FILES["02_mixed_encodings"].read_bytes())
@@ -111,6 +112,7 @@ def _mutate(data: bytes, mutations) -> bytes:
     return data
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(file_name=st.sampled_from(["opiskelijat.csv", "opiskeluoikeusjaksot.csv", "tutkinnon_osat.csv", "accounts.csv",
                                   "activities.csv"]), mutations=MUTATIONS)

@@ -14,6 +14,8 @@ from pipelines.ingestion.spreadsheet import read_koski_report
 from schemas.koski_report import KOSKI_FILE, RECONCILED
 from tests.conftest import run_cli
 
+pytestmark = pytest.mark.slow  # runs the pipeline (or a browser): not in the quick subset
+
 NAME = "opiskelijavuositiedot_1.2.246.562.10.99999999901_20260101-20261031.xlsx"
 
 

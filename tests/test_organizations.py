@@ -108,6 +108,7 @@ def _published(warehouse, table) -> pl.DataFrame:
     return pl.read_parquet(warehouse / "published" / f"{table}.parquet")
 
 
+@pytest.mark.slow
 def test_overlap_categories_and_conflict_flags(crafted_run):
     overlap = _published(crafted_run, "mart_crm_student_admin_overlap")
     by_name = {r["organization_name"]: r for r in overlap.iter_rows(named=True)}
@@ -123,6 +124,7 @@ def test_overlap_categories_and_conflict_flags(crafted_run):
     assert not any(r["name_conflict"] for r in by_name.values())
 
 
+@pytest.mark.slow
 def test_segments_and_kpis(crafted_run):
     segments = _published(crafted_run, "mart_customer_segments")
     by_name = {r["organization_name"]: r for r in segments.iter_rows(named=True)}
@@ -135,6 +137,7 @@ def test_segments_and_kpis(crafted_run):
     assert by_name["Hamina Logistiikka Oy"]["students_oppisopimus_12m"] == 1
 
 
+@pytest.mark.slow
 def test_workplace_facts_point_at_the_organisation(crafted_run):
     places = _published(crafted_run, "fact_workplace_period")
     dim = _published(crafted_run, "dim_organization")
@@ -144,6 +147,7 @@ def test_workplace_facts_point_at_the_organisation(crafted_run):
     assert bridge.filter(pl.col("source_id") == ACCOUNT["korjaamo_old"])["match_method"].item() == "name_and_city"
 
 
+@pytest.mark.slow
 def test_no_contact_subject_or_comment_text_is_published(crafted_run):
     crm = valid_crm_rows()
     secrets = {v for c in crm["contacts"] for k, v in c.items() if k in ("first_name", "last_name", "email", "phone")}
@@ -154,6 +158,7 @@ def test_no_contact_subject_or_comment_text_is_published(crafted_run):
         assert not [s for s in secrets if s in text], path.name
 
 
+@pytest.mark.slow
 def test_crm_rows_add_up_in_the_manifest(crafted_run):
     files = json.loads((crafted_run / "manifest.json").read_text())["files"]
     for name in ("accounts.csv", "contacts.csv", "activities.csv", "partnerships.csv", "survey_responses.csv"):
@@ -182,6 +187,7 @@ def medium_run(tmp_path_factory, fast_env):
     return root
 
 
+@pytest.mark.slow
 def test_match_quality_on_the_medium_demo(medium_run):
     truth = pl.read_csv(next((medium_run / "landing" / "truth" / "crm").iterdir()) / "organizations.csv",
                         infer_schema=False)
@@ -190,6 +196,7 @@ def test_match_quality_on_the_medium_demo(medium_run):
     assert quality.precision >= 0.98 and quality.recall >= 0.95, quality
 
 
+@pytest.mark.slow
 def test_crm_quarantine_equals_the_generators_truth(medium_run):
     truth = pl.read_csv(next((medium_run / "landing" / "truth" / "crm").iterdir()) / "defects.csv")
     expected = truth.filter(pl.col("rule_id").is_not_null()).select("source_file", "source_line", "rule_id", "severity")

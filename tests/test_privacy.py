@@ -10,6 +10,8 @@ import pytest
 from tests.conftest import run_cli
 from tests.landing import valid_crm_rows, valid_rows, write_landing
 
+pytestmark = pytest.mark.slow  # runs the pipeline (or a browser): not in the quick subset
+
 HETU = re.compile(r"\b\d{6}[-+A-FU-Y]\d{3}[0-9A-Y]\b")
 LEARNER_OID = re.compile(r"1\.2\.246\.562\.24\.\d{11}")
 

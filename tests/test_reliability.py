@@ -15,6 +15,8 @@ from schemas import published
 from tests.conftest import TEST_KEY, run_cli, site_config
 from tests.landing import valid_crm_rows, valid_rows, write_landing
 
+pytestmark = pytest.mark.slow  # runs the pipeline (or a browser): not in the quick subset
+
 
 FAST_ENV: dict[str, str] = {}
 
@@ -37,6 +39,12 @@ def _content(warehouse: Path) -> dict[str, str]:
                 for t in published.TABLES}
     finally:
         con.close()
+
+
+def _shown_version(warehouse: Path) -> str:
+    """The version the dashboard at <warehouse>/reports/dashboard/ says it shows."""
+    html = (warehouse / "reports" / "dashboard" / "index.html").read_text(encoding="utf-8")
+    return html.split('<span id="version">', 1)[1].split("</span>", 1)[0]
 
 
 @pytest.fixture(scope="module")
@@ -112,14 +120,27 @@ def test_rollback_restores_an_earlier_version(tiny_landing, good_warehouse, tmp_
     assert con.execute("SELECT count(*) FROM fact_student_year_target").fetchone()[0] == 3
     con.close()
 
+    second = Warehouse(warehouse).current_version()
+    assert _shown_version(warehouse) == second
+
     listing = _run("rollback", "--warehouse", str(warehouse), "--list")
     assert listing.returncode == 0 and first in listing.stdout
-    assert _run("rollback", "--warehouse", str(warehouse)).returncode == 0
+    rolled = _run("rollback", "--warehouse", str(warehouse))
+    assert rolled.returncode == 0 and "the steward report (of the latest run) is marked" in rolled.stdout
     assert Warehouse(warehouse).current_version() == first
     con = duckdb.connect(str(warehouse / "tiedolla.duckdb"), read_only=True)
     assert con.execute("SELECT count(*) FROM fact_student_year_target").fetchone()[0] == 2
     con.close()
     assert json.loads((warehouse / "manifest.json").read_text())["run_id"] == first
+    # the dashboard is the one made from the restored version; the steward report (the latest run's) says it is not
+    assert _shown_version(warehouse) == first
+    for page, words in (("index.html", "palautettiin"), ("index.en.html", "rolled back")):
+        html = (warehouse / "reports" / "steward" / page).read_text(encoding="utf-8")
+        banner = html.split('<p class="stale" id="stale" role="alert">', 1)[1].split("</p>", 1)[0]
+        assert words in banner and first in banner and second in banner
+    assert _run("rollback", "--warehouse", str(warehouse), "--to", second).returncode == 0
+    assert _shown_version(warehouse) == second
+    assert (warehouse / "reports" / "steward" / "index.html").read_text(encoding="utf-8").count('id="stale"') == 1
     assert _run("rollback", "--warehouse", str(warehouse), "--to", "no-such-run").returncode == 2
 
 

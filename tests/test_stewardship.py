@@ -15,6 +15,8 @@ from tests.conftest import run_cli, site_config
 from tests.landing import valid_crm_rows, valid_rows, write_source
 from schemas import crm, student_admin
 
+pytestmark = pytest.mark.slow  # runs the pipeline (or a browser): not in the quick subset
+
 SCRIPT = "<script>document.title='PWNED'</script>"
 FORMULA = '=HYPERLINK("http://evil.example","click")'
 

@@ -195,6 +195,7 @@ def _month_start(year, month):
     return D(year + (month - 1) // 12, (month - 1) % 12 + 1, 1)
 
 
+@pytest.mark.slow
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(first=st.integers(0, 70), span=st.integers(0, 30))
 def test_whole_month_sums_of_the_published_fact_equal_the_command(small_run, small_history, tmp_path, first, span):
@@ -234,6 +235,7 @@ def _figures(tmp_path, landing, name):
     return pl.read_csv(out, infer_schema=False), held
 
 
+@pytest.mark.slow
 def test_defects_cost_exactly_the_study_rights_whose_own_timeline_is_broken(small_landing, tmp_path):
     clean_landing = tmp_path / "clean"
     generated = run_cli("generate", "--size", "small", "--seed", "3", "--out", str(clean_landing), "--clean")

@@ -25,9 +25,8 @@ from schemas.sources import SOURCES
 
 def _staged_or_published(context: AssetCheckExecutionContext, warehouse: WarehouseResource, name: str) -> Path:
     """This run's staged Parquet; when checked on its own (e.g. from the UI), what is published."""
-    wh = warehouse.open()
-    path = wh.staging(context.run.run_id) / f"{name}.parquet"
-    return path if path.exists() else wh.published / f"{name}.parquet"
+    path = warehouse.staging(context.run) / f"{name}.parquet"
+    return path if path.exists() else warehouse.open().published / f"{name}.parquet"
 
 
 def model_check(table: Table) -> AssetChecksDefinition:

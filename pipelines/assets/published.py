@@ -54,7 +54,7 @@ def published_asset(name: str, inputs: list[str], build: Callable[..., pl.DataFr
     def _published(context: AssetExecutionContext, warehouse: WarehouseResource, landing: LandingArea, **upstream):
         frames = {k: _upstream(v, (columns or {}).get(k)) for k, v in upstream.items()}
         frame = build(frames, key=warehouse.key(), landing=landing)  # (a frame, or its parts in order)
-        path = warehouse.open().staging(context.run.run_id) / f"{name}.parquet"
+        path = warehouse.staging(context.run) / f"{name}.parquet"
         rows = write_parquet(frame, path, table.arrow_schema())
         context.log.info(f"built {name}: {rows} rows")
         return Output(str(path), metadata={"rows": rows, "staged_at": str(path)})

@@ -130,13 +130,14 @@ def steward_report(context: AssetExecutionContext, warehouse: WarehouseResource,
 
 @asset(name="data_docs", group_name="stewardship", ins={"release": AssetIn(key=AssetKey(RELEASE))},
        description="Great Expectations suites generated from the published models, run on the set just published; "
-                   "Data Docs in <warehouse>/reports/data_docs/ (linked from the steward report).")
+                   "Data Docs in the version's reports/data_docs/, seen as <warehouse>/reports/data_docs/ while the "
+                   "version is published (linked from the steward report).")
 def data_docs(context: AssetExecutionContext, warehouse: WarehouseResource, landing: LandingArea, release: str):
     wh = warehouse.open()
     if not landing.data_docs_enabled():
         context.log.info("Data Docs are switched off in the site configuration (reports.data_docs)")
         return Output("", metadata={"tables": 0})
-    outcome = build_data_docs(Path(release), list(published.TABLES), wh.root / "reports")
+    outcome = build_data_docs(Path(release), list(published.TABLES), wh.version_reports(Path(release)))
     failed = {name: o for name, o in outcome.items() if not o["success"]}
     for name, o in failed.items():
         context.log.warning(f"Great Expectations: {name} failed {o['failed']} of {o['evaluated']} expectations")
@@ -150,12 +151,15 @@ def data_docs(context: AssetExecutionContext, warehouse: WarehouseResource, land
 
 
 @asset(name="dashboard", group_name="reports", ins={"release": AssetIn(key=AssetKey(RELEASE))},
-       description="Johdon työpöytä: <warehouse>/reports/dashboard/index.html, written from the published set only "
+       description="Johdon työpöytä: <warehouse>/reports/dashboard/index.html (kept in the version it shows, so a "
+                   "rollback brings it back with the set), written from the published set only "
                    "(what a BI tool sees): student-years vs target and forecast, campuses, qualification types, "
                    "graduations and osaamispisteet, employers and the CRM, segments, partnerships, NPS, data quality.")
 def dashboard(context: AssetExecutionContext, warehouse: WarehouseResource, release: str):
+    wh = warehouse.open()
     figures = read_figures(Path(release))
-    path = write_dashboard(figures, warehouse.open().root / "reports" / "dashboard", "../steward/index.html")
+    write_dashboard(figures, wh.version_reports(Path(release)) / "dashboard", "../steward/index.html")
+    path = wh.root / "reports" / "dashboard" / "index.html"
     context.log.info(f"dashboard: {path}")
     return Output(str(path), metadata={"dashboard": MetadataValue.path(str(path)),
                                        "student_years_to_date": figures.headline["student_years_to_date"] or 0.0})

@@ -12,6 +12,9 @@ import duckdb
 @dataclass
 class Figures:
     as_of: dt.date
+    #: the published version the figures are read from, and when it was released
+    version: str
+    released_at: str
     headline: dict[str, float | int | None]
     forecast_by_month: list[dict]
     by_campus: list[dict]
@@ -71,7 +74,8 @@ def read_figures(version: Path) -> Figures:
             WHERE year = $year AND funding_scope = 'all' AND breakdown = $breakdown AND month = 12
             ORDER BY value DESC, label"""
         return Figures(
-            as_of=as_of, headline=headline, forecast_by_month=forecast,
+            as_of=as_of, version=version.resolve().name, released_at=manifest.get("released_at", ""),
+            headline=headline, forecast_by_month=forecast,
             by_campus=_rows(con, breakdown, year=as_of.year, breakdown="campus"),
             by_qualification_type=_rows(con, breakdown, year=as_of.year, breakdown="qualification_type"),
             graduations_by_month=_rows(con, """

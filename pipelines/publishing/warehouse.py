@@ -3,15 +3,20 @@
 Layout::
 
     <warehouse>/published -> versions/<run_id>   (a symlink, switched atomically)
-    <warehouse>/versions/<run_id>/<table>.parquet
-    <warehouse>/quarantine/<table>.parquet
-    <warehouse>/manifest.json, tiedolla.duckdb
+    <warehouse>/versions/<run_id>/<table>.parquet, manifest.json
+    <warehouse>/versions/<run_id>/tiedolla.duckdb (the version's tables in one DuckDB database)
+    <warehouse>/versions/<run_id>/reports/dashboard/, reports/data_docs/ (made from that version)
+    <warehouse>/tiedolla.duckdb -> published/tiedolla.duckdb
+    <warehouse>/reports/dashboard -> ../published/reports/dashboard (and data_docs; reports/steward is the last run's)
+    <warehouse>/quarantine/<table>.parquet, manifest.json (a copy of the published version's)
     <warehouse>/.staging/<run_id>/                (tables being built; never read by BI)
     <warehouse>/.run.lock, .release.lock          (one run at a time; one switch at a time)
 
 A reader that opens ``published/…`` sees one whole version: the old one until the
 symlink is replaced (``os.replace`` is atomic), the new one after. The last
-``keep_versions`` versions stay, so ``tiedolla rollback`` can switch back to one.
+``keep_versions`` versions stay, so ``tiedolla rollback`` can switch back to one, and with it
+its database and the reports made from it. Every link is relative: the warehouse folder can be
+moved or opened from anywhere.
 """
 from __future__ import annotations
 
@@ -34,6 +39,9 @@ import polars as pl
 from pipelines import failpoints
 
 KEEP_VERSIONS = 5
+DATABASE = "tiedolla.duckdb"
+#: reports made from a published version (written into it, so a rollback brings them back with it)
+VERSION_REPORTS = ("dashboard", "data_docs")
 #: in a version folder from the start of gathering until the version has been switched in: a crash in between
 #: leaves a version that was never published, which is then neither offered for rollback nor kept
 GATHERING = ".gathering"
@@ -128,10 +136,11 @@ class Warehouse:
                 handle.truncate()
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
-    def clear_stale_staging(self) -> list[str]:
-        """Staging folders of runs that never finished (call while holding the run lock)."""
+    def clear_stale_staging(self, keep: str | None = None) -> list[str]:
+        """Staging folders of runs that never finished, but ``keep``'s (the run a re-execution continues);
+        call while holding the run lock."""
         folder = self.root / ".staging"
-        stale = sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
+        stale = sorted(p.name for p in folder.iterdir() if p.name != keep) if folder.is_dir() else []
         for name in stale:
             shutil.rmtree(folder / name, ignore_errors=True)
         return stale
@@ -153,7 +162,7 @@ class Warehouse:
         return sorted(out, key=lambda v: (v["released_at"], v["version"]), reverse=True)
 
     def release(self, run_id: str, tables: dict[str, Path], manifest: dict) -> Path:
-        """Gather the checked tables into a version, point ``published`` at it, write the views."""
+        """Gather the checked (staged) tables into a version, point ``published`` at it; their staging goes."""
         with self.lock("release", wait_seconds=600):
             version = self.root / "versions" / run_id
             version.mkdir(parents=True, exist_ok=True)
@@ -162,11 +171,13 @@ class Warehouse:
                 target = version / f"{name}.parquet"
                 if not target.exists():
                     os.link(source, target)
+            _write_database(version)
             manifest = {**manifest, "released_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
             atomic_write_json(version / "manifest.json", manifest)
             failpoints.reached("release:gathered")
             self._switch(run_id)
-            shutil.rmtree(self.staging(run_id), ignore_errors=True)
+            for folder in {p.parent for p in tables.values() if p.parent.parent == self.root / ".staging"}:
+                shutil.rmtree(folder, ignore_errors=True)
             self._prune()
         return version
 
@@ -185,35 +196,48 @@ class Warehouse:
             self._switch(version)
         return version
 
+    def version_reports(self, version: Path) -> Path:
+        """Where the reports made from ``version`` go (``reports/<name>`` at the root links to the published one's)."""
+        return version / "reports"
+
     def _switch(self, version: str) -> None:
-        """Replace the ``published`` link atomically; then the manifest copy and the views follow it."""
+        """Replace the ``published`` link atomically; then the manifest copy and the links follow it."""
         link = self.root / f".published.{version}"
         link.unlink(missing_ok=True)
         link.symlink_to(Path("versions") / version, target_is_directory=True)
         if self.published.exists() and not self.published.is_symlink():
             raise RuntimeError(f"{self.published} is a folder, not a link to a version: move it away first")
         outgoing = self.current_version()
+        folder = self.root / "versions" / version
+        if not (folder / DATABASE).exists():  # a version released before versions carried their database
+            _write_database(folder)
         os.replace(link, self.published)
         failpoints.reached("release:switched")
         for published in {outgoing, version} - {None}:  # both have been switched in (the outgoing one perhaps by a
             (self.root / "versions" / published / GATHERING).unlink(missing_ok=True)  # run that crashed just here)
-        folder = self.root / "versions" / version
         atomic_write_bytes(self.root / "manifest.json", (folder / "manifest.json").read_bytes())
-        self._write_views(sorted(p.stem for p in folder.glob("*.parquet")))
+        self._link(self.root / DATABASE, Path("published") / DATABASE)
+        for name in VERSION_REPORTS:
+            self._link(self.root / "reports" / name, Path("..") / "published" / "reports" / name,
+                       self.version_reports(self.root / "versions" / outgoing) / name if outgoing else None)
 
-    def _write_views(self, tables: list[str]) -> None:
-        """tiedolla.duckdb: one view per published table, reading through the ``published`` link."""
-        target = self.root / "tiedolla.duckdb"
-        tmp = self.root / ".tiedolla.duckdb.tmp"
+    def _link(self, path: Path, target: Path, keep_in: Path | None = None) -> None:
+        """Make ``path`` a relative link to ``target``, once (it then follows ``published``). A folder that a
+        warehouse of an earlier release kept there belonged to the outgoing version: it moves to ``keep_in``."""
+        if path.is_symlink():
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.is_dir() and keep_in is not None and not keep_in.exists():
+            keep_in.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(path, keep_in)
+        elif path.is_dir():
+            shutil.rmtree(path)
+        else:
+            path.unlink(missing_ok=True)
+        tmp = path.with_name(f".{path.name}.link")
         tmp.unlink(missing_ok=True)
-        con = duckdb.connect(str(tmp))
-        try:
-            for name in sorted(tables):
-                path = (self.published / f"{name}.parquet").as_posix().replace("'", "''")
-                con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet('{path}')")
-        finally:
-            con.close()
-        os.replace(tmp, target)
+        tmp.symlink_to(target)
+        os.replace(tmp, path)
 
     def _prune(self) -> None:
         """Keep the newest versions; drop older ones and any left half-gathered by a crash."""
@@ -247,3 +271,20 @@ def shrunk_tables(warehouse: Warehouse, staged: dict[str, Path], share: float, m
         if before >= min_rows and after < before * (1 - share):
             shrunk.append(f"{name} would fall from {before} to {after} rows")
     return shrunk
+
+
+def _write_database(version: Path) -> None:
+    """``<version>/tiedolla.duckdb``: the version's tables copied into one DuckDB database, so that it opens from
+    any folder, after the warehouse is moved, and in tools that cannot follow a path (views over Parquet would
+    hold the path of the folder they were written in)."""
+    target, tmp = version / DATABASE, version / f".{DATABASE}.tmp"
+    tmp.unlink(missing_ok=True)
+    con = duckdb.connect(str(tmp))
+    try:
+        for table in sorted(version.glob("*.parquet")):
+            path = table.as_posix().replace("'", "''")
+            con.execute(f'CREATE TABLE "{table.stem}" AS SELECT * FROM read_parquet(\'{path}\')')
+    finally:
+        con.close()
+    os.chmod(tmp, 0o644)
+    os.replace(tmp, target)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import jinja2
+import markupsafe
 import polars as pl
 
 from pipelines.publishing.warehouse import atomic_write_bytes
@@ -43,6 +44,9 @@ WORDS = {
            "study_rights": "Opiskeluoikeudet", "students": "Opiskelijat", "employers": "Työpaikat",
            "held_back": "Opiskelijavuosia laskematta (enintään)", "touched": "Opiskelijavuosia koskee",
            "year": "kuluva vuosi",
+           "rolled_back": "Julkaistu aineisto palautettiin {at} versioon {version} (tilanne {as_of}). Tämä raportti "
+           "koskee ajoa {run}, jonka aineisto ei enää ole julkaistuna; virheet koskevat silti viimeisintä "
+           "lähdeaineistoa.",
            "severities": {"error": "virhe", "warning": "varoitus", "waived": "poikkeusluvalla"},
            "consequences": {"reject": "rivi hylätään", "clear": "arvo tyhjennetään", "flag": "rivi merkitään"},
            "statuses": STATUS_WORDS["fi"], "koski": "Täsmäytys KOSKIn opiskelijavuositietoihin",
@@ -69,6 +73,9 @@ WORDS = {
            "study_rights": "Study rights", "students": "Students", "employers": "Hosting employers",
            "held_back": "Student-years held back (at most)", "touched": "Student-years touched",
            "year": "current year",
+           "rolled_back": "The published set was rolled back to version {version} (as of {as_of}) at {at}. This report "
+           "is about run {run}, whose set is no longer published; its failures are still those of the latest "
+           "source exports.",
            "severities": {"error": "error", "warning": "warning", "waived": "waived"},
            "consequences": {"reject": "row rejected", "clear": "value cleared", "flag": "row flagged"},
            "statuses": STATUS_WORDS["en"], "koski": "Reconciliation with KOSKI's student-year report",
@@ -163,3 +170,27 @@ def write_report(folder: Path, history: pl.DataFrame, runs: pl.DataFrame, run_id
         atomic_write_bytes(folder / name, html.encode("utf-8"))
         written.append(folder / name)
     return written
+
+
+STALE_BANNER = '<p class="stale" id="stale" role="alert">'
+
+
+def mark_rolled_back(folder: Path, version: str, as_of: str, at: str) -> list[Path]:
+    """After a rollback: a banner at the top of the report (both languages) saying that the published set is an
+    earlier version than the run the report describes. The next run's report replaces it."""
+    marked = []
+    for language, name in (("fi", "index.html"), ("en", "index.en.html")):
+        path = folder / name
+        if not path.exists():
+            continue
+        html = path.read_text(encoding="utf-8")
+        if STALE_BANNER in html:  # an earlier rollback's banner
+            start = html.index(STALE_BANNER)
+            html = html[:start] + html[html.index("</p>\n", start) + len("</p>\n"):]
+        run = html.split('<span id="run-id">', 1)[1].split("</span>", 1)[0] if '<span id="run-id">' in html else "?"
+        words = WORDS[language]["rolled_back"].format(version=version, as_of=as_of, at=at, run=run)
+        banner = f"{STALE_BANNER}{markupsafe.escape(words)}</p>\n"
+        html = html.replace("<body>\n", "<body>\n" + banner, 1)
+        atomic_write_bytes(path, html.encode("utf-8"))
+        marked.append(path)
+    return marked
