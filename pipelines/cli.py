@@ -17,7 +17,6 @@ from pipelines.publishing.pseudonyms import KEY_FILE_VARIABLE, KEY_VARIABLE
 DEMO_AS_OF = dt.date(2026, 11, 20)
 SITE_VARIABLE = "TIEDOLLA_SITE_CONFIG"
 SITE_HELP = f"the site configuration YAML (headers, thresholds, waivers…; default: ${SITE_VARIABLE}, else the shipped one)"
-DEMO_KEY = "DEMO-KEY-not-secret-only-for-synthetic-demo-data"
 PROJECT = Path(__file__).resolve().parent.parent
 
 
@@ -44,7 +43,7 @@ def cmd_generate(args) -> int:
 
 
 def run_pipeline(landing: Path, warehouse: Path, as_of: dt.date | None, key: str, site_config: str | None = None,
-                 allow_missing_sources: list[str] | None = None, allow_shrink: bool = False):
+                 allow_missing_sources: list[str] | None = None, allow_shrink: bool = False, rotate_key: bool = False):
     """Materialise every asset of the one Definitions in this process; returns the Dagster result.
 
     The caller holds the warehouse's run lock (``_run_locked``), so the resource does not take it again.
@@ -54,7 +53,8 @@ def run_pipeline(landing: Path, warehouse: Path, as_of: dt.date | None, key: str
 
     defs = make_definitions(landing, warehouse, as_of.isoformat() if as_of else None, key, site_config,
                             loggers={"progress": progress_logger}, lock_for_run=False,  # the caller holds the lock
-                            allow_missing_sources=allow_missing_sources, allow_shrink=allow_shrink)
+                            allow_missing_sources=allow_missing_sources, allow_shrink=allow_shrink,
+                            rotate_key=rotate_key)
     job = defs.resolve_implicit_global_asset_job_def()
     # The public ``execute_in_process`` keeps every step's output in memory for the result object (the raw and
     # validated tables: gigabytes at national size). We read only the events, so run the same in-process
@@ -135,7 +135,8 @@ def _report_koski(mart: Path) -> None:
 
 
 def _run_locked(landing: Path, warehouse: Path, as_of, key: str, site_config: str | None, wait: float,
-                allow_missing_sources: list[str] | None = None, allow_shrink: bool = False) -> int:
+                allow_missing_sources: list[str] | None = None, allow_shrink: bool = False,
+                rotate_key: bool = False) -> int:
     """One run at a time per warehouse; stale staging of runs that crashed is cleared first."""
     from pipelines.publishing.warehouse import Warehouse, WarehouseBusy
 
@@ -147,7 +148,7 @@ def _run_locked(landing: Path, warehouse: Path, as_of, key: str, site_config: st
                 print(f"cleared the staging of {len(stale)} unfinished earlier run(s)", file=sys.stderr)
             try:
                 result = run_pipeline(landing, warehouse, as_of, key, site_config, allow_missing_sources,
-                                      allow_shrink)
+                                      allow_shrink, rotate_key)
             finally:  # values passed between steps hold unpublished personal data: none stays at rest
                 shutil.rmtree(warehouse / ".dagster" / "storage", ignore_errors=True)
     except WarehouseBusy as err:
@@ -178,18 +179,20 @@ def _check_landing(landing: Path, as_of: dt.date | None) -> None:
 
 def cmd_run(args) -> int:
     from pipelines.publishing.pseudonyms import KeyProblem, pseudonym_key
+    from pipelines.publishing.warehouse import Warehouse
 
-    landing, warehouse = Path(args.landing).resolve(), Path(args.warehouse).resolve()  # (the views name them)
+    landing, warehouse = Path(args.landing).resolve(), Path(args.warehouse).resolve()
     if not landing.is_dir():
         raise UsageError(f"landing folder {landing} does not exist")
     try:
-        key = pseudonym_key(key_file=args.pseudonym_key_file, keep_away_from=(warehouse, landing)).decode()
+        key = pseudonym_key(key_file=args.pseudonym_key_file, keep_away_from=(warehouse, landing))
+        Warehouse(warehouse).check_key(key, args.rotate_key)
     except KeyProblem as err:
         raise UsageError(str(err)) from None
     _check_landing(landing, args.as_of)
     print(f"running the pipeline on {landing} -> {warehouse}", file=sys.stderr)
-    return _run_locked(landing, warehouse, args.as_of, key, args.site_config, args.wait,
-                       args.allow_missing_source, args.allow_shrink)
+    return _run_locked(landing, warehouse, args.as_of, key.decode(), args.site_config, args.wait,
+                       args.allow_missing_source, args.allow_shrink, args.rotate_key)
 
 
 def cmd_rollback(args) -> int:
@@ -224,11 +227,15 @@ def cmd_rollback(args) -> int:
 
 def cmd_demo(args) -> int:
     from pipelines.demo_data.export import generate
+    from pipelines.publishing.pseudonyms import DEMO_KEY
+    from pipelines.publishing.warehouse import DEMO_MARK
 
     out = Path(args.dir).resolve()
     landing, warehouse = out / "landing", out / "warehouse"
     print(f"generating the small demo export into {landing} (synthetic data, demo pseudonym key)", file=sys.stderr)
     generate("small", args.seed, landing, DEMO_AS_OF)
+    warehouse.mkdir(parents=True, exist_ok=True)
+    (warehouse / DEMO_MARK).touch()  # (the public demo key works for this warehouse only)
     return _run_locked(landing, warehouse, None, DEMO_KEY, None, wait=0)
 
 
@@ -306,8 +313,6 @@ def _student_numbers_of(landing_path: str, hetus: list[str]) -> list[str]:
 def cmd_forget(args) -> int:
     from pipelines.publishing.pseudonyms import KeyProblem, pseudonym_key
     from pipelines.publishing.warehouse import Warehouse, WarehouseBusy
-    from pipelines.quarantine import forget
-    from schemas import crm, student_admin
 
     if args.hetu and not args.landing:
         raise UsageError("--hetu needs --landing: the student number is looked up in the newest export")
@@ -315,26 +320,64 @@ def cmd_forget(args) -> int:
     contacts = list(args.contact_id or [])
     if not students and not contacts:
         raise UsageError("name someone: --student-number, --hetu (with --landing) or --contact-id")
+    wh = Warehouse(Path(args.warehouse))
     try:
         key = pseudonym_key(key_file=args.pseudonym_key_file, keep_away_from=(Path(args.warehouse),))
+        wh.check_key(key)
     except KeyProblem as err:
         raise UsageError(str(err)) from None
-    wh = Warehouse(Path(args.warehouse))
-    removed = {}
     try:
         with wh.lock("run", wait_seconds=args.wait):
-            for source, ids in ((student_admin.SOURCE, students), (crm.SOURCE, contacts)):
-                if ids:
-                    removed.update(forget(wh, source, ids, key))
+            removed = _forget_everywhere(wh, key, students, contacts)
     except WarehouseBusy as err:
         print(f"tiedolla: {err}", file=sys.stderr)
         return 1
-    total = sum(removed.values())
-    print(f"removed {total} quarantine row(s) about {len(students) + len(contacts)} person(s)"
+    people = len(students) + len(contacts)
+    if not removed:
+        print(f"tiedolla: nothing about {'this person' if people == 1 else 'these people'} was found in "
+              f"{wh.root}: check the {'student number' if students else 'contact id'} (a student number as the "
+              "export writes it, e.g. without spaces); the key is the warehouse's own", file=sys.stderr)
+        return 1
+    print(f"removed {sum(removed.values())} row(s) about {people} person(s):"
           + "".join(f"\n  {place}: {n}" for place, n in sorted(removed.items())))
     print("Delete or correct them in the source system too: the next run reads what the export holds.",
           file=sys.stderr)
     return 0
+
+
+def _forget_everywhere(wh, key: bytes, students: list[str], contacts: list[str]) -> dict[str, int]:
+    """Every trace of these people in the warehouse: quarantine and failure history (their malformed and duplicate
+    lines included), every kept published version, the steps' stored values, and the steward report's examples
+    and correction lists (rewritten without them); returns what was removed where."""
+    import polars as pl
+
+    from pipelines.assets.reports import CORRECTED_SYSTEMS
+    from pipelines.publishing.pseudonyms import pseudonymise
+    from pipelines.quarantine import forget
+    from pipelines.stewardship.corrections import write_correction_lists
+    from pipelines.stewardship.history import history_path, runs_path
+    from pipelines.stewardship.report import forget_examples
+    from schemas import crm, student_admin
+
+    removed, failure_ids = {}, set()
+    for source, ids in ((student_admin.SOURCE, students), (crm.SOURCE, contacts)):
+        if ids:
+            rows, failures = forget(wh, source, ids, key)
+            removed.update(rows)
+            failure_ids |= failures
+    if students:
+        removed.update(wh.forget_students(pseudonymise(pl.Series(students, dtype=pl.Utf8), key, "student").to_list()))
+    storage = wh.root / ".dagster" / "storage"
+    if storage.exists():
+        shutil.rmtree(storage)
+        removed["run storage (every step's stored values)"] = 1
+    steward = wh.root / "reports" / "steward"
+    if failure_ids and steward.is_dir():
+        removed["reports/steward/index.html, index.en.html (example rows)"] = forget_examples(steward, failure_ids)
+        if runs_path(wh.root).exists():
+            latest = pl.read_parquet(runs_path(wh.root)).sort("recorded_at")["run_id"][-1]
+            write_correction_lists(pl.read_parquet(history_path(wh.root)), CORRECTED_SYSTEMS, latest, steward)
+    return {place: n for place, n in removed.items() if n}
 
 
 def cmd_waive(args) -> int:
@@ -407,6 +450,10 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--allow-shrink", action="store_true",
                    help="publish although a table would lose more than release.max_shrink_share (site configuration, "
                         "default 50 %%) of the current release's rows")
+    r.add_argument("--rotate-key", action="store_true",
+                   help="this run changes the pseudonym key on purpose: every pseudonym changes, and the kept older "
+                        "versions (made with the old key) are removed so no two keys mix (without it, a key other "
+                        "than the warehouse's is refused)")
     r.add_argument("--wait", type=float, default=0, metavar="SECONDS",
                    help="if another run holds the warehouse, wait this long for it (default: refuse at once)")
     r.set_defaults(func=cmd_run)
@@ -435,7 +482,8 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--year", type=int, required=True, help="the past year to forecast, e.g. 2025")
     b.add_argument("--site-config", default=os.environ.get(SITE_VARIABLE), help=SITE_HELP)
     b.set_defaults(func=cmd_backtest)
-    f = sub.add_parser("forget", help="remove a person's rows from the quarantine (a data-subject request)")
+    f = sub.add_parser("forget", help="remove every trace of a person from the warehouse (a data-subject request): "
+                                      "quarantine, failure history, kept versions, step storage, steward reports")
     f.add_argument("--warehouse", required=True, help="the warehouse folder: published/, versions/, quarantine/, reports/ (created if missing)")
     f.add_argument("--student-number", action="append", help="a student's number (repeatable)")
     f.add_argument("--hetu", action="append", help="a henkilötunnus, looked up in --landing (repeatable)")

@@ -29,7 +29,7 @@ ASSETS = [*RAW_ASSETS, *VALIDATE_ASSETS, student_year_history, student_year_calc
 def make_definitions(landing: Path, warehouse: Path, as_of: str | None = None, pseudonym_key: str | None = None,
                      site_config: str | None = None, loggers: dict | None = None,
                      lock_for_run: bool = True, allow_missing_sources: list[str] | None = None,
-                     allow_shrink: bool = False) -> Definitions:
+                     allow_shrink: bool = False, rotate_key: bool = False) -> Definitions:
     return Definitions(
         loggers=loggers,
         assets=ASSETS,
@@ -38,7 +38,8 @@ def make_definitions(landing: Path, warehouse: Path, as_of: str | None = None, p
             "landing": LandingArea(path=str(landing), as_of=as_of, site_config=site_config,
                                    allow_missing_sources=list(allow_missing_sources or []), allow_shrink=allow_shrink,
                                    warehouse_waivers=str(Path(warehouse) / WAIVER_FILE)),
-            "warehouse": WarehouseResource(path=str(warehouse), pseudonym_key=pseudonym_key, lock_for_run=lock_for_run),
+            "warehouse": WarehouseResource(path=str(warehouse), pseudonym_key=pseudonym_key, lock_for_run=lock_for_run,
+                                           rotate_key=rotate_key),
             # intermediate values (text tables, validated frames) live beside the warehouse
             "io_manager": RunStorage(base_dir=str(Path(warehouse) / ".dagster" / "storage")),
         },

@@ -30,10 +30,11 @@ def quarantine_rows(failures: pl.DataFrame, key: bytes, source: Source) -> pl.Da
     return failures.with_columns(pseudonymise(failures[PERSON_ID], key, _domain(source)).alias(PERSON_KEY)).drop(PERSON_ID)
 
 
-def forget(warehouse: Warehouse, source: Source, ids: list[str], key: bytes) -> dict[str, int]:
-    """Remove every quarantine and failure-history row about these people; returns rows removed per file."""
+def forget(warehouse: Warehouse, source: Source, ids: list[str], key: bytes) -> tuple[dict[str, int], set[str]]:
+    """Remove every quarantine and failure-history row about these people (malformed and duplicate lines
+    included); returns rows removed per file and the failure ids removed."""
     wanted = person_keys(ids, key, source)
-    removed = {}
+    removed, failure_ids = {}, set()
     # every quarantine file, KOSKI's differences included: a person's key is the same in all of them (and differs
     # between source systems, so a student number never matches a CRM contact)
     files = sorted(warehouse.quarantine(source.tables[0].name).parent.glob("*.parquet"))
@@ -41,8 +42,9 @@ def forget(warehouse: Warehouse, source: Source, ids: list[str], key: bytes) -> 
         if not path.exists():
             continue
         rows = pl.read_parquet(path)
-        kept = rows.filter(~pl.col(PERSON_KEY).is_in(wanted).fill_null(False))
-        if kept.height != rows.height:
-            write_parquet(kept, path)
-            removed[f"{path.parent.name}/{path.stem}"] = rows.height - kept.height
-    return removed
+        about = pl.col(PERSON_KEY).is_in(wanted).fill_null(False)
+        if rows.filter(about).height:
+            failure_ids |= set(rows.filter(about)["failure_id"].drop_nulls())
+            write_parquet(rows.filter(~about), path, private=True)
+            removed[f"{path.parent.name}/{path.stem}"] = rows.filter(about).height
+    return removed, failure_ids

@@ -17,6 +17,7 @@ from pipelines.publishing.warehouse import KEEP_VERSIONS, Warehouse
 DEFAULT_SITE_CONFIG = Path(__file__).parent / "config" / "site.yaml"
 DEFAULT_SEGMENTS = DEFAULT_SITE_CONFIG.parent / "customer_segments.yaml"
 DEFAULT_MAX_FILE_MB = 4000
+DEFAULT_RETENTION_DAYS = 180
 
 
 class LandingArea(ConfigurableResource):
@@ -110,6 +111,10 @@ class LandingArea(ConfigurableResource):
         """Thresholds of the organisation master (``organization_matching`` in the site configuration)."""
         return self._site().get("organization_matching") or {}
 
+    def retention_days(self) -> int:
+        """How long a resolved failure keeps its masked value and record key (stewardship.retention_days)."""
+        return int((self._site().get("stewardship") or {}).get("retention_days", DEFAULT_RETENTION_DAYS))
+
     def max_file_bytes(self) -> int:
         """The largest export file read (``limits.max_file_mb`` in the site configuration)."""
         return int(float((self._site().get("limits") or {}).get("max_file_mb", DEFAULT_MAX_FILE_MB)) * 1_000_000)
@@ -138,6 +143,8 @@ class WarehouseResource(ConfigurableResource):
     keep_versions: int = KEEP_VERSIONS
     #: take the warehouse's run lock for the whole run (``tiedolla run`` takes it itself and sets this off)
     lock_for_run: bool = True
+    #: this run changes the pseudonym key on purpose (``--rotate-key``): older versions go with the old key
+    rotate_key: bool = False
     _run_lock: Any = PrivateAttr(default=None)
 
     def open(self) -> Warehouse:
@@ -162,5 +169,7 @@ class WarehouseResource(ConfigurableResource):
             self._run_lock = None
 
     def key(self) -> bytes:
-        """The pseudonym key: given, or from the environment (never from the warehouse)."""
-        return pseudonym_key(self.pseudonym_key, keep_away_from=(Path(self.path),))
+        """The pseudonym key: given, or from the environment (never from the warehouse); the warehouse's own key."""
+        key = pseudonym_key(self.pseudonym_key, keep_away_from=(Path(self.path),))
+        self.open().check_key(key, self.rotate_key)
+        return key

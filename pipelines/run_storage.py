@@ -72,6 +72,8 @@ class RunStorage(ConfigurableIOManager):
     def handle_output(self, context: OutputContext, obj) -> None:
         path = self._path(context.asset_key.path)
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        for folder in (Path(self.base_dir), *reversed(path.parents[:len(context.asset_key.path) - 1])):
+            os.chmod(folder, 0o700)  # unpublished personal data: the owner's only, whatever the umask
         token = uuid.uuid4().hex  # names this write's tables
         _write_atomically(path, lambda f: _TablesApart(f, path, token).dump(obj))
         for older in path.parent.glob(f"{path.name}.*.arrow"):  # tables of earlier writes of this value

@@ -14,7 +14,7 @@ import pandera.polars as pa
 import polars as pl
 
 from pipelines.ingestion.reading import RawTable
-from pipelines.masking import masked
+from pipelines.masking import mask_shapes, masked
 from schemas.metadata import LINE, Rule, Source, Table, raw_name
 from schemas.sources import SOURCE_TABLES
 
@@ -109,12 +109,12 @@ def _failures(rows: pl.DataFrame, table: Table, rule: Rule, run_id: str, message
     return rows.select(
         pl.lit(run_id).alias("run_id"), pl.lit(table.source_system).alias("source_system"),
         pl.lit(table.name).alias("table"), pl.lit(table.source_file).alias("source_file"), pl.col(LINE),
-        pl.col(key).cast(pl.Utf8).alias("record_key"), pl.lit(rule.id).alias("rule_id"),
+        mask_shapes(pl.col(key).cast(pl.Utf8)).alias("record_key"), pl.lit(rule.id).alias("rule_id"),
         pl.lit(rule.severity).alias("severity"), pl.lit(rule.consequence).alias("consequence"),
         pl.lit(rule.column).alias("column"),
         pl.lit(col.source_header if col else None, pl.Utf8).alias("source_header"),
-        (message if message is not None else pl.lit(rule.description)).alias("message"),
-        (message_fi if message_fi is not None else pl.lit(rule.description_fi)).alias("message_fi"),
+        mask_shapes(message if message is not None else pl.lit(rule.description)).alias("message"),
+        mask_shapes(message_fi if message_fi is not None else pl.lit(rule.description_fi)).alias("message_fi"),
         masked(value.cast(pl.Utf8), col.personal if col else None).alias("masked_value"), "failure_id",
     ).cast(FAILURE_SCHEMA)
 
@@ -150,16 +150,16 @@ def run_table_rules(typed: pl.DataFrame, table: Table, run_id: str) -> pl.DataFr
     return pl.concat(parts) if parts else pl.DataFrame(schema=FAILURE_SCHEMA)
 
 
-def _ingest_failures(raw: RawTable, table: Table, run_id: str) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Rejected lines and exact duplicates → failures; returns (rows to validate, failures)."""
+def _ingest_failures(raw: RawTable, table: Table, run_id: str) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """Rejected lines and exact duplicates → failures; returns (rows to validate, failures, the lines that are not
+    validated with what they say: a malformed line as far as its fields go, a duplicate all of it)."""
     malformed, duplicate, whitespace = table.ingest_rules()
-    rejects = raw.rejects.rename({"first_field": table.columns[0].name})
+    rejects = raw.rejects.with_columns(pl.lit(None, pl.Utf8).alias(n) for n in table.names if n not in raw.rejects.columns)
     first_line = pl.col(LINE).min().over(table.names)
     frame = raw.frame.with_columns(first_line.alias("__first_line"))
     dups = frame.filter(pl.col(LINE) != pl.col("__first_line"))
     failures = [
-        _failures(rejects.with_columns(*(pl.lit(None, pl.Utf8).alias(n) for n in table.names[1:])), table,
-                  malformed, run_id, message=pl.lit(malformed.description + ": ") + pl.col("message"),
+        _failures(rejects, table, malformed, run_id, message=pl.lit(malformed.description + ": ") + pl.col("message"),
                   message_fi=pl.lit(malformed.description_fi + ": ") + pl.col("message_fi")),
         _failures(dups, table, duplicate, run_id,
                   message=pl.lit("Exact duplicate of line ") + pl.col("__first_line").cast(pl.Utf8),
@@ -174,7 +174,9 @@ def _ingest_failures(raw: RawTable, table: Table, run_id: str) -> tuple[pl.DataF
         first_changed.alias("__changed")).filter(pl.col("__changed").is_not_null())
     for (column,), group in untidy.group_by("__changed", maintain_order=True):  # report the value that was tidied
         failures.append(_failures(clean_text(group, table), table, replace(whitespace, column=column), run_id))
-    return cleaned, pl.concat(failures)
+    unvalidated = pl.concat([rejects.select(LINE, *table.names), dups.select(LINE, *table.names)],
+                            how="diagonal_relaxed")
+    return cleaned, pl.concat(failures), unvalidated
 
 
 def validate_export(source: Source, raws: dict[str, RawTable], run_id: str,
@@ -186,11 +188,12 @@ def validate_export(source: Source, raws: dict[str, RawTable], run_id: str,
     """
     typed: dict[str, pl.DataFrame] = {}
     failures: dict[str, list[pl.DataFrame]] = {}
+    unvalidated: dict[str, pl.DataFrame] = {}
     for table in source.tables:
         raw = raws[table.name]
         if raw.problem is not None:
             continue
-        rows, ingest = _ingest_failures(raw, table, run_id)
+        rows, ingest, unvalidated[table.name] = _ingest_failures(raw, table, run_id)
         typed[table.name] = type_columns(rows, table)
         failures[table.name] = [ingest, run_table_rules(typed[table.name], table, run_id)]
 
@@ -205,26 +208,35 @@ def validate_export(source: Source, raws: dict[str, RawTable], run_id: str,
     if waived:
         failures = {name: [_waive(part, waived) for part in parts] for name, parts in failures.items()}
     _cascade(source, typed, failures, run_id)
-    people = _people(source, typed)
+    people = _people(source, typed, unvalidated)
     return {table.name: _outcome(table, raws[table.name], typed.get(table.name), failures.get(table.name, []),
                                  people.get(table.name))
             for table in source.tables}
 
 
-def _people(source: Source, typed: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
-    """Per table: source line → the person the row is about, directly or through its parent row."""
+def _people(source: Source, typed: dict[str, pl.DataFrame],
+            unvalidated: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
+    """Per table: source line → the person the row is about, directly or through its parent row; also for the
+    lines that were not validated (a malformed line by its first field, a duplicate by its content), so that
+    ``forget`` finds every row about a person."""
     column, out = source.person_column, {}
     for table in source.tables if column else ():
         frame = typed.get(table.name)
         if frame is None:
             continue
+        extra = unvalidated.get(table.name, pl.DataFrame(schema={LINE: pl.Int64}))
+
+        def lines_with(name: str) -> pl.DataFrame:
+            parts = [f.select(LINE, pl.col(name).cast(pl.Utf8)) for f in (frame, extra) if name in f.columns]
+            return pl.concat(parts)
         if column in frame.columns:
-            out[table.name] = frame.select(LINE, pl.col(column).alias(PERSON_ID))
+            out[table.name] = lines_with(column).rename({column: PERSON_ID})
             continue
         for fk, parent, parent_key in table.foreign_keys:
             if parent in typed and column in typed[parent].columns:
-                owners = typed[parent].select(pl.col(parent_key).alias(fk), pl.col(column).alias(PERSON_ID)).unique(fk)
-                out[table.name] = frame.select(LINE, fk).join(owners, on=fk, how="left").select(LINE, PERSON_ID)
+                owners = typed[parent].select(pl.col(parent_key).cast(pl.Utf8).alias(fk),
+                                              pl.col(column).cast(pl.Utf8).alias(PERSON_ID)).unique(fk)
+                out[table.name] = lines_with(fk).join(owners, on=fk, how="left").select(LINE, PERSON_ID)
     return out
 
 

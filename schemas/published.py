@@ -15,6 +15,11 @@ from schemas.published_base import date_key_column, published_table, surrogate_k
 
 STUDENT_KEY = Column("student_key", pl.Utf8, "Keyed pseudonym of the student (HMAC-SHA256 of the student number); "
                      "null where the study right's student is unknown (its row in quarantine, or none in the export).")
+STUDY_RIGHT_KEY = Column(
+    "study_right_key", pl.Utf8, "Keyed pseudonym of the study right (HMAC-SHA256 of its local id, keyed like "
+    "student_key): the local id names its student, so it is never published.", nullable=False,
+    rules=(pattern_rule("{table}.study_right_key.format", "study_right_key is a 32-character hex pseudonym",
+                        "study_right_key", r"^[0-9a-f]{32}$"),))
 DIM_STUDENT = published_table(
     "dim_student", "Students without direct identifiers.", "One row per student.", ("student_key",),
     (Column("student_key", pl.Utf8, "Keyed pseudonym of the student (HMAC-SHA256 of the student number).",
@@ -52,8 +57,8 @@ DIM_DATE = published_table(
 _FK_STUDENT = ("student_key", "dim_student", "student_key")
 FACT_STUDY_RIGHT = published_table(
     "fact_study_right", "Study rights with their keys to student, qualification and campus.",
-    "One row per study right.", ("study_right_id",),
-    (Column("study_right_id", pl.Utf8, "Local study-right id (Opiskeluoikeus).", nullable=False, unique=True),
+    "One row per study right.", ("study_right_key",),
+    (replace(STUDY_RIGHT_KEY, unique=True),
      STUDENT_KEY,
      Column("qualification_key", pl.Int64, "Key to dim_qualification; null where the koulutus code was unknown."),
      Column("campus_key", pl.Int64, "Key to dim_campus; null where the campus was missing."),
@@ -67,12 +72,12 @@ FACT_STUDY_RIGHT = published_table(
     foreign_keys=(_FK_STUDENT, ("qualification_key", "dim_qualification", "qualification_key"),
                   ("campus_key", "dim_campus", "campus_key")))
 
-_FK_RIGHT = ("study_right_id", "fact_study_right", "study_right_id")
+_FK_RIGHT = ("study_right_key", "fact_study_right", "study_right_key")
 FACT_STATUS_PERIOD = published_table(
     "fact_status_period", "Status periods with their derived end date.",
     "One row per study right and status change (a status lasts until the day before the next one).",
-    ("study_right_id", "period_number"),
-    (Column("study_right_id", pl.Utf8, "The study right.", nullable=False), STUDENT_KEY,
+    ("study_right_key", "period_number"),
+    (STUDY_RIGHT_KEY, STUDENT_KEY,
      Column("period_number", pl.Int64, "1 for the first status of the study right, in date order.", nullable=False),
      Column("status", pl.Utf8, "KOSKI opiskeluoikeudentila (lasna, loma, valmistunut, …).", nullable=False),
      Column("funding_code", pl.Utf8, "KOSKI opintojenrahoitus code."),
@@ -84,7 +89,7 @@ FACT_STATUS_PERIOD = published_table(
 FACT_ADDITIONAL_PERIOD = published_table(
     "fact_additional_period", "Additional periods (part-time, accommodation, special support, apprenticeship).",
     "One row per study right, period type and period.", (),
-    (Column("study_right_id", pl.Utf8, "The study right.", nullable=False), STUDENT_KEY,
+    (STUDY_RIGHT_KEY, STUDENT_KEY,
      Column("period_type", pl.Utf8, "Kind of period (Finnish code value).", nullable=False),
      Column("start_date", pl.Date, "First day.", nullable=False), date_key_column("start_date_key", "First day", False),
      Column("end_date", pl.Date, "Last day; null = open-ended."),
@@ -93,7 +98,7 @@ FACT_ADDITIONAL_PERIOD = published_table(
 
 FACT_ASSESSED_UNIT = published_table(
     "fact_assessed_unit", "Assessed qualification units.", "One row per study right and assessed unit.", (),
-    (Column("study_right_id", pl.Utf8, "The study right.", nullable=False), STUDENT_KEY,
+    (STUDY_RIGHT_KEY, STUDENT_KEY,
      Column("qualification_key", pl.Int64, "Key to dim_qualification (of the study right)."),
      Column("unit_code", pl.Utf8, "Unit code (ePerusteet).", nullable=False), Column("unit_name", pl.Utf8, "Unit name."),
      Column("credits", pl.Float64, "Osaamispisteet; null where unreadable."),
@@ -106,7 +111,7 @@ FACT_ASSESSED_UNIT = published_table(
 FACT_WORKPLACE_PERIOD = published_table(
     "fact_workplace_period", "Workplace learning periods with a normalised Y-tunnus.",
     "One row per study right, workplace and period.", (),
-    (Column("study_right_id", pl.Utf8, "The study right.", nullable=False), STUDENT_KEY,
+    (STUDY_RIGHT_KEY, STUDENT_KEY,
      Column("agreement_type", pl.Utf8, "koulutussopimus or oppisopimus; null where it was neither."),
      Column("business_id", pl.Utf8, "Y-tunnus as 1234567-8; null where missing or invalid.",
             rules=(pattern_rule("{table}.business_id.format", "business_id is a Y-tunnus written 1234567-8",
@@ -127,8 +132,8 @@ _DAY_MEASURES = tuple(replace(c, source_header=None, description=f"{c.descriptio
                       for c in koski_report.FIGURES + (koski_report.CURRENT,) if c.name in koski_report.DAY_MEASURES)
 FACT_STUDENT_YEAR_MONTH = published_table(
     "fact_student_year_month", "Student-year days as KOSKI counts them (opiskelijavuositiedot), by month.",
-    "One row per study right, calendar month and funding code.", ("study_right_id", "month_date_key", "funding_code"),
-    (Column("study_right_id", pl.Utf8, "The study right (Opiskeluoikeus).", nullable=False), STUDENT_KEY,
+    "One row per study right, calendar month and funding code.", ("study_right_key", "month_date_key", "funding_code"),
+    (STUDY_RIGHT_KEY, STUDENT_KEY,
      Column("qualification_key", pl.Int64, "Key to dim_qualification (null where the koulutus code was unknown)."),
      Column("campus_key", pl.Int64, "Key to dim_campus (null where the campus was missing)."),
      date_key_column("month_date_key", "First day of the month", False),
@@ -145,8 +150,8 @@ FACT_WEIGHTED_STUDENT_YEAR_MONTH = published_table(
     "Student-years weighted by cost group (decree 1244/2020), from the site's cost-group configuration; "
     "the unweighted fact is never changed. Empty when no cost groups are configured.",
     "One row per study right, calendar month and funding code whose qualification has a configured cost group.",
-    ("study_right_id", "month_date_key", "funding_code"),
-    (Column("study_right_id", pl.Utf8, "The study right (Opiskeluoikeus).", nullable=False),
+    ("study_right_key", "month_date_key", "funding_code"),
+    (STUDY_RIGHT_KEY,
      date_key_column("month_date_key", "First day of the month", False),
      Column("funding_code", pl.Utf8, "KOSKI opintojenrahoitus code."),
      Column("cost_group", pl.Utf8, "Cost group of the qualification (kustannusryhmä).", nullable=False),

@@ -11,6 +11,14 @@ from pipelines.cli import DEMO_AS_OF
 TEST_KEY = "test-key-for-synthetic-data-only-0123456789"
 
 
+def pseudonym(value: str, domain: str, key: str = TEST_KEY) -> str:
+    """A published pseudonym computed here, independently of the pipeline: HMAC-SHA256 of ``domain:value``."""
+    import hashlib
+    import hmac
+
+    return hmac.new(key.encode(), f"{domain}:{value}".encode(), hashlib.sha256).hexdigest()[:32]
+
+
 @pytest.fixture(scope="session")
 def small_landing(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("landing")
@@ -19,12 +27,12 @@ def small_landing(tmp_path_factory) -> Path:
 
 
 def run_cli(*args: str, key: str | None = TEST_KEY, env: dict[str, str] | None = None,
-            cwd: Path | None = None) -> subprocess.CompletedProcess:
+            cwd: Path | None = None, umask: int | None = None) -> subprocess.CompletedProcess:
     env = {**{k: v for k, v in os.environ.items() if not k.startswith("TIEDOLLA_")}, **(env or {})}
     if key:
         env["TIEDOLLA_PSEUDONYM_KEY"] = key
     return subprocess.run([sys.executable, "-m", "pipelines.cli", *args], capture_output=True, text=True, env=env,
-                          timeout=600, cwd=cwd)
+                          timeout=600, cwd=cwd, preexec_fn=None if umask is None else lambda: os.umask(umask))
 
 
 @pytest.fixture(scope="session")

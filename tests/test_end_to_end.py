@@ -8,7 +8,7 @@ import pytest
 import pyarrow.parquet as pq
 
 from schemas import published
-from tests.conftest import run_cli
+from tests.conftest import pseudonym, run_cli
 
 pytestmark = pytest.mark.slow  # runs the pipeline (or a browser): not in the quick subset
 
@@ -75,10 +75,11 @@ def test_a_students_own_defect_holds_back_none_of_their_rows(small_landing, smal
     assert ids and not failures.filter(pl.col("rule_id").str.ends_with("parent_in_quarantine")
                                        & pl.col("record_key").is_in(ids)).height
     published = warehouse / "published"
-    assert ids <= set(pl.read_parquet(published / "fact_study_right.parquet")["study_right_id"])
+    keys = {pseudonym(i, "study_right") for i in ids}
+    assert keys <= set(pl.read_parquet(published / "fact_study_right.parquet")["study_right_key"])
     for name, fact in (("tyopaikkajaksot.csv", "fact_workplace_period"), ("opiskeluoikeusjaksot.csv", "fact_status_period")):
         rows = _export_csv(small_landing, name).filter(pl.col("Opiskeluoikeus").is_in(ids)).unique()
-        facts = pl.read_parquet(published / f"{fact}.parquet").filter(pl.col("study_right_id").is_in(ids))
+        facts = pl.read_parquet(published / f"{fact}.parquet").filter(pl.col("study_right_key").is_in(keys))
         assert facts.height == rows.height > 0, name
 
 

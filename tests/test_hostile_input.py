@@ -3,6 +3,7 @@ import functools
 import gzip
 import json
 import tempfile
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -64,6 +65,9 @@ def test_each_broken_export_is_named_or_fully_accounted_for(tmp_path, case):
         assert found == sorted(tuple(r) for r in expected["rules"])
         if "notice" in expected:
             assert any(expected["notice"] in n for n in raws[table.name].notices)
+        shown = dict(zip(outcome.failures["column"], outcome.failures["masked_value"]))
+        for column, mask in expected.get("masked", {}).items():  # personal data masked by its shape, not its column
+            assert unicodedata.normalize("NFKC", shown[column]) == mask, column
     for other in outcomes.values():  # the other files of the export go on
         assert other.rows_read == other.rows_published + other.rows_rejected
 

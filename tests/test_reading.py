@@ -1,4 +1,9 @@
 """Reading files: encodings, delimiters, headers and line numbers, with steward-readable errors."""
+import hashlib
+import os
+import sys
+from pathlib import Path
+
 from pipelines.ingestion.reading import read_export_file
 from schemas.student_admin import STUDENTS, TARGETS
 from tests.landing import write_landing
@@ -66,3 +71,45 @@ def test_empty_file(tmp_path):
     path = _students(tmp_path)
     path.write_bytes(b"")
     assert "empty" in str(read_export_file(path, STUDENTS).problem)
+
+
+#: the path a test swaps for a link to a file outside the landing folder, at the moment the reader has read the file
+#: once and prepares to parse it (Python's audit event of the reader's temporary folder); None = no swap
+_SWAP: dict[str, Path | None] = {"path": None, "outside": None}
+
+
+def _swap_on_parse(event: str, args) -> None:
+    if event == "tempfile.mkdtemp" and _SWAP["path"] is not None and "tiedolla-read-" in str(args):
+        path, outside, _SWAP["path"] = _SWAP["path"], _SWAP["outside"], None
+        path.unlink()
+        path.symlink_to(outside)
+
+
+sys.addaudithook(_swap_on_parse)
+
+
+def test_a_file_swapped_for_a_link_after_it_was_read_is_never_parsed(tmp_path):
+    """The reader checks and hashes the bytes it read; the parse must read those bytes, not open the path again
+    (where a link to a file outside the landing folder may now be)."""
+    path = _students(tmp_path)
+    original = path.read_bytes()
+    outside = tmp_path / "outside.csv"
+    outside.write_bytes(original.replace(b"Aapo", b"SECRET"))
+    _SWAP.update(path=path, outside=outside)
+    raw = read_export_file(path, STUDENTS)
+    assert _SWAP["path"] is None and path.is_symlink()  # the swap happened
+    assert raw.problem is None and raw.sha256 == hashlib.sha256(original).hexdigest()
+    assert "SECRET" not in raw.frame.write_csv() and "Aapo" in raw.frame.write_csv()
+
+
+def test_a_hard_linked_or_linked_export_is_refused(tmp_path):
+    path = _students(tmp_path)
+    outside = tmp_path / "elsewhere.csv"
+    outside.write_bytes(path.read_bytes())
+    path.unlink()
+    os.link(outside, path)
+    raw = read_export_file(path, STUDENTS)
+    assert raw.frame is None and "hard link" in str(raw.problem)
+    path.unlink()
+    path.symlink_to(outside)
+    assert "symbolic link" in str(read_export_file(path, STUDENTS).problem)

@@ -2,6 +2,7 @@
 import copy
 import csv
 import io
+import unicodedata
 import re
 import shutil
 from pathlib import Path
@@ -121,6 +122,35 @@ def test_correction_lists_open_in_excel_and_neutralise_formulas(two_runs):
     values = [r[6] for r in rows[1:]]
     assert "'" + FORMULA in values and FORMULA not in values
     assert not any(cell.startswith(("=", "+", "-", "@")) for r in rows for cell in r)
+
+
+#: every way a cell can start a formula: the characters, after spaces, in full-width forms, and after a comma for a
+#: spreadsheet whose list separator is a comma
+FORMULAS = ["=1+1", "+1+1", "-1+1", "@SUM(A1)", "\t=1+1", "\r=1+1", "  =1+1", "\u3000=1+1", "＝1+1", "＋1", "＠SUM(A1)",
+            "x,=1+1,", "x;=1+1"]
+
+
+@pytest.mark.parametrize("separator", [";", ","])
+def test_no_correction_list_cell_can_start_a_formula(separator):
+    from pipelines.stewardship.corrections import correction_list
+    from pipelines.stewardship.history import HISTORY_SCHEMA
+
+    history = pl.DataFrame([{**{c: None for c in HISTORY_SCHEMA}, "source_system": "student_admin", "source_file": "f.csv",
+                             "source_line": i + 2, "record_key": value, "rule_id": "r", "message": value,
+                             "message_fi": value, "masked_value": value, "status": "open", "last_seen_run": "run"}
+                            for i, value in enumerate(FORMULAS)], schema=HISTORY_SCHEMA)
+    text = correction_list(history, "student_admin", "run").decode("utf-8-sig")
+    # a CSV parser, and the bluntest reading a spreadsheet may do: split every line at the separator
+    cells = [c for row in csv.reader(io.StringIO(text, newline=""), delimiter=separator) for c in row]
+    cells += [piece.lstrip('" ') for line in text.splitlines() for piece in line.split(separator)]
+    assert len(cells) > 2 * len(FORMULAS)
+    for cell in cells:
+        start = unicodedata.normalize("NFKC", cell).lstrip(" ")
+        assert not cell.startswith(("=", "+", "-", "@", "\t", "\r")) and not start.startswith(("=", "+", "-", "@")), cell
+    if separator == ";":
+        values = [row[6] for row in csv.reader(io.StringIO(text, newline=""), delimiter=";")][1:]
+        assert values[:-2] == ["'" + v.replace("\r=", "\r'=").replace("\t=", "\t'=") for v in FORMULAS[:-2]]
+        assert values[-2:] == ["x,'=1+1,", "x;'=1+1"]
 
 
 def test_data_docs_are_written_and_linked(two_runs):

@@ -16,7 +16,8 @@ from dagster import (AssetCheckExecutionContext, AssetCheckResult, AssetChecksDe
 from pipelines.assets.published import SYSTEM
 from pipelines.assets.student_years import CALCULATION
 from pipelines.assets.validated import QUALITY_GATE
-from pipelines.marts.student_years import MEASURES, Calculation
+from pipelines.marts.student_years import MEASURES, RIGHT, Calculation
+from pipelines.publishing.star import study_right_keys
 from pipelines.resources import LandingArea, WarehouseResource
 from schemas import published
 from schemas.metadata import Source, Table
@@ -85,19 +86,20 @@ def fact_adds_up_to_the_calculation(context: AssetCheckExecutionContext, warehou
     staged = _staged_or_published(context, warehouse, "fact_student_year_month")
     con = duckdb.connect()  # (DuckDB sums the ten million rows from the file without loading them)
     try:
-        summed = con.sql(f"""SELECT study_right_id, {", ".join(f'sum("{m}") AS "fact_{m}"' for m in MEASURES)}
-                             FROM read_parquet('{staged}') GROUP BY study_right_id""").pl()
+        summed = con.sql(f"""SELECT study_right_key, {", ".join(f'sum("{m}") AS "fact_{m}"' for m in MEASURES)}
+                             FROM read_parquet('{staged}') GROUP BY study_right_key""").pl()
     finally:
         con.close()
     if summed.height == 0:
         return AssetCheckResult(passed=calculation.history.study_rights.height == 0, metadata={"rows": 0})
     report = calculation.totals_per_study_right()
-    joined = report.join(summed, on="study_right_id", how="full", coalesce=True)
+    report = report.with_columns(study_right_keys(report[RIGHT], warehouse.key()))
+    joined = report.join(summed, on="study_right_key", how="full", coalesce=True)
     wrong = joined.filter(pl.any_horizontal(
         ((pl.col(m).fill_null(0) - pl.col(f"fact_{m}").fill_null(0)).abs() > 1e-6).fill_null(True) for m in MEASURES))
     return AssetCheckResult(passed=wrong.height == 0, metadata={
         "study_rights": joined.height, "study_rights_not_adding_up": wrong.height,
-        "examples": MetadataValue.json(wrong.head(5)["study_right_id"].to_list())})
+        "examples": MetadataValue.json(wrong.head(5)["study_right_key"].to_list())})
 
 
 CHECKS = ([model_check(t) for t in published.TABLES] + [rows_add_up(s) for s in SOURCES]

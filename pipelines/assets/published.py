@@ -113,7 +113,8 @@ def published_release(context: AssetExecutionContext, warehouse: WarehouseResour
     if broken:
         raise Failure(description="the staged set breaks the model's keys or relationships, so it is not released "
                                   "(the previous version stays): " + "; ".join(broken))
-    version = warehouse.open().release(context.run.run_id, {k: Path(v) for k, v in tables.items()}, manifest)
+    version = warehouse.open().release(context.run.run_id, {k: Path(v) for k, v in tables.items()}, manifest,
+                                       warehouse.key(), rotate=warehouse.rotate_key)
     context.log.info(f"published {len(tables)} tables: {warehouse.open().published} -> {version.name}")
     return Output(str(version), metadata={"version": version.name, "tables": len(tables),
                                           "rows_read": manifest["totals"]["rows_read"],

@@ -10,8 +10,10 @@ from dagster import AssetExecutionContext, AssetIn, AssetKey, MetadataValue, Out
 from pipelines.assets.published import SYSTEM, published_asset
 from pipelines.ingestion.folder import safe_path
 from pipelines.ingestion.problems import FileProblem
+from pipelines.ingestion.reading import opened_export
 from pipelines.ingestion.spreadsheet import read_koski_report
 from pipelines.marts.history import TABLES, complete_history, unreadable
+from pipelines.masking import mask_shapes, mask_text
 from pipelines.marts.reconciliation import Reconciliation, likely_causes, reconcile
 from pipelines.marts.student_years import per_study_right
 from pipelines.publishing.warehouse import write_parquet
@@ -71,15 +73,16 @@ def _failures(rec: Reconciliation, owners: pl.DataFrame, run_id: str) -> pl.Data
         (pl.col("rule_id").replace_strict({k: r.description_fi for k, r in described.items()})
          + pl.lit(": ") + detail("omat", "ero") + pl.lit("todennäköinen syy: ") + pl.col("likely_cause_fi"))
         .alias("message_fi"),
-        pl.col("koski").alias("masked_value"),
+        mask_shapes(pl.col("koski").cast(pl.Utf8)).alias("masked_value"),
         _failure_id(pl.col("rule_id"), key, pl.col("column")).alias("failure_id"),
         pl.col(PERSON_ID))
     cells = pl.DataFrame([{"run_id": run_id, "source_system": SOURCE_SYSTEM, "table": TABLE,
                            "source_file": rec.report.file, LINE: line, "record_key": None,
                            "rule_id": "koski_report.unreadable_cell", "severity": "warning", "consequence": "flag",
                            "column": None, "source_header": header,
-                           "message": f"{RULES['koski_report.unreadable_cell'].description}: '{text[:40]}'",
-                           "message_fi": f"{RULES['koski_report.unreadable_cell'].description_fi}: '{text[:40]}'",
+                           "message": f"{RULES['koski_report.unreadable_cell'].description}: '{mask_text(text[:40])}'",
+                           "message_fi": f"{RULES['koski_report.unreadable_cell'].description_fi}: "
+                                         f"'{mask_text(text[:40])}'",
                            "masked_value": None, "failure_id": None, PERSON_ID: None}
                           for line, header, text in rec.report.unreadable],
                          schema=FAILURE_SCHEMA | {PERSON_ID: pl.Utf8})
@@ -112,7 +115,8 @@ def koski_reconciliation(context: AssetExecutionContext, landing: LandingArea, w
     parts = []
     for path in sorted(folder.glob("*.xlsx")):
         try:
-            report = read_koski_report(path.name, safe_path(landing, path).read_bytes())
+            with opened_export(safe_path(landing, path), landing.max_file_bytes()) as (_, data):
+                report = read_koski_report(path.name, data)
         except FileProblem as problem:
             context.log.error(f"KOSKI report not reconciled: {problem}")
             result.files[path.name] = _file_summary(path.name, 0, problem)
@@ -126,7 +130,7 @@ def koski_reconciliation(context: AssetExecutionContext, landing: LandingArea, w
     if parts:
         result.failures = pl.concat(parts)
     write_parquet(quarantine_rows(result.failures, warehouse.key(), student_admin.SOURCE),
-                  warehouse.open().quarantine(TABLE))
+                  warehouse.open().quarantine(TABLE), private=True)
     return Output(result, metadata={"reports": len(result.reconciliations), "downloaded": folder.name,
                                     "problems": MetadataValue.json({f: s["problem"] for f, s in result.files.items()
                                                                     if s["problem"]}),

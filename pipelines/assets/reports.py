@@ -48,7 +48,7 @@ def failure_history(context: AssetExecutionContext, warehouse: WarehouseResource
                            how="diagonal_relaxed")
     read = {f["table"] for f in files.values() if not f["problem"]}
     history, runs = record_run(wh.root, quarantine, read, context.run.run_id, landing.run_date(),
-                               dt.datetime.now(dt.timezone.utc))
+                               dt.datetime.now(dt.timezone.utc), landing.retention_days())
     now = runs.filter(pl.col("run_id") == context.run.run_id)
     context.log.info(f"failure history: {int(now['failing'].sum())} failing rows, {int(now['new'].sum())} new, "
                      f"{int(now['resolved'].sum())} resolved since the previous run")

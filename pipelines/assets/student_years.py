@@ -48,12 +48,12 @@ def student_year_calculation(context: AssetExecutionContext, landing: LandingAre
 
 STUDENT_YEAR_ASSETS = [
     published_asset("fact_student_year_month", [CALCULATION_INPUT, "fact_study_right"],
-                    lambda f, **_: fact_student_year_month(f[CALCULATION], f["fact_study_right"])),
-    published_asset("fact_weighted_student_year_month", ["fact_student_year_month", "study_rights"],
-                    lambda f, landing, **_: weighted_student_years(f["fact_student_year_month"], f["study_rights"],
-                                                                   landing.cost_groups()),
-                    columns={"fact_student_year_month": ["study_right_id", "month_date_key", "funding_code",
-                                                         "student_years_current", "has_warnings"]}),
+                    lambda f, key, **_: fact_student_year_month(f[CALCULATION], f["fact_study_right"], key)),
+    published_asset("fact_weighted_student_year_month", ["fact_student_year_month", "dim_qualification"],
+                    lambda f, landing, **_: weighted_student_years(f["fact_student_year_month"],
+                                                                   f["dim_qualification"], landing.cost_groups()),
+                    columns={"fact_student_year_month": ["study_right_key", "qualification_key", "month_date_key",
+                                                         "funding_code", "student_years_current", "has_warnings"]}),
     published_asset("mart_student_year_forecast", [CALCULATION_INPUT, "targets"],
                     lambda f, **_: conform(forecast_year(f[CALCULATION], f["targets"]).frame, "mart_student_year_forecast")),
 ]

@@ -52,7 +52,7 @@ def validate_asset(source: Source) -> AssetsDefinition:
         summary = {}
         for table in source.tables:
             outcome, raw = outcomes[table.name], by_table[table.name]
-            write_parquet(quarantine_rows(outcome.failures, key, source), wh.quarantine(table.name))
+            write_parquet(quarantine_rows(outcome.failures, key, source), wh.quarantine(table.name), private=True)
             summary[table.source_file] = _file_summary(system, outcome, raw)
             context.log.info(f"validated {table.source_file}: {outcome.rows_published} published "
                              f"({outcome.rows_cleared} with a value cleared, {outcome.rows_flagged} flagged), "

@@ -37,7 +37,7 @@ def read_table(landing: LandingArea, table: Table, folder: Path | None = None) -
         folder = folder or landing.export_folder(table.source_system)
         path = safe_path(landing, folder / table.source_file)
         return read_export_file(path, table, landing.headers(table.source_system, table.name),
-                                landing.dialect(table.source_system))
+                                landing.dialect(table.source_system), landing.max_file_bytes())
     except FileProblem as problem:
         return RawTable(table=table.name, file=table.source_file, problem=problem)
 

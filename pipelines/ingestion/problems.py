@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from pipelines.masking import mask_text
+
 
 @dataclass
 class FileProblem(Exception):
@@ -22,4 +24,4 @@ class FileProblem(Exception):
             where += f", line {self.line}"
         if self.column:
             where += f", column {self.column}"
-        return f"{where}: {self.message}"
+        return f"{where}: {mask_text(self.message)}"  # (a message may quote a cell: masked by its shape)

@@ -6,9 +6,13 @@ typing is a validation step, so a bad date becomes a quarantined row, not a fail
 """
 from __future__ import annotations
 
+import contextlib
 import csv
+import errno
 import hashlib
 import io
+import os
+import stat
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,9 +59,10 @@ class RawTable:
     encoding: str | None = None
     sha256: str | None = None
     frame: pl.DataFrame | None = None
-    #: rows the CSV parser could not split: source_line, column, message (English and Finnish), first_field
+    #: rows the CSV parser could not split: source_line, column, message (English and Finnish), and the table's
+    #: columns as far as the line, split at each delimiter, has them (what it is about: its key, its person)
     rejects: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(
-        schema={LINE: pl.Int64, "column": pl.Utf8, "message": pl.Utf8, "message_fi": pl.Utf8, "first_field": pl.Utf8}))
+        schema={LINE: pl.Int64, "column": pl.Utf8, "message": pl.Utf8, "message_fi": pl.Utf8}))
     notices: list[str] = field(default_factory=list)
     problem: FileProblem | None = None
 
@@ -113,21 +118,64 @@ def map_headers(path: Path, table: Table, header: list[str], headers: dict[str, 
 
 
 def read_export_file(path: Path, table: Table, headers: dict[str, str] | None = None,
-                     dialect: CsvDialect | None = None) -> RawTable:
+                     dialect: CsvDialect | None = None, max_bytes: int | None = None) -> RawTable:
     """Read ``path`` as ``table``; a file-level problem is returned, not raised."""
     raw = RawTable(table=table.name, file=path.name)
     try:
-        _read(path, table, headers or {}, dialect or CsvDialect(), raw)
+        _read(path, table, headers or {}, dialect or CsvDialect(), raw, max_bytes)
     except FileProblem as problem:
         raw.problem, raw.frame = problem, None
         raw.rejects = raw.rejects.clear()
     return raw
 
 
-def _read(path: Path, table: Table, headers: dict[str, str], dialect: CsvDialect, raw: RawTable) -> None:
-    if not path.is_file():
-        raise FileProblem(path.name, "the file is missing from the export folder")
-    data = path.read_bytes()
+@contextlib.contextmanager
+def opened_export(path: Path, max_bytes: int | None = None):
+    """The export file as an open descriptor and its bytes, checked on the descriptor itself (``fstat``): a
+    regular file with one name (a symbolic or hard link to a file elsewhere is refused), within the size limit.
+    Everything after reads this descriptor, never the path again, so a file swapped in between is never read."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError:
+        raise FileProblem(path.name, "the file is missing from the export folder") from None
+    except OSError as err:
+        if err.errno == errno.ELOOP:
+            raise FileProblem(path.name, "the file is a symbolic link: exports must be real files inside the "
+                              "landing folder, not links to elsewhere") from None
+        raise FileProblem(path.name, f"the file cannot be opened: {err.strerror}") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise FileProblem(path.name, "this is not a regular file (a folder, device or pipe)")
+        if info.st_nlink > 1:
+            raise FileProblem(path.name, f"the file has {info.st_nlink} names (a hard link): it may be a file from "
+                              "elsewhere; copy the export into the landing folder instead of linking it")
+        if max_bytes is not None and info.st_size > max_bytes:
+            raise FileProblem(path.name, f"the file is {info.st_size:,} bytes, more than the limit of {max_bytes:,} "
+                              "(limits.max_file_mb in the site configuration)")
+        with os.fdopen(os.dup(fd), "rb") as f:
+            data = f.read() if max_bytes is None else f.read(max_bytes + 1)
+        if max_bytes is not None and len(data) > max_bytes:
+            raise FileProblem(path.name, f"the file grew past the limit of {max_bytes:,} bytes while it was read")
+        yield fd, data
+    finally:
+        os.close(fd)
+
+
+def _descriptor_path(fd: int) -> Path | None:
+    """A path that opens the very file behind ``fd`` (Linux), for a reader that takes a path; else None."""
+    path = Path(f"/proc/self/fd/{fd}")
+    return path if path.exists() else None
+
+
+def _read(path: Path, table: Table, headers: dict[str, str], dialect: CsvDialect, raw: RawTable,
+          max_bytes: int | None = None) -> None:
+    with opened_export(path, max_bytes) as (fd, data):
+        _read_bytes(path, fd, data, table, headers, dialect, raw)
+
+
+def _read_bytes(path: Path, fd: int, data: bytes, table: Table, headers: dict[str, str], dialect: CsvDialect,
+                raw: RawTable) -> None:
     raw.sha256 = hashlib.sha256(data).hexdigest()
     raw.encoding = detect_encoding(path, data)
     text_head = data[:65536].decode(raw.encoding, errors="replace")
@@ -135,10 +183,10 @@ def _read(path: Path, table: Table, headers: dict[str, str], dialect: CsvDialect
     mapping, raw.notices = map_headers(path, table, header, headers)
 
     with tempfile.TemporaryDirectory(prefix="tiedolla-read-") as tmp:
-        source = path
-        if raw.encoding == "cp1252":  # DuckDB reads only UTF-8: transcode, byte-exact characters
-            data = data.decode("cp1252").encode("utf-8")
-            source = Path(tmp) / path.name
+        source = _descriptor_path(fd)
+        if raw.encoding == "cp1252" or source is None:  # DuckDB reads only UTF-8: transcode, byte-exact characters
+            data = data.decode("cp1252").encode("utf-8") if raw.encoding == "cp1252" else data
+            source = Path(tmp) / path.name  # (a private copy of the bytes already read and checked)
             source.write_bytes(data)
         try:
             frame, rejects = _parse(source, header, mapping, dialect)
@@ -156,10 +204,12 @@ def _read(path: Path, table: Table, headers: dict[str, str], dialect: CsvDialect
             raise FileProblem(path.name, "the rows could not be matched to their line numbers; "
                               "check the file for stray quote characters")
     raw.frame = frame.with_columns(pl.Series(LINE, lines, dtype=pl.Int64))
+    fields = pl.col("raw_text").str.split(dialect.delimiter)  # (a line the parser rejected: split as it comes)
     raw.rejects = rejects.with_columns(
         pl.col("logical_line").map_elements(lambda n: int(physical[n - 1]), return_dtype=pl.Int64).alias(LINE),
-        pl.col("raw_text").str.split(dialect.delimiter).list.first().alias("first_field"),
-    ).select(LINE, "column", "message", "message_fi", "first_field")
+        *(fields.list.get(position, null_on_oob=True).str.strip_chars(f" {dialect.quote}").alias(mapping[name])
+          for position, name in enumerate(header) if name in mapping),
+    ).select(LINE, "column", "message", "message_fi", *(mapping[name] for name in header if name in mapping))
 
 
 def record_lines(text: str, dialect: CsvDialect) -> list[int]:

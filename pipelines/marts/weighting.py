@@ -6,7 +6,7 @@ import polars as pl
 from pipelines.publishing.star import conform
 
 
-def weighted_student_years(month_fact: pl.DataFrame, study_rights: pl.DataFrame, config: dict | None) -> pl.DataFrame:
+def weighted_student_years(month_fact: pl.DataFrame, qualifications: pl.DataFrame, config: dict | None) -> pl.DataFrame:
     """Rows of ``month_fact`` whose qualification has a configured cost group, with weight and weighted student-years."""
     config = config or {}
     groups = pl.DataFrame(
@@ -19,7 +19,7 @@ def weighted_student_years(month_fact: pl.DataFrame, study_rights: pl.DataFrame,
         raise ValueError(f"cost-group configuration: group(s) {sorted(set(unknown['cost_group']))} have no weight")
     in_order = {"maintain_order": "left"}  # the monthly fact's order (study right, month, funding code): no re-sort
     frame = (month_fact.lazy()
-             .join(study_rights.lazy().select("study_right_id", "koulutus_code"), on="study_right_id", **in_order)
+             .join(qualifications.lazy().select("qualification_key", "koulutus_code"), on="qualification_key", **in_order)
              .join(groups.lazy(), on="koulutus_code", **in_order).join(weights.lazy(), on="cost_group", **in_order)
              .with_columns((pl.col("student_years_current") * pl.col("weight")).alias("weighted_student_years_current")))
     return conform(frame.collect(), "fact_weighted_student_year_month")

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import os
+from collections import Counter
 from pathlib import Path
 
 import polars as pl
@@ -27,6 +29,10 @@ def _digest(keyed: hmac.HMAC, value: str) -> str:
 KEY_VARIABLE = "TIEDOLLA_PSEUDONYM_KEY"
 KEY_FILE_VARIABLE = "TIEDOLLA_PSEUDONYM_KEY_FILE"
 MIN_KEY_LENGTH = 16
+#: a key must carry at least this much (Shannon entropy of its characters × its length): `aaaa…` carries none
+MIN_KEY_BITS = 64
+#: the key `tiedolla demo` uses: public, so it works only for a warehouse that `tiedolla demo` made
+DEMO_KEY = "DEMO-KEY-not-secret-only-for-synthetic-demo-data"
 HOW_TO = (f"set {KEY_VARIABLE} to a long random secret, or {KEY_FILE_VARIABLE} (or --pseudonym-key-file) to a "
           "file holding one, kept outside the warehouse and the landing folder, e.g. "
           f"`export {KEY_VARIABLE}=$(python3 -c 'import secrets; print(secrets.token_hex(32))')`")
@@ -58,4 +64,18 @@ def pseudonym_key(explicit: str | None = None, key_file: str | None = None,
         raise KeyProblem(f"no pseudonym key: {HOW_TO}")
     if len(key) < MIN_KEY_LENGTH:
         raise KeyProblem(f"the pseudonym key is too short ({len(key)} characters, at least {MIN_KEY_LENGTH}): {HOW_TO}")
+    if key_bits(key) < MIN_KEY_BITS:
+        raise KeyProblem(f"the pseudonym key is too predictable (about {key_bits(key):.0f} bits; at least "
+                         f"{MIN_KEY_BITS}): {HOW_TO}")
     return key.encode()
+
+
+def key_bits(key: str) -> float:
+    """A rough measure of how much guessing a key takes: its characters' Shannon entropy times its length."""
+    counts = Counter(key)
+    return -sum(n * math.log2(n / len(key)) for n in counts.values())
+
+
+def fingerprint(key: bytes) -> str:
+    """Names a key without revealing it: the warehouse keeps it, so a run with another key is noticed."""
+    return hmac.new(key, b"tiedolla:key-fingerprint", hashlib.sha256).hexdigest()[:16]

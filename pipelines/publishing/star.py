@@ -36,6 +36,15 @@ def with_student_keys(frame: pl.DataFrame, key: bytes, column: str = "student_nu
     return frame.with_columns(pseudonymise(frame[column], key, "student").alias("student_key"))
 
 
+def study_right_keys(ids: pl.Series, key: bytes) -> pl.Series:
+    """The published key of each local study-right id (which names its student, so never leaves the warehouse)."""
+    return pseudonymise(ids, key, "study_right").alias("study_right_key")
+
+
+def with_study_right_keys(frame: pl.DataFrame, key: bytes) -> pl.DataFrame:
+    return frame.with_columns(study_right_keys(frame["study_right_id"], key))
+
+
 def dim_student(students: pl.DataFrame, key: bytes) -> pl.DataFrame:
     frame = with_student_keys(students, key).with_columns(
         pl.col("birth_date").dt.year().alias("birth_year"),
@@ -100,15 +109,15 @@ def fact_study_right(study_rights: pl.DataFrame, quals: pl.DataFrame, campuses: 
         SELECT s.*, q.qualification_key, c.campus_key, s.study_right_oid IS NOT NULL AS in_koski
         FROM study_rights s LEFT JOIN quals q USING (koulutus_code) LEFT JOIN campuses c ON c.campus_name = s.campus
         ORDER BY s.study_right_id""", study_rights=study_rights, quals=quals, campuses=campuses)
-    frame = with_student_keys(frame, key).with_columns(date_key("start_date").alias("start_date_key"),
-                                                      date_key("end_date").alias("end_date_key"))
+    frame = with_study_right_keys(with_student_keys(frame, key), key).with_columns(
+        date_key("start_date").alias("start_date_key"), date_key("end_date").alias("end_date_key"))
     return conform(frame, "fact_study_right")
 
 
 def _student_of_right(frame: pl.DataFrame, study_rights: pl.DataFrame, key: bytes) -> pl.DataFrame:
-    joined = frame.join(study_rights.select("study_right_id", "student_number", "koulutus_code"), on="study_right_id", how="left",
-                        maintain_order="left")
-    return with_student_keys(joined, key)
+    joined = frame.join(study_rights.select("study_right_id", "student_number", "koulutus_code"), on="study_right_id",
+                        how="left", maintain_order="left")
+    return with_study_right_keys(with_student_keys(joined, key), key)
 
 
 def fact_status_period(periods: pl.DataFrame, study_rights: pl.DataFrame, key: bytes) -> pl.DataFrame:

@@ -37,9 +37,13 @@ import pyarrow.parquet as pq
 import polars as pl
 
 from pipelines import failpoints
+from pipelines.publishing.pseudonyms import DEMO_KEY, KeyProblem, fingerprint
 
 KEEP_VERSIONS = 5
 DATABASE = "tiedolla.duckdb"
+#: the fingerprint of the key that made the published pseudonyms; and the mark of a warehouse `tiedolla demo` made
+KEY_FINGERPRINT = "key_fingerprint"
+DEMO_MARK = ".demo"
 #: reports made from a published version (written into it, so a rollback brings them back with it)
 VERSION_REPORTS = ("dashboard", "data_docs")
 #: in a version folder from the start of gathering until the version has been switched in: a crash in between
@@ -51,15 +55,24 @@ class WarehouseBusy(RuntimeError):
     """Another process holds the warehouse; the message says which and what to do."""
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
+def folder_for(path: Path, private: bool = False) -> None:
+    """Create ``path``'s folder; a private one (personal data) is the owner's only, whatever the umask."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    if private:
+        os.chmod(path.parent, 0o700)
+
+
+def atomic_write_bytes(path: Path, data: bytes, private: bool = False) -> None:
+    """Write next to ``path`` and rename into place; ``private`` files (personal data) are readable by the owner
+    only, others by everyone (a shared dashboard), whatever the umask."""
+    folder_for(path, private)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
+        os.chmod(tmp, 0o600 if private else 0o644)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -70,23 +83,25 @@ def atomic_write_json(path: Path, obj) -> None:
     atomic_write_bytes(path, (json.dumps(obj, indent=2, ensure_ascii=False, default=str) + "\n").encode())
 
 
-def write_parquet(frame: pl.DataFrame | Iterable[pl.DataFrame], path: Path, schema: pa.Schema | None = None) -> int:
+def write_parquet(frame: pl.DataFrame | Iterable[pl.DataFrame], path: Path, schema: pa.Schema | None = None,
+                  private: bool = False) -> int:
     """Write Parquet next to ``path`` and rename it into place; returns the rows written.
 
     ``frame`` may be parts (in order) of one table, written one row group after another, so that a table of ten
-    million rows is never whole in memory (``schema`` is then required)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    million rows is never whole in memory (``schema`` is then required). ``private``: as in atomic_write_bytes."""
+    folder_for(path, private)
     tmp = path.with_name(f".{path.name}.tmp")
     if isinstance(frame, pl.DataFrame):
         table = frame.to_arrow()
         pq.write_table(table.cast(schema) if schema is not None else table, tmp, compression="zstd")
-        os.replace(tmp, path)
-        return frame.height
-    rows = 0
-    with pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
-        for part in frame:
-            writer.write_table(part.to_arrow().cast(schema))
-            rows += part.height
+        rows = frame.height
+    else:
+        rows = 0
+        with pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
+            for part in frame:
+                writer.write_table(part.to_arrow().cast(schema))
+                rows += part.height
+    os.chmod(tmp, 0o600 if private else 0o644)
     os.replace(tmp, path)
     return rows
 
@@ -145,6 +160,22 @@ class Warehouse:
             shutil.rmtree(folder / name, ignore_errors=True)
         return stale
 
+    # ---- the pseudonym key ------------------------------------------------------
+    def check_key(self, key: bytes, rotate: bool = False) -> None:
+        """Refuse a key that would silently change every pseudonym: not the one this warehouse's versions were made
+        with (unless the run rotates the key on purpose), or the public demo key outside a demo warehouse."""
+        if key.decode() == DEMO_KEY and not (self.root / DEMO_MARK).exists():
+            raise KeyProblem(f"the demo key is public and works only for a warehouse made by `tiedolla demo`; {self.root} "
+                             "needs a secret key of its own")
+        stored = self.root / KEY_FINGERPRINT
+        known = stored.read_text(encoding="utf-8").strip() if stored.exists() else None
+        if known and known != fingerprint(key) and not rotate:
+            raise KeyProblem(f"this pseudonym key is not the one that made the pseudonyms in {self.root} (key "
+                             f"fingerprint {known}, this key's {fingerprint(key)}): every student_key and "
+                             "study_right_key would change and BI joins on them would break. Use the warehouse's key; "
+                             "to change it on purpose, run once with --rotate-key (the kept versions, made with the "
+                             "old key, are then replaced by the one run with the new key)")
+
     # ---- versions ---------------------------------------------------------------
     def current_version(self) -> str | None:
         return Path(os.readlink(self.published)).name if self.published.is_symlink() else None
@@ -161,8 +192,9 @@ class Warehouse:
                         "rows_published": m.get("totals", {}).get("rows_published")})
         return sorted(out, key=lambda v: (v["released_at"], v["version"]), reverse=True)
 
-    def release(self, run_id: str, tables: dict[str, Path], manifest: dict) -> Path:
-        """Gather the checked (staged) tables into a version, point ``published`` at it; their staging goes."""
+    def release(self, run_id: str, tables: dict[str, Path], manifest: dict, key: bytes, rotate: bool = False) -> Path:
+        """Gather the checked (staged) tables into a version, point ``published`` at it; their staging goes. The
+        key's fingerprint is kept; a rotation (a new key on purpose) leaves no version made with the old one."""
         with self.lock("release", wait_seconds=600):
             version = self.root / "versions" / run_id
             version.mkdir(parents=True, exist_ok=True)
@@ -176,9 +208,10 @@ class Warehouse:
             atomic_write_json(version / "manifest.json", manifest)
             failpoints.reached("release:gathered")
             self._switch(run_id)
+            atomic_write_bytes(self.root / KEY_FINGERPRINT, (fingerprint(key) + "\n").encode())
             for folder in {p.parent for p in tables.values() if p.parent.parent == self.root / ".staging"}:
                 shutil.rmtree(folder, ignore_errors=True)
-            self._prune()
+            self._prune(only_current=rotate)
         return version
 
     def rollback(self, version: str | None = None) -> str:
@@ -195,6 +228,36 @@ class Warehouse:
                 raise ValueError(f"no version '{version}' in {self.root / 'versions'}; kept: {', '.join(names) or 'none'}")
             self._switch(version)
         return version
+
+    def forget_students(self, student_keys: list[str]) -> dict[str, int]:
+        """Remove these students (by their published pseudonym) and their study rights from every kept version,
+        the published one included; returns rows removed per version/table. Each table is replaced atomically and
+        the version's database rebuilt, so a reader sees the table before or after, never half of it."""
+        removed: dict[str, int] = {}
+        for folder in sorted(p for p in (self.root / "versions").iterdir() if p.is_dir()) \
+                if (self.root / "versions").is_dir() else []:
+            rights_path = folder / "fact_study_right.parquet"
+            rights = pl.read_parquet(rights_path, columns=["study_right_key", "student_key"]).filter(
+                pl.col("student_key").is_in(student_keys))["study_right_key"] if rights_path.exists() else []
+            changed = False
+            for table in sorted(folder.glob("*.parquet")):
+                names = pq.read_schema(table).names
+                about = pl.lit(False)
+                if "student_key" in names:
+                    about = about | pl.col("student_key").is_in(student_keys).fill_null(False)
+                if "study_right_key" in names:
+                    about = about | pl.col("study_right_key").is_in(list(rights)).fill_null(False)
+                if not {"student_key", "study_right_key"} & set(names):
+                    continue
+                frame = pl.read_parquet(table)
+                gone = frame.filter(about).height
+                if gone:
+                    write_parquet(frame.filter(~about), table, pq.read_schema(table))
+                    removed[f"versions/{folder.name}/{table.stem}"] = gone
+                    changed = True
+            if changed:
+                _write_database(folder)
+        return removed
 
     def version_reports(self, version: Path) -> Path:
         """Where the reports made from ``version`` go (``reports/<name>`` at the root links to the published one's)."""
@@ -239,10 +302,10 @@ class Warehouse:
         tmp.symlink_to(target)
         os.replace(tmp, path)
 
-    def _prune(self) -> None:
-        """Keep the newest versions; drop older ones and any left half-gathered by a crash."""
+    def _prune(self, only_current: bool = False) -> None:
+        """Keep the newest versions (or ``only_current``); drop older ones and any left half-gathered by a crash."""
         current = self.current_version()
-        keep = {v["version"] for v in self.versions()[: self.keep_versions]} | {current}
+        keep = {v["version"] for v in self.versions()[: 0 if only_current else self.keep_versions]} | {current}
         for folder in (self.root / "versions").iterdir():
             if folder.name not in keep:
                 shutil.rmtree(folder, ignore_errors=True)

@@ -1,13 +1,17 @@
 """Correction lists: the open failures of one source system as a CSV the people who fix the source can open.
 
-UTF-8 with a byte-order mark so Excel reads ä and ö; a cell that starts with ``=``, ``+``,
-``-``, ``@`` (or a tab or carriage return) is prefixed with ``'`` so a spreadsheet shows it
-as text instead of running it as a formula.
+UTF-8 with a byte-order mark so Excel reads ä and ö. A cell that starts with ``=``, ``+``, ``-``, ``@`` (or a tab
+or carriage return), also after leading spaces or in full-width forms (``＝``), is prefixed with ``'`` so a
+spreadsheet shows it as text instead of running it as a formula; so is such a start after a comma, semicolon or tab
+inside a value, because a spreadsheet whose list separator is a comma splits there whatever the quoting. Every field
+is quoted.
 """
 from __future__ import annotations
 
 import csv
 import io
+import re
+import unicodedata
 from pathlib import Path
 
 import polars as pl
@@ -15,6 +19,8 @@ import polars as pl
 from pipelines.publishing.warehouse import atomic_write_bytes
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+#: a formula start (ASCII or full-width) after a list separator or a line break and spaces, inside a value
+INNER_FORMULA = re.compile(r"([,;\t\r\n]\s*)(?=[=+\-@＝＋－＠])")
 HEADERS = {
     "fi": ["Tiedosto", "Rivi", "Tietue", "Sarake", "Sääntö", "Kuvaus", "Arvo (peitetty)", "Tila", "Ensin havaittu"],
     "en": ["File", "Line", "Record", "Column", "Rule", "Description", "Value (masked)", "Status", "First seen"],
@@ -25,15 +31,16 @@ STATUS_WORDS = {"fi": {"new": "uusi", "open": "avoin", "waived": "poikkeusluvall
 
 
 def neutralised(value) -> str:
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_START) else text
+    text = INNER_FORMULA.sub(r"\1'", "" if value is None else str(value))
+    probe = unicodedata.normalize("NFKC", text).lstrip(" ")  # (NFKC makes ＝ and an ideographic space ASCII)
+    return "'" + text if text.startswith(FORMULA_START) or probe.startswith(FORMULA_START) else text
 
 
 def correction_list(history: pl.DataFrame, system: str, run_id: str, language: str = "fi") -> bytes:
     rows = history.filter((pl.col("source_system") == system) & (pl.col("last_seen_run") == run_id)
                           & pl.col("status").is_in(["new", "open"])).sort("source_file", "source_line", "rule_id")
     buf = io.StringIO()
-    writer = csv.writer(buf, delimiter=";", lineterminator="\r\n")
+    writer = csv.writer(buf, delimiter=";", lineterminator="\r\n", quoting=csv.QUOTE_ALL)
     writer.writerow(HEADERS[language])
     for r in rows.iter_rows(named=True):
         message = (r["message_fi"] or r["message"]) if language == "fi" else r["message"]
@@ -52,5 +59,5 @@ def write_correction_lists(history: pl.DataFrame, systems: list[str], run_id: st
     for system in systems:
         names[system] = {"fi": f"corrections_{system}.csv", "en": f"corrections_{system}.en.csv"}
         for language, name in names[system].items():
-            atomic_write_bytes(folder / name, correction_list(history, system, run_id, language))
+            atomic_write_bytes(folder / name, correction_list(history, system, run_id, language), private=True)
     return names

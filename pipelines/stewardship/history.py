@@ -85,12 +85,25 @@ def run_counts(history: pl.DataFrame, run_id: str, as_of: dt.date, recorded_at: 
                    pl.lit(recorded_at).cast(RUNS_SCHEMA["recorded_at"]).alias("recorded_at")).select(list(RUNS_SCHEMA))
 
 
+#: what a resolved failure stops holding once its retention period is over: the values that name someone
+RETAINED_ONLY_WHILE_NEEDED = ("masked_value", "record_key", "person_key")
+
+
+def expire_resolved(history: pl.DataFrame, as_of: dt.date, retention_days: int) -> pl.DataFrame:
+    """Failures resolved more than ``retention_days`` before ``as_of`` keep their counts, rule, file and dates but
+    no longer the (masked) value, the record key or the person's pseudonym: nothing is needed to fix them."""
+    expired = (pl.col("status") == "resolved") & (pl.col("resolved_on") < as_of - dt.timedelta(days=retention_days))
+    return history.with_columns(pl.when(expired).then(None).otherwise(pl.col(c)).alias(c)
+                                for c in RETAINED_ONLY_WHILE_NEEDED)
+
+
 def record_run(root: Path, quarantine: pl.DataFrame, read_tables: set[str], run_id: str, as_of: dt.date,
-               recorded_at: dt.datetime) -> tuple[pl.DataFrame, pl.DataFrame]:
+               recorded_at: dt.datetime, retention_days: int) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Update and write the history and the per-run counts; returns both."""
     history = update_history(_read(history_path(root), HISTORY_SCHEMA), quarantine, read_tables, run_id, as_of)
+    history = expire_resolved(history, as_of, retention_days)
     runs = pl.concat([_read(runs_path(root), RUNS_SCHEMA).filter(pl.col("run_id") != run_id),
                       run_counts(history, run_id, as_of, recorded_at)])
-    write_parquet(history, history_path(root))
-    write_parquet(runs, runs_path(root))
+    write_parquet(history, history_path(root), private=True)
+    write_parquet(runs, runs_path(root), private=True)
     return history, runs

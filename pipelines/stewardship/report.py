@@ -137,8 +137,8 @@ def _groups(history: pl.DataFrame, runs: pl.DataFrame, run_id: str, rules: dict[
             per_run = runs.filter(pl.col("rule_id") == c["rule_id"]).select("run_id", "failing")
             trend = [int(per_run.filter(pl.col("run_id") == r)["failing"].sum()) for r in recent]
             examples = current.sort("source_line").head(EXAMPLES).select(
-                "source_file", "source_line", "record_key", "source_header", "column", "masked_value", "status",
-                "first_seen_on").to_dicts()
+                "failure_id", "source_file", "source_line", "record_key", "source_header", "column", "masked_value",
+                "status", "first_seen_on").to_dicts()
             rule = rules.get(c["rule_id"])
             table_group.rules.append(RuleGroup(
                 c["rule_id"], rule.words(language) if rule else c["rule_id"], current["severity"].first() or
@@ -167,7 +167,7 @@ def write_report(folder: Path, history: pl.DataFrame, runs: pl.DataFrame, run_id
             w=WORDS[language], groups=_groups(history, runs, run_id, rules, files, language), run_id=run_id, as_of=as_of, corrections=corrections,
             waivers=[w for w in waivers if w.active_on(as_of)], expired=expired, unmatched=unmatched,
             data_docs=data_docs, koski=koski, at_risk=_at_risk(at_risk, rules, language))
-        atomic_write_bytes(folder / name, html.encode("utf-8"))
+        atomic_write_bytes(folder / name, html.encode("utf-8"), private=True)
         written.append(folder / name)
     return written
 
@@ -191,6 +191,22 @@ def mark_rolled_back(folder: Path, version: str, as_of: str, at: str) -> list[Pa
         words = WORDS[language]["rolled_back"].format(version=version, as_of=as_of, at=at, run=run)
         banner = f"{STALE_BANNER}{markupsafe.escape(words)}</p>\n"
         html = html.replace("<body>\n", "<body>\n" + banner, 1)
-        atomic_write_bytes(path, html.encode("utf-8"))
+        atomic_write_bytes(path, html.encode("utf-8"), private=True)
         marked.append(path)
     return marked
+
+
+def forget_examples(folder: Path, failure_ids: set[str]) -> int:
+    """Remove the example rows of these failures (a forgotten person's) from the report in both languages;
+    returns the rows removed. The counts stay: they name no one."""
+    removed = 0
+    for name in ("index.html", "index.en.html"):
+        path = folder / name
+        if not path.exists():
+            continue
+        lines = path.read_text(encoding="utf-8").split("\n")
+        kept = [line for line in lines if not any(f'data-failure="{f}"' in line for f in failure_ids)]
+        removed += len(lines) - len(kept)
+        if len(kept) != len(lines):
+            atomic_write_bytes(path, "\n".join(kept).encode("utf-8"), private=True)
+    return removed

@@ -76,5 +76,5 @@ def add_waiver(path: Path, entry: dict, rules: set[str], today: dt.date) -> Waiv
     entries = [{**asdict(w), "expires": w.expires.isoformat()} for w in [*existing, waiver]]
     text = ("# Waivers: see pipelines/stewardship/waivers.py; add one with `tiedolla waive`.\n"
             + yaml.safe_dump({"waivers": entries}, allow_unicode=True, sort_keys=False))
-    atomic_write_bytes(path, text.encode("utf-8"))
+    atomic_write_bytes(path, text.encode("utf-8"), private=True)
     return waiver
