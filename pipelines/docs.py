@@ -94,7 +94,7 @@ def _index() -> str:
               "", "See also: [ER diagram](er_diagram.md), [glossary](glossary.md), "
               "[student-year rules](student_years.md), [forecast method](student_year_forecast.md), "
               "[organisation master](organization_master.md), [customer segments](customer_segments.md), "
-              "[privacy](privacy.md), [performance](performance.md)."]
+              "[privacy](privacy.md), [performance](performance.md), [testing](testing.md)."]
     return "\n".join(lines) + "\n"
 
 

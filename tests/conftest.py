@@ -4,11 +4,21 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from pipelines.demo_data.export import generate
 from pipelines.cli import DEMO_AS_OF
 
 TEST_KEY = "test-key-for-synthetic-data-only-0123456789"
+
+# Property tests and fuzzing are deterministic in CI (the same examples every run, so a failure is reproducible and
+# a pass means the same thing each time); `HYPOTHESIS_PROFILE=long pytest -m slow -k fuzz` explores far more, with
+# fresh randomness, by hand (docs/architecture/testing.md).
+settings.register_profile("ci", derandomize=True, deadline=None)
+settings.register_profile("long", max_examples=2000, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+#: how many mutated exports the fuzz test tries: a fixed set in CI, the profile's (many more) in the long profile
+FUZZ_EXAMPLES = 60 if settings.default.max_examples <= 100 else settings.default.max_examples
 
 
 def pseudonym(value: str, domain: str, key: str = TEST_KEY) -> str:

@@ -3,6 +3,8 @@ import argparse
 import subprocess
 import sys
 
+import pytest
+
 from pipelines.cli import parser
 from pipelines.manifest import code_version
 
@@ -29,3 +31,39 @@ def test_every_option_of_every_command_has_help_and_dates_state_their_format():
 def test_version_prints_the_code_version():
     result = subprocess.run([sys.executable, "-m", "pipelines.cli", "--version"], capture_output=True, text=True)
     assert result.returncode == 0 and result.stdout.strip() == f"tiedolla {code_version()}"
+
+
+def test_docs_check_through_the_command_line_finds_the_committed_docs_current():
+    result = subprocess.run([sys.executable, "-m", "pipelines.cli", "docs", "--check"], capture_output=True, text=True)
+    assert result.returncode == 0 and "stale" not in result.stderr, result.stderr
+
+
+@pytest.mark.slow
+def test_generate_through_the_command_line_writes_what_the_library_writes(tmp_path):
+    from pipelines.demo_data.export import generate
+    from pipelines.cli import DEMO_AS_OF
+    from tests.conftest import run_cli
+
+    assert run_cli("generate", "--size", "small", "--seed", "4", "--out", str(tmp_path / "cli")).returncode == 0
+    generate("small", 4, tmp_path / "lib", DEMO_AS_OF)
+    files = sorted(p.relative_to(tmp_path / "cli") for p in (tmp_path / "cli").rglob("*") if p.is_file())
+    assert len(files) > 20 and files == sorted(p.relative_to(tmp_path / "lib") for p in (tmp_path / "lib").rglob("*")
+                                               if p.is_file())
+    for name in files:
+        if name.suffix == ".csv":
+            assert (tmp_path / "cli" / name).read_bytes() == (tmp_path / "lib" / name).read_bytes(), name
+
+
+@pytest.mark.slow
+def test_demo_through_the_command_line_publishes_with_the_demo_key_on_its_own_warehouse(tmp_path):
+    import duckdb
+
+    from tests.conftest import run_cli
+
+    result = run_cli("demo", "--dir", str(tmp_path / "demo"), key=None)
+    assert result.returncode == 0, result.stderr
+    warehouse = tmp_path / "demo" / "warehouse"
+    assert (warehouse / ".demo").exists() and (warehouse / "reports" / "dashboard" / "index.html").exists()
+    con = duckdb.connect(str(warehouse / "tiedolla.duckdb"), read_only=True)
+    assert con.execute("SELECT count(*) FROM fact_study_right").fetchone()[0] > 300
+    con.close()

@@ -6,7 +6,7 @@ import re
 import duckdb
 import pytest
 
-from tests.browser import rendered_dom, screenshot
+from tests.browser import png_pixels, rendered_dom, screenshot, share_of_colour
 
 pytestmark = pytest.mark.slow  # runs the pipeline (or a browser): not in the quick subset
 
@@ -63,10 +63,19 @@ def test_every_chart_has_a_table_view_and_the_page_needs_no_network(page):
     assert 'href="../steward/index.html"' in html
 
 
-def test_screenshot(page, tmp_path):
+def test_the_rendered_page_shows_its_header_and_its_content_at_a_laptop_and_a_projector_size(page, tmp_path):
+    """What a screenshot shows, pixel by pixel: the blue header band across the top at the window's width, then the
+    grey page with white panels holding dark text and coloured charts (not a blank or unstyled page)."""
     _, path, _ = page
-    for size in ("1366,2400", "1920,1080"):  # a laptop and a projector
-        assert screenshot(path, tmp_path / f"dashboard-{size}.png", size).stat().st_size > 20_000
+    for width, height in ((1366, 2400), (1920, 1080)):
+        shot = screenshot(path, tmp_path / f"dashboard-{width}.png", f"{width},{height}")
+        w, h, rows = png_pixels(shot)
+        assert (w, h) == (width, height)
+        assert share_of_colour(rows[5:30], (0x1F, 0x5F, 0x99)) > 0.6  # the header band, styled
+        body = rows[200:][::8]
+        assert share_of_colour(body, (0xF4, 0xF6, 0xF8)) > 0.05 and share_of_colour(body, (0xFF, 0xFF, 0xFF)) > 0.2
+        dark = share_of_colour(body, (0x11, 0x11, 0x11), 60)
+        assert 0.002 < dark < 0.3, dark  # text is drawn, and the page is not a black box
 
 
 def test_the_sql_examples_of_docs_bi_run_on_the_published_set(small_run):

@@ -75,7 +75,7 @@ def test_the_steward_report_opens_with_figures_at_risk_in_its_own_language(small
         assert all(text == RULES[rule].words(language) for rule, text in shown.items()), language
     assert "virhe" in fi and "uusi" in fi and ">new<" not in fi
     lines = (folder / "corrections_student_admin.csv").read_text(encoding="utf-8-sig").splitlines()
-    assert lines[0].startswith("Tiedosto;Rivi") and any(";uusi;" in line for line in lines[1:])
+    assert lines[0].startswith('"Tiedosto";"Rivi"') and any(';"uusi";' in line for line in lines[1:])
     assert any("Henkilötunnuksessa on oltava" in line for line in lines[1:])
     english = (folder / "corrections_student_admin.en.csv").read_text(encoding="utf-8-sig").splitlines()
-    assert english[0].startswith("File;Line") and any("Henkilötunnus must have" in line for line in english[1:])
+    assert english[0].startswith('"File";"Line"') and any("Henkilötunnus must have" in line for line in english[1:])

@@ -15,7 +15,7 @@ from pipelines.ingestion.folder import read_folder
 from pipelines.resources import LandingArea
 from pipelines.validation import validate_export
 from schemas.sources import SOURCES
-from tests.conftest import run_cli
+from tests.conftest import FUZZ_EXAMPLES, run_cli
 from tests.landing import AS_OF, valid_crm_rows, write_landing
 
 CORPUS = Path(__file__).parent / "corpus"
@@ -117,7 +117,7 @@ def _mutate(data: bytes, mutations) -> bytes:
 
 
 @pytest.mark.slow
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=FUZZ_EXAMPLES, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(file_name=st.sampled_from(["opiskelijat.csv", "opiskeluoikeusjaksot.csv", "tutkinnon_osat.csv", "accounts.csv",
                                   "activities.csv"]), mutations=MUTATIONS)
 def test_fuzzed_exports_never_raise_and_lose_nothing(tmp_path_factory, file_name, mutations):

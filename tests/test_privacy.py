@@ -235,6 +235,22 @@ def test_forget_removes_every_trace_of_a_person(run_with_a_quarantined_student):
     assert run_cli("forget", "--warehouse", str(warehouse), "--hetu", "010305A901D").returncode == 2  # no --landing
 
 
+def test_forget_a_crm_contact_by_contact_id(tmp_path, fast_env):
+    crm_rows = copy.deepcopy(valid_crm_rows())
+    contact = crm_rows["contacts"][0]["contact_id"]
+    crm_rows["contacts"][0]["created_on"] = "5.5.2025"  # a failure about this contact
+    write_landing(tmp_path / "landing", crm_rows=crm_rows)
+    warehouse = tmp_path / "wh"
+    assert run_cli("run", "--landing", str(tmp_path / "landing"), "--warehouse", str(warehouse),
+                   env=fast_env).returncode == 0
+    assert ("contacts", 2) in _quarantined_lines(warehouse)
+    result = run_cli("forget", "--warehouse", str(warehouse), "--contact-id", contact)
+    assert result.returncode == 0 and "quarantine/contacts: 1" in result.stdout, result.stdout + result.stderr
+    assert ("contacts", 2) not in _quarantined_lines(warehouse)
+    history = pl.read_parquet(warehouse / "stewardship" / "failure_history.parquet")
+    assert not history.filter(pl.col("record_key") == contact).height
+
+
 def test_forget_needs_the_key_that_made_the_pseudonyms(run_with_a_quarantined_student):
     _, warehouse, _ = run_with_a_quarantined_student
     wrong = run_cli("forget", "--warehouse", str(warehouse), "--student-number", "1001",

@@ -52,6 +52,24 @@ def test_a_value_with_tables_comes_back_equal_with_its_types(tmp_path):
     assert all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in (tmp_path / "student_admin").iterdir())
 
 
+def test_stored_values_are_the_owners_only_whatever_the_umask(tmp_path):
+    """Unpublished rows are personal data: under umask 000 the files are 0600 and every folder 0700."""
+    import os
+
+    base = tmp_path / "storage"
+    base.mkdir(mode=0o777)
+    os.chmod(base, 0o777)
+    before = os.umask(0)
+    try:
+        _store(RunStorage(base_dir=str(base)), ["student_admin", "validated_students"], {"rows": _frame(10)})
+    finally:
+        os.umask(before)
+    folders = [base, base / "student_admin"]
+    assert all(stat.S_IMODE(f.stat().st_mode) == 0o700 for f in folders)
+    files = list((base / "student_admin").iterdir())
+    assert len(files) == 2 and all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in files)
+
+
 def test_rewriting_a_value_replaces_its_tables_and_keeps_no_stale_ones(tmp_path):
     storage = RunStorage(base_dir=str(tmp_path))
     _store(storage, ["v"], {"a": _frame(10), "b": _frame(5)})

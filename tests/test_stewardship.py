@@ -2,6 +2,7 @@
 import copy
 import csv
 import io
+import json
 import unicodedata
 import re
 import shutil
@@ -11,7 +12,7 @@ import polars as pl
 import pytest
 import yaml
 
-from tests.browser import rendered_dom, screenshot
+from tests.browser import png_pixels, rendered_dom, screenshot, share_of_colour
 from tests.conftest import run_cli, site_config
 from tests.landing import valid_crm_rows, valid_rows, write_source
 from schemas import crm, student_admin
@@ -78,7 +79,9 @@ def test_the_report_counts_equal_the_quarantine(two_runs):
     expected = rows.filter(pl.col("severity") != "waived").group_by("rule_id").len()
     assert {r: c["failing"] for r, c in on_page.items() if c["failing"]} == dict(expected.iter_rows())
     assert on_page["students.hetu_matches_sex"]["waived"] == 1 and on_page["students.birth_date.format"]["new"] == 1
-    assert screenshot(page, root / "steward.png").stat().st_size > 10_000
+    _, _, rows = png_pixels(screenshot(page, root / "steward.png"))  # rendered: dark text, the blue section rules
+    assert 0.005 < share_of_colour(rows[::6], (0x1B, 0x1B, 0x1B), 60) < 0.3
+    assert share_of_colour(rows, (0x2A, 0x5D, 0x8F), 20) > 0.0005
 
 
 def test_data_from_the_export_is_shown_as_text_never_run(two_runs):
@@ -112,6 +115,18 @@ def test_a_waiver_publishes_the_row_and_an_unmatched_one_is_reported(two_runs):
     assert 'data-key="1001"' in active and 'data-key="9999"' in unmatched
     later = rendered_dom(two_runs[1] / "reports" / "steward" / "index.html")
     assert 'data-key="1001"' in later.split('class="waivers-expired"')[1].split("</table>")[0]
+    # and the data say the same: published as it came, flagged, while the waiver held; cleared once it expired
+    import duckdb
+
+    from tests.conftest import pseudonym
+
+    first, second = sorted((two_runs[1] / "versions").iterdir(), key=lambda v: json.loads(
+        (v / "manifest.json").read_text())["as_of"])
+    con = duckdb.connect()
+    sex = {folder.name: con.execute(f"SELECT sex, has_warnings FROM read_parquet('{folder}/dim_student.parquet') "
+                                    "WHERE student_key = ?", [pseudonym("1001", "student")]).fetchall()
+           for folder in (first, second)}
+    assert sex == {first.name: [("female", True)], second.name: [(None, True)]}
 
 
 def test_correction_lists_open_in_excel_and_neutralise_formulas(two_runs):
@@ -159,6 +174,32 @@ def test_data_docs_are_written_and_linked(two_runs):
     assert 'href="../data_docs/index.html"' in report
     docs = rendered_dom(warehouse / "reports" / "data_docs" / "index.html")
     assert "dim_student" in docs and "mart_customer_segments" in docs
+
+
+def test_data_docs_show_every_expectation_run_and_results_that_match_the_published_data(two_runs):
+    """Each published table's validation page: every expectation the model makes was evaluated, and the verdict is
+    the one DuckDB reaches on the published Parquet (no nulls where the model forbids them, unique keys unique)."""
+    import html as html_module
+
+    import duckdb
+
+    from pipelines.stewardship.data_docs import expectations
+    from schemas import published
+
+    _, warehouse, _ = two_runs
+    con = duckdb.connect()
+    for table in published.TABLES:
+        page = next((warehouse / "reports" / "data_docs" / "validations" / table.name).rglob("*.html"))
+        text = re.sub(r"\s+", " ", html_module.unescape(re.sub(r"<[^>]+>", " ", page.read_text(encoding="utf-8"))))
+        evaluated = int(re.search(r"Evaluated Expectations (\d+)", text).group(1))
+        failed = int(re.search(r"Unsuccessful Expectations (\d+)", text).group(1))
+        assert evaluated == len(expectations(table)), table.name
+        parquet = (warehouse / "published" / f"{table.name}.parquet").as_posix()
+        broken = sum(con.execute(f'SELECT count(*) FROM read_parquet(\'{parquet}\') WHERE "{c.name}" IS NULL')
+                     .fetchone()[0] > 0 for c in table.columns if not c.nullable)
+        broken += sum(con.execute(f'SELECT count("{c.name}") - count(DISTINCT "{c.name}") FROM read_parquet(\'{parquet}\')')
+                      .fetchone()[0] > 0 for c in table.columns if c.unique)
+        assert (failed == 0) == (broken == 0) and ("Status: Succeeded" in text) == (failed == 0), table.name
 
 
 def test_waive_command_checks_and_adds(tmp_path):

@@ -176,6 +176,20 @@ def test_a_holidays_28_days_are_counted_once_across_period_boundaries(began, len
     assert whole["holiday_days_counted"] + whole["holiday_days_other"] == length
 
 
+@settings(max_examples=60)
+@given(began=st.dates(min_value=D(2015, 1, 1), max_value=D(2022, 12, 31)), length=st.integers(2, 120),
+       split=st.integers(1, 119), codes=st.sampled_from([("1", "2"), ("1", "1"), ("14", "1")]))
+def test_back_to_back_holiday_periods_are_one_unbroken_holiday(began, length, split, codes):
+    """A funding-code change in the middle of a holiday starts a second loma period, not a second allowance: the
+    spec's "first 28 days of an unbroken holiday" are counted once over both."""
+    split = min(split, length - 1)
+    history = _one_right([(began, "loma", codes[0]), (began + dt.timedelta(days=split), "loma", codes[1]),
+                          (began + dt.timedelta(days=length), "lasna", "1")])
+    whole = per_study_right(history, began, began + dt.timedelta(days=length - 1))
+    assert whole["holiday_days_counted"].sum() == min(28, length)
+    assert whole["holiday_days_counted"].sum() + whole["holiday_days_other"].sum() == length
+
+
 @pytest.fixture(scope="module")
 def small_history(small_landing):
     landing = LandingArea(path=str(small_landing))

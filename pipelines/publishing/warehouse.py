@@ -344,6 +344,7 @@ def _write_database(version: Path) -> None:
     tmp.unlink(missing_ok=True)
     con = duckdb.connect(str(tmp))
     try:
+        con.execute("SET enable_progress_bar = false")
         for table in sorted(version.glob("*.parquet")):
             path = table.as_posix().replace("'", "''")
             con.execute(f'CREATE TABLE "{table.stem}" AS SELECT * FROM read_parquet(\'{path}\')')

@@ -31,9 +31,13 @@ STATUS_WORDS = {"fi": {"new": "uusi", "open": "avoin", "waived": "poikkeusluvall
 
 
 def neutralised(value) -> str:
-    text = INNER_FORMULA.sub(r"\1'", "" if value is None else str(value))
-    probe = unicodedata.normalize("NFKC", text).lstrip(" ")  # (NFKC makes ＝ and an ideographic space ASCII)
-    return "'" + text if text.startswith(FORMULA_START) or probe.startswith(FORMULA_START) else text
+    text = "" if value is None else str(value)
+    if INNER_FORMULA.search(text):
+        text = INNER_FORMULA.sub(r"\1'", text)
+    first = text.lstrip(" \u00a0\u3000")[:1]  # (the first character after spaces, as a spreadsheet reads it:
+    if text.startswith(FORMULA_START) or unicodedata.normalize("NFKC", first).startswith(FORMULA_START):  # ＝ is =)
+        return "'" + text
+    return text
 
 
 def correction_list(history: pl.DataFrame, system: str, run_id: str, language: str = "fi") -> bytes:

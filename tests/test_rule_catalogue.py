@@ -1,0 +1,191 @@
+"""Every rule of every source, CRM included, has a failing example; none is exempt.
+
+The student-administration value rules have hand-made examples in ``test_rules.py``; here are the CRM
+ones and, for every table of both sources, the rules every table has: a required value left empty, an
+exact duplicate line, a malformed line, untidy whitespace, a row whose parent is rejected and a row
+whose parent file cannot be read. Each example changes the clean export minimally and must add its
+rule on its line (and, where the example is about one value, nothing else there).
+"""
+import copy
+
+import polars as pl
+import pytest
+
+from pipelines.ingestion.reading import CsvDialect, read_export_file
+from pipelines.validation import validate_export
+from schemas import crm, student_admin
+from schemas.metadata import Source
+from tests import test_rules
+from tests.landing import ACCOUNT, valid_crm_rows, valid_rows, write_source
+
+SOURCES = {"student_admin": (student_admin.SOURCE, valid_rows, ";"), "crm": (crm.SOURCE, valid_crm_rows, ",")}
+OTHER = "6f1c1d52-1b7e-4c55-9a43-0d1f7d0c0099"  # a well-formed account id that is in no file
+
+# CRM rule id -> (table, row index, {column: new text})
+CRM_CASES = {
+    "accounts.account_id.format": ("accounts", 2, {"account_id": "kaupunki-1"}),
+    "accounts.account_id.unique": ("accounts", 2, {"account_id": ACCOUNT["korjaamo_old"]}),
+    "accounts.business_id.standard_form": ("accounts", 2, {"business_id": "12345671"}),
+    "accounts.business_id.valid": ("accounts", 2, {"business_id": "1234567-2"}),
+    "accounts.created_on.format": ("accounts", 2, {"created_on": "15.1.2024 9:30"}),
+    "accounts.customer_type.code": ("accounts", 2, {"customer_type": "Asiakas"}),
+    "accounts.employees.format": ("accounts", 2, {"employees": "noin 5000"}),
+    "accounts.employees.range": ("accounts", 2, {"employees": "-3"}),
+    "accounts.industry_code.format": ("accounts", 2, {"industry_code": "4"}),
+    "accounts.modified_on.format": ("accounts", 2, {"modified_on": "eilen"}),
+    "accounts.modified_on_not_before_created_on": ("accounts", 2, {"modified_on": "2023-01-01T00:00:00Z"}),
+    "accounts.postal_code.format": ("accounts", 2, {"postal_code": "451"}),
+    "accounts.state.code": ("accounts", 2, {"state": "Deleted"}),
+    "activities.account_exists": ("activities", 0, {"account_id": OTHER}),
+    "activities.account_id.format": ("activities", 0, {"account_id": "korjaamo"}),
+    "activities.activity_id.format": ("activities", 0, {"activity_id": "1"}),
+    "activities.activity_id.unique": ("activities", 1, {"subject": "Toinen"}),  # a second row with the same id
+    "activities.activity_type.code": ("activities", 0, {"activity_type": "fax"}),
+    "activities.actual_end.format": ("activities", 0, {"actual_end": "1.10.2026 10:00"}),
+    "activities.scheduled_start.format": ("activities", 0, {"scheduled_start": "huomenna"}),
+    "activities.state.code": ("activities", 0, {"state": "Done"}),
+    "contacts.account_exists": ("contacts", 0, {"account_id": OTHER}),
+    "contacts.account_id.format": ("contacts", 0, {"account_id": "x"}),
+    "contacts.contact_id.format": ("contacts", 0, {"contact_id": "ville"}),
+    "contacts.contact_id.unique": ("contacts", 1, {"job_title": "Toimitusjohtaja"}),
+    "contacts.created_on.format": ("contacts", 0, {"created_on": "2025-05-05"}),
+    "partnerships.account_exists": ("partnerships", 0, {"account_id": OTHER}),
+    "partnerships.account_id.format": ("partnerships", 0, {"account_id": "kaupunki"}),
+    "partnerships.end_date.format": ("partnerships", 0, {"end_date": "31.12.2026"}),
+    "partnerships.end_date_not_before_start_date": ("partnerships", 0, {"end_date": "2023-12-31"}),
+    "partnerships.level.code": ("partnerships", 0, {"level": "Kaveri"}),
+    "partnerships.partnership_id.format": ("partnerships", 0, {"partnership_id": "p1"}),
+    "partnerships.partnership_id.unique": ("partnerships", 1, {"scope": "rekrytointi"}),
+    "partnerships.scope.code": ("partnerships", 0, {"scope": "rekrytointi;grillaus"}),
+    "partnerships.start_date.format": ("partnerships", 0, {"start_date": "1.1.2024"}),
+    "survey_responses.account_exists": ("survey_responses", 0, {"account_id": OTHER}),
+    "survey_responses.account_id.format": ("survey_responses", 0, {"account_id": "?"}),
+    "survey_responses.nps.format": ("survey_responses", 0, {"nps": "hyvä"}),
+    "survey_responses.nps.range": ("survey_responses", 0, {"nps": "11"}),
+    "survey_responses.response_id.format": ("survey_responses", 0, {"response_id": "r1"}),
+    "survey_responses.response_id.unique": ("survey_responses", 1, {"nps": "8"}),
+    "survey_responses.satisfaction.format": ("survey_responses", 0, {"satisfaction": "5/5"}),
+    "survey_responses.satisfaction.range": ("survey_responses", 0, {"satisfaction": "0"}),
+    "survey_responses.submitted_on.format": ("survey_responses", 0, {"submitted_on": "kesäkuu"}),
+}
+
+
+def _validate(tmp_path, source: Source, rows: dict, delimiter: str, appended: dict[str, str] | None = None,
+              unreadable: str | None = None) -> dict:
+    folder = write_source(tmp_path, source.tables, rows, delimiter)
+    for table_name, line in (appended or {}).items():
+        path = folder / source.by_name[table_name].source_file
+        path.write_bytes(path.read_bytes() + line.encode("utf-8") + b"\r\n")
+    if unreadable:
+        (folder / source.by_name[unreadable].source_file).write_bytes(b"\x00\x01 not a CSV file \xff")
+    raws = {t.name: read_export_file(folder / t.source_file, t, dialect=CsvDialect(delimiter=delimiter))
+            for t in source.tables}
+    assert all(raws[t].problem is None for t in raws if t != unreadable), {t: r.problem for t, r in raws.items()}
+    return validate_export(source, raws, "test")
+
+
+def _rules_on(outcomes: dict, table: str, line: int) -> set[str]:
+    failures = outcomes[table].failures
+    return set(failures.filter(pl.col("source_line") == line)["rule_id"])
+
+
+_CLEAN: dict[str, dict] = {}
+
+
+def _added(tmp_path, system: str, table: str, line: int, rows: dict, **kwargs) -> set[str]:
+    """The rules on ``line`` of ``table`` that the changed export has and the clean one has not."""
+    source, clean_rows, delimiter = SOURCES[system]
+    if system not in _CLEAN:  # (the clean export validates the same every time)
+        _CLEAN[system] = _validate(tmp_path / "clean", source, clean_rows(), delimiter)
+    changed = _validate(tmp_path / "changed", source, rows, delimiter, **kwargs)
+    return _rules_on(changed, table, line) - _rules_on(_CLEAN[system], table, line)
+
+
+@pytest.mark.parametrize("rule_id", sorted(CRM_CASES))
+def test_crm_rule_fails_on_its_example(tmp_path, rule_id):
+    table, index, changes = CRM_CASES[rule_id]
+    rows = copy.deepcopy(valid_crm_rows())
+    if index == len(rows[table]):  # a second row with the same id
+        rows[table].append({**rows[table][0], **changes})
+    else:
+        rows[table][index].update(changes)
+    added = _added(tmp_path, "crm", table, index + 2, rows)
+    # (an account id that is no GUID is also no account of accounts.csv: both say so)
+    also = {f"{table}.account_exists"} if rule_id.endswith("account_id.format") else set()
+    assert rule_id in added and added - also == {rule_id}, added
+
+
+def _tables(kind: str) -> list[tuple[str, str]]:
+    return [(system, t.name) for system, (source, _, _) in SOURCES.items() for t in source.tables
+            if kind != "child" or any(c == t.name for c, _, _ in source.parents)]
+
+
+def _required(system: str) -> list[tuple[str, str, str]]:
+    source = SOURCES[system][0]
+    return [(system, t.name, r.id) for t in source.tables for r in t.all_rules() if r.id.endswith(".required")]
+
+
+@pytest.mark.parametrize("system, table, rule_id", _required("student_admin") + _required("crm"))
+def test_a_required_value_left_empty_fails_its_rule(tmp_path, system, table, rule_id):
+    source, clean_rows, _ = SOURCES[system]
+    rows = copy.deepcopy(clean_rows())
+    column = source.by_name[table].column(rule_id.split(".")[1]).name
+    rows[table][0][column] = ""
+    assert rule_id in _added(tmp_path, system, table, 2, rows)
+
+
+@pytest.mark.parametrize("system, table", _tables("all"))
+def test_an_exact_duplicate_line_fails_its_rule(tmp_path, system, table):
+    rows = copy.deepcopy(SOURCES[system][1]())
+    rows[table].append(dict(rows[table][0]))
+    assert _added(tmp_path, system, table, len(rows[table]) + 1, rows) == {f"{table}.duplicate_line"}
+
+
+@pytest.mark.parametrize("system, table", _tables("all"))
+def test_a_malformed_line_fails_its_rule(tmp_path, system, table):
+    source, clean_rows, delimiter = SOURCES[system]
+    rows = clean_rows()
+    line = delimiter.join(["x"] * (len(source.by_name[table].columns) + 2))  # two fields too many
+    added = _added(tmp_path, system, table, len(rows[table]) + 2, rows, appended={table: line})
+    assert added == {f"{table}.malformed_row"}
+
+
+@pytest.mark.parametrize("system, table", _tables("all"))
+def test_untidy_whitespace_fails_its_rule(tmp_path, system, table):
+    source, clean_rows, _ = SOURCES[system]
+    rows = copy.deepcopy(clean_rows())
+    column = next(c.name for c in source.by_name[table].columns if rows[table][0].get(c.name))
+    rows[table][0][column] = "\u00a0" + rows[table][0][column] + " "
+    assert f"{table}.whitespace" in _added(tmp_path, system, table, 2, rows)
+
+
+@pytest.mark.parametrize("system, child", _tables("child"))
+def test_a_row_whose_parent_is_rejected_fails_its_rule(tmp_path, system, child):
+    """Two parent rows claim the key a child row points at: neither can be told apart, both are rejected."""
+    source, clean_rows, _ = SOURCES[system]
+    rows = copy.deepcopy(clean_rows())
+    column, parent = next((col, par) for c, col, par in source.parents if c == child)
+    key = source.by_name[parent].key[0]
+    value = next(r[column] for r in rows[child] if r.get(column))
+    other = next(i for i, r in enumerate(rows[parent]) if r[key] != value)
+    rows[parent][other][key] = value
+    line = next(i for i, r in enumerate(rows[child]) if r.get(column) == value) + 2
+    assert f"{child}.parent_in_quarantine" in _added(tmp_path, system, child, line, rows)
+
+
+@pytest.mark.parametrize("system, child", _tables("child"))
+def test_a_row_whose_parent_file_is_unreadable_fails_its_rule(tmp_path, system, child):
+    source, clean_rows, _ = SOURCES[system]
+    parent = next(par for c, _, par in source.parents if c == child)
+    assert f"{child}.parent_file_unreadable" in _added(tmp_path, system, child, 2, clean_rows(), unreadable=parent)
+
+
+def test_no_rule_of_any_source_is_without_a_failing_example():
+    covered = set(test_rules.CASES) | set(CRM_CASES) | {rule_id for _, _, rule_id in _required("student_admin")
+                                                       + _required("crm")}
+    for system, table in _tables("all"):
+        covered |= {f"{table}.{kind}" for kind in ("duplicate_line", "malformed_row", "whitespace")}
+    for system, child in _tables("child"):
+        covered |= {f"{child}.parent_in_quarantine", f"{child}.parent_file_unreadable"}
+    every = set(student_admin.SOURCE.rule_catalogue()) | set(crm.SOURCE.rule_catalogue())
+    assert every - covered == set(), sorted(every - covered)
