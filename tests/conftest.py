@@ -79,3 +79,35 @@ def without_data_docs(folder: Path) -> Path:
 def fast_env(tmp_path_factory) -> dict[str, str]:
     """Environment for ``run_cli`` in tests about something other than the reports: no Data Docs step."""
     return {"TIEDOLLA_SITE_CONFIG": str(without_data_docs(tmp_path_factory.mktemp("fast_site")))}
+
+
+class HeldWarehouse:
+    """Another process's run, as far as the lock goes: holds ``<warehouse>/.run.lock`` from a thread until
+    :meth:`release_after` lets go (use as a context manager)."""
+
+    def __init__(self, warehouse: Path):
+        import threading
+
+        self.warehouse, self._held, self._release = warehouse, threading.Event(), threading.Event()
+        self._thread = threading.Thread(target=self._hold)
+
+    def _hold(self) -> None:
+        from pipelines.publishing.warehouse import Warehouse
+
+        with Warehouse(self.warehouse).lock("run"):
+            self._held.set()
+            self._release.wait(30)
+
+    def release_after(self, seconds: float) -> None:
+        import threading
+
+        threading.Timer(seconds, self._release.set).start()
+
+    def __enter__(self) -> "HeldWarehouse":
+        self._thread.start()
+        self._held.wait(10)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._release.set()
+        self._thread.join()

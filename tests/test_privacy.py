@@ -289,25 +289,14 @@ def test_a_weak_demo_or_different_key_is_refused_and_a_rotation_is_explicit(tmp_
 
 
 def test_forget_waits_for_a_run_that_holds_the_warehouse(run_with_a_quarantined_student):
-    import threading
-
-    from pipelines.publishing.warehouse import Warehouse
+    from tests.conftest import HeldWarehouse
 
     _, warehouse, _ = run_with_a_quarantined_student
-    held, release = threading.Event(), threading.Event()
-
-    def hold():
-        with Warehouse(warehouse).lock("run"):
-            held.set()
-            release.wait(30)
-    holder = threading.Thread(target=hold)
-    holder.start()
-    held.wait(10)
-    busy = run_cli("forget", "--warehouse", str(warehouse), "--student-number", "1002")
-    assert busy.returncode == 1 and "in use" in busy.stderr
-    assert ("students", 3) in _quarantined_lines(warehouse)
-    threading.Timer(2, release.set).start()
-    waited = run_cli("forget", "--warehouse", str(warehouse), "--student-number", "1002", "--wait", "30")
-    holder.join()
+    with HeldWarehouse(warehouse) as held:
+        busy = run_cli("forget", "--warehouse", str(warehouse), "--student-number", "1002")
+        assert busy.returncode == 1 and "in use" in busy.stderr
+        assert ("students", 3) in _quarantined_lines(warehouse)
+        held.release_after(2)
+        waited = run_cli("forget", "--warehouse", str(warehouse), "--student-number", "1002", "--wait", "30")
     assert waited.returncode == 0, waited.stderr
     assert ("students", 3) not in _quarantined_lines(warehouse)

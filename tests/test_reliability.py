@@ -12,7 +12,7 @@ import pytest
 
 from pipelines.publishing.warehouse import Warehouse
 from schemas import published
-from tests.conftest import TEST_KEY, run_cli, site_config
+from tests.conftest import TEST_KEY, HeldWarehouse, run_cli, site_config
 from tests.landing import valid_crm_rows, valid_rows, write_landing
 
 pytestmark = pytest.mark.slow  # runs the pipeline (or a browser): not in the quick subset
@@ -124,23 +124,12 @@ def test_a_second_run_on_a_busy_warehouse_refuses_and_changes_nothing(tiny_landi
 
 
 def test_a_run_told_to_wait_runs_when_the_warehouse_is_free(tiny_landing, good_warehouse, tmp_path):
-    import threading
-
     warehouse = tmp_path / "wh"
     shutil.copytree(good_warehouse, warehouse, symlinks=True)
     version = Warehouse(warehouse).current_version()
-    held, release = threading.Event(), threading.Event()
-
-    def hold():
-        with Warehouse(warehouse).lock("run"):
-            held.set()
-            release.wait(30)
-    holder = threading.Thread(target=hold)
-    holder.start()
-    held.wait(10)
-    threading.Timer(3, release.set).start()
-    waited = _run("run", "--landing", str(tiny_landing), "--warehouse", str(warehouse), "--wait", "60")
-    holder.join()
+    with HeldWarehouse(warehouse) as held:
+        held.release_after(3)
+        waited = _run("run", "--landing", str(tiny_landing), "--warehouse", str(warehouse), "--wait", "60")
     assert waited.returncode == 0, waited.stderr
     assert Warehouse(warehouse).current_version() != version
 
