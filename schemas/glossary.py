@@ -5,9 +5,11 @@ TERMS = {
     "koulutuksen järjestäjä": "education provider",
     "tiedolla johtaminen": "leading with data",
     "opiskelija": "student",
-    "henkilötunnus (hetu)": "Finnish personal identity code: `hetu`; never published, masked in quarantine",
+    "henkilötunnus (hetu)": "Finnish personal identity code: `hetu`; never published, masked by its shape wherever "
+                            "a steward sees a value (`*******912X`: no birth date)",
     "oppijanumero": "national learner OID: `learner_oid`",
-    "opiskeluoikeus": "study right: `study_right_id`",
+    "opiskeluoikeus": "study right: `study_right_id` in the exports; published only as `study_right_key`, a keyed "
+                      "pseudonym (the local id names its student)",
     "opiskeluoikeusjakso": "status period: a row of `fact_status_period`",
     "opiskeluoikeuden tila": "status (`lasna`, `loma`, `valmistunut`, …)",
     "läsnä (lasna)": "present",
