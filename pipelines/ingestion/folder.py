@@ -10,7 +10,8 @@ from schemas.metadata import Table
 
 
 def safe_path(landing: LandingArea, path: Path) -> Path:
-    """``path`` if it is a real file inside the landing folder and within the size limit; else a problem."""
+    """``path`` if no folder on the way to it is a link and it is inside the landing folder; else a problem. (The
+    file itself is checked when it is opened: :func:`pipelines.ingestion.reading.opened_export`.)"""
     root = Path(landing.path).resolve()
     for part in [path, *path.parents]:
         if part.is_symlink():
@@ -20,15 +21,7 @@ def safe_path(landing: LandingArea, path: Path) -> Path:
             break
     if not path.resolve().is_relative_to(root):
         raise FileProblem(path.name, f"{path} is outside the landing folder {root}")
-    limit = landing.max_file_bytes()
-    if path.is_file() and path.stat().st_size > limit:
-        raise FileProblem(path.name, f"the file is {_size(path.stat().st_size)}, more than the limit of "
-                          f"{_size(limit)} (limits.max_file_mb in the site configuration)")
     return path
-
-
-def _size(n: int) -> str:
-    return f"{n / 1e6:,.1f} MB" if n >= 100_000 else f"{n:,} bytes"
 
 
 def read_table(landing: LandingArea, table: Table, folder: Path | None = None) -> RawTable:

@@ -151,15 +151,19 @@ def opened_export(path: Path, max_bytes: int | None = None):
             raise FileProblem(path.name, f"the file has {info.st_nlink} names (a hard link): it may be a file from "
                               "elsewhere; copy the export into the landing folder instead of linking it")
         if max_bytes is not None and info.st_size > max_bytes:
-            raise FileProblem(path.name, f"the file is {info.st_size:,} bytes, more than the limit of {max_bytes:,} "
-                              "(limits.max_file_mb in the site configuration)")
+            raise FileProblem(path.name, f"the file is {_size(info.st_size)}, more than the limit of "
+                              f"{_size(max_bytes)} (limits.max_file_mb in the site configuration)")
         with os.fdopen(os.dup(fd), "rb") as f:
             data = f.read() if max_bytes is None else f.read(max_bytes + 1)
         if max_bytes is not None and len(data) > max_bytes:
-            raise FileProblem(path.name, f"the file grew past the limit of {max_bytes:,} bytes while it was read")
+            raise FileProblem(path.name, f"the file grew past the limit of {_size(max_bytes)} while it was read")
         yield fd, data
     finally:
         os.close(fd)
+
+
+def _size(n: int) -> str:
+    return f"{n / 1e6:,.1f} MB" if n >= 100_000 else f"{n:,} bytes"
 
 
 def _descriptor_path(fd: int) -> Path | None:
