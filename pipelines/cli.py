@@ -352,7 +352,7 @@ def _forget_everywhere(wh, key: bytes, students: list[str], contacts: list[str])
     import polars as pl
 
     from pipelines.assets.reports import CORRECTED_SYSTEMS
-    from pipelines.publishing.pseudonyms import pseudonymise
+    from pipelines.publishing.star import student_keys
     from pipelines.quarantine import forget
     from pipelines.stewardship.corrections import write_correction_lists
     from pipelines.stewardship.history import history_path, runs_path
@@ -366,7 +366,7 @@ def _forget_everywhere(wh, key: bytes, students: list[str], contacts: list[str])
             removed.update(rows)
             failure_ids |= failures
     if students:
-        removed.update(wh.forget_students(pseudonymise(pl.Series(students, dtype=pl.Utf8), key, "student").to_list()))
+        removed.update(wh.forget_students(student_keys(pl.Series(students, dtype=pl.Utf8), key).to_list()))
     storage = wh.root / ".dagster" / "storage"
     if storage.exists():
         shutil.rmtree(storage)

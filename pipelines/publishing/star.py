@@ -32,8 +32,13 @@ def sql(query: str, **frames: pl.DataFrame) -> pl.DataFrame:
         con.close()
 
 
+def student_keys(numbers: pl.Series, key: bytes) -> pl.Series:
+    """The published key of each student number."""
+    return pseudonymise(numbers, key, "student").alias("student_key")
+
+
 def with_student_keys(frame: pl.DataFrame, key: bytes, column: str = "student_number") -> pl.DataFrame:
-    return frame.with_columns(pseudonymise(frame[column], key, "student").alias("student_key"))
+    return frame.with_columns(student_keys(frame[column], key))
 
 
 def study_right_keys(ids: pl.Series, key: bytes) -> pl.Series:

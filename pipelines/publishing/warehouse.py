@@ -241,7 +241,8 @@ class Warehouse:
                 pl.col("student_key").is_in(student_keys))["study_right_key"] if rights_path.exists() else []
             changed = False
             for table in sorted(folder.glob("*.parquet")):
-                names = pq.read_schema(table).names
+                schema = pq.read_schema(table)
+                names = schema.names
                 about = pl.lit(False)
                 if "student_key" in names:
                     about = about | pl.col("student_key").is_in(student_keys).fill_null(False)
@@ -252,7 +253,7 @@ class Warehouse:
                 frame = pl.read_parquet(table)
                 gone = frame.filter(about).height
                 if gone:
-                    write_parquet(frame.filter(~about), table, pq.read_schema(table))
+                    write_parquet(frame.filter(~about), table, schema)
                     removed[f"versions/{folder.name}/{table.stem}"] = gone
                     changed = True
             if changed:
