@@ -35,8 +35,10 @@ def cmd_generate(args) -> int:
     from pipelines.demo_data.export import generate
 
     out, day = Path(args.out), args.as_of.isoformat()
-    folder = generate(args.size, args.seed, out, args.as_of, clean=args.clean)
-    print(f"wrote {folder} and {out / 'crm' / day}")
+    if not 0 <= args.august_surge <= 10:
+        raise UsageError(f"--august-surge {args.august_surge} is not a share from 0 to 10 (0.3 = 30 % more)")
+    folder = generate(args.size, args.seed, out, args.as_of, clean=args.clean, august_surge=args.august_surge)
+    print(f"wrote {folder}, {out / 'crm' / day} and the intake plans in {out / 'plans'}")
     print(f"truth of injected defects: {out / 'truth' / '<source>' / day / 'defects.csv'}; "
           f"of which records are one organisation: {out / 'truth' / 'crm' / day / 'organizations.csv'}")
     return 0
@@ -225,6 +227,18 @@ def cmd_rollback(args) -> int:
     return 0
 
 
+def cmd_forecast(args) -> int:
+    from pipelines.marts.forecast_answer import answer
+
+    published = Path(args.warehouse) / "published"
+    if not (published / "mart_student_year_forecast.parquet").is_file():
+        raise UsageError(f"{args.warehouse} has no published set: run 'tiedolla run' first")
+    if args.month is not None and not 1 <= args.month <= 12:
+        raise UsageError(f"--month {args.month} is not a month 1-12")
+    print("\n".join(answer(published, args.funding, args.month)))
+    return 0
+
+
 def cmd_demo(args) -> int:
     from pipelines.demo_data.export import generate
     from pipelines.publishing.pseudonyms import DEMO_KEY
@@ -276,21 +290,27 @@ def cmd_student_years(args) -> int:
 
 def cmd_backtest(args) -> int:
     from pipelines.ingestion.problems import FileProblem
-    from pipelines.marts.backtest import backtest, mean_absolute_percentage_error
+    from pipelines.marts.backtest import backtest, summary
     from pipelines.marts.history import CannotCalculate
 
     try:
-        results = backtest(_landing(args), args.year)
+        by_member = backtest(_landing(args), args.year, args.by, use_plan=not args.without_plan)
     except (FileProblem, CannotCalculate) as err:
         print(f"tiedolla: cannot backtest {args.year}: {err}", file=sys.stderr)
         return 1
     print(f"forecast of {args.year}'s student-years (current formula, all funding) at each month end, "
-          "from the export known then")
-    print(f"{'month end':<12}{'export':<12}{'forecast':>10}{'low 80%':>10}{'high 80%':>10}{'actual':>10}{'error':>9}")
-    for r in results:
-        print(f"{r.month_end.isoformat():<12}{r.export:<12}{r.forecast:>10.1f}{r.low:>10.1f}{r.high:>10.1f}"
-              f"{r.actual:>10.1f}{100 * r.error:>8.1f}%")
-    print(f"mean absolute percentage error: {mean_absolute_percentage_error(results):.1f} %")
+          "from the export known then; measured over January-November (December's export holds the whole year)")
+    # the members first, the total last: the last line is always the whole provider's
+    for member in sorted(by_member, key=lambda m: (m == "total", m)):
+        results = by_member[member]
+        if args.by != "total":
+            print(f"\n{args.by}: {member}" if member != "total" else "\ntotal")
+        print(f"{'month end':<12}{'export':<12}{'forecast':>10}{'low 80%':>10}{'high 80%':>10}{'actual':>10}"
+              f"{'error':>9}  inside 80%")
+        for r in results:
+            print(f"{r.month_end.isoformat():<12}{r.export:<12}{r.forecast:>10.1f}{r.low:>10.1f}{r.high:>10.1f}"
+                  f"{r.actual:>10.1f}{100 * r.error:>8.1f}%  {'yes' if r.inside else 'no'}")
+        print(summary(results).line())
     return 0
 
 
@@ -433,6 +453,9 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--seed", type=int, default=1, help="the random seed: the same seed writes the same data")
     g.add_argument("--out", required=True, help="landing folder to write")
     g.add_argument("--as-of", type=_date, default=DEMO_AS_OF, help="export date, YYYY-MM-DD (default %(default)s)")
+    g.add_argument("--august-surge", type=float, default=0.0, metavar="SHARE",
+                   help="a new group starting in August of the previous year, as a share of that August's usual "
+                        "intake (0.3 = 30 %% more); the intake plans know it, history does not (default 0)")
     g.add_argument("--clean", action="store_true",
                    help="the same world without its defects: what every figure would be if all records were right")
     g.set_defaults(func=cmd_generate)
@@ -462,6 +485,14 @@ def parser() -> argparse.ArgumentParser:
     rb.add_argument("--to", help="the version (run id) to restore (default: the one before the current)")
     rb.add_argument("--list", action="store_true", help="list the kept versions, * = published now")
     rb.set_defaults(func=cmd_rollback)
+    fc = sub.add_parser("forecast", help="the published forecast of this year's student-years against the target, "
+                                         "how many more starters reach it, and the intake plan against the actual")
+    fc.add_argument("--warehouse", required=True, help="the warehouse folder a run has published into")
+    fc.add_argument("--funding", choices=["all", "1"], default="all",
+                    help="all funding (default) or funding code 1 (valtionosuusrahoitteinen) only")
+    fc.add_argument("--month", type=int, help="also answer for all the additional starters starting in this month "
+                                              "(1-12), e.g. 8 for an extra August group")
+    fc.set_defaults(func=cmd_forecast)
     d = sub.add_parser("demo", help="generate the small demo and run the pipeline on it")
     d.add_argument("--dir", default=str(PROJECT / "demo"), help="where to put landing/ and warehouse/")
     d.add_argument("--seed", type=int, default=1, help="the random seed of the demo data (default %(default)s)")
@@ -480,6 +511,10 @@ def parser() -> argparse.ArgumentParser:
     b = sub.add_parser("backtest", help="forecast a past year at each month end from the export known then")
     b.add_argument("--landing", required=True, help="the landing folder: <source>/<YYYY-MM-DD>/ export folders")
     b.add_argument("--year", type=int, required=True, help="the past year to forecast, e.g. 2025")
+    b.add_argument("--without-plan", action="store_true",
+                   help="forecast new starts from history alone, ignoring landing/plans/ (to see what the plan adds)")
+    b.add_argument("--by", choices=["total", "campus", "type"], default="total",
+                   help="also measure each campus or qualification type (type), the total last (default: total only)")
     b.add_argument("--site-config", default=os.environ.get(SITE_VARIABLE), help=SITE_HELP)
     b.set_defaults(func=cmd_backtest)
     f = sub.add_parser("forget", help="remove every trace of a person from the warehouse (a data-subject request): "

@@ -12,7 +12,8 @@ from pipelines.assets.published import PUBLISHED_ASSETS, published_release
 from pipelines.assets.reports import REPORT_ASSETS
 from pipelines.assets.raw import RAW_ASSETS
 from pipelines.assets.reconciliation import RECONCILIATION_ASSETS
-from pipelines.assets.student_years import STUDENT_YEAR_ASSETS, student_year_calculation, student_year_history
+from pipelines.assets.student_years import (STUDENT_YEAR_ASSETS, intake_plan, student_year_calculation,
+                                           student_year_history)
 from pipelines.assets.validated import VALIDATE_ASSETS
 from pipelines.resources import LandingArea, WarehouseResource
 from pipelines.run_storage import RunStorage
@@ -22,8 +23,8 @@ DEFAULT_LANDING = PROJECT / "demo" / "landing"
 DEFAULT_WAREHOUSE = PROJECT / "demo" / "warehouse"
 #: a run without a site configuration of its own keeps its waivers beside the warehouse
 WAIVER_FILE = "waivers.yaml"
-ASSETS = [*RAW_ASSETS, *VALIDATE_ASSETS, student_year_history, student_year_calculation, *ORGANIZATION_ASSETS,
-          *PUBLISHED_ASSETS, *STUDENT_YEAR_ASSETS, *RECONCILIATION_ASSETS, published_release, *REPORT_ASSETS]
+ASSETS = [*RAW_ASSETS, *VALIDATE_ASSETS, student_year_history, student_year_calculation, intake_plan,
+          *ORGANIZATION_ASSETS, *PUBLISHED_ASSETS, *STUDENT_YEAR_ASSETS, *RECONCILIATION_ASSETS, published_release, *REPORT_ASSETS]
 
 
 def make_definitions(landing: Path, warehouse: Path, as_of: str | None = None, pseudonym_key: str | None = None,

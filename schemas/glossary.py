@@ -36,6 +36,12 @@ TERMS = {
     "tila alkanut": "the day an unbroken run of the same status began: `status_began`",
     "kustannusryhmä": "cost group of a qualification: `cost_group` (weights, decree 1244/2020)",
     "ennuste": "forecast: `mart_student_year_forecast`",
+    "aloittaja / aloitukset": "new student (starter) / intakes: `planned_starters` (the intake plan, "
+                              "`landing/plans/<date>/aloitukset.csv`), `actual_starters`",
+    "aloituspaikat": "intake places a provider plans per year: the source of its intake plan",
+    "lisäaloittajat": "additional starters that bring the year to the target: `additional_starters_*`",
+    "myöhässä kirjattu (jälkikirjaus)": "late recording: a status change recorded after its date "
+                                        "(`pipelines/marts/late_recording.py`)",
     "tavoite": "target: `fact_student_year_target`",
     "lisätiedot": "additional periods: `fact_additional_period` (osa-aikaisuus = part-time, majoitus = accommodation, erityinen tuki = special support)",
     "karanteeni": "quarantine: rows held back with their reasons",

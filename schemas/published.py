@@ -181,6 +181,19 @@ MART_STUDENT_YEAR_FORECAST = published_table(
      Column("forecast_year_low_80", pl.Float64, "Lower end of the 80 % interval of the year's total.", nullable=False),
      Column("forecast_year_high_80", pl.Float64, "Upper end of the 80 % interval of the year's total.", nullable=False),
      Column("target_student_years", pl.Float64, "The year's target from tavoitteet.csv (total rows only)."),
+     Column("planned_starters", pl.Int64, "New students the intake plan (aloitukset.csv) gives for the month "
+            "(total rows of all funding; null without a plan for the year)."),
+     Column("actual_starters", pl.Int64, "Study rights whose first status falls in the month, up to the as-of date "
+            "(total rows of all funding)."),
+     Column("student_years_per_starter", pl.Float64, "Expected student-years by 31 December of one more full-time "
+            "qualification student starting on the month's first day (months still ahead, total rows)."),
+     Column("additional_starters_in_month_50", pl.Int64, "Additional new students starting in this month that bring "
+            "the year to the target with 50 % probability (0: already reached; total rows of months ahead, with a "
+            "target)."),
+     Column("additional_starters_in_month_80", pl.Int64, "The same with 80 % probability."),
+     Column("additional_starters_spread_50", pl.Int64, "Additional new students, spread evenly over the months after "
+            "the as-of month, that bring the year to the target with 50 % probability (total rows, with a target)."),
+     Column("additional_starters_spread_80", pl.Int64, "The same with 80 % probability."),
      Column("forecast_made_on", pl.Date, "The as-of date the forecast was made on.", nullable=False)))
 
 MART_KOSKI_RECONCILIATION = published_table(

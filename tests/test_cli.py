@@ -16,7 +16,8 @@ def _commands() -> dict[str, argparse.ArgumentParser]:
 
 def test_every_option_of_every_command_has_help_and_dates_state_their_format():
     commands = _commands()
-    assert {"generate", "run", "student-years", "backtest", "rollback", "forget", "waive", "demo", "docs"} <= set(commands)
+    assert {"generate", "run", "student-years", "backtest", "forecast", "rollback", "forget", "waive", "demo",
+            "docs"} <= set(commands)
     for name, command in commands.items():
         assert command.description or command.format_usage(), name
         for action in command._actions:

@@ -94,6 +94,16 @@ def test_the_clean_export_passes_every_rule(tmp_path):
         assert outcome.rows_read == outcome.rows_published > 0
 
 
+def test_a_workplace_period_filling_its_study_right_to_the_day_is_inside_it(tmp_path):
+    """Both ends count: from the study right's first day to its last (31.5.2026) is inside; a day more is not."""
+    rows = valid_rows()
+    rows["workplace_periods"][0].update(start_date="1.8.2023", end_date="31.5.2026")
+    assert _validate(tmp_path / "exact", rows)["workplace_periods"].failures.height == 0
+    rows["workplace_periods"][0].update(end_date="1.6.2026")
+    assert _validate(tmp_path / "over", rows)["workplace_periods"].failures["rule_id"].to_list() == [
+        "workplace_periods.within_study_right"]
+
+
 @pytest.mark.parametrize("rule_id", sorted(CASES))
 def test_rule_fails_on_its_example(tmp_path, rule_id):
     table, index, changes = CASES[rule_id]

@@ -1,16 +1,20 @@
 """Student-years: the history the calculation may use, its pieces, the monthly fact, weighting and the forecast mart."""
 
+import polars as pl
 from dagster import AssetExecutionContext, AssetIn, AssetKey, MetadataValue, Output, asset
 
 from pipelines.assets.published import SYSTEM, published_asset
+from pipelines.marts import late_recording
 from pipelines.marts.forecast import forecast_year
 from pipelines.marts.history import TABLES, complete_history, unreadable
+from pipelines.marts.intake_plan import plan_in_force
 from pipelines.marts.monthly import fact_student_year_month
 from pipelines.marts.student_years import RIGHT, Calculation, StudyRightHistory
 from pipelines.marts.weighting import weighted_student_years
 from pipelines.publishing.star import conform
 from pipelines.resources import LandingArea
 from pipelines.validation import TableOutcome
+from schemas import plans
 
 HISTORY = "student_year_history"
 CALCULATION = "student_year_calculation"
@@ -46,6 +50,26 @@ def student_year_calculation(context: AssetExecutionContext, landing: LandingAre
                                          "last_day": str(calculation.last)})
 
 
+@asset(name=plans.INTAKE_PLAN.name, key_prefix=[plans.SYSTEM], group_name="validated",
+       description="The intake plan in force on the as-of date (landing/plans/<date>/aloitukset.csv, optional), "
+                   "validated by schemas/plans.py: a row that fails a rule is left out and named in the log.")
+def intake_plan(context: AssetExecutionContext, landing: LandingArea) -> Output:
+    plan = plan_in_force(landing, landing.run_date())
+    if plan.folder is None:
+        context.log.info("no intake plan (landing/plans/<date>/aloitukset.csv): new starts follow history")
+    for problem in plan.problems:
+        context.log.warning(f"intake plan {plan.folder}: {problem}")
+    return Output(plan, metadata={"plan": plan.folder or "none", "rows": 0 if plan.rows is None else plan.rows.height,
+                                  "problems": MetadataValue.json(plan.problems)})
+
+
+def _forecast(frames: dict, landing: LandingArea, **_) -> pl.DataFrame:
+    calculation, plan = frames[CALCULATION], frames[plans.INTAKE_PLAN.name]
+    late = late_recording.from_landing(landing, calculation.history, calculation.last)
+    return conform(forecast_year(calculation, frames["targets"], late, plan.for_year(calculation.last.year)).frame,
+                   "mart_student_year_forecast")
+
+
 STUDENT_YEAR_ASSETS = [
     published_asset("fact_student_year_month", [CALCULATION_INPUT, "fact_study_right"],
                     lambda f, key, **_: fact_student_year_month(f[CALCULATION], f["fact_study_right"], key)),
@@ -54,6 +78,6 @@ STUDENT_YEAR_ASSETS = [
                                                                    f["dim_qualification"], landing.cost_groups()),
                     columns={"fact_student_year_month": ["study_right_key", "qualification_key", "month_date_key",
                                                          "funding_code", "student_years_current", "has_warnings"]}),
-    published_asset("mart_student_year_forecast", [CALCULATION_INPUT, "targets"],
-                    lambda f, **_: conform(forecast_year(f[CALCULATION], f["targets"]).frame, "mart_student_year_forecast")),
+    published_asset("mart_student_year_forecast",
+                    [CALCULATION_INPUT, "targets", f"{plans.SYSTEM}/{plans.INTAKE_PLAN.name}"], _forecast),
 ]

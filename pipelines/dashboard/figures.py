@@ -17,6 +17,8 @@ class Figures:
     released_at: str
     headline: dict[str, float | int | None]
     forecast_by_month: list[dict]
+    #: per month: planned and actual new students, and the additional starters in that month that reach the target
+    intake_by_month: list[dict]
     by_campus: list[dict]
     by_qualification_type: list[dict]
     graduations_by_month: list[dict]
@@ -44,9 +46,13 @@ def read_figures(version: Path) -> Figures:
         forecast = _rows(con, """
             SELECT month, actual_cumulative_student_years AS actual, forecast_cumulative_student_years AS forecast,
                    forecast_cumulative_low_80 AS low, forecast_cumulative_high_80 AS high, target_student_years AS target,
-                   forecast_year_total, forecast_year_low_80, forecast_year_high_80
+                   forecast_year_total, forecast_year_low_80, forecast_year_high_80,
+                   planned_starters AS planned, CASE WHEN make_date(year, month, 1) <= $as_of THEN actual_starters END
+                   AS started, additional_starters_in_month_50 AS in_month_50,
+                   additional_starters_in_month_80 AS in_month_80, additional_starters_spread_50,
+                   additional_starters_spread_80
             FROM mart_student_year_forecast
-            WHERE year = $year AND funding_scope = 'all' AND breakdown = 'total' ORDER BY month""", year=as_of.year)
+            WHERE year = $year AND funding_scope = 'all' AND breakdown = 'total' ORDER BY month""", **year)
         latest = [r for r in forecast if r["actual"] is not None]
         headline = {
             "student_years_to_date": latest[-1]["actual"] if latest else None,
@@ -54,6 +60,8 @@ def read_figures(version: Path) -> Figures:
             "forecast_year_low_80": forecast[0]["forecast_year_low_80"] if forecast else None,
             "forecast_year_high_80": forecast[0]["forecast_year_high_80"] if forecast else None,
             "target": forecast[0]["target"] if forecast else None,
+            "additional_starters_spread_50": forecast[0]["additional_starters_spread_50"] if forecast else None,
+            "additional_starters_spread_80": forecast[0]["additional_starters_spread_80"] if forecast else None,
             **_rows(con, """
                 SELECT (SELECT count(*) FROM fact_status_period WHERE status = 'valmistunut'
                             AND year(start_date) = $year AND start_date <= $as_of) AS graduations_this_year,
@@ -75,7 +83,7 @@ def read_figures(version: Path) -> Figures:
             ORDER BY value DESC, label"""
         return Figures(
             as_of=as_of, version=version.resolve().name, released_at=manifest.get("released_at", ""),
-            headline=headline, forecast_by_month=forecast,
+            headline=headline, forecast_by_month=forecast, intake_by_month=forecast,
             by_campus=_rows(con, breakdown, year=as_of.year, breakdown="campus"),
             by_qualification_type=_rows(con, breakdown, year=as_of.year, breakdown="qualification_type"),
             graduations_by_month=_rows(con, """

@@ -22,7 +22,7 @@ from pipelines.demo_data.koski import write_koski_report
 from pipelines.demo_data.people import name_pools
 from pipelines.demo_data.snapshots import known_on, month_ends_before, with_recording_dates
 from pipelines.demo_data.world import EMPLOYER, World, build_world
-from schemas import crm, student_admin
+from schemas import crm, plans, student_admin
 from schemas.identifiers import business_id_normalised
 from schemas.metadata import LINE, Source
 
@@ -30,7 +30,9 @@ from schemas.metadata import LINE, Source
 ENCODINGS = {"opiskelijat.csv": "utf-8-sig", "tyopaikkajaksot.csv": "cp1252"}
 #: how each source system writes its CSV
 CSV_OPTIONS = {"student_admin": {"separator": ";", "date_format": "%-d.%-m.%Y", "decimal_comma": True},
-               "crm": {"separator": ","}}
+               "crm": {"separator": ","}, "plans": {"separator": ";"}}
+#: how far a provider's intake plan is off what really starts (uniform ±, per row)
+PLAN_ERROR = 0.1
 #: the file of each source whose last line is cut short (a truncated export)
 TRUNCATED = {"student_admin": "tutkinnon_osat.csv", "crm": "activities.csv"}
 
@@ -65,12 +67,16 @@ WITH_HISTORY = {"small", "medium"}
 WITH_KOSKI_REPORT = {"small", "medium"}
 
 
-def generate(size: str, seed: int, out: Path, as_of: dt.date, history: bool | None = None, clean: bool = False) -> Path:
+def generate(size: str, seed: int, out: Path, as_of: dt.date, history: bool | None = None, clean: bool = False,
+             august_surge: float = 0.0) -> Path:
     """Generate the exports of ``as_of`` (and, with ``history``, one per earlier month end); returns the newest folder.
 
     ``clean`` writes the same world without any of its defects (the truth then lists none): what the figures would
-    be if every record were right, to measure what the defects cost."""
-    world = build_world(size, seed, as_of)
+    be if every record were right, to measure what the defects cost. ``august_surge`` adds a new August group to
+    the previous year (``build_world``); the intake plans of both years know it."""
+    world = build_world(size, seed, as_of, august_surge)
+    for year in (as_of.year - 1, as_of.year):
+        write_plan(world, np.random.default_rng([seed, 7, year]), out, year)
     world.tables["assessed_units"] = _quoting_examples(world.tables["assessed_units"])
     defective = (lambda rng, tables, day: tables) if clean else inject
     if (size in WITH_HISTORY) if history is None else history:
@@ -85,6 +91,24 @@ def generate(size: str, seed: int, out: Path, as_of: dt.date, history: bool | No
     if size in WITH_KOSKI_REPORT and not clean:
         write_koski_report(out, folder, as_of, seed)
     return folder
+
+
+def write_plan(world: World, rng: np.random.Generator, out: Path, year: int) -> Path:
+    """``plans/<1 December of the year before>/aloitukset.csv``: per month and study-right type, the study rights that
+    really start in ``year``, each row off by up to ``PLAN_ERROR`` (a plan is a plan)."""
+    rights = world.tables["study_rights"].filter(pl.col("start_date").dt.year() == year)
+    rows = rights.group_by(pl.col("start_date").dt.month().cast(pl.Int64).alias("month"), "study_right_type").agg(
+        pl.len().alias("n")).sort("month", "study_right_type")
+    error = 1 + PLAN_ERROR * (2 * rng.random(rows.height) - 1)
+    frame = rows.with_columns(
+        pl.lit(year, pl.Int64).alias("year"), pl.lit(None, pl.Utf8).alias("koulutus_code"),
+        pl.lit(None, pl.Utf8).alias("campus"),
+        (pl.col("n") * pl.Series(error)).round().cast(pl.Int64).alias("planned_starters"))
+    folder = out / plans.SYSTEM / dt.date(year - 1, 12, 1).isoformat()
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / plans.INTAKE_PLAN.source_file
+    path.write_bytes(_csv_bytes(frame, plans.INTAKE_PLAN))
+    return path
 
 
 def _write_crm(world: World, workplaces: pl.DataFrame, seed: int, out: Path, clean: bool) -> None:

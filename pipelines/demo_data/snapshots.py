@@ -18,28 +18,41 @@ RECORDED = "__recorded_on"
 #: how many days after its date a status change is recorded (uniform 0…max), by status
 RECORDING_DELAY_DAYS = {"eronnut": 60, "katsotaaneronneeksi": 90, "valmistunut": 14}
 OTHER_DELAY_DAYS = 7
+#: a January or August intake is registered up to this many days before it starts (uniform 0…max): an export
+#: before the start already holds the study right, with its first status dated on the start
+REGISTERED_AHEAD_DAYS = 45
+INTAKE_MONTHS = (1, 8)
 
 
 def with_recording_dates(rng: np.random.Generator, periods: pl.DataFrame) -> pl.DataFrame:
     maximum = periods["status"].replace_strict(RECORDING_DELAY_DAYS, default=OTHER_DELAY_DAYS).to_numpy()
     delay = (rng.random(periods.height) * (maximum + 1)).astype(np.int64)
-    return periods.with_columns((pl.col("start_date") + pl.duration(days=pl.lit(pl.Series(delay)))).alias(RECORDED))
+    ahead = (rng.random(periods.height) * (REGISTERED_AHEAD_DAYS + 1)).astype(np.int64)
+    intake = ((pl.col("start_date") == pl.col("start_date").min().over("study_right_id"))
+              & pl.col("start_date").dt.month().is_in(INTAKE_MONTHS))
+    return periods.with_columns(
+        pl.when(intake).then(pl.col("start_date") - pl.duration(days=pl.lit(pl.Series(ahead))))
+        .otherwise(pl.col("start_date") + pl.duration(days=pl.lit(pl.Series(delay)))).alias(RECORDED))
 
 
 def month_ends_before(as_of: dt.date) -> list[dt.date]:
-    """Every month end from January of the previous year up to the as-of date (excluded)."""
-    ends = [month_end(dt.date(year, month, 1)) for year in (as_of.year - 1, as_of.year) for month in range(1, 13)]
+    """Every month end from July two years before up to the as-of date (excluded): a backtest of the previous year
+    needs, at its January, an export old enough to measure late recording on (``marts/late_recording.py``)."""
+    ends = [month_end(dt.date(year, month, 1)) for year in range(as_of.year - 2, as_of.year + 1)
+            for month in range(7 if year == as_of.year - 2 else 1, 13)]
     return [end for end in ends if end < as_of]
 
 
 def known_on(tables: dict[str, pl.DataFrame], day: dt.date) -> dict[str, pl.DataFrame]:
-    """The export the system would have written on ``day``."""
-    rights = tables["study_rights"].filter(pl.col("start_date") <= day)
-    ids = rights["study_right_id"].implode()
-    periods = tables["status_periods"].filter(pl.col("study_right_id").is_in(ids)).sort("study_right_id", "start_date")
+    """The export the system would have written on ``day``: with the study rights registered by then, also those
+    that start later."""
+    rights = tables["study_rights"]
+    periods = tables["status_periods"].sort("study_right_id", "start_date").with_columns(
+        (pl.col("start_date") == pl.col("start_date").min().over("study_right_id")).alias("__first"))
     # a change not yet recorded hides every later change of the same study right too
-    recorded = ((pl.col("start_date") <= day) & (pl.col(RECORDED) <= day)).cast(pl.Int8).cum_min().over("study_right_id")
-    periods = periods.filter(recorded == 1)
+    recorded = (((pl.col("start_date") <= day) | pl.col("__first")) & (pl.col(RECORDED) <= day)).cast(
+        pl.Int8).cum_min().over("study_right_id")
+    periods = periods.filter(recorded == 1).drop("__first")
     ended = periods.filter(pl.col("status").is_in(sorted(ENDING_STATUSES))).select("study_right_id", "start_date")
     rights = rights.drop("end_date").join(ended.rename({"start_date": "end_date"}), on="study_right_id", how="left",
                                           maintain_order="left")

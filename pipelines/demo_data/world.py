@@ -104,7 +104,9 @@ def _history(rng, start: dt.date, months: float, youth: bool, as_of: dt.date):
     return periods, planned_end, None
 
 
-def build_world(size: str, seed: int, as_of: dt.date) -> World:
+def build_world(size: str, seed: int, as_of: dt.date, august_surge: float = 0.0) -> World:
+    """The world of ``size`` students; ``august_surge`` adds that share of the previous year's August intake as new
+    students starting then (a new group the history of earlier years does not show)."""
     rng = np.random.default_rng(seed)
     pools = name_pools(seed)
     n_students = SIZES[size]
@@ -117,18 +119,19 @@ def build_world(size: str, seed: int, as_of: dt.date) -> World:
 
     students, rights, periods, extras, places = [], [], [], [], []
     individual_numbers = rng.integers(900, 1000, size=n_students)
-    for i in range(n_students):
+
+    def add_student(i: int, individual_number: int, start_on: dt.date | None = None) -> None:
         number = f"{100000 + i}"
         youth = rng.random() < 0.6
         age = int(rng.integers(16, 19)) if youth else int(rng.integers(19, 58))
         birth = _date(_day(dt.date(as_of.year - age, 1, 1)) + int(rng.integers(0, 365)))
-        male = bool(individual_numbers[i] % 2)
+        male = bool(individual_number % 2)
         first_name = rng.choice(pools["male" if male else "female"])
         last_name = rng.choice(pools["last"])
         has_hetu = rng.random() > 0.03
         students.append({
             "student_number": number,
-            "hetu": hetu(birth, int(individual_numbers[i])) if has_hetu else None,
+            "hetu": hetu(birth, int(individual_number)) if has_hetu else None,
             "learner_oid": f"1.2.246.562.24.{rng.integers(10**10, 10**11 - 1):011d}" if (rng.random() < 0.9 or not has_hetu) else None,
             "last_name": last_name, "first_names": first_name, "birth_date": birth, "sex": "1" if male else "2",
             "mother_tongue": str(rng.choice(LANGUAGE_MIX)), "home_municipality": str(rng.choice(MUNICIPALITY_MIX)),
@@ -137,7 +140,7 @@ def build_world(size: str, seed: int, as_of: dt.date) -> World:
         })
         for k in range(1 + int(rng.random() < 0.1)):
             q = quals[int(rng.choice(len(quals), p=weights))]
-            start = _start_date(rng, first, as_of)
+            start = start_on if start_on and k == 0 else _start_date(rng, first, as_of)
             kind = q["qualification_type"]
             months = 36 if kind == "perustutkinto" else 12 if kind == "valmentava koulutus" else 18
             study_type = q["study_right_type"]
@@ -152,7 +155,7 @@ def build_world(size: str, seed: int, as_of: dt.date) -> World:
                 "osaamisala_code": f"{rng.integers(1500, 3000)}" if kind == "perustutkinto" and rng.random() < 0.7 else None,
                 "campus": str(rng.choice(CAMPUSES)), "start_date": start, "planned_end_date": planned_end, "end_date": end,
             })
-            periods += [{"study_right_id": sr, "start_date": d, "status": s, "funding_code": f} for d, s, f in history]
+            periods.extend({"study_right_id": sr, "start_date": d, "status": s, "funding_code": f} for d, s, f in history)
             last_day = end or as_of
             if rng.random() < 0.1:
                 ps = _date(rng.integers(_day(start), _day(last_day) + 1))
@@ -179,6 +182,14 @@ def build_world(size: str, seed: int, as_of: dt.date) -> World:
                         extras.append({"study_right_id": sr, "period_type": "oppisopimus", "start_date": _date(ws),
                                        "end_date": _date(we), "value": None})
 
+    for i in range(n_students):
+        add_student(i, int(individual_numbers[i]))
+    if august_surge:
+        surge_year = as_of.year - 1
+        august = sum(r["start_date"].year == surge_year and r["start_date"].month == 8 and r["study_right_id"].endswith("-1")
+                     for r in rights)
+        for j in range(round(august_surge * august)):
+            add_student(n_students + j, int(rng.integers(900, 1000)), dt.date(surge_year, 8, int(rng.integers(5, 16))))
     tables = {
         "students": pl.DataFrame(students), "study_rights": pl.DataFrame(rights), "status_periods": pl.DataFrame(periods),
         "additional_periods": pl.DataFrame(extras, schema={"study_right_id": pl.Utf8, "period_type": pl.Utf8,

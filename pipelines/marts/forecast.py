@@ -4,15 +4,21 @@ Everything is learned from the provider's own history in the export (the method 
 explained in ``docs/architecture/student_year_forecast.md``):
 
 - each open study right moves month by month between lasna, loma, paused
-  (väliaikaisesti keskeytynyt) and ended, with transition probabilities by calendar month
-  and by whether its planned end has passed, counted from earlier months;
+  (väliaikaisesti keskeytynyt) and ended, with transition probabilities by kind of training
+  (a qualification or other), calendar month and whether its planned end has passed, counted
+  from earlier months;
 - the days a study right spends lasna, on loma or graduating in a month, given its state
   on the month's first day, are the averages of earlier months, valued by the same rules
   as actual days (``student_years.current_day_weights``);
-- new study rights start as in earlier years: every start of an earlier complete year in
-  a month still ahead is a template that starts this year with probability 1 / (number
-  of earlier years), i.e. the mean seasonal pattern;
-- the interval is the 10th–90th percentile of a Monte Carlo run of that chain.
+- study rights already registered to start later in the year start on their day; other new
+  study rights start as in earlier years: every start of an earlier complete year in a month
+  still ahead is a template that starts this year, with the probability that makes the month's
+  expected starts the mean of earlier years less those already registered;
+- late recording (``late_recording.py``): study rights still lasna in the export that have really
+  ended, and the revision of the latest months' figures, as measured on an earlier export;
+- the interval is the 10th–90th percentile of a Monte Carlo run of that chain, each run with
+  rates counted from the history years drawn with replacement (the rates' own uncertainty) and
+  its own draw of the late-recorded endings.
 """
 from __future__ import annotations
 
@@ -22,6 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
+from pipelines.marts.late_recording import NOTHING_MEASURED, LateRecording
 from pipelines.marts.student_years import (GRADUATED, HOLIDAY, NUMBER, PRESENT, RIGHT, Calculation,
                                            current_day_weights, month_end)
 from schemas import published
@@ -30,10 +37,16 @@ from schemas.codes import ENDING_STATUSES, QUALIFICATIONS, reference
 LASNA, LOMA, PAUSED, ENDED, NOT_STARTED = 0, 1, 2, 3, -1
 DAY_STATUSES = (PRESENT, HOLIDAY, GRADUATED)  # the statuses whose days can count
 SIMULATIONS = 400
+#: rate sets, each counted from the history years drawn with replacement; simulation s uses set s % REPLICATES
+REPLICATES = 40
+#: the kinds of training whose rates are counted apart: 0 a vocational qualification, 1 any other training
+QUALIFICATION = "ammatillinentutkinto"
+KINDS = 2
 #: study rights simulated at a time (memory: about CHUNK × SIMULATIONS × 8 bytes per array)
 CHUNK = 25_000
 SEED = 20230701  # fixed: the same export gives the same forecast
 BREAKDOWNS = ("total", "campus", "qualification_type")
+MART_SCHEMA = {c.name: c.dtype for c in published.BY_NAME["mart_student_year_forecast"].columns}
 SCOPES = ("1", "all")
 
 
@@ -55,15 +68,23 @@ def _state(status: pl.Expr) -> pl.Expr:
             .when(status.is_in(sorted(ENDING_STATUSES))).then(ENDED).otherwise(PAUSED).cast(pl.Int8))
 
 
-def _normalised(counts: np.ndarray) -> np.ndarray:
-    """Rows of counts → probabilities; an empty row falls back to the same row pooled over months, then flags."""
-    pooled = [counts.sum(axis=0, keepdims=True), counts.sum(axis=(0, 1), keepdims=True)]
-    out = counts.astype(float)
-    for fallback in pooled:
-        empty = out.sum(axis=-1, keepdims=True) == 0
-        out = np.where(empty, np.broadcast_to(fallback, out.shape), out)
-    total = out.sum(axis=-1, keepdims=True)
-    return np.divide(out, total, out=np.zeros_like(out), where=total > 0)
+#: the axes of a rate table (replicate, kind, calendar month, past planned end, state, …) pooled in turn where a cell
+#: has no history: first the calendar months, then also the planned-end flag, then also the kinds
+POOLINGS = ((2,), (2, 3), (1, 2, 3))
+
+
+def _pooled(values: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``values`` and their ``counts`` with every empty cell (count 0) filled from the first pooling that has any."""
+    v, c = values.astype(float), counts.astype(float)
+    for axes in POOLINGS:
+        empty = c == 0
+        v = np.where(empty, np.broadcast_to(values.sum(axis=axes, keepdims=True), v.shape), v)
+        c = np.where(empty, np.broadcast_to(counts.sum(axis=axes, keepdims=True), c.shape), c)
+    return v, c
+
+
+def _kind(study_right_type: pl.Expr) -> pl.Expr:
+    return (study_right_type != QUALIFICATION).fill_null(True).cast(pl.Int8)
 
 
 class History:
@@ -71,11 +92,12 @@ class History:
 
     def __init__(self, calculation: Calculation):
         history, self.as_of, self.first = calculation.history, calculation.last, calculation.first
+        self.history = history
         rights = history.numbered(history.study_rights.select(RIGHT, "study_right_type", "campus", "koulutus_code",
                                                               "planned_end_date"))
         quals = pl.DataFrame(list(reference(QUALIFICATIONS))).select("koulutus_code", "qualification_type").lazy()
         self.rights = rights.join(quals, on="koulutus_code", how="left").with_columns(
-            pl.col("qualification_type").fill_null("unknown")).collect()
+            pl.col("qualification_type").fill_null("unknown"), _kind(pl.col("study_right_type")).alias("kind")).collect()
         self.pieces = calculation.pieces.with_columns(
             pl.col("piece_start").dt.month_start().alias("month"),
             ((pl.col("piece_end") - pl.col("piece_start")).dt.total_days() + 1).alias("days"))
@@ -92,8 +114,9 @@ class History:
         return (start.filter(pl.col("state") != ENDED).filter(pl.col("month").dt.offset_by("1mo") <= last_known)
                 .join(nxt, on=[NUMBER, "month"], how="left").with_columns(pl.col("next_state").fill_null(ENDED))
                 .join(days, on=[NUMBER, "month"], how="left")
-                .join(self.rights.lazy().select(NUMBER, "planned_end_date"), on=NUMBER, how="left")
+                .join(self.rights.lazy().select(NUMBER, "planned_end_date", "kind"), on=NUMBER, how="left")
                 .with_columns(_past_planned(pl.col("month")).alias("past_planned"),
+                              pl.col("month").dt.year().alias("year"),
                               (pl.col("month").dt.month() - 1).alias("calendar_month"))).collect()
 
 
@@ -103,25 +126,30 @@ def _past_planned(month_start: pl.Expr) -> pl.Expr:
 
 @dataclass
 class Chain:
-    """Learned monthly behaviour: transition[cm, past_planned, state] and days[cm, past_planned, state, status]."""
+    """Learned monthly behaviour, one set per replicate r and kind k: transition[r, k, cm, past_planned, state] and
+    days[r, k, cm, past_planned, state, status]."""
 
-    transition: np.ndarray  # 12 × 2 × 3 × 4
-    days: np.ndarray  # 12 × 2 × 3 × len(DAY_STATUSES)
+    transition: np.ndarray  # REPLICATES × KINDS × 12 × 2 × 3 × 4
+    days: np.ndarray  # REPLICATES × KINDS × 12 × 2 × 3 × len(DAY_STATUSES)
 
     @classmethod
-    def learn(cls, months: pl.DataFrame) -> Chain:
-        counts = np.zeros((12, 2, 3, 4))
-        sums = np.zeros((12, 2, 3, len(DAY_STATUSES)))
-        grouped = months.group_by("calendar_month", "past_planned", "state", "next_state").agg(
+    def learn(cls, months: pl.DataFrame, rng: np.random.Generator) -> Chain:
+        years = sorted(months["year"].unique().to_list()) or [0]
+        counts = np.zeros((len(years), KINDS, 12, 2, 3, 4))
+        sums = np.zeros((len(years), KINDS, 12, 2, 3, len(DAY_STATUSES)))
+        grouped = months.group_by("year", "kind", "calendar_month", "past_planned", "state", "next_state").agg(
             pl.len().alias("n"), *(pl.col(s).fill_null(0).sum() for s in DAY_STATUSES))
         for row in grouped.iter_rows(named=True):
-            at = (row["calendar_month"], row["past_planned"], row["state"])
+            at = (years.index(row["year"]), row["kind"], row["calendar_month"], row["past_planned"], row["state"])
             counts[at + (row["next_state"],)] += row["n"]
             sums[at] += [row[s] for s in DAY_STATUSES]
-        n = counts.sum(axis=-1, keepdims=True)
-        mean_days = np.divide(sums, n, out=np.zeros_like(sums), where=n > 0)
-        mean_days = np.where(n == 0, np.divide(sums.sum(0), np.maximum(n.sum(0), 1))[None], mean_days)
-        return cls(_normalised(counts), mean_days)
+        # replicate 0 counts every year once; the others draw the years with replacement
+        draws = np.vstack([np.arange(len(years)), rng.integers(0, len(years), size=(REPLICATES - 1, len(years)))])
+        counts, sums = counts[draws].sum(axis=1), sums[draws].sum(axis=1)
+        transitions, totals = _pooled(counts, counts.sum(axis=-1, keepdims=True))
+        sums, n = _pooled(sums, counts.sum(axis=-1, keepdims=True))
+        return cls(np.divide(transitions, totals, out=np.zeros_like(transitions), where=totals > 0),
+                   np.divide(sums, n, out=np.zeros_like(sums), where=n > 0))
 
 
 def _groups(frame: pl.DataFrame) -> dict[tuple[str, str], tuple[np.ndarray, list[str]]]:
@@ -136,47 +164,133 @@ def _groups(frame: pl.DataFrame) -> dict[tuple[str, str], tuple[np.ndarray, list
     return out
 
 
-def forecast_year(calculation: Calculation, targets: pl.DataFrame | None = None) -> Forecast:
-    """Forecast the year of the calculation's last day from what its history knew on that day."""
+def forecast_year(calculation: Calculation, targets: pl.DataFrame | None = None,
+                  late: LateRecording = NOTHING_MEASURED, plan: pl.DataFrame | None = None) -> Forecast:
+    """Forecast the year of the calculation's last day from what its history knew on that day, what ``late`` says
+    it did not know yet and the intake ``plan`` (``schemas/plans.py``) where one is given."""
     as_of = calculation.last
     if calculation.history.study_rights.height == 0:  # nothing could be calculated (e.g. the study-right file was unreadable)
-        table = published.BY_NAME["mart_student_year_forecast"]
-        return Forecast(pl.DataFrame(schema={c.name: c.dtype for c in table.columns}))
+        return Forecast(pl.DataFrame(schema=MART_SCHEMA))
     known = History(calculation)
-    chain = Chain.learn(known.months())
+    chain = Chain.learn(known.months(), np.random.default_rng([SEED, 0]))
     year = as_of.year
     months = [dt.date(year, m, 1) for m in range(1, 13)]
     ahead = [m for m in months if month_end(m) > as_of]  # months with days still to come
-    population = _population(known, as_of, year)
+    population = _population(known, as_of, year, plan)
     groups = _groups(population)
     weights = _day_weights(population, ahead)
-    simulated = _simulate(population, chain, ahead, weights, as_of, groups)
+    simulated = _simulate(population, chain, ahead, weights, as_of, groups, late.phantom_share)
     actual = _actual(known, year, groups.keys())
-    return Forecast(_frame(year, months, actual, simulated, groups, targets, as_of))
+    revised = _actual(known, year, groups.keys(), late)
+    intake = Intake.of(known, chain, ahead, year, plan)
+    return Forecast(_frame(year, months, actual, revised, simulated, groups, targets, as_of, intake))
 
 
-def _population(known: History, as_of: dt.date, year: int) -> pl.DataFrame:
-    """Open study rights on the as-of date, plus this year's expected starts as templates from earlier years."""
+def _population(known: History, as_of: dt.date, year: int, plan: pl.DataFrame | None = None) -> pl.DataFrame:
+    """Open study rights on the as-of date, those registered to start later in the year, and this year's other
+    expected starts as templates (``_templates``)."""
     p = known.by_study_right
     last = p.group_by(NUMBER, maintain_order=True).agg(
         pl.col("status").last(), pl.col("piece_end").last(), pl.col("part_time_percent").last(),
         pl.col("funding_code").drop_nulls().last()).collect()
     open_rights = last.filter((pl.col("piece_end") == as_of) & ~pl.col("status").is_in(sorted(ENDING_STATUSES))).select(
         NUMBER, _state(pl.col("status")).alias("state"), pl.col("part_time_percent").fill_null(100.0), "funding_code",
-        pl.lit(None, pl.Date).alias("starts_on"), pl.lit(1.0).alias("probability"))
+        pl.lit(None, pl.Date).alias("starts_on"), pl.lit(1.0).alias("probability")).join(known.rights, on=NUMBER,
+                                                                                        how="left")
+    statuses = known.history.numbered(known.history.status_periods).sort(NUMBER, "start_date")
+    registered = statuses.group_by(NUMBER).agg(
+        pl.col("start_date").first().alias("starts_on"), pl.col("funding_code").drop_nulls().first()).filter(
+        (pl.col("starts_on") > as_of) & (pl.col("starts_on").dt.year() == year)).collect().join(
+        known.rights, on=NUMBER, how="left").with_columns(
+        pl.lit(NOT_STARTED, pl.Int8).alias("state"), pl.lit(100.0).alias("part_time_percent"),
+        pl.lit(1.0).alias("probability")).select(open_rights.columns)
+    templates = _templates(known, as_of, year, registered, plan)
+    return pl.concat([open_rights, registered, templates.select(open_rights.columns)]).sort(
+        "starts_on", NUMBER, nulls_last=False)
+
+
+MONTH = pl.col("starts_on").dt.month()
+
+
+def _matching(row: dict) -> pl.Expr:
+    """Study rights of a plan row's type, and of its koulutus and campus where it names them."""
+    match = pl.col("study_right_type") == row["study_right_type"]
+    for column in ("koulutus_code", "campus"):
+        if row[column] is not None:
+            match &= pl.col(column) == row[column]
+    return match
+
+
+def _moved_to(frame: pl.DataFrame, year: int, month: int) -> pl.DataFrame:
+    """Templates moved to start in ``month`` (same day, at most the 28th), their planned end moved with them."""
+    moved = pl.date(year, month, pl.col("starts_on").dt.day().clip(upper_bound=28))
+    return frame.with_columns(pl.col("planned_end_date") + (moved - pl.col("starts_on")), moved.alias("starts_on"))
+
+
+def _templates(known: History, as_of: dt.date, year: int, registered: pl.DataFrame,
+               plan: pl.DataFrame | None) -> pl.DataFrame:
+    """New study rights expected this year and not yet registered, as templates: study rights that started in an
+    earlier complete year, moved to this year, each with the probability it starts.
+
+    A month after the as-of month that the plan gives for a study-right type expects the plan's starters; any
+    other month expects as many as started in it on average in earlier years. The study rights already registered
+    to start in the month are part of what it expects."""
+    p = known.by_study_right
     first_status = p.group_by(NUMBER, maintain_order=True).agg(pl.col("piece_start").first().alias("starts_on"),
-                                         pl.col("funding_code").drop_nulls().first()).collect()
+                                                               pl.col("funding_code").drop_nulls().first()).collect()
     earlier = [y for y in range(known.first.year, year) if dt.date(y, 1, 1) >= known.first]
     shift = pl.format("{}y", year - pl.col("starts_on").dt.year())  # a template moves to this year, planned end too
-    templates = first_status.filter(
-        pl.col("starts_on").dt.year().is_in(earlier)
-        & (pl.col("starts_on").dt.strftime("%m-%d") > as_of.strftime("%m-%d"))
-    ).join(known.rights, on=NUMBER, how="left").with_columns(
+    history = first_status.filter(pl.col("starts_on").dt.year().is_in(earlier)).join(
+        known.rights, on=NUMBER, how="left").with_columns(
         pl.lit(NOT_STARTED, pl.Int8).alias("state"), pl.lit(100.0).alias("part_time_percent"),
-        pl.col("planned_end_date").dt.offset_by(shift), pl.col("starts_on").dt.offset_by(shift),
-        pl.lit(1.0 / max(len(earlier), 1)).alias("probability"))
-    open_rights = open_rights.join(known.rights, on=NUMBER, how="left")
-    return pl.concat([open_rights, templates.select(open_rights.columns)]).sort("starts_on", NUMBER, nulls_last=False)
+        pl.col("planned_end_date").dt.offset_by(shift), pl.col("starts_on").dt.offset_by(shift))
+    ahead = history.filter(pl.col("starts_on").dt.strftime("%m-%d") > as_of.strftime("%m-%d")).with_columns(
+        MONTH.alias("m"))
+    planned, covered = _planned_templates(history, registered, plan, as_of, year)
+    # the months and types the plan does not give: the mean of earlier years, less what is already registered
+    by_history = ahead.join(covered, on=["m", "study_right_type"], how="anti")
+    unplanned = registered.with_columns(MONTH.alias("m")).join(covered, on=["m", "study_right_type"], how="anti")
+    expected = by_history.group_by("m").agg((pl.len() / max(len(earlier), 1)).alias("expected"),
+                                                        pl.len().alias("templates"))
+    already = unplanned.group_by("m").agg(pl.len().alias("registered"))
+    chances = expected.join(already, on="m", how="left").select(
+        "m", ((pl.col("expected") - pl.col("registered").fill_null(0)).clip(lower_bound=0) / pl.col("templates"))
+        .alias("probability"))
+    by_history = by_history.join(chances, on="m", how="left").drop("m")
+    return pl.concat([by_history.select(planned.columns), planned]) if planned.height else by_history
+
+
+def _planned_templates(history: pl.DataFrame, registered: pl.DataFrame, plan: pl.DataFrame | None, as_of: dt.date,
+                       year: int) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Templates for the plan's rows of months after the as-of month, and the (m, study_right_type) pairs those
+    rows cover.
+
+    A row expects its starters less the registered study rights it matches (the most specific rows take theirs
+    first). Its templates are earlier starts of the same month that match it; failing those, matching starts of
+    any month moved into it; failing those, any start of the month."""
+    covered = pl.DataFrame(schema={"m": pl.Int8, "study_right_type": pl.Utf8})
+    columns = [*history.columns, "probability"]
+    empty = pl.DataFrame(schema={**history.schema, "probability": pl.Float64})
+    if plan is None:
+        return empty, covered
+    rows = plan.filter((pl.col("year") == year) & (pl.col("month") > as_of.month if as_of.year == year else True))
+    rows = rows.sort(pl.col("koulutus_code").is_not_null().cast(pl.Int8) + pl.col("campus").is_not_null().cast(pl.Int8),
+                     descending=True)
+    left = registered.with_columns(MONTH.alias("m"))
+    parts = []
+    for row in rows.iter_rows(named=True):
+        month, match = row["month"], _matching(row)
+        taken = left.filter((pl.col("m") == month) & match)
+        left = left.join(taken.select(NUMBER), on=NUMBER, how="anti")
+        expected = max(row["planned_starters"] - taken.height, 0)
+        candidates = next((c for c in (history.filter((MONTH == month) & match), history.filter(match),
+                                       history.filter(MONTH == month), history) if c.height), None)
+        if expected and candidates is not None:
+            copies = -(-expected // candidates.height)  # a plan above history repeats its templates
+            parts.append(_moved_to(pl.concat([candidates] * copies), year, month).with_columns(
+                pl.lit(expected / (candidates.height * copies)).alias("probability")))
+    covered = pl.DataFrame({"m": rows["month"].cast(pl.Int8), "study_right_type": rows["study_right_type"]}).unique()
+    return (pl.concat(parts).select(columns) if parts else empty), covered
 
 
 def _day_weights(population: pl.DataFrame, ahead: list[dt.date]) -> np.ndarray:
@@ -192,7 +306,7 @@ def _day_weights(population: pl.DataFrame, ahead: list[dt.date]) -> np.ndarray:
     return cube[combo_of]
 
 
-def _simulate(population, chain: Chain, ahead, weights, as_of, groups) -> dict:
+def _simulate(population, chain: Chain, ahead, weights, as_of, groups, phantom_share: float = 0.0) -> dict:
     """Cumulative student-years added after ``as_of``: (scope, breakdown) → array[member, month ahead, simulation].
 
     Study rights are simulated in chunks of ``CHUNK`` (each with its own seeded stream), so the arrays of
@@ -206,35 +320,52 @@ def _simulate(population, chain: Chain, ahead, weights, as_of, groups) -> dict:
     start_month = start_month.fill_null(-1).to_numpy()
     start_day = population["starts_on"].dt.day().fill_null(0).to_numpy()
     states = population["state"].to_numpy().astype(np.int8)
+    kinds = population["kind"].to_numpy().astype(np.int8)
     probability = population["probability"].to_numpy()
     for number, first in enumerate(range(0, n, CHUNK)):
         part = slice(first, min(first + CHUNK, n))
         members = {key: (index[None, part] == np.arange(len(names))[:, None]).astype(float)
                    for key, (index, names) in groups.items()}
-        _simulate_chunk(np.random.default_rng([SEED, number]), chain, ahead, weights[part], as_of, members,
-                        states[part], probability[part], planned[part], start_month[part], start_day[part], totals)
+        rng = np.random.default_rng([SEED, 1, number])
+        state = _late_endings(rng, states[part], phantom_share)
+        _simulate_chunk(rng, chain, ahead, weights[part], as_of, members, state, kinds[part], probability[part],
+                        planned[part], start_month[part], start_day[part], totals)
     for key in totals:
         totals[key] = np.cumsum(totals[key], axis=1) / 365
     return totals
 
 
-def _simulate_chunk(rng, chain: Chain, ahead, weights, as_of, members, states, probability, planned, start_month,
-                    start_day, totals) -> None:
-    """Add one chunk of study rights' simulated days to ``totals`` (member × month ahead × simulation)."""
-    n = len(states)
+def _late_endings(rng, states: np.ndarray, phantom_share: float) -> np.ndarray:
+    """state[right, simulation] on the as-of date: a right lasna in the export has ended unrecorded with the
+    measured phantom share (``late_recording.py``), itself uncertain: each simulation draws its own share from
+    the binomial spread of a share measured on this many rights."""
     state = np.repeat(states[:, None], SIMULATIONS, axis=1)
+    if phantom_share > 0:
+        lasna = states == LASNA
+        spread = np.sqrt(phantom_share * (1 - phantom_share) / max(int(lasna.sum()), 1))
+        share = np.clip(rng.normal(phantom_share, spread, SIMULATIONS), 0, 1)
+        ended = lasna[:, None] & (rng.random(state.shape) < share[None, :])
+        state = np.where(ended, ENDED, state).astype(np.int8)
+    return state
+
+
+def _simulate_chunk(rng, chain: Chain, ahead, weights, as_of, members, state, kinds, probability, planned,
+                    start_month, start_day, totals) -> None:
+    """Add one chunk of study rights' simulated days to ``totals`` (member × month ahead × simulation)."""
+    n = len(kinds)
+    replicate = np.arange(SIMULATIONS) % REPLICATES  # the rate set each simulation uses
     will_start = rng.random((n, SIMULATIONS)) < probability[:, None]
     rows = np.arange(n)[:, None]
     for k, month in enumerate(ahead):
         cm = month.month - 1
         days_in_month = month_end(month).day
         past = (planned < np.datetime64(month)).astype(np.int8)
-        # expected value of a month in each state, for every study right
-        value = np.einsum("nsd,nd->ns", chain.days[cm, past], weights[:, k, :])
+        # expected value of a month in each state, for every rate set and study right
+        value = np.einsum("rnsd,nd->rns", chain.days[:, kinds, cm, past], weights[:, k, :])
         if month <= as_of:  # the as-of month: only the days after the as-of date are still to come
             value *= (days_in_month - as_of.day) / days_in_month
         active = (state >= 0) & (state < ENDED)
-        added = np.where(active, value[rows, np.clip(state, 0, 2)], 0.0)
+        added = np.where(active, value[replicate[None, :], rows, np.clip(state, 0, 2)], 0.0)
         first_month = start_month == month.year * 12 + month.month
         if first_month.any():
             starting = first_month[:, None] & will_start
@@ -243,38 +374,86 @@ def _simulate_chunk(rng, chain: Chain, ahead, weights, as_of, members, states, p
             state = np.where(starting, LASNA, state).astype(np.int8)
         for key, member in members.items():
             totals[key][:, k, :] += member @ added
-        state = _step(rng, chain.transition[cm], past, state)
+        state = _step(rng, chain.transition[:, :, cm], kinds, past, state, replicate)
 
 
-def _step(rng, transition: np.ndarray, past: np.ndarray, state: np.ndarray) -> np.ndarray:
+def _step(rng, transition: np.ndarray, kinds: np.ndarray, past: np.ndarray, state: np.ndarray,
+          replicate: np.ndarray) -> np.ndarray:
     """Move every active study right to its next month's state.
 
-    ``transition`` is the month's [past planned end, state, next state]; a right moves to the first next
-    state whose cumulative probability exceeds its draw. The small table is indexed per right and
+    ``transition`` is the month's [rate set, kind, past planned end, state, next state]; a right moves to the
+    first next state whose cumulative probability exceeds its draw. The small table is indexed per right and
     simulation, rather than copying it out for every right.
     """
     active = (state >= 0) & (state < ENDED)
-    cumulative = np.cumsum(transition, axis=-1).reshape(-1, transition.shape[-1])  # (past, state) × next
-    row = past[:, None] * 3 + np.clip(state, 0, 2)
+    cumulative = np.cumsum(transition, axis=-1).reshape(transition.shape[0], -1, transition.shape[-1])
+    row = ((kinds * 2 + past) * 3)[:, None] + np.clip(state, 0, 2)  # (kind, past, state) × next
     u = rng.random(state.shape)
-    nxt = sum((u > cumulative[:, j][row]).astype(np.int8) for j in range(3))
+    nxt = sum((u > cumulative[replicate[None, :], row, j]).astype(np.int8) for j in range(3))
     return np.where(active, nxt, state).astype(np.int8)
 
 
-def _actual(known: History, year: int, keys) -> dict:
-    """(scope, breakdown) → {member: [cumulative student-years at each month end of the year, up to the as-of date]}."""
+def _actual(known: History, year: int, keys, late: LateRecording | None = None) -> dict:
+    """(scope, breakdown) → {(member, month): student-years of the month of the year, up to the as-of date}; with
+    ``late``, each recent month revised by what late recording is measured to change in it."""
     p = known.pieces.filter(pl.col("piece_start").dt.year() == year).join(known.rights, on=NUMBER, how="left")
     # the funding code of the days themselves, not of the study right
     days = p.with_columns(pl.lit("total").alias("total"), (pl.col("student_year_days_current").fill_null(0.0) / 365).alias("sy"))
+    factor = {m: late.factor(known.as_of.month - m) if late else 1.0 for m in range(1, 13)}
     out = {}
     for scope, breakdown in keys:
         rows = days if scope == "all" else days.filter(pl.col("funding_code") == scope)
         by_month = rows.group_by(breakdown, pl.col("month").dt.month().alias("m")).agg(pl.col("sy").sum())
-        out[(scope, breakdown)] = {(r[breakdown], r["m"]): r["sy"] for r in by_month.iter_rows(named=True)}
+        out[(scope, breakdown)] = {(r[breakdown], r["m"]): r["sy"] * factor[r["m"]]
+                                   for r in by_month.iter_rows(named=True)}
     return out
 
 
-def _frame(year, months, actual, simulated, groups, targets, as_of) -> pl.DataFrame:
+@dataclass(frozen=True)
+class Intake:
+    """Per calendar month of the year: planned and actual new students, and what one more starter adds."""
+
+    planned: dict[int, int] | None  # None: no plan for the year
+    actual: dict[int, int]
+    per_starter: dict[int, float]  # months after the as-of month only
+
+    @classmethod
+    def of(cls, known: History, chain: Chain, ahead: list[dt.date], year: int, plan: pl.DataFrame | None) -> Intake:
+        planned = None if plan is None else dict(
+            plan.group_by("month").agg(pl.col("planned_starters").sum()).iter_rows())
+        firsts = known.by_study_right.group_by(NUMBER).agg(pl.col("piece_start").first()).filter(
+            pl.col("piece_start").dt.year() == year).collect()
+        actual = dict(firsts.group_by(pl.col("piece_start").dt.month().cast(pl.Int64)).len().iter_rows())
+        starts = [k for k, month in enumerate(ahead) if month > known.as_of]  # a start on the 1st is still ahead
+        return cls(planned, actual, {ahead[k].month: _per_starter(chain, ahead, k) for k in starts})
+
+    def needed(self, shortfall: np.ndarray, probability: float, month: int | None = None) -> int | None:
+        """Additional starters that make up ``shortfall`` (per simulation) with ``probability``: all starting in
+        ``month``, or spread evenly over the months ahead (None)."""
+        per_starter = self.per_starter.get(month) if month else (
+            float(np.mean(list(self.per_starter.values()))) if self.per_starter else None)
+        if not per_starter:
+            return None
+        return int(np.ceil(max(float(np.percentile(shortfall, 100 * probability)), 0.0) / per_starter - 1e-9))
+
+
+def _per_starter(chain: Chain, ahead: list[dt.date], first: int) -> float:
+    """Expected student-years by 31 December of one more full-time qualification student (the common case)
+    starting lasna on the first day of ``ahead[first]``: the chain's expected path from there, replicate 0."""
+    grid = pl.DataFrame({"day": ahead[first:]}).join(pl.DataFrame({"status": list(DAY_STATUSES)}), how="cross")
+    valued = current_day_weights(grid.with_columns(pl.lit(QUALIFICATION).alias("study_right_type"),
+                                                   pl.lit(100.0).alias("part_time_percent")))
+    weight = valued.sort("day", pl.col("status").replace_strict({s: i for i, s in enumerate(DAY_STATUSES)}))[
+        "weight"].to_numpy().reshape(len(ahead) - first, len(DAY_STATUSES))
+    state, total = np.array([1.0, 0.0, 0.0]), 0.0  # lasna, loma, paused on the month's first day
+    for k, month in enumerate(ahead[first:]):
+        cm = month.month - 1
+        total += state @ chain.days[0, 0, cm, 0] @ weight[k]
+        state = (state @ chain.transition[0, 0, cm, 0])[:3]
+    return total / 365
+
+
+def _frame(year, months, actual, revised, simulated, groups, targets, as_of, intake: Intake) -> pl.DataFrame:
     target = None
     if targets is not None and targets.height:
         hit = targets.filter(pl.col("year") == year)
@@ -286,15 +465,16 @@ def _frame(year, months, actual, simulated, groups, targets, as_of) -> pl.DataFr
         # members with study rights still open, and members with days earlier in the year
         members = sorted(set(names) | {member for member, _ in actual[(scope, breakdown)]})
         for member in members:
-            monthly = [actual[(scope, breakdown)].get((member, m), 0.0) for m in range(1, 13)]
-            cumulative = np.cumsum(monthly)
-            to_date = cumulative[min(as_of.month, 12) - 1] if as_of.year == year else cumulative[-1]
+            cumulative = np.cumsum([actual[(scope, breakdown)].get((member, m), 0.0) for m in range(1, 13)])
+            # the forecast goes on from the figures as they will stand once late recordings are in
+            cumulative_revised = np.cumsum([revised[(scope, breakdown)].get((member, m), 0.0) for m in range(1, 13)])
+            to_date = cumulative_revised[min(as_of.month, 12) - 1] if as_of.year == year else cumulative_revised[-1]
             sims = simulated[(scope, breakdown)][names.index(member)] if member in names \
                 else np.zeros((n_ahead, SIMULATIONS))  # month ahead × simulation
             year_end = to_date + (sims[-1] if n_ahead else np.zeros(SIMULATIONS))
             for m in range(1, 13):
                 if m - 1 < first_ahead:
-                    path = np.full(SIMULATIONS, cumulative[m - 1])
+                    path = np.full(SIMULATIONS, cumulative_revised[m - 1])
                 else:
                     path = to_date + sims[m - 1 - first_ahead]
                 known = dt.date(year, m, 1) <= as_of
@@ -308,8 +488,27 @@ def _frame(year, months, actual, simulated, groups, targets, as_of) -> pl.DataFr
                     "forecast_year_low_80": float(np.percentile(year_end, 10)),
                     "forecast_year_high_80": float(np.percentile(year_end, 90)),
                     "target_student_years": target if breakdown == "total" else None,
+                    **_intake_columns(intake, m, scope, breakdown, target, year_end),
                     "forecast_made_on": as_of,
                 })
     # rounded: sums in parallel group-bys differ in the last bits between runs; the same export, the same mart
-    return pl.DataFrame(rows).with_columns(pl.selectors.float().round(9)).sort(
+    return pl.DataFrame(rows, schema=MART_SCHEMA).with_columns(pl.selectors.float().round(9)).sort(
         "funding_scope", "breakdown", "breakdown_value", "month")
+
+
+def _intake_columns(intake: Intake, month: int, scope: str, breakdown: str, target: float | None,
+                    year_end: np.ndarray) -> dict:
+    """The intake columns of one row: plan and actual on the total rows of all funding; what one more starter adds
+    and how many more reach the target on the total rows of both scopes."""
+    total = breakdown == "total"
+    shortfall = target - year_end if total and target is not None else None
+    return {
+        "planned_starters": (intake.planned or {}).get(month, 0) if total and scope == "all" and intake.planned
+        is not None else None,
+        "actual_starters": intake.actual.get(month, 0) if total and scope == "all" else None,
+        "student_years_per_starter": intake.per_starter.get(month) if total else None,
+        **{f"additional_starters_in_month_{p}": intake.needed(shortfall, p / 100, month)
+           if shortfall is not None and month in intake.per_starter else None for p in (50, 80)},
+        **{f"additional_starters_spread_{p}": intake.needed(shortfall, p / 100) if shortfall is not None else None
+           for p in (50, 80)},
+    }

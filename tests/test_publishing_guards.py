@@ -1,0 +1,142 @@
+"""The publishing layer's guards on their own (quick): pseudonyms, the key, the model's keys, missing sources, shrinking
+tables and rollback. Written for the mutants the pipeline tests let through (docs/architecture/testing.md)."""
+import hashlib
+import hmac
+import json
+import secrets
+import time
+
+import polars as pl
+import pytest
+
+from pipelines.publishing import relationships
+from pipelines.publishing.pseudonyms import (DEMO_KEY, KEY_FILE_VARIABLE, KEY_VARIABLE, KeyProblem, key_bits,
+                                             pseudonym_key, pseudonymise)
+from pipelines.publishing.warehouse import Warehouse, missing_sources, shrunk_tables, write_parquet
+from tests.conftest import TEST_KEY, HeldWarehouse
+
+KEY = TEST_KEY.encode()
+
+
+def test_a_pseudonym_is_the_keyed_hmac_of_domain_and_value_and_nulls_stay_null():
+    values = pl.Series(["1001", "1002", None, "1001"])
+    out = pseudonymise(values, KEY, "student")
+    expected = hmac.new(KEY, b"student:1001", hashlib.sha256).hexdigest()[:32]
+    assert out.to_list()[0] == out.to_list()[3] == expected
+    assert out[1] != expected and out[2] is None
+    assert pseudonymise(values, KEY, "study_right")[0] != expected  # another domain, another pseudonym
+    assert pseudonymise(values, b"another-key-0123456789abcdef", "student")[0] != expected
+
+
+def test_the_key_comes_from_the_argument_the_file_or_the_environment_and_a_weak_one_is_refused(tmp_path, monkeypatch):
+    monkeypatch.delenv(KEY_VARIABLE, raising=False)
+    monkeypatch.delenv(KEY_FILE_VARIABLE, raising=False)
+    with pytest.raises(KeyProblem, match="no pseudonym key"):
+        pseudonym_key()
+    strong = secrets.token_hex(16)
+    monkeypatch.setenv(KEY_VARIABLE, strong)
+    assert pseudonym_key() == strong.encode()
+    key_file = tmp_path / "key.txt"
+    key_file.write_text(f"  {TEST_KEY}\n", encoding="utf-8")
+    assert pseudonym_key(key_file=str(key_file)) == KEY  # the file wins over the environment, trimmed
+    monkeypatch.setenv(KEY_FILE_VARIABLE, str(key_file))
+    assert pseudonym_key() == KEY
+    assert pseudonym_key(strong) == strong.encode()  # an explicit key wins over both
+    with pytest.raises(KeyProblem, match="inside"):
+        pseudonym_key(key_file=str(key_file), keep_away_from=(tmp_path,))
+    with pytest.raises(KeyProblem, match="cannot read"):
+        pseudonym_key(key_file=str(tmp_path / "missing.txt"))
+    with pytest.raises(KeyProblem, match=r"too short \(15 characters, at least 16\)"):
+        pseudonym_key("a1b2c3d4e5f6a7b")
+    assert pseudonym_key("a1b2c3d4e5f6a7b8c9d0")  # 16 characters or more, varied enough
+    with pytest.raises(KeyProblem, match="too predictable"):
+        pseudonym_key("abababababababababababababababab")
+
+
+def test_key_bits_is_the_shannon_entropy_of_the_characters_times_the_length():
+    assert key_bits("aaaaaaaa") == 0
+    assert key_bits("abababab") == pytest.approx(8.0)  # 1 bit per character
+    assert key_bits("0123456789abcdef") == pytest.approx(64.0)  # 4 bits per character
+
+
+def _release(wh: Warehouse, run_id: str, tables: dict[str, pl.DataFrame], sources: dict | None = None,
+             key: bytes = KEY, rotate: bool = False) -> None:
+    staged = {}
+    for name, frame in tables.items():
+        staged[name] = wh.staging(run_id) / f"{name}.parquet"
+        write_parquet(frame, staged[name])
+    manifest = {"run_id": run_id, "as_of": "2026-11-20", "sources": sources or {}}
+    wh.release(run_id, staged, manifest, key, rotate)
+    time.sleep(0.01)  # release times order the versions
+
+
+def test_the_model_check_names_duplicated_keys_and_dangling_references(tmp_path):
+    tables = {
+        "dim_campus": pl.DataFrame({"campus_key": ["a", "a", "b"], "campus": ["A", "A2", "B"]}),
+        "fact_study_right": pl.DataFrame({"study_right_key": ["r1", "r2", "r3"], "campus_key": ["a", "x", None]}),
+    }
+    paths = {}
+    for name, frame in tables.items():
+        paths[name] = tmp_path / f"{name}.parquet"
+        frame.write_parquet(paths[name])
+    found = relationships.violations(paths)
+    assert "dim_campus: 1 value(s) of its key (campus_key) stand on more than one row" in found
+    assert "fact_study_right.campus_key: 1 row(s) name no dim_campus.campus_key (e.g. x)" in found
+    tables["dim_campus"] = pl.DataFrame({"campus_key": ["a", "b", "x"], "campus": ["A", "B", "X"]})
+    tables["dim_campus"].write_parquet(paths["dim_campus"])
+    assert relationships.violations(paths) == []
+
+
+def test_a_missing_source_and_a_collapsed_table_are_named_and_a_first_run_is_free(tmp_path):
+    wh = Warehouse(tmp_path / "wh")
+    assert missing_sources(wh, {"student_admin": "x"}, set()) == []  # nothing released yet
+    big = pl.DataFrame({"year": list(range(2000, 2040))})  # 40 rows
+    _release(wh, "run1", {"fact_student_year_target": big},
+             {"student_admin": "landing/student_admin/2026-11-20", "crm": "landing/crm/2026-11-20"})
+    assert missing_sources(wh, {"student_admin": "a", "crm": "b"}, set()) == []
+    assert missing_sources(wh, {"student_admin": "a", "crm": None}, set()) == [
+        "the current release has a crm export (2026-11-20) but the landing area has none"]
+    assert missing_sources(wh, {"student_admin": "a"}, {"crm"}) == []  # allowed for this run
+    staged = tmp_path / "t.parquet"
+    for rows, expected in ((20, []), (19, ["fact_student_year_target would fall from 40 to 19 rows"])):
+        big.head(rows).write_parquet(staged)
+        assert shrunk_tables(wh, {"fact_student_year_target": staged}, 0.5, 20) == expected
+    assert shrunk_tables(wh, {"fact_student_year_target": staged}, 0.5, 41) == []  # smaller tables may shrink
+    assert shrunk_tables(wh, {"not_released_before": staged}, 0.5, 1) == []
+
+
+def test_rollback_goes_to_the_version_before_the_current_and_says_when_there_is_none(tmp_path):
+    wh = Warehouse(tmp_path / "wh", keep_versions=3)
+    with pytest.raises(ValueError, match="no earlier version"):
+        wh.rollback()
+    for n in (1, 2, 3):
+        _release(wh, f"run{n}", {"fact_student_year_target": pl.DataFrame({"year": list(range(n))})})
+    with HeldWarehouse(wh.root):  # a run holding the warehouse does not stop a rollback (it takes its own lock)
+        started = time.monotonic()
+        assert wh.rollback() == "run2"
+        assert time.monotonic() - started < 30
+    assert wh.current_version() == "run2"
+    assert pl.read_parquet(wh.published / "fact_student_year_target.parquet").height == 2
+    assert wh.rollback() == "run1"
+    with pytest.raises(ValueError, match="no earlier version"):
+        wh.rollback()
+    with pytest.raises(ValueError, match=r"no version 'run9' in .*versions; kept: run3, run2, run1"):
+        wh.rollback("run9")
+    assert json.loads((wh.root / "manifest.json").read_text())["run_id"] == "run1"
+
+
+def test_the_warehouse_refuses_another_key_unless_rotating_and_the_demo_key_outside_a_demo(tmp_path):
+    wh = Warehouse(tmp_path / "wh")
+    with pytest.raises(KeyProblem, match="demo key is public"):
+        wh.check_key(DEMO_KEY.encode())
+    wh.check_key(KEY)  # nothing released yet: any key
+    _release(wh, "run1", {"fact_student_year_target": pl.DataFrame({"year": [2026]})})
+    wh.check_key(KEY)
+    other = secrets.token_hex(16).encode()
+    with pytest.raises(KeyProblem, match="not the one that made the pseudonyms"):
+        wh.check_key(other)
+    wh.check_key(other, rotate=True)
+    _release(wh, "run2", {"fact_student_year_target": pl.DataFrame({"year": [2026]})}, key=other, rotate=True)
+    assert [v["version"] for v in wh.versions()] == ["run2"]  # the version made with the old key is gone
+    with pytest.raises(KeyProblem):
+        wh.check_key(KEY)
