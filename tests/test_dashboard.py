@@ -54,6 +54,24 @@ def test_headline_numbers_equal_the_published_parquet(page):
     assert {k: _shown(dom, k) for k in expected} == pytest.approx(expected)
 
 
+def test_the_intake_table_shows_the_plan_the_actual_starters_and_the_additional_starters_of_the_mart(page):
+    warehouse, _, dom = page
+    mart = duckdb.connect().execute(f"""
+        SELECT month, planned_starters, CASE WHEN make_date(year, month, 1) <= forecast_made_on THEN actual_starters END,
+               additional_starters_in_month_50, additional_starters_in_month_80, additional_starters_spread_50,
+               additional_starters_spread_80
+        FROM '{warehouse / "published" / "mart_student_year_forecast.parquet"}'
+        WHERE funding_scope = 'all' AND breakdown = 'total' ORDER BY month""").fetchall()
+    table = dom[dom.index('id="intake"'):]
+    rows = re.findall(r'<tr class="intake-row">(.*?)</tr>', table[:table.index("</table>")], re.S)
+    cells = [[html.unescape(c).replace("\u00a0", "") for c in re.findall(r"<td[^>]*>(.*?)</td>", r, re.S)]
+             for r in rows]
+    shown = lambda v: "–" if v is None else str(v)  # noqa: E731
+    assert cells == [[str(m), shown(planned), shown(started), "" if in50 is None else f"{in50} / {in80}"]
+                     for m, planned, started, in50, in80, _, _ in mart]
+    assert _shown(dom, "additional-spread-50") == mart[0][5] and _shown(dom, "additional-spread-80") == mart[0][6]
+
+
 def test_every_chart_has_a_table_view_and_the_page_needs_no_network(page):
     _, path, dom = page
     charts = dom.count("<svg")

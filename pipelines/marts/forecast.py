@@ -181,7 +181,7 @@ def forecast_year(calculation: Calculation, targets: pl.DataFrame | None = None,
     weights = _day_weights(population, ahead)
     simulated = _simulate(population, chain, ahead, weights, as_of, groups, late.phantom_share)
     actual = _actual(known, year, groups.keys())
-    revised = _actual(known, year, groups.keys(), late)
+    revised = _revised(actual, late, as_of)
     intake = Intake.of(known, chain, ahead, year, plan)
     return Forecast(_frame(year, months, actual, revised, simulated, groups, targets, as_of, intake))
 
@@ -393,20 +393,23 @@ def _step(rng, transition: np.ndarray, kinds: np.ndarray, past: np.ndarray, stat
     return np.where(active, nxt, state).astype(np.int8)
 
 
-def _actual(known: History, year: int, keys, late: LateRecording | None = None) -> dict:
-    """(scope, breakdown) → {(member, month): student-years of the month of the year, up to the as-of date}; with
-    ``late``, each recent month revised by what late recording is measured to change in it."""
+def _actual(known: History, year: int, keys) -> dict:
+    """(scope, breakdown) → {(member, month): student-years of the month of the year, up to the as-of date}."""
     p = known.pieces.filter(pl.col("piece_start").dt.year() == year).join(known.rights, on=NUMBER, how="left")
     # the funding code of the days themselves, not of the study right
     days = p.with_columns(pl.lit("total").alias("total"), (pl.col("student_year_days_current").fill_null(0.0) / 365).alias("sy"))
-    factor = {m: late.factor(known.as_of.month - m) if late else 1.0 for m in range(1, 13)}
     out = {}
     for scope, breakdown in keys:
         rows = days if scope == "all" else days.filter(pl.col("funding_code") == scope)
         by_month = rows.group_by(breakdown, pl.col("month").dt.month().alias("m")).agg(pl.col("sy").sum())
-        out[(scope, breakdown)] = {(r[breakdown], r["m"]): r["sy"] * factor[r["m"]]
-                                   for r in by_month.iter_rows(named=True)}
+        out[(scope, breakdown)] = {(r[breakdown], r["m"]): r["sy"] for r in by_month.iter_rows(named=True)}
     return out
+
+
+def _revised(actual: dict, late: LateRecording, as_of: dt.date) -> dict:
+    """``actual`` with each recent month revised by what late recording is measured to change in it."""
+    return {key: {(member, m): value * late.factor(as_of.month - m) for (member, m), value in months.items()}
+            for key, months in actual.items()}
 
 
 @dataclass(frozen=True)
