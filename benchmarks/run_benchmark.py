@@ -91,6 +91,8 @@ def main() -> None:
         for name, seconds in per_stage.items():
             print(f"  {name:<54}{seconds:>10.2f}")
         foundation = sum(per_stage[name] for name in FOUNDATION)
+        forecast = sum(s for k, s in steps.items() if "mart_student_year_forecast" in k)
+        print(f"forecast step (mart_student_year_forecast, with its asset checks): {forecast:.2f} s")
         print(f"pipeline total: {total:.2f} s, {rows / total:,.0f} rows/s over {rows:,} rows")
         print(f"floor (DuckDB read_csv -> Parquet, no checks): {floor:.2f} s; pipeline/floor = {total / floor:.1f}x")
         print(f"foundation path ({' + '.join(FOUNDATION)}): {foundation:.2f} s = {foundation / floor:.1f}x the floor")

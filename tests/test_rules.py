@@ -184,6 +184,15 @@ def test_a_bad_henkilotunnus_clears_it_and_holds_nothing_back(tmp_path):
         assert outcomes[table.name].failures.height == 0, table.name
 
 
+@pytest.mark.parametrize("hetu", ["01AB05A901X", "0103xxA901X", "01-305A901X"])
+def test_a_henkilotunnus_whose_date_is_not_digits_is_only_invalid(tmp_path, hetu):
+    """Its birth date and sex cannot be read, so they disagree with nothing: the hetu rule alone reports it."""
+    rows = copy.deepcopy(valid_rows())
+    rows["students"][0]["hetu"] = hetu
+    students = _validate(tmp_path, rows)["students"]
+    assert students.failures["rule_id"].to_list() == ["students.hetu.valid"]
+
+
 def test_rows_under_an_unreadable_parent_file_are_held_back(tmp_path):
     folder = write_landing(tmp_path)
     (folder / "opiskelijat.csv").write_bytes(b"\x00\x01binary garbage\xff\xfe")

@@ -1,0 +1,55 @@
+"""The student-year calculation's small parts, in process (quick): month ends, the additional-period day measures and
+the current formula's value of one day, each against the spec's rules (``../shared/spec/student-years.md``).
+Written for the mutants the command-line tests let through (docs/architecture/testing.md)."""
+import datetime as dt
+
+import polars as pl
+import pytest
+
+from pipelines.marts.student_years import StudyRightHistory, current_day_weights, month_end, per_study_right
+from schemas.koski_report import MEASURE_OF_TYPE, PERIOD_MEASURES
+
+D = dt.date
+
+
+@pytest.mark.parametrize("day, last", [(D(2025, 1, 1), D(2025, 1, 31)), (D(2025, 2, 14), D(2025, 2, 28)),
+                                       (D(2024, 2, 29), D(2024, 2, 29)), (D(2026, 4, 30), D(2026, 4, 30)),
+                                       (D(2026, 12, 5), D(2026, 12, 31))])
+def test_month_end_is_the_last_day_of_the_month(day, last):
+    assert month_end(day) == last
+
+
+def test_an_additional_period_counts_its_days_inside_the_period_and_the_other_types_count_zero():
+    history = StudyRightHistory(
+        pl.DataFrame({"study_right_id": ["R"], "study_right_type": ["ammatillinentutkinto"],
+                      "study_right_oid": [None]}, schema_overrides={"study_right_oid": pl.Utf8}),
+        pl.DataFrame({"study_right_id": ["R"], "start_date": [D(2026, 1, 1)], "status": ["lasna"],
+                      "funding_code": ["1"]}),
+        pl.DataFrame({"study_right_id": ["R", "R"], "period_type": ["majoitus", "erityinen tuki"],
+                      "start_date": [D(2026, 1, 10), D(2026, 1, 15)], "end_date": [D(2026, 1, 19), None],
+                      "value": [None, None]}, schema_overrides={"value": pl.Float64}))
+    row = per_study_right(history, D(2026, 1, 1), D(2026, 1, 31)).row(0, named=True)
+    accommodation, support = MEASURE_OF_TYPE["majoitus"], MEASURE_OF_TYPE["erityinen tuki"]
+    assert row[accommodation] == 10 and row[support] == 17  # 10.–19.1. and 15.–31.1.
+    others = {m for m in PERIOD_MEASURES if m.endswith("_days")} - {accommodation, support}
+    assert others and all(row[m] == 0.0 for m in others if m in row)
+    assert row["student_year_days_current"] == 31
+
+
+def test_one_days_value_by_the_current_formula():
+    cases = [  # study-right type, status, day, part-time %, value
+        ("ammatillinentutkinto", "lasna", D(2026, 7, 15), 100.0, 0.0),  # July does not count for a qualification
+        ("muuammatillinenkoulutus", "lasna", D(2026, 7, 15), 100.0, 1.0),  # … for other training it does
+        ("ammatillinentutkinto", "lasna", D(2026, 8, 3), 50.0, 0.5),  # part-time weighs the day
+        ("ammatillinentutkinto", "loma", D(2025, 12, 31), 100.0, 1.0),  # loma counts up to 31.12.2025
+        ("ammatillinentutkinto", "loma", D(2026, 1, 1), 100.0, 0.0),  # … and not after
+        ("ammatillinentutkinto", "valmistunut", D(2026, 5, 29), 50.0, 1.0),  # the graduation day counts whole
+        ("ammatillinentutkinto", "lasna", D(2023, 6, 30), 100.0, 0.0),  # before the current formula
+        ("ammatillinentutkinto", "eronnut", D(2026, 3, 2), 100.0, 0.0),
+        ("valma", "lasna", D(2026, 3, 2), 100.0, 0.0),  # the formula gives valma no value
+    ]
+    combos = pl.DataFrame([c[:4] for c in cases], orient="row",
+                          schema=["study_right_type", "status", "day", "part_time_percent"])
+    valued = current_day_weights(combos)
+    assert valued.select(combos.columns).equals(combos)  # row for row, in order
+    assert valued["weight"].to_list() == [c[4] for c in cases]
