@@ -107,8 +107,9 @@ class History:
         """Per study right and whole known month: state on the first day, next month's state, days by status."""
         p = self.pieces.lazy()  # lazy: the streaming engine joins these millions of rows several times faster
         start = p.filter(pl.col("piece_start") == pl.col("month")).select(NUMBER, "month", _state(pl.col("status")).alias("state"))
-        days = p.group_by(NUMBER, "month").agg(
-            *(pl.col("days").filter(pl.col("status") == s).sum().alias(s) for s in DAY_STATUSES))
+        days = p.select(NUMBER, "month", *(pl.when(pl.col("status") == s).then(pl.col("days")).otherwise(0).alias(s)
+                                            for s in DAY_STATUSES)).group_by(NUMBER, "month").agg(
+            pl.col(DAY_STATUSES).sum())  # (plain sums of when-columns: a third faster than filtered sums here)
         last_known = (self.as_of + dt.timedelta(days=1)).replace(day=1)
         nxt = start.select(NUMBER, pl.col("month").dt.offset_by("-1mo"), pl.col("state").alias("next_state"))
         return (start.filter(pl.col("state") != ENDED).filter(pl.col("month").dt.offset_by("1mo") <= last_known)
@@ -178,8 +179,8 @@ def forecast_year(calculation: Calculation, targets: pl.DataFrame | None = None,
     ahead = [m for m in months if month_end(m) > as_of]  # months with days still to come
     population = _population(known, as_of, year, plan)
     groups = _groups(population)
-    weights = _day_weights(population, ahead)
-    simulated = _simulate(population, chain, ahead, weights, as_of, groups, late.phantom_share)
+    simulated = _simulate(population, chain, ahead, _day_weights(population, ahead), as_of, groups,
+                          late.phantom_share)
     actual = _actual(known, year, groups.keys())
     revised = _revised(actual, late, as_of)
     intake = Intake.of(known, chain, ahead, year, plan)
@@ -293,8 +294,9 @@ def _planned_templates(history: pl.DataFrame, registered: pl.DataFrame, plan: pl
     return (pl.concat(parts).select(columns) if parts else empty), covered
 
 
-def _day_weights(population: pl.DataFrame, ahead: list[dt.date]) -> np.ndarray:
-    """weights[right, month ahead, day status]: the current formula's value of one such day."""
+def _day_weights(population: pl.DataFrame, ahead: list[dt.date]) -> tuple[np.ndarray, np.ndarray]:
+    """cube[combo, month ahead, day status]: the current formula's value of one such day for each (study-right
+    type, part-time %) combination; and each study right's combination."""
     combos = population.select("study_right_type", "part_time_percent").unique().sort(pl.all()).with_row_index("combo")
     grid = combos.join(pl.DataFrame({"day": ahead}), how="cross").join(pl.DataFrame({"status": list(DAY_STATUSES)}),
                                                                        how="cross")
@@ -302,11 +304,12 @@ def _day_weights(population: pl.DataFrame, ahead: list[dt.date]) -> np.ndarray:
     cube = valued.with_columns(grid["combo"]).sort("combo", "day", pl.col("status").replace_strict(
         {s: i for i, s in enumerate(DAY_STATUSES)}))["weight"].to_numpy().reshape(combos.height, len(ahead), len(DAY_STATUSES))
     combo_of = population.join(combos, on=["study_right_type", "part_time_percent"], how="left",
-                               maintain_order="left")["combo"].to_numpy()
-    return cube[combo_of]
+                               maintain_order="left")["combo"].to_numpy().astype(np.int64)
+    return cube, combo_of
 
 
-def _simulate(population, chain: Chain, ahead, weights, as_of, groups, phantom_share: float = 0.0) -> dict:
+def _simulate(population, chain: Chain, ahead, weights: tuple[np.ndarray, np.ndarray], as_of, groups,
+              phantom_share: float = 0.0) -> dict:
     """Cumulative student-years added after ``as_of``: (scope, breakdown) → array[member, month ahead, simulation].
 
     Study rights are simulated in chunks of ``CHUNK`` (each with its own seeded stream), so the arrays of
@@ -322,14 +325,15 @@ def _simulate(population, chain: Chain, ahead, weights, as_of, groups, phantom_s
     states = population["state"].to_numpy().astype(np.int8)
     kinds = population["kind"].to_numpy().astype(np.int8)
     probability = population["probability"].to_numpy()
+    cube, combo_of = weights
     for number, first in enumerate(range(0, n, CHUNK)):
         part = slice(first, min(first + CHUNK, n))
         members = {key: (index[None, part] == np.arange(len(names))[:, None]).astype(float)
                    for key, (index, names) in groups.items()}
         rng = np.random.default_rng([SEED, 1, number])
         state = _late_endings(rng, states[part], phantom_share)
-        _simulate_chunk(rng, chain, ahead, weights[part], as_of, members, state, kinds[part], probability[part],
-                        planned[part], start_month[part], start_day[part], totals)
+        _simulate_chunk(rng, chain, ahead, cube, combo_of[part], as_of, members, state, kinds[part],
+                        probability[part], planned[part], start_month[part], start_day[part], totals)
     for key in totals:
         totals[key] = np.cumsum(totals[key], axis=1) / 365
     return totals
@@ -349,28 +353,34 @@ def _late_endings(rng, states: np.ndarray, phantom_share: float) -> np.ndarray:
     return state
 
 
-def _simulate_chunk(rng, chain: Chain, ahead, weights, as_of, members, state, kinds, probability, planned,
+def _simulate_chunk(rng, chain: Chain, ahead, cube, combo_of, as_of, members, state, kinds, probability, planned,
                     start_month, start_day, totals) -> None:
-    """Add one chunk of study rights' simulated days to ``totals`` (member × month ahead × simulation)."""
+    """Add one chunk of study rights' simulated days to ``totals`` (member × month ahead × simulation).
+
+    Study rights alike in what values their month (day weights, kind, planned end passed) form a few groups: a
+    month's value is worked out per rate set and group, then looked up per right and simulation by one flat index.
+    """
     n = len(kinds)
     replicate = np.arange(SIMULATIONS) % REPLICATES  # the rate set each simulation uses
     will_start = rng.random((n, SIMULATIONS)) < probability[:, None]
-    rows = np.arange(n)[:, None]
     for k, month in enumerate(ahead):
         cm = month.month - 1
         days_in_month = month_end(month).day
-        past = (planned < np.datetime64(month)).astype(np.int8)
-        # expected value of a month in each state, for every rate set and study right
-        value = np.einsum("rnsd,nd->rns", chain.days[:, kinds, cm, past], weights[:, k, :])
+        past = (planned < np.datetime64(month)).astype(np.int64)
+        keys, group = np.unique((combo_of * KINDS + kinds) * 2 + past, return_inverse=True)
+        combo, kind, passed = keys // (KINDS * 2), (keys // 2) % KINDS, keys % 2
+        # expected value of a month in each state, for every rate set and group
+        value = np.einsum("rgsd,gd->rgs", chain.days[:, kind, cm, passed], cube[combo, k, :])
         if month <= as_of:  # the as-of month: only the days after the as-of date are still to come
             value *= (days_in_month - as_of.day) / days_in_month
         active = (state >= 0) & (state < ENDED)
-        added = np.where(active, value[replicate[None, :], rows, np.clip(state, 0, 2)], 0.0)
+        at = (replicate[None, :] * len(keys) + group[:, None]) * 3 + np.clip(state, 0, 2)
+        added = np.where(active, value.ravel()[at], 0.0)
         first_month = start_month == month.year * 12 + month.month
         if first_month.any():
             starting = first_month[:, None] & will_start
             remaining = np.where(first_month, days_in_month - start_day + 1, 0)
-            added = np.where(starting, (remaining * weights[:, k, 0])[:, None], added)
+            added = np.where(starting, (remaining * cube[combo_of, k, 0])[:, None], added)
             state = np.where(starting, LASNA, state).astype(np.int8)
         for key, member in members.items():
             totals[key][:, k, :] += member @ added
@@ -383,25 +393,30 @@ def _step(rng, transition: np.ndarray, kinds: np.ndarray, past: np.ndarray, stat
 
     ``transition`` is the month's [rate set, kind, past planned end, state, next state]; a right moves to the
     first next state whose cumulative probability exceeds its draw. The small table is indexed per right and
-    simulation, rather than copying it out for every right.
+    simulation (one flat index), rather than copying it out for every right.
     """
     active = (state >= 0) & (state < ENDED)
     cumulative = np.cumsum(transition, axis=-1).reshape(transition.shape[0], -1, transition.shape[-1])
-    row = ((kinds * 2 + past) * 3)[:, None] + np.clip(state, 0, 2)  # (kind, past, state) × next
+    row = ((kinds * 2 + past) * 3)[:, None] + np.clip(state, 0, 2)  # (kind, past, state)
+    at = replicate[None, :] * cumulative.shape[1] + row
     u = rng.random(state.shape)
-    nxt = sum((u > cumulative[replicate[None, :], row, j]).astype(np.int8) for j in range(3))
+    nxt = sum((u > cumulative[:, :, j].ravel()[at]).astype(np.int8) for j in range(3))
     return np.where(active, nxt, state).astype(np.int8)
 
 
 def _actual(known: History, year: int, keys) -> dict:
     """(scope, breakdown) → {(member, month): student-years of the month of the year, up to the as-of date}."""
-    p = known.pieces.filter(pl.col("piece_start").dt.year() == year).join(known.rights, on=NUMBER, how="left")
-    # the funding code of the days themselves, not of the study right
-    days = p.with_columns(pl.lit("total").alias("total"), (pl.col("student_year_days_current").fill_null(0.0) / 365).alias("sy"))
+    # the funding code of the days themselves, not of the study right; one group-by over the pieces, then the
+    # breakdowns from its few thousand rows
+    summed = known.pieces.lazy().filter(pl.col("piece_start").dt.year() == year).join(
+        known.rights.lazy(), on=NUMBER, how="left").group_by(
+        *(b for b in BREAKDOWNS if b != "total"), "funding_code", pl.col("month").dt.month().alias("m")).agg(
+        (pl.col("student_year_days_current").fill_null(0.0).sum() / 365).alias("sy")).with_columns(
+        pl.lit("total").alias("total")).collect()
     out = {}
     for scope, breakdown in keys:
-        rows = days if scope == "all" else days.filter(pl.col("funding_code") == scope)
-        by_month = rows.group_by(breakdown, pl.col("month").dt.month().alias("m")).agg(pl.col("sy").sum())
+        rows = summed if scope == "all" else summed.filter(pl.col("funding_code") == scope)
+        by_month = rows.group_by(breakdown, "m").agg(pl.col("sy").sum())
         out[(scope, breakdown)] = {(r[breakdown], r["m"]): r["sy"] for r in by_month.iter_rows(named=True)}
     return out
 
