@@ -375,7 +375,7 @@ def _simulate_chunk(rng, chain: Chain, ahead, cube, combo_of, as_of, members, st
             value *= (days_in_month - as_of.day) / days_in_month
         active = (state >= 0) & (state < ENDED)
         at = (replicate[None, :] * len(keys) + group[:, None]) * 3 + np.clip(state, 0, 2)
-        added = np.where(active, value.ravel()[at], 0.0)
+        added = np.where(active, np.take(value.ravel(), at), 0.0)
         first_month = start_month == month.year * 12 + month.month
         if first_month.any():
             starting = first_month[:, None] & will_start
@@ -400,7 +400,9 @@ def _step(rng, transition: np.ndarray, kinds: np.ndarray, past: np.ndarray, stat
     row = ((kinds * 2 + past) * 3)[:, None] + np.clip(state, 0, 2)  # (kind, past, state)
     at = replicate[None, :] * cumulative.shape[1] + row
     u = rng.random(state.shape)
-    nxt = sum((u > cumulative[:, :, j].ravel()[at]).astype(np.int8) for j in range(3))
+    nxt = np.zeros(state.shape, np.int8)
+    for j in range(3):  # (np.take from a flat copy: a third faster than fancy indexing the 3-d table)
+        nxt += (u > np.take(np.ascontiguousarray(cumulative[:, :, j]).ravel(), at)).view(np.int8)
     return np.where(active, nxt, state).astype(np.int8)
 
 
