@@ -141,6 +141,10 @@ def run_table_rules(typed: pl.DataFrame, table: Table, run_id: str) -> pl.DataFr
         unexpected = err.failure_cases.filter(~pl.col("check").is_in(list(rules)))
         if unexpected.height:  # a column of the wrong type: a bug in typing, not a data problem
             raise RuntimeError(f"{table.name}: schema problems outside the rules: {unexpected}") from err
+        # a rule whose check raised fails with no row: a bug in the rule, which must not pass as "nothing failed"
+        broken = err.failure_cases.filter(pl.col("check").is_in(list(rules)) & pl.col("index").is_null())
+        if broken.height:
+            raise RuntimeError(f"{table.name}: rule(s) could not be evaluated: {broken}") from err
     indexed = typed.with_row_index("__row")
     parts = [
         _failures(indexed.join(group.select(pl.col("index").cast(pl.UInt32).alias("__row")).unique(), on="__row"),

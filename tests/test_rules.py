@@ -5,9 +5,11 @@ each failing example changes that export minimally and must trip exactly its rul
 the expected line (rows whose parent is quarantined may follow as cascades).
 """
 import copy
+import datetime as dt
 
 import pytest
 
+from pipelines.demo_data.people import hetu as hetu_of
 from pipelines.ingestion.reading import read_export_file
 from pipelines.validation import validate_export
 from schemas import student_admin
@@ -185,12 +187,15 @@ def test_a_bad_henkilotunnus_clears_it_and_holds_nothing_back(tmp_path):
 
 
 @pytest.mark.parametrize("hetu", ["01AB05A901X", "0103xxA901X", "01-305A901X"])
-def test_a_henkilotunnus_whose_date_is_not_digits_is_only_invalid(tmp_path, hetu):
-    """Its birth date and sex cannot be read, so they disagree with nothing: the hetu rule alone reports it."""
+def test_a_henkilotunnus_whose_date_is_not_digits_is_only_invalid_and_the_other_rows_are_still_judged(tmp_path, hetu):
+    """Its birth date and sex cannot be read, so they disagree with nothing: the hetu rule alone reports it; and the
+    rules that read its date still judge every other row (the other student's birth date is wrong)."""
     rows = copy.deepcopy(valid_rows())
     rows["students"][0]["hetu"] = hetu
+    rows["students"][1].update(hetu=hetu_of(dt.date(2006, 4, 2), 902), birth_date="3.4.2006")
     students = _validate(tmp_path, rows)["students"]
-    assert students.failures["rule_id"].to_list() == ["students.hetu.valid"]
+    assert sorted(zip(students.failures["record_key"], students.failures["rule_id"])) == [
+        ("1001", "students.hetu.valid"), ("1002", "students.hetu_matches_birth_date")]
 
 
 def test_rows_under_an_unreadable_parent_file_are_held_back(tmp_path):
