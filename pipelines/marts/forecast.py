@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import polars as pl
@@ -102,6 +103,12 @@ class History:
             pl.col("piece_start").dt.month_start().alias("month"),
             ((pl.col("piece_end") - pl.col("piece_start")).dt.total_days() + 1).alias("days"))
         self.by_study_right = calculation.by_study_right()
+
+    @cached_property
+    def starts(self) -> pl.DataFrame:
+        """Per study right with days in the export: the day of its first status and its first funding code."""
+        return self.by_study_right.group_by(NUMBER, maintain_order=True).agg(
+            pl.col("piece_start").first().alias("starts_on"), pl.col("funding_code").drop_nulls().first()).collect()
 
     def months(self) -> pl.DataFrame:
         """Per study right and whole known month: state on the first day, next month's state, days by status."""
@@ -236,12 +243,9 @@ def _templates(known: History, as_of: dt.date, year: int, registered: pl.DataFra
     A month after the as-of month that the plan gives for a study-right type expects the plan's starters; any
     other month expects as many as started in it on average in earlier years. The study rights already registered
     to start in the month are part of what it expects."""
-    p = known.by_study_right
-    first_status = p.group_by(NUMBER, maintain_order=True).agg(pl.col("piece_start").first().alias("starts_on"),
-                                                               pl.col("funding_code").drop_nulls().first()).collect()
     earlier = [y for y in range(known.first.year, year) if dt.date(y, 1, 1) >= known.first]
     shift = pl.format("{}y", year - pl.col("starts_on").dt.year())  # a template moves to this year, planned end too
-    history = first_status.filter(pl.col("starts_on").dt.year().is_in(earlier)).join(
+    history = known.starts.filter(pl.col("starts_on").dt.year().is_in(earlier)).join(
         known.rights, on=NUMBER, how="left").with_columns(
         pl.lit(NOT_STARTED, pl.Int8).alias("state"), pl.lit(100.0).alias("part_time_percent"),
         pl.col("planned_end_date").dt.offset_by(shift), pl.col("starts_on").dt.offset_by(shift))
@@ -441,9 +445,8 @@ class Intake:
     def of(cls, known: History, chain: Chain, ahead: list[dt.date], year: int, plan: pl.DataFrame | None) -> Intake:
         planned = None if plan is None else dict(
             plan.group_by("month").agg(pl.col("planned_starters").sum()).iter_rows())
-        firsts = known.by_study_right.group_by(NUMBER).agg(pl.col("piece_start").first()).filter(
-            pl.col("piece_start").dt.year() == year).collect()
-        actual = dict(firsts.group_by(pl.col("piece_start").dt.month().cast(pl.Int64)).len().iter_rows())
+        firsts = known.starts.filter(pl.col("starts_on").dt.year() == year)
+        actual = dict(firsts.group_by(pl.col("starts_on").dt.month().cast(pl.Int64)).len().iter_rows())
         starts = [k for k, month in enumerate(ahead) if month > known.as_of]  # a start on the 1st is still ahead
         return cls(planned, actual, {ahead[k].month: _per_starter(chain, ahead, k) for k in starts})
 
