@@ -1,15 +1,54 @@
-"""The student-year calculation's small parts, in process (quick): month ends, the additional-period day measures and
-the current formula's value of one day, each against the spec's rules (``../shared/spec/student-years.md``).
-Written for the mutants the command-line tests let through (docs/architecture/testing.md)."""
+"""The student-year calculation in process (quick): the spec's worked examples and the hand-worked KOSKI case (the
+same figures ``test_student_years.py`` checks through the command), month ends, the additional-period day measures
+and the current formula's value of one day. In process, so a mutation pass sees them (docs/architecture/testing.md)."""
 import datetime as dt
 
 import polars as pl
 import pytest
 
+from pipelines.marts.report import as_text
 from pipelines.marts.student_years import StudyRightHistory, current_day_weights, month_end, per_study_right
 from schemas.koski_report import MEASURE_OF_TYPE, PERIOD_MEASURES
+from tests.student_year_cases import KOSKI_CASE, KOSKI_EXPECTED, WORKED_EXAMPLES
 
 D = dt.date
+
+
+def _day(text: str) -> dt.date | None:
+    return dt.datetime.strptime(text, "%d.%m.%Y").date() if text else None
+
+
+def _history(periods, kind, extras=(), workplaces=()) -> StudyRightHistory:
+    """OO-1 of the shared cases, built in memory as validation would hand it on."""
+    return StudyRightHistory(
+        pl.DataFrame({"study_right_id": ["OO-1"], "study_right_type": [kind],
+                      "study_right_oid": ["1.2.246.562.15.10000000001"]}),
+        pl.DataFrame([{"study_right_id": "OO-1", "start_date": _day(d), "status": s, "funding_code": f or None}
+                      for d, s, f in periods], schema={"study_right_id": pl.Utf8, "start_date": pl.Date,
+                                                       "status": pl.Utf8, "funding_code": pl.Utf8}),
+        pl.DataFrame([{"study_right_id": "OO-1", "period_type": t, "start_date": _day(a), "end_date": _day(b),
+                       "value": float(v) if v else None} for t, a, b, v in extras],
+                     schema={"study_right_id": pl.Utf8, "period_type": pl.Utf8, "start_date": pl.Date,
+                             "end_date": pl.Date, "value": pl.Float64}),
+        pl.DataFrame([{"study_right_id": "OO-1", "agreement_type": k, "start_date": _day(a), "end_date": _day(b)}
+                      for k, a, b in workplaces],
+                     schema={"study_right_id": pl.Utf8, "agreement_type": pl.Utf8, "start_date": pl.Date,
+                             "end_date": pl.Date}))
+
+
+def _report_text(history: StudyRightHistory, first: str, last: str) -> list[dict]:
+    return as_text(per_study_right(history, D.fromisoformat(first), D.fromisoformat(last))).to_dicts()
+
+
+@pytest.mark.parametrize("periods, kind, extras, first, last, expected", WORKED_EXAMPLES)
+def test_worked_examples_in_process(periods, kind, extras, first, last, expected):
+    (row,) = _report_text(_history(periods, kind, extras), first, last)
+    assert {k: row[k] or "" for k in expected} == expected
+
+
+def test_every_koski_column_of_the_hand_worked_case_in_process():
+    (row,) = _report_text(_history(kind="ammatillinentutkinto", **KOSKI_CASE), "2024-08-01", "2024-12-31")
+    assert {k: v or "" for k, v in row.items()} == KOSKI_EXPECTED
 
 
 @pytest.mark.parametrize("day, last", [(D(2025, 1, 1), D(2025, 1, 31)), (D(2025, 2, 14), D(2025, 2, 28)),
