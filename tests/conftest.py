@@ -13,9 +13,11 @@ TEST_KEY = "test-key-for-synthetic-data-only-0123456789"
 
 # Property tests and fuzzing are deterministic in CI (the same examples every run, so a failure is reproducible and
 # a pass means the same thing each time); `HYPOTHESIS_PROFILE=long pytest -m slow -k fuzz` explores far more, with
-# fresh randomness, by hand (docs/architecture/testing.md).
+# fresh randomness, by hand; a mutation pass runs each mutant with the `mutation` profile's fewer fixed examples
+# (docs/architecture/testing.md).
 settings.register_profile("ci", derandomize=True, deadline=None)
 settings.register_profile("long", max_examples=2000, deadline=None)
+settings.register_profile("mutation", derandomize=True, deadline=None, max_examples=25)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 #: how many mutated exports the fuzz test tries: a fixed set in CI, the profile's (many more) in the long profile
 FUZZ_EXAMPLES = 60 if settings.default.max_examples <= 100 else settings.default.max_examples
