@@ -159,16 +159,15 @@ def _run_locked(landing: Path, warehouse: Path, as_of, key: str, site_config: st
     return _report(result, warehouse)
 
 
-def _check_landing(landing: Path, as_of: dt.date | None) -> None:
-    """What a run must not start with, as a usage error before anything is touched: a folder with no
-    student-administration export, or a source whose every export is dated after --as-of (a typo that would
-    otherwise publish empty tables over the good set). A source with no export at all may be missing (a provider
-    without a CRM export)."""
-    from pipelines.resources import LandingArea
+def _check_landing(landing: Path, as_of: dt.date | None, site_config: str | None) -> None:
+    """What a run must not start with, as a usage error before anything is touched: a site configuration that
+    cannot be used, a folder with no student-administration export, or a source whose every export is dated after
+    --as-of (a typo that would otherwise publish empty tables over the good set). A source with no export at all may
+    be missing (a provider without a CRM export)."""
     from schemas import student_admin
     from schemas.sources import SOURCES
 
-    area = LandingArea(path=str(landing))
+    area = _opened(landing, site_config)
     if not area.exports(student_admin.SYSTEM):
         raise UsageError(f"{landing} holds no student-administration export ({student_admin.SYSTEM}/<YYYY-MM-DD>/): "
                          "is it the landing folder?")
@@ -177,6 +176,17 @@ def _check_landing(landing: Path, as_of: dt.date | None) -> None:
         if exports and as_of and exports[0].name > as_of.isoformat():
             raise UsageError(f"--as-of {as_of} is before every {source.system} export (the earliest is "
                              f"{exports[0].name}); nothing was run or changed")
+
+
+def _opened(landing: str | Path, site_config: str | None = None):
+    """The landing area read with its site configuration (one that cannot be used is a usage error)."""
+    from pipelines.ingestion.landing import Landing
+    from pipelines.site import SiteConfigError
+
+    try:
+        return Landing.at(landing, site_config)
+    except SiteConfigError as err:
+        raise UsageError(str(err)) from None
 
 
 def cmd_run(args) -> int:
@@ -191,7 +201,7 @@ def cmd_run(args) -> int:
         Warehouse(warehouse).check_key(key, args.rotate_key)
     except KeyProblem as err:
         raise UsageError(str(err)) from None
-    _check_landing(landing, args.as_of)
+    _check_landing(landing, args.as_of, args.site_config)
     print(f"running the pipeline on {landing} -> {warehouse}", file=sys.stderr)
     return _run_locked(landing, warehouse, args.as_of, key.decode(), args.site_config, args.wait,
                        args.allow_missing_source, args.allow_shrink, args.rotate_key)
@@ -254,11 +264,9 @@ def cmd_demo(args) -> int:
 
 
 def _landing(args):
-    from pipelines.resources import LandingArea
-
     if not Path(args.landing).is_dir():
         raise UsageError(f"landing folder {args.landing} does not exist")
-    return LandingArea(path=str(args.landing), site_config=args.site_config)
+    return _opened(args.landing, args.site_config)
 
 
 def cmd_student_years(args) -> int:
@@ -319,10 +327,9 @@ def _student_numbers_of(landing_path: str, hetus: list[str]) -> list[str]:
     import polars as pl
 
     from pipelines.ingestion.folder import read_table
-    from pipelines.resources import LandingArea
     from schemas import student_admin
 
-    raw = read_table(LandingArea(path=landing_path), student_admin.STUDENTS)
+    raw = read_table(_opened(landing_path), student_admin.STUDENTS)
     if raw.problem:
         raise UsageError(f"cannot look up henkilötunnus: {raw.problem}")
     wanted = {h.strip().upper() for h in hetus}
@@ -402,12 +409,15 @@ def _forget_everywhere(wh, key: bytes, students: list[str], contacts: list[str])
 
 def cmd_waive(args) -> int:
     from pipelines.definitions import WAIVER_FILE
-    from pipelines.resources import LandingArea
+    from pipelines.site import Site, SiteConfigError
     from pipelines.stewardship.waivers import WaiverError, add_waiver
     from schemas.sources import RULES
 
     if args.site_config:
-        path = LandingArea(path=".", site_config=args.site_config).waivers_path()
+        try:
+            path = Site.read(args.site_config).waivers_path
+        except SiteConfigError as err:
+            raise UsageError(str(err)) from None
         if path is None:
             raise UsageError("the site configuration names no waiver file (waivers: waivers.yaml)")
     elif args.warehouse:

@@ -10,7 +10,7 @@ from pathlib import Path
 import polars as pl
 
 from pipelines.marts.segments import load_segments
-from pipelines.resources import LandingArea
+from pipelines.site import Site
 from schemas import glossary, published
 from schemas.koski_report import STUDENT_YEAR_REPORT
 from schemas.metadata import CONSEQUENCES, TIMESTAMP, Rule, Table
@@ -121,7 +121,7 @@ def _glossary() -> str:
 def _segments() -> str:
     """The segment rules of the default site configuration, in the order they are tried."""
     columns = {c.name for c in published.BY_NAME["mart_customer_segments"].columns}
-    segments = load_segments(LandingArea(path=".").customer_segments(), columns)
+    segments = load_segments(Site.read().customer_segments, columns)
     lines = [GENERATED, "# Customer segments", "",
              "Every organisation in `mart_customer_segments` gets the first segment whose conditions all hold. "
              "The rules live in `pipelines/config/customer_segments.yaml`; \"last 12 months\" is the 365 days ending "

@@ -1,27 +1,22 @@
-"""Dagster resources: where the exports land, where the warehouse is, the pseudonym key."""
+"""Dagster resources, thin adapters over plain objects: the landing area and its site configuration
+(``pipelines/ingestion/landing.py``, ``pipelines/site.py``), the warehouse and the pseudonym key."""
 from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
 from typing import Any
 
-import yaml
 from dagster import ConfigurableResource, DagsterRun, InitResourceContext
 from pydantic import PrivateAttr
 
-from pipelines.ingestion.problems import FileProblem
-from pipelines.ingestion.reading import CsvDialect
+from pipelines.ingestion.landing import Landing
 from pipelines.publishing.pseudonyms import pseudonym_key
 from pipelines.publishing.warehouse import KEEP_VERSIONS, Warehouse
-
-DEFAULT_SITE_CONFIG = Path(__file__).parent / "config" / "site.yaml"
-DEFAULT_SEGMENTS = DEFAULT_SITE_CONFIG.parent / "customer_segments.yaml"
-DEFAULT_MAX_FILE_MB = 4000
-DEFAULT_RETENTION_DAYS = 180
+from pipelines.site import Site
 
 
 class LandingArea(ConfigurableResource):
-    """The landing folder: ``<path>/<source>/<export date>/``; the newest export is the current state."""
+    """Where the exports land and the run's site configuration; ``open()`` gives the plain :class:`Landing`."""
 
     path: str
     as_of: str | None = None
@@ -32,107 +27,15 @@ class LandingArea(ConfigurableResource):
     allow_shrink: bool = False
     #: the waiver file of a run without a site configuration of its own (beside the warehouse, never in the package)
     warehouse_waivers: str | None = None
+    _landing: Landing | None = PrivateAttr(default=None)
 
-    def as_of_date(self) -> dt.date | None:
-        return dt.date.fromisoformat(self.as_of) if self.as_of else None
-
-    def run_date(self) -> dt.date:
-        """The as-of date of a run: given, else the date of the newest student-administration export."""
-        return self.as_of_date() or dt.date.fromisoformat(self.export_folder("student_admin").name)
-
-    def exports(self, source: str) -> list[Path]:
-        """Every export folder of ``source``, oldest first, whatever the as-of date."""
-        root = Path(self.path) / source
-        return sorted(p for p in root.glob("*") if p.is_dir() and _is_date(p.name)) if root.is_dir() else []
-
-    def export_folder(self, source: str) -> Path:
-        root = Path(self.path) / source
-        dated = self.exports(source)
-        if self.as_of:
-            dated = [p for p in dated if p.name <= self.as_of]
-        if not dated:
-            raise FileProblem(str(root), "no export folder (named by its date, e.g. 2026-11-20) was found here"
-                              + (f" on or before {self.as_of}" if self.as_of else ""))
-        return dated[-1]
-
-    def _site(self) -> dict:
-        with open(self.site_config or DEFAULT_SITE_CONFIG, encoding="utf-8") as f:
-            return yaml.safe_load(f) or {}
-
-    def _linked(self, name: str | None) -> dict | None:
-        """A YAML file the site configuration names (relative to it), or None when it names none."""
-        if not name:
-            return None
-        path = Path(self.site_config or DEFAULT_SITE_CONFIG).parent / name
-        with open(path, encoding="utf-8") as f:
-            return yaml.safe_load(f) or {}
-
-    def cost_groups(self) -> dict | None:
-        """The cost-group weighting configuration named in the site configuration, if any."""
-        return self._linked((self._site().get("student_years") or {}).get("cost_groups"))
-
-    def customer_segments(self) -> dict | None:
-        """The customer-segment rules named in the site configuration (default: the shipped rules)."""
-        return self._linked(self._site().get("customer_segments") or str(DEFAULT_SEGMENTS))
-
-    def waivers_path(self) -> Path | None:
-        """The waiver file named in the site configuration, or beside the warehouse when the run has no site
-        configuration of its own (it may not exist yet)."""
-        if not self.site_config and self.warehouse_waivers:
-            return Path(self.warehouse_waivers)
-        name = self._site().get("waivers")
-        return Path(self.site_config or DEFAULT_SITE_CONFIG).parent / name if name else None
-
-    def waivers(self) -> dict | None:
-        path = self.waivers_path()
-        return self._linked(str(path)) if path and path.exists() else None
-
-    def quality(self) -> dict:
-        """Data-quality thresholds (``quality`` in the site configuration)."""
-        return {"max_quarantine_share": 0.3, "min_rows": 20, **(self._site().get("quality") or {})}
-
-    def missing_sources_allowed(self) -> set[str]:
-        """Sources a run may publish without though the current release has them: named for the run, or for good in
-        the site configuration (``release.allow_missing_sources``)."""
-        return set(self.allow_missing_sources) | set((self._site().get("release") or {}).get("allow_missing_sources")
-                                                     or [])
-
-    def shrink_limit(self) -> tuple[float, int] | None:
-        """(share, min_rows): a table of at least min_rows rows in the current release may not lose more than share of
-        them (``release.max_shrink_share`` / ``release.min_rows``); None when this run is allowed to."""
-        release = self._site().get("release") or {}
-        return None if self.allow_shrink else (float(release.get("max_shrink_share", 0.5)),
-                                               int(release.get("min_rows", 20)))
-
-    def data_docs_enabled(self) -> bool:
-        return bool((self._site().get("reports") or {}).get("data_docs", True))
-
-    def organization_matching(self) -> dict:
-        """Thresholds of the organisation master (``organization_matching`` in the site configuration)."""
-        return self._site().get("organization_matching") or {}
-
-    def retention_days(self) -> int:
-        """How long a resolved failure keeps its masked value and record key (stewardship.retention_days)."""
-        return int((self._site().get("stewardship") or {}).get("retention_days", DEFAULT_RETENTION_DAYS))
-
-    def max_file_bytes(self) -> int:
-        """The largest export file read (``limits.max_file_mb`` in the site configuration)."""
-        return int(float((self._site().get("limits") or {}).get("max_file_mb", DEFAULT_MAX_FILE_MB)) * 1_000_000)
-
-    def headers(self, source: str, table: str) -> dict[str, str]:
-        return ((self._site().get(source) or {}).get("headers") or {}).get(table) or {}
-
-    def dialect(self, source: str) -> CsvDialect:
-        site = self._site().get(source) or {}
-        return CsvDialect(delimiter=site.get("delimiter", ";"), quote=site.get("quote", '"'))
-
-
-def _is_date(name: str) -> bool:
-    try:
-        dt.date.fromisoformat(name)
-        return True
-    except ValueError:
-        return False
+    def open(self) -> Landing:
+        """The landing area and its site configuration, read once (a setting of the wrong kind stops here)."""
+        if self._landing is None:
+            site = Site.read(self.site_config, allow_missing_sources=self.allow_missing_sources,
+                             allow_shrink=self.allow_shrink, warehouse_waivers=self.warehouse_waivers)
+            self._landing = Landing(Path(self.path), site, dt.date.fromisoformat(self.as_of) if self.as_of else None)
+        return self._landing
 
 
 class WarehouseResource(ConfigurableResource):

@@ -58,7 +58,7 @@ def site_config(folder: Path, **changes) -> Path:
     """A copy of the shipped site configuration (its linked files by absolute path) with ``changes``."""
     import yaml
 
-    from pipelines.resources import DEFAULT_SITE_CONFIG
+    from pipelines.site import DEFAULT_SITE_CONFIG
 
     site = yaml.safe_load(DEFAULT_SITE_CONFIG.read_text(encoding="utf-8"))
     here = DEFAULT_SITE_CONFIG.parent

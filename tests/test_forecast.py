@@ -15,7 +15,8 @@ from pipelines.marts.backtest import backtest, month_ends, summary
 from pipelines.marts.forecast import forecast_year
 from pipelines.marts.history import history_from_folder
 from pipelines.marts.student_years import Calculation
-from pipelines.resources import DEFAULT_SITE_CONFIG, LandingArea
+from pipelines.ingestion.landing import Landing
+from pipelines.site import DEFAULT_SITE_CONFIG
 from tests.conftest import run_cli
 
 pytestmark = pytest.mark.slow  # runs the pipeline (or a browser): not in the quick subset
@@ -32,7 +33,7 @@ def surge_landing(tmp_path_factory):
 
 
 def test_backtest_forecasts_each_month_from_the_export_known_then(small_landing):
-    results = backtest(LandingArea(path=str(small_landing)), 2025)["total"]
+    results = backtest(Landing.at(small_landing), 2025)["total"]
     assert [r.month_end for r in results] == month_ends(2025)
     # the generator writes an export at every month end: each forecast must read that one, not a later one
     assert [r.export for r in results] == [m.isoformat() for m in month_ends(2025)]
@@ -57,7 +58,7 @@ def test_backtest_command_prints_each_month_the_interval_and_the_summary(small_l
     assert all(line.rstrip().endswith((" yes", " no")) for line in lines if line.startswith("2025-"))
     assert sum(bool(SUMMARY_LINE.match(line)) for line in lines) == len(campuses) + 1
     assert SUMMARY_LINE.match(lines[-1]) and "\ntotal\n" in result.stdout  # the total last
-    total = summary(backtest(LandingArea(path=str(small_landing)), 2025)["total"])
+    total = summary(backtest(Landing.at(small_landing), 2025)["total"])
     assert lines[-1] == total.line()
 
 
@@ -70,7 +71,7 @@ def test_backtest_refuses_a_year_that_is_not_over(small_landing):
 def test_the_intake_plan_sees_a_new_august_group_that_history_cannot(surge_landing):
     """A world whose August 2025 intake is 30 % above history: the plan (which knows it) brings June's forecast of
     the year close to the actual; without it the forecast misses the group."""
-    landing = LandingArea(path=str(surge_landing))
+    landing = Landing.at(surge_landing)
     with_plan = {r.month_end.month: r for r in backtest(landing, 2025)["total"]}
     without = {r.month_end.month: r for r in backtest(landing, 2025, use_plan=False)["total"]}
     assert without[6].error < -0.02  # the group is missing
@@ -80,7 +81,7 @@ def test_the_intake_plan_sees_a_new_august_group_that_history_cannot(surge_landi
 def test_study_rights_registered_to_start_later_are_in_the_forecast(surge_landing):
     """The export of 31 July 2025 already holds August starters (registered ahead, first status in August): they
     count from their start. With a plan of no other August starters, they are the whole of August's intake."""
-    landing = LandingArea(path=str(surge_landing), as_of="2025-07-31")
+    landing = Landing.at(surge_landing, as_of=dt.date(2025, 7, 31))
     history, _ = history_from_folder(landing, landing.export_folder("student_admin"))
     first = history.status_periods.group_by("study_right_id").agg(pl.col("start_date").min())
     registered = first.filter(pl.col("start_date") > dt.date(2025, 7, 31))["study_right_id"]

@@ -7,7 +7,7 @@ import pytest
 from pipelines.marts.intake_plan import plan_in_force
 from pipelines.marts.late_recording import measure
 from pipelines.marts.student_years import StudyRightHistory
-from pipelines.resources import LandingArea
+from pipelines.ingestion.landing import Landing
 
 HEADER = "Vuosi;Kuukausi;Suorituksen tyyppi;Koulutus;Toimipiste;Aloittajat"
 
@@ -27,7 +27,7 @@ def test_the_newest_plan_on_or_before_the_day_is_in_force_and_a_bad_row_is_left_
         "2026;10;telma;;;-2",  # line 5: negative
         "2026;1;valma;;Verkko-opetus;7",
     ])
-    landing = LandingArea(path=str(tmp_path))
+    landing = Landing.at(tmp_path)
     plan = plan_in_force(landing, dt.date(2026, 7, 1))
     assert plan.folder == "2026-06-01"
     assert plan.rows.select("month", "study_right_type", "koulutus_code", "campus", "planned_starters").rows() == [
@@ -43,12 +43,12 @@ def test_the_newest_plan_on_or_before_the_day_is_in_force_and_a_bad_row_is_left_
 
 def test_a_plan_in_windows_1252_reads_and_an_unreadable_one_is_said_in_words(tmp_path):
     _plan(tmp_path, "2026-01-01", ["2026;8;ammatillinentutkinto;;Kuusankosken toimipiste;12"], encoding="cp1252")
-    plan = plan_in_force(LandingArea(path=str(tmp_path)), dt.date(2026, 2, 1))
+    plan = plan_in_force(Landing.at(tmp_path), dt.date(2026, 2, 1))
     assert plan.rows["campus"].to_list() == ["Kuusankosken toimipiste"] and plan.problems == []
     bad = tmp_path / "other"
     (bad / "plans" / "2026-01-01").mkdir(parents=True)
     (bad / "plans" / "2026-01-01" / "aloitukset.csv").write_text("Year,Month\n2026,8\n", encoding="utf-8")
-    unread = plan_in_force(LandingArea(path=str(bad)), dt.date(2026, 2, 1))
+    unread = plan_in_force(Landing.at(bad), dt.date(2026, 2, 1))
     assert unread.rows is None and len(unread.problems) == 1
     assert unread.problems[0].startswith("aloitukset.csv could not be read") and "history" in unread.problems[0]
 

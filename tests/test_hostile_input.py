@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pipelines.ingestion.folder import read_folder
-from pipelines.resources import LandingArea
+from pipelines.ingestion.landing import Landing
 from pipelines.validation import validate_export
 from schemas.sources import SOURCES
 from tests.conftest import FUZZ_EXAMPLES, run_cli
@@ -34,7 +34,7 @@ def _landing_with(root: Path, file_name: str, data: bytes):
 
 def _validate(root: Path, file_name: str, data: bytes):
     source, folder = _landing_with(root, file_name, data)
-    raws = read_folder(LandingArea(path=str(root)), source.tables, folder)
+    raws = read_folder(Landing.at(root), source.tables, folder)
     outcomes = validate_export(source, raws, "test")
     table = next(t for t in source.tables if t.source_file == file_name)
     return raws, outcomes, table

@@ -229,7 +229,7 @@ def test_a_too_high_quarantine_share_stops_the_release_but_not_the_report(tmp_pa
 
 
 def test_waive_without_a_site_configuration_writes_beside_the_warehouse_and_the_run_reads_it(tmp_path):
-    from pipelines.resources import DEFAULT_SITE_CONFIG
+    from pipelines.site import DEFAULT_SITE_CONFIG
 
     shipped = (DEFAULT_SITE_CONFIG.parent / "waivers.yaml").read_bytes()
     assert run_cli("waive", "--rule", "students.hetu_matches_sex", "--key", "1001", "--reason", "r",

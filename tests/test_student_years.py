@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from pipelines.marts.history import history_from_folder
 from pipelines.marts.report import write_report
 from pipelines.marts.student_years import MEASURES, NUMBER, Calculation, StudyRightHistory, per_study_right
-from pipelines.resources import LandingArea
+from pipelines.ingestion.landing import Landing
 from schemas.koski_report import STUDENT_YEAR_REPORT
 from tests.conftest import pseudonym, run_cli
 from tests.landing import valid_rows, write_landing
@@ -147,7 +147,7 @@ def test_back_to_back_holiday_periods_are_one_unbroken_holiday(began, length, sp
 
 @pytest.fixture(scope="module")
 def small_history(small_landing):
-    landing = LandingArea(path=str(small_landing))
+    landing = Landing.at(small_landing)
     return history_from_folder(landing, landing.export_folder("student_admin"))[0]
 
 

@@ -54,7 +54,7 @@ def quarantine_share(source: Source) -> AssetChecksDefinition:
                  "quarantine is at most quality.max_quarantine_share (site configuration). A higher share usually "
                  "means a broken export, not bad rows: nothing is published and the previous version stays.")
     def _check(landing: LandingArea, quality_gate: dict) -> AssetCheckResult:
-        quality = landing.quality()
+        quality = landing.open().site.quality
         limit, min_rows = float(quality["max_quarantine_share"]), int(quality["min_rows"])
         shares = {name: round(f["rows_rejected"] / f["rows_read"], 4)
                   for name, f in quality_gate.items() if f["rows_read"] >= min_rows}

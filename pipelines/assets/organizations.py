@@ -21,7 +21,7 @@ from schemas import crm, published, student_admin
                    "(thresholds in site.yaml, organization_matching).")
 def organization_matches(context: AssetExecutionContext, landing: LandingArea, accounts: TableOutcome,
                          workplace_periods: TableOutcome):
-    settings = MatchSettings.from_config(landing.organization_matching())
+    settings = MatchSettings.from_config(landing.open().site.organization_matching)
     matches = org.organization_matches(accounts.rows(), workplace_periods.rows(), settings)
     methods = matches.group_by("match_method").len().sort("match_method")
     context.log.info(f"organisation master: {matches.height} source records -> "
@@ -41,7 +41,7 @@ def _contacts(frames: dict) -> pl.DataFrame:
 
 def _segments(landing: LandingArea):
     columns = {c.name for c in published.BY_NAME["mart_customer_segments"].columns}
-    return load_segments(landing.customer_segments(), columns)
+    return load_segments(landing.open().site.customer_segments, columns)
 
 
 ORGANIZATION_ASSETS = [
@@ -51,19 +51,19 @@ ORGANIZATION_ASSETS = [
     published_asset("fact_crm_activity", ["activities", MATCHES],
                     lambda f, **_: org.fact_crm_activity(f["activities"], f[MATCHES])),
     published_asset("fact_partnership", ["partnerships", MATCHES],
-                    lambda f, landing, **_: org.fact_partnership(f["partnerships"], f[MATCHES], landing.run_date())),
+                    lambda f, landing, **_: org.fact_partnership(f["partnerships"], f[MATCHES], landing.open().run_date())),
     published_asset("fact_survey_response", ["survey_responses", MATCHES],
                     lambda f, **_: org.fact_survey_response(f["survey_responses"], f[MATCHES])),
     published_asset("mart_crm_student_admin_overlap",
                     ["dim_organization", MATCHES, "fact_workplace_period", "fact_crm_activity", "fact_partnership"],
                     lambda f, landing, **_: crm_student_admin_overlap(
                         f["dim_organization"], f[MATCHES], f["fact_workplace_period"], f["fact_crm_activity"],
-                        f["fact_partnership"], landing.run_date())),
+                        f["fact_partnership"], landing.open().run_date())),
     published_asset("mart_customer_segments",
                     ["dim_organization", MATCHES, "fact_workplace_period", "fact_crm_activity", "fact_partnership",
                      "fact_survey_response", "contacts"],
                     lambda f, landing, **_: customer_segments(
                         f["dim_organization"], f["fact_workplace_period"], f["fact_crm_activity"],
                         f["fact_partnership"], f["fact_survey_response"], _contacts(f), _segments(landing),
-                        landing.run_date())),
+                        landing.open().run_date())),
 ]

@@ -81,7 +81,7 @@ PUBLISHED_ASSETS = [
                     lambda f, key, **_: star.fact_workplace_period(f["workplace_periods"], f["study_rights"],
                                                                    f["organization_matches"], key)),
     published_asset("fact_student_year_target", ["targets"], lambda f, **_: star.fact_student_year_target(f["targets"])),
-    published_asset("dim_date", FACTS, lambda f, landing, **_: star.dim_date(list(f.values()), landing.run_date())),
+    published_asset("dim_date", FACTS, lambda f, landing, **_: star.dim_date(list(f.values()), landing.open().run_date())),
 ]
 
 
@@ -96,14 +96,14 @@ def published_release(context: AssetExecutionContext, warehouse: WarehouseResour
                       **inputs):
     summaries = {s.system: inputs.pop(f"{s.system}_summary") for s in SOURCES}
     tables: dict[str, str] = inputs
-    manifest = build_manifest(context.run.run_id, landing.run_date(), summaries, landing)
-    gone = missing_sources(warehouse.open(), manifest["sources"], landing.missing_sources_allowed())
+    manifest = build_manifest(context.run.run_id, landing.open().run_date(), summaries, landing.open())
+    gone = missing_sources(warehouse.open(), manifest["sources"], landing.open().site.missing_sources_allowed)
     if gone:
         raise Failure(description="; ".join(gone) + ": the release would publish those tables empty, so nothing is "
                       "released (the previous version stays). To publish without a source, say so: tiedolla run "
                       "--allow-missing-source SOURCE, or release.allow_missing_sources in the site configuration")
     # (a source the run was allowed to do without empties its tables: that loss was asked for)
-    limit = None if missing_sources(warehouse.open(), manifest["sources"], set()) else landing.shrink_limit()
+    limit = None if missing_sources(warehouse.open(), manifest["sources"], set()) else landing.open().site.shrink_limit
     shrunk = shrunk_tables(warehouse.open(), {k: Path(v) for k, v in tables.items()}, *limit) if limit else []
     if shrunk:
         raise Failure(description="; ".join(shrunk) + f" (more than {limit[0]:.0%} fewer than the current release): "

@@ -13,7 +13,7 @@ def raw_asset(table: Table) -> AssetsDefinition:
     @asset(name=f"raw_{table.name}", group_name="raw", key_prefix=[table.source_system],
            description=f"{table.source_file} as read: every value text, every row with its source line. {table.description}")
     def _raw(context: AssetExecutionContext, landing: LandingArea) -> Output[RawTable]:
-        raw = read_table(landing, table)
+        raw = read_table(landing.open(), table)
         for notice in raw.notices:
             context.log.warning(notice)
         if raw.problem:

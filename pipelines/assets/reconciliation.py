@@ -100,7 +100,7 @@ def _failures(rec: Reconciliation, owners: pl.DataFrame, run_id: str) -> pl.Data
 def koski_reconciliation(context: AssetExecutionContext, landing: LandingArea, warehouse: WarehouseResource,
                          **outcomes: TableOutcome):
     try:
-        folder = landing.export_folder(SOURCE_SYSTEM)
+        folder = landing.open().export_folder(SOURCE_SYSTEM)
     except FileProblem:
         context.log.info("no KOSKI report in the landing area (koski/<date>/): nothing to reconcile")
         return Output(KoskiOutcome(), metadata={"reports": 0})
@@ -115,7 +115,7 @@ def koski_reconciliation(context: AssetExecutionContext, landing: LandingArea, w
     parts = []
     for path in sorted(folder.glob("*.xlsx")):
         try:
-            with opened_export(safe_path(landing, path), landing.max_file_bytes()) as (_, data):
+            with opened_export(safe_path(landing.open(), path), landing.open().site.max_file_bytes) as (_, data):
                 report = read_koski_report(path.name, data)
         except FileProblem as problem:
             context.log.error(f"KOSKI report not reconciled: {problem}")

@@ -47,8 +47,8 @@ def failure_history(context: AssetExecutionContext, warehouse: WarehouseResource
     quarantine = pl.concat([pl.read_parquet(wh.quarantine(t)) for t in tables if wh.quarantine(t).exists()],
                            how="diagonal_relaxed")
     read = {f["table"] for f in files.values() if not f["problem"]}
-    history, runs = record_run(wh.root, quarantine, read, context.run.run_id, landing.run_date(),
-                               dt.datetime.now(dt.timezone.utc), landing.retention_days())
+    history, runs = record_run(wh.root, quarantine, read, context.run.run_id, landing.open().run_date(),
+                               dt.datetime.now(dt.timezone.utc), landing.open().site.retention_days)
     now = runs.filter(pl.col("run_id") == context.run.run_id)
     context.log.info(f"failure history: {int(now['failing'].sum())} failing rows, {int(now['new'].sum())} new, "
                      f"{int(now['resolved'].sum())} resolved since the previous run")
@@ -74,7 +74,7 @@ AT_RISK = "figures_at_risk"
                    "held-back study rights' open days of the year). The steward report opens with it.")
 def figures_at_risk(context: AssetExecutionContext, warehouse: WarehouseResource, landing: LandingArea, history: dict,
                     calculation: Calculation, matches: pl.DataFrame, **outcomes: TableOutcome):
-    as_of = landing.run_date()
+    as_of = landing.open().run_date()
     first = dt.date(as_of.year, 1, 1)
     failures = pl.read_parquet(history_path(warehouse.open().root)).filter(
         (pl.col("last_seen_run") == history["run_id"]) & pl.col("status").is_in(["new", "open"]))
@@ -113,9 +113,9 @@ def steward_report(context: AssetExecutionContext, warehouse: WarehouseResource,
                    at_risk: pl.DataFrame):
     wh = warehouse.open()
     folder = wh.root / "reports" / "steward"
-    run_id, as_of = history["run_id"], landing.run_date()
+    run_id, as_of = history["run_id"], landing.open().run_date()
     failures, runs = pl.read_parquet(history_path(wh.root)), pl.read_parquet(runs_path(wh.root))
-    waivers = load_waivers(landing.waivers(), set(RULES))
+    waivers = load_waivers(landing.open().site.waivers(), set(RULES))
     seen = set(failures.filter(pl.col("last_seen_run") == run_id).select("rule_id", "record_key").iter_rows())
     unmatched = [w for w in waivers if (w.rule, w.source_key) not in seen]
     for w in unmatched:
@@ -134,7 +134,7 @@ def steward_report(context: AssetExecutionContext, warehouse: WarehouseResource,
                    "version is published (linked from the steward report).")
 def data_docs(context: AssetExecutionContext, warehouse: WarehouseResource, landing: LandingArea, release: str):
     wh = warehouse.open()
-    if not landing.data_docs_enabled():
+    if not landing.open().site.data_docs_enabled:
         context.log.info("Data Docs are switched off in the site configuration (reports.data_docs)")
         return Output("", metadata={"tables": 0})
     outcome = build_data_docs(Path(release), list(published.TABLES), wh.version_reports(Path(release)))

@@ -44,7 +44,7 @@ def student_year_history(context: AssetExecutionContext, **outcomes: TableOutcom
                    "into pieces on which nothing that counts changes, each with its day measures. Cut once: the "
                    "monthly fact, its adds-up check and the forecast all sum these pieces.")
 def student_year_calculation(context: AssetExecutionContext, landing: LandingArea, history: StudyRightHistory):
-    calculation = Calculation.up_to(history, landing.run_date())
+    calculation = Calculation.up_to(history, landing.open().run_date())
     context.log.info(f"student-years: {calculation.pieces.height} pieces from {calculation.first} to {calculation.last}")
     return Output(calculation, metadata={"pieces": calculation.pieces.height, "first_day": str(calculation.first),
                                          "last_day": str(calculation.last)})
@@ -54,7 +54,7 @@ def student_year_calculation(context: AssetExecutionContext, landing: LandingAre
        description="The intake plan in force on the as-of date (landing/plans/<date>/aloitukset.csv, optional), "
                    "validated by schemas/plans.py: a row that fails a rule is left out and named in the log.")
 def intake_plan(context: AssetExecutionContext, landing: LandingArea) -> Output:
-    plan = plan_in_force(landing, landing.run_date())
+    plan = plan_in_force(landing.open(), landing.open().run_date())
     if plan.folder is None:
         context.log.info("no intake plan (landing/plans/<date>/aloitukset.csv): new starts follow history")
     for problem in plan.problems:
@@ -65,7 +65,7 @@ def intake_plan(context: AssetExecutionContext, landing: LandingArea) -> Output:
 
 def _forecast(frames: dict, landing: LandingArea, **_) -> pl.DataFrame:
     calculation, plan = frames[CALCULATION], frames[plans.INTAKE_PLAN.name]
-    late = late_recording.from_landing(landing, calculation.history, calculation.last)
+    late = late_recording.from_landing(landing.open(), calculation.history, calculation.last)
     return conform(forecast_year(calculation, frames["targets"], late, plan.for_year(calculation.last.year)).frame,
                    "mart_student_year_forecast")
 
@@ -75,7 +75,7 @@ STUDENT_YEAR_ASSETS = [
                     lambda f, key, **_: fact_student_year_month(f[CALCULATION], f["fact_study_right"], key)),
     published_asset("fact_weighted_student_year_month", ["fact_student_year_month", "dim_qualification"],
                     lambda f, landing, **_: weighted_student_years(f["fact_student_year_month"],
-                                                                   f["dim_qualification"], landing.cost_groups()),
+                                                                   f["dim_qualification"], landing.open().site.cost_groups),
                     columns={"fact_student_year_month": ["study_right_key", "qualification_key", "month_date_key",
                                                          "funding_code", "student_years_current", "has_warnings"]}),
     published_asset("mart_student_year_forecast",

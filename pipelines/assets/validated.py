@@ -46,7 +46,7 @@ def validate_asset(source: Source) -> AssetsDefinition:
                   **raws: RawTable):
         """Run every rule of the export (one file's and across files); waived failures are published flagged."""
         by_table = {name.removeprefix("raw_"): raw for name, raw in raws.items()}
-        waived = active_pairs(load_waivers(landing.waivers(), set(RULES)), landing.run_date())
+        waived = active_pairs(load_waivers(landing.open().site.waivers(), set(RULES)), landing.open().run_date())
         outcomes = validate_export(source, by_table, context.run.run_id, waived)
         wh, key = warehouse.open(), warehouse.key()
         summary = {}

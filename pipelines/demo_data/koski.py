@@ -15,9 +15,9 @@ import numpy as np
 import polars as pl
 from openpyxl import Workbook
 
+from pipelines.ingestion.landing import Landing
 from pipelines.marts.history import history_from_folder
 from pipelines.marts.student_years import month_end, per_study_right
-from pipelines.resources import LandingArea
 from schemas.koski_report import KOSKI_FILE
 
 #: the demo provider's oppilaitos (a made-up organisation OID)
@@ -33,7 +33,7 @@ def _period(as_of: dt.date) -> tuple[dt.date, dt.date]:
 
 
 def _koski_rows(landing: Path, folder: Path, first: dt.date, last: dt.date) -> pl.DataFrame:
-    history, _ = history_from_folder(LandingArea(path=str(landing)), folder)
+    history, _ = history_from_folder(Landing.at(landing), folder)
     ours = per_study_right(history, first, last)
     students = pl.read_csv(folder / "opiskelijat.csv", separator=";", infer_schema=False, encoding="utf8-lossy")
     rights = pl.read_csv(folder / "opiskeluoikeudet.csv", separator=";", infer_schema=False, encoding="utf8-lossy")

@@ -3,16 +3,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pipelines.ingestion.landing import Landing
 from pipelines.ingestion.problems import FileProblem
 from pipelines.ingestion.reading import RawTable, read_export_file
-from pipelines.resources import LandingArea
 from schemas.metadata import Table
 
 
-def safe_path(landing: LandingArea, path: Path) -> Path:
+def safe_path(landing: Landing, path: Path) -> Path:
     """``path`` if no folder on the way to it is a link and it is inside the landing folder; else a problem. (The
     file itself is checked when it is opened: :func:`pipelines.ingestion.reading.opened_export`.)"""
-    root = Path(landing.path).resolve()
+    root = landing.path.resolve()
     for part in [path, *path.parents]:
         if part.is_symlink():
             raise FileProblem(path.name, f"{part} is a symbolic link: exports must be real files and folders inside "
@@ -24,16 +24,16 @@ def safe_path(landing: LandingArea, path: Path) -> Path:
     return path
 
 
-def read_table(landing: LandingArea, table: Table, folder: Path | None = None) -> RawTable:
+def read_table(landing: Landing, table: Table, folder: Path | None = None) -> RawTable:
     """One export file as text; a file that cannot be read comes back with its problem, not raised."""
     try:
         folder = folder or landing.export_folder(table.source_system)
         path = safe_path(landing, folder / table.source_file)
-        return read_export_file(path, table, landing.headers(table.source_system, table.name),
-                                landing.dialect(table.source_system), landing.max_file_bytes())
+        return read_export_file(path, table, landing.site.headers(table.source_system, table.name),
+                                landing.dialect(table.source_system), landing.site.max_file_bytes)
     except FileProblem as problem:
         return RawTable(table=table.name, file=table.source_file, problem=problem)
 
 
-def read_folder(landing: LandingArea, tables: tuple[Table, ...], folder: Path) -> dict[str, RawTable]:
+def read_folder(landing: Landing, tables: tuple[Table, ...], folder: Path) -> dict[str, RawTable]:
     return {t.name: read_table(landing, t, folder) for t in tables}

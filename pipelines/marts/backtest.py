@@ -13,13 +13,13 @@ from pathlib import Path
 
 import polars as pl
 
+from pipelines.ingestion.landing import Landing
 from pipelines.ingestion.problems import FileProblem
 from pipelines.marts import late_recording
 from pipelines.marts.forecast import forecast_year
 from pipelines.marts.history import history_from_folder
 from pipelines.marts.intake_plan import plan_in_force
 from pipelines.marts.student_years import RIGHT, Calculation, StudyRightHistory, month_end, per_study_right
-from pipelines.resources import LandingArea
 from schemas.codes import QUALIFICATIONS, reference
 from schemas.student_admin import SYSTEM
 
@@ -75,7 +75,7 @@ def month_ends(year: int) -> list[dt.date]:
     return [month_end(dt.date(year, m, 1)) for m in range(1, 13)]
 
 
-def _year_figures(landing: LandingArea, year: int) -> tuple[pl.DataFrame, pl.DataFrame]:
+def _year_figures(landing: Landing, year: int) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Per study right the newest export can count: the year's student-years (current formula) and its breakdown
     members; and the study rights the newest export holds back. The newest export must be dated after the year."""
     newest = landing.export_folder(SYSTEM)
@@ -97,7 +97,7 @@ def _totals(figures: pl.DataFrame, breakdowns: tuple[str, ...]) -> dict[tuple[st
             for member, total in figures.group_by(breakdown).agg(pl.col("student_years").sum()).iter_rows()}
 
 
-def backtest(landing: LandingArea, year: int, by: str = "total", use_plan: bool = True
+def backtest(landing: Landing, year: int, by: str = "total", use_plan: bool = True
              ) -> dict[str, list[MonthResult]]:
     """breakdown member (and ``total``) → the twelve month ends' year-end forecasts (all funding) against the
     actual.
@@ -111,7 +111,7 @@ def backtest(landing: LandingArea, year: int, by: str = "total", use_plan: bool 
     histories: dict[Path, StudyRightHistory] = {}  # each export is read once
     held: dict[Path, pl.DataFrame] = {}
     for last_day in month_ends(year):
-        known_then = LandingArea(path=landing.path, as_of=last_day.isoformat(), site_config=landing.site_config)
+        known_then = landing.known_on(last_day)
         folder = known_then.export_folder(SYSTEM)  # the newest export on or before the month end
         if folder not in histories:
             histories[folder], held[folder] = history_from_folder(landing, folder)

@@ -14,8 +14,8 @@ from pathlib import Path
 import polars as pl
 
 from pipelines.ingestion.folder import read_folder
+from pipelines.ingestion.landing import Landing
 from pipelines.marts.student_years import RIGHT, StudyRightHistory
-from pipelines.resources import LandingArea
 from pipelines.validation import CLEARED, REJECTED, TableOutcome, validate_export
 from schemas import student_admin
 
@@ -65,7 +65,7 @@ def complete_history(outcomes: dict[str, TableOutcome]) -> tuple[StudyRightHisto
     return history.only(complete), left_out
 
 
-def history_from_folder(landing: LandingArea, folder: Path) -> tuple[StudyRightHistory, pl.DataFrame]:
+def history_from_folder(landing: Landing, folder: Path) -> tuple[StudyRightHistory, pl.DataFrame]:
     """Read and validate one export folder exactly as ``run`` does, then keep the complete study rights."""
     outcomes = validate_export(student_admin.SOURCE, read_folder(landing, student_admin.TABLES, folder),
                                run_id=f"read-{folder.name}")

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import polars as pl
 
 from pipelines.ingestion.folder import read_folder
-from pipelines.resources import LandingArea
+from pipelines.ingestion.landing import Landing
 from pipelines.validation import REJECTED, validate_export
 from schemas import plans
 from schemas.metadata import LINE
@@ -29,7 +29,7 @@ class IntakePlan:
 NO_PLAN = IntakePlan()
 
 
-def plan_in_force(landing: LandingArea, on: dt.date) -> IntakePlan:
+def plan_in_force(landing: Landing, on: dt.date) -> IntakePlan:
     """The newest ``plans/<date>/`` on or before ``on``, its valid rows and its problems in words."""
     folders = [p for p in landing.exports(plans.SYSTEM) if p.name <= on.isoformat()]
     if not folders:

@@ -21,10 +21,10 @@ from pathlib import Path
 
 import polars as pl
 
+from pipelines.ingestion.landing import Landing
 from pipelines.ingestion.problems import FileProblem
 from pipelines.marts.history import CannotCalculate, history_from_folder
 from pipelines.marts.student_years import PRESENT, RIGHT, Calculation, StudyRightHistory
-from pipelines.resources import LandingArea
 from schemas.codes import ENDING_STATUSES
 from schemas.student_admin import SYSTEM
 
@@ -82,7 +82,7 @@ def measure(current: StudyRightHistory, earlier: StudyRightHistory, on: dt.date)
     return LateRecording(on, was_lasna.height, phantoms.height, revision)
 
 
-def from_landing(landing: LandingArea, current: StudyRightHistory, as_of: dt.date,
+def from_landing(landing: Landing, current: StudyRightHistory, as_of: dt.date,
                  histories: dict[Path, StudyRightHistory] | None = None) -> LateRecording:
     """Late recording measured on the newest export at least ``SETTLED_DAYS`` older than ``as_of`` in the landing
     folder; nothing measured when there is none or it cannot be read. ``histories`` caches exports read before."""
