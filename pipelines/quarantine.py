@@ -9,7 +9,8 @@ from __future__ import annotations
 import polars as pl
 
 from pipelines.publishing.pseudonyms import pseudonymise
-from pipelines.publishing.warehouse import Warehouse, write_parquet
+from pipelines.files import write_parquet
+from pipelines.publishing.warehouse import Warehouse
 from pipelines.stewardship.history import history_path
 from pipelines.validation import PERSON_ID
 from schemas.metadata import Source

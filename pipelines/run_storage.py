@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import pickle
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
@@ -24,17 +25,15 @@ import pyarrow as pa
 from dagster import ConfigurableIOManager, InputContext, OutputContext
 
 from pipelines import failpoints
+from pipelines.files import atomic_write
 
 
-def _private_file(path: Path) -> IO[bytes]:
-    return os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb")
-
-
-def _write_atomically(path: Path, write) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with _private_file(tmp) as f:
-        write(f)
-    os.replace(tmp, path)
+def _write_atomically(path: Path, write: Callable[[IO[bytes]], object]) -> None:
+    """``write(file)`` into ``path`` atomically; values hold personal data: the owner's only."""
+    def fill(tmp: Path) -> None:
+        with open(tmp, "wb") as f:
+            write(f)
+    atomic_write(path, fill, private=True)
 
 
 class _TablesApart(pickle.Pickler):

@@ -12,7 +12,8 @@ import pytest
 from pipelines.publishing import relationships
 from pipelines.publishing.pseudonyms import (DEMO_KEY, KEY_FILE_VARIABLE, KEY_VARIABLE, KeyProblem, key_bits,
                                              pseudonym_key, pseudonymise)
-from pipelines.publishing.warehouse import Warehouse, missing_sources, shrunk_tables, write_parquet
+from pipelines.files import write_parquet
+from pipelines.publishing.warehouse import Warehouse, missing_sources, shrunk_tables
 from tests.conftest import TEST_KEY, HeldWarehouse
 
 KEY = TEST_KEY.encode()

@@ -3,7 +3,8 @@ import json
 
 import polars as pl
 
-from pipelines.publishing.warehouse import Warehouse, write_parquet
+from pipelines.files import write_parquet
+from pipelines.publishing.warehouse import Warehouse
 from tests.conftest import TEST_KEY
 
 

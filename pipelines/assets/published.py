@@ -10,7 +10,8 @@ from pipelines.assets.validated import QUALITY_GATE
 from pipelines.manifest import build_manifest
 from pipelines.publishing import star
 from pipelines.publishing.relationships import violations
-from pipelines.publishing.warehouse import missing_sources, shrunk_tables, write_parquet
+from pipelines.files import write_parquet
+from pipelines.publishing.warehouse import missing_sources, shrunk_tables
 from pipelines.resources import LandingArea, WarehouseResource
 from pipelines.validation import TableOutcome
 from schemas import published, student_admin

@@ -16,7 +16,7 @@ from pipelines.marts.history import TABLES, complete_history, unreadable
 from pipelines.masking import mask_shapes, mask_text
 from pipelines.marts.reconciliation import Reconciliation, likely_causes, reconcile
 from pipelines.marts.student_years import per_study_right
-from pipelines.publishing.warehouse import write_parquet
+from pipelines.files import write_parquet
 from pipelines.quarantine import quarantine_rows
 from pipelines.resources import LandingArea, WarehouseResource
 from pipelines.validation import FAILURE_SCHEMA, PERSON_ID, TableOutcome

@@ -7,7 +7,7 @@ import polars as pl
 from dagster import AssetExecutionContext, AssetIn, AssetKey, AssetOut, AssetsDefinition, Output, multi_asset
 
 from pipelines.ingestion.reading import RawTable
-from pipelines.publishing.warehouse import write_parquet
+from pipelines.files import write_parquet
 from pipelines.quarantine import quarantine_rows
 from pipelines.resources import LandingArea, WarehouseResource
 from pipelines.stewardship.waivers import active_pairs, load_waivers

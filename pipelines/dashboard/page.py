@@ -7,7 +7,7 @@ import jinja2
 
 from pipelines.dashboard.charts import bar_chart, forecast_chart, number
 from pipelines.dashboard.figures import Figures
-from pipelines.publishing.warehouse import atomic_write_bytes
+from pipelines.files import atomic_write_bytes
 
 TEMPLATES = jinja2.Environment(loader=jinja2.PackageLoader("pipelines.dashboard", "templates"), autoescape=True,
                                undefined=jinja2.StrictUndefined)

@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 from pathlib import Path
 
 import polars as pl
 
+from pipelines.files import atomic_write
 from pipelines.marts.student_years import StudyRightHistory, per_study_right
 from schemas.koski_report import STUDENT_YEAR_REPORT
 
@@ -39,21 +39,19 @@ def as_text(rows: pl.DataFrame, form: str = "ours") -> pl.DataFrame:
     return frame
 
 
-def _write_atomically(frame: pl.DataFrame, out: Path, separator: str) -> None:
-    out.parent.mkdir(parents=True, exist_ok=True)
-    partial = out.with_name(f".{out.name}.partial")
-    frame.write_csv(partial, null_value="", separator=separator)
-    os.replace(partial, out)
+def _write_csv(frame: pl.DataFrame, out: Path, separator: str) -> None:
+    """Atomically, the owner's only (study-right ids are source ids)."""
+    atomic_write(out, lambda tmp: frame.write_csv(tmp, null_value="", separator=separator), private=True)
 
 
 def write_report(history: StudyRightHistory, first: dt.date, last: dt.date, out: Path, form: str = "ours") -> int:
     """Write the report (KOSKI's columns in KOSKI's order) atomically; returns its row count."""
     rows = per_study_right(history, first, last)
-    _write_atomically(as_text(rows, form), out, ";" if form == "koski" else ",")
+    _write_csv(as_text(rows, form), out, ";" if form == "koski" else ",")
     return rows.height
 
 
 def write_held_back(held: pl.DataFrame, out: Path) -> None:
     """The study rights left out of the report because their figures are unknown, with the rules that say why."""
-    _write_atomically(held.group_by("study_right_id", maintain_order=True).agg(pl.col("rule_id").str.join(" ")),
+    _write_csv(held.group_by("study_right_id", maintain_order=True).agg(pl.col("rule_id").str.join(" ")),
                       out, ",")

@@ -26,17 +26,15 @@ import fcntl
 import json
 import os
 import shutil
-import tempfile
-from collections.abc import Iterable
 import time
 from pathlib import Path
 
 import duckdb
-import pyarrow as pa
-import pyarrow.parquet as pq
 import polars as pl
+import pyarrow.parquet as pq
 
 from pipelines import failpoints
+from pipelines.files import atomic_write, atomic_write_bytes, atomic_write_json, write_parquet
 from pipelines.publishing.pseudonyms import DEMO_KEY, KeyProblem, fingerprint
 
 KEEP_VERSIONS = 5
@@ -53,57 +51,6 @@ GATHERING = ".gathering"
 
 class WarehouseBusy(RuntimeError):
     """Another process holds the warehouse; the message says which and what to do."""
-
-
-def folder_for(path: Path, private: bool = False) -> None:
-    """Create ``path``'s folder; a private one (personal data) is the owner's only, whatever the umask."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if private:
-        os.chmod(path.parent, 0o700)
-
-
-def atomic_write_bytes(path: Path, data: bytes, private: bool = False) -> None:
-    """Write next to ``path`` and rename into place; ``private`` files (personal data) are readable by the owner
-    only, others by everyone (a shared dashboard), whatever the umask."""
-    folder_for(path, private)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o600 if private else 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def atomic_write_json(path: Path, obj) -> None:
-    atomic_write_bytes(path, (json.dumps(obj, indent=2, ensure_ascii=False, default=str) + "\n").encode())
-
-
-def write_parquet(frame: pl.DataFrame | Iterable[pl.DataFrame], path: Path, schema: pa.Schema | None = None,
-                  private: bool = False) -> int:
-    """Write Parquet next to ``path`` and rename it into place; returns the rows written.
-
-    ``frame`` may be parts (in order) of one table, written one row group after another, so that a table of ten
-    million rows is never whole in memory (``schema`` is then required). ``private``: as in atomic_write_bytes."""
-    folder_for(path, private)
-    tmp = path.with_name(f".{path.name}.tmp")
-    if isinstance(frame, pl.DataFrame):
-        table = frame.to_arrow()
-        pq.write_table(table.cast(schema) if schema is not None else table, tmp, compression="zstd")
-        rows = frame.height
-    else:
-        rows = 0
-        with pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
-            for part in frame:
-                writer.write_table(part.to_arrow().cast(schema))
-                rows += part.height
-    os.chmod(tmp, 0o600 if private else 0o644)
-    os.replace(tmp, path)
-    return rows
 
 
 class Warehouse:
@@ -341,15 +288,14 @@ def _write_database(version: Path) -> None:
     """``<version>/tiedolla.duckdb``: the version's tables copied into one DuckDB database, so that it opens from
     any folder, after the warehouse is moved, and in tools that cannot follow a path (views over Parquet would
     hold the path of the folder they were written in)."""
-    target, tmp = version / DATABASE, version / f".{DATABASE}.tmp"
-    tmp.unlink(missing_ok=True)
-    con = duckdb.connect(str(tmp))
-    try:
-        con.execute("SET enable_progress_bar = false")
-        for table in sorted(version.glob("*.parquet")):
-            path = table.as_posix().replace("'", "''")
-            con.execute(f'CREATE TABLE "{table.stem}" AS SELECT * FROM read_parquet(\'{path}\')')
-    finally:
-        con.close()
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, target)
+    def write(tmp: Path) -> None:
+        tmp.unlink()  # (DuckDB makes its own file)
+        con = duckdb.connect(str(tmp))
+        try:
+            con.execute("SET enable_progress_bar = false")
+            for table in sorted(version.glob("*.parquet")):
+                path = table.as_posix().replace("'", "''")
+                con.execute(f'CREATE TABLE "{table.stem}" AS SELECT * FROM read_parquet(\'{path}\')')
+        finally:
+            con.close()
+    atomic_write(version / DATABASE, write)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import polars as pl
 
-from pipelines.publishing.warehouse import atomic_write_bytes
+from pipelines.files import atomic_write_bytes
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 #: a formula start (ASCII or full-width) after a list separator or a line break and spaces, inside a value

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.files import replace_folder
 from schemas.metadata import Table
 from schemas.published_base import EMAIL_PATTERN, HETU_PATTERN
 
@@ -90,6 +91,5 @@ def build_data_docs(published: Path, tables: list[Table], reports: Path, max_row
         outcome[table.name] = {"success": bool(result.success), "evaluated": int(stats["evaluated_expectations"]),
                                "failed": int(stats["unsuccessful_expectations"]), "rows_validated": len(frame)}
     ctx.build_data_docs(site_names=[SITE])  # once, with every validation (an action per checkpoint rebuilds it each time)
-    shutil.rmtree(docs, ignore_errors=True)
-    os.replace(tmp_docs, docs)
+    replace_folder(tmp_docs, docs)
     return outcome

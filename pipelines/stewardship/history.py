@@ -12,7 +12,7 @@ from pathlib import Path
 
 import polars as pl
 
-from pipelines.publishing.warehouse import write_parquet
+from pipelines.files import write_parquet
 from pipelines.validation import WAIVED
 
 DETAIL = ["source_system", "table", "rule_id", "severity", "consequence", "record_key", "column", "source_header",

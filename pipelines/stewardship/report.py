@@ -14,7 +14,7 @@ import jinja2
 import markupsafe
 import polars as pl
 
-from pipelines.publishing.warehouse import atomic_write_bytes
+from pipelines.files import atomic_write_bytes
 from pipelines.stewardship.corrections import STATUS_WORDS
 from pipelines.stewardship.waivers import Waiver
 from pipelines.validation import WAIVED

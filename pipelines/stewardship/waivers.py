@@ -17,7 +17,7 @@ from pathlib import Path
 
 import yaml
 
-from pipelines.publishing.warehouse import atomic_write_bytes
+from pipelines.files import atomic_write_bytes
 
 FIELDS = ("rule", "source_key", "reason", "approved_by", "expires")
 
