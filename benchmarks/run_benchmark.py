@@ -8,6 +8,7 @@ summed per stage too, and the foundation's own path (ingest → validate → sta
 release) is set against the floor beside the whole run. The organisation master's precision
 and recall against the generator's truth are printed too.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -18,10 +19,10 @@ import tempfile
 import time
 from pathlib import Path
 
-import pipelines  # noqa: F401  (first: it sets polars' allocator up before polars loads)
 import duckdb
 import polars as pl
 
+import pipelines  # noqa: F401  (first: it sets polars' allocator up before polars loads)
 from pipelines.cli import DEMO_AS_OF, run_pipeline
 from pipelines.matching.quality import match_quality
 
@@ -34,8 +35,13 @@ STAGES = {
     "student-years and forecast": ("student_year",),
     "KOSKI reconciliation": ("koski",),
     "CRM marts": ("mart_", "crm_activity", "partnership", "survey_response"),
-    "reports (steward report, Data Docs, dashboard)": ("failure_history", "figures_at_risk", "steward_report",
-                                                       "data_docs", "dashboard"),
+    "reports (steward report, Data Docs, dashboard)": (
+        "failure_history",
+        "figures_at_risk",
+        "steward_report",
+        "data_docs",
+        "dashboard",
+    ),
     "star schema and release": ("",),
 }
 FOUNDATION = ("ingest", "validate", "star schema and release")
@@ -54,8 +60,10 @@ def floor_seconds(landing: Path, out: Path) -> float:
             if csv.name == "tyopaikkajaksot.csv":  # the demo's Windows-1252 file: DuckDB needs UTF-8
                 source = out / csv.name
                 source.write_bytes(csv.read_bytes().decode("cp1252").encode())
-            con.execute(f"COPY (SELECT * FROM read_csv('{source}', delim='{delimiter}', header=true, all_varchar=true, "
-                        f"ignore_errors=true)) TO '{out / csv.stem}.parquet'")
+            con.execute(
+                f"COPY (SELECT * FROM read_csv('{source}', delim='{delimiter}', header=true, all_varchar=true, "
+                f"ignore_errors=true)) TO '{out / csv.stem}.parquet'"
+            )
     return time.perf_counter() - start
 
 
@@ -71,10 +79,17 @@ def main() -> None:
         if args.landing is None:
             t = time.perf_counter()
             # in its own process, so that the peak RSS below is the pipeline's alone
-            subprocess.run([sys.executable, "-c", "import sys, datetime as dt, pathlib; "
-                            "from pipelines.demo_data.export import generate; "
-                            f"generate({args.size!r}, 1, pathlib.Path({str(landing)!r}), "
-                            f"dt.date.fromisoformat({DEMO_AS_OF.isoformat()!r}), history=False)"], check=True)
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-c",
+                    "import sys, datetime as dt, pathlib; "
+                    "from pipelines.demo_data.export import generate; "
+                    f"generate({args.size!r}, 1, pathlib.Path({str(landing)!r}), "
+                    f"dt.date.fromisoformat({DEMO_AS_OF.isoformat()!r}), history=False)",
+                ],
+                check=True,
+            )
             print(f"generate {args.size}: {time.perf_counter() - t:.1f} s")
         (tmp / "floor").mkdir()
         floor = floor_seconds(landing, tmp / "floor")
@@ -98,11 +113,14 @@ def main() -> None:
         print(f"foundation path ({' + '.join(FOUNDATION)}): {foundation:.2f} s = {foundation / floor:.1f}x the floor")
         print(f"peak RSS of the pipeline: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / 1024:.2f} GiB")
         print("published" if result.success else "NOT published")
-        truth = pl.read_csv(landing / "truth" / "crm" / DEMO_AS_OF.isoformat() / "organizations.csv",
-                            infer_schema=False)
+        truth = pl.read_csv(
+            landing / "truth" / "crm" / DEMO_AS_OF.isoformat() / "organizations.csv", infer_schema=False
+        )
         quality = match_quality(pl.read_parquet(warehouse / "published" / "bridge_organization_source.parquet"), truth)
-        print(f"organisation matching: precision {quality.precision:.4f}, recall {quality.recall:.4f} "
-              f"over {quality.records:,} source records ({quality.true_pairs:,} true same-organisation pairs)")
+        print(
+            f"organisation matching: precision {quality.precision:.4f}, recall {quality.recall:.4f} "
+            f"over {quality.records:,} source records ({quality.true_pairs:,} true same-organisation pairs)"
+        )
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 Exit codes of ``run``: 0 published and every report made (quarantined rows are normal), 1 not published,
 2 usage error, 3 published but a report step failed (named on stderr).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -16,7 +17,9 @@ from pipelines.publishing.pseudonyms import KEY_FILE_VARIABLE, KEY_VARIABLE
 
 DEMO_AS_OF = dt.date(2026, 11, 20)
 SITE_VARIABLE = "TIEDOLLA_SITE_CONFIG"
-SITE_HELP = f"the site configuration YAML (headers, thresholds, waivers…; default: ${SITE_VARIABLE}, else the shipped one)"
+SITE_HELP = (
+    f"the site configuration YAML (headers, thresholds, waivers…; default: ${SITE_VARIABLE}, else the shipped one)"
+)
 PROJECT = Path(__file__).resolve().parent.parent
 
 
@@ -39,13 +42,23 @@ def cmd_generate(args) -> int:
         raise UsageError(f"--august-surge {args.august_surge} is not a share from 0 to 10 (0.3 = 30 % more)")
     folder = generate(args.size, args.seed, out, args.as_of, clean=args.clean, august_surge=args.august_surge)
     print(f"wrote {folder}, {out / 'crm' / day} and the intake plans in {out / 'plans'}")
-    print(f"truth of injected defects: {out / 'truth' / '<source>' / day / 'defects.csv'}; "
-          f"of which records are one organisation: {out / 'truth' / 'crm' / day / 'organizations.csv'}")
+    print(
+        f"truth of injected defects: {out / 'truth' / '<source>' / day / 'defects.csv'}; "
+        f"of which records are one organisation: {out / 'truth' / 'crm' / day / 'organizations.csv'}"
+    )
     return 0
 
 
-def run_pipeline(landing: Path, warehouse: Path, as_of: dt.date | None, key: str, site_config: str | None = None,
-                 allow_missing_sources: list[str] | None = None, allow_shrink: bool = False, rotate_key: bool = False):
+def run_pipeline(
+    landing: Path,
+    warehouse: Path,
+    as_of: dt.date | None,
+    key: str,
+    site_config: str | None = None,
+    allow_missing_sources: list[str] | None = None,
+    allow_shrink: bool = False,
+    rotate_key: bool = False,
+):
     """Materialise every asset of the one Definitions in this process; returns the Dagster result.
 
     The caller holds the warehouse's run lock (``_run_locked``), so the resource does not take it again.
@@ -53,10 +66,18 @@ def run_pipeline(landing: Path, warehouse: Path, as_of: dt.date | None, key: str
     from pipelines.definitions import make_definitions
     from pipelines.progress import progress_logger
 
-    defs = make_definitions(landing, warehouse, as_of.isoformat() if as_of else None, key, site_config,
-                            loggers={"progress": progress_logger}, lock_for_run=False,  # the caller holds the lock
-                            allow_missing_sources=allow_missing_sources, allow_shrink=allow_shrink,
-                            rotate_key=rotate_key)
+    defs = make_definitions(
+        landing,
+        warehouse,
+        as_of.isoformat() if as_of else None,
+        key,
+        site_config,
+        loggers={"progress": progress_logger},
+        lock_for_run=False,  # the caller holds the lock
+        allow_missing_sources=allow_missing_sources,
+        allow_shrink=allow_shrink,
+        rotate_key=rotate_key,
+    )
     job = defs.resolve_implicit_global_asset_job_def()
     # The public ``execute_in_process`` keeps every step's output in memory for the result object (the raw and
     # validated tables: gigabytes at national size). We read only the events, so run the same in-process
@@ -64,8 +85,13 @@ def run_pipeline(landing: Path, warehouse: Path, as_of: dt.date | None, key: str
     from dagster._core.definitions.job_base import InMemoryJob
     from dagster._core.execution.execute_in_process import core_execute_in_process
 
-    return core_execute_in_process(run_config={"loggers": {"progress": {}}}, job=InMemoryJob(job_def=job),
-                                   instance=None, output_capturing_enabled=False, raise_on_error=False)
+    return core_execute_in_process(
+        run_config={"loggers": {"progress": {}}},
+        job=InMemoryJob(job_def=job),
+        instance=None,
+        output_capturing_enabled=False,
+        raise_on_error=False,
+    )
 
 
 def _root_cause(error) -> str:
@@ -81,11 +107,16 @@ def _report(result, warehouse: Path) -> int:
     from pipelines.assets.published import RELEASE
 
     released = any(e.asset_key.to_user_string() == RELEASE for e in result.get_asset_materialization_events())
-    failed_checks = [f"{e.asset_key.to_user_string()}: {e.check_name}" for e in result.get_asset_check_evaluations()
-                     if not e.passed]
+    failed_checks = [
+        f"{e.asset_key.to_user_string()}: {e.check_name}" for e in result.get_asset_check_evaluations() if not e.passed
+    ]
     failed_steps = []
     for event in result.all_events:
-        if event.is_step_failure and event.step_failure_data.error and "AssetCheckFailed" not in event.step_failure_data.error.message:
+        if (
+            event.is_step_failure
+            and event.step_failure_data.error
+            and "AssetCheckFailed" not in event.step_failure_data.error.message
+        ):
             print(f"step {event.step_key} failed: {_root_cause(event.step_failure_data.error)}", file=sys.stderr)
             failed_steps.append(event.step_key)
     manifest_path = warehouse / "manifest.json"
@@ -99,12 +130,16 @@ def _report(result, warehouse: Path) -> int:
         return 1
     manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     print(f"\npublished run {manifest['run_id']} (as of {manifest['as_of']})")
-    print(f"  {'source':<15}{'file':<34}{'read':>10}{'published':>11}{'rejected':>10}   "
-          f"{'of the published: cleared':>26}{'flagged':>9}")
+    print(
+        f"  {'source':<15}{'file':<34}{'read':>10}{'published':>11}{'rejected':>10}   "
+        f"{'of the published: cleared':>26}{'flagged':>9}"
+    )
     for name, f in manifest["files"].items():
         note = f"  CANNOT READ: {f['problem']}" if f["problem"] else ""
-        print(f"  {f['source_system']:<15}{name:<34}{f['rows_read']:>10}{f['rows_published']:>11}"
-              f"{f['rows_rejected']:>10}   {f['rows_cleared']:>26}{f['rows_flagged']:>9}{note}")
+        print(
+            f"  {f['source_system']:<15}{name:<34}{f['rows_read']:>10}{f['rows_published']:>11}"
+            f"{f['rows_rejected']:>10}   {f['rows_cleared']:>26}{f['rows_flagged']:>9}{note}"
+        )
         for notice in f["notices"]:
             print(f"    note: {notice}")
     _report_koski(warehouse / "published" / "mart_koski_reconciliation.parquet")
@@ -129,16 +164,27 @@ def _report_koski(mart: Path) -> None:
     if not mart.exists():
         return
     for (oid, first, last), rows in pl.read_parquet(mart).group_by(
-            "oppilaitos_oid", "period_first_day", "period_last_day", maintain_order=True):
+        "oppilaitos_oid", "period_first_day", "period_last_day", maintain_order=True
+    ):
         r = rows.row(0, named=True)
-        print(f"\n  KOSKI's report {oid} {first}–{last}: {r['rows_matched']} study rights in both, "
-              f"{r['rows_only_in_koski']} only in KOSKI, {r['rows_only_ours']} only ours, "
-              f"{int(rows['rows_differing'].sum())} figure(s) differ (reports/steward/corrections_koski.csv)")
+        print(
+            f"\n  KOSKI's report {oid} {first}–{last}: {r['rows_matched']} study rights in both, "
+            f"{r['rows_only_in_koski']} only in KOSKI, {r['rows_only_ours']} only ours, "
+            f"{int(rows['rows_differing'].sum())} figure(s) differ (reports/steward/corrections_koski.csv)"
+        )
 
 
-def _run_locked(landing: Path, warehouse: Path, as_of, key: str, site_config: str | None, wait: float,
-                allow_missing_sources: list[str] | None = None, allow_shrink: bool = False,
-                rotate_key: bool = False) -> int:
+def _run_locked(
+    landing: Path,
+    warehouse: Path,
+    as_of,
+    key: str,
+    site_config: str | None,
+    wait: float,
+    allow_missing_sources: list[str] | None = None,
+    allow_shrink: bool = False,
+    rotate_key: bool = False,
+) -> int:
     """One run at a time per warehouse; stale staging of runs that crashed is cleared first."""
     from pipelines.publishing.warehouse import Warehouse, WarehouseBusy
 
@@ -149,8 +195,9 @@ def _run_locked(landing: Path, warehouse: Path, as_of, key: str, site_config: st
             if stale:
                 print(f"cleared the staging of {len(stale)} unfinished earlier run(s)", file=sys.stderr)
             try:
-                result = run_pipeline(landing, warehouse, as_of, key, site_config, allow_missing_sources,
-                                      allow_shrink, rotate_key)
+                result = run_pipeline(
+                    landing, warehouse, as_of, key, site_config, allow_missing_sources, allow_shrink, rotate_key
+                )
             finally:  # values passed between steps hold unpublished personal data: none stays at rest
                 shutil.rmtree(warehouse / ".dagster" / "storage", ignore_errors=True)
     except WarehouseBusy as err:
@@ -169,13 +216,17 @@ def _check_landing(landing: Path, as_of: dt.date | None, site_config: str | None
 
     area = _opened(landing, site_config)
     if not area.exports(student_admin.SYSTEM):
-        raise UsageError(f"{landing} holds no student-administration export ({student_admin.SYSTEM}/<YYYY-MM-DD>/): "
-                         "is it the landing folder?")
+        raise UsageError(
+            f"{landing} holds no student-administration export ({student_admin.SYSTEM}/<YYYY-MM-DD>/): "
+            "is it the landing folder?"
+        )
     for source in SOURCES:
         exports = area.exports(source.system)
         if exports and as_of and exports[0].name > as_of.isoformat():
-            raise UsageError(f"--as-of {as_of} is before every {source.system} export (the earliest is "
-                             f"{exports[0].name}); nothing was run or changed")
+            raise UsageError(
+                f"--as-of {as_of} is before every {source.system} export (the earliest is "
+                f"{exports[0].name}); nothing was run or changed"
+            )
 
 
 def _opened(landing: str | Path, site_config: str | None = None):
@@ -203,8 +254,17 @@ def cmd_run(args) -> int:
         raise UsageError(str(err)) from None
     _check_landing(landing, args.as_of, args.site_config)
     print(f"running the pipeline on {landing} -> {warehouse}", file=sys.stderr)
-    return _run_locked(landing, warehouse, args.as_of, key.decode(), args.site_config, args.wait,
-                       args.allow_missing_source, args.allow_shrink, args.rotate_key)
+    return _run_locked(
+        landing,
+        warehouse,
+        args.as_of,
+        key.decode(),
+        args.site_config,
+        args.wait,
+        args.allow_missing_source,
+        args.allow_shrink,
+        args.rotate_key,
+    )
 
 
 def cmd_rollback(args) -> int:
@@ -218,8 +278,10 @@ def cmd_rollback(args) -> int:
         current = wh.current_version()
         for v in wh.versions():
             mark = "*" if v["version"] == current else " "
-            print(f"{mark} {v['version']}  released {v['released_at']}  as of {v['as_of']}  "
-                  f"{v['rows_published']} rows published")
+            print(
+                f"{mark} {v['version']}  released {v['released_at']}  as of {v['as_of']}  "
+                f"{v['rows_published']} rows published"
+            )
         return 0
     try:
         version = wh.rollback(args.to)
@@ -229,11 +291,17 @@ def cmd_rollback(args) -> int:
     except ValueError as err:
         raise UsageError(str(err)) from None
     released = next(v for v in wh.versions() if v["version"] == version)
-    marked = mark_rolled_back(wh.root / "reports" / "steward", version, str(released["as_of"]),
-                              dt.datetime.now().isoformat(sep=" ", timespec="minutes"))
-    print(f"published now points at version {version} (as of {released['as_of']}); tiedolla.duckdb, the dashboard "
-          f"and the Data Docs are that version's" + ("; the steward report (of the latest run) is marked as not "
-                                                    "describing it" if marked else ""))
+    marked = mark_rolled_back(
+        wh.root / "reports" / "steward",
+        version,
+        str(released["as_of"]),
+        dt.datetime.now().isoformat(sep=" ", timespec="minutes"),
+    )
+    print(
+        f"published now points at version {version} (as of {released['as_of']}); tiedolla.duckdb, the dashboard "
+        f"and the Data Docs are that version's"
+        + ("; the steward report (of the latest run) is marked as not describing it" if marked else "")
+    )
     return 0
 
 
@@ -286,13 +354,17 @@ def cmd_student_years(args) -> int:
         return 1
     out = Path(args.out)
     rows = write_report(history, args.from_, args.to, out, args.format)
-    print(f"{rows} study rights with days from {args.from_} to {args.to} written to {out} "
-          f"(export {folder.name})", file=sys.stderr)
+    print(
+        f"{rows} study rights with days from {args.from_} to {args.to} written to {out} (export {folder.name})",
+        file=sys.stderr,
+    )
     held_out = out.with_name(f"{out.stem}_held_back.csv")
     write_held_back(held, held_out)
-    print(f"{held['study_right_id'].n_unique()} study rights held back: a rule failed in their own status "
-          f"timeline, additional periods or type, so their figures are unknown; listed with the rule in {held_out}",
-          file=sys.stderr)
+    print(
+        f"{held['study_right_id'].n_unique()} study rights held back: a rule failed in their own status "
+        f"timeline, additional periods or type, so their figures are unknown; listed with the rule in {held_out}",
+        file=sys.stderr,
+    )
     return 0
 
 
@@ -306,18 +378,24 @@ def cmd_backtest(args) -> int:
     except (FileProblem, CannotCalculate) as err:
         print(f"tiedolla: cannot backtest {args.year}: {err}", file=sys.stderr)
         return 1
-    print(f"forecast of {args.year}'s student-years (current formula, all funding) at each month end, "
-          "from the export known then; measured over January-November (December's export holds the whole year)")
+    print(
+        f"forecast of {args.year}'s student-years (current formula, all funding) at each month end, "
+        "from the export known then; measured over January-November (December's export holds the whole year)"
+    )
     # the members first, the total last: the last line is always the whole provider's
     for member in sorted(by_member, key=lambda m: (m == "total", m)):
         results = by_member[member]
         if args.by != "total":
             print(f"\n{args.by}: {member}" if member != "total" else "\ntotal")
-        print(f"{'month end':<12}{'export':<12}{'forecast':>10}{'low 80%':>10}{'high 80%':>10}{'actual':>10}"
-              f"{'error':>9}  inside 80%")
+        print(
+            f"{'month end':<12}{'export':<12}{'forecast':>10}{'low 80%':>10}{'high 80%':>10}{'actual':>10}"
+            f"{'error':>9}  inside 80%"
+        )
         for r in results:
-            print(f"{r.month_end.isoformat():<12}{r.export:<12}{r.forecast:>10.1f}{r.low:>10.1f}{r.high:>10.1f}"
-                  f"{r.actual:>10.1f}{100 * r.error:>8.1f}%  {'yes' if r.inside else 'no'}")
+            print(
+                f"{r.month_end.isoformat():<12}{r.export:<12}{r.forecast:>10.1f}{r.low:>10.1f}{r.high:>10.1f}"
+                f"{r.actual:>10.1f}{100 * r.error:>8.1f}%  {'yes' if r.inside else 'no'}"
+            )
         print(summary(results).line())
     return 0
 
@@ -361,14 +439,18 @@ def cmd_forget(args) -> int:
         return 1
     people = len(students) + len(contacts)
     if not removed:
-        print(f"tiedolla: nothing about {'this person' if people == 1 else 'these people'} was found in "
-              f"{wh.root}: check the {'student number' if students else 'contact id'} (a student number as the "
-              "export writes it, e.g. without spaces); the key is the warehouse's own", file=sys.stderr)
+        print(
+            f"tiedolla: nothing about {'this person' if people == 1 else 'these people'} was found in "
+            f"{wh.root}: check the {'student number' if students else 'contact id'} (a student number as the "
+            "export writes it, e.g. without spaces); the key is the warehouse's own",
+            file=sys.stderr,
+        )
         return 1
-    print(f"removed {sum(removed.values())} row(s) about {people} person(s):"
-          + "".join(f"\n  {place}: {n}" for place, n in sorted(removed.items())))
-    print("Delete or correct them in the source system too: the next run reads what the export holds.",
-          file=sys.stderr)
+    print(
+        f"removed {sum(removed.values())} row(s) about {people} person(s):"
+        + "".join(f"\n  {place}: {n}" for place, n in sorted(removed.items()))
+    )
+    print("Delete or correct them in the source system too: the next run reads what the export holds.", file=sys.stderr)
     return 0
 
 
@@ -423,16 +505,25 @@ def cmd_waive(args) -> int:
     elif args.warehouse:
         path = Path(args.warehouse).resolve() / WAIVER_FILE
     else:
-        raise UsageError("name the warehouse whose runs the waiver is for (--warehouse), or the site configuration "
-                         "that names the waiver file (--site-config)")
-    entry = {"rule": args.rule, "source_key": args.key, "reason": args.reason, "approved_by": args.approved_by,
-             "expires": args.expires}
+        raise UsageError(
+            "name the warehouse whose runs the waiver is for (--warehouse), or the site configuration "
+            "that names the waiver file (--site-config)"
+        )
+    entry = {
+        "rule": args.rule,
+        "source_key": args.key,
+        "reason": args.reason,
+        "approved_by": args.approved_by,
+        "expires": args.expires,
+    }
     try:
         waiver = add_waiver(path, entry, set(RULES), dt.date.today())
     except WaiverError as err:
         raise UsageError(str(err)) from None
-    print(f"waived {waiver.rule} for {waiver.source_key} until {waiver.expires} in {path}; it takes effect in the "
-          "next run, whose report lists it")
+    print(
+        f"waived {waiver.rule} for {waiver.source_key} until {waiver.expires} in {path}; it takes effect in the "
+        "next run, whose report lists it"
+    )
     return 0
 
 
@@ -450,58 +541,105 @@ def cmd_docs(args) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    from schemas.sources import SOURCES
-
     from pipelines.manifest import code_version
+    from schemas.sources import SOURCES
 
     p = argparse.ArgumentParser(prog="tiedolla", description=__doc__.split("\n")[0])
     p.add_argument("--version", action="version", version=f"tiedolla {code_version()}")
     sub = p.add_subparsers(dest="command", required=True)
     g = sub.add_parser("generate", help="write a synthetic landing folder with documented defects")
-    g.add_argument("--size", choices=["small", "medium", "large", "national"], default="small",
-                   help="300, 3,000, 30,000 or 350,000 students (default %(default)s)")
+    g.add_argument(
+        "--size",
+        choices=["small", "medium", "large", "national"],
+        default="small",
+        help="300, 3,000, 30,000 or 350,000 students (default %(default)s)",
+    )
     g.add_argument("--seed", type=int, default=1, help="the random seed: the same seed writes the same data")
     g.add_argument("--out", required=True, help="landing folder to write")
     g.add_argument("--as-of", type=_date, default=DEMO_AS_OF, help="export date, YYYY-MM-DD (default %(default)s)")
-    g.add_argument("--august-surge", type=float, default=0.0, metavar="SHARE",
-                   help="a new group starting in August of the previous year, as a share of that August's usual "
-                        "intake (0.3 = 30 %% more); the intake plans know it, history does not (default 0)")
-    g.add_argument("--clean", action="store_true",
-                   help="the same world without its defects: what every figure would be if all records were right")
+    g.add_argument(
+        "--august-surge",
+        type=float,
+        default=0.0,
+        metavar="SHARE",
+        help="a new group starting in August of the previous year, as a share of that August's usual "
+        "intake (0.3 = 30 %% more); the intake plans know it, history does not (default 0)",
+    )
+    g.add_argument(
+        "--clean",
+        action="store_true",
+        help="the same world without its defects: what every figure would be if all records were right",
+    )
     g.set_defaults(func=cmd_generate)
     r = sub.add_parser("run", help="ingest, validate, quarantine and publish a landing folder")
     r.add_argument("--landing", required=True, help="the landing folder: <source>/<YYYY-MM-DD>/ export folders")
-    r.add_argument("--warehouse", required=True, help="the warehouse folder: published/, versions/, quarantine/, reports/ (created if missing)")
+    r.add_argument(
+        "--warehouse",
+        required=True,
+        help="the warehouse folder: published/, versions/, quarantine/, reports/ (created if missing)",
+    )
     r.add_argument("--as-of", type=_date, help="use the newest export on or before this date (YYYY-MM-DD)")
     r.add_argument("--site-config", default=os.environ.get(SITE_VARIABLE), help=SITE_HELP)
-    r.add_argument("--pseudonym-key-file",
-                   help=f"file holding the pseudonym key (default: ${KEY_FILE_VARIABLE}, else ${KEY_VARIABLE})")
-    r.add_argument("--allow-missing-source", action="append", metavar="SOURCE",
-                   choices=[s.system for s in SOURCES],
-                   help="publish although the current release has an export of SOURCE (student_admin, crm) and the "
-                        "landing area has none: its tables are published empty (repeatable)")
-    r.add_argument("--allow-shrink", action="store_true",
-                   help="publish although a table would lose more than release.max_shrink_share (site configuration, "
-                        "default 50 %%) of the current release's rows")
-    r.add_argument("--rotate-key", action="store_true",
-                   help="this run changes the pseudonym key on purpose: every pseudonym changes, and the kept older "
-                        "versions (made with the old key) are removed so no two keys mix (without it, a key other "
-                        "than the warehouse's is refused)")
-    r.add_argument("--wait", type=float, default=0, metavar="SECONDS",
-                   help="if another run holds the warehouse, wait this long for it (default: refuse at once)")
+    r.add_argument(
+        "--pseudonym-key-file",
+        help=f"file holding the pseudonym key (default: ${KEY_FILE_VARIABLE}, else ${KEY_VARIABLE})",
+    )
+    r.add_argument(
+        "--allow-missing-source",
+        action="append",
+        metavar="SOURCE",
+        choices=[s.system for s in SOURCES],
+        help="publish although the current release has an export of SOURCE (student_admin, crm) and the "
+        "landing area has none: its tables are published empty (repeatable)",
+    )
+    r.add_argument(
+        "--allow-shrink",
+        action="store_true",
+        help="publish although a table would lose more than release.max_shrink_share (site configuration, "
+        "default 50 %%) of the current release's rows",
+    )
+    r.add_argument(
+        "--rotate-key",
+        action="store_true",
+        help="this run changes the pseudonym key on purpose: every pseudonym changes, and the kept older "
+        "versions (made with the old key) are removed so no two keys mix (without it, a key other "
+        "than the warehouse's is refused)",
+    )
+    r.add_argument(
+        "--wait",
+        type=float,
+        default=0,
+        metavar="SECONDS",
+        help="if another run holds the warehouse, wait this long for it (default: refuse at once)",
+    )
     r.set_defaults(func=cmd_run)
     rb = sub.add_parser("rollback", help="point published/ at an earlier kept version")
-    rb.add_argument("--warehouse", required=True, help="the warehouse folder: published/, versions/, quarantine/, reports/ (created if missing)")
+    rb.add_argument(
+        "--warehouse",
+        required=True,
+        help="the warehouse folder: published/, versions/, quarantine/, reports/ (created if missing)",
+    )
     rb.add_argument("--to", help="the version (run id) to restore (default: the one before the current)")
     rb.add_argument("--list", action="store_true", help="list the kept versions, * = published now")
     rb.set_defaults(func=cmd_rollback)
-    fc = sub.add_parser("forecast", help="the published forecast of this year's student-years against the target, "
-                                         "how many more starters reach it, and the intake plan against the actual")
+    fc = sub.add_parser(
+        "forecast",
+        help="the published forecast of this year's student-years against the target, "
+        "how many more starters reach it, and the intake plan against the actual",
+    )
     fc.add_argument("--warehouse", required=True, help="the warehouse folder a run has published into")
-    fc.add_argument("--funding", choices=["all", "1"], default="all",
-                    help="all funding (default) or funding code 1 (valtionosuusrahoitteinen) only")
-    fc.add_argument("--month", type=int, help="also answer for all the additional starters starting in this month "
-                                              "(1-12), e.g. 8 for an extra August group")
+    fc.add_argument(
+        "--funding",
+        choices=["all", "1"],
+        default="all",
+        help="all funding (default) or funding code 1 (valtionosuusrahoitteinen) only",
+    )
+    fc.add_argument(
+        "--month",
+        type=int,
+        help="also answer for all the additional starters starting in this month "
+        "(1-12), e.g. 8 for an extra August group",
+    )
     fc.set_defaults(func=cmd_forecast)
     d = sub.add_parser("demo", help="generate the small demo and run the pipeline on it")
     d.add_argument("--dir", default=str(PROJECT / "demo"), help="where to put landing/ and warehouse/")
@@ -511,33 +649,61 @@ def parser() -> argparse.ArgumentParser:
     y.add_argument("--landing", required=True, help="the landing folder: <source>/<YYYY-MM-DD>/ export folders")
     y.add_argument("--from", dest="from_", type=_date, required=True, help="first day, YYYY-MM-DD (inclusive)")
     y.add_argument("--to", type=_date, required=True, help="last day, YYYY-MM-DD (inclusive)")
-    y.add_argument("--out", required=True, help="CSV file to write; the study rights held back are listed beside it "
-                   "(<name>_held_back.csv)")
-    y.add_argument("--format", choices=["ours", "koski"], default="ours",
-                   help="ours: our column names, ',' and decimal point (default); koski: KOSKI's Finnish headers, "
-                        "';', decimal comma, dates d.m.yyyy, kyllä/ei")
+    y.add_argument(
+        "--out",
+        required=True,
+        help="CSV file to write; the study rights held back are listed beside it (<name>_held_back.csv)",
+    )
+    y.add_argument(
+        "--format",
+        choices=["ours", "koski"],
+        default="ours",
+        help="ours: our column names, ',' and decimal point (default); koski: KOSKI's Finnish headers, "
+        "';', decimal comma, dates d.m.yyyy, kyllä/ei",
+    )
     y.add_argument("--site-config", default=os.environ.get(SITE_VARIABLE), help=SITE_HELP)
     y.set_defaults(func=cmd_student_years)
     b = sub.add_parser("backtest", help="forecast a past year at each month end from the export known then")
     b.add_argument("--landing", required=True, help="the landing folder: <source>/<YYYY-MM-DD>/ export folders")
     b.add_argument("--year", type=int, required=True, help="the past year to forecast, e.g. 2025")
-    b.add_argument("--without-plan", action="store_true",
-                   help="forecast new starts from history alone, ignoring landing/plans/ (to see what the plan adds)")
-    b.add_argument("--by", choices=["total", "campus", "type"], default="total",
-                   help="also measure each campus or qualification type (type), the total last (default: total only)")
+    b.add_argument(
+        "--without-plan",
+        action="store_true",
+        help="forecast new starts from history alone, ignoring landing/plans/ (to see what the plan adds)",
+    )
+    b.add_argument(
+        "--by",
+        choices=["total", "campus", "type"],
+        default="total",
+        help="also measure each campus or qualification type (type), the total last (default: total only)",
+    )
     b.add_argument("--site-config", default=os.environ.get(SITE_VARIABLE), help=SITE_HELP)
     b.set_defaults(func=cmd_backtest)
-    f = sub.add_parser("forget", help="remove every trace of a person from the warehouse (a data-subject request): "
-                                      "quarantine, failure history, kept versions, step storage, steward reports")
-    f.add_argument("--warehouse", required=True, help="the warehouse folder: published/, versions/, quarantine/, reports/ (created if missing)")
+    f = sub.add_parser(
+        "forget",
+        help="remove every trace of a person from the warehouse (a data-subject request): "
+        "quarantine, failure history, kept versions, step storage, steward reports",
+    )
+    f.add_argument(
+        "--warehouse",
+        required=True,
+        help="the warehouse folder: published/, versions/, quarantine/, reports/ (created if missing)",
+    )
     f.add_argument("--student-number", action="append", help="a student's number (repeatable)")
     f.add_argument("--hetu", action="append", help="a henkilötunnus, looked up in --landing (repeatable)")
     f.add_argument("--landing", help="landing folder whose newest export maps --hetu to student numbers")
     f.add_argument("--contact-id", action="append", help="a CRM contactid (repeatable)")
-    f.add_argument("--pseudonym-key-file", help=f"file holding the pseudonym key (default: ${KEY_FILE_VARIABLE}, "
-                   f"else ${KEY_VARIABLE})")
-    f.add_argument("--wait", type=float, default=0, metavar="SECONDS",
-                   help="if a run holds the warehouse, wait this long for it (default: refuse at once)")
+    f.add_argument(
+        "--pseudonym-key-file",
+        help=f"file holding the pseudonym key (default: ${KEY_FILE_VARIABLE}, else ${KEY_VARIABLE})",
+    )
+    f.add_argument(
+        "--wait",
+        type=float,
+        default=0,
+        metavar="SECONDS",
+        help="if a run holds the warehouse, wait this long for it (default: refuse at once)",
+    )
     f.set_defaults(func=cmd_forget)
     wv = sub.add_parser("waive", help="let one failure be published (flagged) until a date, with a reason")
     wv.add_argument("--rule", required=True, help="rule id, e.g. students.hetu_matches_sex")
@@ -545,10 +711,16 @@ def parser() -> argparse.ArgumentParser:
     wv.add_argument("--reason", required=True, help="why the failure may be published (shown in the steward report)")
     wv.add_argument("--approved-by", required=True, help="who approved the waiver")
     wv.add_argument("--expires", required=True, help="last as-of date it applies (YYYY-MM-DD)")
-    wv.add_argument("--site-config", default=os.environ.get(SITE_VARIABLE),
-                    help=f"the site configuration whose waiver file gets the waiver (default: ${SITE_VARIABLE})")
-    wv.add_argument("--warehouse", help="without a site configuration: the warehouse whose runs the waiver is for "
-                    "(written to <warehouse>/waivers.yaml)")
+    wv.add_argument(
+        "--site-config",
+        default=os.environ.get(SITE_VARIABLE),
+        help=f"the site configuration whose waiver file gets the waiver (default: ${SITE_VARIABLE})",
+    )
+    wv.add_argument(
+        "--warehouse",
+        help="without a site configuration: the warehouse whose runs the waiver is for "
+        "(written to <warehouse>/waivers.yaml)",
+    )
     wv.set_defaults(func=cmd_waive)
     doc = sub.add_parser("docs", help="regenerate docs/architecture/ from the schemas")
     doc.add_argument("--check", action="store_true", help="only report stale pages (exit 1 if any)")

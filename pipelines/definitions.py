@@ -1,4 +1,5 @@
 """The one Dagster code location: ``dagster dev -w workspace.yaml`` and ``tiedolla run`` both use it."""
+
 from __future__ import annotations
 
 import os
@@ -9,11 +10,15 @@ from dagster import Definitions, in_process_executor
 from pipelines.assets.checks import CHECKS
 from pipelines.assets.organizations import ORGANIZATION_ASSETS
 from pipelines.assets.published import PUBLISHED_ASSETS, published_release
-from pipelines.assets.reports import REPORT_ASSETS
 from pipelines.assets.raw import RAW_ASSETS
 from pipelines.assets.reconciliation import RECONCILIATION_ASSETS
-from pipelines.assets.student_years import (STUDENT_YEAR_ASSETS, intake_plan, student_year_calculation,
-                                           student_year_history)
+from pipelines.assets.reports import REPORT_ASSETS
+from pipelines.assets.student_years import (
+    STUDENT_YEAR_ASSETS,
+    intake_plan,
+    student_year_calculation,
+    student_year_history,
+)
 from pipelines.assets.validated import VALIDATE_ASSETS
 from pipelines.resources import LandingArea, WarehouseResource
 from pipelines.run_storage import RunStorage
@@ -23,24 +28,49 @@ DEFAULT_LANDING = PROJECT / "demo" / "landing"
 DEFAULT_WAREHOUSE = PROJECT / "demo" / "warehouse"
 #: a run without a site configuration of its own keeps its waivers beside the warehouse
 WAIVER_FILE = "waivers.yaml"
-ASSETS = [*RAW_ASSETS, *VALIDATE_ASSETS, student_year_history, student_year_calculation, intake_plan,
-          *ORGANIZATION_ASSETS, *PUBLISHED_ASSETS, *STUDENT_YEAR_ASSETS, *RECONCILIATION_ASSETS, published_release, *REPORT_ASSETS]
+ASSETS = [
+    *RAW_ASSETS,
+    *VALIDATE_ASSETS,
+    student_year_history,
+    student_year_calculation,
+    intake_plan,
+    *ORGANIZATION_ASSETS,
+    *PUBLISHED_ASSETS,
+    *STUDENT_YEAR_ASSETS,
+    *RECONCILIATION_ASSETS,
+    published_release,
+    *REPORT_ASSETS,
+]
 
 
-def make_definitions(landing: Path, warehouse: Path, as_of: str | None = None, pseudonym_key: str | None = None,
-                     site_config: str | None = None, loggers: dict | None = None,
-                     lock_for_run: bool = True, allow_missing_sources: list[str] | None = None,
-                     allow_shrink: bool = False, rotate_key: bool = False) -> Definitions:
+def make_definitions(
+    landing: Path,
+    warehouse: Path,
+    as_of: str | None = None,
+    pseudonym_key: str | None = None,
+    site_config: str | None = None,
+    loggers: dict | None = None,
+    lock_for_run: bool = True,
+    allow_missing_sources: list[str] | None = None,
+    allow_shrink: bool = False,
+    rotate_key: bool = False,
+) -> Definitions:
     return Definitions(
         loggers=loggers,
         assets=ASSETS,
         asset_checks=CHECKS,
         resources={
-            "landing": LandingArea(path=str(landing), as_of=as_of, site_config=site_config,
-                                   allow_missing_sources=list(allow_missing_sources or []), allow_shrink=allow_shrink,
-                                   warehouse_waivers=str(Path(warehouse) / WAIVER_FILE)),
-            "warehouse": WarehouseResource(path=str(warehouse), pseudonym_key=pseudonym_key, lock_for_run=lock_for_run,
-                                           rotate_key=rotate_key),
+            "landing": LandingArea(
+                path=str(landing),
+                as_of=as_of,
+                site_config=site_config,
+                allow_missing_sources=list(allow_missing_sources or []),
+                allow_shrink=allow_shrink,
+                warehouse_waivers=str(Path(warehouse) / WAIVER_FILE),
+            ),
+            "warehouse": WarehouseResource(
+                path=str(warehouse), pseudonym_key=pseudonym_key, lock_for_run=lock_for_run, rotate_key=rotate_key
+            ),
             # intermediate values (text tables, validated frames) live beside the warehouse
             "io_manager": RunStorage(base_dir=str(Path(warehouse) / ".dagster" / "storage")),
         },

@@ -3,6 +3,7 @@
 ``render()`` returns every file's text; ``tiedolla docs --check`` (and a test) fails when
 the committed docs differ, so the dictionary can never drift from the rules.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -11,10 +12,9 @@ import polars as pl
 
 from pipelines.marts.segments import load_segments
 from pipelines.site import Site
-from schemas import glossary, published
+from schemas import glossary, plans, published
 from schemas.koski_report import STUDENT_YEAR_REPORT
 from schemas.metadata import CONSEQUENCES, TIMESTAMP, Rule, Table
-from schemas import plans
 from schemas.sources import RULES, SOURCES
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "architecture"
@@ -25,8 +25,14 @@ DOCUMENTED_SOURCES = (*SOURCES, plans.SOURCE)
 
 
 def _dtype(dtype) -> str:
-    return {pl.Utf8: "text", pl.Date: "date", pl.Float64: "decimal", pl.Int64: "integer",
-            pl.Boolean: "boolean", TIMESTAMP: "timestamp (UTC)"}.get(dtype, str(dtype))
+    return {
+        pl.Utf8: "text",
+        pl.Date: "date",
+        pl.Float64: "decimal",
+        pl.Int64: "integer",
+        pl.Boolean: "boolean",
+        TIMESTAMP: "timestamp (UTC)",
+    }.get(dtype, str(dtype))
 
 
 def _table_page(table: Table, extra_rules=()) -> str:
@@ -38,17 +44,33 @@ def _table_page(table: Table, extra_rules=()) -> str:
     header = "| column | type | required | source header | personal data | code list | description |"
     lines += ["## Columns", "", header, "|---|---|---|---|---|---|---|"]
     for c in table.columns:
-        lines.append(f"| `{c.name}` | {_dtype(c.dtype)} | {'yes' if not c.nullable else ''} | "
-                     f"{c.source_header or ''} | {c.personal or ''} | {c.code_list or ''} | {c.description} |")
+        lines.append(
+            f"| `{c.name}` | {_dtype(c.dtype)} | {'yes' if not c.nullable else ''} | "
+            f"{c.source_header or ''} | {c.personal or ''} | {c.code_list or ''} | {c.description} |"
+        )
     rules = table.ingest_rules() + table.all_rules() + list(extra_rules)
     if table.source_file:
-        lines += ["", "## Rules", "", "What a failure does (see [README](README.md#what-a-failed-rule-does)): "
-                  "**reject** the row, **clear** the value, or **flag** the row.", "",
-                  "| rule id | consequence | column | rule |", "|---|---|---|---|"]
+        lines += [
+            "",
+            "## Rules",
+            "",
+            "What a failure does (see [README](README.md#what-a-failed-rule-does)): "
+            "**reject** the row, **clear** the value, or **flag** the row.",
+            "",
+            "| rule id | consequence | column | rule |",
+            "|---|---|---|---|",
+        ]
         lines += [f"| `{r.id}` | {r.consequence} | {r.column or ''} | {r.description} |" for r in rules]
     elif rules:
-        lines += ["", "## Checks", "", "Blocking: a failure stops the release and the previous version stays.", "",
-                  "| check | column | rule |", "|---|---|---|"]
+        lines += [
+            "",
+            "## Checks",
+            "",
+            "Blocking: a failure stops the release and the previous version stays.",
+            "",
+            "| check | column | rule |",
+            "|---|---|---|",
+        ]
         lines += [f"| `{r.id}` | {r.column or ''} | {r.description} |" for r in rules]
     if table.foreign_keys:
         lines += ["", "## References", ""]
@@ -60,7 +82,9 @@ def _er_diagram() -> str:
     lines = [GENERATED, "# Published star schema", "", "```mermaid", "erDiagram"]
     for t in published.TABLES:
         lines.append(f"    {t.name} {{")
-        lines += [f"        {_dtype(c.dtype).replace(' ', '_')} {c.name}{' PK' if c.name in t.key else ''}" for c in t.columns]
+        lines += [
+            f"        {_dtype(c.dtype).replace(' ', '_')} {c.name}{' PK' if c.name in t.key else ''}" for c in t.columns
+        ]
         lines.append("    }")
     for t in published.TABLES:
         for col, parent, _ in t.foreign_keys:
@@ -73,32 +97,49 @@ def _er_diagram() -> str:
 
 
 def _index() -> str:
-    lines = [GENERATED, "# Information architecture", "",
-             "Every table, column, code list and rule is defined once in `schemas/`; these pages are rendered from it.",
-             "", "## What a failed rule does", "",
-             "Every rule states its consequence beside it, chosen by what the value is used for. Every failure, "
-             "whatever its consequence, is a row of `quarantine/<table>.parquet` (file, line, rule, column, masked "
-             "value, severity, consequence, run id) and of the failure history; per file, rows read = published + "
-             "rejected, with the cleared and flagged rows counted beside (`manifest.json`).", "",
-             "| consequence | what happens | severity | rules |", "|---|---|---|---|"]
+    lines = [
+        GENERATED,
+        "# Information architecture",
+        "",
+        "Every table, column, code list and rule is defined once in `schemas/`; these pages are rendered from it.",
+        "",
+        "## What a failed rule does",
+        "",
+        "Every rule states its consequence beside it, chosen by what the value is used for. Every failure, "
+        "whatever its consequence, is a row of `quarantine/<table>.parquet` (file, line, rule, column, masked "
+        "value, severity, consequence, run id) and of the failure history; per file, rows read = published + "
+        "rejected, with the cleared and flagged rows counted beside (`manifest.json`).",
+        "",
+        "| consequence | what happens | severity | rules |",
+        "|---|---|---|---|",
+    ]
     counts = {c: sum(1 for r in RULES.values() if r.consequence == c) for c in CONSEQUENCES}
     lines += [f"| **{c}** | {_CONSEQUENCE_WORDS[c]} | {Rule('', '', c).severity} | {counts[c]} |" for c in CONSEQUENCES]
-    lines += ["", "A child row is rejected with its parent only when it cannot be used without it (a status period "
-              "without its study right); a study right whose student is rejected stays, its student unknown. The "
-              "student-year calculation holds back only the study rights whose own status timeline, additional "
-              "periods or type failed a rule, and lists them (`student_years.md`).", ""]
+    lines += [
+        "",
+        "A child row is rejected with its parent only when it cannot be used without it (a status period "
+        "without its study right); a study right whose student is rejected stays, its student unknown. The "
+        "student-year calculation holds back only the study rights whose own status timeline, additional "
+        "periods or type failed a rule, and lists them (`student_years.md`).",
+        "",
+    ]
     for source in DOCUMENTED_SOURCES:
         lines += [f"## Source files ({source.system})", "", "| file | table | grain |", "|---|---|---|"]
         lines += [f"| `{t.source_file}` | [{t.name}](source_{t.name}.md) | {t.grain} |" for t in source.tables]
         lines += [""]
     lines += ["## Published tables (the BI contract)", "", "| table | grain |", "|---|---|"]
     lines += [f"| [{t.name}](published_{t.name}.md) | {t.grain} |" for t in published.TABLES]
-    lines += ["", "## KOSKI's student-year report", "",
-              f"[{STUDENT_YEAR_REPORT.name}](koski_{STUDENT_YEAR_REPORT.name}.md): {STUDENT_YEAR_REPORT.description}",
-              "", "See also: [ER diagram](er_diagram.md), [glossary](glossary.md), "
-              "[student-year rules](student_years.md), [forecast method](student_year_forecast.md), "
-              "[organisation master](organization_master.md), [customer segments](customer_segments.md), "
-              "[privacy](privacy.md), [performance](performance.md), [testing](testing.md)."]
+    lines += [
+        "",
+        "## KOSKI's student-year report",
+        "",
+        f"[{STUDENT_YEAR_REPORT.name}](koski_{STUDENT_YEAR_REPORT.name}.md): {STUDENT_YEAR_REPORT.description}",
+        "",
+        "See also: [ER diagram](er_diagram.md), [glossary](glossary.md), "
+        "[student-year rules](student_years.md), [forecast method](student_year_forecast.md), "
+        "[organisation master](organization_master.md), [customer segments](customer_segments.md), "
+        "[privacy](privacy.md), [performance](performance.md), [testing](testing.md).",
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -113,8 +154,12 @@ def _glossary() -> str:
     lines = [GENERATED, "# Glossary", "", "## Terms", "", "| Finnish | our name / meaning |", "|---|---|"]
     lines += [f"| {fi} | {en} |" for fi, en in glossary.TERMS.items()]
     lines += ["", "## Source headers", "", "| file | source header | column |", "|---|---|---|"]
-    lines += [f"| `{t.source_file}` | {c.source_header} | `{c.name}` |" for s in DOCUMENTED_SOURCES for t in s.tables
-              for c in t.columns]
+    lines += [
+        f"| `{t.source_file}` | {c.source_header} | `{c.name}` |"
+        for s in DOCUMENTED_SOURCES
+        for t in s.tables
+        for c in t.columns
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -122,23 +167,34 @@ def _segments() -> str:
     """The segment rules of the default site configuration, in the order they are tried."""
     columns = {c.name for c in published.BY_NAME["mart_customer_segments"].columns}
     segments = load_segments(Site.read().customer_segments, columns)
-    lines = [GENERATED, "# Customer segments", "",
-             "Every organisation in `mart_customer_segments` gets the first segment whose conditions all hold. "
-             "The rules live in `pipelines/config/customer_segments.yaml`; \"last 12 months\" is the 365 days ending "
-             "on the as-of date.", "", "| order | segment | when | meaning |", "|---|---|---|---|"]
-    lines += [f"| {i} | `{s.name}` | {' and '.join(c.words() for c in s.conditions) or 'otherwise'} | {s.description} |"
-              for i, s in enumerate(segments, start=1)]
+    lines = [
+        GENERATED,
+        "# Customer segments",
+        "",
+        "Every organisation in `mart_customer_segments` gets the first segment whose conditions all hold. "
+        'The rules live in `pipelines/config/customer_segments.yaml`; "last 12 months" is the 365 days ending '
+        "on the as-of date.",
+        "",
+        "| order | segment | when | meaning |",
+        "|---|---|---|---|",
+    ]
+    lines += [
+        f"| {i} | `{s.name}` | {' and '.join(c.words() for c in s.conditions) or 'otherwise'} | {s.description} |"
+        for i, s in enumerate(segments, start=1)
+    ]
     return "\n".join(lines) + "\n"
 
 
 MART_SQL = {
-    "mart_student_year_forecast": """-- this year's student-years so far, the forecast with its 80 % interval, and the target
+    "mart_student_year_forecast": """-- this year's student-years so far, the forecast with its 80 % interval,
+-- and the target
 SELECT month, actual_cumulative_student_years, forecast_cumulative_student_years,
        forecast_year_total, forecast_year_low_80, forecast_year_high_80, target_student_years
 FROM mart_student_year_forecast
 WHERE year = 2026 AND funding_scope = 'all' AND breakdown = 'total'
 ORDER BY month;""",
-    "mart_crm_student_admin_overlap": """-- employers hosting students in the last 12 months that the CRM does not manage
+    "mart_crm_student_admin_overlap": """-- employers hosting students in the last 12 months
+-- that the CRM does not manage
 SELECT organization_name, business_id, students_hosted_12m, workplace_periods_12m
 FROM mart_crm_student_admin_overlap
 WHERE overlap_category = 'student_admin_only' AND students_hosted_12m > 0
@@ -153,47 +209,86 @@ GROUP BY segment ORDER BY organisations DESC;""",
 
 def _bi() -> str:
     """docs/bi.md: how a BI tool reads the published set (relationships and date keys from the schemas)."""
-    lines = [GENERATED, "# Reading the published tables in Power BI and other tools", "",
-             "Every run publishes one consistent set of Parquet files under `<warehouse>/published/` (a link that is "
-             "switched to a new version only when every check passed) and a DuckDB database `tiedolla.duckdb` holding "
-             "the same tables (it follows `published`, opens from any folder and after the warehouse is moved; open "
-             "it read-only, e.g. `duckdb -readonly <warehouse>/tiedolla.duckdb`). Nothing needs options: column "
-             "names are snake_case, types are Parquet's own, dates are dates and timestamps are UTC.", "",
-             "## Power BI", "",
-             "1. *Get data → Folder* (or *Parquet* for one file), point it at `<warehouse>/published/` (a network "
-             "share works; use the `published` path, never `versions/…`, so a refresh always reads the newest "
-             "complete set).",
-             "2. *Combine & transform* is not needed: load each `*.parquet` as its own query (filter the folder query "
-             "on `Name`, then *Parquet.Document* on `Content`), one query per table.",
-             "3. Create the relationships below (single direction, many-to-one). Mark `dim_date` as the date table "
-             "(`date`). Where a fact has several date keys, the first is the active relationship; use "
-             "`USERELATIONSHIP` in DAX for the others.",
-             "4. Scheduled refresh: after the nightly `tiedolla run`; a run that did not publish leaves the previous "
-             "set in place, so a refresh never sees half a set.", "",
-             "Other tools: DuckDB (`duckdb <warehouse>/tiedolla.duckdb`), Python (`pyarrow.parquet.read_table`, "
-             "`polars.read_parquet`), Tableau and Qlik (Parquet connectors) read the same files.", "",
-             "## Relationships", "", "| from (many) | to (one) |", "|---|---|"]
+    lines = [
+        GENERATED,
+        "# Reading the published tables in Power BI and other tools",
+        "",
+        "Every run publishes one consistent set of Parquet files under `<warehouse>/published/` (a link that is "
+        "switched to a new version only when every check passed) and a DuckDB database `tiedolla.duckdb` holding "
+        "the same tables (it follows `published`, opens from any folder and after the warehouse is moved; open "
+        "it read-only, e.g. `duckdb -readonly <warehouse>/tiedolla.duckdb`). Nothing needs options: column "
+        "names are snake_case, types are Parquet's own, dates are dates and timestamps are UTC.",
+        "",
+        "## Power BI",
+        "",
+        "1. *Get data → Folder* (or *Parquet* for one file), point it at `<warehouse>/published/` (a network "
+        "share works; use the `published` path, never `versions/…`, so a refresh always reads the newest "
+        "complete set).",
+        "2. *Combine & transform* is not needed: load each `*.parquet` as its own query (filter the folder query "
+        "on `Name`, then *Parquet.Document* on `Content`), one query per table.",
+        "3. Create the relationships below (single direction, many-to-one). Mark `dim_date` as the date table "
+        "(`date`). Where a fact has several date keys, the first is the active relationship; use "
+        "`USERELATIONSHIP` in DAX for the others.",
+        "4. Scheduled refresh: after the nightly `tiedolla run`; a run that did not publish leaves the previous "
+        "set in place, so a refresh never sees half a set.",
+        "",
+        "Other tools: DuckDB (`duckdb <warehouse>/tiedolla.duckdb`), Python (`pyarrow.parquet.read_table`, "
+        "`polars.read_parquet`), Tableau and Qlik (Parquet connectors) read the same files.",
+        "",
+        "## Relationships",
+        "",
+        "| from (many) | to (one) |",
+        "|---|---|",
+    ]
     for t in published.TABLES:
-        lines += [f"| `{t.name}.{col}` | `{parent}.{pcol}` |" for col, parent, pcol in t.foreign_keys
-                  if not col.endswith("date_key")]
-    lines += ["", "## Date keys (to `dim_date.date_key`, yyyymmdd)", "", "| table | grain | date keys (first = active) |",
-              "|---|---|---|"]
+        lines += [
+            f"| `{t.name}.{col}` | `{parent}.{pcol}` |"
+            for col, parent, pcol in t.foreign_keys
+            if not col.endswith("date_key")
+        ]
+    lines += [
+        "",
+        "## Date keys (to `dim_date.date_key`, yyyymmdd)",
+        "",
+        "| table | grain | date keys (first = active) |",
+        "|---|---|---|",
+    ]
     for t in published.TABLES:
         keys = [c.name for c in t.columns if c.name.endswith("date_key")]
         if keys and t.name != "dim_date":
             lines.append(f"| `{t.name}` | {t.grain} | {', '.join(f'`{k}`' for k in keys)} |")
-    lines += ["", "Timestamps (CRM) are UTC; their date keys are the Finnish calendar day.", "",
-              "## The marts in DuckDB SQL", ""]
+    lines += [
+        "",
+        "Timestamps (CRM) are UTC; their date keys are the Finnish calendar day.",
+        "",
+        "## The marts in DuckDB SQL",
+        "",
+    ]
     for name, query in MART_SQL.items():
-        lines += [f"### `{name}`", "", published.BY_NAME[name].description, "",
-                  f"Grain: {published.BY_NAME[name].grain}", "", "```sql", query, "```", ""]
+        lines += [
+            f"### `{name}`",
+            "",
+            published.BY_NAME[name].description,
+            "",
+            f"Grain: {published.BY_NAME[name].grain}",
+            "",
+            "```sql",
+            query,
+            "```",
+            "",
+        ]
     lines += ["The full data dictionary is in [architecture/](architecture/README.md)."]
     return "\n".join(lines) + "\n"
 
 
 def render() -> dict[str, str]:
-    pages = {"README.md": _index(), "er_diagram.md": _er_diagram(), "glossary.md": _glossary(),
-             "customer_segments.md": _segments(), "../bi.md": _bi()}
+    pages = {
+        "README.md": _index(),
+        "er_diagram.md": _er_diagram(),
+        "glossary.md": _glossary(),
+        "customer_segments.md": _segments(),
+        "../bi.md": _bi(),
+    }
     for source in DOCUMENTED_SOURCES:
         for t in source.tables:
             pages[f"source_{t.name}.md"] = _table_page(t, source.table_rules(t.name))
@@ -205,8 +300,11 @@ def render() -> dict[str, str]:
 
 def stale(folder: Path = DOCS) -> list[str]:
     """Generated pages whose committed text differs (or that are missing)."""
-    return [name for name, text in render().items()
-            if not (folder / name).exists() or (folder / name).read_text(encoding="utf-8") != text]
+    return [
+        name
+        for name, text in render().items()
+        if not (folder / name).exists() or (folder / name).read_text(encoding="utf-8") != text
+    ]
 
 
 def write(folder: Path = DOCS) -> list[str]:

@@ -6,6 +6,7 @@ clean-up runs, as in a power cut or the OOM killer). Points are step keys (reach
 step stores its output) and ``release:gathered`` / ``release:switched`` inside the switch.
 Unset in production: then this is one dictionary lookup.
 """
+
 from __future__ import annotations
 
 import os

@@ -4,6 +4,7 @@ A crash (or a full disk) part-way leaves the previous file readable, or none, ne
 file is removed when the write fails. One module, so every layer writes files the same way without importing
 the layer that publishes.
 """
+
 from __future__ import annotations
 
 import json
@@ -43,11 +44,13 @@ def atomic_write(path: Path, write: Callable[[Path], object], private: bool = Fa
 
 def atomic_write_bytes(path: Path, data: bytes, private: bool = False) -> None:
     """``data`` as the whole of ``path``, on disk (fsync) before it replaces the old file."""
+
     def write(tmp: Path) -> None:
         with open(tmp, "wb") as f:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
+
     atomic_write(path, write, private)
 
 
@@ -55,8 +58,9 @@ def atomic_write_json(path: Path, obj) -> None:
     atomic_write_bytes(path, (json.dumps(obj, indent=2, ensure_ascii=False, default=str) + "\n").encode())
 
 
-def write_parquet(frame: pl.DataFrame | Iterable[pl.DataFrame], path: Path, schema: pa.Schema | None = None,
-                  private: bool = False) -> int:
+def write_parquet(
+    frame: pl.DataFrame | Iterable[pl.DataFrame], path: Path, schema: pa.Schema | None = None, private: bool = False
+) -> int:
     """Write Parquet (zstd) atomically; returns the rows written.
 
     ``frame`` may be parts (in order) of one table, written one row group after another, so that a table of ten
@@ -74,6 +78,7 @@ def write_parquet(frame: pl.DataFrame | Iterable[pl.DataFrame], path: Path, sche
             for part in frame:
                 writer.write_table(part.to_arrow().cast(schema))
                 rows += part.height
+
     atomic_write(path, write, private)
     return rows
 

@@ -1,4 +1,5 @@
 """manifest.json: what a run read, published and quarantined, per input file."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -15,8 +16,13 @@ def code_version() -> str:
     except metadata.PackageNotFoundError:
         version = "unknown"
     try:
-        sha = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=Path(__file__).parent, capture_output=True,
-                             text=True, timeout=5).stdout.strip()
+        sha = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=Path(__file__).parent,
+            capture_output=True,
+            text=True,
+            timeout=5,
+        ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         sha = ""
     return f"{version}+{sha}" if sha else version
@@ -32,10 +38,15 @@ def _export_folder(landing, system: str) -> str | None:
 def build_manifest(run_id: str, as_of: dt.date, summaries: dict[str, dict[str, dict]], landing) -> dict:
     """``summaries``: source system → file name → what the file yielded (file names are unique across sources)."""
     files = {name: f for per_source in summaries.values() for name, f in per_source.items()}
-    totals = {k: sum(f[k] for f in files.values()) for k in ("rows_read", "rows_published", "rows_rejected",
-                                                                 "rows_cleared", "rows_flagged")}
+    totals = {
+        k: sum(f[k] for f in files.values())
+        for k in ("rows_read", "rows_published", "rows_rejected", "rows_cleared", "rows_flagged")
+    }
     return {
-        "run_id": run_id, "as_of": as_of.isoformat(), "code_version": code_version(),
+        "run_id": run_id,
+        "as_of": as_of.isoformat(),
+        "code_version": code_version(),
         "sources": {system: _export_folder(landing, system) for system in summaries},
-        "files": files, "totals": totals,
+        "files": files,
+        "totals": totals,
     }

@@ -5,6 +5,7 @@ whatever column it came in, is masked by its shape: anything that looks like a h
 phone number or a learner OID (a henkilötunnus typed into Kotikunta, an email in Äidinkieli, full-width digits
 included). No mask keeps a birth date.
 """
+
 from __future__ import annotations
 
 import re
@@ -57,15 +58,19 @@ def mask_text(text: str | None) -> str | None:
 
 def mask_shapes(value: pl.Expr) -> pl.Expr:
     """:func:`mask_text` over a text column."""
-    return value.map_batches(lambda s: pl.Series(s.name, [mask_text(v) for v in s], dtype=pl.Utf8),
-                             return_dtype=pl.Utf8, is_elementwise=True)
+    return value.map_batches(
+        lambda s: pl.Series(s.name, [mask_text(v) for v in s], dtype=pl.Utf8), return_dtype=pl.Utf8, is_elementwise=True
+    )
 
 
 def masked(value: pl.Expr, personal: Personal | None) -> pl.Expr:
     """The value as a steward may see it: masked by what its column holds, then by its shape."""
     if personal == "hetu":
-        return value.map_batches(lambda s: pl.Series(s.name, [None if v is None else mask_hetu(v) for v in s],
-                                                     dtype=pl.Utf8), return_dtype=pl.Utf8, is_elementwise=True)
+        return value.map_batches(
+            lambda s: pl.Series(s.name, [None if v is None else mask_hetu(v) for v in s], dtype=pl.Utf8),
+            return_dtype=pl.Utf8,
+            is_elementwise=True,
+        )
     if personal == "name":
         return value.str.slice(0, 1) + pl.lit(HIDDEN)
     if personal == "email":

@@ -1,4 +1,5 @@
 """Concise progress for the command line: only what the assets say, one line each."""
+
 from __future__ import annotations
 
 import logging

@@ -4,12 +4,13 @@ A failure row names the person it is about only by a keyed pseudonym (``person_k
 ``tiedolla forget`` can find and remove every row about a person (given their student
 number or contact id and the key) without the quarantine ever holding the id itself.
 """
+
 from __future__ import annotations
 
 import polars as pl
 
-from pipelines.publishing.pseudonyms import pseudonymise
 from pipelines.files import write_parquet
+from pipelines.publishing.pseudonyms import pseudonymise
 from pipelines.publishing.warehouse import Warehouse
 from pipelines.stewardship.history import history_path
 from pipelines.validation import PERSON_ID
@@ -28,7 +29,9 @@ def person_keys(ids: list[str], key: bytes, source: Source) -> list[str]:
 
 def quarantine_rows(failures: pl.DataFrame, key: bytes, source: Source) -> pl.DataFrame:
     """Failure rows as written to ``quarantine/<table>.parquet``: the person id replaced by its pseudonym."""
-    return failures.with_columns(pseudonymise(failures[PERSON_ID], key, _domain(source)).alias(PERSON_KEY)).drop(PERSON_ID)
+    return failures.with_columns(pseudonymise(failures[PERSON_ID], key, _domain(source)).alias(PERSON_KEY)).drop(
+        PERSON_ID
+    )
 
 
 def forget(warehouse: Warehouse, source: Source, ids: list[str], key: bytes) -> tuple[dict[str, int], set[str]]:

@@ -1,5 +1,6 @@
 """Dagster resources, thin adapters over plain objects: the landing area and its site configuration
 (``pipelines/ingestion/landing.py``, ``pipelines/site.py``), the warehouse and the pseudonym key."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -32,8 +33,12 @@ class LandingArea(ConfigurableResource):
     def open(self) -> Landing:
         """The landing area and its site configuration, read once (a setting of the wrong kind stops here)."""
         if self._landing is None:
-            site = Site.read(self.site_config, allow_missing_sources=self.allow_missing_sources,
-                             allow_shrink=self.allow_shrink, warehouse_waivers=self.warehouse_waivers)
+            site = Site.read(
+                self.site_config,
+                allow_missing_sources=self.allow_missing_sources,
+                allow_shrink=self.allow_shrink,
+                warehouse_waivers=self.warehouse_waivers,
+            )
             self._landing = Landing(Path(self.path), site, dt.date.fromisoformat(self.as_of) if self.as_of else None)
         return self._landing
 

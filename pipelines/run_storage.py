@@ -11,6 +11,7 @@ pickle names its tables by a token of its own write, and tables of older writes 
 removed only once the new pickle is in place. The files hold unpublished rows (personal
 data): they are readable by the owner only.
 """
+
 from __future__ import annotations
 
 import os
@@ -30,9 +31,11 @@ from pipelines.files import atomic_write
 
 def _write_atomically(path: Path, write: Callable[[IO[bytes]], object]) -> None:
     """``write(file)`` into ``path`` atomically; values hold personal data: the owner's only."""
+
     def fill(tmp: Path) -> None:
         with open(tmp, "wb") as f:
             write(f)
+
     atomic_write(path, fill, private=True)
 
 
@@ -71,7 +74,7 @@ class RunStorage(ConfigurableIOManager):
     def handle_output(self, context: OutputContext, obj) -> None:
         path = self._path(context.asset_key.path)
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        for folder in (Path(self.base_dir), *reversed(path.parents[:len(context.asset_key.path) - 1])):
+        for folder in (Path(self.base_dir), *reversed(path.parents[: len(context.asset_key.path) - 1])):
             os.chmod(folder, 0o700)  # unpublished personal data: the owner's only, whatever the umask
         token = uuid.uuid4().hex  # names this write's tables
         _write_atomically(path, lambda f: _TablesApart(f, path, token).dump(obj))

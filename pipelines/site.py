@@ -5,6 +5,7 @@ groups and segments; publishing the release guards; stewardship the waivers); th
 A setting of the wrong kind is refused when the file is read, naming the file, the setting and its line, so a run
 never stops half-way over a typo.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
@@ -32,6 +33,7 @@ class SiteConfigError(ValueError):
 def _number(low: float, high: float | None = None) -> tuple[Callable[[object], bool], str]:
     def ok(v: object) -> bool:
         return isinstance(v, (int, float)) and not isinstance(v, bool) and low <= v and (high is None or v <= high)
+
     return ok, f"a number from {low} to {high}" if high is not None else f"a number of at least {low}"
 
 
@@ -44,17 +46,24 @@ def _text_list(v: object) -> bool:
 
 
 def _headers(v: object) -> bool:
-    return isinstance(v, dict) and all(isinstance(t, dict) and all(isinstance(h, str) for h in t.values())
-                                       for t in v.values())
+    return isinstance(v, dict) and all(
+        isinstance(t, dict) and all(isinstance(h, str) for h in t.values()) for t in v.values()
+    )
 
 
 _CHARACTER = (lambda v: isinstance(v, str) and len(v) == 1), "one character"
 _FILE = (lambda v: v is None or isinstance(v, str)), "a file name (relative to the site configuration)"
 #: every setting the site configuration may have (a dotted name) → (its check, what it must be)
 SETTINGS: dict[str, tuple[Callable[[object], bool], str]] = {
-    **{f"{s}.{k}": check for s in SOURCE_SECTIONS for k, check in {
-        "delimiter": _CHARACTER, "quote": _CHARACTER,
-        "headers": (_headers, "table: {column: header} pairs")}.items()},
+    **{
+        f"{s}.{k}": check
+        for s in SOURCE_SECTIONS
+        for k, check in {
+            "delimiter": _CHARACTER,
+            "quote": _CHARACTER,
+            "headers": (_headers, "table: {column: header} pairs"),
+        }.items()
+    },
     "organization_matching.name_threshold": _number(0, 100),
     "organization_matching.company_forms": (_text_list, "a list of words"),
     "customer_segments": _FILE,
@@ -83,6 +92,7 @@ def _lines(text: str) -> dict[str, int]:
                 lines[name] = key.start_mark.line + 1
                 if name in SECTIONS:
                     walk(value, name + ".")
+
     root = yaml.compose(text)
     if root is not None:
         walk(root, "")
@@ -109,8 +119,12 @@ def _checked(file: Path, text: str) -> dict:
             values = {name: value}
         for setting, v in values.items():
             if setting not in SETTINGS:
-                raise SiteConfigError(file, setting, lines.get(setting), "one of the known settings "
-                                      f"({', '.join(sorted(SETTINGS))}); check its spelling")
+                raise SiteConfigError(
+                    file,
+                    setting,
+                    lines.get(setting),
+                    f"one of the known settings ({', '.join(sorted(SETTINGS))}); check its spelling",
+                )
             check, expected = SETTINGS[setting]
             if v is not None and not check(v):
                 raise SiteConfigError(file, setting, lines.get(setting), f"{expected} (it is {v!r})")
@@ -133,15 +147,27 @@ class Site:
     warehouse_waivers: Path | None = None
 
     @classmethod
-    def read(cls, file: str | Path | None = None, *, allow_missing_sources: Iterable[str] = (),
-             allow_shrink: bool = False, warehouse_waivers: str | Path | None = None) -> Site:
+    def read(
+        cls,
+        file: str | Path | None = None,
+        *,
+        allow_missing_sources: Iterable[str] = (),
+        allow_shrink: bool = False,
+        warehouse_waivers: str | Path | None = None,
+    ) -> Site:
         path = Path(file) if file else DEFAULT_SITE_CONFIG
         try:
             text = path.read_text(encoding="utf-8")
         except OSError as err:
             raise SiteConfigError(path, "file", None, f"a readable file ({err.strerror})") from None
-        return cls(path, _checked(path, text), own=bool(file), allow_missing_sources=frozenset(allow_missing_sources),
-                   allow_shrink=allow_shrink, warehouse_waivers=Path(warehouse_waivers) if warehouse_waivers else None)
+        return cls(
+            path,
+            _checked(path, text),
+            own=bool(file),
+            allow_missing_sources=frozenset(allow_missing_sources),
+            allow_shrink=allow_shrink,
+            warehouse_waivers=Path(warehouse_waivers) if warehouse_waivers else None,
+        )
 
     def _section(self, name: str) -> dict:
         return self.settings.get(name) or {}
@@ -155,7 +181,9 @@ class Site:
             with open(path, encoding="utf-8") as f:
                 return yaml.safe_load(f) or {}
         except (OSError, yaml.YAMLError) as err:
-            raise SiteConfigError(self.file, f"the file {path} it names", None, f"a readable YAML file ({err})") from None
+            raise SiteConfigError(
+                self.file, f"the file {path} it names", None, f"a readable YAML file ({err})"
+            ) from None
 
     @cached_property
     def cost_groups(self) -> dict | None:
@@ -198,8 +226,11 @@ class Site:
         """(share, min_rows): a table of at least min_rows rows in the current release may not lose more than share of
         them (``release.max_shrink_share`` / ``release.min_rows``); None when this run is allowed to."""
         release = self._section("release")
-        return None if self.allow_shrink else (float(release.get("max_shrink_share", 0.5)),
-                                               int(release.get("min_rows", 20)))
+        return (
+            None
+            if self.allow_shrink
+            else (float(release.get("max_shrink_share", 0.5)), int(release.get("min_rows", 20)))
+        )
 
     @property
     def data_docs_enabled(self) -> bool:

@@ -1,4 +1,5 @@
 """Code lists the rules refer to. The facts live in ``schemas/reference/*.csv``."""
+
 from __future__ import annotations
 
 import csv

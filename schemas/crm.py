@@ -5,14 +5,27 @@ UTF-8, ``,`` as the delimiter, ISO-8601 dates and timestamps with an offset, GUI
 ids, English logical names as headers and option sets written as their Finnish labels.
 Option-set labels map to our code values in ``schemas/reference/crm_option_sets.csv``.
 """
+
 from __future__ import annotations
 
 import polars as pl
 
 from schemas.codes import option_set
 from schemas.identifiers import business_id_normalised
-from schemas.metadata import (ISO_TEXT, TIMESTAMP, Column, CrossFileRule, Rule, Source, Table, code_rule,
-                              missing_parent, not_before, pattern_rule, range_rule)
+from schemas.metadata import (
+    ISO_TEXT,
+    TIMESTAMP,
+    Column,
+    CrossFileRule,
+    Rule,
+    Source,
+    Table,
+    code_rule,
+    missing_parent,
+    not_before,
+    pattern_rule,
+    range_rule,
+)
 
 SYSTEM = "crm"
 GUID = r"^\{?[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}\}?$"
@@ -24,10 +37,23 @@ def _crm_table(**kwargs) -> Table:
 
 
 def _guid(table: str, name: str, header: str, words: str, unique: bool = False) -> Column:
-    return Column(name, pl.Utf8, words, header, nullable=False, unique=unique,
-                  rules=(pattern_rule(f"{table}.{name}.format", f"{header} must be a GUID (8-4-4-4-12 hex digits)",
-                                      name, GUID, description_fi=f"{header}: oltava GUID (8-4-4-4-12 "
-                                      "heksadesimaalimerkkiä)"),))
+    return Column(
+        name,
+        pl.Utf8,
+        words,
+        header,
+        nullable=False,
+        unique=unique,
+        rules=(
+            pattern_rule(
+                f"{table}.{name}.format",
+                f"{header} must be a GUID (8-4-4-4-12 hex digits)",
+                name,
+                GUID,
+                description_fi=f"{header}: oltava GUID (8-4-4-4-12 heksadesimaalimerkkiä)",
+            ),
+        ),
+    )
 
 
 def _account(table: str, header: str) -> Column:
@@ -37,9 +63,16 @@ def _account(table: str, header: str) -> Column:
 def _option(table: str, name: str, header: str, set_name: str, words: str, nullable: bool = True) -> Column:
     """An option set: a required one defines the row (rejected when unreadable), an optional one describes it."""
     labels = option_set(set_name)
-    return Column(name, pl.Utf8, words, header, nullable=nullable, code_list=f"{set_name}: " + ", ".join(labels),
-                  on_failure="reject" if not nullable else "clear",
-                  rules=(code_rule(table, name, header, labels, f"option set {set_name} ({', '.join(labels)})"),))
+    return Column(
+        name,
+        pl.Utf8,
+        words,
+        header,
+        nullable=nullable,
+        code_list=f"{set_name}: " + ", ".join(labels),
+        on_failure="reject" if not nullable else "clear",
+        rules=(code_rule(table, name, header, labels, f"option set {set_name} ({', '.join(labels)})"),),
+    )
 
 
 ACCOUNTS = _crm_table(
@@ -51,42 +84,106 @@ ACCOUNTS = _crm_table(
     columns=(
         _guid("accounts", "account_id", "accountid", "CRM account id.", unique=True),
         Column("name", pl.Utf8, "Account name as the customer manager typed it.", "name", nullable=False),
-        Column("business_id", pl.Utf8, "Y-tunnus as typed (1234567-8, 12345678, FI12345678, …).", "businessid",
-               rules=(
-                   Rule("accounts.business_id.valid", "businessid must be a valid Y-tunnus (check digit mod 11); the "
-                        "account is published but never matched by it", consequence="flag",
-                        description_fi="businessid: oltava kelvollinen Y-tunnus (tarkistusnumero mod 11); asiakas "
-                        "julkaistaan, mutta sitä ei yhdistetä Y-tunnuksella",
-                        passes=lambda: pl.col("business_id").is_null() | business_id_normalised("business_id").is_not_null(),
-                        column="business_id"),
-                   Rule("accounts.business_id.standard_form", "businessid should be written 1234567-8 (it was read "
-                        "from another form, e.g. FI12345678 or 12345678)", consequence="flag",
-                        description_fi="businessid pitäisi kirjoittaa muodossa 1234567-8 (se luettiin toisesta "
-                        "muodosta, esim. FI12345678 tai 12345678)",
-                        passes=lambda: pl.col("business_id").is_null() | pl.col("business_id").str.contains(STANDARD_BUSINESS_ID)
-                        | business_id_normalised("business_id").is_null(), column="business_id"),
-               )),
-        Column("industry_code", pl.Utf8, "Industry, TOL 2008 code (2–5 digits).", "industrycode", code_list="TOL 2008",
-               on_failure="clear",
-               rules=(pattern_rule("accounts.industry_code.format", "industrycode must be a TOL 2008 code of 2–5 digits",
-                                   "industry_code", r"^\d{2,5}$",
-                                   description_fi="industrycode: oltava 2–5-numeroinen TOL 2008 -koodi"),)),
+        Column(
+            "business_id",
+            pl.Utf8,
+            "Y-tunnus as typed (1234567-8, 12345678, FI12345678, …).",
+            "businessid",
+            rules=(
+                Rule(
+                    "accounts.business_id.valid",
+                    "businessid must be a valid Y-tunnus (check digit mod 11); the "
+                    "account is published but never matched by it",
+                    consequence="flag",
+                    description_fi="businessid: oltava kelvollinen Y-tunnus (tarkistusnumero mod 11); asiakas "
+                    "julkaistaan, mutta sitä ei yhdistetä Y-tunnuksella",
+                    passes=lambda: (
+                        pl.col("business_id").is_null() | business_id_normalised("business_id").is_not_null()
+                    ),
+                    column="business_id",
+                ),
+                Rule(
+                    "accounts.business_id.standard_form",
+                    "businessid should be written 1234567-8 (it was read "
+                    "from another form, e.g. FI12345678 or 12345678)",
+                    consequence="flag",
+                    description_fi="businessid pitäisi kirjoittaa muodossa 1234567-8 (se luettiin toisesta "
+                    "muodosta, esim. FI12345678 tai 12345678)",
+                    passes=lambda: (
+                        pl.col("business_id").is_null()
+                        | pl.col("business_id").str.contains(STANDARD_BUSINESS_ID)
+                        | business_id_normalised("business_id").is_null()
+                    ),
+                    column="business_id",
+                ),
+            ),
+        ),
+        Column(
+            "industry_code",
+            pl.Utf8,
+            "Industry, TOL 2008 code (2–5 digits).",
+            "industrycode",
+            code_list="TOL 2008",
+            on_failure="clear",
+            rules=(
+                pattern_rule(
+                    "accounts.industry_code.format",
+                    "industrycode must be a TOL 2008 code of 2–5 digits",
+                    "industry_code",
+                    r"^\d{2,5}$",
+                    description_fi="industrycode: oltava 2–5-numeroinen TOL 2008 -koodi",
+                ),
+            ),
+        ),
         Column("city", pl.Utf8, "City of the main address.", "address1_city"),
-        Column("postal_code", pl.Utf8, "Postal code of the main address.", "address1_postalcode",
-               rules=(pattern_rule("accounts.postal_code.format", "address1_postalcode must be a 5-digit Finnish postal code",
-                                   "postal_code", r"^\d{5}$", consequence="flag",
-                                   description_fi="address1_postalcode: oltava viisinumeroinen postinumero"),)),
-        Column("employees", pl.Int64, "Number of employees.", "numberofemployees", on_failure="clear",
-               rules=(range_rule("accounts.employees.range", "numberofemployees must be 0–1 000 000", "employees", 0,
-                                 1_000_000, description_fi="numberofemployees: oltava 0–1 000 000"),)),
+        Column(
+            "postal_code",
+            pl.Utf8,
+            "Postal code of the main address.",
+            "address1_postalcode",
+            rules=(
+                pattern_rule(
+                    "accounts.postal_code.format",
+                    "address1_postalcode must be a 5-digit Finnish postal code",
+                    "postal_code",
+                    r"^\d{5}$",
+                    consequence="flag",
+                    description_fi="address1_postalcode: oltava viisinumeroinen postinumero",
+                ),
+            ),
+        ),
+        Column(
+            "employees",
+            pl.Int64,
+            "Number of employees.",
+            "numberofemployees",
+            on_failure="clear",
+            rules=(
+                range_rule(
+                    "accounts.employees.range",
+                    "numberofemployees must be 0–1 000 000",
+                    "employees",
+                    0,
+                    1_000_000,
+                    description_fi="numberofemployees: oltava 0–1 000 000",
+                ),
+            ),
+        ),
         _option("accounts", "customer_type", "customertypecode", "customertypecode", "Kind of customer."),
         Column("owner_id", pl.Utf8, "The customer manager owning the account (CRM user GUID).", "ownerid"),
         _option("accounts", "state", "statecode", "statecode_account", "Active or Inactive.", nullable=False),
         Column("created_on", TIMESTAMP, "When the account was created.", "createdon", on_failure="clear"),
         Column("modified_on", TIMESTAMP, "When the account was last modified.", "modifiedon", on_failure="clear"),
     ),
-    row_rules=(not_before("accounts", "created_on", "modified_on", "modifiedon must not be before createdon",
-                          "modifiedon ei saa olla ennen createdon-aikaa"),),
+    row_rules=(
+        not_before(
+            "accounts",
+            "created_on",
+            "modified_on",
+            "modifiedon must not be before createdon",
+            "modifiedon ei saa olla ennen createdon-aikaa",
+        ),
+    ),
 )
 
 CONTACTS = _crm_table(
@@ -118,13 +215,22 @@ ACTIVITIES = _crm_table(
     columns=(
         _guid("activities", "activity_id", "activityid", "CRM activity id.", unique=True),
         _account("activities", "regardingobjectid"),
-        _option("activities", "activity_type", "activitytypecode", "activitytypecode", "Kind of activity.", nullable=False),
-        Column("subject", pl.Utf8, "Subject line (free text: may name people; never published).", "subject",
-               personal="free_text"),
+        _option(
+            "activities", "activity_type", "activitytypecode", "activitytypecode", "Kind of activity.", nullable=False
+        ),
+        Column(
+            "subject",
+            pl.Utf8,
+            "Subject line (free text: may name people; never published).",
+            "subject",
+            personal="free_text",
+        ),
         Column("scheduled_start", TIMESTAMP, "Scheduled start.", "scheduledstart", on_failure="clear"),
         Column("actual_end", TIMESTAMP, "When the activity was actually completed.", "actualend", on_failure="clear"),
         Column("owner_id", pl.Utf8, "The staff member who owns the activity (CRM user GUID).", "ownerid"),
-        _option("activities", "state", "statecode", "statecode_activity", "Completed, Open or Canceled.", nullable=False),
+        _option(
+            "activities", "state", "statecode", "statecode_activity", "Completed, Open or Canceled.", nullable=False
+        ),
     ),
 )
 
@@ -140,19 +246,41 @@ PARTNERSHIPS = _crm_table(
         _guid("partnerships", "partnership_id", "partnershipid", "Partnership id.", unique=True),
         _account("partnerships", "accountid"),
         _option("partnerships", "level", "level", "level", "Partnership level.", nullable=False),
-        Column("scope", pl.Utf8, "What the partnership covers: ';'-separated labels.", "scope",
-               code_list="scope: " + ", ".join(SCOPES), on_failure="clear",
-               rules=(Rule("partnerships.scope.code", f"Every part of scope must be one of {', '.join(SCOPES)} "
-                           "(separated by ';')", description_fi=f"scope: jokaisen osan on oltava jokin näistä: "
-                           f"{', '.join(SCOPES)} (erottimena ';')",
-                           passes=lambda: pl.col("scope").is_null() | pl.col("scope").str.split(";").list.eval(
-                               pl.element().str.strip_chars().is_in(sorted(SCOPES))).list.all(),
-                           column="scope"),)),
+        Column(
+            "scope",
+            pl.Utf8,
+            "What the partnership covers: ';'-separated labels.",
+            "scope",
+            code_list="scope: " + ", ".join(SCOPES),
+            on_failure="clear",
+            rules=(
+                Rule(
+                    "partnerships.scope.code",
+                    f"Every part of scope must be one of {', '.join(SCOPES)} (separated by ';')",
+                    description_fi=f"scope: jokaisen osan on oltava jokin näistä: {', '.join(SCOPES)} (erottimena ';')",
+                    passes=lambda: (
+                        pl.col("scope").is_null()
+                        | pl.col("scope")
+                        .str.split(";")
+                        .list.eval(pl.element().str.strip_chars().is_in(sorted(SCOPES)))
+                        .list.all()
+                    ),
+                    column="scope",
+                ),
+            ),
+        ),
         Column("start_date", pl.Date, "First day of the partnership.", "startdate", nullable=False),
         Column("end_date", pl.Date, "Last day; empty while it goes on.", "enddate"),
     ),
-    row_rules=(not_before("partnerships", "start_date", "end_date", "enddate must not be before startdate",
-                          "enddate ei saa olla ennen startdate-päivää"),),
+    row_rules=(
+        not_before(
+            "partnerships",
+            "start_date",
+            "end_date",
+            "enddate must not be before startdate",
+            "enddate ei saa olla ennen startdate-päivää",
+        ),
+    ),
 )
 
 SURVEY_RESPONSES = _crm_table(
@@ -166,14 +294,47 @@ SURVEY_RESPONSES = _crm_table(
         _guid("survey_responses", "response_id", "responseid", "Survey response id.", unique=True),
         _account("survey_responses", "accountid"),
         Column("submitted_on", TIMESTAMP, "When the response was submitted.", "submittedon", nullable=False),
-        Column("nps", pl.Int64, "Net Promoter Score answer 0–10.", "nps", on_failure="clear",
-               rules=(range_rule("survey_responses.nps.range", "nps must be a whole number 0–10", "nps", 0, 10,
-                                 description_fi="nps: oltava kokonaisluku 0–10"),)),
-        Column("satisfaction", pl.Int64, "Satisfaction 1–5.", "satisfaction", on_failure="clear",
-               rules=(range_rule("survey_responses.satisfaction.range", "satisfaction must be a whole number 1–5",
-                                 "satisfaction", 1, 5, description_fi="satisfaction: oltava kokonaisluku 1–5"),)),
-        Column("comment", pl.Utf8, "Free-text comment (may contain personal data; never published).", "comment",
-               personal="free_text"),
+        Column(
+            "nps",
+            pl.Int64,
+            "Net Promoter Score answer 0–10.",
+            "nps",
+            on_failure="clear",
+            rules=(
+                range_rule(
+                    "survey_responses.nps.range",
+                    "nps must be a whole number 0–10",
+                    "nps",
+                    0,
+                    10,
+                    description_fi="nps: oltava kokonaisluku 0–10",
+                ),
+            ),
+        ),
+        Column(
+            "satisfaction",
+            pl.Int64,
+            "Satisfaction 1–5.",
+            "satisfaction",
+            on_failure="clear",
+            rules=(
+                range_rule(
+                    "survey_responses.satisfaction.range",
+                    "satisfaction must be a whole number 1–5",
+                    "satisfaction",
+                    1,
+                    5,
+                    description_fi="satisfaction: oltava kokonaisluku 1–5",
+                ),
+            ),
+        ),
+        Column(
+            "comment",
+            pl.Utf8,
+            "Free-text comment (may contain personal data; never published).",
+            "comment",
+            personal="free_text",
+        ),
     ),
 )
 
@@ -181,13 +342,24 @@ TABLES: tuple[Table, ...] = (ACCOUNTS, CONTACTS, ACTIVITIES, PARTNERSHIPS, SURVE
 BY_NAME = {t.name: t for t in TABLES}
 
 CROSS_FILE_RULES: tuple[CrossFileRule, ...] = tuple(
-    CrossFileRule(Rule(f"{t.name}.account_exists", f"{t.column('account_id').source_header} must be an account in "
-                       "accounts.csv", column="account_id", description_fi=f"{t.column('account_id').source_header}: "
-                       "asiakkaan on oltava tiedostossa accounts.csv"), t.name,
-                  missing_parent(t.name, "account_id", "accounts", "account_id"))
-    for t in TABLES[1:])
+    CrossFileRule(
+        Rule(
+            f"{t.name}.account_exists",
+            f"{t.column('account_id').source_header} must be an account in accounts.csv",
+            column="account_id",
+            description_fi=f"{t.column('account_id').source_header}: asiakkaan on oltava tiedostossa accounts.csv",
+        ),
+        t.name,
+        missing_parent(t.name, "account_id", "accounts", "account_id"),
+    )
+    for t in TABLES[1:]
+)
 
-SOURCE = Source(system=SYSTEM, tables=TABLES, cross_file_rules=CROSS_FILE_RULES,
-                parent_words="The account this row belongs to is in quarantine",
-                parent_words_fi="Asiakas, johon rivi kuuluu, on karanteenissa",
-                person_column="contact_id")
+SOURCE = Source(
+    system=SYSTEM,
+    tables=TABLES,
+    cross_file_rules=CROSS_FILE_RULES,
+    parent_words="The account this row belongs to is in quarantine",
+    parent_words_fi="Asiakas, johon rivi kuuluu, on karanteenissa",
+    person_column="contact_id",
+)

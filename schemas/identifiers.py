@@ -4,23 +4,38 @@ python-stdnum is called once per *distinct* value (a student's henkilötunnus is
 distinct anyway; an employer's Y-tunnus repeats on thousands of rows), and the answer is
 joined back as a polars expression, so a rule stays a vectorised column operation.
 """
+
 from __future__ import annotations
 
+import polars as pl
 from stdnum import exceptions as stdnum_errors
 from stdnum.fi import hetu as stdnum_hetu
 from stdnum.fi import ytunnus as stdnum_ytunnus
 
-import polars as pl
-
-CENTURY = {"+": 1800, "-": 1900, "Y": 1900, "X": 1900, "W": 1900, "V": 1900, "U": 1900,
-           "A": 2000, "B": 2000, "C": 2000, "D": 2000, "E": 2000, "F": 2000}
+CENTURY = {
+    "+": 1800,
+    "-": 1900,
+    "Y": 1900,
+    "X": 1900,
+    "W": 1900,
+    "V": 1900,
+    "U": 1900,
+    "A": 2000,
+    "B": 2000,
+    "C": 2000,
+    "D": 2000,
+    "E": 2000,
+    "F": 2000,
+}
 
 
 def _per_distinct(expr: pl.Expr, fn, return_dtype) -> pl.Expr:
     return expr.map_batches(
         lambda s: s.replace_strict(
-            (u := s.unique().drop_nulls()), pl.Series([fn(v) for v in u], dtype=return_dtype),
-            default=None, return_dtype=return_dtype,
+            (u := s.unique().drop_nulls()),
+            pl.Series([fn(v) for v in u], dtype=return_dtype),
+            default=None,
+            return_dtype=return_dtype,
         ),
         return_dtype=return_dtype,
     )
@@ -43,7 +58,8 @@ def hetu_birth_date(column: str) -> pl.Expr:
     """The birth date a henkilötunnus states (null where it cannot be read)."""
     c = pl.col(column)
     year = c.str.slice(4, 2).cast(pl.Int32, strict=False) + c.str.slice(6, 1).replace_strict(
-        CENTURY, default=None, return_dtype=pl.Int32)
+        CENTURY, default=None, return_dtype=pl.Int32
+    )
     text = pl.concat_str([year.cast(pl.Utf8), c.str.slice(2, 2), c.str.slice(0, 2)], separator="-")
     return text.str.strptime(pl.Date, "%Y-%m-%d", strict=False)
 

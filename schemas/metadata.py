@@ -5,10 +5,12 @@ each column's rules are :class:`Rule`s with a pandera check attached. From one
 ``Table`` we derive the pandera schema that validates it, the Parquet/Arrow schema we
 publish, the asset-check contract and the data dictionary in ``docs/architecture/``.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Callable, Literal
+from typing import Literal
 
 import pandera.polars as pa
 import polars as pl
@@ -87,22 +89,32 @@ class TextFormat:
         return text.cast(dtype, strict=False)
 
     def words(self, dtype) -> str:
-        return {pl.Date: f"a date written {self.date_words}", TIMESTAMP: "an ISO-8601 timestamp with Z or an offset",
-                pl.Float64: "a number" + (" (decimal comma allowed)" if self.decimal_comma else ""),
-                pl.Int64: "a whole number"}.get(dtype, str(dtype))
+        return {
+            pl.Date: f"a date written {self.date_words}",
+            TIMESTAMP: "an ISO-8601 timestamp with Z or an offset",
+            pl.Float64: "a number" + (" (decimal comma allowed)" if self.decimal_comma else ""),
+            pl.Int64: "a whole number",
+        }.get(dtype, str(dtype))
 
     def words_fi(self, dtype) -> str:
-        return {pl.Date: f"päivämäärä muodossa {self.date_words_fi}",
-                TIMESTAMP: "ISO-8601-aikaleima, jossa Z tai aikavyöhyke",
-                pl.Float64: "luku" + (" (desimaalipilkku sallittu)" if self.decimal_comma else ""),
-                pl.Int64: "kokonaisluku"}.get(dtype, str(dtype))
+        return {
+            pl.Date: f"päivämäärä muodossa {self.date_words_fi}",
+            TIMESTAMP: "ISO-8601-aikaleima, jossa Z tai aikavyöhyke",
+            pl.Float64: "luku" + (" (desimaalipilkku sallittu)" if self.decimal_comma else ""),
+            pl.Int64: "kokonaisluku",
+        }.get(dtype, str(dtype))
 
 
 #: the student-administration convention: ``1.8.2025``, ``12,5``
 FINNISH_TEXT = TextFormat(date="%d.%m.%Y", date_words="d.m.yyyy", date_words_fi="p.k.vvvv", decimal_comma=True)
 #: the CRM convention: ISO-8601 dates and timestamps (``2026-03-04T11:30:00+02:00``), ``12.5``
-ISO_TEXT = TextFormat(date="%Y-%m-%d", date_words="yyyy-mm-dd", date_words_fi="vvvv-kk-pp", decimal_comma=False,
-                      timestamps=("%Y-%m-%dT%H:%M:%S%.fZ", "%Y-%m-%dT%H:%M:%S%.f%:z", "%Y-%m-%dT%H:%M:%S%.f%z"))
+ISO_TEXT = TextFormat(
+    date="%Y-%m-%d",
+    date_words="yyyy-mm-dd",
+    date_words_fi="vvvv-kk-pp",
+    decimal_comma=False,
+    timestamps=("%Y-%m-%dT%H:%M:%S%.fZ", "%Y-%m-%dT%H:%M:%S%.f%:z", "%Y-%m-%dT%H:%M:%S%.f%z"),
+)
 
 
 @dataclass(frozen=True)
@@ -165,18 +177,32 @@ class Table:
 
     def required_rules(self) -> list[Rule]:
         return [
-            Rule(id=f"{self.name}.{c.name}.required", description=f"{c.source_header or c.name} must not be empty",
-                 description_fi=f"{c.source_header or c.name} ei saa olla tyhjä", consequence=c.on_failure, passes=(lambda c=c: pl.col(raw_name(c.name) if not c.is_text and self.source_file else c.name).is_not_null()),
-                 column=c.name)
-            for c in self.columns if not c.nullable
+            Rule(
+                id=f"{self.name}.{c.name}.required",
+                description=f"{c.source_header or c.name} must not be empty",
+                description_fi=f"{c.source_header or c.name} ei saa olla tyhjä",
+                consequence=c.on_failure,
+                passes=(
+                    lambda c=c: pl.col(raw_name(c.name) if not c.is_text and self.source_file else c.name).is_not_null()
+                ),
+                column=c.name,
+            )
+            for c in self.columns
+            if not c.nullable
         ]
 
     def unique_rules(self) -> list[Rule]:
         return [
-            Rule(id=f"{self.name}.{c.name}.unique", description=f"{c.source_header or c.name} must be unique in the file",
-                 description_fi=f"{c.source_header or c.name}: arvo saa esiintyä tiedostossa vain kerran",
-                 consequence=c.on_failure, passes=(lambda c=c: pl.col(c.name).is_null() | pl.col(c.name).is_unique()), column=c.name)
-            for c in self.columns if c.unique
+            Rule(
+                id=f"{self.name}.{c.name}.unique",
+                description=f"{c.source_header or c.name} must be unique in the file",
+                description_fi=f"{c.source_header or c.name}: arvo saa esiintyä tiedostossa vain kerran",
+                consequence=c.on_failure,
+                passes=(lambda c=c: pl.col(c.name).is_null() | pl.col(c.name).is_unique()),
+                column=c.name,
+            )
+            for c in self.columns
+            if c.unique
         ]
 
     def all_rules(self) -> list[Rule]:
@@ -191,16 +217,28 @@ class Table:
             return []
         return [
             # reported against the first field, the row's key where it is readable
-            Rule(f"{self.name}.malformed_row", "The line could not be split into the header's fields "
-                 "(wrong number of fields, or an unclosed quote)", "reject", column=self.columns[0].name,
-                 description_fi="Riviä ei voitu jakaa otsikkorivin kenttiin (kenttiä on väärä määrä tai lainausmerkki "
-                 "jäi sulkematta)"),
-            Rule(f"{self.name}.duplicate_line", "Exact duplicate of an earlier line: the first one is kept", "reject",
-                 description_fi="Aiemman rivin tarkka kaksoiskappale: ensimmäinen rivi säilytetään"),
-            Rule(f"{self.name}.whitespace", "Leading, trailing or non-breaking spaces, or invisible characters "
-                 "(zero-width space, byte-order mark), were removed from a value", "flag",
-                 description_fi="Arvosta poistettiin alku- tai loppuvälilyöntejä, sitovia välilyöntejä tai näkymättömiä "
-                 "merkkejä (nollalevyinen väli, BOM-merkki)"),
+            Rule(
+                f"{self.name}.malformed_row",
+                "The line could not be split into the header's fields (wrong number of fields, or an unclosed quote)",
+                "reject",
+                column=self.columns[0].name,
+                description_fi="Riviä ei voitu jakaa otsikkorivin kenttiin (kenttiä on väärä määrä tai lainausmerkki "
+                "jäi sulkematta)",
+            ),
+            Rule(
+                f"{self.name}.duplicate_line",
+                "Exact duplicate of an earlier line: the first one is kept",
+                "reject",
+                description_fi="Aiemman rivin tarkka kaksoiskappale: ensimmäinen rivi säilytetään",
+            ),
+            Rule(
+                f"{self.name}.whitespace",
+                "Leading, trailing or non-breaking spaces, or invisible characters "
+                "(zero-width space, byte-order mark), were removed from a value",
+                "flag",
+                description_fi="Arvosta poistettiin alku- tai loppuvälilyöntejä, sitovia välilyöntejä tai näkymättömiä "
+                "merkkejä (nollalevyinen väli, BOM-merkki)",
+            ),
         ]
 
     def pandera_schema(self) -> pa.DataFrameSchema:
@@ -233,31 +271,72 @@ def _as_check(passes: Callable[[], pl.Expr]):
     return check
 
 
-def code_rule(table: str, column: str, header: str, codes, list_name: str,
-              consequence: Consequence | None = None) -> Rule:
+def code_rule(
+    table: str, column: str, header: str, codes, list_name: str, consequence: Consequence | None = None
+) -> Rule:
     """Value must be one of a national or local code list."""
-    return allowed_rule(f"{table}.{column}.code", f"{header} must be a code of {list_name}", column, codes, consequence,
-                        f"{header}: oltava koodiston {list_name} koodi")
+    return allowed_rule(
+        f"{table}.{column}.code",
+        f"{header} must be a code of {list_name}",
+        column,
+        codes,
+        consequence,
+        f"{header}: oltava koodiston {list_name} koodi",
+    )
 
 
-def allowed_rule(rule_id: str, description: str, column: str, values, consequence: Consequence | None = None,
-                 description_fi: str = "") -> Rule:
+def allowed_rule(
+    rule_id: str,
+    description: str,
+    column: str,
+    values,
+    consequence: Consequence | None = None,
+    description_fi: str = "",
+) -> Rule:
     """An empty value, or one of ``values``."""
     allowed = tuple(sorted(values))
-    return Rule(rule_id, description, consequence, column=column, allowed=allowed, description_fi=description_fi,
-                passes=lambda: pl.col(column).is_null() | pl.col(column).is_in(allowed))
+    return Rule(
+        rule_id,
+        description,
+        consequence,
+        column=column,
+        allowed=allowed,
+        description_fi=description_fi,
+        passes=lambda: pl.col(column).is_null() | pl.col(column).is_in(allowed),
+    )
 
 
-def pattern_rule(rule_id: str, description: str, column: str, regex: str,
-                 consequence: Consequence | None = None, description_fi: str = "") -> Rule:
+def pattern_rule(
+    rule_id: str,
+    description: str,
+    column: str,
+    regex: str,
+    consequence: Consequence | None = None,
+    description_fi: str = "",
+) -> Rule:
     """An empty value, or text matching ``regex``."""
-    return Rule(rule_id, description, consequence, column=column, pattern=regex, description_fi=description_fi,
-                passes=lambda: pl.col(column).is_null() | pl.col(column).str.contains(regex))
+    return Rule(
+        rule_id,
+        description,
+        consequence,
+        column=column,
+        pattern=regex,
+        description_fi=description_fi,
+        passes=lambda: pl.col(column).is_null() | pl.col(column).str.contains(regex),
+    )
 
 
-def range_rule(rule_id: str, description: str, column: str, low: float | None, high: float | None,
-               consequence: Consequence | None = None, description_fi: str = "") -> Rule:
+def range_rule(
+    rule_id: str,
+    description: str,
+    column: str,
+    low: float | None,
+    high: float | None,
+    consequence: Consequence | None = None,
+    description_fi: str = "",
+) -> Rule:
     """An empty value, or a number from ``low`` to ``high`` (inclusive; None = unbounded)."""
+
     def passes() -> pl.Expr:
         inside = pl.lit(True)
         if low is not None:
@@ -265,12 +344,21 @@ def range_rule(rule_id: str, description: str, column: str, low: float | None, h
         if high is not None:
             inside = inside & (pl.col(column) <= high)
         return pl.col(column).is_null() | inside
-    return Rule(rule_id, description, consequence, column=column, between=(low, high), passes=passes,
-                description_fi=description_fi)
+
+    return Rule(
+        rule_id,
+        description,
+        consequence,
+        column=column,
+        between=(low, high),
+        passes=passes,
+        description_fi=description_fi,
+    )
 
 
-def not_before(table: str, start: str, end: str, words: str, words_fi: str,
-               consequence: Consequence | None = None) -> Rule:
+def not_before(
+    table: str, start: str, end: str, words: str, words_fi: str, consequence: Consequence | None = None
+) -> Rule:
     """An end (date or time) must not come before its start."""
     return Rule(
         id=f"{table}.{end}_not_before_{start}",
@@ -309,17 +397,25 @@ class CrossFileRule:
 
 
 #: what happens to a row whose parent is held back, in a steward's words
-_PARENT_WORDS = {"reject": ": fix that row first", "clear": "; this row is published without the reference until "
-                 "that row is fixed", "flag": ""}
-_PARENT_WORDS_FI = {"reject": ": korjaa ensin se rivi", "clear": "; tämä rivi julkaistaan ilman viittausta, kunnes se "
-                    "rivi on korjattu", "flag": ""}
+_PARENT_WORDS = {
+    "reject": ": fix that row first",
+    "clear": "; this row is published without the reference until that row is fixed",
+    "flag": "",
+}
+_PARENT_WORDS_FI = {
+    "reject": ": korjaa ensin se rivi",
+    "clear": "; tämä rivi julkaistaan ilman viittausta, kunnes se rivi on korjattu",
+    "flag": "",
+}
 
 
 def missing_parent(child: str, column: str, parent: str, parent_column: str):
     """Rows of ``child`` whose ``column`` names no row of ``parent`` (an empty reference is the required rule's)."""
+
     def failing(t: dict[str, pl.DataFrame]) -> pl.Series:
         pointing = t[child].filter(pl.col(column).is_not_null())
         return pointing.join(t[parent].select(pl.col(parent_column).alias(column)), on=column, how="anti")[LINE]
+
     return failing
 
 
@@ -338,8 +434,14 @@ class Source:
 
     def __post_init__(self):
         """A cross-file rule without its own consequence takes that of the column it reports against."""
-        object.__setattr__(self, "cross_file_rules", tuple(
-            replace(x, rule=x.rule.resolved(self._on_failure(x.table, x.rule.column))) for x in self.cross_file_rules))
+        object.__setattr__(
+            self,
+            "cross_file_rules",
+            tuple(
+                replace(x, rule=x.rule.resolved(self._on_failure(x.table, x.rule.column)))
+                for x in self.cross_file_rules
+            ),
+        )
 
     def _on_failure(self, table: str, column: str | None) -> Consequence:
         return self.by_name[table].column(column).on_failure if column else "reject"
@@ -358,18 +460,26 @@ class Source:
         its reference column's ``on_failure`` says) flows on with the reference cleared."""
         column = next(col for child, col, _ in self.parents if child == table)
         consequence = self._on_failure(table, column)
-        return Rule(f"{table}.parent_in_quarantine", self.parent_words + _PARENT_WORDS[consequence], consequence,
-                    column=column, description_fi=self.parent_words_fi + _PARENT_WORDS_FI[consequence])
+        return Rule(
+            f"{table}.parent_in_quarantine",
+            self.parent_words + _PARENT_WORDS[consequence],
+            consequence,
+            column=column,
+            description_fi=self.parent_words_fi + _PARENT_WORDS_FI[consequence],
+        )
 
     def parent_file_rule(self, table: str) -> Rule:
         column, parent = next((col, par) for child, col, par in self.parents if child == table)
         consequence = self._on_failure(table, column)
         file = self.by_name[parent].source_file
-        return Rule(f"{table}.parent_file_unreadable",
-                    f"{file} could not be read, so the row this one points at cannot be checked"
-                    + _PARENT_WORDS[consequence], consequence, column=column,
-                    description_fi=f"Tiedostoa {file} ei voitu lukea, joten riviä, johon tämä viittaa, ei voi "
-                    "tarkistaa" + _PARENT_WORDS_FI[consequence])
+        return Rule(
+            f"{table}.parent_file_unreadable",
+            f"{file} could not be read, so the row this one points at cannot be checked" + _PARENT_WORDS[consequence],
+            consequence,
+            column=column,
+            description_fi=f"Tiedostoa {file} ei voitu lukea, joten riviä, johon tämä viittaa, ei voi "
+            "tarkistaa" + _PARENT_WORDS_FI[consequence],
+        )
 
     def table_rules(self, table: str) -> list[Rule]:
         """Rules across files that report on ``table``, and its parent rules."""

@@ -4,6 +4,7 @@ The plan arrives beside the exports as ``landing/plans/<date>/aloitukset.csv``; 
 before the as-of date is the one in force. It is optional: without it the forecast's new starts follow
 history. A row that fails a rule is left out of the plan and named in the forecast's log.
 """
+
 from __future__ import annotations
 
 import polars as pl
@@ -18,35 +19,104 @@ INTAKE_PLAN = Table(
     source_file="aloitukset.csv",
     source_system=SYSTEM,
     description="Planned new students (aloittajat) per month and kind of training; a koulutus or campus left "
-                "empty means any.",
+    "empty means any.",
     grain="One row per year, month, study-right type, koulutus (or any) and campus (or any).",
     key=("year", "month", "study_right_type", "koulutus_code", "campus"),
     columns=(
-        Column("year", pl.Int64, "Calendar year of the intake.", "Vuosi", nullable=False,
-               rules=(range_rule("intake_plan.year.range", "Vuosi must be a year between 2000 and 2100", "year",
-                                 2000, 2100, description_fi="Vuoden on oltava välillä 2000–2100"),)),
-        Column("month", pl.Int64, "Calendar month of the intake (1–12).", "Kuukausi", nullable=False,
-               rules=(range_rule("intake_plan.month.range", "Kuukausi must be a month 1–12", "month", 1, 12,
-                                 description_fi="Kuukauden on oltava 1–12"),)),
-        Column("study_right_type", pl.Utf8, "KOSKI suorituksen tyyppi of the planned study rights.",
-               "Suorituksen tyyppi", nullable=False, code_list="suorituksen tyyppi",
-               rules=(code_rule("intake_plan", "study_right_type", "Suorituksen tyyppi",
-                                c.codes("study_right_types"), "suorituksen tyypit (KOSKI)"),)),
-        Column("koulutus_code", pl.Utf8, "Koulutus code (6 digits); empty = any.", "Koulutus",
-               code_list="koulutus (qualifications)",
-               rules=(code_rule("intake_plan", "koulutus_code", "Koulutus", c.codes("qualifications", "koulutus_code"),
-                                "koulutukset (qualifications.csv)"),)),
+        Column(
+            "year",
+            pl.Int64,
+            "Calendar year of the intake.",
+            "Vuosi",
+            nullable=False,
+            rules=(
+                range_rule(
+                    "intake_plan.year.range",
+                    "Vuosi must be a year between 2000 and 2100",
+                    "year",
+                    2000,
+                    2100,
+                    description_fi="Vuoden on oltava välillä 2000–2100",
+                ),
+            ),
+        ),
+        Column(
+            "month",
+            pl.Int64,
+            "Calendar month of the intake (1–12).",
+            "Kuukausi",
+            nullable=False,
+            rules=(
+                range_rule(
+                    "intake_plan.month.range",
+                    "Kuukausi must be a month 1–12",
+                    "month",
+                    1,
+                    12,
+                    description_fi="Kuukauden on oltava 1–12",
+                ),
+            ),
+        ),
+        Column(
+            "study_right_type",
+            pl.Utf8,
+            "KOSKI suorituksen tyyppi of the planned study rights.",
+            "Suorituksen tyyppi",
+            nullable=False,
+            code_list="suorituksen tyyppi",
+            rules=(
+                code_rule(
+                    "intake_plan",
+                    "study_right_type",
+                    "Suorituksen tyyppi",
+                    c.codes("study_right_types"),
+                    "suorituksen tyypit (KOSKI)",
+                ),
+            ),
+        ),
+        Column(
+            "koulutus_code",
+            pl.Utf8,
+            "Koulutus code (6 digits); empty = any.",
+            "Koulutus",
+            code_list="koulutus (qualifications)",
+            rules=(
+                code_rule(
+                    "intake_plan",
+                    "koulutus_code",
+                    "Koulutus",
+                    c.codes("qualifications", "koulutus_code"),
+                    "koulutukset (qualifications.csv)",
+                ),
+            ),
+        ),
         Column("campus", pl.Utf8, "Campus (toimipiste) as in the study-right export; empty = any.", "Toimipiste"),
-        Column("planned_starters", pl.Int64, "Planned new students.", "Aloittajat", nullable=False,
-               rules=(range_rule("intake_plan.planned_starters.range", "Aloittajat must be zero or more",
-                                 "planned_starters", 0, None, description_fi="Aloittajia on oltava nolla tai "
-                                 "enemmän"),)),
+        Column(
+            "planned_starters",
+            pl.Int64,
+            "Planned new students.",
+            "Aloittajat",
+            nullable=False,
+            rules=(
+                range_rule(
+                    "intake_plan.planned_starters.range",
+                    "Aloittajat must be zero or more",
+                    "planned_starters",
+                    0,
+                    None,
+                    description_fi="Aloittajia on oltava nolla tai enemmän",
+                ),
+            ),
+        ),
     ),
 )
 
 TABLES: tuple[Table, ...] = (INTAKE_PLAN,)
 
 SOURCE = Source(
-    system=SYSTEM, tables=TABLES, cross_file_rules=(),
+    system=SYSTEM,
+    tables=TABLES,
+    cross_file_rules=(),
     parent_words="The plan this row belongs to is in quarantine",
-    parent_words_fi="Suunnitelma, johon rivi kuuluu, on karanteenissa")
+    parent_words_fi="Suunnitelma, johon rivi kuuluu, on karanteenissa",
+)

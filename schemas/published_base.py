@@ -4,11 +4,12 @@ The published areas (``schemas/published.py`` for the student-administration sta
 ``schemas/organizations.py`` for the organisation master and CRM) build their tables
 with :func:`published_table`, so every table gets the same conventions and checks.
 """
+
 from __future__ import annotations
 
-import polars as pl
-
 from dataclasses import replace
+
+import polars as pl
 
 from schemas.metadata import Column, Rule, Table, range_rule
 
@@ -27,24 +28,48 @@ def no_personal_data(table: str, columns: tuple[Column, ...]) -> Rule:
     def passes() -> pl.Expr:
         if not text:
             return pl.lit(True)
-        return ~pl.any_horizontal([pl.col(n).str.contains(HETU_PATTERN).fill_null(False)
-                                   | pl.col(n).str.contains(EMAIL_PATTERN).fill_null(False) for n in text])
-    return Rule(f"{table}.no_personal_data", "No value may look like a henkilötunnus or an email address", passes=passes)
+        return ~pl.any_horizontal(
+            [
+                pl.col(n).str.contains(HETU_PATTERN).fill_null(False)
+                | pl.col(n).str.contains(EMAIL_PATTERN).fill_null(False)
+                for n in text
+            ]
+        )
+
+    return Rule(
+        f"{table}.no_personal_data", "No value may look like a henkilötunnus or an email address", passes=passes
+    )
 
 
 def date_key_column(name: str, words: str, nullable: bool = True) -> Column:
-    return Column(name, pl.Int64, f"{words} as a dim_date key (yyyymmdd).", nullable=nullable,
-                  rules=(range_rule(f"{{table}}.{name}.range", "A date key is a yyyymmdd number", name,
-                                    19000101, 21001231),))
+    return Column(
+        name,
+        pl.Int64,
+        f"{words} as a dim_date key (yyyymmdd).",
+        nullable=nullable,
+        rules=(range_rule(f"{{table}}.{name}.range", "A date key is a yyyymmdd number", name, 19000101, 21001231),),
+    )
 
 
-def published_table(name: str, description: str, grain: str, key: tuple[str, ...], columns: tuple[Column, ...],
-                    foreign_keys=()) -> Table:
-    columns = columns + (Column("has_warnings", pl.Boolean, "The source row had a warning (see quarantine).", nullable=False),) \
-        if name.startswith("fact_") or name == "dim_student" else columns
+def published_table(
+    name: str, description: str, grain: str, key: tuple[str, ...], columns: tuple[Column, ...], foreign_keys=()
+) -> Table:
+    columns = (
+        columns
+        + (Column("has_warnings", pl.Boolean, "The source row had a warning (see quarantine).", nullable=False),)
+        if name.startswith("fact_") or name == "dim_student"
+        else columns
+    )
     fixed = tuple(replace(c, rules=tuple(replace(r, id=r.id.format(table=name)) for r in c.rules)) for c in columns)
-    return Table(name=name, description=description, grain=grain, key=key, columns=fixed, foreign_keys=foreign_keys,
-                 row_rules=(no_personal_data(name, fixed),))
+    return Table(
+        name=name,
+        description=description,
+        grain=grain,
+        key=key,
+        columns=fixed,
+        foreign_keys=foreign_keys,
+        row_rules=(no_personal_data(name, fixed),),
+    )
 
 
 DATE_DIMENSION = ("dim_date", "date_key")
@@ -53,6 +78,9 @@ DATE_DIMENSION = ("dim_date", "date_key")
 def references(table: Table) -> tuple[tuple[str, str, str], ...]:
     """Every foreign key of ``table``: the declared ones, and each date key (a ``*_date_key`` column) to dim_date."""
     declared = {fk[0] for fk in table.foreign_keys}
-    dates = tuple((c.name, *DATE_DIMENSION) for c in table.columns
-                  if c.name.endswith("date_key") and table.name != DATE_DIMENSION[0] and c.name not in declared)
+    dates = tuple(
+        (c.name, *DATE_DIMENSION)
+        for c in table.columns
+        if c.name.endswith("date_key") and table.name != DATE_DIMENSION[0] and c.name not in declared
+    )
     return tuple(table.foreign_keys) + dates

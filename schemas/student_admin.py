@@ -5,14 +5,26 @@ headers onto them in ``pipelines/config/site.yaml``. Rules that need only one ro
 on the table; rules that need several files are :data:`CROSS_FILE_RULES`; :data:`SOURCE`
 bundles them for the pipeline.
 """
+
 from __future__ import annotations
 
 import polars as pl
 
 from schemas import codes as c
 from schemas.identifiers import business_id_normalised, hetu_birth_date, hetu_is_valid, hetu_sex, oid_matches
-from schemas.metadata import (LINE, Column, CrossFileRule, Rule, Source, Table, code_rule, missing_parent, not_before,
-                              pattern_rule, range_rule)
+from schemas.metadata import (
+    LINE,
+    Column,
+    CrossFileRule,
+    Rule,
+    Source,
+    Table,
+    code_rule,
+    missing_parent,
+    not_before,
+    pattern_rule,
+    range_rule,
+)
 
 SYSTEM = "student_admin"
 LEARNER_OID = "1.2.246.562.24."
@@ -32,42 +44,112 @@ STUDENTS = Table(
     key=("student_number",),
     columns=(
         Column("student_number", pl.Utf8, "Local student number.", "Opiskelijanumero", nullable=False, unique=True),
-        Column("hetu", pl.Utf8, "Finnish personal identity code (henkilötunnus).", "Henkilötunnus", personal="hetu",
-               on_failure="clear",
-               rules=(Rule("students.hetu.valid", "Henkilötunnus must have a real date, a known century sign and the right check character",
-                           description_fi="Henkilötunnuksessa on oltava oikea päivämäärä, tunnettu vuosisatamerkki ja "
-                           "oikea tarkistusmerkki", passes=lambda: pl.col("hetu").is_null() | hetu_is_valid("hetu"), column="hetu"),)),
-        Column("learner_oid", pl.Utf8, "National learner OID (oppijanumero).", "Oppijanumero", personal="oid", on_failure="clear",
-               rules=(Rule("students.learner_oid.format", f"Oppijanumero must be {LEARNER_OID} followed by 11 digits",
-                           description_fi=f"Oppijanumeron on oltava {LEARNER_OID} ja 11 numeroa", passes=lambda: pl.col("learner_oid").is_null() | oid_matches("learner_oid", LEARNER_OID),
-                           column="learner_oid"),)),
+        Column(
+            "hetu",
+            pl.Utf8,
+            "Finnish personal identity code (henkilötunnus).",
+            "Henkilötunnus",
+            personal="hetu",
+            on_failure="clear",
+            rules=(
+                Rule(
+                    "students.hetu.valid",
+                    "Henkilötunnus must have a real date, a known century sign and the right check character",
+                    description_fi="Henkilötunnuksessa on oltava oikea päivämäärä, tunnettu vuosisatamerkki ja "
+                    "oikea tarkistusmerkki",
+                    passes=lambda: pl.col("hetu").is_null() | hetu_is_valid("hetu"),
+                    column="hetu",
+                ),
+            ),
+        ),
+        Column(
+            "learner_oid",
+            pl.Utf8,
+            "National learner OID (oppijanumero).",
+            "Oppijanumero",
+            personal="oid",
+            on_failure="clear",
+            rules=(
+                Rule(
+                    "students.learner_oid.format",
+                    f"Oppijanumero must be {LEARNER_OID} followed by 11 digits",
+                    description_fi=f"Oppijanumeron on oltava {LEARNER_OID} ja 11 numeroa",
+                    passes=lambda: pl.col("learner_oid").is_null() | oid_matches("learner_oid", LEARNER_OID),
+                    column="learner_oid",
+                ),
+            ),
+        ),
         Column("last_name", pl.Utf8, "Surname.", "Sukunimi", personal="name", on_failure="clear"),
         Column("first_names", pl.Utf8, "First names.", "Etunimet", personal="name", on_failure="clear"),
         Column("birth_date", pl.Date, "Date of birth.", "Syntymäaika", on_failure="clear"),
-        Column("sex", pl.Utf8, "1 = male, 2 = female.", "Sukupuoli", code_list="1 male, 2 female", on_failure="clear",
-               rules=(code_rule("students", "sex", "Sukupuoli", c.SEX_CODES, "1 / 2"),)),
-        Column("mother_tongue", pl.Utf8, "Mother tongue, ISO 639-1.", "Äidinkieli", code_list="ISO 639-1", on_failure="clear",
-               rules=(code_rule("students", "mother_tongue", "Äidinkieli", c.LANGUAGES, "ISO 639-1 (fi, sv, …)"),)),
-        Column("home_municipality", pl.Utf8, "Home municipality, 3-digit Statistics Finland code.", "Kotikunta",
-               code_list="kunta (Statistics Finland)", on_failure="clear",
-               rules=(pattern_rule("students.home_municipality.format", "Kotikunta must be a 3-digit municipality code "
-                                   "(e.g. 091)", "home_municipality", r"^\d{3}$",
-                                   description_fi="Kotikunnan on oltava kolminumeroinen kuntakoodi (esim. 091)"),)),
+        Column(
+            "sex",
+            pl.Utf8,
+            "1 = male, 2 = female.",
+            "Sukupuoli",
+            code_list="1 male, 2 female",
+            on_failure="clear",
+            rules=(code_rule("students", "sex", "Sukupuoli", c.SEX_CODES, "1 / 2"),),
+        ),
+        Column(
+            "mother_tongue",
+            pl.Utf8,
+            "Mother tongue, ISO 639-1.",
+            "Äidinkieli",
+            code_list="ISO 639-1",
+            on_failure="clear",
+            rules=(code_rule("students", "mother_tongue", "Äidinkieli", c.LANGUAGES, "ISO 639-1 (fi, sv, …)"),),
+        ),
+        Column(
+            "home_municipality",
+            pl.Utf8,
+            "Home municipality, 3-digit Statistics Finland code.",
+            "Kotikunta",
+            code_list="kunta (Statistics Finland)",
+            on_failure="clear",
+            rules=(
+                pattern_rule(
+                    "students.home_municipality.format",
+                    "Kotikunta must be a 3-digit municipality code (e.g. 091)",
+                    "home_municipality",
+                    r"^\d{3}$",
+                    description_fi="Kotikunnan on oltava kolminumeroinen kuntakoodi (esim. 091)",
+                ),
+            ),
+        ),
         Column("email", pl.Utf8, "Email address.", "Sähköposti", personal="email", on_failure="clear"),
         Column("mobile_phone", pl.Utf8, "Mobile phone number.", "Matkapuhelin", personal="phone", on_failure="clear"),
     ),
     row_rules=(
-        Rule("students.hetu_or_learner_oid", "A student needs a henkilötunnus or an oppijanumero (or both)", "flag",
-             description_fi="Opiskelijalla on oltava henkilötunnus tai oppijanumero (tai molemmat)", passes=lambda: pl.col("hetu").is_not_null() | pl.col("learner_oid").is_not_null(), column="hetu"),
-        Rule("students.hetu_matches_birth_date", "Syntymäaika must be the birth date the henkilötunnus states",
-             description_fi="Syntymäajan on oltava henkilötunnuksen mukainen",
-             # (a henkilötunnus whose date cannot be read disagrees with nothing: students.hetu.valid reports it)
-             passes=lambda: pl.col("hetu").is_null() | pl.col("birth_date").is_null()
-             | (hetu_birth_date("hetu") == pl.col("birth_date")).fill_null(True), column="birth_date"),
-        Rule("students.hetu_matches_sex", "Sukupuoli must agree with the henkilötunnus (odd individual number = male)",
-             description_fi="Sukupuolen on oltava henkilötunnuksen mukainen (pariton yksilönumero = mies)",
-             passes=lambda: pl.col("hetu").is_null() | pl.col("sex").is_null()
-             | (hetu_sex("hetu") == pl.col("sex")).fill_null(True), column="sex"),
+        Rule(
+            "students.hetu_or_learner_oid",
+            "A student needs a henkilötunnus or an oppijanumero (or both)",
+            "flag",
+            description_fi="Opiskelijalla on oltava henkilötunnus tai oppijanumero (tai molemmat)",
+            passes=lambda: pl.col("hetu").is_not_null() | pl.col("learner_oid").is_not_null(),
+            column="hetu",
+        ),
+        Rule(
+            "students.hetu_matches_birth_date",
+            "Syntymäaika must be the birth date the henkilötunnus states",
+            description_fi="Syntymäajan on oltava henkilötunnuksen mukainen",
+            # (a henkilötunnus whose date cannot be read disagrees with nothing: students.hetu.valid reports it)
+            passes=lambda: (
+                pl.col("hetu").is_null()
+                | pl.col("birth_date").is_null()
+                | (hetu_birth_date("hetu") == pl.col("birth_date")).fill_null(True)
+            ),
+            column="birth_date",
+        ),
+        Rule(
+            "students.hetu_matches_sex",
+            "Sukupuoli must agree with the henkilötunnus (odd individual number = male)",
+            description_fi="Sukupuolen on oltava henkilötunnuksen mukainen (pariton yksilönumero = mies)",
+            passes=lambda: (
+                pl.col("hetu").is_null() | pl.col("sex").is_null() | (hetu_sex("hetu") == pl.col("sex")).fill_null(True)
+            ),
+            column="sex",
+        ),
     ),
 )
 
@@ -81,36 +163,110 @@ STUDY_RIGHTS = Table(
     foreign_keys=(("student_number", "students", "student_number"),),
     columns=(
         Column("study_right_id", pl.Utf8, "Local study-right id.", "Opiskeluoikeus", nullable=False, unique=True),
-        Column("study_right_oid", pl.Utf8, "National study-right OID once transferred to KOSKI.", "Opiskeluoikeuden OID",
-               on_failure="clear",
-               rules=(Rule("study_rights.study_right_oid.format", f"Opiskeluoikeuden OID must be {STUDY_RIGHT_OID} followed by 11 digits",
-                           description_fi=f"Opiskeluoikeuden OID:n on oltava {STUDY_RIGHT_OID} ja 11 numeroa", passes=lambda: pl.col("study_right_oid").is_null() | oid_matches("study_right_oid", STUDY_RIGHT_OID),
-                           column="study_right_oid"),)),
+        Column(
+            "study_right_oid",
+            pl.Utf8,
+            "National study-right OID once transferred to KOSKI.",
+            "Opiskeluoikeuden OID",
+            on_failure="clear",
+            rules=(
+                Rule(
+                    "study_rights.study_right_oid.format",
+                    f"Opiskeluoikeuden OID must be {STUDY_RIGHT_OID} followed by 11 digits",
+                    description_fi=f"Opiskeluoikeuden OID:n on oltava {STUDY_RIGHT_OID} ja 11 numeroa",
+                    passes=lambda: (
+                        pl.col("study_right_oid").is_null() | oid_matches("study_right_oid", STUDY_RIGHT_OID)
+                    ),
+                    column="study_right_oid",
+                ),
+            ),
+        ),
         # a study right counts without its student (KOSKI counts what is recorded): the reference is cleared
-        Column("student_number", pl.Utf8, "The student (foreign key to opiskelijat.csv).", "Opiskelijanumero",
-               nullable=False, on_failure="clear"),
-        Column("study_right_type", pl.Utf8, "KOSKI suoritustyyppi of the study right.", "Suorituksen tyyppi",
-               nullable=False, code_list="suorituksentyyppi", on_failure="clear",
-               rules=(code_rule("study_rights", "study_right_type", "Suorituksen tyyppi", c.codes("study_right_types"), "KOSKI suorituksentyyppi"),)),
-        Column("koulutus_code", pl.Utf8, "6-digit koulutus code of the qualification.", "Koulutus", nullable=False,
-               code_list="koulutus (schemas/reference/qualifications.csv)", on_failure="clear",
-               rules=(code_rule("study_rights", "koulutus_code", "Koulutus", c.codes(c.QUALIFICATIONS, "koulutus_code"), "koulutus"),)),
-        Column("osaamisala_code", pl.Utf8, "4-digit osaamisala code.", "Osaamisala", on_failure="clear",
-               rules=(pattern_rule("study_rights.osaamisala_code.format", "Osaamisala must be a 4-digit code",
-                                   "osaamisala_code", r"^\d{4}$",
-                                   description_fi="Osaamisalan on oltava nelinumeroinen koodi"),)),
-        Column("campus", pl.Utf8, "Campus / office name as the provider uses it.", "Toimipiste", nullable=False,
-               on_failure="clear"),
-        Column("start_date", pl.Date, "Start date of the study right.", "Alkamispäivä", nullable=False,
-               on_failure="clear"),
+        Column(
+            "student_number",
+            pl.Utf8,
+            "The student (foreign key to opiskelijat.csv).",
+            "Opiskelijanumero",
+            nullable=False,
+            on_failure="clear",
+        ),
+        Column(
+            "study_right_type",
+            pl.Utf8,
+            "KOSKI suoritustyyppi of the study right.",
+            "Suorituksen tyyppi",
+            nullable=False,
+            code_list="suorituksentyyppi",
+            on_failure="clear",
+            rules=(
+                code_rule(
+                    "study_rights",
+                    "study_right_type",
+                    "Suorituksen tyyppi",
+                    c.codes("study_right_types"),
+                    "KOSKI suorituksentyyppi",
+                ),
+            ),
+        ),
+        Column(
+            "koulutus_code",
+            pl.Utf8,
+            "6-digit koulutus code of the qualification.",
+            "Koulutus",
+            nullable=False,
+            code_list="koulutus (schemas/reference/qualifications.csv)",
+            on_failure="clear",
+            rules=(
+                code_rule(
+                    "study_rights", "koulutus_code", "Koulutus", c.codes(c.QUALIFICATIONS, "koulutus_code"), "koulutus"
+                ),
+            ),
+        ),
+        Column(
+            "osaamisala_code",
+            pl.Utf8,
+            "4-digit osaamisala code.",
+            "Osaamisala",
+            on_failure="clear",
+            rules=(
+                pattern_rule(
+                    "study_rights.osaamisala_code.format",
+                    "Osaamisala must be a 4-digit code",
+                    "osaamisala_code",
+                    r"^\d{4}$",
+                    description_fi="Osaamisalan on oltava nelinumeroinen koodi",
+                ),
+            ),
+        ),
+        Column(
+            "campus",
+            pl.Utf8,
+            "Campus / office name as the provider uses it.",
+            "Toimipiste",
+            nullable=False,
+            on_failure="clear",
+        ),
+        Column(
+            "start_date", pl.Date, "Start date of the study right.", "Alkamispäivä", nullable=False, on_failure="clear"
+        ),
         Column("planned_end_date", pl.Date, "Planned end date.", "Arvioitu päättymispäivä", on_failure="clear"),
         Column("end_date", pl.Date, "Actual end date; empty while open.", "Päättymispäivä", on_failure="clear"),
     ),
     row_rules=(
-        not_before("study_rights", "start_date", "end_date", "Päättymispäivä must not be before Alkamispäivä",
-                   "Päättymispäivä ei saa olla ennen alkamispäivää"),
-        not_before("study_rights", "start_date", "planned_end_date", "Arvioitu päättymispäivä must not be before Alkamispäivä",
-                   "Arvioitu päättymispäivä ei saa olla ennen alkamispäivää"),
+        not_before(
+            "study_rights",
+            "start_date",
+            "end_date",
+            "Päättymispäivä must not be before Alkamispäivä",
+            "Päättymispäivä ei saa olla ennen alkamispäivää",
+        ),
+        not_before(
+            "study_rights",
+            "start_date",
+            "planned_end_date",
+            "Arvioitu päättymispäivä must not be before Alkamispäivä",
+            "Arvioitu päättymispäivä ei saa olla ennen alkamispäivää",
+        ),
     ),
 )
 
@@ -125,18 +281,44 @@ STATUS_PERIODS = Table(
     columns=(
         _study_right_fk(),
         Column("start_date", pl.Date, "First day of this status.", "Alkupäivä", nullable=False),
-        Column("status", pl.Utf8, "KOSKI opiskeluoikeudentila code.", "Tila", nullable=False, code_list="koskiopiskeluoikeudentila",
-               rules=(code_rule("status_periods", "status", "Tila", c.codes(c.STATUSES), "KOSKI opiskeluoikeudentila"),)),
-        Column("funding_code", pl.Utf8, "KOSKI opintojenrahoitus code.", "Rahoitus", code_list="opintojenrahoitus",
-               on_failure="clear",
-               rules=(code_rule("status_periods", "funding_code", "Rahoitus", c.codes("funding_codes"), "KOSKI opintojenrahoitus (no code 5)"),)),
+        Column(
+            "status",
+            pl.Utf8,
+            "KOSKI opiskeluoikeudentila code.",
+            "Tila",
+            nullable=False,
+            code_list="koskiopiskeluoikeudentila",
+            rules=(code_rule("status_periods", "status", "Tila", c.codes(c.STATUSES), "KOSKI opiskeluoikeudentila"),),
+        ),
+        Column(
+            "funding_code",
+            pl.Utf8,
+            "KOSKI opintojenrahoitus code.",
+            "Rahoitus",
+            code_list="opintojenrahoitus",
+            on_failure="clear",
+            rules=(
+                code_rule(
+                    "status_periods",
+                    "funding_code",
+                    "Rahoitus",
+                    c.codes("funding_codes"),
+                    "KOSKI opintojenrahoitus (no code 5)",
+                ),
+            ),
+        ),
     ),
     row_rules=(
         # the days still count, without a funding code (KOSKI: Läsnä rahoitus syötetty = false)
-        Rule("status_periods.funding_required", "Rahoitus is required for lasna, loma and valmistunut", "flag",
-             description_fi="Rahoitus on pakollinen tiloille lasna, loma ja valmistunut (päivät lasketaan silti, "
-             "ilman rahoitusmuotoa)", passes=lambda: ~pl.col("status").is_in(sorted(c.FUNDED_STATUSES)) | pl.col("funding_code").is_not_null(),
-             column="funding_code"),
+        Rule(
+            "status_periods.funding_required",
+            "Rahoitus is required for lasna, loma and valmistunut",
+            "flag",
+            description_fi="Rahoitus on pakollinen tiloille lasna, loma ja valmistunut (päivät lasketaan silti, "
+            "ilman rahoitusmuotoa)",
+            passes=lambda: ~pl.col("status").is_in(sorted(c.FUNDED_STATUSES)) | pl.col("funding_code").is_not_null(),
+            column="funding_code",
+        ),
     ),
 )
 
@@ -149,18 +331,42 @@ ADDITIONAL_PERIODS = Table(
     foreign_keys=(("study_right_id", "study_rights", "study_right_id"),),
     columns=(
         _study_right_fk(),
-        Column("period_type", pl.Utf8, "Kind of additional period.", "Tyyppi", nullable=False, code_list="lisätieto types",
-               rules=(code_rule("additional_periods", "period_type", "Tyyppi", c.codes("additional_period_types"), "lisätietotyypit (KOSKI)"),)),
+        Column(
+            "period_type",
+            pl.Utf8,
+            "Kind of additional period.",
+            "Tyyppi",
+            nullable=False,
+            code_list="lisätieto types",
+            rules=(
+                code_rule(
+                    "additional_periods",
+                    "period_type",
+                    "Tyyppi",
+                    c.codes("additional_period_types"),
+                    "lisätietotyypit (KOSKI)",
+                ),
+            ),
+        ),
         Column("start_date", pl.Date, "First day (inclusive).", "Alkupäivä", nullable=False),
         Column("end_date", pl.Date, "Last day (inclusive); empty = open-ended.", "Loppupäivä"),
         Column("value", pl.Float64, "For osa-aikaisuus the study load in percent (1–100).", "Arvo"),
     ),
     row_rules=(
-        not_before("additional_periods", "start_date", "end_date", "Loppupäivä must not be before Alkupäivä",
-                   "Loppupäivä ei saa olla ennen alkupäivää"),
-        Rule("additional_periods.part_time_percent", "Arvo must be a study load of 1–100 % for osa-aikaisuus",
-             description_fi="Osa-aikaisuuden arvon on oltava opiskelun kuormitus 1–100 %", passes=lambda: (pl.col("period_type") != "osa-aikaisuus") | pl.col("value").is_between(1, 100),
-             column="value"),
+        not_before(
+            "additional_periods",
+            "start_date",
+            "end_date",
+            "Loppupäivä must not be before Alkupäivä",
+            "Loppupäivä ei saa olla ennen alkupäivää",
+        ),
+        Rule(
+            "additional_periods.part_time_percent",
+            "Arvo must be a study load of 1–100 % for osa-aikaisuus",
+            description_fi="Osa-aikaisuuden arvon on oltava opiskelun kuormitus 1–100 %",
+            passes=lambda: (pl.col("period_type") != "osa-aikaisuus") | pl.col("value").is_between(1, 100),
+            column="value",
+        ),
     ),
 )
 
@@ -173,21 +379,60 @@ ASSESSED_UNITS = Table(
     foreign_keys=(("study_right_id", "study_rights", "study_right_id"),),
     columns=(
         _study_right_fk(),
-        Column("unit_code", pl.Utf8, "Unit code (ePerusteet).", "Tutkinnon osa", nullable=False,
-               rules=(Rule("assessed_units.unit_code.format", "Tutkinnon osa must be a numeric ePerusteet code",
-                           description_fi="Tutkinnon osan on oltava ePerusteiden numeerinen koodi", passes=lambda: pl.col("unit_code").str.contains(r"^\d{1,12}$"), column="unit_code"),)),
+        Column(
+            "unit_code",
+            pl.Utf8,
+            "Unit code (ePerusteet).",
+            "Tutkinnon osa",
+            nullable=False,
+            rules=(
+                Rule(
+                    "assessed_units.unit_code.format",
+                    "Tutkinnon osa must be a numeric ePerusteet code",
+                    description_fi="Tutkinnon osan on oltava ePerusteiden numeerinen koodi",
+                    passes=lambda: pl.col("unit_code").str.contains(r"^\d{1,12}$"),
+                    column="unit_code",
+                ),
+            ),
+        ),
         Column("unit_name", pl.Utf8, "Unit name.", "Nimi"),
-        Column("credits", pl.Float64, "Size in osaamispisteet (competence points).", "Laajuus", nullable=False,
-               on_failure="clear",
-               rules=(Rule("assessed_units.credits.range", "Laajuus must be more than 0 and at most 200 osaamispistettä",
-                           description_fi="Laajuuden on oltava yli 0 ja enintään 200 osaamispistettä", passes=lambda: pl.col("credits").is_null() | ((pl.col("credits") > 0) & (pl.col("credits") <= 200)),
-                           column="credits"),)),
-        Column("grade", pl.Utf8, "1–5, Hyväksytty or Hylätty.", "Arvosana", nullable=False, code_list="1–5, Hyväksytty, Hylätty",
-               on_failure="clear",
-               rules=(code_rule("assessed_units", "grade", "Arvosana", c.codes("grades"), "1–5 / Hyväksytty / Hylätty"),)),
+        Column(
+            "credits",
+            pl.Float64,
+            "Size in osaamispisteet (competence points).",
+            "Laajuus",
+            nullable=False,
+            on_failure="clear",
+            rules=(
+                Rule(
+                    "assessed_units.credits.range",
+                    "Laajuus must be more than 0 and at most 200 osaamispistettä",
+                    description_fi="Laajuuden on oltava yli 0 ja enintään 200 osaamispistettä",
+                    passes=lambda: pl.col("credits").is_null() | ((pl.col("credits") > 0) & (pl.col("credits") <= 200)),
+                    column="credits",
+                ),
+            ),
+        ),
+        Column(
+            "grade",
+            pl.Utf8,
+            "1–5, Hyväksytty or Hylätty.",
+            "Arvosana",
+            nullable=False,
+            code_list="1–5, Hyväksytty, Hylätty",
+            on_failure="clear",
+            rules=(code_rule("assessed_units", "grade", "Arvosana", c.codes("grades"), "1–5 / Hyväksytty / Hylätty"),),
+        ),
         Column("assessment_date", pl.Date, "Assessment date.", "Arviointipäivä", nullable=False),
-        Column("recognised", pl.Utf8, "K = recognised prior learning, E = not.", "Tunnustettu", code_list="K / E", on_failure="clear",
-               rules=(code_rule("assessed_units", "recognised", "Tunnustettu", c.RECOGNISED_CODES, "K / E"),)),
+        Column(
+            "recognised",
+            pl.Utf8,
+            "K = recognised prior learning, E = not.",
+            "Tunnustettu",
+            code_list="K / E",
+            on_failure="clear",
+            rules=(code_rule("assessed_units", "recognised", "Tunnustettu", c.RECOGNISED_CODES, "K / E"),),
+        ),
     ),
 )
 
@@ -200,23 +445,59 @@ WORKPLACE_PERIODS = Table(
     foreign_keys=(("study_right_id", "study_rights", "study_right_id"),),
     columns=(
         _study_right_fk(),
-        Column("agreement_type", pl.Utf8, "koulutussopimus or oppisopimus.", "Muoto", nullable=False, code_list="koulutussopimus / oppisopimus",
-               on_failure="clear",
-               rules=(code_rule("workplace_periods", "agreement_type", "Muoto", c.AGREEMENT_TYPES, "koulutussopimus / oppisopimus"),)),
-        Column("business_id", pl.Utf8, "Workplace's Y-tunnus as typed.", "Y-tunnus",
-               rules=(Rule("workplace_periods.business_id.valid",
-                           "Y-tunnus must be a valid business id (1234567-8, check digit mod 11); the row is kept without it",
-                           consequence="flag", description_fi="Y-tunnuksen on oltava kelvollinen (1234567-8, "
-                           "tarkistusnumero mod 11); rivi säilyy ilman sitä",
-                           passes=lambda: pl.col("business_id").is_null() | business_id_normalised("business_id").is_not_null(),
-                           column="business_id"),)),
-        Column("workplace_name", pl.Utf8, "Workplace name as typed by staff.", "Työpaikka", nullable=False,
-               on_failure="clear"),
+        Column(
+            "agreement_type",
+            pl.Utf8,
+            "koulutussopimus or oppisopimus.",
+            "Muoto",
+            nullable=False,
+            code_list="koulutussopimus / oppisopimus",
+            on_failure="clear",
+            rules=(
+                code_rule(
+                    "workplace_periods", "agreement_type", "Muoto", c.AGREEMENT_TYPES, "koulutussopimus / oppisopimus"
+                ),
+            ),
+        ),
+        Column(
+            "business_id",
+            pl.Utf8,
+            "Workplace's Y-tunnus as typed.",
+            "Y-tunnus",
+            rules=(
+                Rule(
+                    "workplace_periods.business_id.valid",
+                    "Y-tunnus must be a valid business id (1234567-8, check digit mod 11); the row is kept without it",
+                    consequence="flag",
+                    description_fi="Y-tunnuksen on oltava kelvollinen (1234567-8, "
+                    "tarkistusnumero mod 11); rivi säilyy ilman sitä",
+                    passes=lambda: (
+                        pl.col("business_id").is_null() | business_id_normalised("business_id").is_not_null()
+                    ),
+                    column="business_id",
+                ),
+            ),
+        ),
+        Column(
+            "workplace_name",
+            pl.Utf8,
+            "Workplace name as typed by staff.",
+            "Työpaikka",
+            nullable=False,
+            on_failure="clear",
+        ),
         Column("start_date", pl.Date, "First day.", "Alkupäivä", nullable=False),
         Column("end_date", pl.Date, "Last day.", "Loppupäivä"),
     ),
-    row_rules=(not_before("workplace_periods", "start_date", "end_date", "Loppupäivä must not be before Alkupäivä",
-                          "Loppupäivä ei saa olla ennen alkupäivää"),),
+    row_rules=(
+        not_before(
+            "workplace_periods",
+            "start_date",
+            "end_date",
+            "Loppupäivä must not be before Alkupäivä",
+            "Loppupäivä ei saa olla ennen alkupäivää",
+        ),
+    ),
 )
 
 TARGETS = Table(
@@ -227,18 +508,53 @@ TARGETS = Table(
     grain="One row per calendar year.",
     key=("year",),
     columns=(
-        Column("year", pl.Int64, "Calendar year.", "Vuosi", nullable=False, unique=True,
-               rules=(range_rule("targets.year.range", "Vuosi must be a year between 2000 and 2100", "year", 2000, 2100,
-                                 description_fi="Vuoden on oltava välillä 2000–2100"),)),
-        Column("target_student_years", pl.Float64, "Target student-years.", "Opiskelijavuodet", nullable=False,
-               rules=(range_rule("targets.target_student_years.range", "Opiskelijavuodet must be zero or more",
-                                 "target_student_years", 0, None,
-                                 description_fi="Opiskelijavuosia on oltava nolla tai enemmän"),)),
+        Column(
+            "year",
+            pl.Int64,
+            "Calendar year.",
+            "Vuosi",
+            nullable=False,
+            unique=True,
+            rules=(
+                range_rule(
+                    "targets.year.range",
+                    "Vuosi must be a year between 2000 and 2100",
+                    "year",
+                    2000,
+                    2100,
+                    description_fi="Vuoden on oltava välillä 2000–2100",
+                ),
+            ),
+        ),
+        Column(
+            "target_student_years",
+            pl.Float64,
+            "Target student-years.",
+            "Opiskelijavuodet",
+            nullable=False,
+            rules=(
+                range_rule(
+                    "targets.target_student_years.range",
+                    "Opiskelijavuodet must be zero or more",
+                    "target_student_years",
+                    0,
+                    None,
+                    description_fi="Opiskelijavuosia on oltava nolla tai enemmän",
+                ),
+            ),
+        ),
     ),
 )
 
-TABLES: tuple[Table, ...] = (STUDENTS, STUDY_RIGHTS, STATUS_PERIODS, ADDITIONAL_PERIODS, ASSESSED_UNITS,
-                             WORKPLACE_PERIODS, TARGETS)
+TABLES: tuple[Table, ...] = (
+    STUDENTS,
+    STUDY_RIGHTS,
+    STATUS_PERIODS,
+    ADDITIONAL_PERIODS,
+    ASSESSED_UNITS,
+    WORKPLACE_PERIODS,
+    TARGETS,
+)
 BY_NAME = {t.name: t for t in TABLES}
 
 
@@ -258,8 +574,11 @@ def _two_on_one_date(t):
 
 def _after_ending_status(t):
     p = t["status_periods"]
-    first_end = p.filter(pl.col("status").is_in(sorted(c.ENDING_STATUSES))).group_by("study_right_id").agg(
-        pl.col("start_date").min().alias("ended_on"))
+    first_end = (
+        p.filter(pl.col("status").is_in(sorted(c.ENDING_STATUSES)))
+        .group_by("study_right_id")
+        .agg(pl.col("start_date").min().alias("ended_on"))
+    )
     return p.join(first_end, on="study_right_id").filter(pl.col("start_date") > pl.col("ended_on"))[LINE]
 
 
@@ -269,49 +588,108 @@ def _without_periods(t):
 
 def _workplace_outside_study_right(t):
     w = t["workplace_periods"].join(
-        t["study_rights"].select("study_right_id", pl.col("start_date").alias("sr_start"), pl.col("end_date").alias("sr_end")),
-        on="study_right_id")
+        t["study_rights"].select(
+            "study_right_id", pl.col("start_date").alias("sr_start"), pl.col("end_date").alias("sr_end")
+        ),
+        on="study_right_id",
+    )
     outside = (pl.col("start_date") < pl.col("sr_start")) | (
-        pl.col("sr_end").is_not_null() & (pl.col("end_date").fill_null(pl.col("start_date")) > pl.col("sr_end")))
+        pl.col("sr_end").is_not_null() & (pl.col("end_date").fill_null(pl.col("start_date")) > pl.col("sr_end"))
+    )
     return w.filter(outside)[LINE]
 
 
 CROSS_FILE_RULES: tuple[CrossFileRule, ...] = (
-    CrossFileRule(Rule("study_rights.student_exists", "Opiskelijanumero must be a student in opiskelijat.csv",
-                       column="student_number", description_fi="Opiskelijanumerolla on oltava opiskelija tiedostossa "
-                       "opiskelijat.csv (opiskeluoikeus julkaistaan ilman opiskelijaa)"), "study_rights",
-                  missing_parent("study_rights", "student_number", "students", "student_number")),
+    CrossFileRule(
+        Rule(
+            "study_rights.student_exists",
+            "Opiskelijanumero must be a student in opiskelijat.csv",
+            column="student_number",
+            description_fi="Opiskelijanumerolla on oltava opiskelija tiedostossa "
+            "opiskelijat.csv (opiskeluoikeus julkaistaan ilman opiskelijaa)",
+        ),
+        "study_rights",
+        missing_parent("study_rights", "student_number", "students", "student_number"),
+    ),
     *(
-        CrossFileRule(Rule(f"{child}.study_right_exists", "Opiskeluoikeus must be a study right in opiskeluoikeudet.csv",
-                           column="study_right_id", description_fi="Opiskeluoikeuden on oltava tiedostossa "
-                           "opiskeluoikeudet.csv"), child,
-                      missing_parent(child, "study_right_id", "study_rights", "study_right_id"))
+        CrossFileRule(
+            Rule(
+                f"{child}.study_right_exists",
+                "Opiskeluoikeus must be a study right in opiskeluoikeudet.csv",
+                column="study_right_id",
+                description_fi="Opiskeluoikeuden on oltava tiedostossa opiskeluoikeudet.csv",
+            ),
+            child,
+            missing_parent(child, "study_right_id", "study_rights", "study_right_id"),
+        )
         for child in ("status_periods", "additional_periods", "assessed_units", "workplace_periods")
     ),
     # the study right is published; with no status, its student-years are unknown (held back and listed)
-    CrossFileRule(Rule("study_rights.has_status_periods", "A study right must have at least one status period",
-                       "flag", column="study_right_id", description_fi="Opiskeluoikeudella on oltava ainakin yksi "
-                       "opiskeluoikeusjakso (ilman jaksoja sen opiskelijavuodet jäävät laskematta)"), "study_rights", _without_periods, needs=("status_periods",)),
+    CrossFileRule(
+        Rule(
+            "study_rights.has_status_periods",
+            "A study right must have at least one status period",
+            "flag",
+            column="study_right_id",
+            description_fi="Opiskeluoikeudella on oltava ainakin yksi "
+            "opiskeluoikeusjakso (ilman jaksoja sen opiskelijavuodet jäävät laskematta)",
+        ),
+        "study_rights",
+        _without_periods,
+        needs=("status_periods",),
+    ),
     # two statuses on one date leave the status of that day unknown; a list out of date order is only sorted
-    CrossFileRule(Rule("status_periods.one_per_date", "A study right may have only one status period per date",
-                       column="start_date", description_fi="Opiskeluoikeudella saa olla vain yksi jakso kullekin "
-                       "päivälle"), "status_periods", _two_on_one_date),
-    CrossFileRule(Rule("status_periods.in_date_order", "Status periods of a study right should be listed in date "
-                       "order (they are used in date order)", "flag", column="start_date",
-                       description_fi="Opiskeluoikeuden jaksojen pitäisi olla päivämääräjärjestyksessä (ne käytetään "
-                       "päivämääräjärjestyksessä)"),
-                  "status_periods", _periods_in_file_order),
-    CrossFileRule(Rule("status_periods.ending_status_last",
-                       "Nothing may follow an ending status (valmistunut, eronnut, …): it must be the last period",
-                       column="start_date", description_fi="Päättävän tilan (valmistunut, eronnut, …) jälkeen ei saa "
-                       "olla jaksoja: sen on oltava viimeinen"), "status_periods", _after_ending_status),
-    CrossFileRule(Rule("workplace_periods.within_study_right", "A workplace period must lie inside its study right",
-                       "flag", column="start_date", description_fi="Työpaikkajakson on oltava opiskeluoikeuden "
-                       "voimassaoloaikana"), "workplace_periods", _workplace_outside_study_right),
+    CrossFileRule(
+        Rule(
+            "status_periods.one_per_date",
+            "A study right may have only one status period per date",
+            column="start_date",
+            description_fi="Opiskeluoikeudella saa olla vain yksi jakso kullekin päivälle",
+        ),
+        "status_periods",
+        _two_on_one_date,
+    ),
+    CrossFileRule(
+        Rule(
+            "status_periods.in_date_order",
+            "Status periods of a study right should be listed in date order (they are used in date order)",
+            "flag",
+            column="start_date",
+            description_fi="Opiskeluoikeuden jaksojen pitäisi olla päivämääräjärjestyksessä (ne käytetään "
+            "päivämääräjärjestyksessä)",
+        ),
+        "status_periods",
+        _periods_in_file_order,
+    ),
+    CrossFileRule(
+        Rule(
+            "status_periods.ending_status_last",
+            "Nothing may follow an ending status (valmistunut, eronnut, …): it must be the last period",
+            column="start_date",
+            description_fi="Päättävän tilan (valmistunut, eronnut, …) jälkeen ei saa "
+            "olla jaksoja: sen on oltava viimeinen",
+        ),
+        "status_periods",
+        _after_ending_status,
+    ),
+    CrossFileRule(
+        Rule(
+            "workplace_periods.within_study_right",
+            "A workplace period must lie inside its study right",
+            "flag",
+            column="start_date",
+            description_fi="Työpaikkajakson on oltava opiskeluoikeuden voimassaoloaikana",
+        ),
+        "workplace_periods",
+        _workplace_outside_study_right,
+    ),
 )
 
 SOURCE = Source(
-    system=SYSTEM, tables=TABLES, cross_file_rules=CROSS_FILE_RULES,
+    system=SYSTEM,
+    tables=TABLES,
+    cross_file_rules=CROSS_FILE_RULES,
     parent_words="The student or study right this row belongs to is in quarantine",
     parent_words_fi="Opiskelija tai opiskeluoikeus, johon rivi kuuluu, on karanteenissa",
-    person_column="student_number")
+    person_column="student_number",
+)

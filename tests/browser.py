@@ -1,4 +1,5 @@
 """Debian's Chromium, headless, for tests of the HTML reports: the DOM after rendering, and screenshots."""
+
 from __future__ import annotations
 
 import os
@@ -7,8 +8,15 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--no-first-run", "--disable-sync"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
 
 
 def chromium() -> str:
@@ -16,8 +24,12 @@ def chromium() -> str:
     found = shutil.which("chromium")
     if not found and os.geteuid() == 0:
         subprocess.run(["apt-get", "update", "-qq"], check=True, capture_output=True)
-        subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], check=True, capture_output=True,
-                       env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+        subprocess.run(
+            ["apt-get", "install", "-y", "-qq", "chromium"],
+            check=True,
+            capture_output=True,
+            env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
+        )
         found = shutil.which("chromium")
     if not found:
         raise RuntimeError("Debian's chromium is needed for the browser tests: apt-get install chromium")
@@ -26,8 +38,19 @@ def chromium() -> str:
 
 def _run(page: Path, *extra: str) -> subprocess.CompletedProcess:
     with tempfile.TemporaryDirectory(prefix="chromium-") as profile:
-        return subprocess.run([chromium(), *FLAGS, f"--user-data-dir={profile}", "--virtual-time-budget=3000",
-                               *extra, page.resolve().as_uri()], capture_output=True, text=True, timeout=120)
+        return subprocess.run(
+            [
+                chromium(),
+                *FLAGS,
+                f"--user-data-dir={profile}",
+                "--virtual-time-budget=3000",
+                *extra,
+                page.resolve().as_uri(),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
 
 
 def rendered_dom(page: Path) -> str:
@@ -53,15 +76,20 @@ def png_pixels(path: Path) -> tuple[int, int, list[bytes]]:
     assert data[:8] == b"\x89PNG\r\n\x1a\n", path
     chunks, at = {}, 8
     while at < len(data):
-        length, kind = struct.unpack(">I4s", data[at:at + 8])
-        chunks.setdefault(kind, []).append(data[at + 8:at + 8 + length])
+        length, kind = struct.unpack(">I4s", data[at : at + 8])
+        chunks.setdefault(kind, []).append(data[at + 8 : at + 8 + length])
         at += 12 + length
     width, height, depth, colour, _, _, interlace = struct.unpack(">IIBBBBB", chunks[b"IHDR"][0])
     assert depth == 8 and colour in (2, 6) and interlace == 0, (depth, colour, interlace)
     channels = 3 if colour == 2 else 4
-    raw, stride, rows, previous = zlib.decompress(b"".join(chunks[b"IDAT"])), width * channels, [], bytes(width * channels)
+    raw, stride, rows, previous = (
+        zlib.decompress(b"".join(chunks[b"IDAT"])),
+        width * channels,
+        [],
+        bytes(width * channels),
+    )
     for y in range(height):
-        kind, line = raw[y * (stride + 1)], bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
+        kind, line = raw[y * (stride + 1)], bytearray(raw[y * (stride + 1) + 1 : (y + 1) * (stride + 1)])
         for i in range(stride):
             left = line[i - channels] if i >= channels else 0
             up, corner = previous[i], previous[i - channels] if i >= channels else 0
@@ -82,5 +110,5 @@ def png_pixels(path: Path) -> tuple[int, int, list[bytes]]:
 
 def share_of_colour(rows: list[bytes], colour: tuple[int, int, int], tolerance: int = 12) -> float:
     """The share of the pixels in ``rows`` within ``tolerance`` of ``colour`` (per channel)."""
-    pixels = [row[i:i + 3] for row in rows for i in range(0, len(row), 3)]
+    pixels = [row[i : i + 3] for row in rows for i in range(0, len(row), 3)]
     return sum(all(abs(p[c] - colour[c]) <= tolerance for c in range(3)) for p in pixels) / max(1, len(pixels))

@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
-from pipelines.demo_data.export import generate
 from pipelines.cli import DEMO_AS_OF
+from pipelines.demo_data.export import generate
 
 TEST_KEY = "test-key-for-synthetic-data-only-0123456789"
 
@@ -38,13 +38,25 @@ def small_landing(tmp_path_factory) -> Path:
     return out
 
 
-def run_cli(*args: str, key: str | None = TEST_KEY, env: dict[str, str] | None = None,
-            cwd: Path | None = None, umask: int | None = None) -> subprocess.CompletedProcess:
+def run_cli(
+    *args: str,
+    key: str | None = TEST_KEY,
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
+    umask: int | None = None,
+) -> subprocess.CompletedProcess:
     env = {**{k: v for k, v in os.environ.items() if not k.startswith("TIEDOLLA_")}, **(env or {})}
     if key:
         env["TIEDOLLA_PSEUDONYM_KEY"] = key
-    return subprocess.run([sys.executable, "-m", "pipelines.cli", *args], capture_output=True, text=True, env=env,
-                          timeout=600, cwd=cwd, preexec_fn=None if umask is None else lambda: os.umask(umask))
+    return subprocess.run(
+        [sys.executable, "-m", "pipelines.cli", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+        cwd=cwd,
+        preexec_fn=None if umask is None else lambda: os.umask(umask),
+    )
 
 
 @pytest.fixture(scope="session")

@@ -1,11 +1,12 @@
-"""The architecture, held still (quick): the layers import downwards only, and the asset graph changes only when
-someone means it to.
+"""The architecture, held still (quick): the layers import downwards only, the asset graph changes only when
+someone means it to, and the code passes ruff's lint and format check (``[tool.ruff]`` in ``pyproject.toml``).
 
 The layers are an import-linter contract in ``pyproject.toml`` (drawn in ``docs/architecture/README.md``). The asset
 graph (every key with its group and upstream keys, every check with its asset and whether it blocks) is compared
 with ``tests/snapshots/asset_graph.json``; after a deliberate change, rewrite it with
 ``TIEDOLLA_UPDATE_SNAPSHOTS=1 pytest tests/test_architecture.py`` and commit the diff with the change.
 """
+
 import json
 import os
 import subprocess
@@ -20,10 +21,28 @@ SNAPSHOT = Path(__file__).parent / "snapshots" / "asset_graph.json"
 
 def test_the_layers_import_downwards_only():
     lint = Path(sys.executable).parent / "lint-imports"
-    result = subprocess.run([str(lint), "--config", str(PROJECT / "pyproject.toml"), "--no-cache"], cwd=PROJECT,
-                            capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [str(lint), "--config", str(PROJECT / "pyproject.toml"), "--no-cache"],
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "2 kept, 0 broken" in result.stdout
+
+
+def _tool(name: str, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [str(Path(sys.executable).parent / name), *args], cwd=PROJECT, capture_output=True, text=True, timeout=300
+    )
+
+
+def test_the_code_passes_the_linter_and_is_formatted():
+    lint = _tool("ruff", "check", "--no-cache", ".")
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+    formatted = _tool("ruff", "format", "--check", "--no-cache", ".")
+    assert formatted.returncode == 0, "run `ruff format .`: " + formatted.stdout + formatted.stderr
 
 
 def _graph() -> dict:
@@ -36,7 +55,8 @@ def _graph() -> dict:
             "upstream": sorted(k.to_user_string() for k in node.parent_keys),
             "checks": sorted(
                 f"{c.name} ({'blocking' if graph.get_check_spec(c).blocking else 'warns'})"
-                for c in graph.get_check_keys_for_assets({key})),
+                for c in graph.get_check_keys_for_assets({key})
+            ),
         }
     return assets
 
@@ -51,4 +71,5 @@ def test_the_asset_graph_is_the_one_in_the_snapshot():
     changed = sorted(k for k in graph.keys() & snapshot.keys() if graph[k] != snapshot[k])
     assert not (added or removed or changed), (
         f"the asset graph changed: added {added}, removed {removed}, changed {changed}; if that is meant, rewrite "
-        "the snapshot (TIEDOLLA_UPDATE_SNAPSHOTS=1 pytest tests/test_architecture.py) and commit it")
+        "the snapshot (TIEDOLLA_UPDATE_SNAPSHOTS=1 pytest tests/test_architecture.py) and commit it"
+    )

@@ -1,4 +1,5 @@
 """The command line's surface: every option explained, dates with their format, a version."""
+
 import argparse
 import subprocess
 import sys
@@ -16,8 +17,18 @@ def _commands() -> dict[str, argparse.ArgumentParser]:
 
 def test_every_option_of_every_command_has_help_and_dates_state_their_format():
     commands = _commands()
-    assert {"generate", "run", "student-years", "backtest", "forecast", "rollback", "forget", "waive", "demo",
-            "docs"} <= set(commands)
+    assert {
+        "generate",
+        "run",
+        "student-years",
+        "backtest",
+        "forecast",
+        "rollback",
+        "forget",
+        "waive",
+        "demo",
+        "docs",
+    } <= set(commands)
     for name, command in commands.items():
         assert command.description or command.format_usage(), name
         for action in command._actions:
@@ -41,15 +52,16 @@ def test_docs_check_through_the_command_line_finds_the_committed_docs_current():
 
 @pytest.mark.slow
 def test_generate_through_the_command_line_writes_what_the_library_writes(tmp_path):
-    from pipelines.demo_data.export import generate
     from pipelines.cli import DEMO_AS_OF
+    from pipelines.demo_data.export import generate
     from tests.conftest import run_cli
 
     assert run_cli("generate", "--size", "small", "--seed", "4", "--out", str(tmp_path / "cli")).returncode == 0
     generate("small", 4, tmp_path / "lib", DEMO_AS_OF)
     files = sorted(p.relative_to(tmp_path / "cli") for p in (tmp_path / "cli").rglob("*") if p.is_file())
-    assert len(files) > 20 and files == sorted(p.relative_to(tmp_path / "lib") for p in (tmp_path / "lib").rglob("*")
-                                               if p.is_file())
+    assert len(files) > 20 and files == sorted(
+        p.relative_to(tmp_path / "lib") for p in (tmp_path / "lib").rglob("*") if p.is_file()
+    )
     for name in files:
         if name.suffix == ".csv":
             assert (tmp_path / "cli" / name).read_bytes() == (tmp_path / "lib" / name).read_bytes(), name

@@ -1,4 +1,5 @@
 """`dagster dev -w workspace.yaml` loads the same definitions, and a run launched through it publishes."""
+
 import json
 import os
 import signal
@@ -27,8 +28,11 @@ def _free_port() -> int:
 
 
 def _graphql(port: int, query: str) -> dict:
-    request = urllib.request.Request(f"http://127.0.0.1:{port}/graphql", data=json.dumps({"query": query}).encode(),
-                                     headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/graphql",
+        data=json.dumps({"query": query}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
     with urllib.request.urlopen(request, timeout=30) as response:
         return json.loads(response.read())["data"]
 
@@ -41,12 +45,33 @@ def dagster_dev(tmp_path_factory):
     home.mkdir()
     (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     port = _free_port()
-    env = {**os.environ, "DAGSTER_HOME": str(home), "TIEDOLLA_LANDING": str(root / "landing"),
-           "TIEDOLLA_WAREHOUSE": str(root / "wh"), "TIEDOLLA_PSEUDONYM_KEY": TEST_KEY,
-           "TIEDOLLA_SITE_CONFIG": str(without_data_docs(root / "site"))}
-    process = subprocess.Popen(["env", "--default-signal=INT,TERM", str(Path(sys.executable).parent / "dagster"), "dev",
-                                "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)], cwd=PROJECT, env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(home),
+        "TIEDOLLA_LANDING": str(root / "landing"),
+        "TIEDOLLA_WAREHOUSE": str(root / "wh"),
+        "TIEDOLLA_PSEUDONYM_KEY": TEST_KEY,
+        "TIEDOLLA_SITE_CONFIG": str(without_data_docs(root / "site")),
+    }
+    process = subprocess.Popen(
+        [
+            "env",
+            "--default-signal=INT,TERM",
+            str(Path(sys.executable).parent / "dagster"),
+            "dev",
+            "-w",
+            "workspace.yaml",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(port),
+        ],
+        cwd=PROJECT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
         deadline = time.monotonic() + 120
         while True:
@@ -75,14 +100,20 @@ def test_the_ui_shows_the_asset_groups(dagster_dev):
 
 def test_a_run_launched_from_the_ui_publishes(dagster_dev):
     port, warehouse = dagster_dev
-    launched = _graphql(port, """mutation { launchRun(executionParams: {selector: {
+    launched = _graphql(
+        port,
+        """mutation { launchRun(executionParams: {selector: {
         repositoryLocationName: "pipelines.definitions", repositoryName: "__repository__", jobName: "__ASSET_JOB"}}) {
-        __typename ... on LaunchRunSuccess { run { runId } } } }""")["launchRun"]
+        __typename ... on LaunchRunSuccess { run { runId } } } }""",
+    )["launchRun"]
     assert launched["__typename"] == "LaunchRunSuccess", launched
     run_id = launched["run"]["runId"]
     deadline = time.monotonic() + 240
-    while (status := _graphql(port, f'{{ runOrError(runId: "{run_id}") {{ ... on Run {{ status }} }} }}')
-           ["runOrError"]["status"]) not in ("SUCCESS", "FAILURE", "CANCELED"):
+    while (
+        status := _graphql(port, f'{{ runOrError(runId: "{run_id}") {{ ... on Run {{ status }} }} }}')["runOrError"][
+            "status"
+        ]
+    ) not in ("SUCCESS", "FAILURE", "CANCELED"):
         assert time.monotonic() < deadline, status
         time.sleep(2)
     assert status == "SUCCESS"

@@ -1,4 +1,5 @@
 """Johdon työpöytä in a real browser: its headline numbers equal DuckDB's over the published Parquet."""
+
 import html
 import json
 import re
@@ -32,13 +33,16 @@ def test_headline_numbers_equal_the_published_parquet(page):
     con = duckdb.connect()
     q = lambda sql: con.execute(sql.replace("P/", f"{published}/")).fetchone()  # noqa: E731
     actual, total, low, high, target = q(f"""
-        SELECT last(actual_cumulative_student_years ORDER BY month) FILTER (WHERE actual_cumulative_student_years IS NOT NULL),
+        SELECT last(actual_cumulative_student_years ORDER BY month)
+                   FILTER (WHERE actual_cumulative_student_years IS NOT NULL),
                any_value(forecast_year_total), any_value(forecast_year_low_80), any_value(forecast_year_high_80),
                any_value(target_student_years)
         FROM 'P/mart_student_year_forecast.parquet'
         WHERE year = {year} AND funding_scope = 'all' AND breakdown = 'total'""")
     graduations = q(f"""SELECT count(*) FROM 'P/fact_status_period.parquet'
-                        WHERE status = 'valmistunut' AND year(start_date) = {year} AND start_date <= DATE '{as_of}'""")[0]
+                        WHERE status = 'valmistunut' AND year(start_date) = {year} AND start_date <= DATE '{as_of}'""")[
+        0
+    ]
     credits = q(f"""SELECT sum(credits) FROM 'P/fact_assessed_unit.parquet' WHERE grade <> 'Hylätty'
                     AND year(assessment_date) = {year} AND assessment_date <= DATE '{as_of}'""")[0]
     hosting, in_crm = q("""SELECT count(*) FILTER (WHERE students_hosted_12m > 0),
@@ -47,28 +51,44 @@ def test_headline_numbers_equal_the_published_parquet(page):
     nps = q("""SELECT 100.0 * (count(*) FILTER (WHERE nps >= 9) - count(*) FILTER (WHERE nps <= 6)) / count(nps)
                FROM 'P/fact_survey_response.parquet'""")[0]
     assert actual and graduations and credits and hosting
-    expected = {"student-years-to-date": round(actual, 1), "forecast-year-total": round(total, 1),
-                "forecast-low": round(low, 1), "forecast-high": round(high, 1), "target": round(target),
-                "graduations": graduations, "credits": round(credits), "employers-hosting": hosting,
-                "employers-in-crm": in_crm, "nps": round(nps)}
+    expected = {
+        "student-years-to-date": round(actual, 1),
+        "forecast-year-total": round(total, 1),
+        "forecast-low": round(low, 1),
+        "forecast-high": round(high, 1),
+        "target": round(target),
+        "graduations": graduations,
+        "credits": round(credits),
+        "employers-hosting": hosting,
+        "employers-in-crm": in_crm,
+        "nps": round(nps),
+    }
     assert {k: _shown(dom, k) for k in expected} == pytest.approx(expected)
 
 
 def test_the_intake_table_shows_the_plan_the_actual_starters_and_the_additional_starters_of_the_mart(page):
     warehouse, _, dom = page
-    mart = duckdb.connect().execute(f"""
-        SELECT month, planned_starters, CASE WHEN make_date(year, month, 1) <= forecast_made_on THEN actual_starters END,
+    mart = (
+        duckdb.connect()
+        .execute(f"""
+        SELECT month, planned_starters,
+               CASE WHEN make_date(year, month, 1) <= forecast_made_on THEN actual_starters END,
                additional_starters_in_month_50, additional_starters_in_month_80, additional_starters_spread_50,
                additional_starters_spread_80
         FROM '{warehouse / "published" / "mart_student_year_forecast.parquet"}'
-        WHERE funding_scope = 'all' AND breakdown = 'total' ORDER BY month""").fetchall()
-    table = dom[dom.index('id="intake"'):]
-    rows = re.findall(r'<tr class="intake-row">(.*?)</tr>', table[:table.index("</table>")], re.S)
-    cells = [[html.unescape(c).replace("\u00a0", "") for c in re.findall(r"<td[^>]*>(.*?)</td>", r, re.S)]
-             for r in rows]
+        WHERE funding_scope = 'all' AND breakdown = 'total' ORDER BY month""")
+        .fetchall()
+    )
+    table = dom[dom.index('id="intake"') :]
+    rows = re.findall(r'<tr class="intake-row">(.*?)</tr>', table[: table.index("</table>")], re.S)
+    cells = [
+        [html.unescape(c).replace("\u00a0", "") for c in re.findall(r"<td[^>]*>(.*?)</td>", r, re.S)] for r in rows
+    ]
     shown = lambda v: "–" if v is None else str(v)  # noqa: E731
-    assert cells == [[str(m), shown(planned), shown(started), "" if in50 is None else f"{in50} / {in80}"]
-                     for m, planned, started, in50, in80, _, _ in mart]
+    assert cells == [
+        [str(m), shown(planned), shown(started), "" if in50 is None else f"{in50} / {in80}"]
+        for m, planned, started, in50, in80, _, _ in mart
+    ]
     assert _shown(dom, "additional-spread-50") == mart[0][5] and _shown(dom, "additional-spread-80") == mart[0][6]
 
 

@@ -1,4 +1,5 @@
 """The Dagster code location loads, and materialises in process into a temp warehouse."""
+
 import json
 from pathlib import Path
 
@@ -6,10 +7,10 @@ import dagster
 import polars as pl
 import pytest
 
+from pipelines.assets.checks import CHECKS
 from pipelines.assets.published import RELEASE
 from pipelines.definitions import ASSETS, make_definitions
 from pipelines.resources import LandingArea, WarehouseResource
-from pipelines.assets.checks import CHECKS
 from tests.conftest import TEST_KEY
 from tests.landing import write_landing
 
@@ -32,9 +33,12 @@ def test_materialize_in_process_publishes_without_a_crm_export(tmp_path):
     write_landing(tmp_path / "landing")
     result = dagster.materialize(
         [*ASSETS, *CHECKS],
-        resources={"landing": LandingArea(path=str(tmp_path / "landing")),
-                   "warehouse": WarehouseResource(path=str(tmp_path / "wh"), pseudonym_key=TEST_KEY),
-                   "io_manager": dagster.FilesystemIOManager(base_dir=str(tmp_path / "io"))})
+        resources={
+            "landing": LandingArea(path=str(tmp_path / "landing")),
+            "warehouse": WarehouseResource(path=str(tmp_path / "wh"), pseudonym_key=TEST_KEY),
+            "io_manager": dagster.FilesystemIOManager(base_dir=str(tmp_path / "io")),
+        },
+    )
     assert result.success
     assert all(e.passed for e in result.get_asset_check_evaluations())
     assert pl.read_parquet(tmp_path / "wh" / "published" / "dim_student.parquet").height == 2
@@ -57,8 +61,11 @@ def _ui_job():
     import os
     from pathlib import Path
 
-    defs = make_definitions(Path(os.environ["TIEDOLLA_LANDING"]), Path(os.environ["TIEDOLLA_WAREHOUSE"]),
-                            site_config=os.environ["TIEDOLLA_SITE_CONFIG"])
+    defs = make_definitions(
+        Path(os.environ["TIEDOLLA_LANDING"]),
+        Path(os.environ["TIEDOLLA_WAREHOUSE"]),
+        site_config=os.environ["TIEDOLLA_SITE_CONFIG"],
+    )
     everything = dagster.define_asset_job("everything")
     return dagster.Definitions.merge(defs, dagster.Definitions(jobs=[everything])).resolve_job_def("everything")
 
@@ -70,8 +77,12 @@ def test_reexecution_from_failure_and_of_one_asset_as_the_ui_does(tmp_path, monk
     from dagster import DagsterInstance, ReexecutionOptions, execute_job, reconstructable
 
     write_landing(tmp_path / "landing")
-    for name, value in {"TIEDOLLA_LANDING": str(tmp_path / "landing"), "TIEDOLLA_WAREHOUSE": str(tmp_path / "wh"),
-                        "TIEDOLLA_PSEUDONYM_KEY": TEST_KEY, **fast_env}.items():
+    for name, value in {
+        "TIEDOLLA_LANDING": str(tmp_path / "landing"),
+        "TIEDOLLA_WAREHOUSE": str(tmp_path / "wh"),
+        "TIEDOLLA_PSEUDONYM_KEY": TEST_KEY,
+        **fast_env,
+    }.items():
         monkeypatch.setenv(name, value)
     job = reconstructable(_ui_job)
     with DagsterInstance.ephemeral() as instance:

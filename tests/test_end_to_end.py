@@ -1,11 +1,12 @@
 """The small demo through the command line, checked against the generator's truth."""
+
 import json
 import re
 
 import duckdb
 import polars as pl
-import pytest
 import pyarrow.parquet as pq
+import pytest
 
 from schemas import published
 from tests.conftest import pseudonym, run_cli
@@ -39,8 +40,10 @@ def test_every_manifest_row_adds_up(small_run):
         assert f["rows_read"] > 0 and len(f["sha256"]) == 64
     assert manifest["files"]["tyopaikkajaksot.csv"]["encoding"] == "cp1252"
     assert manifest["files"]["opiskelijat.csv"]["encoding"] == "utf-8-sig"
-    published_rows = {t: pq.read_metadata(warehouse / "published" / f"{t}.parquet").num_rows
-                      for t in ("dim_student", "fact_study_right", "fact_status_period", "fact_assessed_unit")}
+    published_rows = {
+        t: pq.read_metadata(warehouse / "published" / f"{t}.parquet").num_rows
+        for t in ("dim_student", "fact_study_right", "fact_status_period", "fact_assessed_unit")
+    }
     assert published_rows["dim_student"] == manifest["files"]["opiskelijat.csv"]["rows_published"]
     assert published_rows["fact_assessed_unit"] == manifest["files"]["tutkinnon_osat.csv"]["rows_published"]
 
@@ -53,9 +56,17 @@ def test_quarantine_equals_the_generators_truth(small_landing, small_run):
     columns = ["source_file", "source_line", "rule_id", "severity", "consequence"]
     got = own.select(columns).unique().sort(pl.all())
     expected = truth.select(columns).unique().sort(pl.all())
-    assert got.equals(expected), (got.join(expected, on=got.columns, how="anti"), expected.join(got, on=got.columns, how="anti"))
-    assert set(truth["defect_class"]) >= {"hetu_wrong_check_character", "status_out_of_order", "truncated_last_line",
-                                          "duplicate_unit_line", "study_right_without_periods"}
+    assert got.equals(expected), (
+        got.join(expected, on=got.columns, how="anti"),
+        expected.join(got, on=got.columns, how="anti"),
+    )
+    assert set(truth["defect_class"]) >= {
+        "hetu_wrong_check_character",
+        "status_out_of_order",
+        "truncated_last_line",
+        "duplicate_unit_line",
+        "study_right_without_periods",
+    }
 
 
 def _export_csv(landing, name):
@@ -73,12 +84,19 @@ def test_a_students_own_defect_holds_back_none_of_their_rows(small_landing, smal
     assert len(students) >= 5
     rights = _export_csv(small_landing, "opiskeluoikeudet.csv").filter(pl.col("Opiskelijanumero").is_in(students))
     ids = set(rights["Opiskeluoikeus"])
-    assert ids and not failures.filter(pl.col("rule_id").str.ends_with("parent_in_quarantine")
-                                       & pl.col("record_key").is_in(ids)).height
+    assert (
+        ids
+        and not failures.filter(
+            pl.col("rule_id").str.ends_with("parent_in_quarantine") & pl.col("record_key").is_in(ids)
+        ).height
+    )
     published = warehouse / "published"
     keys = {pseudonym(i, "study_right") for i in ids}
     assert keys <= set(pl.read_parquet(published / "fact_study_right.parquet")["study_right_key"])
-    for name, fact in (("tyopaikkajaksot.csv", "fact_workplace_period"), ("opiskeluoikeusjaksot.csv", "fact_status_period")):
+    for name, fact in (
+        ("tyopaikkajaksot.csv", "fact_workplace_period"),
+        ("opiskeluoikeusjaksot.csv", "fact_status_period"),
+    ):
         rows = _export_csv(small_landing, name).filter(pl.col("Opiskeluoikeus").is_in(ids)).unique()
         facts = pl.read_parquet(published / f"{fact}.parquet").filter(pl.col("study_right_key").is_in(keys))
         assert facts.height == rows.height > 0, name
@@ -98,8 +116,11 @@ def test_published_parquet_reads_back_in_duckdb(small_run):
     assert orphans == 0
     # a study right whose student is unknown is published without the student, not held back
     unknown = con.execute("select count(*) from fact_study_right where student_key is null").fetchone()[0]
-    cleared = pl.read_parquet(warehouse / "quarantine" / "study_rights.parquet").filter(
-        (pl.col("column") == "student_number") & (pl.col("consequence") == "clear"))["record_key"].n_unique()
+    cleared = (
+        pl.read_parquet(warehouse / "quarantine" / "study_rights.parquet")
+        .filter((pl.col("column") == "student_number") & (pl.col("consequence") == "clear"))["record_key"]
+        .n_unique()
+    )
     assert unknown == cleared > 0
     gaps = con.execute("select max(date) - min(date) + 1 - count(*) from dim_date").fetchone()[0]
     assert gaps == 0
@@ -109,8 +130,12 @@ def test_no_identity_code_or_email_in_published_files(small_landing, small_run):
     _, warehouse = small_run
     students = _export_csv(small_landing, "opiskelijat.csv")
     full_names = students.select(pl.concat_str("Etunimet", "Sukunimi", separator=" ")).to_series().drop_nulls()
-    secrets = set(students["Henkilötunnus"].drop_nulls()) | set(students["Sähköposti"].drop_nulls()) | set(
-        students["Matkapuhelin"].drop_nulls()) | set(full_names)
+    secrets = (
+        set(students["Henkilötunnus"].drop_nulls())
+        | set(students["Sähköposti"].drop_nulls())
+        | set(students["Matkapuhelin"].drop_nulls())
+        | set(full_names)
+    )
     hetu = re.compile(rb"\b\d{6}[-+A-FU-Y]\d{3}[0-9A-Y]\b")  # (a GUID's '…12345678-1234-…' is not one)
     for path in (warehouse / "published").glob("*.parquet"):
         frame = pl.read_parquet(path)
@@ -150,7 +175,8 @@ def test_an_as_of_before_every_export_is_a_usage_error_that_changes_nothing(smal
     assert result.returncode == 2 and result.stdout == ""
     assert result.stderr.strip().splitlines() == [
         "tiedolla: --as-of 2019-01-01 is before every student_admin export (the earliest is 2024-07-31); nothing was "
-        "run or changed"]
+        "run or changed"
+    ]
     assert (warehouse / "manifest.json").read_bytes() == before
 
 
@@ -177,8 +203,9 @@ def test_keys_and_relationships_of_the_model_hold_and_a_break_is_named(small_run
     pl.concat([students, students.head(1)]).write_parquet(broken["dim_student"])
     found = violations(broken)
     assert "dim_student: 1 value(s) of its key (student_key) stand on more than one row" in found
-    assert any(v.startswith("fact_student_year_month.month_date_key: ") and "name no dim_date.date_key" in v
-               for v in found)
+    assert any(
+        v.startswith("fact_student_year_month.month_date_key: ") and "name no dim_date.date_key" in v for v in found
+    )
     assert any(v.startswith("fact_status_period.start_date_key: ") for v in found)
 
 
@@ -210,8 +237,11 @@ def test_a_table_that_would_lose_most_of_its_rows_stops_the_release_unless_allow
     from tests.conftest import site_config
     from tests.landing import valid_crm_rows, valid_rows, write_landing
 
-    site = site_config(tmp_path / "site", reports={"data_docs": False},
-                       release={"allow_missing_sources": [], "max_shrink_share": 0.4, "min_rows": 2})
+    site = site_config(
+        tmp_path / "site",
+        reports={"data_docs": False},
+        release={"allow_missing_sources": [], "max_shrink_share": 0.4, "min_rows": 2},
+    )
     landing, warehouse = tmp_path / "landing", tmp_path / "wh"
     write_landing(landing, crm_rows=valid_crm_rows())
     args = ("run", "--landing", str(landing), "--warehouse", str(warehouse), "--site-config", str(site))
@@ -244,8 +274,9 @@ def test_relative_folders_work_and_the_duckdb_database_opens_from_anywhere_after
     moved = (tmp_path / "wh").rename(tmp_path / "shared" / "warehouse")
     con = duckdb.connect(str(moved / "tiedolla.duckdb"), read_only=True)
     counts = {t.name: con.execute(f"select count(*) from {t.name}").fetchone()[0] for t in published.TABLES}
-    assert counts == {t.name: pl.read_parquet(moved / "published" / f"{t.name}.parquet").height
-                      for t in published.TABLES}
+    assert counts == {
+        t.name: pl.read_parquet(moved / "published" / f"{t.name}.parquet").height for t in published.TABLES
+    }
     con.close()
     for page in ("steward", "dashboard", "data_docs"):
         assert (moved / "reports" / page / "index.html").exists(), page

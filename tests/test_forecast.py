@@ -1,7 +1,7 @@
 """Forecast against the target, the backtest on generated data with a known future, and weighting."""
+
 import datetime as dt
 import hashlib
-import math
 import re
 
 import duckdb
@@ -11,11 +11,11 @@ import yaml
 
 from pipelines.cli import DEMO_AS_OF
 from pipelines.demo_data.export import generate
+from pipelines.ingestion.landing import Landing
 from pipelines.marts.backtest import backtest, month_ends, summary
 from pipelines.marts.forecast import forecast_year
 from pipelines.marts.history import history_from_folder
 from pipelines.marts.student_years import Calculation
-from pipelines.ingestion.landing import Landing
 from pipelines.site import DEFAULT_SITE_CONFIG
 from tests.conftest import run_cli
 
@@ -87,14 +87,24 @@ def test_study_rights_registered_to_start_later_are_in_the_forecast(surge_landin
     registered = first.filter(pl.col("start_date") > dt.date(2025, 7, 31))["study_right_id"]
     assert registered.len() > 5
     types = history.study_rights["study_right_type"].unique().sort()
-    no_more = pl.DataFrame({"year": 2025, "month": 8, "study_right_type": types, "koulutus_code": None,
-                            "campus": None, "planned_starters": 0}, schema_overrides={"koulutus_code": pl.Utf8,
-                                                                                    "campus": pl.Utf8})
+    no_more = pl.DataFrame(
+        {
+            "year": 2025,
+            "month": 8,
+            "study_right_type": types,
+            "koulutus_code": None,
+            "campus": None,
+            "planned_starters": 0,
+        },
+        schema_overrides={"koulutus_code": pl.Utf8, "campus": pl.Utf8},
+    )
     day = dt.date(2025, 7, 31)
     ids = history.study_rights["study_right_id"]
     others = history.only(ids.filter(~ids.is_in(registered.implode())))
-    added = (forecast_year(Calculation.up_to(history, day), plan=no_more).year_total()["forecast"]
-             - forecast_year(Calculation.up_to(others, day), plan=no_more).year_total()["forecast"])
+    added = (
+        forecast_year(Calculation.up_to(history, day), plan=no_more).year_total()["forecast"]
+        - forecast_year(Calculation.up_to(others, day), plan=no_more).year_total()["forecast"]
+    )
     # each starts lasna between 5 and 15 August: about 0.3–0.4 student-years by 31 December, less drop-outs
     assert 0.2 * registered.len() < added < 0.45 * registered.len()
 
@@ -109,10 +119,15 @@ def _published(warehouse, sql):
 
 def test_forecast_mart_agrees_with_the_fact_and_carries_the_target(small_run):
     _, warehouse = small_run
-    mart = _published(warehouse, "SELECT * FROM mart_student_year_forecast WHERE breakdown = 'total' ORDER BY funding_scope, month")
-    fact = _published(warehouse, """
+    mart = _published(
+        warehouse, "SELECT * FROM mart_student_year_forecast WHERE breakdown = 'total' ORDER BY funding_scope, month"
+    )
+    fact = _published(
+        warehouse,
+        """
         SELECT month, sum(sum(coalesce(student_years_current, 0))) OVER (ORDER BY month) AS cumulative
-        FROM fact_student_year_month WHERE year = 2026 GROUP BY month ORDER BY month""")
+        FROM fact_student_year_month WHERE year = 2026 GROUP BY month ORDER BY month""",
+    )
     actual = mart.filter((pl.col("funding_scope") == "all") & pl.col("actual_cumulative_student_years").is_not_null())
     assert actual["month"].to_list() == list(range(1, 12))  # as of 20.11.2026
     assert ((actual["actual_cumulative_student_years"] - fact["cumulative"][:11]).abs() < 1e-9).all()
@@ -120,29 +135,52 @@ def test_forecast_mart_agrees_with_the_fact_and_carries_the_target(small_run):
     assert (mart["target_student_years"] == target).all()
     for row in mart.iter_rows(named=True):
         assert row["forecast_year_low_80"] - 1e-9 <= row["forecast_year_total"] <= row["forecast_year_high_80"] + 1e-9
-        assert row["forecast_cumulative_low_80"] - 1e-9 <= row["forecast_cumulative_student_years"] \
+        assert (
+            row["forecast_cumulative_low_80"] - 1e-9
+            <= row["forecast_cumulative_student_years"]
             <= row["forecast_cumulative_high_80"] + 1e-9
+        )
     # funding code 1 is part of all funding; the breakdowns add up to the total
-    december = _published(warehouse, """SELECT funding_scope, breakdown, sum(forecast_cumulative_student_years) AS s
-        FROM mart_student_year_forecast WHERE month = 12 GROUP BY ALL""")
+    december = _published(
+        warehouse,
+        """SELECT funding_scope, breakdown, sum(forecast_cumulative_student_years) AS s
+        FROM mart_student_year_forecast WHERE month = 12 GROUP BY ALL""",
+    )
     for scope in ("1", "all"):
         sums = december.filter(pl.col("funding_scope") == scope)
         assert sums["s"].max() - sums["s"].min() < 1e-6
-    assert december.filter(pl.col("funding_scope") == "1")["s"][0] < december.filter(pl.col("funding_scope") == "all")["s"][0]
+    assert (
+        december.filter(pl.col("funding_scope") == "1")["s"][0]
+        < december.filter(pl.col("funding_scope") == "all")["s"][0]
+    )
 
 
 def test_the_mart_sets_the_plan_beside_the_actual_intake_and_answers_how_many_more_starters(small_run, small_landing):
     _, warehouse = small_run
-    mart = _published(warehouse, """SELECT * FROM mart_student_year_forecast
-        WHERE breakdown = 'total' AND funding_scope = 'all' ORDER BY month""")
-    plan = duckdb.connect().execute(
-        "SELECT Kuukausi AS month, sum(Aloittajat) AS planned FROM read_csv(?, delim=';', header=true) "
-        "WHERE Vuosi = 2026 GROUP BY 1", [str(small_landing / "plans" / "2025-12-01" / "aloitukset.csv")]).fetchall()
+    mart = _published(
+        warehouse,
+        """SELECT * FROM mart_student_year_forecast
+        WHERE breakdown = 'total' AND funding_scope = 'all' ORDER BY month""",
+    )
+    plan = (
+        duckdb.connect()
+        .execute(
+            "SELECT Kuukausi AS month, sum(Aloittajat) AS planned FROM read_csv(?, delim=';', header=true) "
+            "WHERE Vuosi = 2026 GROUP BY 1",
+            [str(small_landing / "plans" / "2025-12-01" / "aloitukset.csv")],
+        )
+        .fetchall()
+    )
     assert dict(zip(mart["month"], mart["planned_starters"])) == {m: dict(plan).get(m, 0) for m in range(1, 13)}
-    firsts = dict(_published(warehouse, """
+    firsts = dict(
+        _published(
+            warehouse,
+            """
         SELECT month, count(*) AS n FROM (SELECT study_right_key, min(month_date_key) AS first FROM
         fact_student_year_month GROUP BY 1) JOIN (SELECT DISTINCT month_date_key, year, month
-        FROM fact_student_year_month) ON first = month_date_key WHERE year = 2026 GROUP BY 1""").iter_rows())
+        FROM fact_student_year_month) ON first = month_date_key WHERE year = 2026 GROUP BY 1""",
+        ).iter_rows()
+    )
     assert dict(zip(mart["month"], mart["actual_starters"])) == {m: firsts.get(m, 0) for m in range(1, 13)}
     # as of 20.11.: December is the month still ahead; the answer brackets the shortfall of the interval
     december = mart.row(11, named=True)
@@ -157,8 +195,10 @@ def test_the_mart_sets_the_plan_beside_the_actual_intake_and_answers_how_many_mo
     assert december["additional_starters_in_month_80"] >= december["additional_starters_in_month_50"]
     result = run_cli("forecast", "--warehouse", str(warehouse), "--month", "12")
     assert result.returncode == 0, result.stderr
-    assert f"spread evenly over 12/2026: {december['additional_starters_spread_50']} (50 % probability), " \
-           f"{december['additional_starters_spread_80']} (80 %)" in result.stdout
+    assert (
+        f"spread evenly over 12/2026: {december['additional_starters_spread_50']} (50 % probability), "
+        f"{december['additional_starters_spread_80']} (80 %)" in result.stdout
+    )
     assert f"{december['forecast_year_total']:.1f}" in result.stdout
     august = mart.row(7, named=True)
     assert re.search(rf"^  elo\s+{august['planned_starters']}\s+{august['actual_starters']}$", result.stdout, re.M)
@@ -172,8 +212,12 @@ def test_weighting_is_separate_and_never_changes_the_unweighted_fact(small_run, 
     _, warehouse = small_run
     weighted = _published(warehouse, "SELECT * FROM fact_weighted_student_year_month")
     assert weighted.height > 0
-    assert ((weighted["weighted_student_years_current"] - weighted["student_years_current"] * weighted["weight"])
-            .abs().fill_null(0) < 1e-12).all()
+    assert (
+        (weighted["weighted_student_years_current"] - weighted["student_years_current"] * weighted["weight"])
+        .abs()
+        .fill_null(0)
+        < 1e-12
+    ).all()
     site = yaml.safe_load(DEFAULT_SITE_CONFIG.read_text(encoding="utf-8"))
     site.pop("student_years")  # no cost groups configured
     site.pop("customer_segments")  # the shipped rules
@@ -183,5 +227,6 @@ def test_weighting_is_separate_and_never_changes_the_unweighted_fact(small_run, 
     result = run_cli("run", "--landing", str(small_landing), "--warehouse", str(other), "--site-config", str(config))
     assert result.returncode == 0, result.stderr
     assert pl.read_parquet(other / "published" / "fact_weighted_student_year_month.parquet").height == 0
-    assert _digest(other / "published" / "fact_student_year_month.parquet") == \
-        _digest(warehouse / "published" / "fact_student_year_month.parquet")
+    assert _digest(other / "published" / "fact_student_year_month.parquet") == _digest(
+        warehouse / "published" / "fact_student_year_month.parquet"
+    )

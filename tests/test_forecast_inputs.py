@@ -1,13 +1,14 @@
 """The forecast's inputs on their own: the intake plan as read and validated, late recording as measured."""
+
 import datetime as dt
 
 import polars as pl
 import pytest
 
+from pipelines.ingestion.landing import Landing
 from pipelines.marts.intake_plan import plan_in_force
 from pipelines.marts.late_recording import measure
 from pipelines.marts.student_years import StudyRightHistory
-from pipelines.ingestion.landing import Landing
 
 HEADER = "Vuosi;Kuukausi;Suorituksen tyyppi;Koulutus;Toimipiste;Aloittajat"
 
@@ -20,18 +21,24 @@ def _plan(landing, day: str, lines: list[str], encoding: str = "utf-8"):
 
 def test_the_newest_plan_on_or_before_the_day_is_in_force_and_a_bad_row_is_left_out_with_its_line(tmp_path):
     _plan(tmp_path, "2025-12-01", ["2026;8;ammatillinentutkinto;;;120"])
-    _plan(tmp_path, "2026-06-01", [
-        "2026;8;ammatillinentutkinto;351301;Haminan kampus;40",
-        "2026;13;ammatillinentutkinto;;;5",  # line 3: no month 13
-        "2026;9;tutkinto;;;5",  # line 4: not a suorituksen tyyppi
-        "2026;10;telma;;;-2",  # line 5: negative
-        "2026;1;valma;;Verkko-opetus;7",
-    ])
+    _plan(
+        tmp_path,
+        "2026-06-01",
+        [
+            "2026;8;ammatillinentutkinto;351301;Haminan kampus;40",
+            "2026;13;ammatillinentutkinto;;;5",  # line 3: no month 13
+            "2026;9;tutkinto;;;5",  # line 4: not a suorituksen tyyppi
+            "2026;10;telma;;;-2",  # line 5: negative
+            "2026;1;valma;;Verkko-opetus;7",
+        ],
+    )
     landing = Landing.at(tmp_path)
     plan = plan_in_force(landing, dt.date(2026, 7, 1))
     assert plan.folder == "2026-06-01"
     assert plan.rows.select("month", "study_right_type", "koulutus_code", "campus", "planned_starters").rows() == [
-        (8, "ammatillinentutkinto", "351301", "Haminan kampus", 40), (1, "valma", None, "Verkko-opetus", 7)]
+        (8, "ammatillinentutkinto", "351301", "Haminan kampus", 40),
+        (1, "valma", None, "Verkko-opetus", 7),
+    ]
     assert [p.split(":")[0] for p in plan.problems] == [f"aloitukset.csv line {n}" for n in (3, 4, 5)]
     assert "Kuukausi" in plan.problems[0] and "Aloittajat" in plan.problems[2]
     # a day before the newer plan: the older one; before any plan: none, and new starts follow history
@@ -57,18 +64,36 @@ def _history(statuses: list[tuple[str, str, str]]) -> StudyRightHistory:
     rights = sorted({r for r, _, _ in statuses})
     return StudyRightHistory(
         pl.DataFrame({"study_right_id": rights, "study_right_type": ["ammatillinentutkinto"] * len(rights)}),
-        pl.DataFrame([{"study_right_id": r, "start_date": dt.date.fromisoformat(d), "status": s, "funding_code": "1"}
-                      for r, d, s in statuses]),
-        pl.DataFrame(schema={"study_right_id": pl.Utf8, "period_type": pl.Utf8, "start_date": pl.Date,
-                             "end_date": pl.Date, "value": pl.Float64}))
+        pl.DataFrame(
+            [
+                {"study_right_id": r, "start_date": dt.date.fromisoformat(d), "status": s, "funding_code": "1"}
+                for r, d, s in statuses
+            ]
+        ),
+        pl.DataFrame(
+            schema={
+                "study_right_id": pl.Utf8,
+                "period_type": pl.Utf8,
+                "start_date": pl.Date,
+                "end_date": pl.Date,
+                "value": pl.Float64,
+            }
+        ),
+    )
 
 
 def test_late_recording_counts_the_lasna_that_had_ended_and_revises_the_months_they_inflated():
     """On 31 March the export shows A and B lasna; a later export records that A left on 10 March: of two lasna,
     one had ended (share 1/2). March had 31 + 31 days then, 9 + 31 now (the day of eronnut counts none)."""
     then = _history([("A", "2026-01-01", "lasna"), ("B", "2026-01-01", "lasna")])
-    now = _history([("A", "2026-01-01", "lasna"), ("A", "2026-03-10", "eronnut"), ("B", "2026-01-01", "lasna"),
-                    ("B", "2026-04-20", "loma")])
+    now = _history(
+        [
+            ("A", "2026-01-01", "lasna"),
+            ("A", "2026-03-10", "eronnut"),
+            ("B", "2026-01-01", "lasna"),
+            ("B", "2026-04-20", "loma"),
+        ]
+    )
     late = measure(now, then, dt.date(2026, 3, 31))
     assert (late.lasna, late.phantoms) == (2, 1)
     assert late.revision[0] == pytest.approx(40 / 62)

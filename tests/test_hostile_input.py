@@ -1,4 +1,5 @@
 """Hostile and broken exports: a clear message naming file, line and column, and nothing lost."""
+
 import functools
 import gzip
 import json
@@ -94,8 +95,15 @@ def _valid_bytes(file_name: str) -> bytes:
         return next(Path(tmp).glob(f"*/{AS_OF}/{file_name}")).read_bytes()
 
 
-MUTATIONS = st.lists(st.tuples(st.sampled_from(["insert", "delete", "replace", "duplicate_line", "cut"]),
-                               st.floats(0, 1), st.binary(min_size=1, max_size=4)), min_size=1, max_size=4)
+MUTATIONS = st.lists(
+    st.tuples(
+        st.sampled_from(["insert", "delete", "replace", "duplicate_line", "cut"]),
+        st.floats(0, 1),
+        st.binary(min_size=1, max_size=4),
+    ),
+    min_size=1,
+    max_size=4,
+)
 
 
 def _mutate(data: bytes, mutations) -> bytes:
@@ -104,9 +112,9 @@ def _mutate(data: bytes, mutations) -> bytes:
         if kind == "insert":
             data = data[:i] + blob + data[i:]
         elif kind == "delete":
-            data = data[:i] + data[i + len(blob):]
+            data = data[:i] + data[i + len(blob) :]
         elif kind == "replace":
-            data = data[:i] + blob + data[i + len(blob):]
+            data = data[:i] + blob + data[i + len(blob) :]
         elif kind == "duplicate_line":
             lines = data.split(b"\n")
             k = min(int(where * len(lines)), len(lines) - 1)
@@ -118,8 +126,12 @@ def _mutate(data: bytes, mutations) -> bytes:
 
 @pytest.mark.slow
 @settings(max_examples=FUZZ_EXAMPLES, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(file_name=st.sampled_from(["opiskelijat.csv", "opiskeluoikeusjaksot.csv", "tutkinnon_osat.csv", "accounts.csv",
-                                  "activities.csv"]), mutations=MUTATIONS)
+@given(
+    file_name=st.sampled_from(
+        ["opiskelijat.csv", "opiskeluoikeusjaksot.csv", "tutkinnon_osat.csv", "accounts.csv", "activities.csv"]
+    ),
+    mutations=MUTATIONS,
+)
 def test_fuzzed_exports_never_raise_and_lose_nothing(tmp_path_factory, file_name, mutations):
     root = tmp_path_factory.mktemp("fuzz")
     mutated = _mutate(_valid_bytes(file_name), mutations)

@@ -1,4 +1,5 @@
 """The organisation master, the CRM facts and the overlap and segment marts."""
+
 import copy
 import json
 
@@ -18,17 +19,31 @@ VALID = {"a": "1234567-1", "b": "2345678-0", "c": "4567890-7"}  # valid Y-tunnus
 
 def _accounts(*rows: tuple) -> pl.DataFrame:
     """(account id, name, Y-tunnus as typed, city[, state]) → validated account rows."""
-    return pl.DataFrame([{"account_id": r[0], "name": r[1], "business_id": r[2], "city": r[3],
-                          "state": r[4] if len(r) > 4 else "Active", "modified_on": None, "industry_code": None,
-                          "employees": None, "customer_type": "Työnantaja"} for r in rows],
-                        schema_overrides={"modified_on": pl.Datetime("us", "UTC"), "employees": pl.Int64,
-                                          "industry_code": pl.Utf8})
+    return pl.DataFrame(
+        [
+            {
+                "account_id": r[0],
+                "name": r[1],
+                "business_id": r[2],
+                "city": r[3],
+                "state": r[4] if len(r) > 4 else "Active",
+                "modified_on": None,
+                "industry_code": None,
+                "employees": None,
+                "customer_type": "Työnantaja",
+            }
+            for r in rows
+        ],
+        schema_overrides={"modified_on": pl.Datetime("us", "UTC"), "employees": pl.Int64, "industry_code": pl.Utf8},
+    )
 
 
 def _workplaces(*rows: tuple) -> pl.DataFrame:
     """(workplace name, Y-tunnus as typed) → validated workplace rows."""
-    return pl.DataFrame([{"workplace_name": n, "business_id": b} for n, b in rows],
-                        schema={"workplace_name": pl.Utf8, "business_id": pl.Utf8})
+    return pl.DataFrame(
+        [{"workplace_name": n, "business_id": b} for n, b in rows],
+        schema={"workplace_name": pl.Utf8, "business_id": pl.Utf8},
+    )
 
 
 def _organisation(matches: pl.DataFrame, source_id: str) -> int:
@@ -37,41 +52,66 @@ def _organisation(matches: pl.DataFrame, source_id: str) -> int:
 
 def test_vat_form_and_missing_hyphen_match_the_standard_form():
     digits = VALID["a"].replace("-", "")
-    m = organization_matches(_accounts(("A1", "Alfa Kone Oy", f"FI{digits}", "Kotka")),
-                             _workplaces(("Alfa-Kone", digits), ("Alfa Kone Oy", f" {VALID['a']} ")), MatchSettings())
+    m = organization_matches(
+        _accounts(("A1", "Alfa Kone Oy", f"FI{digits}", "Kotka")),
+        _workplaces(("Alfa-Kone", digits), ("Alfa Kone Oy", f" {VALID['a']} ")),
+        MatchSettings(),
+    )
     assert m["organization_key"].n_unique() == 1
     assert set(m["match_method"]) == {"business_id"} and set(m["business_id"]) == {VALID["a"]}
 
 
 def test_duplicate_accounts_with_other_company_forms_are_one_organisation():
-    m = organization_matches(_accounts(("A1", "Beeta Rakennus Oy", VALID["b"], "Lahti"),
-                                       ("A2", "BEETA RAKENNUS OY AB", None, "Lahti", "Inactive"),
-                                       ("A3", "Beeta Rakennus Ltd", None, None)),
-                             _workplaces(("Beeta Rakennus Oy, Lahti", None)), MatchSettings())
+    m = organization_matches(
+        _accounts(
+            ("A1", "Beeta Rakennus Oy", VALID["b"], "Lahti"),
+            ("A2", "BEETA RAKENNUS OY AB", None, "Lahti", "Inactive"),
+            ("A3", "Beeta Rakennus Ltd", None, None),
+        ),
+        _workplaces(("Beeta Rakennus Oy, Lahti", None)),
+        MatchSettings(),
+    )
     assert m["organization_key"].n_unique() == 1
     methods = dict(zip(m["source_id"], m["match_method"]))
-    assert methods == {"A1": "business_id", "A2": "name_and_city", "A3": "name", "Beeta Rakennus Oy, Lahti": "name_and_city"}
+    assert methods == {
+        "A1": "business_id",
+        "A2": "name_and_city",
+        "A3": "name",
+        "Beeta Rakennus Oy, Lahti": "name_and_city",
+    }
 
 
 def test_a_wrong_check_digit_is_never_a_match_key():
     wrong = VALID["c"][:-1] + str((int(VALID["c"][-1]) + 1) % 10)
-    m = organization_matches(_accounts(("A1", "Gamma Sähkö Oy", wrong, "Kouvola"),
-                                       ("A2", "Delta Catering Oy", wrong, "Kouvola")), _workplaces(), MatchSettings())
+    m = organization_matches(
+        _accounts(("A1", "Gamma Sähkö Oy", wrong, "Kouvola"), ("A2", "Delta Catering Oy", wrong, "Kouvola")),
+        _workplaces(),
+        MatchSettings(),
+    )
     assert m["organization_key"].n_unique() == 2
     assert m["business_id"].is_null().all()
 
 
 def test_similar_names_in_different_cities_do_not_merge():
-    m = organization_matches(_accounts(("A1", "Laine Sähkö Oy", None, "Kouvola"), ("A2", "Laine Sähkö Oy", None, "Lahti"),
-                                       ("A3", "Laine Sahko Ky", None, "Lahti")), _workplaces(), MatchSettings())
+    m = organization_matches(
+        _accounts(
+            ("A1", "Laine Sähkö Oy", None, "Kouvola"),
+            ("A2", "Laine Sähkö Oy", None, "Lahti"),
+            ("A3", "Laine Sahko Ky", None, "Lahti"),
+        ),
+        _workplaces(),
+        MatchSettings(),
+    )
     assert _organisation(m, "A1") != _organisation(m, "A2")
     assert _organisation(m, "A2") == _organisation(m, "A3")
 
 
 def test_different_valid_business_ids_never_merge_and_a_tie_is_not_guessed():
-    m = organization_matches(_accounts(("A1", "Epsilon Auto Oy", VALID["a"], "Kotka"),
-                                       ("A2", "Epsilon Auto Oy", VALID["b"], "Hamina")),
-                             _workplaces(("EPSILON AUTO", None)), MatchSettings())
+    m = organization_matches(
+        _accounts(("A1", "Epsilon Auto Oy", VALID["a"], "Kotka"), ("A2", "Epsilon Auto Oy", VALID["b"], "Hamina")),
+        _workplaces(("EPSILON AUTO", None)),
+        MatchSettings(),
+    )
     assert m["organization_key"].n_unique() == 3
     assert m.filter(pl.col("source_id") == "EPSILON AUTO")["match_method"].item() == "unmatched"
 
@@ -79,10 +119,18 @@ def test_different_valid_business_ids_never_merge_and_a_tie_is_not_guessed():
 def test_threshold_comes_from_configuration():
     accounts = _accounts(("A1", "Kivelä Puutarha Oy", VALID["a"], "Mikkeli"))
     workplaces = _workplaces(("Kivela Puutarhat", None))
-    assert organization_matches(accounts, workplaces, MatchSettings.from_config({"name_threshold": 85}))[
-        "organization_key"].n_unique() == 1
-    assert organization_matches(accounts, workplaces, MatchSettings.from_config({"name_threshold": 99}))[
-        "organization_key"].n_unique() == 2
+    assert (
+        organization_matches(accounts, workplaces, MatchSettings.from_config({"name_threshold": 85}))[
+            "organization_key"
+        ].n_unique()
+        == 1
+    )
+    assert (
+        organization_matches(accounts, workplaces, MatchSettings.from_config({"name_threshold": 99}))[
+            "organization_key"
+        ].n_unique()
+        == 2
+    )
     with pytest.raises(ValueError, match="name_threshold"):
         MatchSettings.from_config({"name_threshold": 10})
 
@@ -93,11 +141,25 @@ def crafted_run(tmp_path_factory, fast_env):
     root = tmp_path_factory.mktemp("crafted")
     rows = copy.deepcopy(valid_rows())
     rows["workplace_periods"][1].update(business_id="", workplace_name="Hamina Logistiikka Ky")
-    rows["workplace_periods"].append({"study_right_id": "OO-2", "agreement_type": "koulutussopimus", "business_id": "",
-                                      "workplace_name": "Tmi Lahtinen", "start_date": "1.3.2026", "end_date": "30.4.2026"})
+    rows["workplace_periods"].append(
+        {
+            "study_right_id": "OO-2",
+            "agreement_type": "koulutussopimus",
+            "business_id": "",
+            "workplace_name": "Tmi Lahtinen",
+            "start_date": "1.3.2026",
+            "end_date": "30.4.2026",
+        }
+    )
     crm_rows = valid_crm_rows()
-    crm_rows["accounts"].append({**crm_rows["accounts"][1], "account_id": "6f1c1d52-1b7e-4c55-9a43-0d1f7d0c0004",
-                                 "name": "Hamina Logistiikka Oy", "city": "Hamina"})
+    crm_rows["accounts"].append(
+        {
+            **crm_rows["accounts"][1],
+            "account_id": "6f1c1d52-1b7e-4c55-9a43-0d1f7d0c0004",
+            "name": "Hamina Logistiikka Oy",
+            "city": "Hamina",
+        }
+    )
     write_landing(root / "landing", rows, crm_rows=crm_rows)
     result = run_cli("run", "--landing", str(root / "landing"), "--warehouse", str(root / "wh"), env=fast_env)
     assert result.returncode == 0, result.stderr
@@ -115,12 +177,18 @@ def test_overlap_categories_and_conflict_flags(crafted_run):
     assert set(by_name) == {"Korjaamo Virtanen Oy", "Hamina Logistiikka Oy", "Tmi Lahtinen", "Kouvolan kaupunki"}
     korjaamo, hamina = by_name["Korjaamo Virtanen Oy"], by_name["Hamina Logistiikka Oy"]
     assert (korjaamo["overlap_category"], korjaamo["crm_account_count"], korjaamo["has_duplicate_crm_accounts"]) == (
-        "both", 2, True)
+        "both",
+        2,
+        True,
+    )
     assert korjaamo["students_hosted_12m"] == 0 and korjaamo["crm_activities_12m"] == 1  # its period was in 2024
     assert hamina["overlap_category"] == "both" and hamina["inactive_account_hosting_students"]
     assert hamina["students_hosted_12m"] == 1 and hamina["workplace_periods_12m"] == 1
     assert by_name["Tmi Lahtinen"]["overlap_category"] == "student_admin_only"
-    assert by_name["Kouvolan kaupunki"]["overlap_category"] == "crm_only" and by_name["Kouvolan kaupunki"]["active_partnership"]
+    assert (
+        by_name["Kouvolan kaupunki"]["overlap_category"] == "crm_only"
+        and by_name["Kouvolan kaupunki"]["active_partnership"]
+    )
     assert not any(r["name_conflict"] for r in by_name.values())
 
 
@@ -168,11 +236,19 @@ def test_crm_rows_add_up_in_the_manifest(crafted_run):
 def test_segment_configuration_mistakes_are_named():
     columns = {c.name for c in published.BY_NAME["mart_customer_segments"].columns}
     with pytest.raises(SegmentConfigError, match="unknown column 'studnets'"):
-        load_segments({"segments": [{"segment": "x", "when": [{"column": "studnets", "op": ">", "value": 1}]},
-                                    {"segment": "rest"}]}, columns)
+        load_segments(
+            {
+                "segments": [
+                    {"segment": "x", "when": [{"column": "studnets", "op": ">", "value": 1}]},
+                    {"segment": "rest"},
+                ]
+            },
+            columns,
+        )
     with pytest.raises(SegmentConfigError, match="last segment"):
-        load_segments({"segments": [{"segment": "x", "when": [{"column": "in_crm", "op": "==", "value": True}]}]},
-                      columns)
+        load_segments(
+            {"segments": [{"segment": "x", "when": [{"column": "in_crm", "op": "==", "value": True}]}]}, columns
+        )
 
 
 @pytest.fixture(scope="module")
@@ -189,8 +265,9 @@ def medium_run(tmp_path_factory, fast_env):
 
 @pytest.mark.slow
 def test_match_quality_on_the_medium_demo(medium_run):
-    truth = pl.read_csv(next((medium_run / "landing" / "truth" / "crm").iterdir()) / "organizations.csv",
-                        infer_schema=False)
+    truth = pl.read_csv(
+        next((medium_run / "landing" / "truth" / "crm").iterdir()) / "organizations.csv", infer_schema=False
+    )
     quality = match_quality(_published(medium_run / "wh", "bridge_organization_source"), truth)
     assert quality.records > 500
     assert quality.precision >= 0.98 and quality.recall >= 0.95, quality
@@ -204,8 +281,13 @@ def test_crm_quarantine_equals_the_generators_truth(medium_run):
     failures = pl.concat([pl.read_parquet(medium_run / "wh" / "quarantine" / f"{t}.parquet") for t in tables])
     got = failures.filter(~pl.col("rule_id").str.ends_with("parent_in_quarantine")).select(expected.columns)
     assert got.unique().sort(pl.all()).equals(expected.unique().sort(pl.all()))
-    assert set(truth["defect_class"]) >= {"duplicate_account", "business_id_other_format", "truncated_last_line",
-                                          "account_business_id_wrong_check_digit", "partnership_end_before_start"}
+    assert set(truth["defect_class"]) >= {
+        "duplicate_account",
+        "business_id_other_format",
+        "truncated_last_line",
+        "account_business_id_wrong_check_digit",
+        "partnership_end_before_start",
+    }
     overlap = _published(medium_run / "wh", "mart_crm_student_admin_overlap")
     assert set(overlap["overlap_category"]) == {"both", "crm_only", "student_admin_only"}
     assert overlap["has_duplicate_crm_accounts"].sum() > 0 and overlap["name_conflict"].sum() > 0

@@ -1,4 +1,5 @@
 """No personal data out: published files, quarantine, manifest and the run's log lines; and forgetting a person."""
+
 import copy
 import csv
 import html
@@ -29,8 +30,10 @@ def _personal_values(landing: Path) -> set[str]:
     students = _export(landing, "opiskelijat.csv", ";")
     contacts = _export(landing, "contacts.csv", ",")
     values = set()
-    for frame, columns in ((students, ["Henkilötunnus", "Oppijanumero", "Sähköposti", "Matkapuhelin"]),
-                           (contacts, ["emailaddress1", "telephone1"])):
+    for frame, columns in (
+        (students, ["Henkilötunnus", "Oppijanumero", "Sähköposti", "Matkapuhelin"]),
+        (contacts, ["emailaddress1", "telephone1"]),
+    ):
         for column in columns:
             values |= set(frame[column].drop_nulls().to_list())
     values |= set(students.select(pl.concat_str("Etunimet", "Sukunimi", separator=" ")).to_series().drop_nulls())
@@ -43,11 +46,15 @@ def _texts(warehouse: Path, run) -> dict[str, str]:
     """Everything a run leaves to be read: published, quarantine and history Parquet, the manifest, every
     report it writes, and its output lines."""
     texts = {"stdout": run.stdout, "stderr": run.stderr, "manifest.json": (warehouse / "manifest.json").read_text()}
-    for path in [*(warehouse / "published").glob("*.parquet"), *(warehouse / "quarantine").glob("*.parquet"),
-                 *(warehouse / "stewardship").glob("*.parquet")]:
+    for path in [
+        *(warehouse / "published").glob("*.parquet"),
+        *(warehouse / "quarantine").glob("*.parquet"),
+        *(warehouse / "stewardship").glob("*.parquet"),
+    ]:
         frame = pl.read_parquet(path)
         texts[f"{path.parent.name}/{path.name}"] = "\n".join(
-            str(v) for column in frame.select(pl.col(pl.Utf8)).iter_columns() for v in column)
+            str(v) for column in frame.select(pl.col(pl.Utf8)).iter_columns() for v in column
+        )
     reports = [p for p in (warehouse / "reports").rglob("*") if p.suffix in (".html", ".csv", ".json")]
     assert {"index.html", "index.en.html", "corrections_student_admin.csv"} <= {p.name for p in reports}
     for path in reports:  # the steward report, correction lists, Data Docs, the dashboard
@@ -69,9 +76,11 @@ def test_no_personal_data_in_anything_a_run_leaves(small_landing, small_run):
 
 
 #: the columns of the exports that identify a person or a study right (by their source headers)
-IDENTIFIERS = {"opiskelijat.csv": ["Opiskelijanumero", "Henkilötunnus", "Oppijanumero"],
-               "opiskeluoikeudet.csv": ["Opiskeluoikeus", "Opiskeluoikeuden OID", "Opiskelijanumero"],
-               "contacts.csv": ["contactid"]}
+IDENTIFIERS = {
+    "opiskelijat.csv": ["Opiskelijanumero", "Henkilötunnus", "Oppijanumero"],
+    "opiskeluoikeudet.csv": ["Opiskeluoikeus", "Opiskeluoikeuden OID", "Opiskelijanumero"],
+    "contacts.csv": ["contactid"],
+}
 
 
 def test_no_published_value_is_an_identifier_of_a_person_or_study_right(small_landing, small_run):
@@ -95,18 +104,29 @@ def test_no_published_value_is_an_identifier_of_a_person_or_study_right(small_la
     con = duckdb.connect()
     scanned = 0
     for path in sorted((warehouse / "published").glob("*.parquet")):
-        columns = [row[0] for row in con.execute(f"DESCRIBE SELECT * FROM read_parquet('{path}')").fetchall()
-                   if row[1] == "VARCHAR"]
+        columns = [
+            row[0]
+            for row in con.execute(f"DESCRIBE SELECT * FROM read_parquet('{path}')").fetchall()
+            if row[1] == "VARCHAR"
+        ]
         for column in columns:
-            values = {v for (v,) in con.execute(f'SELECT DISTINCT "{column}" FROM read_parquet(\'{path}\') '
-                                                f'WHERE "{column}" IS NOT NULL').fetchall()}
+            values = {
+                v
+                for (v,) in con.execute(
+                    f'SELECT DISTINCT "{column}" FROM read_parquet(\'{path}\') WHERE "{column}" IS NOT NULL'
+                ).fetchall()
+            }
             scanned += len(values)
             assert not values & identifiers, (path.name, column, sorted(values & identifiers)[:3])
             text = "\n".join(values)
             assert not [v for v in inside if v in text], (path.name, column)
     assert scanned > 1000
-    rights = con.sql(f"SELECT study_right_key FROM read_parquet('{warehouse / 'published' / 'fact_study_right.parquet'}')").pl()
-    assert rights["study_right_key"].str.contains(r"^[0-9a-f]{32}$").all() and rights["study_right_key"].is_unique().all()
+    rights = con.sql(
+        f"SELECT study_right_key FROM read_parquet('{warehouse / 'published' / 'fact_study_right.parquet'}')"
+    ).pl()
+    assert (
+        rights["study_right_key"].str.contains(r"^[0-9a-f]{32}$").all() and rights["study_right_key"].is_unique().all()
+    )
 
 
 def test_quarantine_masks_what_a_steward_needs_to_find_the_row(small_run):
@@ -147,14 +167,33 @@ def test_files_with_personal_data_are_the_owners_only_whatever_the_umask(tmp_pat
     rows["students"][0]["sex"] = "2"
     write_landing(tmp_path / "landing", rows, crm_rows=valid_crm_rows())
     warehouse = tmp_path / "wh"
-    result = run_cli("run", "--landing", str(tmp_path / "landing"), "--warehouse", str(warehouse), env=fast_env,
-                     umask=0)
+    result = run_cli(
+        "run", "--landing", str(tmp_path / "landing"), "--warehouse", str(warehouse), env=fast_env, umask=0
+    )
     assert result.returncode == 0, result.stderr
-    waived = run_cli("waive", "--warehouse", str(warehouse), "--rule", "students.hetu_matches_sex", "--key", "1001",
-                     "--reason", "checked", "--approved-by", "test", "--expires", "2030-01-01", umask=0)
+    waived = run_cli(
+        "waive",
+        "--warehouse",
+        str(warehouse),
+        "--rule",
+        "students.hetu_matches_sex",
+        "--key",
+        "1001",
+        "--reason",
+        "checked",
+        "--approved-by",
+        "test",
+        "--expires",
+        "2030-01-01",
+        umask=0,
+    )
     assert waived.returncode == 0, waived.stderr
-    private = [*(warehouse / "quarantine").iterdir(), *(warehouse / "stewardship").iterdir(),
-               *(warehouse / "reports" / "steward").iterdir(), warehouse / "waivers.yaml"]
+    private = [
+        *(warehouse / "quarantine").iterdir(),
+        *(warehouse / "stewardship").iterdir(),
+        *(warehouse / "reports" / "steward").iterdir(),
+        warehouse / "waivers.yaml",
+    ]
     assert len(private) > 10 and any(p.name.startswith("corrections_") for p in private)
     for path in private:
         assert path.stat().st_mode & 0o777 == 0o600, (path, oct(path.stat().st_mode))
@@ -192,8 +231,14 @@ def test_forget_removes_every_trace_of_a_person(run_with_a_quarantined_student):
 
     landing, warehouse, rows = run_with_a_quarantined_student
     before = _quarantined_lines(warehouse)
-    assert {("students", 2), ("students", 4), ("study_rights", 2), ("study_rights", 4), ("assessed_units", 2),
-            ("students", 3)} <= before  # 1001's rows, their duplicate and malformed lines; and 1002's
+    assert {
+        ("students", 2),
+        ("students", 4),
+        ("study_rights", 2),
+        ("study_rights", 4),
+        ("assessed_units", 2),
+        ("students", 3),
+    } <= before  # 1001's rows, their duplicate and malformed lines; and 1002's
     student = pseudonym("1001", "student")
     versions = sorted((warehouse / "versions").iterdir())
     assert student in set(pl.read_parquet(versions[0] / "dim_student.parquet")["student_key"])
@@ -201,12 +246,14 @@ def test_forget_removes_every_trace_of_a_person(run_with_a_quarantined_student):
     steward = warehouse / "reports" / "steward"
     assert "1001" in (steward / "corrections_student_admin.csv").read_text(encoding="utf-8-sig")
 
-    result = run_cli("forget", "--warehouse", str(warehouse), "--hetu", rows["students"][0]["hetu"],
-                     "--landing", str(landing))
+    result = run_cli(
+        "forget", "--warehouse", str(warehouse), "--hetu", rows["students"][0]["hetu"], "--landing", str(landing)
+    )
     assert result.returncode == 0, result.stderr
     after = _quarantined_lines(warehouse)
-    assert not {("students", 2), ("students", 4), ("study_rights", 2), ("study_rights", 4),
-                ("assessed_units", 2)} & after
+    assert (
+        not {("students", 2), ("students", 4), ("study_rights", 2), ("study_rights", 4), ("assessed_units", 2)} & after
+    )
     assert ("students", 3) in after  # someone else's rows stay
     history = pl.read_parquet(warehouse / "stewardship" / "failure_history.parquet")
     assert not history.filter(pl.col("record_key").is_in(["1001", "OO-1"])).height
@@ -216,6 +263,7 @@ def test_forget_removes_every_trace_of_a_person(run_with_a_quarantined_student):
             frame = pl.read_parquet(version / f"{table}.parquet")
             assert student not in set(frame["student_key"]), (version.name, table)
     import duckdb
+
     con = duckdb.connect(str(warehouse / "tiedolla.duckdb"), read_only=True)
     assert con.execute("SELECT count(*) FROM fact_study_right WHERE student_key = ?", [student]).fetchone()[0] == 0
     con.close()
@@ -241,8 +289,10 @@ def test_forget_a_crm_contact_by_contact_id(tmp_path, fast_env):
     crm_rows["contacts"][0]["created_on"] = "5.5.2025"  # a failure about this contact
     write_landing(tmp_path / "landing", crm_rows=crm_rows)
     warehouse = tmp_path / "wh"
-    assert run_cli("run", "--landing", str(tmp_path / "landing"), "--warehouse", str(warehouse),
-                   env=fast_env).returncode == 0
+    assert (
+        run_cli("run", "--landing", str(tmp_path / "landing"), "--warehouse", str(warehouse), env=fast_env).returncode
+        == 0
+    )
     assert ("contacts", 2) in _quarantined_lines(warehouse)
     result = run_cli("forget", "--warehouse", str(warehouse), "--contact-id", contact)
     assert result.returncode == 0 and "quarantine/contacts: 1" in result.stdout, result.stdout + result.stderr
@@ -253,8 +303,9 @@ def test_forget_a_crm_contact_by_contact_id(tmp_path, fast_env):
 
 def test_forget_needs_the_key_that_made_the_pseudonyms(run_with_a_quarantined_student):
     _, warehouse, _ = run_with_a_quarantined_student
-    wrong = run_cli("forget", "--warehouse", str(warehouse), "--student-number", "1001",
-                    key="a-different-key-0123456789abcdef")
+    wrong = run_cli(
+        "forget", "--warehouse", str(warehouse), "--student-number", "1001", key="a-different-key-0123456789abcdef"
+    )
     assert wrong.returncode == 2 and "not the one that made the pseudonyms" in wrong.stderr
     assert ("students", 2) in _quarantined_lines(warehouse)
 

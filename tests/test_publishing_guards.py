@@ -1,5 +1,6 @@
 """The publishing layer's guards on their own (quick): pseudonyms, the key, the model's keys, missing sources, shrinking
 tables and rollback. Written for the mutants the pipeline tests let through (docs/architecture/testing.md)."""
+
 import hashlib
 import hmac
 import json
@@ -9,10 +10,17 @@ import time
 import polars as pl
 import pytest
 
-from pipelines.publishing import relationships
-from pipelines.publishing.pseudonyms import (DEMO_KEY, KEY_FILE_VARIABLE, KEY_VARIABLE, KeyProblem, key_bits,
-                                             pseudonym_key, pseudonymise)
 from pipelines.files import write_parquet
+from pipelines.publishing import relationships
+from pipelines.publishing.pseudonyms import (
+    DEMO_KEY,
+    KEY_FILE_VARIABLE,
+    KEY_VARIABLE,
+    KeyProblem,
+    key_bits,
+    pseudonym_key,
+    pseudonymise,
+)
 from pipelines.publishing.warehouse import Warehouse, missing_sources, shrunk_tables
 from tests.conftest import TEST_KEY, HeldWarehouse
 
@@ -60,8 +68,14 @@ def test_key_bits_is_the_shannon_entropy_of_the_characters_times_the_length():
     assert key_bits("0123456789abcdef") == pytest.approx(64.0)  # 4 bits per character
 
 
-def _release(wh: Warehouse, run_id: str, tables: dict[str, pl.DataFrame], sources: dict | None = None,
-             key: bytes = KEY, rotate: bool = False) -> None:
+def _release(
+    wh: Warehouse,
+    run_id: str,
+    tables: dict[str, pl.DataFrame],
+    sources: dict | None = None,
+    key: bytes = KEY,
+    rotate: bool = False,
+) -> None:
     staged = {}
     for name, frame in tables.items():
         staged[name] = wh.staging(run_id) / f"{name}.parquet"
@@ -86,7 +100,8 @@ def test_the_model_check_names_duplicated_keys_and_dangling_references(tmp_path)
         "dim_campus: 1 value(s) of its key (campus_key) stand on more than one row",
         "fact_study_right.campus_key: 1 row(s) name no dim_campus.campus_key (e.g. 0)",  # a key of 0 is a key too
         "mart_student_year_forecast: 1 value(s) of its key (year, month, funding_scope, breakdown, breakdown_value) "
-        "stand on more than one row"]
+        "stand on more than one row",
+    ]
     pl.DataFrame({"campus_key": [0, 1, 2], "campus_name": ["O", "A", "B"]}).write_parquet(paths["dim_campus"])
     pl.DataFrame([month]).write_parquet(paths["mart_student_year_forecast"])
     assert relationships.violations(paths) == []
@@ -96,22 +111,29 @@ def test_a_missing_source_and_a_collapsed_table_are_named_and_a_first_run_is_fre
     wh = Warehouse(tmp_path / "wh")
     assert missing_sources(wh, {"student_admin": "x"}, set()) == []  # nothing released yet
     big = pl.DataFrame({"year": list(range(2000, 2040))})  # 40 rows
-    _release(wh, "run1", {"fact_student_year_target": big},
-             {"student_admin": "landing/student_admin/2026-11-20", "crm": "landing/crm/2026-11-20"})
+    _release(
+        wh,
+        "run1",
+        {"fact_student_year_target": big},
+        {"student_admin": "landing/student_admin/2026-11-20", "crm": "landing/crm/2026-11-20"},
+    )
     assert missing_sources(wh, {"student_admin": "a", "crm": "b"}, set()) == []
     assert missing_sources(wh, {"student_admin": "a", "crm": None}, set()) == [
-        "the current release has a crm export (2026-11-20) but the landing area has none"]
+        "the current release has a crm export (2026-11-20) but the landing area has none"
+    ]
     assert missing_sources(wh, {"student_admin": "a"}, {"crm"}) == []  # allowed for this run
     staged = tmp_path / "t.parquet"
     for rows, expected in ((20, []), (19, ["fact_student_year_target would fall from 40 to 19 rows"])):
         big.head(rows).write_parquet(staged)
         assert shrunk_tables(wh, {"fact_student_year_target": staged}, 0.5, 20) == expected
     assert shrunk_tables(wh, {"fact_student_year_target": staged}, 0.5, 40) == [  # a table of min_rows counts
-        "fact_student_year_target would fall from 40 to 19 rows"]
+        "fact_student_year_target would fall from 40 to 19 rows"
+    ]
     assert shrunk_tables(wh, {"fact_student_year_target": staged}, 0.5, 41) == []  # smaller tables may shrink
     # a table the current release does not have is skipped, and the next is still looked at
     assert shrunk_tables(wh, {"a_new_table": staged, "fact_student_year_target": staged}, 0.5, 20) == [
-        "fact_student_year_target would fall from 40 to 19 rows"]
+        "fact_student_year_target would fall from 40 to 19 rows"
+    ]
 
 
 def test_rollback_goes_to_the_version_before_the_current_and_says_when_there_is_none(tmp_path):

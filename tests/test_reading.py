@@ -1,4 +1,5 @@
 """Reading files: encodings, delimiters, headers and line numbers, with steward-readable errors."""
+
 import hashlib
 import os
 import sys

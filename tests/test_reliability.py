@@ -1,4 +1,5 @@
 """Publishing never leaves a half state: crashes, concurrent runs, rollback, keys and landing safety."""
+
 import copy
 import hashlib
 import json
@@ -35,8 +36,10 @@ def _content(warehouse: Path) -> dict[str, str]:
     """Per published table, a hash of its content read through the DuckDB views (what BI sees)."""
     con = duckdb.connect(str(warehouse / "tiedolla.duckdb"), read_only=True)
     try:
-        return {t.name: hashlib.sha256(con.sql(f"SELECT * FROM {t.name}").pl().write_csv().encode()).hexdigest()
-                for t in published.TABLES}
+        return {
+            t.name: hashlib.sha256(con.sql(f"SELECT * FROM {t.name}").pl().write_csv().encode()).hexdigest()
+            for t in published.TABLES
+        }
     finally:
         con.close()
 
@@ -64,8 +67,15 @@ def good_warehouse(tiny_landing, tmp_path_factory) -> Path:
 
 #: one step of each kind: reading, validating, matching, the student-year history, building a published table,
 #: and inside the switch (after gathering the version, after replacing the link)
-CRASH_POINTS = ["student_admin__raw_students", "validate_student_admin", "organization_matches",
-                "student_admin__student_year_history", "mart_customer_segments", "release:gathered", "release:switched"]
+CRASH_POINTS = [
+    "student_admin__raw_students",
+    "validate_student_admin",
+    "organization_matches",
+    "student_admin__student_year_history",
+    "mart_customer_segments",
+    "release:gathered",
+    "release:switched",
+]
 
 
 @pytest.fixture(scope="module")
@@ -92,8 +102,14 @@ def test_a_crash_leaves_the_published_set_wholly_old_or_wholly_new(good_warehous
     offered = {v["version"] for v in Warehouse(warehouse).versions()}
     assert new != before
 
-    crashed = _run("run", "--landing", str(landing), "--warehouse", str(warehouse),
-                   env={"TIEDOLLA_FAILPOINT": point + (":kill" if how == "kill" else "")})
+    crashed = _run(
+        "run",
+        "--landing",
+        str(landing),
+        "--warehouse",
+        str(warehouse),
+        env={"TIEDOLLA_FAILPOINT": point + (":kill" if how == "kill" else "")},
+    )
     assert crashed.returncode == (-9 if how == "kill" else 1), crashed.stderr
     after = _content(warehouse)
     if point == "release:switched":  # the switch itself is atomic: the old set or the new one, never a mix
@@ -109,7 +125,9 @@ def test_a_crash_leaves_the_published_set_wholly_old_or_wholly_new(good_warehous
     assert _content(warehouse) == new
     assert not any((warehouse / ".staging").iterdir())
     assert not list((warehouse / "versions").glob("*/.gathering"))
-    assert {p.name for p in (warehouse / "versions").iterdir()} == {v["version"] for v in Warehouse(warehouse).versions()}
+    assert {p.name for p in (warehouse / "versions").iterdir()} == {
+        v["version"] for v in Warehouse(warehouse).versions()
+    }
 
 
 def test_a_second_run_on_a_busy_warehouse_refuses_and_changes_nothing(tiny_landing, good_warehouse, tmp_path):
@@ -181,24 +199,50 @@ def test_run_without_a_key_refuses_and_says_how(tiny_landing, tmp_path):
 def test_key_file_works_but_never_inside_the_warehouse(tiny_landing, good_warehouse, tmp_path):
     key_file = tmp_path / "secret.key"
     key_file.write_text(TEST_KEY + "\n")
-    ok = _run("run", "--landing", str(tiny_landing), "--warehouse", str(tmp_path / "wh"),
-                 "--pseudonym-key-file", str(key_file), key=None)
+    ok = _run(
+        "run",
+        "--landing",
+        str(tiny_landing),
+        "--warehouse",
+        str(tmp_path / "wh"),
+        "--pseudonym-key-file",
+        str(key_file),
+        key=None,
+    )
     assert ok.returncode == 0, ok.stderr
     same = pl.read_parquet(tmp_path / "wh" / "published" / "dim_student.parquet")["student_key"]
-    assert same.sort().equals(pl.read_parquet(good_warehouse / "published" / "dim_student.parquet")["student_key"].sort())
+    assert same.sort().equals(
+        pl.read_parquet(good_warehouse / "published" / "dim_student.parquet")["student_key"].sort()
+    )
     inside = tmp_path / "wh" / "key.txt"
     inside.write_text(TEST_KEY)
-    refused = _run("run", "--landing", str(tiny_landing), "--warehouse", str(tmp_path / "wh"),
-                      "--pseudonym-key-file", str(inside), key=None)
+    refused = _run(
+        "run",
+        "--landing",
+        str(tiny_landing),
+        "--warehouse",
+        str(tmp_path / "wh"),
+        "--pseudonym-key-file",
+        str(inside),
+        key=None,
+    )
     assert refused.returncode == 2 and "keep the key away from the data" in refused.stderr
 
 
 def test_another_key_gives_unlinkable_pseudonyms(tiny_landing, good_warehouse, tmp_path):
-    other = _run("run", "--landing", str(tiny_landing), "--warehouse", str(tmp_path / "wh"),
-                    key="another-key-entirely-0123456789abcdef")
+    other = _run(
+        "run",
+        "--landing",
+        str(tiny_landing),
+        "--warehouse",
+        str(tmp_path / "wh"),
+        key="another-key-entirely-0123456789abcdef",
+    )
     assert other.returncode == 0, other.stderr
-    keys = [set(pl.read_parquet(w / "published" / "dim_student.parquet")["student_key"])
-            for w in (good_warehouse, tmp_path / "wh")]
+    keys = [
+        set(pl.read_parquet(w / "published" / "dim_student.parquet")["student_key"])
+        for w in (good_warehouse, tmp_path / "wh")
+    ]
     assert keys[0] and not keys[0] & keys[1]
 
 

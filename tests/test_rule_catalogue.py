@@ -6,6 +6,7 @@ exact duplicate line, a malformed line, untidy whitespace, a row whose parent is
 whose parent file cannot be read. Each example changes the clean export minimally and must add its
 rule on its line (and, where the example is about one value, nothing else there).
 """
+
 import copy
 
 import polars as pl
@@ -70,16 +71,24 @@ CRM_CASES = {
 }
 
 
-def _validate(tmp_path, source: Source, rows: dict, delimiter: str, appended: dict[str, str] | None = None,
-              unreadable: str | None = None) -> dict:
+def _validate(
+    tmp_path,
+    source: Source,
+    rows: dict,
+    delimiter: str,
+    appended: dict[str, str] | None = None,
+    unreadable: str | None = None,
+) -> dict:
     folder = write_source(tmp_path, source.tables, rows, delimiter)
     for table_name, line in (appended or {}).items():
         path = folder / source.by_name[table_name].source_file
         path.write_bytes(path.read_bytes() + line.encode("utf-8") + b"\r\n")
     if unreadable:
         (folder / source.by_name[unreadable].source_file).write_bytes(b"\x00\x01 not a CSV file \xff")
-    raws = {t.name: read_export_file(folder / t.source_file, t, dialect=CsvDialect(delimiter=delimiter))
-            for t in source.tables}
+    raws = {
+        t.name: read_export_file(folder / t.source_file, t, dialect=CsvDialect(delimiter=delimiter))
+        for t in source.tables
+    }
     assert all(raws[t].problem is None for t in raws if t != unreadable), {t: r.problem for t, r in raws.items()}
     return validate_export(source, raws, "test")
 
@@ -116,8 +125,12 @@ def test_crm_rule_fails_on_its_example(tmp_path, rule_id):
 
 
 def _tables(kind: str) -> list[tuple[str, str]]:
-    return [(system, t.name) for system, (source, _, _) in SOURCES.items() for t in source.tables
-            if kind != "child" or any(c == t.name for c, _, _ in source.parents)]
+    return [
+        (system, t.name)
+        for system, (source, _, _) in SOURCES.items()
+        for t in source.tables
+        if kind != "child" or any(c == t.name for c, _, _ in source.parents)
+    ]
 
 
 def _required(system: str) -> list[tuple[str, str, str]]:
@@ -181,11 +194,14 @@ def test_a_row_whose_parent_file_is_unreadable_fails_its_rule(tmp_path, system, 
 
 
 def test_no_rule_of_any_source_is_without_a_failing_example():
-    covered = set(test_rules.CASES) | set(CRM_CASES) | {rule_id for _, _, rule_id in _required("student_admin")
-                                                       + _required("crm")}
-    for system, table in _tables("all"):
+    covered = (
+        set(test_rules.CASES)
+        | set(CRM_CASES)
+        | {rule_id for _, _, rule_id in _required("student_admin") + _required("crm")}
+    )
+    for _, table in _tables("all"):
         covered |= {f"{table}.{kind}" for kind in ("duplicate_line", "malformed_row", "whitespace")}
-    for system, child in _tables("child"):
+    for _, child in _tables("child"):
         covered |= {f"{child}.parent_in_quarantine", f"{child}.parent_file_unreadable"}
     every = set(student_admin.SOURCE.rule_catalogue()) | set(crm.SOURCE.rule_catalogue())
     assert every - covered == set(), sorted(every - covered)

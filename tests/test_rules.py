@@ -4,6 +4,7 @@ The passing example is the clean export of ``tests/landing.py`` (no failures at 
 each failing example changes that export minimally and must trip exactly its rule on
 the expected line (rows whose parent is quarantined may follow as cascades).
 """
+
 import copy
 import datetime as dt
 
@@ -41,9 +42,18 @@ CASES = {
     "study_rights.end_date_not_before_start_date": ("study_rights", 1, {"end_date": "1.1.2025"}),
     "study_rights.planned_end_date_not_before_start_date": ("study_rights", 1, {"planned_end_date": "1.1.2024"}),
     "study_rights.student_exists": ("study_rights", 1, {"student_number": "4040"}),
-    "study_rights.has_status_periods": ("study_rights", 2, {"study_right_id": "OO-3", "student_number": "1002",
-                                                             "study_right_type": "telma", "koulutus_code": "999903",
-                                                             "campus": "Haminan kampus", "start_date": "1.8.2025"}),
+    "study_rights.has_status_periods": (
+        "study_rights",
+        2,
+        {
+            "study_right_id": "OO-3",
+            "student_number": "1002",
+            "study_right_type": "telma",
+            "koulutus_code": "999903",
+            "campus": "Haminan kampus",
+            "start_date": "1.8.2025",
+        },
+    ),
     "status_periods.status.code": ("status_periods", 4, {"status": "opiskelee"}),
     "status_periods.funding_code.code": ("status_periods", 4, {"funding_code": "5"}),
     "status_periods.funding_required": ("status_periods", 4, {"funding_code": ""}),
@@ -51,8 +61,11 @@ CASES = {
     "status_periods.study_right_exists": ("status_periods", 4, {"study_right_id": "OO-9"}),
     "status_periods.in_date_order": ("status_periods", 2, {"start_date": "1.5.2024"}),
     "status_periods.one_per_date": ("status_periods", 2, {"start_date": "1.6.2024"}),
-    "status_periods.ending_status_last": ("status_periods", 5, {"study_right_id": "OO-1", "start_date": "1.6.2026",
-                                                                 "status": "lasna", "funding_code": "1"}),
+    "status_periods.ending_status_last": (
+        "status_periods",
+        5,
+        {"study_right_id": "OO-1", "start_date": "1.6.2026", "status": "lasna", "funding_code": "1"},
+    ),
     "additional_periods.period_type.code": ("additional_periods", 1, {"period_type": "asuntola"}),
     "additional_periods.value.format": ("additional_periods", 1, {"value": "puolet"}),
     "additional_periods.part_time_percent": ("additional_periods", 0, {"value": "150"}),
@@ -77,10 +90,14 @@ CASES = {
 }
 
 # every "must read as its type" rule: an unreadable value in the first row
-CASES.update({
-    rule.id: (table.name, 0, {rule.column: "not-a-value"})
-    for table in student_admin.TABLES for rule in table.type_rules() if rule.id not in CASES
-})
+CASES.update(
+    {
+        rule.id: (table.name, 0, {rule.column: "not-a-value"})
+        for table in student_admin.TABLES
+        for rule in table.type_rules()
+        if rule.id not in CASES
+    }
+)
 
 
 def _validate(tmp_path, rows):
@@ -103,7 +120,8 @@ def test_a_workplace_period_filling_its_study_right_to_the_day_is_inside_it(tmp_
     assert _validate(tmp_path / "exact", rows)["workplace_periods"].failures.height == 0
     rows["workplace_periods"][0].update(end_date="1.6.2026")
     assert _validate(tmp_path / "over", rows)["workplace_periods"].failures["rule_id"].to_list() == [
-        "workplace_periods.within_study_right"]
+        "workplace_periods.within_study_right"
+    ]
 
 
 @pytest.mark.parametrize("rule_id", sorted(CASES))
@@ -132,7 +150,8 @@ def test_rule_fails_on_its_example(tmp_path, rule_id):
 
 def _typed_value(tmp_path, rows, table, line, column):
     """The column's value on ``line`` as the clean export's reader types it (nothing cleared)."""
-    from pipelines.validation import type_columns, clean_text
+    from pipelines.validation import clean_text, type_columns
+
     folder = write_landing(tmp_path / "again", rows)
     t = student_admin.BY_NAME[table]
     frame = type_columns(clean_text(read_export_file(folder / t.source_file, t).frame, t), t)
@@ -141,8 +160,11 @@ def _typed_value(tmp_path, rows, table, line, column):
 
 def test_every_value_rule_has_a_failing_example():
     ingest_only = {r.id for t in student_admin.TABLES for r in t.ingest_rules()} - {"students.whitespace"}
-    parents = {rule(c).id for c, _, _ in student_admin.SOURCE.parents
-               for rule in (student_admin.SOURCE.parent_rule, student_admin.SOURCE.parent_file_rule)}
+    parents = {
+        rule(c).id
+        for c, _, _ in student_admin.SOURCE.parents
+        for rule in (student_admin.SOURCE.parent_rule, student_admin.SOURCE.parent_file_rule)
+    }
     untested = set(student_admin.SOURCE.rule_catalogue()) - set(CASES) - ingest_only - parents
     # required rules of columns whose emptiness another rule already reports are covered by the generic mechanism
     untested = {r for r in untested if not r.endswith(".required")}
@@ -195,7 +217,9 @@ def test_a_henkilotunnus_whose_date_is_not_digits_is_only_invalid_and_the_other_
     rows["students"][1].update(hetu=hetu_of(dt.date(2006, 4, 2), 902), birth_date="3.4.2006")
     students = _validate(tmp_path, rows)["students"]
     assert sorted(zip(students.failures["record_key"], students.failures["rule_id"])) == [
-        ("1001", "students.hetu.valid"), ("1002", "students.hetu_matches_birth_date")]
+        ("1001", "students.hetu.valid"),
+        ("1002", "students.hetu_matches_birth_date"),
+    ]
 
 
 def test_rows_under_an_unreadable_parent_file_are_held_back(tmp_path):

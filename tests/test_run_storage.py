@@ -1,4 +1,5 @@
 """The run storage hands values between steps: polars tables as memory-mapped Arrow IPC, the rest pickled."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -19,15 +20,19 @@ class Bundle:
 
 
 def _frame(n: int) -> pl.DataFrame:
-    return pl.DataFrame({
-        "id": [f"r{i}" for i in range(n)],
-        "status": pl.Series(["lasna", "loma", "valmistunut"] * (n // 3) + ["lasna"] * (n % 3), dtype=pl.Categorical),
-        "code": pl.Series(["a", "b"] * (n // 2) + ["a"] * (n % 2), dtype=pl.Enum(["a", "b"])),
-        "start": [dt.date(2024, 1, 1) + dt.timedelta(days=i) for i in range(n)],
-        "share": [i / 7 for i in range(n)],
-        "units": [[i, i + 1] for i in range(n)],
-        "maybe": [None if i % 2 else i for i in range(n)],
-    })
+    return pl.DataFrame(
+        {
+            "id": [f"r{i}" for i in range(n)],
+            "status": pl.Series(
+                ["lasna", "loma", "valmistunut"] * (n // 3) + ["lasna"] * (n % 3), dtype=pl.Categorical
+            ),
+            "code": pl.Series(["a", "b"] * (n // 2) + ["a"] * (n % 2), dtype=pl.Enum(["a", "b"])),
+            "start": [dt.date(2024, 1, 1) + dt.timedelta(days=i) for i in range(n)],
+            "share": [i / 7 for i in range(n)],
+            "units": [[i, i + 1] for i in range(n)],
+            "maybe": [None if i % 2 else i for i in range(n)],
+        }
+    )
 
 
 def _store(storage: RunStorage, key: list[str], value) -> None:

@@ -1,21 +1,22 @@
 """The data stewards' workflow, seen through a real browser: history, report, waivers, correction lists, Data Docs."""
+
 import copy
 import csv
 import io
 import json
-import unicodedata
 import re
 import shutil
+import unicodedata
 from pathlib import Path
 
 import polars as pl
 import pytest
 import yaml
 
+from schemas import crm, student_admin
 from tests.browser import png_pixels, rendered_dom, screenshot, share_of_colour
 from tests.conftest import run_cli, site_config
 from tests.landing import valid_crm_rows, valid_rows, write_source
-from schemas import crm, student_admin
 
 pytestmark = pytest.mark.slow  # runs the pipeline (or a browser): not in the quick subset
 
@@ -40,10 +41,22 @@ def _export(landing: Path, day: str, fixed: bool) -> None:
     write_source(landing, student_admin.TABLES, rows, ";", day=day)
 
 
-WAIVERS = [{"rule": "students.hetu_matches_sex", "source_key": "1001", "reason": "corrected in the register",
-            "approved_by": "steward", "expires": "2026-11-25"},
-           {"rule": "students.hetu.valid", "source_key": "9999", "reason": "a student who is not in the export",
-            "approved_by": "steward", "expires": "2027-12-31"}]
+WAIVERS = [
+    {
+        "rule": "students.hetu_matches_sex",
+        "source_key": "1001",
+        "reason": "corrected in the register",
+        "approved_by": "steward",
+        "expires": "2026-11-25",
+    },
+    {
+        "rule": "students.hetu.valid",
+        "source_key": "9999",
+        "reason": "a student who is not in the export",
+        "approved_by": "steward",
+        "expires": "2027-12-31",
+    },
+]
 
 
 @pytest.fixture(scope="module")
@@ -64,8 +77,11 @@ def two_runs(tmp_path_factory):
 
 def _rules_on_page(dom: str) -> dict[str, dict[str, int]]:
     out = {}
-    for m in re.finditer(r'<tr class="rule" data-rule="([^"]+)" data-failing="(\d+)" data-new="(\d+)" '
-                         r'data-resolved="(\d+)" data-waived="(\d+)"', dom):
+    for m in re.finditer(
+        r'<tr class="rule" data-rule="([^"]+)" data-failing="(\d+)" data-new="(\d+)" '
+        r'data-resolved="(\d+)" data-waived="(\d+)"',
+        dom,
+    ):
         out[m.group(1)] = dict(zip(("failing", "new", "resolved", "waived"), map(int, m.groups()[1:])))
     return out
 
@@ -120,12 +136,17 @@ def test_a_waiver_publishes_the_row_and_an_unmatched_one_is_reported(two_runs):
 
     from tests.conftest import pseudonym
 
-    first, second = sorted((two_runs[1] / "versions").iterdir(), key=lambda v: json.loads(
-        (v / "manifest.json").read_text())["as_of"])
+    first, second = sorted(
+        (two_runs[1] / "versions").iterdir(), key=lambda v: json.loads((v / "manifest.json").read_text())["as_of"]
+    )
     con = duckdb.connect()
-    sex = {folder.name: con.execute(f"SELECT sex, has_warnings FROM read_parquet('{folder}/dim_student.parquet') "
-                                    "WHERE student_key = ?", [pseudonym("1001", "student")]).fetchall()
-           for folder in (first, second)}
+    sex = {
+        folder.name: con.execute(
+            f"SELECT sex, has_warnings FROM read_parquet('{folder}/dim_student.parquet') WHERE student_key = ?",
+            [pseudonym("1001", "student")],
+        ).fetchall()
+        for folder in (first, second)
+    }
     assert sex == {first.name: [("female", True)], second.name: [(None, True)]}
 
 
@@ -141,8 +162,21 @@ def test_correction_lists_open_in_excel_and_neutralise_formulas(two_runs):
 
 #: every way a cell can start a formula: the characters, after spaces, in full-width forms, and after a comma for a
 #: spreadsheet whose list separator is a comma
-FORMULAS = ["=1+1", "+1+1", "-1+1", "@SUM(A1)", "\t=1+1", "\r=1+1", "  =1+1", "\u3000=1+1", "＝1+1", "＋1", "＠SUM(A1)",
-            "x,=1+1,", "x;=1+1"]
+FORMULAS = [
+    "=1+1",
+    "+1+1",
+    "-1+1",
+    "@SUM(A1)",
+    "\t=1+1",
+    "\r=1+1",
+    "  =1+1",
+    "\u3000=1+1",
+    "＝1+1",
+    "＋1",
+    "＠SUM(A1)",
+    "x,=1+1,",
+    "x;=1+1",
+]
 
 
 @pytest.mark.parametrize("separator", [";", ","])
@@ -150,10 +184,25 @@ def test_no_correction_list_cell_can_start_a_formula(separator):
     from pipelines.stewardship.corrections import correction_list
     from pipelines.stewardship.history import HISTORY_SCHEMA
 
-    history = pl.DataFrame([{**{c: None for c in HISTORY_SCHEMA}, "source_system": "student_admin", "source_file": "f.csv",
-                             "source_line": i + 2, "record_key": value, "rule_id": "r", "message": value,
-                             "message_fi": value, "masked_value": value, "status": "open", "last_seen_run": "run"}
-                            for i, value in enumerate(FORMULAS)], schema=HISTORY_SCHEMA)
+    history = pl.DataFrame(
+        [
+            {
+                **{c: None for c in HISTORY_SCHEMA},
+                "source_system": "student_admin",
+                "source_file": "f.csv",
+                "source_line": i + 2,
+                "record_key": value,
+                "rule_id": "r",
+                "message": value,
+                "message_fi": value,
+                "masked_value": value,
+                "status": "open",
+                "last_seen_run": "run",
+            }
+            for i, value in enumerate(FORMULAS)
+        ],
+        schema=HISTORY_SCHEMA,
+    )
     text = correction_list(history, "student_admin", "run").decode("utf-8-sig")
     # a CSV parser, and the bluntest reading a spreadsheet may do: split every line at the separator
     cells = [c for row in csv.reader(io.StringIO(text, newline=""), delimiter=separator) for c in row]
@@ -161,7 +210,9 @@ def test_no_correction_list_cell_can_start_a_formula(separator):
     assert len(cells) > 2 * len(FORMULAS)
     for cell in cells:
         start = unicodedata.normalize("NFKC", cell).lstrip(" ")
-        assert not cell.startswith(("=", "+", "-", "@", "\t", "\r")) and not start.startswith(("=", "+", "-", "@")), cell
+        assert not cell.startswith(("=", "+", "-", "@", "\t", "\r")) and not start.startswith(("=", "+", "-", "@")), (
+            cell
+        )
     if separator == ";":
         values = [row[6] for row in csv.reader(io.StringIO(text, newline=""), delimiter=";")][1:]
         assert values[:-2] == ["'" + v.replace("\r=", "\r'=").replace("\t=", "\t'=") for v in FORMULAS[:-2]]
@@ -195,22 +246,49 @@ def test_data_docs_show_every_expectation_run_and_results_that_match_the_publish
         failed = int(re.search(r"Unsuccessful Expectations (\d+)", text).group(1))
         assert evaluated == len(expectations(table)), table.name
         parquet = (warehouse / "published" / f"{table.name}.parquet").as_posix()
-        broken = sum(con.execute(f'SELECT count(*) FROM read_parquet(\'{parquet}\') WHERE "{c.name}" IS NULL')
-                     .fetchone()[0] > 0 for c in table.columns if not c.nullable)
-        broken += sum(con.execute(f'SELECT count("{c.name}") - count(DISTINCT "{c.name}") FROM read_parquet(\'{parquet}\')')
-                      .fetchone()[0] > 0 for c in table.columns if c.unique)
+        broken = sum(
+            con.execute(f"SELECT count(*) FROM read_parquet('{parquet}') WHERE \"{c.name}\" IS NULL").fetchone()[0] > 0
+            for c in table.columns
+            if not c.nullable
+        )
+        broken += sum(
+            con.execute(
+                f'SELECT count("{c.name}") - count(DISTINCT "{c.name}") FROM read_parquet(\'{parquet}\')'
+            ).fetchone()[0]
+            > 0
+            for c in table.columns
+            if c.unique
+        )
         assert (failed == 0) == (broken == 0) and ("Status: Succeeded" in text) == (failed == 0), table.name
 
 
 def test_waive_command_checks_and_adds(tmp_path):
     site = _site(tmp_path, [])
-    ok = run_cli("waive", "--rule", "students.hetu_matches_sex", "--key", "1001", "--reason", "fixed at source",
-                 "--approved-by", "steward", "--expires", "2099-01-31", "--site-config", str(site))
+    ok = run_cli(
+        "waive",
+        "--rule",
+        "students.hetu_matches_sex",
+        "--key",
+        "1001",
+        "--reason",
+        "fixed at source",
+        "--approved-by",
+        "steward",
+        "--expires",
+        "2099-01-31",
+        "--site-config",
+        str(site),
+    )
     assert ok.returncode == 0, ok.stderr
     assert yaml.safe_load((tmp_path / "waivers.yaml").read_text())["waivers"][0]["source_key"] == "1001"
-    for bad in (["--rule", "no.such.rule", "--expires", "2099-01-31"], ["--rule", "students.hetu.valid", "--expires", "2001-01-01"],
-                ["--rule", "students.hetu_matches_sex", "--expires", "2099-01-31"]):  # unknown, past, already waived
-        result = run_cli("waive", *bad, "--key", "1001", "--reason", "r", "--approved-by", "s", "--site-config", str(site))
+    for bad in (
+        ["--rule", "no.such.rule", "--expires", "2099-01-31"],
+        ["--rule", "students.hetu.valid", "--expires", "2001-01-01"],
+        ["--rule", "students.hetu_matches_sex", "--expires", "2099-01-31"],
+    ):  # unknown, past, already waived
+        result = run_cli(
+            "waive", *bad, "--key", "1001", "--reason", "r", "--approved-by", "s", "--site-config", str(site)
+        )
         assert result.returncode == 2, result.stdout
 
 
@@ -232,10 +310,37 @@ def test_waive_without_a_site_configuration_writes_beside_the_warehouse_and_the_
     from pipelines.site import DEFAULT_SITE_CONFIG
 
     shipped = (DEFAULT_SITE_CONFIG.parent / "waivers.yaml").read_bytes()
-    assert run_cli("waive", "--rule", "students.hetu_matches_sex", "--key", "1001", "--reason", "r",
-                   "--approved-by", "s", "--expires", "2099-01-31").returncode == 2  # whose runs? say so
-    ok = run_cli("waive", "--rule", "students.hetu_matches_sex", "--key", "1001", "--reason", "fixed at source",
-                 "--approved-by", "steward", "--expires", "2099-01-31", "--warehouse", str(tmp_path / "wh"))
+    assert (
+        run_cli(
+            "waive",
+            "--rule",
+            "students.hetu_matches_sex",
+            "--key",
+            "1001",
+            "--reason",
+            "r",
+            "--approved-by",
+            "s",
+            "--expires",
+            "2099-01-31",
+        ).returncode
+        == 2
+    )  # whose runs? say so
+    ok = run_cli(
+        "waive",
+        "--rule",
+        "students.hetu_matches_sex",
+        "--key",
+        "1001",
+        "--reason",
+        "fixed at source",
+        "--approved-by",
+        "steward",
+        "--expires",
+        "2099-01-31",
+        "--warehouse",
+        str(tmp_path / "wh"),
+    )
     assert ok.returncode == 0, ok.stderr
     assert (DEFAULT_SITE_CONFIG.parent / "waivers.yaml").read_bytes() == shipped  # never into the installed package
     rows = copy.deepcopy(valid_rows())

@@ -1,6 +1,7 @@
 """The student-year calculation in process (quick): the spec's worked examples and the hand-worked KOSKI case (the
 same figures ``test_student_years.py`` checks through the command), month ends, the additional-period day measures
 and the current formula's value of one day. In process, so a mutation pass sees them (docs/architecture/testing.md)."""
+
 import datetime as dt
 
 import polars as pl
@@ -21,19 +22,43 @@ def _day(text: str) -> dt.date | None:
 def _history(periods, kind, extras=(), workplaces=()) -> StudyRightHistory:
     """OO-1 of the shared cases, built in memory as validation would hand it on."""
     return StudyRightHistory(
-        pl.DataFrame({"study_right_id": ["OO-1"], "study_right_type": [kind],
-                      "study_right_oid": ["1.2.246.562.15.10000000001"]}),
-        pl.DataFrame([{"study_right_id": "OO-1", "start_date": _day(d), "status": s, "funding_code": f or None}
-                      for d, s, f in periods], schema={"study_right_id": pl.Utf8, "start_date": pl.Date,
-                                                       "status": pl.Utf8, "funding_code": pl.Utf8}),
-        pl.DataFrame([{"study_right_id": "OO-1", "period_type": t, "start_date": _day(a), "end_date": _day(b),
-                       "value": float(v) if v else None} for t, a, b, v in extras],
-                     schema={"study_right_id": pl.Utf8, "period_type": pl.Utf8, "start_date": pl.Date,
-                             "end_date": pl.Date, "value": pl.Float64}),
-        pl.DataFrame([{"study_right_id": "OO-1", "agreement_type": k, "start_date": _day(a), "end_date": _day(b)}
-                      for k, a, b in workplaces],
-                     schema={"study_right_id": pl.Utf8, "agreement_type": pl.Utf8, "start_date": pl.Date,
-                             "end_date": pl.Date}))
+        pl.DataFrame(
+            {"study_right_id": ["OO-1"], "study_right_type": [kind], "study_right_oid": ["1.2.246.562.15.10000000001"]}
+        ),
+        pl.DataFrame(
+            [
+                {"study_right_id": "OO-1", "start_date": _day(d), "status": s, "funding_code": f or None}
+                for d, s, f in periods
+            ],
+            schema={"study_right_id": pl.Utf8, "start_date": pl.Date, "status": pl.Utf8, "funding_code": pl.Utf8},
+        ),
+        pl.DataFrame(
+            [
+                {
+                    "study_right_id": "OO-1",
+                    "period_type": t,
+                    "start_date": _day(a),
+                    "end_date": _day(b),
+                    "value": float(v) if v else None,
+                }
+                for t, a, b, v in extras
+            ],
+            schema={
+                "study_right_id": pl.Utf8,
+                "period_type": pl.Utf8,
+                "start_date": pl.Date,
+                "end_date": pl.Date,
+                "value": pl.Float64,
+            },
+        ),
+        pl.DataFrame(
+            [
+                {"study_right_id": "OO-1", "agreement_type": k, "start_date": _day(a), "end_date": _day(b)}
+                for k, a, b in workplaces
+            ],
+            schema={"study_right_id": pl.Utf8, "agreement_type": pl.Utf8, "start_date": pl.Date, "end_date": pl.Date},
+        ),
+    )
 
 
 def _report_text(history: StudyRightHistory, first: str, last: str) -> list[dict]:
@@ -51,22 +76,40 @@ def test_every_koski_column_of_the_hand_worked_case_in_process():
     assert {k: v or "" for k, v in row.items()} == KOSKI_EXPECTED
 
 
-@pytest.mark.parametrize("day, last", [(D(2025, 1, 1), D(2025, 1, 31)), (D(2025, 2, 14), D(2025, 2, 28)),
-                                       (D(2024, 2, 29), D(2024, 2, 29)), (D(2026, 4, 30), D(2026, 4, 30)),
-                                       (D(2026, 12, 5), D(2026, 12, 31))])
+@pytest.mark.parametrize(
+    "day, last",
+    [
+        (D(2025, 1, 1), D(2025, 1, 31)),
+        (D(2025, 2, 14), D(2025, 2, 28)),
+        (D(2024, 2, 29), D(2024, 2, 29)),
+        (D(2026, 4, 30), D(2026, 4, 30)),
+        (D(2026, 12, 5), D(2026, 12, 31)),
+    ],
+)
 def test_month_end_is_the_last_day_of_the_month(day, last):
     assert month_end(day) == last
 
 
 def test_an_additional_period_counts_its_days_inside_the_period_and_the_other_types_count_zero():
     history = StudyRightHistory(
-        pl.DataFrame({"study_right_id": ["R"], "study_right_type": ["ammatillinentutkinto"],
-                      "study_right_oid": [None]}, schema_overrides={"study_right_oid": pl.Utf8}),
-        pl.DataFrame({"study_right_id": ["R"], "start_date": [D(2026, 1, 1)], "status": ["lasna"],
-                      "funding_code": ["1"]}),
-        pl.DataFrame({"study_right_id": ["R", "R"], "period_type": ["majoitus", "erityinen tuki"],
-                      "start_date": [D(2026, 1, 10), D(2026, 1, 15)], "end_date": [D(2026, 1, 19), None],
-                      "value": [None, None]}, schema_overrides={"value": pl.Float64}))
+        pl.DataFrame(
+            {"study_right_id": ["R"], "study_right_type": ["ammatillinentutkinto"], "study_right_oid": [None]},
+            schema_overrides={"study_right_oid": pl.Utf8},
+        ),
+        pl.DataFrame(
+            {"study_right_id": ["R"], "start_date": [D(2026, 1, 1)], "status": ["lasna"], "funding_code": ["1"]}
+        ),
+        pl.DataFrame(
+            {
+                "study_right_id": ["R", "R"],
+                "period_type": ["majoitus", "erityinen tuki"],
+                "start_date": [D(2026, 1, 10), D(2026, 1, 15)],
+                "end_date": [D(2026, 1, 19), None],
+                "value": [None, None],
+            },
+            schema_overrides={"value": pl.Float64},
+        ),
+    )
     row = per_study_right(history, D(2026, 1, 1), D(2026, 1, 31)).row(0, named=True)
     accommodation, support = MEASURE_OF_TYPE["majoitus"], MEASURE_OF_TYPE["erityinen tuki"]
     assert row[accommodation] == 10 and row[support] == 17  # 10.–19.1. and 15.–31.1.
@@ -87,8 +130,9 @@ def test_one_days_value_by_the_current_formula():
         ("ammatillinentutkinto", "eronnut", D(2026, 3, 2), 100.0, 0.0),
         ("valma", "lasna", D(2026, 3, 2), 100.0, 0.0),  # the formula gives valma no value
     ]
-    combos = pl.DataFrame([c[:4] for c in cases], orient="row",
-                          schema=["study_right_type", "status", "day", "part_time_percent"])
+    combos = pl.DataFrame(
+        [c[:4] for c in cases], orient="row", schema=["study_right_type", "status", "day", "part_time_percent"]
+    )
     valued = current_day_weights(combos)
     assert valued.select(combos.columns).equals(combos)  # row for row, in order
     assert valued["weight"].to_list() == [c[4] for c in cases]

@@ -1,4 +1,5 @@
 """Student-years as KOSKI counts them: the spec's worked examples through the command, and properties."""
+
 import csv
 import datetime as dt
 
@@ -8,10 +9,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from pipelines.ingestion.landing import Landing
 from pipelines.marts.history import history_from_folder
 from pipelines.marts.report import write_report
 from pipelines.marts.student_years import MEASURES, NUMBER, Calculation, StudyRightHistory, per_study_right
-from pipelines.ingestion.landing import Landing
 from schemas.koski_report import STUDENT_YEAR_REPORT
 from tests.conftest import pseudonym, run_cli
 from tests.landing import valid_rows, write_landing
@@ -24,24 +25,37 @@ def _landing(tmp_path, periods, study_right_type="ammatillinentutkinto", extras=
     """One study right (OO-1) with ``periods`` = [(d.m.yyyy, status, funding)], in an otherwise valid export."""
     rows = valid_rows()
     ending = [p[0] for p in periods if p[1] in ("valmistunut", "eronnut")]
-    right = {**rows["study_rights"][0], "study_right_type": study_right_type, "start_date": periods[0][0], "planned_end_date": "",
-             "end_date": ending[0] if ending else ""}
+    right = {
+        **rows["study_rights"][0],
+        "study_right_type": study_right_type,
+        "start_date": periods[0][0],
+        "planned_end_date": "",
+        "end_date": ending[0] if ending else "",
+    }
     rows.update(
         study_rights=[right],
-        status_periods=[{"study_right_id": "OO-1", "start_date": d, "status": s, "funding_code": f} for d, s, f in periods],
-        additional_periods=[{"study_right_id": "OO-1", "period_type": t, "start_date": a, "end_date": b, "value": v}
-                            for t, a, b, v in extras],
+        status_periods=[
+            {"study_right_id": "OO-1", "start_date": d, "status": s, "funding_code": f} for d, s, f in periods
+        ],
+        additional_periods=[
+            {"study_right_id": "OO-1", "period_type": t, "start_date": a, "end_date": b, "value": v}
+            for t, a, b, v in extras
+        ],
         assessed_units=[],
-        workplace_periods=[{**rows["workplace_periods"][0], "agreement_type": kind, "start_date": a, "end_date": b}
-                           for kind, a, b in workplaces])
+        workplace_periods=[
+            {**rows["workplace_periods"][0], "agreement_type": kind, "start_date": a, "end_date": b}
+            for kind, a, b in workplaces
+        ],
+    )
     write_landing(tmp_path / "landing", rows)
     return tmp_path / "landing"
 
 
 def _report(tmp_path, landing, first, last, form="ours"):
     out = tmp_path / "report.csv"
-    result = run_cli("student-years", "--landing", str(landing), "--from", first, "--to", last, "--out", str(out),
-                     "--format", form)
+    result = run_cli(
+        "student-years", "--landing", str(landing), "--from", first, "--to", last, "--out", str(out), "--format", form
+    )
     assert result.returncode == 0, result.stderr
     with open(out, encoding="utf-8") as f:
         return list(csv.DictReader(f, delimiter=";" if form == "koski" else ",")), result.stderr
@@ -96,50 +110,92 @@ def test_a_broken_timeline_holds_its_study_right_back_and_lists_it(tmp_path):
 
 def _one_right(periods, kind="ammatillinentutkinto"):
     return StudyRightHistory(
-        pl.DataFrame({"study_right_id": ["A"], "study_right_oid": [None], "study_right_type": [kind]},
-                     schema_overrides={"study_right_oid": pl.Utf8}),
+        pl.DataFrame(
+            {"study_right_id": ["A"], "study_right_oid": [None], "study_right_type": [kind]},
+            schema_overrides={"study_right_oid": pl.Utf8},
+        ),
         pl.DataFrame([{"study_right_id": "A", "start_date": d, "status": s, "funding_code": f} for d, s, f in periods]),
-        pl.DataFrame(schema={"study_right_id": pl.Utf8, "period_type": pl.Utf8, "start_date": pl.Date,
-                             "end_date": pl.Date, "value": pl.Float64}))
+        pl.DataFrame(
+            schema={
+                "study_right_id": pl.Utf8,
+                "period_type": pl.Utf8,
+                "start_date": pl.Date,
+                "end_date": pl.Date,
+                "value": pl.Float64,
+            }
+        ),
+    )
 
 
 days_2024_2026 = st.dates(min_value=D(2023, 7, 1), max_value=D(2026, 12, 31))
 
 
-@given(start=days_2024_2026, length=st.integers(0, 500),
-       kind=st.sampled_from(["ammatillinentutkinto", "telma", "tuvakoulutuksensuoritus", "ammatillinentutkintoosittainen",
-                             "muuammatillinenkoulutus", "tutkinnonosaapienemmistäkokonaisuuksistakoostuvasuoritus"]))
+@given(
+    start=days_2024_2026,
+    length=st.integers(0, 500),
+    kind=st.sampled_from(
+        [
+            "ammatillinentutkinto",
+            "telma",
+            "tuvakoulutuksensuoritus",
+            "ammatillinentutkintoosittainen",
+            "muuammatillinenkoulutus",
+            "tutkinnonosaapienemmistäkokonaisuuksistakoostuvasuoritus",
+        ]
+    ),
+)
 def test_july_days_count_only_for_the_right_types(start, length, kind):
     end = start + dt.timedelta(days=length)
     row = per_study_right(_one_right([(start, "lasna", "1")], kind), start, end).row(0, named=True)
     july = sum(1 for i in range(length + 1) if (start + dt.timedelta(days=i)).month == 7)
-    counted = kind in ("ammatillinentutkintoosittainen", "muuammatillinenkoulutus",
-                       "tutkinnonosaapienemmistäkokonaisuuksistakoostuvasuoritus")
+    counted = kind in (
+        "ammatillinentutkintoosittainen",
+        "muuammatillinenkoulutus",
+        "tutkinnonosaapienemmistäkokonaisuuksistakoostuvasuoritus",
+    )
     assert row["present_or_graduated_days"] == length + 1
     assert row["student_year_days_current"] == length + 1 - (0 if counted else july)
 
 
-@given(began=st.dates(min_value=D(2015, 1, 1), max_value=D(2022, 12, 31)), length=st.integers(1, 120),
-       cuts=st.lists(st.integers(1, 119), max_size=4, unique=True))
+@given(
+    began=st.dates(min_value=D(2015, 1, 1), max_value=D(2022, 12, 31)),
+    length=st.integers(1, 120),
+    cuts=st.lists(st.integers(1, 119), max_size=4, unique=True),
+)
 def test_a_holidays_28_days_are_counted_once_across_period_boundaries(began, length, cuts):
     history = _one_right([(began, "loma", "1"), (began + dt.timedelta(days=length), "lasna", "1")])
-    bounds = [began] + [began + dt.timedelta(days=c) for c in sorted(cuts) if c < length] + [began + dt.timedelta(days=length)]
-    counted = sum(per_study_right(history, a, b - dt.timedelta(days=1))["holiday_days_counted"].sum()
-                  for a, b in zip(bounds, bounds[1:]))
+    bounds = (
+        [began]
+        + [began + dt.timedelta(days=c) for c in sorted(cuts) if c < length]
+        + [began + dt.timedelta(days=length)]
+    )
+    counted = sum(
+        per_study_right(history, a, b - dt.timedelta(days=1))["holiday_days_counted"].sum()
+        for a, b in zip(bounds, bounds[1:])
+    )
     assert counted == min(28, length)
     whole = per_study_right(history, began, began + dt.timedelta(days=length - 1)).row(0, named=True)
     assert whole["holiday_days_counted"] + whole["holiday_days_other"] == length
 
 
 @settings(max_examples=60)
-@given(began=st.dates(min_value=D(2015, 1, 1), max_value=D(2022, 12, 31)), length=st.integers(2, 120),
-       split=st.integers(1, 119), codes=st.sampled_from([("1", "2"), ("1", "1"), ("14", "1")]))
+@given(
+    began=st.dates(min_value=D(2015, 1, 1), max_value=D(2022, 12, 31)),
+    length=st.integers(2, 120),
+    split=st.integers(1, 119),
+    codes=st.sampled_from([("1", "2"), ("1", "1"), ("14", "1")]),
+)
 def test_back_to_back_holiday_periods_are_one_unbroken_holiday(began, length, split, codes):
     """A funding-code change in the middle of a holiday starts a second loma period, not a second allowance: the
     spec's "first 28 days of an unbroken holiday" are counted once over both."""
     split = min(split, length - 1)
-    history = _one_right([(began, "loma", codes[0]), (began + dt.timedelta(days=split), "loma", codes[1]),
-                          (began + dt.timedelta(days=length), "lasna", "1")])
+    history = _one_right(
+        [
+            (began, "loma", codes[0]),
+            (began + dt.timedelta(days=split), "loma", codes[1]),
+            (began + dt.timedelta(days=length), "lasna", "1"),
+        ]
+    )
     whole = per_study_right(history, began, began + dt.timedelta(days=length - 1))
     assert whole["holiday_days_counted"].sum() == min(28, length)
     assert whole["holiday_days_counted"].sum() + whole["holiday_days_other"].sum() == length
@@ -181,8 +237,11 @@ def test_whole_month_sums_of_the_published_fact_equal_the_command(small_run, sma
         FROM '{warehouse}/published/fact_student_year_month.parquet'
         WHERE month_date_key BETWEEN {start:%Y%m%d} AND {end:%Y%m%d} GROUP BY ALL""").pl()
     report = con.sql(f"SELECT * FROM read_csv('{out}', all_varchar=true)").pl()
-    report = report.with_columns(pl.col("study_right_id").map_elements(lambda i: pseudonym(i, "study_right"),
-                                                                        return_dtype=pl.Utf8).alias("study_right_key"))
+    report = report.with_columns(
+        pl.col("study_right_id")
+        .map_elements(lambda i: pseudonym(i, "study_right"), return_dtype=pl.Utf8)
+        .alias("study_right_key")
+    )
     joined = report.join(fact, on="study_right_key", how="full", coalesce=True)
     assert joined.height == report.height == fact.height
     for column, summed in [(m, f"fact_{m}") for m in MEASURES]:
@@ -199,8 +258,9 @@ TIMELINE_DEFECTS = {"unknown_tila", "period_after_ending", "study_right_without_
 
 def _figures(tmp_path, landing, name):
     out = tmp_path / f"{name}.csv"
-    result = run_cli("student-years", "--landing", str(landing), "--from", "2026-01-01", "--to", "2026-11-20",
-                     "--out", str(out))
+    result = run_cli(
+        "student-years", "--landing", str(landing), "--from", "2026-01-01", "--to", "2026-11-20", "--out", str(out)
+    )
     assert result.returncode == 0, result.stderr
     held = pl.read_csv(tmp_path / f"{name}_held_back.csv", infer_schema=False)
     return pl.read_csv(out, infer_schema=False), held
@@ -225,8 +285,17 @@ def test_defects_cost_exactly_the_study_rights_whose_own_timeline_is_broken(smal
     assert cost > 0 and abs(total["defective"] - (total["clean"] - cost)) < 1e-6
     # and right by right: every other study right has its clean figures (funding codes aside: a missing code is
     # reported as missing, apprenticeship days aside: a rejected workplace row is not counted)
-    same = [c for c in clean.columns if c not in ("funding_codes", "present_funding_entered",
-                                                  "holiday_or_graduated_funding_entered", "apprenticeship_days")]
+    same = [
+        c
+        for c in clean.columns
+        if c
+        not in (
+            "funding_codes",
+            "present_funding_entered",
+            "holiday_or_graduated_funding_entered",
+            "apprenticeship_days",
+        )
+    ]
     kept = clean.filter(~pl.col("study_right_id").is_in(broken)).select(same)
     assert kept.sort("study_right_id").equals(defective.select(same).sort("study_right_id"))
 

@@ -1,4 +1,5 @@
 """The warehouse on its own: versions kept and pruned, rollback to a named one, and the checks that guard a release."""
+
 import json
 
 import polars as pl
@@ -11,8 +12,9 @@ from tests.conftest import TEST_KEY
 def _release(wh: Warehouse, run_id: str, rows: int) -> None:
     staged = wh.staging(run_id) / "fact_student_year_target.parquet"
     write_parquet(pl.DataFrame({"year": list(range(2020, 2020 + rows))}), staged)
-    wh.release(run_id, {"fact_student_year_target": staged}, {"run_id": run_id, "as_of": "2026-11-20"},
-               TEST_KEY.encode())
+    wh.release(
+        run_id, {"fact_student_year_target": staged}, {"run_id": run_id, "as_of": "2026-11-20"}, TEST_KEY.encode()
+    )
 
 
 def test_pruning_keeps_the_configured_number_of_versions_and_rollback_to_a_kept_one(tmp_path):
@@ -42,5 +44,6 @@ def test_rows_that_do_not_add_up_fail_a_blocking_check_the_release_waits_for():
         good = check(quality_gate={"a.csv": {"rows_read": 3, "rows_published": 2, "rows_rejected": 1}})
         bad = check(quality_gate={"a.csv": {"rows_read": 3, "rows_published": 1, "rows_rejected": 1}})
         assert good.passed and not bad.passed
-        assert bad.metadata["files_not_adding_up"].data == {"a.csv": {"rows_read": 3, "rows_published": 1,
-                                                                     "rows_rejected": 1}}
+        assert bad.metadata["files_not_adding_up"].data == {
+            "a.csv": {"rows_read": 3, "rows_published": 1, "rows_rejected": 1}
+        }

@@ -10,8 +10,15 @@ from pathlib import Path
 import duckdb
 import pandera.polars as pa
 import polars as pl
-from dagster import (AssetCheckExecutionContext, AssetCheckResult, AssetChecksDefinition, AssetIn, AssetKey,
-                     MetadataValue, asset_check)
+from dagster import (
+    AssetCheckExecutionContext,
+    AssetCheckResult,
+    AssetChecksDefinition,
+    AssetIn,
+    AssetKey,
+    MetadataValue,
+    asset_check,
+)
 
 from pipelines.assets.published import SYSTEM
 from pipelines.assets.student_years import CALCULATION
@@ -31,8 +38,12 @@ def _staged_or_published(context: AssetCheckExecutionContext, warehouse: Warehou
 
 
 def model_check(table: Table) -> AssetChecksDefinition:
-    @asset_check(asset=AssetKey(table.name), name="matches_published_model", blocking=True,
-                 description=f"The Parquet of {table.name}, read back, satisfies every rule of its published model.")
+    @asset_check(
+        asset=AssetKey(table.name),
+        name="matches_published_model",
+        blocking=True,
+        description=f"The Parquet of {table.name}, read back, satisfies every rule of its published model.",
+    )
     def _check(context: AssetCheckExecutionContext, warehouse: WarehouseResource) -> AssetCheckResult:
         path = _staged_or_published(context, warehouse, table.name)
         frame = pl.read_parquet(path)
@@ -42,47 +53,78 @@ def model_check(table: Table) -> AssetChecksDefinition:
         except pa.errors.SchemaErrors as err:
             counts = err.failure_cases.group_by("check").len().sort("check")
             failing = dict(zip(counts["check"].to_list(), counts["len"].to_list()))
-        return AssetCheckResult(passed=not failing, metadata={
-            "rows": frame.height, "path": str(path),
-            "failing_rules": MetadataValue.json(failing) if failing else "none"})
+        return AssetCheckResult(
+            passed=not failing,
+            metadata={
+                "rows": frame.height,
+                "path": str(path),
+                "failing_rules": MetadataValue.json(failing) if failing else "none",
+            },
+        )
+
     return _check
 
 
 def quarantine_share(source: Source) -> AssetChecksDefinition:
-    @asset_check(asset=AssetKey([source.system, QUALITY_GATE]), name="quarantine_share_under_threshold",
-                 blocking=True, description="For every file with at least quality.min_rows rows: the share of rows in "
-                 "quarantine is at most quality.max_quarantine_share (site configuration). A higher share usually "
-                 "means a broken export, not bad rows: nothing is published and the previous version stays.")
+    @asset_check(
+        asset=AssetKey([source.system, QUALITY_GATE]),
+        name="quarantine_share_under_threshold",
+        blocking=True,
+        description="For every file with at least quality.min_rows rows: the share of rows in "
+        "quarantine is at most quality.max_quarantine_share (site configuration). A higher share usually "
+        "means a broken export, not bad rows: nothing is published and the previous version stays.",
+    )
     def _check(landing: LandingArea, quality_gate: dict) -> AssetCheckResult:
         quality = landing.open().site.quality
         limit, min_rows = float(quality["max_quarantine_share"]), int(quality["min_rows"])
-        shares = {name: round(f["rows_rejected"] / f["rows_read"], 4)
-                  for name, f in quality_gate.items() if f["rows_read"] >= min_rows}
+        shares = {
+            name: round(f["rows_rejected"] / f["rows_read"], 4)
+            for name, f in quality_gate.items()
+            if f["rows_read"] >= min_rows
+        }
         over = {name: share for name, share in shares.items() if share > limit}
-        return AssetCheckResult(passed=not over, metadata={
-            "max_quarantine_share": limit, "min_rows": min_rows, "shares": MetadataValue.json(shares),
-            "files_over_the_limit": MetadataValue.json(over) if over else "none"})
+        return AssetCheckResult(
+            passed=not over,
+            metadata={
+                "max_quarantine_share": limit,
+                "min_rows": min_rows,
+                "shares": MetadataValue.json(shares),
+                "files_over_the_limit": MetadataValue.json(over) if over else "none",
+            },
+        )
+
     return _check
 
 
 def rows_add_up(source: Source) -> AssetChecksDefinition:
-    @asset_check(asset=AssetKey([source.system, QUALITY_GATE]), name="rows_add_up", blocking=True,
-                 description="For every input file: rows read = rows published + rows rejected.")
+    @asset_check(
+        asset=AssetKey([source.system, QUALITY_GATE]),
+        name="rows_add_up",
+        blocking=True,
+        description="For every input file: rows read = rows published + rows rejected.",
+    )
     def _check(quality_gate: dict) -> AssetCheckResult:
         per_file = quality_gate
         wrong = {f: s for f, s in per_file.items() if s["rows_read"] != s["rows_published"] + s["rows_rejected"]}
-        return AssetCheckResult(passed=not wrong, metadata={
-            "files": len(per_file), "files_not_adding_up": MetadataValue.json(wrong) if wrong else "none"})
+        return AssetCheckResult(
+            passed=not wrong,
+            metadata={"files": len(per_file), "files_not_adding_up": MetadataValue.json(wrong) if wrong else "none"},
+        )
+
     return _check
 
 
-
-@asset_check(asset=AssetKey("fact_student_year_month"), name="adds_up_to_the_calculation", blocking=True,
-             additional_ins={"calculation": AssetIn(key=AssetKey([SYSTEM, CALCULATION]))},
-             description="Summed over all its months, every study right's row of the fact equals the per-study-right "
-                         "report (`tiedolla student-years`) for the same period.")
-def fact_adds_up_to_the_calculation(context: AssetCheckExecutionContext, warehouse: WarehouseResource,
-                                    calculation: Calculation) -> AssetCheckResult:
+@asset_check(
+    asset=AssetKey("fact_student_year_month"),
+    name="adds_up_to_the_calculation",
+    blocking=True,
+    additional_ins={"calculation": AssetIn(key=AssetKey([SYSTEM, CALCULATION]))},
+    description="Summed over all its months, every study right's row of the fact equals the per-study-right "
+    "report (`tiedolla student-years`) for the same period.",
+)
+def fact_adds_up_to_the_calculation(
+    context: AssetCheckExecutionContext, warehouse: WarehouseResource, calculation: Calculation
+) -> AssetCheckResult:
     staged = _staged_or_published(context, warehouse, "fact_student_year_month")
     con = duckdb.connect()  # (DuckDB sums the ten million rows from the file without loading them)
     try:
@@ -95,13 +137,24 @@ def fact_adds_up_to_the_calculation(context: AssetCheckExecutionContext, warehou
     report = calculation.totals_per_study_right()
     report = report.with_columns(study_right_keys(report[RIGHT], warehouse.key()))
     joined = report.join(summed, on="study_right_key", how="full", coalesce=True)
-    wrong = joined.filter(pl.any_horizontal(
-        ((pl.col(m).fill_null(0) - pl.col(f"fact_{m}").fill_null(0)).abs() > 1e-6).fill_null(True) for m in MEASURES))
-    return AssetCheckResult(passed=wrong.height == 0, metadata={
-        "study_rights": joined.height, "study_rights_not_adding_up": wrong.height,
-        "examples": MetadataValue.json(wrong.head(5)["study_right_key"].to_list())})
+    wrong = joined.filter(
+        pl.any_horizontal(
+            ((pl.col(m).fill_null(0) - pl.col(f"fact_{m}").fill_null(0)).abs() > 1e-6).fill_null(True) for m in MEASURES
+        )
+    )
+    return AssetCheckResult(
+        passed=wrong.height == 0,
+        metadata={
+            "study_rights": joined.height,
+            "study_rights_not_adding_up": wrong.height,
+            "examples": MetadataValue.json(wrong.head(5)["study_right_key"].to_list()),
+        },
+    )
 
 
-CHECKS = ([model_check(t) for t in published.TABLES] + [rows_add_up(s) for s in SOURCES]
-          + [quarantine_share(s) for s in SOURCES]
-          + [fact_adds_up_to_the_calculation])
+CHECKS = (
+    [model_check(t) for t in published.TABLES]
+    + [rows_add_up(s) for s in SOURCES]
+    + [quarantine_share(s) for s in SOURCES]
+    + [fact_adds_up_to_the_calculation]
+)

@@ -5,13 +5,18 @@ from dagster import AssetExecutionContext, AssetsDefinition, MetadataValue, Outp
 from pipelines.ingestion.folder import read_table
 from pipelines.ingestion.reading import RawTable
 from pipelines.resources import LandingArea
-from schemas.sources import SOURCES
 from schemas.metadata import Table
+from schemas.sources import SOURCES
 
 
 def raw_asset(table: Table) -> AssetsDefinition:
-    @asset(name=f"raw_{table.name}", group_name="raw", key_prefix=[table.source_system],
-           description=f"{table.source_file} as read: every value text, every row with its source line. {table.description}")
+    @asset(
+        name=f"raw_{table.name}",
+        group_name="raw",
+        key_prefix=[table.source_system],
+        description=f"{table.source_file} as read: every value text, every row with its source line. "
+        f"{table.description}",
+    )
     def _raw(context: AssetExecutionContext, landing: LandingArea) -> Output[RawTable]:
         raw = read_table(landing.open(), table)
         for notice in raw.notices:
@@ -20,10 +25,18 @@ def raw_asset(table: Table) -> AssetsDefinition:
             context.log.error(f"cannot read {raw.problem}")
         else:
             context.log.info(f"read {table.source_file}: {raw.rows_read} rows ({raw.encoding})")
-        return Output(raw, metadata={
-            "file": table.source_file, "rows_read": raw.rows_read, "encoding": raw.encoding or "",
-            "sha256": raw.sha256 or "", "problem": str(raw.problem or ""),
-            "notices": MetadataValue.md("\n".join(f"- {n}" for n in raw.notices) or "none")})
+        return Output(
+            raw,
+            metadata={
+                "file": table.source_file,
+                "rows_read": raw.rows_read,
+                "encoding": raw.encoding or "",
+                "sha256": raw.sha256 or "",
+                "problem": str(raw.problem or ""),
+                "notices": MetadataValue.md("\n".join(f"- {n}" for n in raw.notices) or "none"),
+            },
+        )
+
     return _raw
 
 

@@ -8,15 +8,15 @@ import polars as pl
 from dagster import AssetExecutionContext, AssetIn, AssetKey, MetadataValue, Output, asset
 
 from pipelines.assets.published import SYSTEM, published_asset
+from pipelines.files import write_parquet
 from pipelines.ingestion.folder import safe_path
 from pipelines.ingestion.problems import FileProblem
 from pipelines.ingestion.reading import opened_export
 from pipelines.ingestion.spreadsheet import read_koski_report
 from pipelines.marts.history import TABLES, complete_history, unreadable
-from pipelines.masking import mask_shapes, mask_text
 from pipelines.marts.reconciliation import Reconciliation, likely_causes, reconcile
 from pipelines.marts.student_years import per_study_right
-from pipelines.files import write_parquet
+from pipelines.masking import mask_shapes, mask_text
 from pipelines.quarantine import quarantine_rows
 from pipelines.resources import LandingArea, WarehouseResource
 from pipelines.validation import FAILURE_SCHEMA, PERSON_ID, TableOutcome
@@ -41,9 +41,20 @@ class KoskiOutcome:
 
 
 def _file_summary(file: str, rows: int, problem: FileProblem | None) -> dict:
-    return {"source_system": SOURCE_SYSTEM, "table": TABLE, "rows_read": rows, "rows_published": 0,
-            "rows_rejected": 0, "rows_cleared": 0, "rows_flagged": 0, "sha256": None, "encoding": None,
-            "problem": str(problem) if problem else None, "notices": [], "failures_by_rule": []}
+    return {
+        "source_system": SOURCE_SYSTEM,
+        "table": TABLE,
+        "rows_read": rows,
+        "rows_published": 0,
+        "rows_rejected": 0,
+        "rows_cleared": 0,
+        "rows_flagged": 0,
+        "sha256": None,
+        "encoding": None,
+        "problem": str(problem) if problem else None,
+        "notices": [],
+        "failures_by_rule": [],
+    }
 
 
 def _failure_id(rule: pl.Expr, key: pl.Expr, column: pl.Expr) -> pl.Expr:
@@ -56,49 +67,95 @@ def _failures(rec: Reconciliation, owners: pl.DataFrame, run_id: str) -> pl.Data
     """The differences (and unreadable cells) as failure rows: quarantine, history and the correction list."""
     d = rec.differences.with_columns(pl.lit("koski_report.").add(pl.col("kind")).alias("rule_id"))
     key = pl.coalesce("study_right_id", "study_right_oid")
+
     def detail(ours: str, difference: str) -> pl.Expr:
-        return pl.when(pl.col("kind") == "figure_differs").then(
-            pl.format(f"{ours} {{}}, KOSKI {{}} ({difference} {{}}); ", pl.col("ours").fill_null("–"),
-                      pl.col("koski").fill_null("–"), pl.col("difference").round(2).cast(pl.Utf8).fill_null("–"))
-        ).otherwise(pl.lit(""))
+        return (
+            pl.when(pl.col("kind") == "figure_differs")
+            .then(
+                pl.format(
+                    f"{ours} {{}}, KOSKI {{}} ({difference} {{}}); ",
+                    pl.col("ours").fill_null("–"),
+                    pl.col("koski").fill_null("–"),
+                    pl.col("difference").round(2).cast(pl.Utf8).fill_null("–"),
+                )
+            )
+            .otherwise(pl.lit(""))
+        )
+
     described = {r.id: r for r in koski_report.RECONCILIATION_RULES}
     rows = d.join(owners, on="study_right_id", how="left").select(
-        pl.lit(run_id).alias("run_id"), pl.lit(SOURCE_SYSTEM).alias("source_system"), pl.lit(TABLE).alias("table"),
-        pl.lit(rec.report.file).alias("source_file"), pl.col("koski_row").alias(LINE), key.alias("record_key"),
-        "rule_id", pl.lit("warning").alias("severity"), pl.lit("flag").alias("consequence"), "column",
+        pl.lit(run_id).alias("run_id"),
+        pl.lit(SOURCE_SYSTEM).alias("source_system"),
+        pl.lit(TABLE).alias("table"),
+        pl.lit(rec.report.file).alias("source_file"),
+        pl.col("koski_row").alias(LINE),
+        key.alias("record_key"),
+        "rule_id",
+        pl.lit("warning").alias("severity"),
+        pl.lit("flag").alias("consequence"),
+        "column",
         pl.col("koski_header").alias("source_header"),
-        (pl.col("rule_id").replace_strict({k: r.description for k, r in described.items()})
-         + pl.lit(": ") + detail("ours", "difference") + pl.lit("likely cause: ") + pl.col("likely_cause"))
-        .alias("message"),
-        (pl.col("rule_id").replace_strict({k: r.description_fi for k, r in described.items()})
-         + pl.lit(": ") + detail("omat", "ero") + pl.lit("todennäköinen syy: ") + pl.col("likely_cause_fi"))
-        .alias("message_fi"),
+        (
+            pl.col("rule_id").replace_strict({k: r.description for k, r in described.items()})
+            + pl.lit(": ")
+            + detail("ours", "difference")
+            + pl.lit("likely cause: ")
+            + pl.col("likely_cause")
+        ).alias("message"),
+        (
+            pl.col("rule_id").replace_strict({k: r.description_fi for k, r in described.items()})
+            + pl.lit(": ")
+            + detail("omat", "ero")
+            + pl.lit("todennäköinen syy: ")
+            + pl.col("likely_cause_fi")
+        ).alias("message_fi"),
         mask_shapes(pl.col("koski").cast(pl.Utf8)).alias("masked_value"),
         _failure_id(pl.col("rule_id"), key, pl.col("column")).alias("failure_id"),
-        pl.col(PERSON_ID))
-    cells = pl.DataFrame([{"run_id": run_id, "source_system": SOURCE_SYSTEM, "table": TABLE,
-                           "source_file": rec.report.file, LINE: line, "record_key": None,
-                           "rule_id": "koski_report.unreadable_cell", "severity": "warning", "consequence": "flag",
-                           "column": None, "source_header": header,
-                           "message": f"{RULES['koski_report.unreadable_cell'].description}: '{mask_text(text[:40])}'",
-                           "message_fi": f"{RULES['koski_report.unreadable_cell'].description_fi}: "
-                                         f"'{mask_text(text[:40])}'",
-                           "masked_value": None, "failure_id": None, PERSON_ID: None}
-                          for line, header, text in rec.report.unreadable],
-                         schema=FAILURE_SCHEMA | {PERSON_ID: pl.Utf8})
-    cells = cells.with_columns(_failure_id(pl.col("rule_id"), pl.col(LINE).cast(pl.Utf8),
-                                           pl.col("source_header")).alias("failure_id"))
+        pl.col(PERSON_ID),
+    )
+    cells = pl.DataFrame(
+        [
+            {
+                "run_id": run_id,
+                "source_system": SOURCE_SYSTEM,
+                "table": TABLE,
+                "source_file": rec.report.file,
+                LINE: line,
+                "record_key": None,
+                "rule_id": "koski_report.unreadable_cell",
+                "severity": "warning",
+                "consequence": "flag",
+                "column": None,
+                "source_header": header,
+                "message": f"{RULES['koski_report.unreadable_cell'].description}: '{mask_text(text[:40])}'",
+                "message_fi": f"{RULES['koski_report.unreadable_cell'].description_fi}: '{mask_text(text[:40])}'",
+                "masked_value": None,
+                "failure_id": None,
+                PERSON_ID: None,
+            }
+            for line, header, text in rec.report.unreadable
+        ],
+        schema=FAILURE_SCHEMA | {PERSON_ID: pl.Utf8},
+    )
+    cells = cells.with_columns(
+        _failure_id(pl.col("rule_id"), pl.col(LINE).cast(pl.Utf8), pl.col("source_header")).alias("failure_id")
+    )
     return pl.concat([rows.cast(FAILURE_SCHEMA | {PERSON_ID: pl.Utf8}), cells])
 
 
-@asset(name=RECONCILIATION, key_prefix=[SYSTEM], group_name="validated",
-       ins={t: AssetIn(key=AssetKey([SYSTEM, f"validated_{t}"])) for t in TABLES},
-       description="KOSKI's own student-year reports (landing/koski/<date>/opiskelijavuositiedot_*.xlsx, the newest "
-                   "folder on or before the as-of date) against our figures for each report's period, column by "
-                   "column: rows only in KOSKI, only ours, and figures that differ, with the likely cause. A report "
-                   "that cannot be read is named with its sheet and header; the rest of the run publishes.")
-def koski_reconciliation(context: AssetExecutionContext, landing: LandingArea, warehouse: WarehouseResource,
-                         **outcomes: TableOutcome):
+@asset(
+    name=RECONCILIATION,
+    key_prefix=[SYSTEM],
+    group_name="validated",
+    ins={t: AssetIn(key=AssetKey([SYSTEM, f"validated_{t}"])) for t in TABLES},
+    description="KOSKI's own student-year reports (landing/koski/<date>/opiskelijavuositiedot_*.xlsx, the newest "
+    "folder on or before the as-of date) against our figures for each report's period, column by "
+    "column: rows only in KOSKI, only ours, and figures that differ, with the likely cause. A report "
+    "that cannot be read is named with its sheet and header; the rest of the run publishes.",
+)
+def koski_reconciliation(
+    context: AssetExecutionContext, landing: LandingArea, warehouse: WarehouseResource, **outcomes: TableOutcome
+):
     try:
         folder = landing.open().export_folder(SOURCE_SYSTEM)
     except FileProblem:
@@ -125,34 +182,56 @@ def koski_reconciliation(context: AssetExecutionContext, landing: LandingArea, w
         result.reconciliations.append(rec)
         result.files[path.name] = _file_summary(path.name, report.rows.height, None)
         parts.append(_failures(rec, owners, context.run.run_id))
-        context.log.info(f"KOSKI {path.name}: {rec.matched} study rights in both, "
-                         + ", ".join(f"{n} {k}" for k, n in rec.differences.group_by("kind").len().sort("kind").rows()))
+        context.log.info(
+            f"KOSKI {path.name}: {rec.matched} study rights in both, "
+            + ", ".join(f"{n} {k}" for k, n in rec.differences.group_by("kind").len().sort("kind").rows())
+        )
     if parts:
         result.failures = pl.concat(parts)
-    write_parquet(quarantine_rows(result.failures, warehouse.key(), student_admin.SOURCE),
-                  warehouse.open().quarantine(TABLE), private=True)
-    return Output(result, metadata={"reports": len(result.reconciliations), "downloaded": folder.name,
-                                    "problems": MetadataValue.json({f: s["problem"] for f, s in result.files.items()
-                                                                    if s["problem"]}),
-                                    "differences": result.failures.height})
+    write_parquet(
+        quarantine_rows(result.failures, warehouse.key(), student_admin.SOURCE),
+        warehouse.open().quarantine(TABLE),
+        private=True,
+    )
+    return Output(
+        result,
+        metadata={
+            "reports": len(result.reconciliations),
+            "downloaded": folder.name,
+            "problems": MetadataValue.json({f: s["problem"] for f, s in result.files.items() if s["problem"]}),
+            "differences": result.failures.height,
+        },
+    )
 
 
 def mart_koski_reconciliation(outcome: KoskiOutcome) -> pl.DataFrame:
     """Per report and KOSKI column: our total, KOSKI's total and how many rows differ."""
     table = MART_KOSKI_RECONCILIATION
-    frames = [rec.totals.with_columns(
-        pl.lit(rec.report.oppilaitos_oid).alias("oppilaitos_oid"), pl.lit(rec.report.first).alias("period_first_day"),
-        pl.lit(rec.report.last).alias("period_last_day"), pl.lit(rec.matched).alias("rows_matched"),
-        *(pl.lit(rec.differences.filter(pl.col("kind") == kind).height).alias(f"rows_{kind}")
-          for kind in ("only_in_koski", "only_ours")),
-        pl.lit(dt.date.fromisoformat(outcome.downloaded)).alias("downloaded_on")) for rec in outcome.reconciliations]
+    frames = [
+        rec.totals.with_columns(
+            pl.lit(rec.report.oppilaitos_oid).alias("oppilaitos_oid"),
+            pl.lit(rec.report.first).alias("period_first_day"),
+            pl.lit(rec.report.last).alias("period_last_day"),
+            pl.lit(rec.matched).alias("rows_matched"),
+            *(
+                pl.lit(rec.differences.filter(pl.col("kind") == kind).height).alias(f"rows_{kind}")
+                for kind in ("only_in_koski", "only_ours")
+            ),
+            pl.lit(dt.date.fromisoformat(outcome.downloaded)).alias("downloaded_on"),
+        )
+        for rec in outcome.reconciliations
+    ]
     frame = pl.concat(frames) if frames else pl.DataFrame(schema={c.name: c.dtype for c in table.columns})
     return frame.select(pl.col(c.name).cast(c.dtype) for c in table.columns).sort(
-        "oppilaitos_oid", "period_first_day", "period_last_day")
+        "oppilaitos_oid", "period_first_day", "period_last_day"
+    )
 
 
 RECONCILIATION_ASSETS = [
     koski_reconciliation,
-    published_asset("mart_koski_reconciliation", [f"{SYSTEM}/{RECONCILIATION}"],
-                    lambda f, **_: mart_koski_reconciliation(f[RECONCILIATION])),
+    published_asset(
+        "mart_koski_reconciliation",
+        [f"{SYSTEM}/{RECONCILIATION}"],
+        lambda f, **_: mart_koski_reconciliation(f[RECONCILIATION]),
+    ),
 ]

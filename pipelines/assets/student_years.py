@@ -21,63 +21,116 @@ CALCULATION = "student_year_calculation"
 CALCULATION_INPUT = f"{SYSTEM}/{CALCULATION}"
 
 
-@asset(name=HISTORY, key_prefix=[SYSTEM], group_name="validated",
-       ins={t: AssetIn(key=AssetKey([SYSTEM, f"validated_{t}"])) for t in TABLES},
-       description="The study rights whose student-years can be calculated: nothing their figures depend on (status "
-                   "timeline, additional periods, type) failed a rule. The others are held back and listed with the "
-                   "rule; any other failure (a henkilötunnus, a koulutus code, a unit) holds nothing back.")
+@asset(
+    name=HISTORY,
+    key_prefix=[SYSTEM],
+    group_name="validated",
+    ins={t: AssetIn(key=AssetKey([SYSTEM, f"validated_{t}"])) for t in TABLES},
+    description="The study rights whose student-years can be calculated: nothing their figures depend on (status "
+    "timeline, additional periods, type) failed a rule. The others are held back and listed with the "
+    "rule; any other failure (a henkilötunnus, a koulutus code, a unit) holds nothing back.",
+)
 def student_year_history(context: AssetExecutionContext, **outcomes: TableOutcome):
     for problem in unreadable(outcomes):
         context.log.error(f"student-years: {problem}; its study rights are left out")
     history, held = complete_history(outcomes)
     held_rights = held[RIGHT].n_unique()
-    context.log.info(f"student-years: {history.study_rights.height} study rights to count, {held_rights} held back "
-                     "(a failure in their own status timeline, additional periods or type)")
-    return Output(history, metadata={"study_rights": history.study_rights.height, "held_back": held_rights,
-                                     "held_back_by_rule": MetadataValue.json(
-                                         dict(held.group_by("rule_id").len().sort("rule_id").iter_rows()))})
+    context.log.info(
+        f"student-years: {history.study_rights.height} study rights to count, {held_rights} held back "
+        "(a failure in their own status timeline, additional periods or type)"
+    )
+    return Output(
+        history,
+        metadata={
+            "study_rights": history.study_rights.height,
+            "held_back": held_rights,
+            "held_back_by_rule": MetadataValue.json(dict(held.group_by("rule_id").len().sort("rule_id").iter_rows())),
+        },
+    )
 
 
-@asset(name=CALCULATION, key_prefix=[SYSTEM], group_name="validated",
-       ins={"history": AssetIn(key=AssetKey([SYSTEM, HISTORY]))},
-       description="The complete study rights' days from the first status in the export to the as-of date, cut "
-                   "into pieces on which nothing that counts changes, each with its day measures. Cut once: the "
-                   "monthly fact, its adds-up check and the forecast all sum these pieces.")
+@asset(
+    name=CALCULATION,
+    key_prefix=[SYSTEM],
+    group_name="validated",
+    ins={"history": AssetIn(key=AssetKey([SYSTEM, HISTORY]))},
+    description="The complete study rights' days from the first status in the export to the as-of date, cut "
+    "into pieces on which nothing that counts changes, each with its day measures. Cut once: the "
+    "monthly fact, its adds-up check and the forecast all sum these pieces.",
+)
 def student_year_calculation(context: AssetExecutionContext, landing: LandingArea, history: StudyRightHistory):
     calculation = Calculation.up_to(history, landing.open().run_date())
-    context.log.info(f"student-years: {calculation.pieces.height} pieces from {calculation.first} to {calculation.last}")
-    return Output(calculation, metadata={"pieces": calculation.pieces.height, "first_day": str(calculation.first),
-                                         "last_day": str(calculation.last)})
+    context.log.info(
+        f"student-years: {calculation.pieces.height} pieces from {calculation.first} to {calculation.last}"
+    )
+    return Output(
+        calculation,
+        metadata={
+            "pieces": calculation.pieces.height,
+            "first_day": str(calculation.first),
+            "last_day": str(calculation.last),
+        },
+    )
 
 
-@asset(name=plans.INTAKE_PLAN.name, key_prefix=[plans.SYSTEM], group_name="validated",
-       description="The intake plan in force on the as-of date (landing/plans/<date>/aloitukset.csv, optional), "
-                   "validated by schemas/plans.py: a row that fails a rule is left out and named in the log.")
+@asset(
+    name=plans.INTAKE_PLAN.name,
+    key_prefix=[plans.SYSTEM],
+    group_name="validated",
+    description="The intake plan in force on the as-of date (landing/plans/<date>/aloitukset.csv, optional), "
+    "validated by schemas/plans.py: a row that fails a rule is left out and named in the log.",
+)
 def intake_plan(context: AssetExecutionContext, landing: LandingArea) -> Output:
     plan = plan_in_force(landing.open(), landing.open().run_date())
     if plan.folder is None:
         context.log.info("no intake plan (landing/plans/<date>/aloitukset.csv): new starts follow history")
     for problem in plan.problems:
         context.log.warning(f"intake plan {plan.folder}: {problem}")
-    return Output(plan, metadata={"plan": plan.folder or "none", "rows": 0 if plan.rows is None else plan.rows.height,
-                                  "problems": MetadataValue.json(plan.problems)})
+    return Output(
+        plan,
+        metadata={
+            "plan": plan.folder or "none",
+            "rows": 0 if plan.rows is None else plan.rows.height,
+            "problems": MetadataValue.json(plan.problems),
+        },
+    )
 
 
 def _forecast(frames: dict, landing: LandingArea, **_) -> pl.DataFrame:
     calculation, plan = frames[CALCULATION], frames[plans.INTAKE_PLAN.name]
     late = late_recording.from_landing(landing.open(), calculation.history, calculation.last)
-    return conform(forecast_year(calculation, frames["targets"], late, plan.for_year(calculation.last.year)).frame,
-                   "mart_student_year_forecast")
+    return conform(
+        forecast_year(calculation, frames["targets"], late, plan.for_year(calculation.last.year)).frame,
+        "mart_student_year_forecast",
+    )
 
 
 STUDENT_YEAR_ASSETS = [
-    published_asset("fact_student_year_month", [CALCULATION_INPUT, "fact_study_right"],
-                    lambda f, key, **_: fact_student_year_month(f[CALCULATION], f["fact_study_right"], key)),
-    published_asset("fact_weighted_student_year_month", ["fact_student_year_month", "dim_qualification"],
-                    lambda f, landing, **_: weighted_student_years(f["fact_student_year_month"],
-                                                                   f["dim_qualification"], landing.open().site.cost_groups),
-                    columns={"fact_student_year_month": ["study_right_key", "qualification_key", "month_date_key",
-                                                         "funding_code", "student_years_current", "has_warnings"]}),
-    published_asset("mart_student_year_forecast",
-                    [CALCULATION_INPUT, "targets", f"{plans.SYSTEM}/{plans.INTAKE_PLAN.name}"], _forecast),
+    published_asset(
+        "fact_student_year_month",
+        [CALCULATION_INPUT, "fact_study_right"],
+        lambda f, key, **_: fact_student_year_month(f[CALCULATION], f["fact_study_right"], key),
+    ),
+    published_asset(
+        "fact_weighted_student_year_month",
+        ["fact_student_year_month", "dim_qualification"],
+        lambda f, landing, **_: weighted_student_years(
+            f["fact_student_year_month"], f["dim_qualification"], landing.open().site.cost_groups
+        ),
+        columns={
+            "fact_student_year_month": [
+                "study_right_key",
+                "qualification_key",
+                "month_date_key",
+                "funding_code",
+                "student_years_current",
+                "has_warnings",
+            ]
+        },
+    ),
+    published_asset(
+        "mart_student_year_forecast",
+        [CALCULATION_INPUT, "targets", f"{plans.SYSTEM}/{plans.INTAKE_PLAN.name}"],
+        _forecast,
+    ),
 ]

@@ -2,6 +2,7 @@
 
 Every label from the data is escaped here, because the SVG goes into the page as markup.
 """
+
 from __future__ import annotations
 
 from html import escape
@@ -29,9 +30,11 @@ def bar_chart(rows: list[dict], title: str, decimals: int = 0, width: int = 640)
     for i, r in enumerate(rows):
         y = gap + i * (bar_height + gap)
         length = (width - left - 90) * (r["value"] or 0) / top
-        parts.append(f'<text x="{left - 8}" y="{y + 19}" text-anchor="end">{escape(str(r["label"]))}</text>'
-                     f'<rect x="{left}" y="{y}" width="{length:.1f}" height="{bar_height}" fill="{BLUE}"/>'
-                     f'<text x="{left + length + 6:.1f}" y="{y + 19}">{number(r["value"], decimals)}</text>')
+        parts.append(
+            f'<text x="{left - 8}" y="{y + 19}" text-anchor="end">{escape(str(r["label"]))}</text>'
+            f'<rect x="{left}" y="{y}" width="{length:.1f}" height="{bar_height}" fill="{BLUE}"/>'
+            f'<text x="{left + length + 6:.1f}" y="{y + 19}">{number(r["value"], decimals)}</text>'
+        )
     return Markup("".join(parts) + "</svg>")
 
 
@@ -50,23 +53,35 @@ def forecast_chart(months: list[dict], title: str, width: int = 720, height: int
         return top_pad + (height - bottom - top_pad) * (1 - value / top)
 
     band = [(m["month"], m["low"], m["high"]) for m in months if m["low"] is not None]
-    polygon = [f"{x(mo):.1f},{y(hi):.1f}" for mo, _, hi in band] + [f"{x(mo):.1f},{y(lo):.1f}" for mo, lo, _ in reversed(band)]
+    polygon = [f"{x(mo):.1f},{y(hi):.1f}" for mo, _, hi in band] + [
+        f"{x(mo):.1f},{y(lo):.1f}" for mo, lo, _ in reversed(band)
+    ]
     actual = " ".join(f"{x(m['month']):.1f},{y(m['actual']):.1f}" for m in months if m["actual"] is not None)
     forecast = " ".join(f"{x(m['month']):.1f},{y(m['forecast']):.1f}" for m in months if m["forecast"] is not None)
-    parts = [f'<svg viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}">',
-             f'<line x1="{left}" y1="{height - bottom}" x2="{width - 10}" y2="{height - bottom}" stroke="{GREY}"/>']
+    parts = [
+        f'<svg viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}">',
+        f'<line x1="{left}" y1="{height - bottom}" x2="{width - 10}" y2="{height - bottom}" stroke="{GREY}"/>',
+    ]
     for step in range(0, 5):
         value = top * step / 4
-        parts.append(f'<text x="{left - 6}" y="{y(value) + 5:.1f}" text-anchor="end" class="axis">{number(value)}</text>')
-    parts += [f'<text x="{x(m):.1f}" y="{height - 8}" text-anchor="middle" class="axis">{m}</text>' for m in range(1, 13)]
+        parts.append(
+            f'<text x="{left - 6}" y="{y(value) + 5:.1f}" text-anchor="end" class="axis">{number(value)}</text>'
+        )
+    parts += [
+        f'<text x="{x(m):.1f}" y="{height - 8}" text-anchor="middle" class="axis">{m}</text>' for m in range(1, 13)
+    ]
     if polygon:
         parts.append(f'<polygon points="{" ".join(polygon)}" fill="{BAND}"/>')
     if forecast:
-        parts.append(f'<polyline points="{forecast}" fill="none" stroke="{BLUE}" stroke-width="3" stroke-dasharray="8 6"/>')
+        parts.append(
+            f'<polyline points="{forecast}" fill="none" stroke="{BLUE}" stroke-width="3" stroke-dasharray="8 6"/>'
+        )
     if actual:
         parts.append(f'<polyline points="{actual}" fill="none" stroke="{BLUE}" stroke-width="4"/>')
     target = next((m["target"] for m in months if m["target"] is not None), None)
     if target is not None:
-        parts.append(f'<line x1="{left}" y1="{y(target):.1f}" x2="{width - 10}" y2="{y(target):.1f}" stroke="{ORANGE}" '
-                     'stroke-width="3"/>')
+        parts.append(
+            f'<line x1="{left}" y1="{y(target):.1f}" x2="{width - 10}" y2="{y(target):.1f}" stroke="{ORANGE}" '
+            'stroke-width="3"/>'
+        )
     return Markup("".join(parts) + "</svg>")

@@ -1,4 +1,5 @@
 """The dashboard's figures, read with DuckDB from one published version (its Parquet and manifest)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -43,16 +44,21 @@ def read_figures(version: Path) -> Figures:
         for table in version.glob("*.parquet"):
             con.execute(f"CREATE VIEW {table.stem} AS SELECT * FROM read_parquet('{table.as_posix()}')")
         year = {"year": as_of.year, "as_of": as_of}
-        forecast = _rows(con, """
+        forecast = _rows(
+            con,
+            """
             SELECT month, actual_cumulative_student_years AS actual, forecast_cumulative_student_years AS forecast,
-                   forecast_cumulative_low_80 AS low, forecast_cumulative_high_80 AS high, target_student_years AS target,
+                   forecast_cumulative_low_80 AS low, forecast_cumulative_high_80 AS high,
+                   target_student_years AS target,
                    forecast_year_total, forecast_year_low_80, forecast_year_high_80,
                    planned_starters AS planned, CASE WHEN make_date(year, month, 1) <= $as_of THEN actual_starters END
                    AS started, additional_starters_in_month_50 AS in_month_50,
                    additional_starters_in_month_80 AS in_month_80, additional_starters_spread_50,
                    additional_starters_spread_80
             FROM mart_student_year_forecast
-            WHERE year = $year AND funding_scope = 'all' AND breakdown = 'total' ORDER BY month""", **year)
+            WHERE year = $year AND funding_scope = 'all' AND breakdown = 'total' ORDER BY month""",
+            **year,
+        )
         latest = [r for r in forecast if r["actual"] is not None]
         headline = {
             "student_years_to_date": latest[-1]["actual"] if latest else None,
@@ -62,7 +68,9 @@ def read_figures(version: Path) -> Figures:
             "target": forecast[0]["target"] if forecast else None,
             "additional_starters_spread_50": forecast[0]["additional_starters_spread_50"] if forecast else None,
             "additional_starters_spread_80": forecast[0]["additional_starters_spread_80"] if forecast else None,
-            **_rows(con, """
+            **_rows(
+                con,
+                """
                 SELECT (SELECT count(*) FROM fact_status_period WHERE status = 'valmistunut'
                             AND year(start_date) = $year AND start_date <= $as_of) AS graduations_this_year,
                        (SELECT coalesce(sum(credits), 0) FROM fact_assessed_unit WHERE grade <> 'Hylätty'
@@ -73,7 +81,9 @@ def read_figures(version: Path) -> Figures:
                             AND overlap_category = 'both') AS employers_hosting_in_crm,
                        (SELECT 100.0 * (count(*) FILTER (WHERE nps_group = 'promoter')
                                         - count(*) FILTER (WHERE nps_group = 'detractor')) / nullif(count(nps), 0)
-                            FROM fact_survey_response) AS nps""", **year)[0],
+                            FROM fact_survey_response) AS nps""",
+                **year,
+            )[0],
         }
         breakdown = """
             SELECT breakdown_value AS label, forecast_year_total AS value, forecast_year_low_80 AS low,
@@ -82,24 +92,42 @@ def read_figures(version: Path) -> Figures:
             WHERE year = $year AND funding_scope = 'all' AND breakdown = $breakdown AND month = 12
             ORDER BY value DESC, label"""
         return Figures(
-            as_of=as_of, version=version.resolve().name, released_at=manifest.get("released_at", ""),
-            headline=headline, forecast_by_month=forecast, intake_by_month=forecast,
+            as_of=as_of,
+            version=version.resolve().name,
+            released_at=manifest.get("released_at", ""),
+            headline=headline,
+            forecast_by_month=forecast,
+            intake_by_month=forecast,
             by_campus=_rows(con, breakdown, year=as_of.year, breakdown="campus"),
             by_qualification_type=_rows(con, breakdown, year=as_of.year, breakdown="qualification_type"),
-            graduations_by_month=_rows(con, """
+            graduations_by_month=_rows(
+                con,
+                """
                 SELECT month(start_date) AS label, count(*) AS value FROM fact_status_period
                 WHERE status = 'valmistunut' AND year(start_date) = $year AND start_date <= $as_of
-                GROUP BY 1 ORDER BY 1""", **year),
-            overlap=_rows(con, """
+                GROUP BY 1 ORDER BY 1""",
+                **year,
+            ),
+            overlap=_rows(
+                con,
+                """
                 SELECT overlap_category AS label, count(*) AS value,
                        count(*) FILTER (WHERE students_hosted_12m > 0) AS hosting_12m
-                FROM mart_crm_student_admin_overlap GROUP BY 1 ORDER BY 1"""),
-            segments=_rows(con, "SELECT segment AS label, count(*) AS value FROM mart_customer_segments GROUP BY 1 "
-                                "ORDER BY 2 DESC, 1"),
-            partnerships=_rows(con, "SELECT level AS label, count(*) AS value FROM fact_partnership WHERE is_active "
-                                    "GROUP BY 1 ORDER BY 1"),
-            nps_groups=_rows(con, "SELECT nps_group AS label, count(*) AS value FROM fact_survey_response "
-                                  "WHERE nps_group IS NOT NULL GROUP BY 1 ORDER BY 1"),
+                FROM mart_crm_student_admin_overlap GROUP BY 1 ORDER BY 1""",
+            ),
+            segments=_rows(
+                con,
+                "SELECT segment AS label, count(*) AS value FROM mart_customer_segments GROUP BY 1 ORDER BY 2 DESC, 1",
+            ),
+            partnerships=_rows(
+                con,
+                "SELECT level AS label, count(*) AS value FROM fact_partnership WHERE is_active GROUP BY 1 ORDER BY 1",
+            ),
+            nps_groups=_rows(
+                con,
+                "SELECT nps_group AS label, count(*) AS value FROM fact_survey_response "
+                "WHERE nps_group IS NOT NULL GROUP BY 1 ORDER BY 1",
+            ),
             quality=_quality(manifest),
         )
     finally:
@@ -113,6 +141,12 @@ def _quality(manifest: dict) -> list[dict]:
         s = per_source.setdefault(f.get("source_system", "student_admin"), {"read": 0, "quarantined": 0})
         s["read"] += f["rows_read"]
         s["quarantined"] += f["rows_rejected"]
-    return [{"label": system, "read": s["read"], "quarantined": s["quarantined"],
-             "value": round(100 * s["quarantined"] / s["read"], 2) if s["read"] else 0.0}
-            for system, s in per_source.items()]
+    return [
+        {
+            "label": system,
+            "read": s["read"],
+            "quarantined": s["quarantined"],
+            "value": round(100 * s["quarantined"] / s["read"], 2) if s["read"] else 0.0,
+        }
+        for system, s in per_source.items()
+    ]

@@ -1,4 +1,5 @@
 """Write ``<warehouse>/reports/dashboard/index.html`` from one published version."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -9,16 +10,26 @@ from pipelines.dashboard.charts import bar_chart, forecast_chart, number
 from pipelines.dashboard.figures import Figures
 from pipelines.files import atomic_write_bytes
 
-TEMPLATES = jinja2.Environment(loader=jinja2.PackageLoader("pipelines.dashboard", "templates"), autoescape=True,
-                               undefined=jinja2.StrictUndefined)
+TEMPLATES = jinja2.Environment(
+    loader=jinja2.PackageLoader("pipelines.dashboard", "templates"), autoescape=True, undefined=jinja2.StrictUndefined
+)
 TEMPLATES.filters["number"] = number
 #: Finnish labels of the code values the charts show
 LABELS = {
-    "both": "CRM + työpaikka", "crm_only": "Vain CRM:ssä", "student_admin_only": "Vain työpaikkana",
-    "strategic_partner": "Strateginen kumppani", "partner": "Yhteistyökumppani", "promoter": "Suosittelijat (9–10)",
-    "passive": "Neutraalit (7–8)", "detractor": "Arvostelijat (0–6)", "active_employer": "Aktiivinen työnantaja",
-    "hosting_but_unmanaged": "Ohjaa, mutta ei hoidettu", "prospect": "Mahdollinen asiakas",
-    "dormant_customer": "Hiljainen asiakas", "former_host": "Entinen työpaikka", "student_admin": "Opiskelijahallinto",
+    "both": "CRM + työpaikka",
+    "crm_only": "Vain CRM:ssä",
+    "student_admin_only": "Vain työpaikkana",
+    "strategic_partner": "Strateginen kumppani",
+    "partner": "Yhteistyökumppani",
+    "promoter": "Suosittelijat (9–10)",
+    "passive": "Neutraalit (7–8)",
+    "detractor": "Arvostelijat (0–6)",
+    "active_employer": "Aktiivinen työnantaja",
+    "hosting_but_unmanaged": "Ohjaa, mutta ei hoidettu",
+    "prospect": "Mahdollinen asiakas",
+    "dormant_customer": "Hiljainen asiakas",
+    "former_host": "Entinen työpaikka",
+    "student_admin": "Opiskelijahallinto",
     "crm": "CRM",
 }
 
@@ -41,7 +52,8 @@ def write_dashboard(figures: Figures, folder: Path, steward_report: str) -> Path
         "quality": bar_chart(_labelled(f.quality), "Karanteenin osuus (%)", 2),
     }
     html = TEMPLATES.get_template("dashboard.html.j2").render(
-        f=f, h=f.headline, charts=charts, labelled=_labelled, steward_report=steward_report)
+        f=f, h=f.headline, charts=charts, labelled=_labelled, steward_report=steward_report
+    )
     path = folder / "index.html"
     atomic_write_bytes(path, html.encode("utf-8"))
     return path

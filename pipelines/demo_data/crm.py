@@ -6,6 +6,7 @@ employers are accounts (some as two accounts, some with a Y-tunnus typed another
 some host students without any account, and the CRM also holds partners, schools,
 public bodies and prospects that host nobody.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -21,16 +22,62 @@ from schemas.codes import option_set
 UNMANAGED_SHARE = 0.25
 #: CRM-only organisations (partners, schools, public bodies, prospects) per hosting employer
 CRM_ONLY_SHARE = 0.3
-POSTAL_CODES = {"Kouvola": "45100", "Kotka": "48100", "Hamina": "49400", "Mikkeli": "50100", "Lahti": "15100",
-                "Helsinki": "00100", "Lappeenranta": "53100", "Savonlinna": "57100", "Kuopio": "70100", "Tampere": "33100"}
-INDUSTRIES = ["41200", "43210", "45200", "49410", "56101", "86900", "87300", "81210", "25620", "16230", "62010",
-              "47111", "55101", "81300", "71200", "58190"]
-JOB_TITLES = ["Toimitusjohtaja", "Henkilöstöpäällikkö", "Työnjohtaja", "Työpaikkaohjaaja", "Tuotantopäällikkö",
-              "Myyntipäällikkö", "Esimies", "HR-asiantuntija"]
-SUBJECTS = ["Työpaikkaohjaajan tapaaminen", "Oppisopimusneuvottelu", "Koulutussopimuksen aloitus",
-            "Rekrytointitarpeiden kartoitus", "Työelämäfoorumi", "Palautekeskustelu", "Yhteistyösopimuksen päivitys"]
-COMMENTS = ["Yhteistyö sujui hyvin.", "Opiskelijat olivat motivoituneita.", "Toivomme parempaa tiedottamista.",
-            "Ohjaus oli asiantuntevaa.", "Aikataulut muuttuivat liian usein."]
+POSTAL_CODES = {
+    "Kouvola": "45100",
+    "Kotka": "48100",
+    "Hamina": "49400",
+    "Mikkeli": "50100",
+    "Lahti": "15100",
+    "Helsinki": "00100",
+    "Lappeenranta": "53100",
+    "Savonlinna": "57100",
+    "Kuopio": "70100",
+    "Tampere": "33100",
+}
+INDUSTRIES = [
+    "41200",
+    "43210",
+    "45200",
+    "49410",
+    "56101",
+    "86900",
+    "87300",
+    "81210",
+    "25620",
+    "16230",
+    "62010",
+    "47111",
+    "55101",
+    "81300",
+    "71200",
+    "58190",
+]
+JOB_TITLES = [
+    "Toimitusjohtaja",
+    "Henkilöstöpäällikkö",
+    "Työnjohtaja",
+    "Työpaikkaohjaaja",
+    "Tuotantopäällikkö",
+    "Myyntipäällikkö",
+    "Esimies",
+    "HR-asiantuntija",
+]
+SUBJECTS = [
+    "Työpaikkaohjaajan tapaaminen",
+    "Oppisopimusneuvottelu",
+    "Koulutussopimuksen aloitus",
+    "Rekrytointitarpeiden kartoitus",
+    "Työelämäfoorumi",
+    "Palautekeskustelu",
+    "Yhteistyösopimuksen päivitys",
+]
+COMMENTS = [
+    "Yhteistyö sujui hyvin.",
+    "Opiskelijat olivat motivoituneita.",
+    "Toivomme parempaa tiedottamista.",
+    "Ohjaus oli asiantuntevaa.",
+    "Aikataulut muuttuivat liian usein.",
+]
 
 
 def guid(rng: np.random.Generator) -> str:
@@ -55,7 +102,9 @@ def build_crm(seed: int, hosting: list[dict], pools: dict, as_of: dt.date) -> di
     rng = np.random.default_rng([seed, 4])
     taken = {e["name"] for e in hosting}
     taken_ids = frozenset(e["business_id"] for e in hosting)
-    extra = [e for e in employers(rng, pools, int(len(hosting) * CRM_ONLY_SHARE) + 5, taken_ids) if e["name"] not in taken]
+    extra = [
+        e for e in employers(rng, pools, int(len(hosting) * CRM_ONLY_SHARE) + 5, taken_ids) if e["name"] not in taken
+    ]
     organisations = [{**e, "org": f"ORG-{i:06d}", "hosting": True} for i, e in enumerate(hosting)]
     organisations += [{**e, "org": f"ORG-X{i:05d}", "hosting": False} for i, e in enumerate(extra)]
     customer_types = list(option_set("customertypecode"))
@@ -66,14 +115,23 @@ def build_crm(seed: int, hosting: list[dict], pools: dict, as_of: dt.date) -> di
         if org["hosting"] and rng.random() < UNMANAGED_SHARE:
             continue
         created = _day(rng, first_day, as_of - dt.timedelta(days=30))
-        accounts.append({
-            "account_id": guid(rng), "name": f"{org['name']} {org['form']}", "business_id": org["business_id"]
-            if rng.random() < 0.85 else None, "industry_code": str(rng.choice(INDUSTRIES)), "city": org["city"],
-            "postal_code": POSTAL_CODES.get(org["city"], "45100"), "employees": int(rng.lognormal(3, 1.4)),
-            "customer_type": "Työnantaja" if org["hosting"] else str(rng.choice(customer_types)),
-            "owner_id": guid(rng), "state": "Active", "created_on": _timestamp(rng, created),
-            "modified_on": _timestamp(rng, _day(rng, created, as_of)), "__org": org["org"],
-        })
+        accounts.append(
+            {
+                "account_id": guid(rng),
+                "name": f"{org['name']} {org['form']}",
+                "business_id": org["business_id"] if rng.random() < 0.85 else None,
+                "industry_code": str(rng.choice(INDUSTRIES)),
+                "city": org["city"],
+                "postal_code": POSTAL_CODES.get(org["city"], "45100"),
+                "employees": int(rng.lognormal(3, 1.4)),
+                "customer_type": "Työnantaja" if org["hosting"] else str(rng.choice(customer_types)),
+                "owner_id": guid(rng),
+                "state": "Active",
+                "created_on": _timestamp(rng, created),
+                "modified_on": _timestamp(rng, _day(rng, created, as_of)),
+                "__org": org["org"],
+            }
+        )
     tables = {"accounts": pl.DataFrame(accounts)}
     tables.update(_activity(rng, tables["accounts"], pools, as_of))
     return tables
@@ -91,46 +149,90 @@ def _activity(rng: np.random.Generator, accounts: pl.DataFrame, pools: dict, as_
         for _ in range(int(rng.integers(0, 4))):
             first, last = str(rng.choice(pools["male"] + pools["female"])), str(rng.choice(pools["last"]))
             people.append(f"{first} {last}")
-            contacts.append({
-                "contact_id": guid(rng), "account_id": account["account_id"], "first_name": first, "last_name": last,
-                "email": f"{first}.{last}@example.fi".lower().replace("ä", "a").replace("ö", "o").replace(" ", ""),
-                "phone": f"+358 50 {rng.integers(1000000, 9999999)}", "job_title": str(rng.choice(JOB_TITLES)),
-                "created_on": _timestamp(rng, _day(rng, recent, as_of))})
+            contacts.append(
+                {
+                    "contact_id": guid(rng),
+                    "account_id": account["account_id"],
+                    "first_name": first,
+                    "last_name": last,
+                    "email": f"{first}.{last}@example.fi".lower().replace("ä", "a").replace("ö", "o").replace(" ", ""),
+                    "phone": f"+358 50 {rng.integers(1000000, 9999999)}",
+                    "job_title": str(rng.choice(JOB_TITLES)),
+                    "created_on": _timestamp(rng, _day(rng, recent, as_of)),
+                }
+            )
         for _ in range(int(rng.poisson(4 if rng.random() < 0.7 else 0.3))):
             day = _day(rng, recent, as_of + dt.timedelta(days=60))
             state = "Open" if day > as_of else str(rng.choice(["Completed"] * 9 + ["Canceled"]))
             subject = str(rng.choice(SUBJECTS)) + (f": {rng.choice(people)}" if people and rng.random() < 0.3 else "")
-            activities.append({
-                "activity_id": guid(rng), "account_id": account["account_id"], "activity_type": str(rng.choice(types)),
-                "subject": subject, "scheduled_start": _timestamp(rng, day),
-                "actual_end": _timestamp(rng, day) if state == "Completed" else None, "owner_id": account["owner_id"],
-                "state": state})
+            activities.append(
+                {
+                    "activity_id": guid(rng),
+                    "account_id": account["account_id"],
+                    "activity_type": str(rng.choice(types)),
+                    "subject": subject,
+                    "scheduled_start": _timestamp(rng, day),
+                    "actual_end": _timestamp(rng, day) if state == "Completed" else None,
+                    "owner_id": account["owner_id"],
+                    "state": state,
+                }
+            )
         if rng.random() < 0.2:
             start = _day(rng, dt.date(as_of.year - 5, 1, 1), as_of)
             end = start + dt.timedelta(days=int(rng.integers(365, 3 * 365))) if rng.random() < 0.5 else None
             chosen = sorted(set(rng.choice(scopes, size=int(rng.integers(1, 4)))), key=scopes.index)
-            partnerships.append({
-                "partnership_id": guid(rng), "account_id": account["account_id"],
-                "level": levels[0] if rng.random() < 0.3 else levels[1], "scope": ";".join(chosen),
-                "start_date": start.isoformat(), "end_date": end.isoformat() if end else None})
+            partnerships.append(
+                {
+                    "partnership_id": guid(rng),
+                    "account_id": account["account_id"],
+                    "level": levels[0] if rng.random() < 0.3 else levels[1],
+                    "scope": ";".join(chosen),
+                    "start_date": start.isoformat(),
+                    "end_date": end.isoformat() if end else None,
+                }
+            )
         if rng.random() < 0.4:
             for _ in range(int(rng.integers(1, 4))):
                 comment = str(rng.choice(COMMENTS)) if rng.random() < 0.5 else None
                 if comment and people and rng.random() < 0.3:  # what respondents write: names and addresses
                     comment += f" Yhteyshenkilö {people[0]}, {people[0].split()[0].lower()}@example.fi"
-                responses.append({
-                    "response_id": guid(rng), "account_id": account["account_id"],
-                    "submitted_on": _timestamp(rng, _day(rng, recent, as_of)),
-                    "nps": int(min(10, max(0, round(rng.normal(7.5, 2))))), "satisfaction": int(rng.integers(2, 6)),
-                    "comment": comment})
-    frame = lambda rows, cols: pl.DataFrame(rows, schema={c: pl.Utf8 for c in cols} | (  # noqa: E731
-        {"nps": pl.Int64, "satisfaction": pl.Int64} if "nps" in cols else {}))
+                responses.append(
+                    {
+                        "response_id": guid(rng),
+                        "account_id": account["account_id"],
+                        "submitted_on": _timestamp(rng, _day(rng, recent, as_of)),
+                        "nps": int(min(10, max(0, round(rng.normal(7.5, 2))))),
+                        "satisfaction": int(rng.integers(2, 6)),
+                        "comment": comment,
+                    }
+                )
+
+    def frame(rows: list[dict], cols: list[str]) -> pl.DataFrame:
+        numbers = {"nps": pl.Int64, "satisfaction": pl.Int64} if "nps" in cols else {}
+        return pl.DataFrame(rows, schema={c: pl.Utf8 for c in cols} | numbers)
+
     return {
-        "contacts": frame(contacts, ["contact_id", "account_id", "first_name", "last_name", "email", "phone",
-                                     "job_title", "created_on"]),
-        "activities": frame(activities, ["activity_id", "account_id", "activity_type", "subject", "scheduled_start",
-                                         "actual_end", "owner_id", "state"]),
-        "partnerships": frame(partnerships, ["partnership_id", "account_id", "level", "scope", "start_date", "end_date"]),
-        "survey_responses": frame(responses, ["response_id", "account_id", "submitted_on", "nps", "satisfaction",
-                                              "comment"]),
+        "contacts": frame(
+            contacts,
+            ["contact_id", "account_id", "first_name", "last_name", "email", "phone", "job_title", "created_on"],
+        ),
+        "activities": frame(
+            activities,
+            [
+                "activity_id",
+                "account_id",
+                "activity_type",
+                "subject",
+                "scheduled_start",
+                "actual_end",
+                "owner_id",
+                "state",
+            ],
+        ),
+        "partnerships": frame(
+            partnerships, ["partnership_id", "account_id", "level", "scope", "start_date", "end_date"]
+        ),
+        "survey_responses": frame(
+            responses, ["response_id", "account_id", "submitted_on", "nps", "satisfaction", "comment"]
+        ),
     }

@@ -4,6 +4,7 @@ Every injected defect is recorded as truth: which row, which defect class, and t
 that must catch it. ``DEFECTS`` is the documentation: class → (table, rate, rule).
 A class's count is ``max(MIN_COUNT, round(rate × rows of the table))``.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -32,26 +33,90 @@ class DefectClass:
 
 
 DEFECTS: dict[str, DefectClass] = {
-    "hetu_wrong_check_character": DefectClass("students", 0.01, "students.hetu.valid", "clear", description="henkilötunnus with a wrong check character"),
-    "hetu_birth_date_mismatch": DefectClass("students", 0.005, "students.hetu_matches_birth_date", "clear", description="birth date disagrees with the henkilötunnus"),
-    "hetu_sex_mismatch": DefectClass("students", 0.005, "students.hetu_matches_sex", "clear", description="sex disagrees with the henkilötunnus"),
-    "duplicate_student_line": DefectClass("students", 0.003, "students.duplicate_line", description="exact duplicate row"),
-    "unknown_koulutus": DefectClass("study_rights", 0.005, "study_rights.koulutus_code.code", "clear", description="koulutus code not in the code list"),
-    "study_right_unknown_student": DefectClass("study_rights", 0.003, "study_rights.student_exists", "clear", description="row pointing at a student that does not exist"),
-    "study_right_without_periods": DefectClass("study_rights", 0.004, "study_rights.has_status_periods", "flag", description="study right with no status periods"),
-    "campus_trailing_space": DefectClass("study_rights", 0.02, "study_rights.whitespace", "flag", "trailing or non-breaking spaces"),
-    "status_out_of_order": DefectClass("status_periods", 0.003, "status_periods.in_date_order", "flag", description="status periods out of order"),
-    "period_after_ending": DefectClass("status_periods", 0.002, "status_periods.ending_status_last", description="a period after an ending status"),
-    "lasna_without_funding": DefectClass("status_periods", 0.003, "status_periods.funding_required", "flag", description="lasna without a funding code"),
+    "hetu_wrong_check_character": DefectClass(
+        "students", 0.01, "students.hetu.valid", "clear", description="henkilötunnus with a wrong check character"
+    ),
+    "hetu_birth_date_mismatch": DefectClass(
+        "students",
+        0.005,
+        "students.hetu_matches_birth_date",
+        "clear",
+        description="birth date disagrees with the henkilötunnus",
+    ),
+    "hetu_sex_mismatch": DefectClass(
+        "students", 0.005, "students.hetu_matches_sex", "clear", description="sex disagrees with the henkilötunnus"
+    ),
+    "duplicate_student_line": DefectClass(
+        "students", 0.003, "students.duplicate_line", description="exact duplicate row"
+    ),
+    "unknown_koulutus": DefectClass(
+        "study_rights",
+        0.005,
+        "study_rights.koulutus_code.code",
+        "clear",
+        description="koulutus code not in the code list",
+    ),
+    "study_right_unknown_student": DefectClass(
+        "study_rights",
+        0.003,
+        "study_rights.student_exists",
+        "clear",
+        description="row pointing at a student that does not exist",
+    ),
+    "study_right_without_periods": DefectClass(
+        "study_rights",
+        0.004,
+        "study_rights.has_status_periods",
+        "flag",
+        description="study right with no status periods",
+    ),
+    "campus_trailing_space": DefectClass(
+        "study_rights", 0.02, "study_rights.whitespace", "flag", "trailing or non-breaking spaces"
+    ),
+    "status_out_of_order": DefectClass(
+        "status_periods", 0.003, "status_periods.in_date_order", "flag", description="status periods out of order"
+    ),
+    "period_after_ending": DefectClass(
+        "status_periods", 0.002, "status_periods.ending_status_last", description="a period after an ending status"
+    ),
+    "lasna_without_funding": DefectClass(
+        "status_periods", 0.003, "status_periods.funding_required", "flag", description="lasna without a funding code"
+    ),
     "unknown_tila": DefectClass("status_periods", 0.002, "status_periods.status.code", description="unknown tila code"),
-    "duplicate_status_line": DefectClass("status_periods", 0.002, "status_periods.duplicate_line", description="exact duplicate row"),
-    "unit_unknown_study_right": DefectClass("assessed_units", 0.001, "assessed_units.study_right_exists", description="row pointing at a study right that does not exist"),
-    "duplicate_unit_line": DefectClass("assessed_units", 0.002, "assessed_units.duplicate_line", description="exact duplicate row"),
-    "truncated_last_line": DefectClass("assessed_units", 0.0, "assessed_units.malformed_row", description="the file's last line is cut short"),
-    "workplace_end_before_start": DefectClass("workplace_periods", 0.004, "workplace_periods.end_date_not_before_start_date", description="end date before start date"),
-    "workplace_outside_study_right": DefectClass("workplace_periods", 0.004, "workplace_periods.within_study_right", "flag", description="workplace period outside its study right"),
-    "business_id_wrong_check_digit": DefectClass("workplace_periods", 0.01, "workplace_periods.business_id.valid", "flag", "Y-tunnus with a wrong check digit"),
-    "workplace_name_nbsp": DefectClass("workplace_periods", 0.02, "workplace_periods.whitespace", "flag", "non-breaking or trailing spaces in a name"),
+    "duplicate_status_line": DefectClass(
+        "status_periods", 0.002, "status_periods.duplicate_line", description="exact duplicate row"
+    ),
+    "unit_unknown_study_right": DefectClass(
+        "assessed_units",
+        0.001,
+        "assessed_units.study_right_exists",
+        description="row pointing at a study right that does not exist",
+    ),
+    "duplicate_unit_line": DefectClass(
+        "assessed_units", 0.002, "assessed_units.duplicate_line", description="exact duplicate row"
+    ),
+    "truncated_last_line": DefectClass(
+        "assessed_units", 0.0, "assessed_units.malformed_row", description="the file's last line is cut short"
+    ),
+    "workplace_end_before_start": DefectClass(
+        "workplace_periods",
+        0.004,
+        "workplace_periods.end_date_not_before_start_date",
+        description="end date before start date",
+    ),
+    "workplace_outside_study_right": DefectClass(
+        "workplace_periods",
+        0.004,
+        "workplace_periods.within_study_right",
+        "flag",
+        description="workplace period outside its study right",
+    ),
+    "business_id_wrong_check_digit": DefectClass(
+        "workplace_periods", 0.01, "workplace_periods.business_id.valid", "flag", "Y-tunnus with a wrong check digit"
+    ),
+    "workplace_name_nbsp": DefectClass(
+        "workplace_periods", 0.02, "workplace_periods.whitespace", "flag", "non-breaking or trailing spaces in a name"
+    ),
 }
 #: file-level defects: not a row, but a property of a file the reader must handle
 FILE_DEFECTS = {
@@ -102,12 +167,22 @@ def inject(rng: np.random.Generator, tables: dict[str, pl.DataFrame], as_of: dt.
 
     # students — hetu check character: shift it to another valid character
     rows = inj.pick("students", count("hetu_wrong_check_character"), pl.col("hetu").is_not_null())
-    inj.mark("students", rows, "hetu_wrong_check_character",
-             hetu=pl.col("hetu").str.slice(0, 10) + pl.when(pl.col("hetu").str.slice(10, 1) == "0").then(pl.lit("1")).otherwise(pl.lit("0")))
+    inj.mark(
+        "students",
+        rows,
+        "hetu_wrong_check_character",
+        hetu=pl.col("hetu").str.slice(0, 10)
+        + pl.when(pl.col("hetu").str.slice(10, 1) == "0").then(pl.lit("1")).otherwise(pl.lit("0")),
+    )
     rows = inj.pick("students", count("hetu_birth_date_mismatch"), pl.col("hetu").is_not_null())
     inj.mark("students", rows, "hetu_birth_date_mismatch", birth_date=pl.col("birth_date") + pl.duration(days=3))
     rows = inj.pick("students", count("hetu_sex_mismatch"), pl.col("hetu").is_not_null())
-    inj.mark("students", rows, "hetu_sex_mismatch", sex=pl.when(pl.col("sex") == "1").then(pl.lit("2")).otherwise(pl.lit("1")))
+    inj.mark(
+        "students",
+        rows,
+        "hetu_sex_mismatch",
+        sex=pl.when(pl.col("sex") == "1").then(pl.lit("2")).otherwise(pl.lit("1")),
+    )
 
     # study rights
     rows = inj.pick("study_rights", count("unknown_koulutus"))
@@ -117,7 +192,9 @@ def inject(rng: np.random.Generator, tables: dict[str, pl.DataFrame], as_of: dt.
     rows = inj.pick("study_rights", count("study_right_without_periods"))
     orphaned = inj.tables["study_rights"][rows]["study_right_id"]
     inj.mark("study_rights", rows, "study_right_without_periods")
-    inj.tables["status_periods"] = inj.tables["status_periods"].filter(~pl.col("study_right_id").is_in(orphaned.implode()))
+    inj.tables["status_periods"] = inj.tables["status_periods"].filter(
+        ~pl.col("study_right_id").is_in(orphaned.implode())
+    )
     inj.reshuffle("status_periods")
     rows = inj.pick("study_rights", count("campus_trailing_space"))
     inj.mark("study_rights", rows, "campus_trailing_space", campus=pl.col("campus") + pl.lit("\u00a0 "))
@@ -126,19 +203,39 @@ def inject(rng: np.random.Generator, tables: dict[str, pl.DataFrame], as_of: dt.
     first_of_pair = pl.col("study_right_id") == pl.col("study_right_id").shift(-1)
     rows = inj.pick("status_periods", count("status_out_of_order"), first_of_pair & (pl.col("status") == "lasna"))
     inj.mark("status_periods", rows, "status_out_of_order")  # the earlier row, which will stand second
-    swapped = inj.tables["status_periods"].with_row_index("__i").with_columns(
-        pl.when(pl.col("__i").is_in(rows)).then(pl.col("__i") + 1.5).otherwise(pl.col("__i").cast(pl.Float64)).alias("__order"))
+    swapped = (
+        inj.tables["status_periods"]
+        .with_row_index("__i")
+        .with_columns(
+            pl.when(pl.col("__i").is_in(rows))
+            .then(pl.col("__i") + 1.5)
+            .otherwise(pl.col("__i").cast(pl.Float64))
+            .alias("__order")
+        )
+    )
     inj.tables["status_periods"] = swapped.sort("__order").drop("__i", "__order")
     p = inj.tables["status_periods"]
     ending = pl.col("status").is_in(["valmistunut", "eronnut", "katsotaaneronneeksi"]) & pl.col(DEFECT).is_null()
-    ended = p.with_row_index("__i").filter(ending & (pl.col("study_right_id") != pl.col("study_right_id").shift(-1)).fill_null(True))
+    ended = p.with_row_index("__i").filter(
+        ending & (pl.col("study_right_id") != pl.col("study_right_id").shift(-1)).fill_null(True)
+    )
     chosen = ended.sample(n=min(count("period_after_ending"), ended.height), seed=int(rng.integers(1 << 30)))
-    extra = chosen.select("study_right_id", (pl.col("start_date") + pl.duration(days=14)).alias("start_date"),
-                          pl.lit("lasna").alias("status"), pl.lit("1").alias("funding_code"),
-                          pl.lit("period_after_ending").alias(DEFECT), (pl.col("__i") + 0.5).alias("__order"))
-    inj.tables["status_periods"] = pl.concat([
-        p.with_row_index("__i").with_columns(pl.col("__i").cast(pl.Float64).alias("__order")).drop("__i"), extra],
-        how="diagonal").sort("__order").drop("__order")
+    extra = chosen.select(
+        "study_right_id",
+        (pl.col("start_date") + pl.duration(days=14)).alias("start_date"),
+        pl.lit("lasna").alias("status"),
+        pl.lit("1").alias("funding_code"),
+        pl.lit("period_after_ending").alias(DEFECT),
+        (pl.col("__i") + 0.5).alias("__order"),
+    )
+    inj.tables["status_periods"] = (
+        pl.concat(
+            [p.with_row_index("__i").with_columns(pl.col("__i").cast(pl.Float64).alias("__order")).drop("__i"), extra],
+            how="diagonal",
+        )
+        .sort("__order")
+        .drop("__order")
+    )
     inj.reshuffle("status_periods")
     rows = inj.pick("status_periods", count("lasna_without_funding"), pl.col("status") == "lasna")
     inj.mark("status_periods", rows, "lasna_without_funding", funding_code=pl.lit(None, pl.Utf8))
@@ -151,22 +248,48 @@ def inject(rng: np.random.Generator, tables: dict[str, pl.DataFrame], as_of: dt.
 
     # workplace periods
     rows = inj.pick("workplace_periods", count("workplace_end_before_start"), pl.col("end_date") > pl.col("start_date"))
-    inj.mark("workplace_periods", rows, "workplace_end_before_start", start_date=pl.col("end_date"), end_date=pl.col("start_date"))
+    inj.mark(
+        "workplace_periods",
+        rows,
+        "workplace_end_before_start",
+        start_date=pl.col("end_date"),
+        end_date=pl.col("start_date"),
+    )
     rights_start = inj.tables["study_rights"].select("study_right_id", pl.col("start_date").alias("__right_start"))
-    inj.tables["workplace_periods"] = inj.tables["workplace_periods"].join(rights_start, on="study_right_id", how="left",
-                                                                           maintain_order="left")
+    inj.tables["workplace_periods"] = inj.tables["workplace_periods"].join(
+        rights_start, on="study_right_id", how="left", maintain_order="left"
+    )
     rows = inj.pick("workplace_periods", count("workplace_outside_study_right"))
-    inj.mark("workplace_periods", rows, "workplace_outside_study_right",
-             start_date=pl.col("__right_start") - pl.duration(days=30))
+    inj.mark(
+        "workplace_periods",
+        rows,
+        "workplace_outside_study_right",
+        start_date=pl.col("__right_start") - pl.duration(days=30),
+    )
     inj.tables["workplace_periods"] = inj.tables["workplace_periods"].drop("__right_start")
-    rows = inj.pick("workplace_periods", count("business_id_wrong_check_digit"), pl.col("business_id").str.len_chars() == 9)
-    inj.mark("workplace_periods", rows, "business_id_wrong_check_digit",
-             business_id=pl.col("business_id").str.slice(0, 8) + ((pl.col("business_id").str.slice(8, 1).cast(pl.Int32) + 1) % 10).cast(pl.Utf8))
+    rows = inj.pick(
+        "workplace_periods", count("business_id_wrong_check_digit"), pl.col("business_id").str.len_chars() == 9
+    )
+    inj.mark(
+        "workplace_periods",
+        rows,
+        "business_id_wrong_check_digit",
+        business_id=pl.col("business_id").str.slice(0, 8)
+        + ((pl.col("business_id").str.slice(8, 1).cast(pl.Int32) + 1) % 10).cast(pl.Utf8),
+    )
     rows = inj.pick("workplace_periods", count("workplace_name_nbsp"))
-    inj.mark("workplace_periods", rows, "workplace_name_nbsp", workplace_name=pl.col("workplace_name").str.replace(" ", "\u00a0") + pl.lit(" "))
+    inj.mark(
+        "workplace_periods",
+        rows,
+        "workplace_name_nbsp",
+        workplace_name=pl.col("workplace_name").str.replace(" ", "\u00a0") + pl.lit(" "),
+    )
 
-    for name, table in (("duplicate_student_line", "students"), ("duplicate_status_line", "status_periods"),
-                        ("duplicate_unit_line", "assessed_units")):
+    for name, table in (
+        ("duplicate_student_line", "students"),
+        ("duplicate_status_line", "status_periods"),
+        ("duplicate_unit_line", "assessed_units"),
+    ):
         rows = inj.pick(table, count(name))
         frame = inj.tables[table]
         copies = frame[rows].with_columns(pl.lit(name).alias(DEFECT))

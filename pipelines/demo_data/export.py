@@ -6,6 +6,7 @@ conventions (``,``, ISO timestamps). ``<out>/truth/<source>/<date>/defects.csv``
 injected defect with the file and line where it stands; ``<out>/truth/crm/<as-of>/
 organizations.csv`` says which source records are the same organisation.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -29,8 +30,11 @@ from schemas.metadata import LINE, Source
 #: file → how it is encoded, as seen at real providers
 ENCODINGS = {"opiskelijat.csv": "utf-8-sig", "tyopaikkajaksot.csv": "cp1252"}
 #: how each source system writes its CSV
-CSV_OPTIONS = {"student_admin": {"separator": ";", "date_format": "%-d.%-m.%Y", "decimal_comma": True},
-               "crm": {"separator": ","}, "plans": {"separator": ";"}}
+CSV_OPTIONS = {
+    "student_admin": {"separator": ";", "date_format": "%-d.%-m.%Y", "decimal_comma": True},
+    "crm": {"separator": ","},
+    "plans": {"separator": ";"},
+}
 #: how far a provider's intake plan is off what really starts (uniform ±, per row)
 PLAN_ERROR = 0.1
 #: the file of each source whose last line is cut short (a truncated export)
@@ -40,15 +44,18 @@ TRUNCATED = {"student_admin": "tutkinnon_osat.csv", "crm": "activities.csv"}
 def _csv_bytes(frame: pl.DataFrame, table) -> bytes:
     out = frame.select(c.name for c in table.columns).rename({c.name: c.source_header for c in table.columns})
     buf = io.BytesIO()
-    out.write_csv(buf, line_terminator="\r\n", quote_style="necessary", null_value="",
-                  **CSV_OPTIONS[table.source_system])
+    out.write_csv(
+        buf, line_terminator="\r\n", quote_style="necessary", null_value="", **CSV_OPTIONS[table.source_system]
+    )
     return buf.getvalue()
 
 
 def _lines(frame: pl.DataFrame, table) -> pl.Series:
     """Physical line of each row: 1 header line, plus newlines inside earlier quoted fields."""
-    inside = pl.sum_horizontal([pl.col(c.name).cast(pl.Utf8).str.count_matches("\n").fill_null(0)
-                                for c in table.columns if c.dtype == pl.Utf8] + [pl.int_range(pl.len()) * 0])
+    inside = pl.sum_horizontal(
+        [pl.col(c.name).cast(pl.Utf8).str.count_matches("\n").fill_null(0) for c in table.columns if c.dtype == pl.Utf8]
+        + [pl.int_range(pl.len()) * 0]
+    )
     return frame.select((pl.int_range(pl.len()) + 2 + inside.cum_sum() - inside).alias(LINE)).to_series()
 
 
@@ -67,8 +74,15 @@ WITH_HISTORY = {"small", "medium"}
 WITH_KOSKI_REPORT = {"small", "medium"}
 
 
-def generate(size: str, seed: int, out: Path, as_of: dt.date, history: bool | None = None, clean: bool = False,
-             august_surge: float = 0.0) -> Path:
+def generate(
+    size: str,
+    seed: int,
+    out: Path,
+    as_of: dt.date,
+    history: bool | None = None,
+    clean: bool = False,
+    august_surge: float = 0.0,
+) -> Path:
     """Generate the exports of ``as_of`` (and, with ``history``, one per earlier month end); returns the newest folder.
 
     ``clean`` writes the same world without any of its defects (the truth then lists none): what the figures would
@@ -80,11 +94,19 @@ def generate(size: str, seed: int, out: Path, as_of: dt.date, history: bool | No
     world.tables["assessed_units"] = _quoting_examples(world.tables["assessed_units"])
     defective = (lambda rng, tables, day: tables) if clean else inject
     if (size in WITH_HISTORY) if history is None else history:
-        tables = {**world.tables, "status_periods": with_recording_dates(np.random.default_rng(seed + 2),
-                                                                         world.tables["status_periods"])}
+        tables = {
+            **world.tables,
+            "status_periods": with_recording_dates(np.random.default_rng(seed + 2), world.tables["status_periods"]),
+        }
         for day in month_ends_before(as_of):
-            write_export(student_admin.SOURCE, defective(np.random.default_rng([seed, day.toordinal()]),
-                                                         known_on(tables, day), day), DEFECTS, out, day, not clean)
+            write_export(
+                student_admin.SOURCE,
+                defective(np.random.default_rng([seed, day.toordinal()]), known_on(tables, day), day),
+                DEFECTS,
+                out,
+                day,
+                not clean,
+            )
     student_tables = defective(np.random.default_rng(seed + 1), world.tables, as_of)
     folder = write_export(student_admin.SOURCE, student_tables, DEFECTS, out, as_of, not clean)
     _write_crm(world, student_tables["workplace_periods"], seed, out, clean)
@@ -97,13 +119,18 @@ def write_plan(world: World, rng: np.random.Generator, out: Path, year: int) -> 
     """``plans/<1 December of the year before>/aloitukset.csv``: per month and study-right type, the study rights that
     really start in ``year``, each row off by up to ``PLAN_ERROR`` (a plan is a plan)."""
     rights = world.tables["study_rights"].filter(pl.col("start_date").dt.year() == year)
-    rows = rights.group_by(pl.col("start_date").dt.month().cast(pl.Int64).alias("month"), "study_right_type").agg(
-        pl.len().alias("n")).sort("month", "study_right_type")
+    rows = (
+        rights.group_by(pl.col("start_date").dt.month().cast(pl.Int64).alias("month"), "study_right_type")
+        .agg(pl.len().alias("n"))
+        .sort("month", "study_right_type")
+    )
     error = 1 + PLAN_ERROR * (2 * rng.random(rows.height) - 1)
     frame = rows.with_columns(
-        pl.lit(year, pl.Int64).alias("year"), pl.lit(None, pl.Utf8).alias("koulutus_code"),
+        pl.lit(year, pl.Int64).alias("year"),
+        pl.lit(None, pl.Utf8).alias("koulutus_code"),
         pl.lit(None, pl.Utf8).alias("campus"),
-        (pl.col("n") * pl.Series(error)).round().cast(pl.Int64).alias("planned_starters"))
+        (pl.col("n") * pl.Series(error)).round().cast(pl.Int64).alias("planned_starters"),
+    )
     folder = out / plans.SYSTEM / dt.date(year - 1, 12, 1).isoformat()
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / plans.INTAKE_PLAN.source_file
@@ -118,19 +145,30 @@ def _write_crm(world: World, workplaces: pl.DataFrame, seed: int, out: Path, cle
     if not clean:
         tables = inject_crm(np.random.default_rng([seed, 5]), tables, pools)
     write_export(crm.SOURCE, tables, CRM_DEFECTS, out, world.as_of, not clean)
-    accounts = tables["accounts"].select(pl.lit("crm").alias("source_system"), pl.col("account_id").alias("source_id"),
-                                         pl.lit(None, pl.Utf8).alias("business_id"), pl.col("__org").alias("organization"))
+    accounts = tables["accounts"].select(
+        pl.lit("crm").alias("source_system"),
+        pl.col("account_id").alias("source_id"),
+        pl.lit(None, pl.Utf8).alias("business_id"),
+        pl.col("__org").alias("organization"),
+    )
     places = workplaces.select(
         pl.lit("student_admin").alias("source_system"),
         pl.col("workplace_name").str.replace_all("\u00a0", " ", literal=True).str.strip_chars().alias("source_id"),
         business_id_normalised("business_id").alias("business_id"),
-        pl.format("ORG-{}", pl.col(EMPLOYER).cast(pl.Utf8).str.zfill(6)).alias("organization")).unique()
+        pl.format("ORG-{}", pl.col(EMPLOYER).cast(pl.Utf8).str.zfill(6)).alias("organization"),
+    ).unique()
     truth = out / "truth" / "crm" / world.as_of.isoformat()
     pl.concat([accounts, places]).sort(pl.all(), nulls_last=True).write_csv(truth / "organizations.csv")
 
 
-def write_export(source: Source, tables: dict[str, pl.DataFrame], defects: dict[str, DefectClass], out: Path,
-                 as_of: dt.date, truncate: bool = True) -> Path:
+def write_export(
+    source: Source,
+    tables: dict[str, pl.DataFrame],
+    defects: dict[str, DefectClass],
+    out: Path,
+    as_of: dt.date,
+    truncate: bool = True,
+) -> Path:
     """Write one export folder of ``source`` with its defects, and the truth about them beside it (the row's
     key, its first field, included: a study right's id for every student-administration file but one)."""
     folder = out / source.system / as_of.isoformat()
@@ -145,21 +183,46 @@ def write_export(source: Source, tables: dict[str, pl.DataFrame], defects: dict[
         data = _csv_bytes(frame, table)
         lines = _lines(frame, table)
         marked = frame.with_columns(lines).filter(pl.col(DEFECT).is_not_null())
-        truth += [{"source_file": table.source_file, LINE: line, "record_key": key, "defect_class": d,
-                   "rule_id": defects[d].rule, "severity": defects[d].severity,
-                   "consequence": defects[d].consequence if defects[d].rule else None}
-                  for line, key, d in zip(marked[LINE], marked[table.columns[0].name].cast(pl.Utf8), marked[DEFECT])]
+        truth += [
+            {
+                "source_file": table.source_file,
+                LINE: line,
+                "record_key": key,
+                "defect_class": d,
+                "rule_id": defects[d].rule,
+                "severity": defects[d].severity,
+                "consequence": defects[d].consequence if defects[d].rule else None,
+            }
+            for line, key, d in zip(marked[LINE], marked[table.columns[0].name].cast(pl.Utf8), marked[DEFECT])
+        ]
         if truncate and table.source_file == TRUNCATED[source.system] and frame.height:  # the last line stops mid-row
             first = [str(v) for v in frame.row(0)[:3]]
             data += CSV_OPTIONS[source.system]["separator"].join(first[:2] + [first[2][:4]]).encode()
-            truth.append({"source_file": table.source_file, LINE: int(lines[-1]) + 1, "record_key": first[0],
-                          "defect_class": "truncated_last_line", "rule_id": defects["truncated_last_line"].rule,
-                          "severity": "error", "consequence": "reject"})
+            truth.append(
+                {
+                    "source_file": table.source_file,
+                    LINE: int(lines[-1]) + 1,
+                    "record_key": first[0],
+                    "defect_class": "truncated_last_line",
+                    "rule_id": defects["truncated_last_line"].rule,
+                    "severity": "error",
+                    "consequence": "reject",
+                }
+            )
         encoding = ENCODINGS.get(table.source_file, "utf-8")
         if encoding != "utf-8":
             data = data.decode("utf-8").encode(encoding)
         (folder / table.source_file).write_bytes(data)
-    pl.DataFrame(truth, schema={"source_file": pl.Utf8, LINE: pl.Int64, "record_key": pl.Utf8, "defect_class": pl.Utf8,
-                                "rule_id": pl.Utf8,
-                                "severity": pl.Utf8, "consequence": pl.Utf8}).sort("source_file", LINE).write_csv(truth_folder / "defects.csv")
+    pl.DataFrame(
+        truth,
+        schema={
+            "source_file": pl.Utf8,
+            LINE: pl.Int64,
+            "record_key": pl.Utf8,
+            "defect_class": pl.Utf8,
+            "rule_id": pl.Utf8,
+            "severity": pl.Utf8,
+            "consequence": pl.Utf8,
+        },
+    ).sort("source_file", LINE).write_csv(truth_folder / "defects.csv")
     return folder

@@ -6,6 +6,7 @@ only in KOSKI, one of ours left out) and a few rows without KOSKI's source-syste
 instead). Half of the rows hold typed cells, half text as a file saved again by hand would. The truth of every
 difference a reconciliation must find is written to ``truth/koski/<date>/differences.csv``.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -37,14 +38,26 @@ def _koski_rows(landing: Path, folder: Path, first: dt.date, last: dt.date) -> p
     ours = per_study_right(history, first, last)
     students = pl.read_csv(folder / "opiskelijat.csv", separator=";", infer_schema=False, encoding="utf8-lossy")
     rights = pl.read_csv(folder / "opiskeluoikeudet.csv", separator=";", infer_schema=False, encoding="utf8-lossy")
-    people = rights.select(pl.col("Opiskeluoikeus").alias("study_right_id"), "Opiskelijanumero",
-                           pl.col("Suorituksen tyyppi").alias("study_right_type")).join(
-        students.select("Opiskelijanumero", pl.col("Oppijanumero").alias("learner_oid"),
-                        pl.col("Henkilötunnus").alias("hetu"), pl.col("Sukunimi").str.strip_chars().alias("last_name"),
-                        pl.col("Etunimet").str.strip_chars().alias("first_names")).unique("Opiskelijanumero"),
-        on="Opiskelijanumero", how="left").unique("study_right_id")
-    return ours.join(people, on="study_right_id", how="left").with_columns(
-        pl.lit("primus").alias("source_system_code"))
+    people = (
+        rights.select(
+            pl.col("Opiskeluoikeus").alias("study_right_id"),
+            "Opiskelijanumero",
+            pl.col("Suorituksen tyyppi").alias("study_right_type"),
+        )
+        .join(
+            students.select(
+                "Opiskelijanumero",
+                pl.col("Oppijanumero").alias("learner_oid"),
+                pl.col("Henkilötunnus").alias("hetu"),
+                pl.col("Sukunimi").str.strip_chars().alias("last_name"),
+                pl.col("Etunimet").str.strip_chars().alias("first_names"),
+            ).unique("Opiskelijanumero"),
+            on="Opiskelijanumero",
+            how="left",
+        )
+        .unique("study_right_id")
+    )
+    return ours.join(people, on="study_right_id", how="left").with_columns(pl.lit("primus").alias("source_system_code"))
 
 
 def write_koski_report(landing: Path, folder: Path, as_of: dt.date, seed: int) -> Path:
@@ -59,22 +72,35 @@ def write_koski_report(landing: Path, folder: Path, as_of: dt.date, seed: int) -
     column, delta = CHANGED
     koski = in_koski.with_row_index("__i").with_columns(
         pl.when(pl.col("__i") == changed_row).then(pl.col(column) + delta).otherwise(pl.col(column)).alias(column),
-        pl.when(pl.col("__i").is_in(no_id_rows)).then(None).otherwise(pl.col("study_right_id")).alias("study_right_id"))
+        pl.when(pl.col("__i").is_in(no_id_rows)).then(None).otherwise(pl.col("study_right_id")).alias("study_right_id"),
+    )
     extra = koski.filter(pl.col("__i") == changed_row).with_columns(
-        pl.lit("1.2.246.562.15.99999999901").alias("study_right_oid"), pl.lit("OO-999999-1").alias("study_right_id"),
-        pl.col(column) - delta)
+        pl.lit("1.2.246.562.15.99999999901").alias("study_right_oid"),
+        pl.lit("OO-999999-1").alias("study_right_id"),
+        pl.col(column) - delta,
+    )
     koski = pl.concat([koski.filter(pl.col("__i") != dropped_row), extra]).drop("__i")
-    _write_workbook(koski, landing / "koski" / as_of.isoformat()
-                    / f"opiskelijavuositiedot_{OPPILAITOS}_{first:%Y%m%d}-{last:%Y%m%d}.xlsx")
+    _write_workbook(
+        koski,
+        landing / "koski" / as_of.isoformat() / f"opiskelijavuositiedot_{OPPILAITOS}_{first:%Y%m%d}-{last:%Y%m%d}.xlsx",
+    )
 
-    truth = pl.concat([
-        in_koski[changed_row].select(pl.lit("figure_differs").alias("kind"), "study_right_id",
-                                     pl.lit(column).alias("column")),
-        extra.select(pl.lit("only_in_koski").alias("kind"), "study_right_id", pl.lit(None, pl.Utf8).alias("column")),
-        in_koski[dropped_row].select(pl.lit("only_ours").alias("kind"), "study_right_id",
-                                     pl.lit(None, pl.Utf8).alias("column")),
-        never_sent.select(pl.lit("only_ours").alias("kind"), "study_right_id", pl.lit(None, pl.Utf8).alias("column")),
-    ])
+    truth = pl.concat(
+        [
+            in_koski[changed_row].select(
+                pl.lit("figure_differs").alias("kind"), "study_right_id", pl.lit(column).alias("column")
+            ),
+            extra.select(
+                pl.lit("only_in_koski").alias("kind"), "study_right_id", pl.lit(None, pl.Utf8).alias("column")
+            ),
+            in_koski[dropped_row].select(
+                pl.lit("only_ours").alias("kind"), "study_right_id", pl.lit(None, pl.Utf8).alias("column")
+            ),
+            never_sent.select(
+                pl.lit("only_ours").alias("kind"), "study_right_id", pl.lit(None, pl.Utf8).alias("column")
+            ),
+        ]
+    )
     out = landing / "truth" / "koski" / as_of.isoformat()
     out.mkdir(parents=True, exist_ok=True)
     truth.sort(pl.all(), nulls_last=True).write_csv(out / "differences.csv")

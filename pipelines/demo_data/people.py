@@ -1,4 +1,5 @@
 """Synthetic people and employers: henkilötunnus only in the temporary range 900–999."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -15,7 +16,8 @@ COMPANY_FORMS = ["Oy", "Oy", "Oy", "Oy Ab", "Ky", "Tmi", "Ay", "Oyj"]
 def hetu(birth: dt.date, individual: int) -> str:
     """A henkilötunnus for a birth date and an individual number (use 900–999: temporary codes)."""
     digits = birth.strftime("%d%m%y")
-    return f"{digits}{CENTURY_SIGN[birth.year // 100 * 100]}{individual:03d}{HETU_CHECK[int(digits + f'{individual:03d}') % 31]}"
+    check = HETU_CHECK[int(digits + f"{individual:03d}") % 31]
+    return f"{digits}{CENTURY_SIGN[birth.year // 100 * 100]}{individual:03d}{check}"
 
 
 def name_pools(seed: int, size: int = 400) -> dict[str, list[str]]:
@@ -41,14 +43,45 @@ def business_id(rng: np.random.Generator) -> str:
                 continue
 
 
-INDUSTRY_WORDS = ["Rakennus", "Kone", "Sähkö", "Auto", "Logistiikka", "Kuljetus", "Catering", "Hoiva", "Kiinteistöpalvelu",
-                  "Metalli", "Puu", "IT-palvelut", "Kauppa", "Hotelli", "Ravintola", "Puutarha", "Laboratorio", "Media"]
-CITIES = ["Kouvola", "Kotka", "Hamina", "Mikkeli", "Lahti", "Helsinki", "Lappeenranta", "Savonlinna", "Kuopio", "Tampere"]
+INDUSTRY_WORDS = [
+    "Rakennus",
+    "Kone",
+    "Sähkö",
+    "Auto",
+    "Logistiikka",
+    "Kuljetus",
+    "Catering",
+    "Hoiva",
+    "Kiinteistöpalvelu",
+    "Metalli",
+    "Puu",
+    "IT-palvelut",
+    "Kauppa",
+    "Hotelli",
+    "Ravintola",
+    "Puutarha",
+    "Laboratorio",
+    "Media",
+]
+CITIES = [
+    "Kouvola",
+    "Kotka",
+    "Hamina",
+    "Mikkeli",
+    "Lahti",
+    "Helsinki",
+    "Lappeenranta",
+    "Savonlinna",
+    "Kuopio",
+    "Tampere",
+]
 
 
-def employers(rng: np.random.Generator, pools: dict[str, list[str]], count: int,
-              taken_ids: frozenset[str] = frozenset()) -> list[dict]:
-    """Employers with real-looking Finnish names, a city and a valid Y-tunnus none of them (nor ``taken_ids``) shares."""
+def employers(
+    rng: np.random.Generator, pools: dict[str, list[str]], count: int, taken_ids: frozenset[str] = frozenset()
+) -> list[dict]:
+    """Employers with real-looking Finnish names, a city and a valid Y-tunnus that none of them (nor ``taken_ids``)
+    shares."""
     out, seen, ids = [], set(), set(taken_ids)
     while len(out) < count:
         base = f"{rng.choice(pools['company'])} {rng.choice(INDUSTRY_WORDS)}".strip()

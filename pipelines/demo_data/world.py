@@ -4,6 +4,7 @@ Each study right is lived through day by day in coarse steps (start → summer h
 interruptions, part-time → graduation, drop-out, or still open at the as-of date); the
 volume tables (assessed units) are then drawn vectorised from the study rights.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -19,10 +20,26 @@ SIZES = {"small": 300, "medium": 3_000, "large": 30_000, "national": 350_000}
 CAMPUSES = ["Kouvolan kampus", "Kuusankosken toimipiste", "Haminan kampus", "Mikkelin kampus", "Verkko-opetus"]
 LANGUAGE_MIX = (["fi"] * 86) + ["sv", "sv", "ru", "et", "ar", "so", "en", "fa", "uk", "se"]
 MUNICIPALITY_MIX = ["286", "286", "286", "286", "075", "285", "491", "398", "091", "624", "405", "199"]
-UNIT_NAMES = ["Asiakaspalvelu", "Huoltotyöt", "Korjaustyöt", "Projektityö", "Työturvallisuus", "Viestintä- ja vuorovaikutusosaaminen",
-              "Matemaattis-luonnontieteellinen osaaminen", "Yhteiskunta- ja työelämäosaaminen", "Tuotannon tehtävät",
-              "Suunnittelu ja toteutus", "Laadunvarmistus", "Myynti ja markkinointi", "Hoito- ja huolenpito",
-              "Kasvun tukeminen", "Asennustyöt", "Kunnossapito", "Varastotoiminnot", "Ruoanvalmistus"]
+UNIT_NAMES = [
+    "Asiakaspalvelu",
+    "Huoltotyöt",
+    "Korjaustyöt",
+    "Projektityö",
+    "Työturvallisuus",
+    "Viestintä- ja vuorovaikutusosaaminen",
+    "Matemaattis-luonnontieteellinen osaaminen",
+    "Yhteiskunta- ja työelämäosaaminen",
+    "Tuotannon tehtävät",
+    "Suunnittelu ja toteutus",
+    "Laadunvarmistus",
+    "Myynti ja markkinointi",
+    "Hoito- ja huolenpito",
+    "Kasvun tukeminen",
+    "Asennustyöt",
+    "Kunnossapito",
+    "Varastotoiminnot",
+    "Ruoanvalmistus",
+]
 #: the true employer (index into ``World.employers``) of a workplace row: truth for matching, never exported
 EMPLOYER = "__employer"
 FUNDING_MIX = ["1"] * 90 + ["2", "4", "6", "14", "3", "17", "10", "16", "9", "7"]
@@ -112,8 +129,12 @@ def build_world(size: str, seed: int, as_of: dt.date, august_surge: float = 0.0)
     n_students = SIZES[size]
     first = dt.date(as_of.year - 6, 1, 1)  # students already studying when the history we report begins
     quals = [q for q in reference("qualifications")]
-    weights = np.array([6.0 if q["qualification_type"] == "perustutkinto" else 2.0 if "tutkinto" in q["qualification_type"]
-                        else 1.0 for q in quals])
+    weights = np.array(
+        [
+            6.0 if q["qualification_type"] == "perustutkinto" else 2.0 if "tutkinto" in q["qualification_type"] else 1.0
+            for q in quals
+        ]
+    )
     weights /= weights.sum()
     work = employers(rng, pools, max(40, n_students // 8))
 
@@ -129,15 +150,23 @@ def build_world(size: str, seed: int, as_of: dt.date, august_surge: float = 0.0)
         first_name = rng.choice(pools["male" if male else "female"])
         last_name = rng.choice(pools["last"])
         has_hetu = rng.random() > 0.03
-        students.append({
-            "student_number": number,
-            "hetu": hetu(birth, int(individual_number)) if has_hetu else None,
-            "learner_oid": f"1.2.246.562.24.{rng.integers(10**10, 10**11 - 1):011d}" if (rng.random() < 0.9 or not has_hetu) else None,
-            "last_name": last_name, "first_names": first_name, "birth_date": birth, "sex": "1" if male else "2",
-            "mother_tongue": str(rng.choice(LANGUAGE_MIX)), "home_municipality": str(rng.choice(MUNICIPALITY_MIX)),
-            "email": f"{first_name}.{last_name}{i}@example.fi".lower().replace("ä", "a").replace("ö", "o"),
-            "mobile_phone": f"+358 40 {rng.integers(1000000, 9999999)}",
-        })
+        students.append(
+            {
+                "student_number": number,
+                "hetu": hetu(birth, int(individual_number)) if has_hetu else None,
+                "learner_oid": f"1.2.246.562.24.{rng.integers(10**10, 10**11 - 1):011d}"
+                if (rng.random() < 0.9 or not has_hetu)
+                else None,
+                "last_name": last_name,
+                "first_names": first_name,
+                "birth_date": birth,
+                "sex": "1" if male else "2",
+                "mother_tongue": str(rng.choice(LANGUAGE_MIX)),
+                "home_municipality": str(rng.choice(MUNICIPALITY_MIX)),
+                "email": f"{first_name}.{last_name}{i}@example.fi".lower().replace("ä", "a").replace("ö", "o"),
+                "mobile_phone": f"+358 40 {rng.integers(1000000, 9999999)}",
+            }
+        )
         for k in range(1 + int(rng.random() < 0.1)):
             q = quals[int(rng.choice(len(quals), p=weights))]
             start = start_on if start_on and k == 0 else _start_date(rng, first, as_of)
@@ -148,24 +177,51 @@ def build_world(size: str, seed: int, as_of: dt.date, august_surge: float = 0.0)
                 study_type = "ammatillinentutkintoosittainen"
             history, planned_end, end = _history(rng, start, months, youth and kind == "perustutkinto", as_of)
             sr = f"OO-{number}-{k + 1}"
-            rights.append({
-                "study_right_id": sr,
-                "study_right_oid": f"1.2.246.562.15.{rng.integers(10**10, 10**11 - 1):011d}" if rng.random() < 0.8 else None,
-                "student_number": number, "study_right_type": study_type, "koulutus_code": q["koulutus_code"],
-                "osaamisala_code": f"{rng.integers(1500, 3000)}" if kind == "perustutkinto" and rng.random() < 0.7 else None,
-                "campus": str(rng.choice(CAMPUSES)), "start_date": start, "planned_end_date": planned_end, "end_date": end,
-            })
-            periods.extend({"study_right_id": sr, "start_date": d, "status": s, "funding_code": f} for d, s, f in history)
+            rights.append(
+                {
+                    "study_right_id": sr,
+                    "study_right_oid": f"1.2.246.562.15.{rng.integers(10**10, 10**11 - 1):011d}"
+                    if rng.random() < 0.8
+                    else None,
+                    "student_number": number,
+                    "study_right_type": study_type,
+                    "koulutus_code": q["koulutus_code"],
+                    "osaamisala_code": f"{rng.integers(1500, 3000)}"
+                    if kind == "perustutkinto" and rng.random() < 0.7
+                    else None,
+                    "campus": str(rng.choice(CAMPUSES)),
+                    "start_date": start,
+                    "planned_end_date": planned_end,
+                    "end_date": end,
+                }
+            )
+            periods.extend(
+                {"study_right_id": sr, "start_date": d, "status": s, "funding_code": f} for d, s, f in history
+            )
             last_day = end or as_of
             if rng.random() < 0.1:
                 ps = _date(rng.integers(_day(start), _day(last_day) + 1))
                 pe = _date(min(_day(ps) + int(rng.integers(30, 300)), _day(last_day))) if rng.random() < 0.8 else None
-                extras.append({"study_right_id": sr, "period_type": "osa-aikaisuus", "start_date": ps, "end_date": pe,
-                               "value": float(rng.choice([50, 60, 75, 80]))})
+                extras.append(
+                    {
+                        "study_right_id": sr,
+                        "period_type": "osa-aikaisuus",
+                        "start_date": ps,
+                        "end_date": pe,
+                        "value": float(rng.choice([50, 60, 75, 80])),
+                    }
+                )
             for ptype, p in (("majoitus", 0.05), ("erityinen tuki", 0.1), ("vaativa erityinen tuki", 0.01)):
                 if rng.random() < p:  # may reach outside the study right: normal, only the overlap counts
-                    extras.append({"study_right_id": sr, "period_type": ptype, "start_date": _date(_day(start) - int(rng.integers(0, 20))),
-                                   "end_date": end, "value": None})
+                    extras.append(
+                        {
+                            "study_right_id": sr,
+                            "period_type": ptype,
+                            "start_date": _date(_day(start) - int(rng.integers(0, 20))),
+                            "end_date": end,
+                            "value": None,
+                        }
+                    )
             span = _day(last_day) - _day(start)
             if span > 60 and rng.random() < 0.65:
                 for _ in range(int(rng.integers(1, 4))):
@@ -174,26 +230,52 @@ def build_world(size: str, seed: int, as_of: dt.date, august_surge: float = 0.0)
                     employer = int(rng.zipf(1.6) - 1) % len(work)
                     emp = work[employer]
                     apprenticeship = rng.random() < 0.15
-                    places.append({"study_right_id": sr, "agreement_type": "oppisopimus" if apprenticeship else "koulutussopimus",
-                                   "business_id": _typed_business_id(rng, emp["business_id"]),
-                                   "workplace_name": _typed_name(rng, emp), "start_date": _date(ws), "end_date": _date(we),
-                                   EMPLOYER: employer})
+                    places.append(
+                        {
+                            "study_right_id": sr,
+                            "agreement_type": "oppisopimus" if apprenticeship else "koulutussopimus",
+                            "business_id": _typed_business_id(rng, emp["business_id"]),
+                            "workplace_name": _typed_name(rng, emp),
+                            "start_date": _date(ws),
+                            "end_date": _date(we),
+                            EMPLOYER: employer,
+                        }
+                    )
                     if apprenticeship:
-                        extras.append({"study_right_id": sr, "period_type": "oppisopimus", "start_date": _date(ws),
-                                       "end_date": _date(we), "value": None})
+                        extras.append(
+                            {
+                                "study_right_id": sr,
+                                "period_type": "oppisopimus",
+                                "start_date": _date(ws),
+                                "end_date": _date(we),
+                                "value": None,
+                            }
+                        )
 
     for i in range(n_students):
         add_student(i, int(individual_numbers[i]))
     if august_surge:
         surge_year = as_of.year - 1
-        august = sum(r["start_date"].year == surge_year and r["start_date"].month == 8 and r["study_right_id"].endswith("-1")
-                     for r in rights)
+        august = sum(
+            r["start_date"].year == surge_year and r["start_date"].month == 8 and r["study_right_id"].endswith("-1")
+            for r in rights
+        )
         for j in range(round(august_surge * august)):
             add_student(n_students + j, int(rng.integers(900, 1000)), dt.date(surge_year, 8, int(rng.integers(5, 16))))
     tables = {
-        "students": pl.DataFrame(students), "study_rights": pl.DataFrame(rights), "status_periods": pl.DataFrame(periods),
-        "additional_periods": pl.DataFrame(extras, schema={"study_right_id": pl.Utf8, "period_type": pl.Utf8,
-                                                           "start_date": pl.Date, "end_date": pl.Date, "value": pl.Float64}),
+        "students": pl.DataFrame(students),
+        "study_rights": pl.DataFrame(rights),
+        "status_periods": pl.DataFrame(periods),
+        "additional_periods": pl.DataFrame(
+            extras,
+            schema={
+                "study_right_id": pl.Utf8,
+                "period_type": pl.Utf8,
+                "start_date": pl.Date,
+                "end_date": pl.Date,
+                "value": pl.Float64,
+            },
+        ),
         "workplace_periods": pl.DataFrame(places),
     }
     tables["assessed_units"] = _assessed_units(rng, tables["study_rights"], as_of)
@@ -237,27 +319,42 @@ def _assessed_units(rng, rights: pl.DataFrame, as_of: dt.date) -> pl.DataFrame:
     names = np.array(UNIT_NAMES)
     unit = rng.integers(0, len(UNIT_NAMES) * 40, n)
     grades = np.array(["1", "2", "3", "4", "5", "Hyväksytty", "Hylätty"])
-    return pl.DataFrame({
-        "study_right_id": rights["study_right_id"].gather(idx),
-        "unit_code": (100000 + unit * 7).astype(str),
-        "unit_name": names[unit % len(UNIT_NAMES)],
-        "credits": rng.choice([5.0, 10.0, 15.0, 20.0, 25.0, 30.0, 45.0, 2.5], n),
-        "grade": grades[rng.choice(7, n, p=[0.05, 0.1, 0.3, 0.25, 0.2, 0.08, 0.02])],
-        "assessment_date": pl.Series(day.astype("datetime64[D]")).cast(pl.Date),
-        "recognised": np.where(rng.random(n) < 0.08, "K", "E"),
-    })
+    return pl.DataFrame(
+        {
+            "study_right_id": rights["study_right_id"].gather(idx),
+            "unit_code": (100000 + unit * 7).astype(str),
+            "unit_name": names[unit % len(UNIT_NAMES)],
+            "credits": rng.choice([5.0, 10.0, 15.0, 20.0, 25.0, 30.0, 45.0, 2.5], n),
+            "grade": grades[rng.choice(7, n, p=[0.05, 0.1, 0.3, 0.25, 0.2, 0.08, 0.02])],
+            "assessment_date": pl.Series(day.astype("datetime64[D]")).cast(pl.Date),
+            "recognised": np.where(rng.random(n) < 0.08, "K", "E"),
+        }
+    )
 
 
 def _targets(tables: dict[str, pl.DataFrame], as_of: dt.date) -> pl.DataFrame:
     """Targets near what the provider actually achieves (rough present-days / 365), rounded."""
-    p = tables["status_periods"].sort("study_right_id", "start_date").with_columns(
-        pl.col("start_date").shift(-1).over("study_right_id").alias("next"))
+    p = (
+        tables["status_periods"]
+        .sort("study_right_id", "start_date")
+        .with_columns(pl.col("start_date").shift(-1).over("study_right_id").alias("next"))
+    )
     years = range(as_of.year - 3, as_of.year + 1)
     rows = []
     for year in years:
         lo, hi = dt.date(year, 1, 1), dt.date(year, 12, 31)
-        present = p.filter(pl.col("status") == "lasna").select(
-            (pl.min_horizontal(pl.col("next").fill_null(hi), pl.lit(hi)) - pl.max_horizontal(pl.col("start_date"), pl.lit(lo)))
-            .dt.total_days().clip(0).sum()).item()
+        present = (
+            p.filter(pl.col("status") == "lasna")
+            .select(
+                (
+                    pl.min_horizontal(pl.col("next").fill_null(hi), pl.lit(hi))
+                    - pl.max_horizontal(pl.col("start_date"), pl.lit(lo))
+                )
+                .dt.total_days()
+                .clip(0)
+                .sum()
+            )
+            .item()
+        )
         rows.append({"year": year, "target_student_years": float(round(present / 365 * 1.05, -1) or 10)})
     return pl.DataFrame(rows)

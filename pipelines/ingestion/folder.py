@@ -1,4 +1,5 @@
 """Read a whole export folder of one source system, file by file."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -15,8 +16,11 @@ def safe_path(landing: Landing, path: Path) -> Path:
     root = landing.path.resolve()
     for part in [path, *path.parents]:
         if part.is_symlink():
-            raise FileProblem(path.name, f"{part} is a symbolic link: exports must be real files and folders inside "
-                              "the landing folder, not links to elsewhere")
+            raise FileProblem(
+                path.name,
+                f"{part} is a symbolic link: exports must be real files and folders inside "
+                "the landing folder, not links to elsewhere",
+            )
         if part.resolve() == root:
             break
     if not path.resolve().is_relative_to(root):
@@ -29,8 +33,13 @@ def read_table(landing: Landing, table: Table, folder: Path | None = None) -> Ra
     try:
         folder = folder or landing.export_folder(table.source_system)
         path = safe_path(landing, folder / table.source_file)
-        return read_export_file(path, table, landing.site.headers(table.source_system, table.name),
-                                landing.dialect(table.source_system), landing.site.max_file_bytes)
+        return read_export_file(
+            path,
+            table,
+            landing.site.headers(table.source_system, table.name),
+            landing.dialect(table.source_system),
+            landing.site.max_file_bytes,
+        )
     except FileProblem as problem:
         return RawTable(table=table.name, file=table.source_file, problem=problem)
 

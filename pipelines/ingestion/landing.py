@@ -1,4 +1,5 @@
 """The landing area: ``<path>/<source>/<export date>/``, one folder per export; the newest is the current state."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -50,8 +51,11 @@ class Landing:
         if self.as_of:
             dated = [p for p in dated if p.name <= self.as_of.isoformat()]
         if not dated:
-            raise FileProblem(str(self.path / source), "no export folder (named by its date, e.g. 2026-11-20) was "
-                              "found here" + (f" on or before {self.as_of}" if self.as_of else ""))
+            raise FileProblem(
+                str(self.path / source),
+                "no export folder (named by its date, e.g. 2026-11-20) was "
+                "found here" + (f" on or before {self.as_of}" if self.as_of else ""),
+            )
         return dated[-1]
 
     def dialect(self, source: str) -> CsvDialect:

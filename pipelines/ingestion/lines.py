@@ -4,6 +4,7 @@ A record may span several physical lines (a quoted field may hold a newline), so
 record number a parser reports is not the line a steward sees in a text editor. A
 newline ends a record unless an odd number of quote characters precede it.
 """
+
 from __future__ import annotations
 
 import numpy as np

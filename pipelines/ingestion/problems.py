@@ -1,4 +1,5 @@
 """Problems that stop one file, in words a data steward understands."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -4,6 +4,7 @@ DuckDB parses the CSV (fast, and it keeps the rows it cannot parse in a reject t
 instead of failing the file); polars takes the result. Every value stays text here:
 typing is a validation step, so a bad date becomes a quarantined row, not a failed file.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -29,16 +30,16 @@ from schemas.metadata import LINE, Table
 REJECT_WORDS = {
     "TOO MANY COLUMNS": "the line has more fields than the header: look for a stray '{delim}' or a missing quote",
     "MISSING COLUMNS": "the line has fewer fields than the header: it may be cut short",
-    "UNQUOTED VALUE": "a quote (\") is not closed: the rest of the file may have been read as one field",
+    "UNQUOTED VALUE": 'a quote (") is not closed: the rest of the file may have been read as one field',
     "LINE SIZE OVER MAXIMUM": "the line is longer than any row may be",
     "INVALID ENCODING": "the line holds bytes that are not text in the file's encoding",
 }
 #: the same in Finnish, for the Finnish steward report and correction lists
 REJECT_WORDS_FI = {
     "TOO MANY COLUMNS": "rivillä on enemmän kenttiä kuin otsikkorivillä: etsi ylimääräinen '{delim}' tai puuttuva "
-                        "lainausmerkki",
+    "lainausmerkki",
     "MISSING COLUMNS": "rivillä on vähemmän kenttiä kuin otsikkorivillä: se voi olla katkennut",
-    "UNQUOTED VALUE": "lainausmerkki (\") jäi sulkematta: loppu tiedostosta on voitu lukea yhtenä kenttänä",
+    "UNQUOTED VALUE": 'lainausmerkki (") jäi sulkematta: loppu tiedostosta on voitu lukea yhtenä kenttänä',
     "LINE SIZE OVER MAXIMUM": "rivi on pidempi kuin mikään rivi saa olla",
     "INVALID ENCODING": "rivillä on tavuja, jotka eivät ole tekstiä tiedoston merkistössä",
 }
@@ -61,8 +62,11 @@ class RawTable:
     frame: pl.DataFrame | None = None
     #: rows the CSV parser could not split: source_line, column, message (English and Finnish), and the table's
     #: columns as far as the line, split at each delimiter, has them (what it is about: its key, its person)
-    rejects: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(
-        schema={LINE: pl.Int64, "column": pl.Utf8, "message": pl.Utf8, "message_fi": pl.Utf8}))
+    rejects: pl.DataFrame = field(
+        default_factory=lambda: pl.DataFrame(
+            schema={LINE: pl.Int64, "column": pl.Utf8, "message": pl.Utf8, "message_fi": pl.Utf8}
+        )
+    )
     notices: list[str] = field(default_factory=list)
     problem: FileProblem | None = None
 
@@ -77,8 +81,9 @@ def _normalise_header(name: str) -> str:
 
 def _header_fields(path: Path, text_head: str, dialect: CsvDialect) -> list[str]:
     try:
-        first = next(csv.reader(io.StringIO(text_head, newline=""), delimiter=dialect.delimiter,
-                                quotechar=dialect.quote), None)
+        first = next(
+            csv.reader(io.StringIO(text_head, newline=""), delimiter=dialect.delimiter, quotechar=dialect.quote), None
+        )
     except csv.Error as err:
         raise FileProblem(path.name, f"the header row cannot be read as CSV ({err})", 1) from None
     if not first or first == [""]:
@@ -87,12 +92,18 @@ def _header_fields(path: Path, text_head: str, dialect: CsvDialect) -> list[str]
         for other in (";", ",", "\t", "|"):
             if other != dialect.delimiter and other in first[0]:
                 shown = "tab" if other == "\t" else f"'{other}'"
-                raise FileProblem(path.name, f"the header is separated by {shown}, not by '{dialect.delimiter}': "
-                                  f"export the file with '{dialect.delimiter}' as the delimiter", 1)
+                raise FileProblem(
+                    path.name,
+                    f"the header is separated by {shown}, not by '{dialect.delimiter}': "
+                    f"export the file with '{dialect.delimiter}' as the delimiter",
+                    1,
+                )
     return first
 
 
-def map_headers(path: Path, table: Table, header: list[str], headers: dict[str, str]) -> tuple[dict[str, str], list[str]]:
+def map_headers(
+    path: Path, table: Table, header: list[str], headers: dict[str, str]
+) -> tuple[dict[str, str], list[str]]:
     """File header → column name, plus notices about columns we do not know."""
     wanted = {_normalise_header(headers.get(c.name, c.source_header)): c.name for c in table.columns}
     seen: dict[str, int] = {}
@@ -101,24 +112,40 @@ def map_headers(path: Path, table: Table, header: list[str], headers: dict[str, 
     for position, name in enumerate(header, start=1):
         key = _normalise_header(name)
         if key in seen:
-            raise FileProblem(path.name, f"the header '{name.strip()}' appears twice (fields {seen[key]} and "
-                              f"{position}): it is not clear which one to read", 1, name.strip())
+            raise FileProblem(
+                path.name,
+                f"the header '{name.strip()}' appears twice (fields {seen[key]} and "
+                f"{position}): it is not clear which one to read",
+                1,
+                name.strip(),
+            )
         seen[key] = position
         if key in wanted:
             mapping[name] = wanted[key]
         else:
-            notices.append(f"{path.name}: column '{name.strip()}' (field {position}) is not part of the export "
-                           "contract and was ignored")
+            notices.append(
+                f"{path.name}: column '{name.strip()}' (field {position}) is not part of the export "
+                "contract and was ignored"
+            )
     missing = [c for c in table.columns if c.name not in mapping.values()]
     if missing:
         names = ", ".join(f"'{headers.get(c.name, c.source_header)}'" for c in missing)
-        raise FileProblem(path.name, f"required column{'s' if len(missing) > 1 else ''} {names} "
-                          "missing from the header row", 1, headers.get(missing[0].name, missing[0].source_header))
+        raise FileProblem(
+            path.name,
+            f"required column{'s' if len(missing) > 1 else ''} {names} missing from the header row",
+            1,
+            headers.get(missing[0].name, missing[0].source_header),
+        )
     return mapping, notices
 
 
-def read_export_file(path: Path, table: Table, headers: dict[str, str] | None = None,
-                     dialect: CsvDialect | None = None, max_bytes: int | None = None) -> RawTable:
+def read_export_file(
+    path: Path,
+    table: Table,
+    headers: dict[str, str] | None = None,
+    dialect: CsvDialect | None = None,
+    max_bytes: int | None = None,
+) -> RawTable:
     """Read ``path`` as ``table``; a file-level problem is returned, not raised."""
     raw = RawTable(table=table.name, file=path.name)
     try:
@@ -140,19 +167,28 @@ def opened_export(path: Path, max_bytes: int | None = None):
         raise FileProblem(path.name, "the file is missing from the export folder") from None
     except OSError as err:
         if err.errno == errno.ELOOP:
-            raise FileProblem(path.name, "the file is a symbolic link: exports must be real files inside the "
-                              "landing folder, not links to elsewhere") from None
+            raise FileProblem(
+                path.name,
+                "the file is a symbolic link: exports must be real files inside the "
+                "landing folder, not links to elsewhere",
+            ) from None
         raise FileProblem(path.name, f"the file cannot be opened: {err.strerror}") from None
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
             raise FileProblem(path.name, "this is not a regular file (a folder, device or pipe)")
         if info.st_nlink > 1:
-            raise FileProblem(path.name, f"the file has {info.st_nlink} names (a hard link): it may be a file from "
-                              "elsewhere; copy the export into the landing folder instead of linking it")
+            raise FileProblem(
+                path.name,
+                f"the file has {info.st_nlink} names (a hard link): it may be a file from "
+                "elsewhere; copy the export into the landing folder instead of linking it",
+            )
         if max_bytes is not None and info.st_size > max_bytes:
-            raise FileProblem(path.name, f"the file is {_size(info.st_size)}, more than the limit of "
-                              f"{_size(max_bytes)} (limits.max_file_mb in the site configuration)")
+            raise FileProblem(
+                path.name,
+                f"the file is {_size(info.st_size)}, more than the limit of "
+                f"{_size(max_bytes)} (limits.max_file_mb in the site configuration)",
+            )
         with os.fdopen(os.dup(fd), "rb") as f:
             data = f.read() if max_bytes is None else f.read(max_bytes + 1)
         if max_bytes is not None and len(data) > max_bytes:
@@ -172,14 +208,16 @@ def _descriptor_path(fd: int) -> Path | None:
     return path if path.exists() else None
 
 
-def _read(path: Path, table: Table, headers: dict[str, str], dialect: CsvDialect, raw: RawTable,
-          max_bytes: int | None = None) -> None:
+def _read(
+    path: Path, table: Table, headers: dict[str, str], dialect: CsvDialect, raw: RawTable, max_bytes: int | None = None
+) -> None:
     with opened_export(path, max_bytes) as (fd, data):
         _read_bytes(path, fd, data, table, headers, dialect, raw)
 
 
-def _read_bytes(path: Path, fd: int, data: bytes, table: Table, headers: dict[str, str], dialect: CsvDialect,
-                raw: RawTable) -> None:
+def _read_bytes(
+    path: Path, fd: int, data: bytes, table: Table, headers: dict[str, str], dialect: CsvDialect, raw: RawTable
+) -> None:
     raw.sha256 = hashlib.sha256(data).hexdigest()
     raw.encoding = detect_encoding(path, data)
     text_head = data[:65536].decode(raw.encoding, errors="replace")
@@ -205,14 +243,19 @@ def _read_bytes(path: Path, fd: int, data: bytes, table: Table, headers: dict[st
     else:  # a quote inside an unquoted value fools the fast scan: count lines the slow, exact way
         lines = record_lines(data.decode("utf-8-sig"), dialect) if rejects.height == 0 else []
         if len(lines) != frame.height:
-            raise FileProblem(path.name, "the rows could not be matched to their line numbers; "
-                              "check the file for stray quote characters")
+            raise FileProblem(
+                path.name,
+                "the rows could not be matched to their line numbers; check the file for stray quote characters",
+            )
     raw.frame = frame.with_columns(pl.Series(LINE, lines, dtype=pl.Int64))
     fields = pl.col("raw_text").str.split(dialect.delimiter)  # (a line the parser rejected: split as it comes)
     raw.rejects = rejects.with_columns(
         pl.col("logical_line").map_elements(lambda n: int(physical[n - 1]), return_dtype=pl.Int64).alias(LINE),
-        *(fields.list.get(position, null_on_oob=True).str.strip_chars(f" {dialect.quote}").alias(mapping[name])
-          for position, name in enumerate(header) if name in mapping),
+        *(
+            fields.list.get(position, null_on_oob=True).str.strip_chars(f" {dialect.quote}").alias(mapping[name])
+            for position, name in enumerate(header)
+            if name in mapping
+        ),
     ).select(LINE, "column", "message", "message_fi", *(mapping[name] for name in header if name in mapping))
 
 
@@ -234,9 +277,19 @@ def _parse(source: Path, header: list[str], mapping: dict[str, str], dialect: Cs
     con = duckdb.connect()
     try:
         columns = {name: "VARCHAR" for name in header}
-        rel = con.read_csv(str(source), delimiter=dialect.delimiter, quotechar=dialect.quote, escapechar=dialect.quote,
-                           header=True, columns=columns, ignore_errors=True, store_rejects=True,
-                           auto_detect=False, strict_mode=True, encoding="utf-8")
+        rel = con.read_csv(
+            str(source),
+            delimiter=dialect.delimiter,
+            quotechar=dialect.quote,
+            escapechar=dialect.quote,
+            header=True,
+            columns=columns,
+            ignore_errors=True,
+            store_rejects=True,
+            auto_detect=False,
+            strict_mode=True,
+            encoding="utf-8",
+        )
         select = ", ".join(f'"{h.replace(chr(34), chr(34) * 2)}" AS "{mapping[h]}"' for h in header if h in mapping)
         frame = rel.select(select).pl()  # (also a header-only file: no rows, the right columns)
         rejects = con.sql("""
@@ -245,10 +298,15 @@ def _parse(source: Path, header: list[str], mapping: dict[str, str], dialect: Cs
             FROM reject_errors GROUP BY line ORDER BY line""").pl()
     finally:
         con.close()
+
     def words(catalogue: dict[str, str]) -> pl.Expr:
         return pl.col("error_type").replace_strict(
-            {k: v.format(delim=dialect.delimiter) for k, v in catalogue.items()}, default=pl.col("detail"))
+            {k: v.format(delim=dialect.delimiter) for k, v in catalogue.items()}, default=pl.col("detail")
+        )
+
     return frame, rejects.with_columns(
-        pl.col("logical_line").cast(pl.Int64), words(REJECT_WORDS).alias("message"),
+        pl.col("logical_line").cast(pl.Int64),
+        words(REJECT_WORDS).alias("message"),
         words(REJECT_WORDS_FI).alias("message_fi"),
-        pl.col("column").replace_strict(mapping, default=pl.col("column")))
+        pl.col("column").replace_strict(mapping, default=pl.col("column")),
+    )

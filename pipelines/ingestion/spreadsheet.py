@@ -7,6 +7,7 @@ booleans), but a file saved again by hand may hold them as text (``d.m.yyyy``, a
 listed with its sheet, row and header; a file that cannot be read at all is a :class:`FileProblem`
 naming the file, the sheet and the header.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -46,8 +47,11 @@ def reporting_period(file: str) -> tuple[str, dt.date, dt.date]:
     """(oppilaitos oid, first day, last day) from KOSKI's file name."""
     match = FILE_NAME.match(file)
     if not match:
-        raise FileProblem(file, "the name is not KOSKI's opiskelijavuositiedot_<oppilaitos oid>_<yyyymmdd>-"
-                                "<yyyymmdd>.xlsx, which gives the reporting period: download the report again")
+        raise FileProblem(
+            file,
+            "the name is not KOSKI's opiskelijavuositiedot_<oppilaitos oid>_<yyyymmdd>-"
+            "<yyyymmdd>.xlsx, which gives the reporting period: download the report again",
+        )
     try:
         first, last = (dt.datetime.strptime(match[g], "%Y%m%d").date() for g in ("first", "last"))
     except ValueError:
@@ -79,8 +83,9 @@ def _typed(text: pl.Expr, dtype) -> pl.Expr:
         lower = text.str.to_lowercase()
         return pl.when(lower.is_in(TRUE_WORDS)).then(True).when(lower.is_in(FALSE_WORDS)).then(False)
     if dtype == pl.Date:
-        return pl.coalesce(text.str.strptime(pl.Date, "%Y-%m-%d", strict=False),
-                           text.str.strptime(pl.Date, "%d.%m.%Y", strict=False))
+        return pl.coalesce(
+            text.str.strptime(pl.Date, "%Y-%m-%d", strict=False), text.str.strptime(pl.Date, "%d.%m.%Y", strict=False)
+        )
     return text
 
 
@@ -90,9 +95,12 @@ def _data_sheet(workbook: CalamineWorkbook, file: str) -> tuple[str, list[list]]
         rows = workbook.get_sheet_by_name(name).to_python(skip_empty_area=False)
         if rows and rows[0] and _text(rows[0][0]) == FIRST_HEADER:
             return name, rows
-    raise FileProblem(file, f"no sheet starts with KOSKI's header row (its first header is '{FIRST_HEADER}'); the "
-                            f"workbook's sheets are {', '.join(repr(n) for n in workbook.sheet_names) or 'none'}: "
-                            "is this KOSKI's opiskelijavuositiedot report?")
+    raise FileProblem(
+        file,
+        f"no sheet starts with KOSKI's header row (its first header is '{FIRST_HEADER}'); the "
+        f"workbook's sheets are {', '.join(repr(n) for n in workbook.sheet_names) or 'none'}: "
+        "is this KOSKI's opiskelijavuositiedot report?",
+    )
 
 
 def read_koski_report(file: str, data: bytes) -> KoskiReport:
@@ -108,20 +116,29 @@ def read_koski_report(file: str, data: bytes) -> KoskiReport:
     headers = [_text(h) or "" for h in rows[0]]
     for column in REQUIRED:
         if column.source_header not in headers:
-            raise FileProblem(file, f"sheet '{sheet}': the header '{column.source_header}' is missing (KOSKI's "
-                                    "report has it; was a column deleted?)", line=1, column=column.source_header)
+            raise FileProblem(
+                file,
+                f"sheet '{sheet}': the header '{column.source_header}' is missing (KOSKI's "
+                "report has it; was a column deleted?)",
+                line=1,
+                column=column.source_header,
+            )
     known = [c for c in KOSKI_FILE.columns if c.source_header in headers]
     at = {c.name: headers.index(c.source_header) for c in known}
     body = rows[1:]
-    text = pl.DataFrame({c.name: [_text(r[at[c.name]]) if at[c.name] < len(r) else None for r in body]
-                         for c in known}, schema={c.name: pl.Utf8 for c in known})
+    text = pl.DataFrame(
+        {c.name: [_text(r[at[c.name]]) if at[c.name] < len(r) else None for r in body] for c in known},
+        schema={c.name: pl.Utf8 for c in known},
+    )
     text = text.with_columns(pl.int_range(2, pl.len() + 2, dtype=pl.Int64).alias(LINE)).filter(
-        pl.any_horizontal(pl.col(c.name).is_not_null() for c in known))  # (blank rows at the end of a sheet)
+        pl.any_horizontal(pl.col(c.name).is_not_null() for c in known)
+    )  # (blank rows at the end of a sheet)
     typed = text.with_columns(_typed(pl.col(c.name), c.dtype).alias(c.name) for c in known)
     unreadable = []
     for c in known:
         if c.dtype != pl.Utf8:
             bad = text.select(LINE, pl.col(c.name).alias("text"), typed[c.name].alias("value")).filter(
-                pl.col("text").is_not_null() & pl.col("value").is_null())
+                pl.col("text").is_not_null() & pl.col("value").is_null()
+            )
             unreadable += [(line, c.source_header, value) for line, value in bad.select(LINE, "text").rows()]
     return KoskiReport(file, sheet, oid, first, last, typed, unreadable)

@@ -5,6 +5,7 @@ already holds the whole year, so it would flatter the figures. Per breakdown mem
 or a qualification type) it gives the error of each month's year-end forecast, whether the actual fell
 inside the 80 % interval, and over the eleven months the MAPE, the interval's coverage and the bias.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -59,16 +60,21 @@ class Summary:
     bias: float  # mean signed error, %
 
     def line(self) -> str:
-        return (f"MAPE {self.mape:.1f} %, 80 % interval covered {self.covered}/{self.months} months, "
-                f"bias {self.bias:+.1f} %")
+        return (
+            f"MAPE {self.mape:.1f} %, 80 % interval covered {self.covered}/{self.months} months, "
+            f"bias {self.bias:+.1f} %"
+        )
 
 
 def summary(results: list[MonthResult]) -> Summary:
     measured = [r for r in results if r.month_end.month <= MEASURED_MONTHS]
     errors = [r.error for r in measured]
-    return Summary(mape=100 * sum(abs(e) for e in errors) / len(errors),
-                   covered=sum(r.inside for r in measured), months=len(measured),
-                   bias=100 * sum(errors) / len(errors))
+    return Summary(
+        mape=100 * sum(abs(e) for e in errors) / len(errors),
+        covered=sum(r.inside for r in measured),
+        months=len(measured),
+        bias=100 * sum(errors) / len(errors),
+    )
 
 
 def month_ends(year: int) -> list[dt.date]:
@@ -80,25 +86,33 @@ def _year_figures(landing: Landing, year: int) -> tuple[pl.DataFrame, pl.DataFra
     members; and the study rights the newest export holds back. The newest export must be dated after the year."""
     newest = landing.export_folder(SYSTEM)
     if dt.date.fromisoformat(newest.name) <= dt.date(year, 12, 31):
-        raise FileProblem(str(newest), f"the newest export ({newest.name}) is not after {year}: the year's actual "
-                                       "total is not known yet, so there is nothing to test the forecasts against")
+        raise FileProblem(
+            str(newest),
+            f"the newest export ({newest.name}) is not after {year}: the year's actual "
+            "total is not known yet, so there is nothing to test the forecasts against",
+        )
     history, held = history_from_folder(landing, newest)
     days = per_study_right(history, dt.date(year, 1, 1), dt.date(year, 12, 31)).select(
-        RIGHT, (pl.col("student_year_days_current").fill_null(0) / 365).alias("student_years"))
+        RIGHT, (pl.col("student_year_days_current").fill_null(0) / 365).alias("student_years")
+    )
     quals = pl.DataFrame(list(reference(QUALIFICATIONS))).select("koulutus_code", "qualification_type")
-    members = history.study_rights.select(RIGHT, "campus", "koulutus_code").join(
-        quals, on="koulutus_code", how="left").with_columns(
-        pl.col("qualification_type").fill_null("unknown"), pl.lit("total").alias("total"))
+    members = (
+        history.study_rights.select(RIGHT, "campus", "koulutus_code")
+        .join(quals, on="koulutus_code", how="left")
+        .with_columns(pl.col("qualification_type").fill_null("unknown"), pl.lit("total").alias("total"))
+    )
     return days.join(members, on=RIGHT, how="left"), held.select(RIGHT).unique()
 
 
 def _totals(figures: pl.DataFrame, breakdowns: tuple[str, ...]) -> dict[tuple[str, str], float]:
-    return {(breakdown, member): total for breakdown in breakdowns
-            for member, total in figures.group_by(breakdown).agg(pl.col("student_years").sum()).iter_rows()}
+    return {
+        (breakdown, member): total
+        for breakdown in breakdowns
+        for member, total in figures.group_by(breakdown).agg(pl.col("student_years").sum()).iter_rows()
+    }
 
 
-def backtest(landing: Landing, year: int, by: str = "total", use_plan: bool = True
-             ) -> dict[str, list[MonthResult]]:
+def backtest(landing: Landing, year: int, by: str = "total", use_plan: bool = True) -> dict[str, list[MonthResult]]:
     """breakdown member (and ``total``) → the twelve month ends' year-end forecasts (all funding) against the
     actual.
 
@@ -120,12 +134,16 @@ def backtest(landing: Landing, year: int, by: str = "total", use_plan: bool = Tr
         counted = history.only(history.study_rights.join(held_now, on=RIGHT, how="anti")[RIGHT])
         plan = plan_in_force(known_then, last_day).for_year(year) if use_plan else None
         frame = forecast_year(Calculation.up_to(counted, last_day), late=late, plan=plan).frame.filter(
-            (pl.col("funding_scope") == "all") & pl.col("breakdown").is_in(breakdowns) & (pl.col("month") == 12))
+            (pl.col("funding_scope") == "all") & pl.col("breakdown").is_in(breakdowns) & (pl.col("month") == 12)
+        )
         forecasts = {(r["breakdown"], r["breakdown_value"]): r for r in frame.iter_rows(named=True)}
         actual = _totals(figures.join(held[folder].select(RIGHT).unique(), on=RIGHT, how="anti"), breakdowns)
         for (breakdown, member), total in actual.items():
             f = forecasts.get((breakdown, member))
-            interval = (f["forecast_year_total"], f["forecast_year_low_80"], f["forecast_year_high_80"]) if f \
-                else (0.0, 0.0, 0.0)  # a member with no study right open or expected on that day
+            interval = (
+                (f["forecast_year_total"], f["forecast_year_low_80"], f["forecast_year_high_80"])
+                if f
+                else (0.0, 0.0, 0.0)
+            )  # a member with no study right open or expected on that day
             results.setdefault(member, []).append(MonthResult(last_day, folder.name, *interval, total))
     return results

@@ -3,6 +3,7 @@
 "The last 12 months" is the 365 days ending on the as-of date. The KPIs are aggregated
 with DuckDB from the published facts (what a BI tool sees) plus contact counts.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -27,7 +28,8 @@ def _query(text: str, as_of: dt.date, **frames: pl.DataFrame) -> pl.DataFrame:
 
 def hosting(workplaces: pl.DataFrame, as_of: dt.date) -> pl.DataFrame:
     """Per organisation: students and workplace periods in the last 12 months, by agreement type, and ever."""
-    return _query("""
+    return _query(
+        """
         WITH w AS (SELECT *, start_date <= $last AND coalesce(end_date, $last) >= $first AS recent FROM workplaces)
         SELECT organization_key,
                count(DISTINCT student_key) FILTER (WHERE recent) AS students_hosted_12m,
@@ -37,38 +39,54 @@ def hosting(workplaces: pl.DataFrame, as_of: dt.date) -> pl.DataFrame:
                    AS students_oppisopimus_12m,
                count(*) FILTER (WHERE recent) AS workplace_periods_12m,
                count(DISTINCT student_key) AS students_hosted_total
-        FROM w GROUP BY organization_key""", as_of, workplaces=workplaces)
+        FROM w GROUP BY organization_key""",
+        as_of,
+        workplaces=workplaces,
+    )
 
 
 def activity(activities: pl.DataFrame, as_of: dt.date) -> pl.DataFrame:
     """Per organisation: activities in the last 12 months (by type; cancelled ones left out) and the last contact."""
-    by_type = ",\n".join(f"count(*) FILTER (WHERE recent AND activity_type = '{t}') AS activities_12m_{t}"
-                         for t in ACTIVITY_TYPES)
-    return _query(f"""
+    by_type = ",\n".join(
+        f"count(*) FILTER (WHERE recent AND activity_type = '{t}') AS activities_12m_{t}" for t in ACTIVITY_TYPES
+    )
+    return _query(
+        f"""
         WITH a AS (SELECT *, state <> 'canceled' AND day BETWEEN $first AND $last AS recent FROM activities)
         SELECT organization_key, {by_type},
                count(*) FILTER (WHERE recent) AS crm_activities_12m,
                max(done) FILTER (WHERE state = 'completed' AND done <= $last) AS last_contact_date
-        FROM a GROUP BY organization_key""", as_of, activities=activities.with_columns(
-        local_date("scheduled_start").alias("day"), local_date("actual_end").alias("done")))
+        FROM a GROUP BY organization_key""",
+        as_of,
+        activities=activities.with_columns(
+            local_date("scheduled_start").alias("day"), local_date("actual_end").alias("done")
+        ),
+    )
 
 
 def partnership(partnerships: pl.DataFrame) -> pl.DataFrame:
     """Per organisation: the highest level of a partnership active on the as-of date."""
-    return sql("""
+    return sql(
+        """
         SELECT organization_key, TRUE AS active_partnership,
                CASE WHEN bool_or(level = 'strategic_partner') THEN 'strategic_partner' ELSE 'partner' END
                    AS active_partnership_level
-        FROM partnerships WHERE is_active GROUP BY organization_key""", partnerships=partnerships)
+        FROM partnerships WHERE is_active GROUP BY organization_key""",
+        partnerships=partnerships,
+    )
 
 
 def surveys(responses: pl.DataFrame) -> pl.DataFrame:
-    return sql("""
+    return sql(
+        """
         SELECT organization_key, count(*) AS survey_responses, avg(nps) AS nps_average,
-               100.0 * (count(*) FILTER (WHERE nps_group = 'promoter') - count(*) FILTER (WHERE nps_group = 'detractor'))
+               100.0 * (count(*) FILTER (WHERE nps_group = 'promoter')
+                        - count(*) FILTER (WHERE nps_group = 'detractor'))
                    / nullif(count(nps), 0) AS nps_score,
                avg(satisfaction) AS satisfaction_average
-        FROM responses GROUP BY organization_key""", responses=responses)
+        FROM responses GROUP BY organization_key""",
+        responses=responses,
+    )
 
 
 def _counts_filled(frame: pl.DataFrame, table: str) -> pl.DataFrame:
@@ -77,36 +95,70 @@ def _counts_filled(frame: pl.DataFrame, table: str) -> pl.DataFrame:
     return frame.with_columns(pl.col(c).fill_null(0) for c in counts if c in frame.columns)
 
 
-def crm_student_admin_overlap(dim: pl.DataFrame, matches: pl.DataFrame, workplaces: pl.DataFrame,
-                              activities: pl.DataFrame, partnerships: pl.DataFrame, as_of: dt.date) -> pl.DataFrame:
-    accounts = matches.filter(pl.col("source_system") == "crm").group_by("organization_key").agg(
-        (pl.col("state") == "Active").sum().cast(pl.Int64).alias("active_crm_account_count"))
-    names = matches.filter(pl.col("match_name") != "").group_by("organization_key").agg(
-        (pl.col("match_name").n_unique() > 1).alias("name_conflict"))
-    frame = (dim.join(accounts, on="organization_key", how="left").join(names, on="organization_key", how="left")
-             .join(hosting(workplaces, as_of), on="organization_key", how="left")
-             .join(activity(activities, as_of), on="organization_key", how="left")
-             .join(partnership(partnerships), on="organization_key", how="left"))
+def crm_student_admin_overlap(
+    dim: pl.DataFrame,
+    matches: pl.DataFrame,
+    workplaces: pl.DataFrame,
+    activities: pl.DataFrame,
+    partnerships: pl.DataFrame,
+    as_of: dt.date,
+) -> pl.DataFrame:
+    accounts = (
+        matches.filter(pl.col("source_system") == "crm")
+        .group_by("organization_key")
+        .agg((pl.col("state") == "Active").sum().cast(pl.Int64).alias("active_crm_account_count"))
+    )
+    names = (
+        matches.filter(pl.col("match_name") != "")
+        .group_by("organization_key")
+        .agg((pl.col("match_name").n_unique() > 1).alias("name_conflict"))
+    )
+    frame = (
+        dim.join(accounts, on="organization_key", how="left")
+        .join(names, on="organization_key", how="left")
+        .join(hosting(workplaces, as_of), on="organization_key", how="left")
+        .join(activity(activities, as_of), on="organization_key", how="left")
+        .join(partnership(partnerships), on="organization_key", how="left")
+    )
     frame = _counts_filled(frame, "mart_crm_student_admin_overlap").with_columns(
-        pl.when(pl.col("in_crm") & pl.col("in_student_admin")).then(pl.lit("both"))
-        .when(pl.col("in_crm")).then(pl.lit("crm_only")).otherwise(pl.lit("student_admin_only")).alias("overlap_category"),
+        pl.when(pl.col("in_crm") & pl.col("in_student_admin"))
+        .then(pl.lit("both"))
+        .when(pl.col("in_crm"))
+        .then(pl.lit("crm_only"))
+        .otherwise(pl.lit("student_admin_only"))
+        .alias("overlap_category"),
         (pl.col("crm_account_count") > 1).alias("has_duplicate_crm_accounts"),
-        (pl.col("in_crm") & (pl.col("active_crm_account_count") == 0) & (pl.col("students_hosted_12m") > 0))
-        .alias("inactive_account_hosting_students"),
-        pl.col("name_conflict").fill_null(False), pl.col("active_partnership").fill_null(False),
-        pl.lit(as_of).alias("as_of_date"))
+        (pl.col("in_crm") & (pl.col("active_crm_account_count") == 0) & (pl.col("students_hosted_12m") > 0)).alias(
+            "inactive_account_hosting_students"
+        ),
+        pl.col("name_conflict").fill_null(False),
+        pl.col("active_partnership").fill_null(False),
+        pl.lit(as_of).alias("as_of_date"),
+    )
     return conform(frame.sort("organization_key"), "mart_crm_student_admin_overlap")
 
 
-def customer_segments(dim: pl.DataFrame, workplaces: pl.DataFrame, activities: pl.DataFrame,
-                      partnerships: pl.DataFrame, responses: pl.DataFrame, contacts: pl.DataFrame,
-                      segments: list[Segment], as_of: dt.date) -> pl.DataFrame:
-    frame = (dim.select("organization_key", "organization_name", "in_crm")
-             .join(hosting(workplaces, as_of), on="organization_key", how="left")
-             .join(activity(activities, as_of), on="organization_key", how="left")
-             .join(partnership(partnerships), on="organization_key", how="left")
-             .join(surveys(responses), on="organization_key", how="left")
-             .join(contacts.group_by("organization_key").len("contacts").with_columns(pl.col("contacts").cast(pl.Int64)),
-                   on="organization_key", how="left"))
+def customer_segments(
+    dim: pl.DataFrame,
+    workplaces: pl.DataFrame,
+    activities: pl.DataFrame,
+    partnerships: pl.DataFrame,
+    responses: pl.DataFrame,
+    contacts: pl.DataFrame,
+    segments: list[Segment],
+    as_of: dt.date,
+) -> pl.DataFrame:
+    frame = (
+        dim.select("organization_key", "organization_name", "in_crm")
+        .join(hosting(workplaces, as_of), on="organization_key", how="left")
+        .join(activity(activities, as_of), on="organization_key", how="left")
+        .join(partnership(partnerships), on="organization_key", how="left")
+        .join(surveys(responses), on="organization_key", how="left")
+        .join(
+            contacts.group_by("organization_key").len("contacts").with_columns(pl.col("contacts").cast(pl.Int64)),
+            on="organization_key",
+            how="left",
+        )
+    )
     frame = _counts_filled(frame, "mart_customer_segments").with_columns(pl.lit(as_of).alias("as_of_date"))
     return conform(frame.with_columns(segment_of(segments)).sort("organization_key"), "mart_customer_segments")

@@ -20,6 +20,7 @@ explained in ``docs/architecture/student_year_forecast.md``):
   rates counted from the history years drawn with replacement (the rates' own uncertainty) and
   its own draw of the late-recorded endings.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -30,8 +31,16 @@ import numpy as np
 import polars as pl
 
 from pipelines.marts.late_recording import NOTHING_MEASURED, LateRecording
-from pipelines.marts.student_years import (GRADUATED, HOLIDAY, NUMBER, PRESENT, RIGHT, Calculation,
-                                           current_day_weights, month_end)
+from pipelines.marts.student_years import (
+    GRADUATED,
+    HOLIDAY,
+    NUMBER,
+    PRESENT,
+    RIGHT,
+    Calculation,
+    current_day_weights,
+    month_end,
+)
 from schemas import published
 from schemas.codes import ENDING_STATUSES, QUALIFICATIONS, reference
 
@@ -58,15 +67,27 @@ class Forecast:
     frame: pl.DataFrame  # year, month, funding_scope, breakdown, breakdown_value, actual…, forecast…
 
     def year_total(self, scope: str = "all") -> dict[str, float]:
-        row = self.frame.filter((pl.col("breakdown") == "total") & (pl.col("funding_scope") == scope)
-                                & (pl.col("month") == 12)).row(0, named=True)
-        return {"forecast": row["forecast_year_total"], "low": row["forecast_year_low_80"],
-                "high": row["forecast_year_high_80"]}
+        row = self.frame.filter(
+            (pl.col("breakdown") == "total") & (pl.col("funding_scope") == scope) & (pl.col("month") == 12)
+        ).row(0, named=True)
+        return {
+            "forecast": row["forecast_year_total"],
+            "low": row["forecast_year_low_80"],
+            "high": row["forecast_year_high_80"],
+        }
 
 
 def _state(status: pl.Expr) -> pl.Expr:
-    return (pl.when(status == PRESENT).then(LASNA).when(status == HOLIDAY).then(LOMA)
-            .when(status.is_in(sorted(ENDING_STATUSES))).then(ENDED).otherwise(PAUSED).cast(pl.Int8))
+    return (
+        pl.when(status == PRESENT)
+        .then(LASNA)
+        .when(status == HOLIDAY)
+        .then(LOMA)
+        .when(status.is_in(sorted(ENDING_STATUSES)))
+        .then(ENDED)
+        .otherwise(PAUSED)
+        .cast(pl.Int8)
+    )
 
 
 #: the axes of a rate table (replicate, kind, calendar month, past planned end, state, …) pooled in turn where a cell
@@ -94,38 +115,62 @@ class History:
     def __init__(self, calculation: Calculation):
         history, self.as_of, self.first = calculation.history, calculation.last, calculation.first
         self.history = history
-        rights = history.numbered(history.study_rights.select(RIGHT, "study_right_type", "campus", "koulutus_code",
-                                                              "planned_end_date"))
+        rights = history.numbered(
+            history.study_rights.select(RIGHT, "study_right_type", "campus", "koulutus_code", "planned_end_date")
+        )
         quals = pl.DataFrame(list(reference(QUALIFICATIONS))).select("koulutus_code", "qualification_type").lazy()
-        self.rights = rights.join(quals, on="koulutus_code", how="left").with_columns(
-            pl.col("qualification_type").fill_null("unknown"), _kind(pl.col("study_right_type")).alias("kind")).collect()
+        self.rights = (
+            rights.join(quals, on="koulutus_code", how="left")
+            .with_columns(
+                pl.col("qualification_type").fill_null("unknown"), _kind(pl.col("study_right_type")).alias("kind")
+            )
+            .collect()
+        )
         self.pieces = calculation.pieces.with_columns(
             pl.col("piece_start").dt.month_start().alias("month"),
-            ((pl.col("piece_end") - pl.col("piece_start")).dt.total_days() + 1).alias("days"))
+            ((pl.col("piece_end") - pl.col("piece_start")).dt.total_days() + 1).alias("days"),
+        )
         self.by_study_right = calculation.by_study_right()
 
     @cached_property
     def starts(self) -> pl.DataFrame:
         """Per study right with days in the export: the day of its first status and its first funding code."""
-        return self.by_study_right.group_by(NUMBER, maintain_order=True).agg(
-            pl.col("piece_start").first().alias("starts_on"), pl.col("funding_code").drop_nulls().first()).collect()
+        return (
+            self.by_study_right.group_by(NUMBER, maintain_order=True)
+            .agg(pl.col("piece_start").first().alias("starts_on"), pl.col("funding_code").drop_nulls().first())
+            .collect()
+        )
 
     def months(self) -> pl.DataFrame:
         """Per study right and whole known month: state on the first day, next month's state, days by status."""
         p = self.pieces.lazy()  # lazy: the streaming engine joins these millions of rows several times faster
-        start = p.filter(pl.col("piece_start") == pl.col("month")).select(NUMBER, "month", _state(pl.col("status")).alias("state"))
-        days = p.select(NUMBER, "month", *(pl.when(pl.col("status") == s).then(pl.col("days")).otherwise(0).alias(s)
-                                            for s in DAY_STATUSES)).group_by(NUMBER, "month").agg(
-            pl.col(DAY_STATUSES).sum())  # (plain sums of when-columns: a third faster than filtered sums here)
+        start = p.filter(pl.col("piece_start") == pl.col("month")).select(
+            NUMBER, "month", _state(pl.col("status")).alias("state")
+        )
+        days = (
+            p.select(
+                NUMBER,
+                "month",
+                *(pl.when(pl.col("status") == s).then(pl.col("days")).otherwise(0).alias(s) for s in DAY_STATUSES),
+            )
+            .group_by(NUMBER, "month")
+            .agg(pl.col(DAY_STATUSES).sum())
+        )  # (plain sums of when-columns: a third faster than filtered sums here)
         last_known = (self.as_of + dt.timedelta(days=1)).replace(day=1)
         nxt = start.select(NUMBER, pl.col("month").dt.offset_by("-1mo"), pl.col("state").alias("next_state"))
-        return (start.filter(pl.col("state") != ENDED).filter(pl.col("month").dt.offset_by("1mo") <= last_known)
-                .join(nxt, on=[NUMBER, "month"], how="left").with_columns(pl.col("next_state").fill_null(ENDED))
-                .join(days, on=[NUMBER, "month"], how="left")
-                .join(self.rights.lazy().select(NUMBER, "planned_end_date", "kind"), on=NUMBER, how="left")
-                .with_columns(_past_planned(pl.col("month")).alias("past_planned"),
-                              pl.col("month").dt.year().alias("year"),
-                              (pl.col("month").dt.month() - 1).alias("calendar_month"))).collect()
+        return (
+            start.filter(pl.col("state") != ENDED)
+            .filter(pl.col("month").dt.offset_by("1mo") <= last_known)
+            .join(nxt, on=[NUMBER, "month"], how="left")
+            .with_columns(pl.col("next_state").fill_null(ENDED))
+            .join(days, on=[NUMBER, "month"], how="left")
+            .join(self.rights.lazy().select(NUMBER, "planned_end_date", "kind"), on=NUMBER, how="left")
+            .with_columns(
+                _past_planned(pl.col("month")).alias("past_planned"),
+                pl.col("month").dt.year().alias("year"),
+                (pl.col("month").dt.month() - 1).alias("calendar_month"),
+            )
+        ).collect()
 
 
 def _past_planned(month_start: pl.Expr) -> pl.Expr:
@@ -146,7 +191,8 @@ class Chain:
         counts = np.zeros((len(years), KINDS, 12, 2, 3, 4))
         sums = np.zeros((len(years), KINDS, 12, 2, 3, len(DAY_STATUSES)))
         grouped = months.group_by("year", "kind", "calendar_month", "past_planned", "state", "next_state").agg(
-            pl.len().alias("n"), *(pl.col(s).fill_null(0).sum() for s in DAY_STATUSES))
+            pl.len().alias("n"), *(pl.col(s).fill_null(0).sum() for s in DAY_STATUSES)
+        )
         for row in grouped.iter_rows(named=True):
             at = (years.index(row["year"]), row["kind"], row["calendar_month"], row["past_planned"], row["state"])
             counts[at + (row["next_state"],)] += row["n"]
@@ -156,28 +202,42 @@ class Chain:
         counts, sums = counts[draws].sum(axis=1), sums[draws].sum(axis=1)
         transitions, totals = _pooled(counts, counts.sum(axis=-1, keepdims=True))
         sums, n = _pooled(sums, counts.sum(axis=-1, keepdims=True))
-        return cls(np.divide(transitions, totals, out=np.zeros_like(transitions), where=totals > 0),
-                   np.divide(sums, n, out=np.zeros_like(sums), where=n > 0))
+        return cls(
+            np.divide(transitions, totals, out=np.zeros_like(transitions), where=totals > 0),
+            np.divide(sums, n, out=np.zeros_like(sums), where=n > 0),
+        )
 
 
 def _groups(frame: pl.DataFrame) -> dict[tuple[str, str], tuple[np.ndarray, list[str]]]:
     """(scope, breakdown) → member index per study right (-1 = not in scope) and member names."""
     out = {}
     for scope in SCOPES:
-        inside = np.ones(frame.height, bool) if scope == "all" else (frame["funding_code"] == scope).fill_null(False).to_numpy()
+        inside = (
+            np.ones(frame.height, bool)
+            if scope == "all"
+            else (frame["funding_code"] == scope).fill_null(False).to_numpy()
+        )
         for breakdown in BREAKDOWNS:
-            values = np.array(["total"] * frame.height if breakdown == "total" else frame[breakdown].to_list(), dtype=object)
+            values = np.array(
+                ["total"] * frame.height if breakdown == "total" else frame[breakdown].to_list(), dtype=object
+            )
             names, index = np.unique(values.astype(str), return_inverse=True)
             out[(scope, breakdown)] = (np.where(inside, index, -1), list(names))
     return out
 
 
-def forecast_year(calculation: Calculation, targets: pl.DataFrame | None = None,
-                  late: LateRecording = NOTHING_MEASURED, plan: pl.DataFrame | None = None) -> Forecast:
+def forecast_year(
+    calculation: Calculation,
+    targets: pl.DataFrame | None = None,
+    late: LateRecording = NOTHING_MEASURED,
+    plan: pl.DataFrame | None = None,
+) -> Forecast:
     """Forecast the year of the calculation's last day from what its history knew on that day, what ``late`` says
     it did not know yet and the intake ``plan`` (``schemas/plans.py``) where one is given."""
     as_of = calculation.last
-    if calculation.history.study_rights.height == 0:  # nothing could be calculated (e.g. the study-right file was unreadable)
+    if (
+        calculation.history.study_rights.height == 0
+    ):  # nothing could be calculated (e.g. the study-right file was unreadable)
         return Forecast(pl.DataFrame(schema=MART_SCHEMA))
     known = History(calculation)
     chain = Chain.learn(known.months(), np.random.default_rng([SEED, 0]))
@@ -186,8 +246,7 @@ def forecast_year(calculation: Calculation, targets: pl.DataFrame | None = None,
     ahead = [m for m in months if month_end(m) > as_of]  # months with days still to come
     population = _population(known, as_of, year, plan)
     groups = _groups(population)
-    simulated = _simulate(population, chain, ahead, _day_weights(population, ahead), as_of, groups,
-                          late.phantom_share)
+    simulated = _simulate(population, chain, ahead, _day_weights(population, ahead), as_of, groups, late.phantom_share)
     actual = _actual(known, year, groups.keys())
     revised = _revised(actual, late, as_of)
     intake = Intake.of(known, chain, ahead, year, plan)
@@ -198,23 +257,46 @@ def _population(known: History, as_of: dt.date, year: int, plan: pl.DataFrame | 
     """Open study rights on the as-of date, those registered to start later in the year, and this year's other
     expected starts as templates (``_templates``)."""
     p = known.by_study_right
-    last = p.group_by(NUMBER, maintain_order=True).agg(
-        pl.col("status").last(), pl.col("piece_end").last(), pl.col("part_time_percent").last(),
-        pl.col("funding_code").drop_nulls().last()).collect()
-    open_rights = last.filter((pl.col("piece_end") == as_of) & ~pl.col("status").is_in(sorted(ENDING_STATUSES))).select(
-        NUMBER, _state(pl.col("status")).alias("state"), pl.col("part_time_percent").fill_null(100.0), "funding_code",
-        pl.lit(None, pl.Date).alias("starts_on"), pl.lit(1.0).alias("probability")).join(known.rights, on=NUMBER,
-                                                                                        how="left")
+    last = (
+        p.group_by(NUMBER, maintain_order=True)
+        .agg(
+            pl.col("status").last(),
+            pl.col("piece_end").last(),
+            pl.col("part_time_percent").last(),
+            pl.col("funding_code").drop_nulls().last(),
+        )
+        .collect()
+    )
+    open_rights = (
+        last.filter((pl.col("piece_end") == as_of) & ~pl.col("status").is_in(sorted(ENDING_STATUSES)))
+        .select(
+            NUMBER,
+            _state(pl.col("status")).alias("state"),
+            pl.col("part_time_percent").fill_null(100.0),
+            "funding_code",
+            pl.lit(None, pl.Date).alias("starts_on"),
+            pl.lit(1.0).alias("probability"),
+        )
+        .join(known.rights, on=NUMBER, how="left")
+    )
     statuses = known.history.numbered(known.history.status_periods).sort(NUMBER, "start_date")
-    registered = statuses.group_by(NUMBER).agg(
-        pl.col("start_date").first().alias("starts_on"), pl.col("funding_code").drop_nulls().first()).filter(
-        (pl.col("starts_on") > as_of) & (pl.col("starts_on").dt.year() == year)).collect().join(
-        known.rights, on=NUMBER, how="left").with_columns(
-        pl.lit(NOT_STARTED, pl.Int8).alias("state"), pl.lit(100.0).alias("part_time_percent"),
-        pl.lit(1.0).alias("probability")).select(open_rights.columns)
+    registered = (
+        statuses.group_by(NUMBER)
+        .agg(pl.col("start_date").first().alias("starts_on"), pl.col("funding_code").drop_nulls().first())
+        .filter((pl.col("starts_on") > as_of) & (pl.col("starts_on").dt.year() == year))
+        .collect()
+        .join(known.rights, on=NUMBER, how="left")
+        .with_columns(
+            pl.lit(NOT_STARTED, pl.Int8).alias("state"),
+            pl.lit(100.0).alias("part_time_percent"),
+            pl.lit(1.0).alias("probability"),
+        )
+        .select(open_rights.columns)
+    )
     templates = _templates(known, as_of, year, registered, plan)
     return pl.concat([open_rights, registered, templates.select(open_rights.columns)]).sort(
-        "starts_on", NUMBER, nulls_last=False)
+        "starts_on", NUMBER, nulls_last=False
+    )
 
 
 MONTH = pl.col("starts_on").dt.month()
@@ -235,8 +317,9 @@ def _moved_to(frame: pl.DataFrame, year: int, month: int) -> pl.DataFrame:
     return frame.with_columns(pl.col("planned_end_date") + (moved - pl.col("starts_on")), moved.alias("starts_on"))
 
 
-def _templates(known: History, as_of: dt.date, year: int, registered: pl.DataFrame,
-               plan: pl.DataFrame | None) -> pl.DataFrame:
+def _templates(
+    known: History, as_of: dt.date, year: int, registered: pl.DataFrame, plan: pl.DataFrame | None
+) -> pl.DataFrame:
     """New study rights expected this year and not yet registered, as templates: study rights that started in an
     earlier complete year, moved to this year, each with the probability it starts.
 
@@ -245,28 +328,40 @@ def _templates(known: History, as_of: dt.date, year: int, registered: pl.DataFra
     to start in the month are part of what it expects."""
     earlier = [y for y in range(known.first.year, year) if dt.date(y, 1, 1) >= known.first]
     shift = pl.format("{}y", year - pl.col("starts_on").dt.year())  # a template moves to this year, planned end too
-    history = known.starts.filter(pl.col("starts_on").dt.year().is_in(earlier)).join(
-        known.rights, on=NUMBER, how="left").with_columns(
-        pl.lit(NOT_STARTED, pl.Int8).alias("state"), pl.lit(100.0).alias("part_time_percent"),
-        pl.col("planned_end_date").dt.offset_by(shift), pl.col("starts_on").dt.offset_by(shift))
+    history = (
+        known.starts.filter(pl.col("starts_on").dt.year().is_in(earlier))
+        .join(known.rights, on=NUMBER, how="left")
+        .with_columns(
+            pl.lit(NOT_STARTED, pl.Int8).alias("state"),
+            pl.lit(100.0).alias("part_time_percent"),
+            pl.col("planned_end_date").dt.offset_by(shift),
+            pl.col("starts_on").dt.offset_by(shift),
+        )
+    )
     ahead = history.filter(pl.col("starts_on").dt.strftime("%m-%d") > as_of.strftime("%m-%d")).with_columns(
-        MONTH.alias("m"))
+        MONTH.alias("m")
+    )
     planned, covered = _planned_templates(history, registered, plan, as_of, year)
     # the months and types the plan does not give: the mean of earlier years, less what is already registered
     by_history = ahead.join(covered, on=["m", "study_right_type"], how="anti")
     unplanned = registered.with_columns(MONTH.alias("m")).join(covered, on=["m", "study_right_type"], how="anti")
-    expected = by_history.group_by("m").agg((pl.len() / max(len(earlier), 1)).alias("expected"),
-                                                        pl.len().alias("templates"))
+    expected = by_history.group_by("m").agg(
+        (pl.len() / max(len(earlier), 1)).alias("expected"), pl.len().alias("templates")
+    )
     already = unplanned.group_by("m").agg(pl.len().alias("registered"))
     chances = expected.join(already, on="m", how="left").select(
-        "m", ((pl.col("expected") - pl.col("registered").fill_null(0)).clip(lower_bound=0) / pl.col("templates"))
-        .alias("probability"))
+        "m",
+        ((pl.col("expected") - pl.col("registered").fill_null(0)).clip(lower_bound=0) / pl.col("templates")).alias(
+            "probability"
+        ),
+    )
     by_history = by_history.join(chances, on="m", how="left").drop("m")
     return pl.concat([by_history.select(planned.columns), planned]) if planned.height else by_history
 
 
-def _planned_templates(history: pl.DataFrame, registered: pl.DataFrame, plan: pl.DataFrame | None, as_of: dt.date,
-                       year: int) -> tuple[pl.DataFrame, pl.DataFrame]:
+def _planned_templates(
+    history: pl.DataFrame, registered: pl.DataFrame, plan: pl.DataFrame | None, as_of: dt.date, year: int
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Templates for the plan's rows of months after the as-of month, and the (m, study_right_type) pairs those
     rows cover.
 
@@ -279,8 +374,10 @@ def _planned_templates(history: pl.DataFrame, registered: pl.DataFrame, plan: pl
     if plan is None:
         return empty, covered
     rows = plan.filter((pl.col("year") == year) & (pl.col("month") > as_of.month if as_of.year == year else True))
-    rows = rows.sort(pl.col("koulutus_code").is_not_null().cast(pl.Int8) + pl.col("campus").is_not_null().cast(pl.Int8),
-                     descending=True)
+    rows = rows.sort(
+        pl.col("koulutus_code").is_not_null().cast(pl.Int8) + pl.col("campus").is_not_null().cast(pl.Int8),
+        descending=True,
+    )
     left = registered.with_columns(MONTH.alias("m"))
     parts = []
     for row in rows.iter_rows(named=True):
@@ -288,12 +385,26 @@ def _planned_templates(history: pl.DataFrame, registered: pl.DataFrame, plan: pl
         taken = left.filter((pl.col("m") == month) & match)
         left = left.join(taken.select(NUMBER), on=NUMBER, how="anti")
         expected = max(row["planned_starters"] - taken.height, 0)
-        candidates = next((c for c in (history.filter((MONTH == month) & match), history.filter(match),
-                                       history.filter(MONTH == month), history) if c.height), None)
+        candidates = next(
+            (
+                c
+                for c in (
+                    history.filter((MONTH == month) & match),
+                    history.filter(match),
+                    history.filter(MONTH == month),
+                    history,
+                )
+                if c.height
+            ),
+            None,
+        )
         if expected and candidates is not None:
             copies = -(-expected // candidates.height)  # a plan above history repeats its templates
-            parts.append(_moved_to(pl.concat([candidates] * copies), year, month).with_columns(
-                pl.lit(expected / (candidates.height * copies)).alias("probability")))
+            parts.append(
+                _moved_to(pl.concat([candidates] * copies), year, month).with_columns(
+                    pl.lit(expected / (candidates.height * copies)).alias("probability")
+                )
+            )
     covered = pl.DataFrame({"m": rows["month"].cast(pl.Int8), "study_right_type": rows["study_right_type"]}).unique()
     return (pl.concat(parts).select(columns) if parts else empty), covered
 
@@ -302,18 +413,29 @@ def _day_weights(population: pl.DataFrame, ahead: list[dt.date]) -> tuple[np.nda
     """cube[combo, month ahead, day status]: the current formula's value of one such day for each (study-right
     type, part-time %) combination; and each study right's combination."""
     combos = population.select("study_right_type", "part_time_percent").unique().sort(pl.all()).with_row_index("combo")
-    grid = combos.join(pl.DataFrame({"day": ahead}), how="cross").join(pl.DataFrame({"status": list(DAY_STATUSES)}),
-                                                                       how="cross")
+    grid = combos.join(pl.DataFrame({"day": ahead}), how="cross").join(
+        pl.DataFrame({"status": list(DAY_STATUSES)}), how="cross"
+    )
     valued = current_day_weights(grid.select("study_right_type", "status", "day", "part_time_percent"))
-    cube = valued.with_columns(grid["combo"]).sort("combo", "day", pl.col("status").replace_strict(
-        {s: i for i, s in enumerate(DAY_STATUSES)}))["weight"].to_numpy().reshape(combos.height, len(ahead), len(DAY_STATUSES))
-    combo_of = population.join(combos, on=["study_right_type", "part_time_percent"], how="left",
-                               maintain_order="left")["combo"].to_numpy().astype(np.int64)
+    cube = (
+        valued.with_columns(grid["combo"])
+        .sort("combo", "day", pl.col("status").replace_strict({s: i for i, s in enumerate(DAY_STATUSES)}))["weight"]
+        .to_numpy()
+        .reshape(combos.height, len(ahead), len(DAY_STATUSES))
+    )
+    combo_of = (
+        population.join(combos, on=["study_right_type", "part_time_percent"], how="left", maintain_order="left")[
+            "combo"
+        ]
+        .to_numpy()
+        .astype(np.int64)
+    )
     return cube, combo_of
 
 
-def _simulate(population, chain: Chain, ahead, weights: tuple[np.ndarray, np.ndarray], as_of, groups,
-              phantom_share: float = 0.0) -> dict:
+def _simulate(
+    population, chain: Chain, ahead, weights: tuple[np.ndarray, np.ndarray], as_of, groups, phantom_share: float = 0.0
+) -> dict:
     """Cumulative student-years added after ``as_of``: (scope, breakdown) → array[member, month ahead, simulation].
 
     Study rights are simulated in chunks of ``CHUNK`` (each with its own seeded stream), so the arrays of
@@ -332,12 +454,28 @@ def _simulate(population, chain: Chain, ahead, weights: tuple[np.ndarray, np.nda
     cube, combo_of = weights
     for number, first in enumerate(range(0, n, CHUNK)):
         part = slice(first, min(first + CHUNK, n))
-        members = {key: (index[None, part] == np.arange(len(names))[:, None]).astype(float)
-                   for key, (index, names) in groups.items()}
+        members = {
+            key: (index[None, part] == np.arange(len(names))[:, None]).astype(float)
+            for key, (index, names) in groups.items()
+        }
         rng = np.random.default_rng([SEED, 1, number])
         state = _late_endings(rng, states[part], phantom_share)
-        _simulate_chunk(rng, chain, ahead, cube, combo_of[part], as_of, members, state, kinds[part],
-                        probability[part], planned[part], start_month[part], start_day[part], totals)
+        _simulate_chunk(
+            rng,
+            chain,
+            ahead,
+            cube,
+            combo_of[part],
+            as_of,
+            members,
+            state,
+            kinds[part],
+            probability[part],
+            planned[part],
+            start_month[part],
+            start_day[part],
+            totals,
+        )
     for key in totals:
         totals[key] = np.cumsum(totals[key], axis=1) / 365
     return totals
@@ -357,8 +495,22 @@ def _late_endings(rng, states: np.ndarray, phantom_share: float) -> np.ndarray:
     return state
 
 
-def _simulate_chunk(rng, chain: Chain, ahead, cube, combo_of, as_of, members, state, kinds, probability, planned,
-                    start_month, start_day, totals) -> None:
+def _simulate_chunk(
+    rng,
+    chain: Chain,
+    ahead,
+    cube,
+    combo_of,
+    as_of,
+    members,
+    state,
+    kinds,
+    probability,
+    planned,
+    start_month,
+    start_day,
+    totals,
+) -> None:
     """Add one chunk of study rights' simulated days to ``totals`` (member × month ahead × simulation).
 
     Study rights alike in what values their month (day weights, kind, planned end passed) form a few groups: a
@@ -391,8 +543,9 @@ def _simulate_chunk(rng, chain: Chain, ahead, cube, combo_of, as_of, members, st
         state = _step(rng, chain.transition[:, :, cm], kinds, past, state, replicate)
 
 
-def _step(rng, transition: np.ndarray, kinds: np.ndarray, past: np.ndarray, state: np.ndarray,
-          replicate: np.ndarray) -> np.ndarray:
+def _step(
+    rng, transition: np.ndarray, kinds: np.ndarray, past: np.ndarray, state: np.ndarray, replicate: np.ndarray
+) -> np.ndarray:
     """Move every active study right to its next month's state.
 
     ``transition`` is the month's [rate set, kind, past planned end, state, next state]; a right moves to the
@@ -414,11 +567,15 @@ def _actual(known: History, year: int, keys) -> dict:
     """(scope, breakdown) → {(member, month): student-years of the month of the year, up to the as-of date}."""
     # the funding code of the days themselves, not of the study right; one group-by over the pieces, then the
     # breakdowns from its few thousand rows
-    summed = known.pieces.lazy().filter(pl.col("piece_start").dt.year() == year).join(
-        known.rights.lazy(), on=NUMBER, how="left").group_by(
-        *(b for b in BREAKDOWNS if b != "total"), "funding_code", pl.col("month").dt.month().alias("m")).agg(
-        (pl.col("student_year_days_current").fill_null(0.0).sum() / 365).alias("sy")).with_columns(
-        pl.lit("total").alias("total")).collect()
+    summed = (
+        known.pieces.lazy()
+        .filter(pl.col("piece_start").dt.year() == year)
+        .join(known.rights.lazy(), on=NUMBER, how="left")
+        .group_by(*(b for b in BREAKDOWNS if b != "total"), "funding_code", pl.col("month").dt.month().alias("m"))
+        .agg((pl.col("student_year_days_current").fill_null(0.0).sum() / 365).alias("sy"))
+        .with_columns(pl.lit("total").alias("total"))
+        .collect()
+    )
     out = {}
     for scope, breakdown in keys:
         rows = summed if scope == "all" else summed.filter(pl.col("funding_code") == scope)
@@ -429,8 +586,10 @@ def _actual(known: History, year: int, keys) -> dict:
 
 def _revised(actual: dict, late: LateRecording, as_of: dt.date) -> dict:
     """``actual`` with each recent month revised by what late recording is measured to change in it."""
-    return {key: {(member, m): value * late.factor(as_of.month - m) for (member, m), value in months.items()}
-            for key, months in actual.items()}
+    return {
+        key: {(member, m): value * late.factor(as_of.month - m) for (member, m), value in months.items()}
+        for key, months in actual.items()
+    }
 
 
 @dataclass(frozen=True)
@@ -443,8 +602,9 @@ class Intake:
 
     @classmethod
     def of(cls, known: History, chain: Chain, ahead: list[dt.date], year: int, plan: pl.DataFrame | None) -> Intake:
-        planned = None if plan is None else dict(
-            plan.group_by("month").agg(pl.col("planned_starters").sum()).iter_rows())
+        planned = (
+            None if plan is None else dict(plan.group_by("month").agg(pl.col("planned_starters").sum()).iter_rows())
+        )
         firsts = known.starts.filter(pl.col("starts_on").dt.year() == year)
         actual = dict(firsts.group_by(pl.col("starts_on").dt.month().cast(pl.Int64)).len().iter_rows())
         starts = [k for k, month in enumerate(ahead) if month > known.as_of]  # a start on the 1st is still ahead
@@ -453,8 +613,11 @@ class Intake:
     def needed(self, shortfall: np.ndarray, probability: float, month: int | None = None) -> int | None:
         """Additional starters that make up ``shortfall`` (per simulation) with ``probability``: all starting in
         ``month``, or spread evenly over the months ahead (None)."""
-        per_starter = self.per_starter.get(month) if month else (
-            float(np.mean(list(self.per_starter.values()))) if self.per_starter else None)
+        per_starter = (
+            self.per_starter.get(month)
+            if month
+            else (float(np.mean(list(self.per_starter.values()))) if self.per_starter else None)
+        )
         if not per_starter:
             return None
         return int(np.ceil(max(float(np.percentile(shortfall, 100 * probability)), 0.0) / per_starter - 1e-9))
@@ -464,10 +627,14 @@ def _per_starter(chain: Chain, ahead: list[dt.date], first: int) -> float:
     """Expected student-years by 31 December of one more full-time qualification student (the common case)
     starting lasna on the first day of ``ahead[first]``: the chain's expected path from there, replicate 0."""
     grid = pl.DataFrame({"day": ahead[first:]}).join(pl.DataFrame({"status": list(DAY_STATUSES)}), how="cross")
-    valued = current_day_weights(grid.with_columns(pl.lit(QUALIFICATION).alias("study_right_type"),
-                                                   pl.lit(100.0).alias("part_time_percent")))
-    weight = valued.sort("day", pl.col("status").replace_strict({s: i for i, s in enumerate(DAY_STATUSES)}))[
-        "weight"].to_numpy().reshape(len(ahead) - first, len(DAY_STATUSES))
+    valued = current_day_weights(
+        grid.with_columns(pl.lit(QUALIFICATION).alias("study_right_type"), pl.lit(100.0).alias("part_time_percent"))
+    )
+    weight = (
+        valued.sort("day", pl.col("status").replace_strict({s: i for i, s in enumerate(DAY_STATUSES)}))["weight"]
+        .to_numpy()
+        .reshape(len(ahead) - first, len(DAY_STATUSES))
+    )
     state, total = np.array([1.0, 0.0, 0.0]), 0.0  # lasna, loma, paused on the month's first day
     for k, month in enumerate(ahead[first:]):
         cm = month.month - 1
@@ -492,8 +659,11 @@ def _frame(year, months, actual, revised, simulated, groups, targets, as_of, int
             # the forecast goes on from the figures as they will stand once late recordings are in
             cumulative_revised = np.cumsum([revised[(scope, breakdown)].get((member, m), 0.0) for m in range(1, 13)])
             to_date = cumulative_revised[min(as_of.month, 12) - 1] if as_of.year == year else cumulative_revised[-1]
-            sims = simulated[(scope, breakdown)][names.index(member)] if member in names \
-                else np.zeros((n_ahead, SIMULATIONS))  # month ahead × simulation
+            sims = (
+                simulated[(scope, breakdown)][names.index(member)]
+                if member in names
+                else np.zeros((n_ahead, SIMULATIONS))
+            )  # month ahead × simulation
             year_end = to_date + (sims[-1] if n_ahead else np.zeros(SIMULATIONS))
             for m in range(1, 13):
                 if m - 1 < first_ahead:
@@ -501,37 +671,54 @@ def _frame(year, months, actual, revised, simulated, groups, targets, as_of, int
                 else:
                     path = to_date + sims[m - 1 - first_ahead]
                 known = dt.date(year, m, 1) <= as_of
-                rows.append({
-                    "year": year, "month": m, "funding_scope": scope, "breakdown": breakdown, "breakdown_value": member,
-                    "actual_cumulative_student_years": float(cumulative[m - 1]) if known else None,
-                    "forecast_cumulative_student_years": float(path.mean()),
-                    "forecast_cumulative_low_80": float(np.percentile(path, 10)),
-                    "forecast_cumulative_high_80": float(np.percentile(path, 90)),
-                    "forecast_year_total": float(year_end.mean()),
-                    "forecast_year_low_80": float(np.percentile(year_end, 10)),
-                    "forecast_year_high_80": float(np.percentile(year_end, 90)),
-                    "target_student_years": target if breakdown == "total" else None,
-                    **_intake_columns(intake, m, scope, breakdown, target, year_end),
-                    "forecast_made_on": as_of,
-                })
+                rows.append(
+                    {
+                        "year": year,
+                        "month": m,
+                        "funding_scope": scope,
+                        "breakdown": breakdown,
+                        "breakdown_value": member,
+                        "actual_cumulative_student_years": float(cumulative[m - 1]) if known else None,
+                        "forecast_cumulative_student_years": float(path.mean()),
+                        "forecast_cumulative_low_80": float(np.percentile(path, 10)),
+                        "forecast_cumulative_high_80": float(np.percentile(path, 90)),
+                        "forecast_year_total": float(year_end.mean()),
+                        "forecast_year_low_80": float(np.percentile(year_end, 10)),
+                        "forecast_year_high_80": float(np.percentile(year_end, 90)),
+                        "target_student_years": target if breakdown == "total" else None,
+                        **_intake_columns(intake, m, scope, breakdown, target, year_end),
+                        "forecast_made_on": as_of,
+                    }
+                )
     # rounded: sums in parallel group-bys differ in the last bits between runs; the same export, the same mart
-    return pl.DataFrame(rows, schema=MART_SCHEMA).with_columns(pl.selectors.float().round(9)).sort(
-        "funding_scope", "breakdown", "breakdown_value", "month")
+    return (
+        pl.DataFrame(rows, schema=MART_SCHEMA)
+        .with_columns(pl.selectors.float().round(9))
+        .sort("funding_scope", "breakdown", "breakdown_value", "month")
+    )
 
 
-def _intake_columns(intake: Intake, month: int, scope: str, breakdown: str, target: float | None,
-                    year_end: np.ndarray) -> dict:
+def _intake_columns(
+    intake: Intake, month: int, scope: str, breakdown: str, target: float | None, year_end: np.ndarray
+) -> dict:
     """The intake columns of one row: plan and actual on the total rows of all funding; what one more starter adds
     and how many more reach the target on the total rows of both scopes."""
     total = breakdown == "total"
     shortfall = target - year_end if total and target is not None else None
     return {
-        "planned_starters": (intake.planned or {}).get(month, 0) if total and scope == "all" and intake.planned
-        is not None else None,
+        "planned_starters": (intake.planned or {}).get(month, 0)
+        if total and scope == "all" and intake.planned is not None
+        else None,
         "actual_starters": intake.actual.get(month, 0) if total and scope == "all" else None,
         "student_years_per_starter": intake.per_starter.get(month) if total else None,
-        **{f"additional_starters_in_month_{p}": intake.needed(shortfall, p / 100, month)
-           if shortfall is not None and month in intake.per_starter else None for p in (50, 80)},
-        **{f"additional_starters_spread_{p}": intake.needed(shortfall, p / 100) if shortfall is not None else None
-           for p in (50, 80)},
+        **{
+            f"additional_starters_in_month_{p}": intake.needed(shortfall, p / 100, month)
+            if shortfall is not None and month in intake.per_starter
+            else None
+            for p in (50, 80)
+        },
+        **{
+            f"additional_starters_spread_{p}": intake.needed(shortfall, p / 100) if shortfall is not None else None
+            for p in (50, 80)
+        },
     }

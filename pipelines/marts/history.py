@@ -7,6 +7,7 @@ study right's figures unknown: it is *held back* and listed with the rule, never
 Any other failure (a student's henkilötunnus, a koulutus code, a funding code, an assessed unit or
 a workplace row) holds nothing back.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -38,19 +39,29 @@ class CannotCalculate(Exception):
 
 def unreadable(outcomes: dict[str, TableOutcome]) -> list[str]:
     """Problems of the files the calculation needs that could not be read at all."""
-    return [f"{outcomes[t].source_file} could not be read: {outcomes[t].problem}" for t in TIMELINE
-            if outcomes[t].valid is None]
+    return [
+        f"{outcomes[t].source_file} could not be read: {outcomes[t].problem}"
+        for t in TIMELINE
+        if outcomes[t].valid is None
+    ]
 
 
 def held_back(outcomes: dict[str, TableOutcome]) -> pl.DataFrame:
     """study_right_id → the rules that leave its figures unknown (one row per pair, sorted)."""
-    failing = pl.concat([
-        outcomes[t].failures.filter((REJECTED | CLEARED) & pl.col("column").is_in(columns))
-        .select(pl.col("record_key").alias(RIGHT), "rule_id")
-        for t, columns in TIMELINE.items()])
+    failing = pl.concat(
+        [
+            outcomes[t]
+            .failures.filter((REJECTED | CLEARED) & pl.col("column").is_in(columns))
+            .select(pl.col("record_key").alias(RIGHT), "rule_id")
+            for t, columns in TIMELINE.items()
+        ]
+    )
     rights = outcomes["study_rights"].rows()  # (one with no status period at all, and no other reason)
-    without_status = rights.join(outcomes["status_periods"].rows(), on=RIGHT, how="anti").join(
-        failing, on=RIGHT, how="anti").select(RIGHT, pl.lit(NO_STATUS).alias("rule_id"))
+    without_status = (
+        rights.join(outcomes["status_periods"].rows(), on=RIGHT, how="anti")
+        .join(failing, on=RIGHT, how="anti")
+        .select(RIGHT, pl.lit(NO_STATUS).alias("rule_id"))
+    )
     return pl.concat([failing, without_status]).drop_nulls().unique().sort(RIGHT, "rule_id")
 
 
@@ -67,8 +78,9 @@ def complete_history(outcomes: dict[str, TableOutcome]) -> tuple[StudyRightHisto
 
 def history_from_folder(landing: Landing, folder: Path) -> tuple[StudyRightHistory, pl.DataFrame]:
     """Read and validate one export folder exactly as ``run`` does, then keep the complete study rights."""
-    outcomes = validate_export(student_admin.SOURCE, read_folder(landing, student_admin.TABLES, folder),
-                               run_id=f"read-{folder.name}")
+    outcomes = validate_export(
+        student_admin.SOURCE, read_folder(landing, student_admin.TABLES, folder), run_id=f"read-{folder.name}"
+    )
     problems = unreadable(outcomes)
     if problems:
         raise CannotCalculate("; ".join(problems))

@@ -1,4 +1,5 @@
 """The intake plan in force on a day: read and validated like an export (``schemas/plans.py``)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -36,11 +37,17 @@ def plan_in_force(landing: Landing, on: dt.date) -> IntakePlan:
         return NO_PLAN
     folder = folders[-1]
     outcome = validate_export(plans.SOURCE, read_folder(landing, plans.TABLES, folder), f"plan-{folder.name}")[
-        plans.INTAKE_PLAN.name]
+        plans.INTAKE_PLAN.name
+    ]
     if outcome.valid is None:
-        return IntakePlan(folder.name, None, [f"{outcome.source_file} could not be read: {outcome.problem}; new "
-                                              "starts follow history"])
-    problems = [f"{outcome.source_file} line {r[LINE]}: {r['message']}; the row is left out of the plan"
-                for r in outcome.failures.filter(REJECTED).unique(LINE, keep="first").sort(LINE).iter_rows(named=True)]
+        return IntakePlan(
+            folder.name,
+            None,
+            [f"{outcome.source_file} could not be read: {outcome.problem}; new starts follow history"],
+        )
+    problems = [
+        f"{outcome.source_file} line {r[LINE]}: {r['message']}; the row is left out of the plan"
+        for r in outcome.failures.filter(REJECTED).unique(LINE, keep="first").sort(LINE).iter_rows(named=True)
+    ]
     rows = outcome.valid.select(c.name for c in plans.INTAKE_PLAN.columns)
     return IntakePlan(folder.name, rows, problems)

@@ -12,11 +12,11 @@ been recorded since) against the current one:
 
 The forecast then starts from the current export as if those had been recorded (``forecast.py``).
 """
+
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-
 from pathlib import Path
 
 import polars as pl
@@ -57,21 +57,29 @@ NOTHING_MEASURED = LateRecording()
 
 def _status_on(history: StudyRightHistory, day: dt.date) -> pl.DataFrame:
     """study_right_id → its status on ``day`` (its last status period starting on or before it)."""
-    return (history.status_periods.filter(pl.col("start_date") <= day).sort(RIGHT, "start_date")
-            .group_by(RIGHT, maintain_order=True).agg(pl.col("status").last()))
+    return (
+        history.status_periods.filter(pl.col("start_date") <= day)
+        .sort(RIGHT, "start_date")
+        .group_by(RIGHT, maintain_order=True)
+        .agg(pl.col("status").last())
+    )
 
 
 def _by_month(history: StudyRightHistory, first: dt.date, last: dt.date) -> dict[dt.date, float]:
     pieces = Calculation.of(history, first, last).pieces
-    return dict(pieces.group_by(pl.col("piece_start").dt.month_start()).agg(
-        pl.col("student_year_days_current").fill_null(0.0).sum()).iter_rows())
+    return dict(
+        pieces.group_by(pl.col("piece_start").dt.month_start())
+        .agg(pl.col("student_year_days_current").fill_null(0.0).sum())
+        .iter_rows()
+    )
 
 
 def measure(current: StudyRightHistory, earlier: StudyRightHistory, on: dt.date) -> LateRecording:
     """Late recording of the export dated ``on`` (``earlier``), against ``current``."""
     was_lasna = _status_on(earlier, on).filter(pl.col("status") == PRESENT).select(RIGHT)
-    phantoms = was_lasna.join(_status_on(current, on).filter(pl.col("status").is_in(sorted(ENDING_STATUSES))),
-                              on=RIGHT, how="semi")
+    phantoms = was_lasna.join(
+        _status_on(current, on).filter(pl.col("status").is_in(sorted(ENDING_STATUSES))), on=RIGHT, how="semi"
+    )
     first = (on.replace(day=1) - dt.timedelta(days=31 * (REVISED_MONTHS - 1))).replace(day=1)
     then, now = _by_month(earlier, first, on), _by_month(current, first, on)
     revision = {}
@@ -82,8 +90,9 @@ def measure(current: StudyRightHistory, earlier: StudyRightHistory, on: dt.date)
     return LateRecording(on, was_lasna.height, phantoms.height, revision)
 
 
-def from_landing(landing: Landing, current: StudyRightHistory, as_of: dt.date,
-                 histories: dict[Path, StudyRightHistory] | None = None) -> LateRecording:
+def from_landing(
+    landing: Landing, current: StudyRightHistory, as_of: dt.date, histories: dict[Path, StudyRightHistory] | None = None
+) -> LateRecording:
     """Late recording measured on the newest export at least ``SETTLED_DAYS`` older than ``as_of`` in the landing
     folder; nothing measured when there is none or it cannot be read. ``histories`` caches exports read before."""
     settled = as_of - dt.timedelta(days=SETTLED_DAYS)

@@ -1,4 +1,5 @@
 """The per-study-right student-year report data engineers reconcile against KOSKI (``tiedolla student-years``)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -53,5 +54,4 @@ def write_report(history: StudyRightHistory, first: dt.date, last: dt.date, out:
 
 def write_held_back(held: pl.DataFrame, out: Path) -> None:
     """The study rights left out of the report because their figures are unknown, with the rules that say why."""
-    _write_csv(held.group_by("study_right_id", maintain_order=True).agg(pl.col("rule_id").str.join(" ")),
-                      out, ",")
+    _write_csv(held.group_by("study_right_id", maintain_order=True).agg(pl.col("rule_id").str.join(" ")), out, ",")

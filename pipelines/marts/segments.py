@@ -1,4 +1,5 @@
 """Customer segments: ordered rules from ``pipelines/config/customer_segments.yaml``, first match wins."""
+
 from __future__ import annotations
 
 import operator
@@ -6,8 +7,14 @@ from dataclasses import dataclass
 
 import polars as pl
 
-_COMPARE = {"==": operator.eq, "!=": operator.ne, ">": operator.gt, ">=": operator.ge, "<": operator.lt,
-            "<=": operator.le}
+_COMPARE = {
+    "==": operator.eq,
+    "!=": operator.ne,
+    ">": operator.gt,
+    ">=": operator.ge,
+    "<": operator.lt,
+    "<=": operator.le,
+}
 _UNARY = {"is_null": lambda c: c.is_null(), "not_null": lambda c: c.is_not_null()}
 
 

@@ -9,6 +9,7 @@ same period: both add up the same pieces.
 
 The rules, with their sources, are in ``docs/architecture/student_years.md``.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -62,8 +63,12 @@ def measure(name: str) -> pl.Expr:
 def july_rule() -> pl.DataFrame:
     """study_right_type → whether July days count in the current formula (null: the formula gives no value)."""
     return pl.DataFrame(
-        [{"study_right_type": r["code"], "july_counted": {"true": True, "false": False}.get(r["july_counted"])}
-         for r in reference("study_right_types")], schema={"study_right_type": pl.Utf8, "july_counted": pl.Boolean})
+        [
+            {"study_right_type": r["code"], "july_counted": {"true": True, "false": False}.get(r["july_counted"])}
+            for r in reference("study_right_types")
+        ],
+        schema={"study_right_type": pl.Utf8, "july_counted": pl.Boolean},
+    )
 
 
 @dataclass(frozen=True)
@@ -78,13 +83,18 @@ class StudyRightHistory:
 
     def extras(self) -> pl.DataFrame:
         """The additional periods, and every apprenticeship workplace period as an ``oppisopimus`` one."""
-        extras = self.additional_periods.select(RIGHT, "period_type", "start_date", "end_date",
-                                                pl.col("value").cast(pl.Float64))
+        extras = self.additional_periods.select(
+            RIGHT, "period_type", "start_date", "end_date", pl.col("value").cast(pl.Float64)
+        )
         if self.workplace_periods is None:
             return extras
         apprenticeships = self.workplace_periods.filter(pl.col("agreement_type") == APPRENTICESHIP).select(
-            RIGHT, pl.lit(APPRENTICESHIP).alias("period_type"), "start_date", "end_date",
-            pl.lit(None, pl.Float64).alias("value"))
+            RIGHT,
+            pl.lit(APPRENTICESHIP).alias("period_type"),
+            "start_date",
+            "end_date",
+            pl.lit(None, pl.Float64).alias("value"),
+        )
         return pl.concat([extras, apprenticeships])
 
     @cached_property
@@ -104,9 +114,12 @@ class StudyRightHistory:
 
     def only(self, study_right_ids: pl.Series) -> StudyRightHistory:
         keep = pl.col(RIGHT).is_in(study_right_ids.implode())
-        return StudyRightHistory(self.study_rights.filter(keep), self.status_periods.filter(keep),
-                                 self.additional_periods.filter(keep),
-                                 None if self.workplace_periods is None else self.workplace_periods.filter(keep))
+        return StudyRightHistory(
+            self.study_rights.filter(keep),
+            self.status_periods.filter(keep),
+            self.additional_periods.filter(keep),
+            None if self.workplace_periods is None else self.workplace_periods.filter(keep),
+        )
 
 
 def status_segments(status_periods: pl.LazyFrame) -> pl.LazyFrame:
@@ -117,12 +130,16 @@ def status_segments(status_periods: pl.LazyFrame) -> pl.LazyFrame:
     """
     new_run = (pl.col("status") != pl.col("status").shift(1).over(NUMBER)).fill_null(True)
     return (
-        status_periods.select(NUMBER, "start_date", "status", "funding_code").sort(NUMBER, "start_date")
+        status_periods.select(NUMBER, "start_date", "status", "funding_code")
+        .sort(NUMBER, "start_date")
         .with_columns(
-            pl.when(pl.col("status").is_in(sorted(ENDING_STATUSES))).then(pl.col("start_date"))
+            pl.when(pl.col("status").is_in(sorted(ENDING_STATUSES)))
+            .then(pl.col("start_date"))
             .otherwise(pl.col("start_date").shift(-1).over(NUMBER).dt.offset_by("-1d"))
-            .fill_null(OPEN_END).alias("end_date"),
-            new_run.cum_sum().over(NUMBER).alias("run"))
+            .fill_null(OPEN_END)
+            .alias("end_date"),
+            new_run.cum_sum().over(NUMBER).alias("run"),
+        )
         .with_columns(pl.col("start_date").min().over(NUMBER, "run").alias("status_began"))
         .drop("run")
     )
@@ -133,47 +150,94 @@ def pieces(history: StudyRightHistory, first: dt.date, last: dt.date) -> pl.Data
 
     Keyed by NUMBER (``history.with_ids`` puts the text id back), in (NUMBER, piece_start) order."""
     types = history.numbered(history.study_rights.select(RIGHT, "study_right_type"))
-    segments = (  # numbered in (study right, start) order, so (segment, cut) order is (study right, day) order
-        status_segments(history.numbered(history.status_periods))
-        .with_columns(pl.max_horizontal("start_date", pl.lit(first)).alias("seg_start"),
-                      pl.min_horizontal("end_date", pl.lit(last)).alias("seg_end"))
-        .filter(pl.col("seg_start") <= pl.col("seg_end"))
-        .join(types, on=NUMBER, how="left", maintain_order="left")
-        .with_row_index("segment")
-    ).collect().lazy()
+    segments = (
+        (  # numbered in (study right, start) order, so (segment, cut) order is (study right, day) order
+            status_segments(history.numbered(history.status_periods))
+            .with_columns(
+                pl.max_horizontal("start_date", pl.lit(first)).alias("seg_start"),
+                pl.min_horizontal("end_date", pl.lit(last)).alias("seg_end"),
+            )
+            .filter(pl.col("seg_start") <= pl.col("seg_end"))
+            .join(types, on=NUMBER, how="left", maintain_order="left")
+            .with_row_index("segment")
+        )
+        .collect()
+        .lazy()
+    )
     extras = history.numbered(history.extras()).select(
-        NUMBER, "period_type", pl.col("start_date").alias("extra_start"),
-        pl.col("end_date").fill_null(OPEN_END).alias("extra_end"), "value")
+        NUMBER,
+        "period_type",
+        pl.col("start_date").alias("extra_start"),
+        pl.col("end_date").fill_null(OPEN_END).alias("extra_end"),
+        "value",
+    )
     cut = pl.col("cut")
     # days other than a month's first on which something may change: kept where they fall inside the segment
-    other_days = pl.concat([
-        *(segments.select("segment", pl.lit(day).alias("cut"))
-          for day in (CURRENT_FORMULA_FROM, HOLIDAY_COUNTED_UNTIL + dt.timedelta(days=1))),
-        segments.filter(pl.col("status") == HOLIDAY).select(
-            "segment", pl.col("status_began").dt.offset_by(f"{HOLIDAY_ALLOWANCE_DAYS}d").alias("cut")),
-        segments.join(extras, on=NUMBER).select("segment", pl.col("extra_start").alias("cut")),
-        segments.join(extras.filter(pl.col("extra_end") < OPEN_END), on=NUMBER).select(
-            "segment", pl.col("extra_end").dt.offset_by("1d").alias("cut")),
-    ]).join(segments.select("segment", "seg_start", "seg_end"), on="segment").filter(
-        (cut > pl.col("seg_start")) & (cut <= pl.col("seg_end"))).select("segment", "cut")
-    starts = pl.concat([
-        segments.select("segment", pl.col("seg_start").alias("cut")),
-        segments.select("segment", pl.date_ranges(pl.col("seg_start").dt.month_start().dt.offset_by("1mo"),
-                                                  pl.col("seg_end"), "1mo").alias("cut")).explode("cut").drop_nulls(),
-        other_days,
-    ]).sort("segment", "cut")
+    other_days = (
+        pl.concat(
+            [
+                *(
+                    segments.select("segment", pl.lit(day).alias("cut"))
+                    for day in (CURRENT_FORMULA_FROM, HOLIDAY_COUNTED_UNTIL + dt.timedelta(days=1))
+                ),
+                segments.filter(pl.col("status") == HOLIDAY).select(
+                    "segment", pl.col("status_began").dt.offset_by(f"{HOLIDAY_ALLOWANCE_DAYS}d").alias("cut")
+                ),
+                segments.join(extras, on=NUMBER).select("segment", pl.col("extra_start").alias("cut")),
+                segments.join(extras.filter(pl.col("extra_end") < OPEN_END), on=NUMBER).select(
+                    "segment", pl.col("extra_end").dt.offset_by("1d").alias("cut")
+                ),
+            ]
+        )
+        .join(segments.select("segment", "seg_start", "seg_end"), on="segment")
+        .filter((cut > pl.col("seg_start")) & (cut <= pl.col("seg_end")))
+        .select("segment", "cut")
+    )
+    starts = pl.concat(
+        [
+            segments.select("segment", pl.col("seg_start").alias("cut")),
+            segments.select(
+                "segment",
+                pl.date_ranges(
+                    pl.col("seg_start").dt.month_start().dt.offset_by("1mo"), pl.col("seg_end"), "1mo"
+                ).alias("cut"),
+            )
+            .explode("cut")
+            .drop_nulls(),
+            other_days,
+        ]
+    ).sort("segment", "cut")
     same_segment_next = pl.col("segment").shift(-1) == pl.col("segment")
     cut_up = (
         starts.filter(((pl.col("segment") != pl.col("segment").shift(1)) | (cut != cut.shift(1))).fill_null(True))
         .with_columns(pl.when(same_segment_next).then(cut.shift(-1).dt.offset_by("-1d")).alias("next_end"))
         .join(segments, on="segment", maintain_order="left")
-        .select("segment", NUMBER, "status", "funding_code", "status_began", "study_right_type",
-                pl.col("cut").alias("piece_start"), pl.col("next_end").fill_null(pl.col("seg_end")).alias("piece_end"))
+        .select(
+            "segment",
+            NUMBER,
+            "status",
+            "funding_code",
+            "status_began",
+            "study_right_type",
+            pl.col("cut").alias("piece_start"),
+            pl.col("next_end").fill_null(pl.col("seg_end")).alias("piece_end"),
+        )
         .with_row_index("piece")
     )
-    return _measured(_with_additional_periods(cut_up, extras)).select(
-        NUMBER, "status", "funding_code", "piece_start", "piece_end", "part_time_percent",
-        *(m for m in MEASURES if m not in PERIOD_DAY_MEASURES), PERIOD_FLAGS).collect()
+    return (
+        _measured(_with_additional_periods(cut_up, extras))
+        .select(
+            NUMBER,
+            "status",
+            "funding_code",
+            "piece_start",
+            "piece_end",
+            "part_time_percent",
+            *(m for m in MEASURES if m not in PERIOD_DAY_MEASURES),
+            PERIOD_FLAGS,
+        )
+        .collect()
+    )
 
 
 def _period_bit() -> pl.Expr:
@@ -184,16 +248,24 @@ def _period_bit() -> pl.Expr:
 
 def _with_additional_periods(cut_up: pl.LazyFrame, extras: pl.LazyFrame) -> pl.LazyFrame:
     """Part-time % and the additional periods (as PERIOD_FLAGS) in force on each piece."""
-    covering = cut_up.select("piece", NUMBER, "piece_start").join(extras, on=NUMBER).filter(
-        pl.col("piece_start").is_between(pl.col("extra_start"), pl.col("extra_end")))
+    covering = (
+        cut_up.select("piece", NUMBER, "piece_start")
+        .join(extras, on=NUMBER)
+        .filter(pl.col("piece_start").is_between(pl.col("extra_start"), pl.col("extra_end")))
+    )
     part_time = pl.col("period_type").is_in(PART_TIME_TYPES)
     flags = covering.group_by("piece").agg(
         # overlapping part-time periods: the one that began last is in force
-        pl.col("value").filter(part_time).sort_by(pl.col("extra_start").filter(part_time)).last().alias("part_time_percent"),
+        pl.col("value")
+        .filter(part_time)
+        .sort_by(pl.col("extra_start").filter(part_time))
+        .last()
+        .alias("part_time_percent"),
         _period_bit().unique().sum().cast(pl.UInt16).alias(PERIOD_FLAGS),
     )
     return cut_up.join(flags, on="piece", how="left", maintain_order="left").with_columns(
-        pl.col(PERIOD_FLAGS).fill_null(0))
+        pl.col(PERIOD_FLAGS).fill_null(0)
+    )
 
 
 def _measured(cut_up: pl.LazyFrame) -> pl.LazyFrame:
@@ -206,8 +278,11 @@ def _measured(cut_up: pl.LazyFrame) -> pl.LazyFrame:
     counts_now = (
         (pl.col("piece_start") >= CURRENT_FORMULA_FROM)
         & ~(in_july & ~pl.col("july_counted"))
-        & ((status == PRESENT) | (status == GRADUATED)
-           | ((status == HOLIDAY) & (pl.col("piece_start") <= HOLIDAY_COUNTED_UNTIL)))
+        & (
+            (status == PRESENT)
+            | (status == GRADUATED)
+            | ((status == HOLIDAY) & (pl.col("piece_start") <= HOLIDAY_COUNTED_UNTIL))
+        )
     )
     zero = pl.lit(0.0)
     # (joins keep the pieces' order: sums over them then add in the same order every run, to the last bit)
@@ -215,14 +290,22 @@ def _measured(cut_up: pl.LazyFrame) -> pl.LazyFrame:
         pl.when(status.is_in([PRESENT, GRADUATED])).then(days).otherwise(zero).alias("present_or_graduated_days"),
         pl.when((status == HOLIDAY) & within_allowance).then(days).otherwise(zero).alias("holiday_days_counted"),
         pl.when((status == HOLIDAY) & ~within_allowance).then(days).otherwise(zero).alias("holiday_days_other"),
-        pl.when(status == PRESENT).then(days * share)
-        .when((status == HOLIDAY) & within_allowance).then(days * share)
-        .when(status == GRADUATED).then(days)
-        .otherwise(zero).alias("student_year_days_old"),
-        pl.when(pl.col("july_counted").is_null()).then(pl.lit(None, pl.Float64))
-        .when(counts_now & (status == GRADUATED)).then(days)
-        .when(counts_now).then(days * share)
-        .otherwise(zero).alias("student_year_days_current"),
+        pl.when(status == PRESENT)
+        .then(days * share)
+        .when((status == HOLIDAY) & within_allowance)
+        .then(days * share)
+        .when(status == GRADUATED)
+        .then(days)
+        .otherwise(zero)
+        .alias("student_year_days_old"),
+        pl.when(pl.col("july_counted").is_null())
+        .then(pl.lit(None, pl.Float64))
+        .when(counts_now & (status == GRADUATED))
+        .then(days)
+        .when(counts_now)
+        .then(days * share)
+        .otherwise(zero)
+        .alias("student_year_days_current"),
     )
 
 
@@ -246,7 +329,9 @@ def _per_study_right_figures() -> list[pl.Expr]:
     return [
         funding.drop_nulls().unique().sort().str.join(",").alias("funding_codes"),
         (funding.is_not_null() | (status != PRESENT)).all().alias("present_funding_entered"),
-        (funding.is_not_null() | ~status.is_in([HOLIDAY, GRADUATED])).all().alias("holiday_or_graduated_funding_entered"),
+        (funding.is_not_null() | ~status.is_in([HOLIDAY, GRADUATED]))
+        .all()
+        .alias("holiday_or_graduated_funding_entered"),
         ended.alias("ended"),
         pl.when(ended).then(pl.col("piece_start").last()).alias("end_date"),
         pl.when(listed != "100").then(listed).alias("part_time_percentages"),
@@ -281,8 +366,12 @@ class Calculation:
     def per_study_right(self) -> pl.DataFrame:
         """KOSKI's opiskelijavuositiedot: one row per study right with a day in the period, KOSKI's columns in
         KOSKI's order (``schemas.koski_report.STUDENT_YEAR_REPORT``)."""
-        summed = self.by_study_right().group_by(NUMBER, maintain_order=True).agg(
-            *_sums(), *_per_study_right_figures()).collect()
+        summed = (
+            self.by_study_right()
+            .group_by(NUMBER, maintain_order=True)
+            .agg(*_sums(), *_per_study_right_figures())
+            .collect()
+        )
         oids = self.history.study_rights.select(RIGHT, "study_right_oid")
         report = self.history.with_ids(summed).join(oids, on=RIGHT, how="left", maintain_order="left")
         return report.select(pl.col(c.name).cast(c.dtype) for c in STUDENT_YEAR_REPORT.columns)
@@ -306,7 +395,8 @@ class Calculation:
     def per_month(self) -> pl.DataFrame:
         """One row per study right × calendar month × funding code with the day measures."""
         summed = (  # lazy: the streaming engine groups and sorts these millions of pieces several times faster
-            self.pieces.lazy().with_columns(pl.col("piece_start").dt.month_start().alias("month_start"))
+            self.pieces.lazy()
+            .with_columns(pl.col("piece_start").dt.month_start().alias("month_start"))
             .group_by(NUMBER, "month_start", "funding_code")
             .agg(*_sums())
             .sort(NUMBER, "month_start", "funding_code", nulls_last=True)
@@ -326,8 +416,14 @@ def current_day_weights(combos: pl.DataFrame) -> pl.DataFrame:
     this to value expected future days by the same rules as the actual ones.
     """
     one_day = combos.with_row_index("__row").with_columns(
-        pl.col("__row").alias(NUMBER), pl.col("day").alias("piece_start"), pl.col("day").alias("piece_end"),
-        pl.col("day").alias("status_began"))
+        pl.col("__row").alias(NUMBER),
+        pl.col("day").alias("piece_start"),
+        pl.col("day").alias("piece_end"),
+        pl.col("day").alias("status_began"),
+    )
     measured = _measured(one_day.lazy())
-    return measured.sort("__row").select(*combos.columns, pl.col("student_year_days_current").fill_null(0.0)
-                                         .alias("weight")).collect()
+    return (
+        measured.sort("__row")
+        .select(*combos.columns, pl.col("student_year_days_current").fill_null(0.0).alias("weight"))
+        .collect()
+    )

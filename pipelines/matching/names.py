@@ -5,6 +5,7 @@ Staff type the same employer as ``Virtanen Rakennus Oy``, ``VIRTANEN RAKENNUS OY
 four is ``virtanen rakennus``; a place after a comma is kept apart as a city hint. Letter
 marks are folded (``Sähkö`` and ``Sahko`` compare equal).
 """
+
 from __future__ import annotations
 
 import polars as pl

@@ -13,6 +13,7 @@ Two records are the same organisation when
 
 Two organisations with different valid Y-tunnus are never merged, whatever their names.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -35,7 +36,7 @@ class MatchSettings:
     company_forms: tuple[str, ...] = DEFAULT_COMPANY_FORMS
 
     @classmethod
-    def from_config(cls, config: dict | None) -> "MatchSettings":
+    def from_config(cls, config: dict | None) -> MatchSettings:
         config = config or {}
         unknown = set(config) - {"name_threshold", "company_forms"}
         if unknown:
@@ -50,18 +51,37 @@ class MatchSettings:
 def source_records(accounts: pl.DataFrame, workplaces: pl.DataFrame, settings: MatchSettings) -> pl.DataFrame:
     """One record per CRM account and per distinct (workplace name, Y-tunnus) of workplace-learning rows."""
     crm = accounts.select(
-        pl.lit(CRM).alias("source_system"), pl.col("account_id").alias("source_id"), pl.col("name").alias("source_name"),
-        business_id_normalised("business_id").alias("business_id"), pl.col("city").str.to_lowercase().alias("city"),
-        pl.col("city").alias("city_name"), pl.col("state"), pl.col("modified_on"), pl.col("industry_code"),
-        pl.col("employees"), pl.col("customer_type"), pl.lit(0, pl.UInt32).alias("rows"))
+        pl.lit(CRM).alias("source_system"),
+        pl.col("account_id").alias("source_id"),
+        pl.col("name").alias("source_name"),
+        business_id_normalised("business_id").alias("business_id"),
+        pl.col("city").str.to_lowercase().alias("city"),
+        pl.col("city").alias("city_name"),
+        pl.col("state"),
+        pl.col("modified_on"),
+        pl.col("industry_code"),
+        pl.col("employees"),
+        pl.col("customer_type"),
+        pl.lit(0, pl.UInt32).alias("rows"),
+    )
     typed = workplaces.select("workplace_name", business_id_normalised("business_id").alias("business_id"))
-    sa = typed.group_by("workplace_name", "business_id").len("rows").with_columns(
-        city_hint(pl.col("workplace_name")).alias("city")).select(
-        pl.lit(STUDENT_ADMIN).alias("source_system"), pl.col("workplace_name").alias("source_id"),
-        pl.col("workplace_name").alias("source_name"), "business_id", "city",
-        pl.col("city").str.to_titlecase().alias("city_name"), "rows")
+    sa = (
+        typed.group_by("workplace_name", "business_id")
+        .len("rows")
+        .with_columns(city_hint(pl.col("workplace_name")).alias("city"))
+        .select(
+            pl.lit(STUDENT_ADMIN).alias("source_system"),
+            pl.col("workplace_name").alias("source_id"),
+            pl.col("workplace_name").alias("source_name"),
+            "business_id",
+            "city",
+            pl.col("city").str.to_titlecase().alias("city_name"),
+            "rows",
+        )
+    )
     records = pl.concat([crm, sa], how="diagonal_relaxed").with_columns(
-        comparable_name(pl.col("source_name"), settings.company_forms).alias("match_name"))
+        comparable_name(pl.col("source_name"), settings.company_forms).alias("match_name")
+    )
     return records.sort("source_system", "source_id", "business_id", nulls_last=True).with_row_index("record")
 
 
@@ -92,23 +112,39 @@ class _Organisations:
 
 def _similar_names(records: pl.DataFrame, threshold: float) -> pl.DataFrame:
     """(name of a record without Y-tunnus, any name, score) with score ≥ threshold; blocked by first letter."""
-    names = records.select("match_name", has_id=pl.col("business_id").is_not_null()).group_by("match_name").agg(
-        pl.col("has_id").all().alias("all_have_id")).filter(pl.col("match_name") != "")
-    names = names.with_columns(pl.col("match_name").str.split(" ").list.sort().list.join(" ").str.slice(0, 1).alias("block"))
+    names = (
+        records.select("match_name", has_id=pl.col("business_id").is_not_null())
+        .group_by("match_name")
+        .agg(pl.col("has_id").all().alias("all_have_id"))
+        .filter(pl.col("match_name") != "")
+    )
+    names = names.with_columns(
+        pl.col("match_name").str.split(" ").list.sort().list.join(" ").str.slice(0, 1).alias("block")
+    )
     pairs = []
-    for (block,), group in names.sort("match_name").group_by("block", maintain_order=True):
+    for _, group in names.sort("match_name").group_by("block", maintain_order=True):
         choices = group["match_name"].to_list()
         queries = group.filter(~pl.col("all_have_id"))["match_name"].to_list()
         if not queries:
             continue
-        scores = process.cdist(queries, choices, scorer=fuzz.token_sort_ratio, score_cutoff=threshold,
-                               dtype=np.uint8, workers=1)
+        scores = process.cdist(
+            queries, choices, scorer=fuzz.token_sort_ratio, score_cutoff=threshold, dtype=np.uint8, workers=1
+        )
         q, c = np.nonzero(scores)
-        found = [(queries[i], choices[j], min(float(scores[i, j]), _weakest_word(queries[i], choices[j])))
-                 for i, j in zip(q.tolist(), c.tolist())]
-        pairs.append(pl.DataFrame(found, schema={"query": pl.Utf8, "match_name": pl.Utf8, "score": pl.Float64},
-                                  orient="row").filter(pl.col("score") >= threshold))
-    return pl.concat(pairs) if pairs else pl.DataFrame(schema={"query": pl.Utf8, "match_name": pl.Utf8, "score": pl.Float64})
+        found = [
+            (queries[i], choices[j], min(float(scores[i, j]), _weakest_word(queries[i], choices[j])))
+            for i, j in zip(q.tolist(), c.tolist())
+        ]
+        pairs.append(
+            pl.DataFrame(
+                found, schema={"query": pl.Utf8, "match_name": pl.Utf8, "score": pl.Float64}, orient="row"
+            ).filter(pl.col("score") >= threshold)
+        )
+    return (
+        pl.concat(pairs)
+        if pairs
+        else pl.DataFrame(schema={"query": pl.Utf8, "match_name": pl.Utf8, "score": pl.Float64})
+    )
 
 
 def _weakest_word(a: str, b: str) -> float:
@@ -133,14 +169,26 @@ def resolve(records: pl.DataFrame, settings: MatchSettings) -> pl.DataFrame:
 
     unresolved = records.filter(pl.col("business_id").is_null())
     pairs = _similar_names(records, settings.name_threshold)
-    candidates = (unresolved.select("record", "match_name", "city").rename({"match_name": "query"})
-                  .join(pairs, on="query")
-                  .join(records.select(pl.col("record").alias("other"), "match_name", pl.col("city").alias("other_city"),
-                                       pl.col("business_id").alias("other_id")), on="match_name")
-                  .filter((pl.col("record") != pl.col("other"))
-                          & (pl.col("city").is_null() | pl.col("other_city").is_null() | (pl.col("city") == pl.col("other_city"))))
-                  .with_columns((pl.col("city") == pl.col("other_city")).fill_null(False).alias("same_city"))
-                  .sort("record", "score", "same_city", "other", descending=[False, True, True, False]))
+    candidates = (
+        unresolved.select("record", "match_name", "city")
+        .rename({"match_name": "query"})
+        .join(pairs, on="query")
+        .join(
+            records.select(
+                pl.col("record").alias("other"),
+                "match_name",
+                pl.col("city").alias("other_city"),
+                pl.col("business_id").alias("other_id"),
+            ),
+            on="match_name",
+        )
+        .filter(
+            (pl.col("record") != pl.col("other"))
+            & (pl.col("city").is_null() | pl.col("other_city").is_null() | (pl.col("city") == pl.col("other_city")))
+        )
+        .with_columns((pl.col("city") == pl.col("other_city")).fill_null(False).alias("same_city"))
+        .sort("record", "score", "same_city", "other", descending=[False, True, True, False])
+    )
 
     method = {r: "business_id" for r in records.filter(pl.col("business_id").is_not_null())["record"].to_list()}
     score: dict[int, float] = {r: 100.0 for r in method}
@@ -162,9 +210,12 @@ def resolve(records: pl.DataFrame, settings: MatchSettings) -> pl.DataFrame:
 
 def _best_organisation(candidates: pl.DataFrame) -> pl.DataFrame:
     """Per record without Y-tunnus: the best organisation that has one, unless a second one fits equally well."""
-    per_org = (candidates.filter(pl.col("other_id").is_not_null())
-               .group_by("record", "other_id").agg(pl.col("other").min(), pl.col("score").max(), pl.col("same_city").max())
-               .sort("record", "score", "same_city", "other_id", descending=[False, True, True, False]))
+    per_org = (
+        candidates.filter(pl.col("other_id").is_not_null())
+        .group_by("record", "other_id")
+        .agg(pl.col("other").min(), pl.col("score").max(), pl.col("same_city").max())
+        .sort("record", "score", "same_city", "other_id", descending=[False, True, True, False])
+    )
     ranked = per_org.with_columns(pl.int_range(pl.len()).over("record").alias("rank"))
     best, second = ranked.filter(pl.col("rank") == 0), ranked.filter(pl.col("rank") == 1)
     tied = best.join(second, on=["record", "score", "same_city"], how="semi")
@@ -178,15 +229,22 @@ def survivors(resolved: pl.DataFrame) -> pl.DataFrame:
     the same way; then the workplace-learning spelling used on most rows (ties: alphabetical).
     """
     ranked = resolved.with_columns(
-        pl.when(pl.col("source_system") == CRM).then(pl.when(pl.col("state") == "Active").then(0).otherwise(1))
-        .otherwise(2).alias("trust"),
+        pl.when(pl.col("source_system") == CRM)
+        .then(pl.when(pl.col("state") == "Active").then(0).otherwise(1))
+        .otherwise(2)
+        .alias("trust"),
         pl.col("modified_on").fill_null(pl.datetime(1900, 1, 1, time_zone="UTC")).alias("modified_sort"),
-    ).sort(["organization", "trust", "modified_sort", "rows", "source_name"], descending=[False, False, True, True, False])
+    ).sort(
+        ["organization", "trust", "modified_sort", "rows", "source_name"], descending=[False, False, True, True, False]
+    )
     first = lambda c: pl.col(c).drop_nulls().first().alias(c)  # noqa: E731 - the most trusted non-empty value
     return ranked.group_by("organization", maintain_order=True).agg(
         pl.col("business_id").drop_nulls().mode().sort().first().alias("business_id"),
         pl.col("source_name").first().alias("organization_name"),
-        first("industry_code"), first("city_name"), first("employees"), first("customer_type"),
+        first("industry_code"),
+        first("city_name"),
+        first("employees"),
+        first("customer_type"),
         (pl.col("source_system") == CRM).sum().alias("crm_accounts"),
         (pl.col("source_system") == STUDENT_ADMIN).any().alias("in_student_admin"),
     )

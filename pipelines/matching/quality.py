@@ -4,6 +4,7 @@ A pair is two source records (bridge rows) that are the same organisation. Preci
 of the pairs we merged, the share that truly are one organisation; recall: of the true
 pairs, the share we merged. Counted from the contingency table, never pair by pair.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -38,13 +39,16 @@ def match_quality(bridge: pl.DataFrame, truth: pl.DataFrame) -> MatchQuality:
 
     CRM records are identified by their accountid alone, workplace records by name and Y-tunnus.
     """
+
     def keyed(frame: pl.DataFrame) -> pl.DataFrame:
-        return frame.with_columns(pl.when(pl.col("source_system") == "crm").then(None)
-                                  .otherwise(pl.col("business_id")).alias("business_id"))
+        return frame.with_columns(
+            pl.when(pl.col("source_system") == "crm").then(None).otherwise(pl.col("business_id")).alias("business_id")
+        )
 
     both = keyed(bridge).join(keyed(truth), on=KEY, nulls_equal=True)
     return MatchQuality(
         records=both.height,
         predicted_pairs=_pairs(both.group_by("organization_key").len()["len"]),
         true_pairs=_pairs(both.group_by("organization").len()["len"]),
-        correct_pairs=_pairs(both.group_by("organization_key", "organization").len()["len"]))
+        correct_pairs=_pairs(both.group_by("organization_key", "organization").len()["len"]),
+    )

@@ -1,4 +1,5 @@
 """The organisation master and the CRM facts, keyed to ``dim_organization``."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -33,22 +34,29 @@ def _size_class(employees: pl.Expr) -> pl.Expr:
 
 def dim_organization(matches: pl.DataFrame) -> pl.DataFrame:
     orgs = survivors(matches.with_columns(pl.col("organization_key").alias("organization")))
-    return conform(orgs.sort("organization").with_columns(
-        pl.col("organization").alias("organization_key"), pl.col("city_name").alias("city"),
-        _size_class(pl.col("employees")).alias("size_class"),
-        pl.col("customer_type").replace_strict(option_set("customertypecode"), default=None).alias("customer_type"),
-        (pl.col("crm_accounts") > 0).alias("in_crm"), pl.col("crm_accounts").alias("crm_account_count")),
-        "dim_organization")
+    return conform(
+        orgs.sort("organization").with_columns(
+            pl.col("organization").alias("organization_key"),
+            pl.col("city_name").alias("city"),
+            _size_class(pl.col("employees")).alias("size_class"),
+            pl.col("customer_type").replace_strict(option_set("customertypecode"), default=None).alias("customer_type"),
+            (pl.col("crm_accounts") > 0).alias("in_crm"),
+            pl.col("crm_accounts").alias("crm_account_count"),
+        ),
+        "dim_organization",
+    )
 
 
 def bridge_organization_source(matches: pl.DataFrame) -> pl.DataFrame:
-    return conform(matches.sort("source_system", "source_id", "business_id", nulls_last=True),
-                   "bridge_organization_source")
+    return conform(
+        matches.sort("source_system", "source_id", "business_id", nulls_last=True), "bridge_organization_source"
+    )
 
 
 def _with_organization(frame: pl.DataFrame, matches: pl.DataFrame) -> pl.DataFrame:
     accounts = matches.filter(pl.col("source_system") == "crm").select(
-        pl.col("source_id").alias("account_id"), "organization_key")
+        pl.col("source_id").alias("account_id"), "organization_key"
+    )
     return frame.join(accounts, on="account_id", how="left", maintain_order="left")
 
 
@@ -57,18 +65,23 @@ def fact_crm_activity(activities: pl.DataFrame, matches: pl.DataFrame) -> pl.Dat
         pl.col("activity_type").replace_strict(option_set("activitytypecode")),
         pl.col("state").replace_strict(option_set("statecode_activity")),
         timestamp_date_key("scheduled_start").alias("scheduled_date_key"),
-        timestamp_date_key("actual_end").alias("actual_end_date_key"))
+        timestamp_date_key("actual_end").alias("actual_end_date_key"),
+    )
     return conform(frame.sort("activity_id"), "fact_crm_activity")
 
 
 def fact_partnership(partnerships: pl.DataFrame, matches: pl.DataFrame, as_of: dt.date) -> pl.DataFrame:
     codes = pl.col("scope").str.split(";").list.eval(pl.element().str.strip_chars().replace_strict(option_set("scope")))
     frame = _with_organization(partnerships, matches).with_columns(
-        pl.col("level").replace_strict(option_set("level")), codes.list.join(";").alias("scope"),
+        pl.col("level").replace_strict(option_set("level")),
+        codes.list.join(";").alias("scope"),
         *(codes.list.contains(code).fill_null(False).alias(f"covers_{code}") for code in SCOPE_CODES),
-        date_key("start_date").alias("start_date_key"), date_key("end_date").alias("end_date_key"),
-        ((pl.col("start_date") <= as_of) & (pl.col("end_date").is_null() | (pl.col("end_date") >= as_of)))
-        .alias("is_active"))
+        date_key("start_date").alias("start_date_key"),
+        date_key("end_date").alias("end_date_key"),
+        ((pl.col("start_date") <= as_of) & (pl.col("end_date").is_null() | (pl.col("end_date") >= as_of))).alias(
+            "is_active"
+        ),
+    )
     return conform(frame.sort("partnership_id"), "fact_partnership")
 
 
@@ -77,6 +90,8 @@ def fact_survey_response(responses: pl.DataFrame, matches: pl.DataFrame) -> pl.D
     for name, (low, high) in NPS_GROUPS.items():
         group = pl.when(pl.col("nps").is_between(low, high)).then(pl.lit(name)).otherwise(group)
     frame = _with_organization(responses, matches).with_columns(
-        timestamp_date_key("submitted_on").alias("submitted_date_key"), group.alias("nps_group"),
-        pl.col("comment").is_not_null().alias("has_comment"))
+        timestamp_date_key("submitted_on").alias("submitted_date_key"),
+        group.alias("nps_group"),
+        pl.col("comment").is_not_null().alias("has_comment"),
+    )
     return conform(frame.sort("response_id"), "fact_survey_response")

@@ -1,4 +1,5 @@
 """Keyed pseudonyms: HMAC-SHA256 with a secret that is never stored with the data."""
+
 from __future__ import annotations
 
 import hashlib
@@ -33,17 +34,20 @@ MIN_KEY_LENGTH = 16
 MIN_KEY_BITS = 64
 #: the key `tiedolla demo` uses: public, so it works only for a warehouse that `tiedolla demo` made
 DEMO_KEY = "DEMO-KEY-not-secret-only-for-synthetic-demo-data"
-HOW_TO = (f"set {KEY_VARIABLE} to a long random secret, or {KEY_FILE_VARIABLE} (or --pseudonym-key-file) to a "
-          "file holding one, kept outside the warehouse and the landing folder, e.g. "
-          f"`export {KEY_VARIABLE}=$(python3 -c 'import secrets; print(secrets.token_hex(32))')`")
+HOW_TO = (
+    f"set {KEY_VARIABLE} to a long random secret, or {KEY_FILE_VARIABLE} (or --pseudonym-key-file) to a "
+    "file holding one, kept outside the warehouse and the landing folder, e.g. "
+    f"`export {KEY_VARIABLE}=$(python3 -c 'import secrets; print(secrets.token_hex(32))')`"
+)
 
 
 class KeyProblem(ValueError):
     """No usable pseudonym key; the message says how to set one."""
 
 
-def pseudonym_key(explicit: str | None = None, key_file: str | None = None,
-                  keep_away_from: tuple[Path, ...] = ()) -> bytes:
+def pseudonym_key(
+    explicit: str | None = None, key_file: str | None = None, keep_away_from: tuple[Path, ...] = ()
+) -> bytes:
     """The secret: given, else from a key file (argument or environment), else from the environment.
 
     A key file inside the warehouse or landing folder is refused: the key must never be stored
@@ -65,8 +69,9 @@ def pseudonym_key(explicit: str | None = None, key_file: str | None = None,
     if len(key) < MIN_KEY_LENGTH:
         raise KeyProblem(f"the pseudonym key is too short ({len(key)} characters, at least {MIN_KEY_LENGTH}): {HOW_TO}")
     if key_bits(key) < MIN_KEY_BITS:
-        raise KeyProblem(f"the pseudonym key is too predictable (about {key_bits(key):.0f} bits; at least "
-                         f"{MIN_KEY_BITS}): {HOW_TO}")
+        raise KeyProblem(
+            f"the pseudonym key is too predictable (about {key_bits(key):.0f} bits; at least {MIN_KEY_BITS}): {HOW_TO}"
+        )
     return key.encode()
 
 

@@ -1,6 +1,7 @@
 """The model's keys and relationships, enforced on a staged set before it is released (as dbt's ``unique`` and
 ``relationships`` tests, and PUDL's foreign-key check, do): every key (composite ones too) is unique and every
 foreign key, each date key to ``dim_date`` included, resolves. Generated from ``schemas/published.py``."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -29,8 +30,10 @@ def violations(tables: dict[str, Path]) -> list[str]:
                 duplicated = con.execute(f"""SELECT count(*) FROM (SELECT 1 FROM "{table.name}"
                     GROUP BY {_quoted(table.key)} HAVING count(*) > 1)""").fetchone()[0]
                 if duplicated:
-                    found.append(f"{table.name}: {duplicated} value(s) of its key ({', '.join(table.key)}) stand on "
-                                 "more than one row")
+                    found.append(
+                        f"{table.name}: {duplicated} value(s) of its key ({', '.join(table.key)}) stand on "
+                        "more than one row"
+                    )
             for column, parent, parent_column in references(table):
                 if parent not in tables:
                     continue
@@ -38,8 +41,10 @@ def violations(tables: dict[str, Path]) -> list[str]:
                     WHERE "{column}" IS NOT NULL AND NOT EXISTS (
                         SELECT 1 FROM "{parent}" p WHERE p."{parent_column}" = c."{column}")""").fetchone()
                 if dangling[0]:
-                    found.append(f"{table.name}.{column}: {dangling[0]} row(s) name no {parent}.{parent_column} "
-                                 f"(e.g. {dangling[1]})")
+                    found.append(
+                        f"{table.name}.{column}: {dangling[0]} row(s) name no {parent}.{parent_column} "
+                        f"(e.g. {dangling[1]})"
+                    )
         return found
     finally:
         con.close()

@@ -4,6 +4,7 @@ Each function returns one published table as a polars frame in the column order 
 model in ``schemas/published.py``; surrogate keys are assigned in a stable order, so a
 rerun on the same input gives the same keys.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -53,14 +54,19 @@ def with_study_right_keys(frame: pl.DataFrame, key: bytes) -> pl.DataFrame:
 def dim_student(students: pl.DataFrame, key: bytes) -> pl.DataFrame:
     frame = with_student_keys(students, key).with_columns(
         pl.col("birth_date").dt.year().alias("birth_year"),
-        pl.col("sex").replace_strict(SEX_CODES, default=None).alias("sex"))
+        pl.col("sex").replace_strict(SEX_CODES, default=None).alias("sex"),
+    )
     return conform(frame.sort("student_key"), "dim_student")
 
 
 def dim_qualification() -> pl.DataFrame:
     q = pl.DataFrame(list(reference(QUALIFICATIONS))).sort("koulutus_code")
-    return conform(q.with_columns(pl.int_range(1, pl.len() + 1).alias("qualification_key"),
-                                   pl.col("name").alias("qualification_name")), "dim_qualification")
+    return conform(
+        q.with_columns(
+            pl.int_range(1, pl.len() + 1).alias("qualification_key"), pl.col("name").alias("qualification_name")
+        ),
+        "dim_qualification",
+    )
 
 
 def dim_campus(study_rights: pl.DataFrame) -> pl.DataFrame:
@@ -95,44 +101,67 @@ def timestamp_date_key(column: str) -> pl.Expr:
 def dim_date(facts: list[pl.DataFrame], as_of: dt.date) -> pl.DataFrame:
     """Every day of the whole calendar years from the first date in the facts to the last (at most ten years past the
     as-of date): whole years, so that a month's first day is in it whatever day the month's first fact is on."""
-    dates = pl.concat([f.select(pl.col(c).alias("d")) for f in facts for c, t in f.schema.items() if t == pl.Date]
-                      + [f.select(local_date(c).alias("d")) for f in facts for c, t in f.schema.items()
-                         if isinstance(t, pl.Datetime)])
+    dates = pl.concat(
+        [f.select(pl.col(c).alias("d")) for f in facts for c, t in f.schema.items() if t == pl.Date]
+        + [f.select(local_date(c).alias("d")) for f in facts for c, t in f.schema.items() if isinstance(t, pl.Datetime)]
+    )
     first = (dates["d"].min() or as_of).replace(month=1, day=1)
     last = min(max(dates["d"].max() or as_of, as_of), dt.date(as_of.year + 10, 12, 31)).replace(month=12, day=31)
     days = pl.DataFrame({"date": pl.date_range(first, last, eager=True)})
-    return conform(days.with_columns(
-        date_key("date").alias("date_key"), pl.col("date").dt.year().cast(pl.Int64).alias("year"),
-        pl.col("date").dt.month().cast(pl.Int64).alias("month"), pl.col("date").dt.day().cast(pl.Int64).alias("day"),
-        pl.col("date").dt.week().cast(pl.Int64).alias("iso_week"), pl.col("date").dt.weekday().cast(pl.Int64).alias("weekday"),
-        pl.col("date").dt.strftime("%Y-%m").alias("year_month"), (pl.col("date").dt.month() == 7).alias("is_july")),
-        "dim_date")
+    return conform(
+        days.with_columns(
+            date_key("date").alias("date_key"),
+            pl.col("date").dt.year().cast(pl.Int64).alias("year"),
+            pl.col("date").dt.month().cast(pl.Int64).alias("month"),
+            pl.col("date").dt.day().cast(pl.Int64).alias("day"),
+            pl.col("date").dt.week().cast(pl.Int64).alias("iso_week"),
+            pl.col("date").dt.weekday().cast(pl.Int64).alias("weekday"),
+            pl.col("date").dt.strftime("%Y-%m").alias("year_month"),
+            (pl.col("date").dt.month() == 7).alias("is_july"),
+        ),
+        "dim_date",
+    )
 
 
-def fact_study_right(study_rights: pl.DataFrame, quals: pl.DataFrame, campuses: pl.DataFrame, key: bytes) -> pl.DataFrame:
-    frame = sql("""
+def fact_study_right(
+    study_rights: pl.DataFrame, quals: pl.DataFrame, campuses: pl.DataFrame, key: bytes
+) -> pl.DataFrame:
+    frame = sql(
+        """
         SELECT s.*, q.qualification_key, c.campus_key, s.study_right_oid IS NOT NULL AS in_koski
         FROM study_rights s LEFT JOIN quals q USING (koulutus_code) LEFT JOIN campuses c ON c.campus_name = s.campus
-        ORDER BY s.study_right_id""", study_rights=study_rights, quals=quals, campuses=campuses)
+        ORDER BY s.study_right_id""",
+        study_rights=study_rights,
+        quals=quals,
+        campuses=campuses,
+    )
     frame = with_study_right_keys(with_student_keys(frame, key), key).with_columns(
-        date_key("start_date").alias("start_date_key"), date_key("end_date").alias("end_date_key"))
+        date_key("start_date").alias("start_date_key"), date_key("end_date").alias("end_date_key")
+    )
     return conform(frame, "fact_study_right")
 
 
 def _student_of_right(frame: pl.DataFrame, study_rights: pl.DataFrame, key: bytes) -> pl.DataFrame:
-    joined = frame.join(study_rights.select("study_right_id", "student_number", "koulutus_code"), on="study_right_id",
-                        how="left", maintain_order="left")
+    joined = frame.join(
+        study_rights.select("study_right_id", "student_number", "koulutus_code"),
+        on="study_right_id",
+        how="left",
+        maintain_order="left",
+    )
     return with_study_right_keys(with_student_keys(joined, key), key)
 
 
 def fact_status_period(periods: pl.DataFrame, study_rights: pl.DataFrame, key: bytes) -> pl.DataFrame:
     """A status lasts until the day before the next one; an ending status is one day."""
-    frame = sql("""
+    frame = sql(
+        """
         SELECT *, row_number() OVER w AS period_number,
                CASE WHEN status IN (SELECT unnest($ending)) THEN start_date
                     ELSE lead(start_date) OVER w - INTERVAL 1 DAY END AS end_date
         FROM periods WINDOW w AS (PARTITION BY study_right_id ORDER BY start_date)
-        ORDER BY study_right_id, start_date""".replace("$ending", repr(sorted(ENDING_STATUSES))), periods=periods)
+        ORDER BY study_right_id, start_date""".replace("$ending", repr(sorted(ENDING_STATUSES))),
+        periods=periods,
+    )
     frame = _student_of_right(frame.with_columns(pl.col("end_date").cast(pl.Date)), study_rights, key)
     return conform(frame.with_columns(date_key("start_date").alias("start_date_key")), "fact_status_period")
 
@@ -140,27 +169,38 @@ def fact_status_period(periods: pl.DataFrame, study_rights: pl.DataFrame, key: b
 def fact_additional_period(extras: pl.DataFrame, study_rights: pl.DataFrame, key: bytes) -> pl.DataFrame:
     frame = _student_of_right(extras, study_rights, key).with_columns(
         pl.when(pl.col("period_type") == "osa-aikaisuus").then(pl.col("value")).alias("part_time_percent"),
-        date_key("start_date").alias("start_date_key"))
+        date_key("start_date").alias("start_date_key"),
+    )
     return conform(frame.sort("study_right_id", "period_type", "start_date", "end_date"), "fact_additional_period")
 
 
-def fact_assessed_unit(units: pl.DataFrame, study_rights: pl.DataFrame, quals: pl.DataFrame, key: bytes) -> pl.DataFrame:
-    frame = _student_of_right(units, study_rights, key).join(
-        quals.select("koulutus_code", "qualification_key"), on="koulutus_code", how="left").with_columns(
-        date_key("assessment_date").alias("assessment_date_key"),
-        pl.col("recognised").replace_strict({"K": True, "E": False}, default=None).alias("recognised"))
+def fact_assessed_unit(
+    units: pl.DataFrame, study_rights: pl.DataFrame, quals: pl.DataFrame, key: bytes
+) -> pl.DataFrame:
+    frame = (
+        _student_of_right(units, study_rights, key)
+        .join(quals.select("koulutus_code", "qualification_key"), on="koulutus_code", how="left")
+        .with_columns(
+            date_key("assessment_date").alias("assessment_date_key"),
+            pl.col("recognised").replace_strict({"K": True, "E": False}, default=None).alias("recognised"),
+        )
+    )
     return conform(frame.sort("study_right_id", "assessment_date", "unit_code", "source_line"), "fact_assessed_unit")
 
 
-def fact_workplace_period(places: pl.DataFrame, study_rights: pl.DataFrame, organizations: pl.DataFrame,
-                          key: bytes) -> pl.DataFrame:
+def fact_workplace_period(
+    places: pl.DataFrame, study_rights: pl.DataFrame, organizations: pl.DataFrame, key: bytes
+) -> pl.DataFrame:
     """Workplace periods with the organisation the (workplace name, Y-tunnus) pair was resolved to."""
     frame = _student_of_right(places, study_rights, key).with_columns(
-        business_id_normalised("business_id").alias("business_id"), date_key("start_date").alias("start_date_key"))
+        business_id_normalised("business_id").alias("business_id"), date_key("start_date").alias("start_date_key")
+    )
     resolved = organizations.filter(pl.col("source_system") == "student_admin").select(
-        pl.col("source_id").alias("workplace_name"), "business_id", "organization_key")
-    frame = frame.join(resolved, on=["workplace_name", "business_id"], how="left", nulls_equal=True,
-                       maintain_order="left")
+        pl.col("source_id").alias("workplace_name"), "business_id", "organization_key"
+    )
+    frame = frame.join(
+        resolved, on=["workplace_name", "business_id"], how="left", nulls_equal=True, maintain_order="left"
+    )
     return conform(frame.sort("study_right_id", "start_date", "source_line"), "fact_workplace_period")
 
 

@@ -18,6 +18,7 @@ symlink is replaced (``os.replace`` is atomic), the new one after. The last
 its database and the reports made from it. Every link is relative: the warehouse folder can be
 moved or opened from anywhere.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -84,8 +85,10 @@ class Warehouse:
                     if time.monotonic() >= deadline:
                         handle.seek(0)
                         holder = handle.read().strip() or "another process"
-                        raise WarehouseBusy(f"the warehouse {self.root} is in use by {holder}; wait until it has "
-                                            "finished (or use --wait), nothing was changed") from None
+                        raise WarehouseBusy(
+                            f"the warehouse {self.root} is in use by {holder}; wait until it has "
+                            "finished (or use --wait), nothing was changed"
+                        ) from None
                     time.sleep(0.2)
             handle.seek(0)
             handle.truncate()
@@ -112,16 +115,20 @@ class Warehouse:
         """Refuse a key that would silently change every pseudonym: not the one this warehouse's versions were made
         with (unless the run rotates the key on purpose), or the public demo key outside a demo warehouse."""
         if key.decode() == DEMO_KEY and not (self.root / DEMO_MARK).exists():
-            raise KeyProblem(f"the demo key is public and works only for a warehouse made by `tiedolla demo`; {self.root} "
-                             "needs a secret key of its own")
+            raise KeyProblem(
+                f"the demo key is public and works only for a warehouse made by `tiedolla demo`; {self.root} "
+                "needs a secret key of its own"
+            )
         stored = self.root / KEY_FINGERPRINT
         known = stored.read_text(encoding="utf-8").strip() if stored.exists() else None
         if known and known != fingerprint(key) and not rotate:
-            raise KeyProblem(f"this pseudonym key is not the one that made the pseudonyms in {self.root} (key "
-                             f"fingerprint {known}, this key's {fingerprint(key)}): every student_key and "
-                             "study_right_key would change and BI joins on them would break. Use the warehouse's key; "
-                             "to change it on purpose, run once with --rotate-key (the kept versions, made with the "
-                             "old key, are then replaced by the one run with the new key)")
+            raise KeyProblem(
+                f"this pseudonym key is not the one that made the pseudonyms in {self.root} (key "
+                f"fingerprint {known}, this key's {fingerprint(key)}): every student_key and "
+                "study_right_key would change and BI joins on them would break. Use the warehouse's key; "
+                "to change it on purpose, run once with --rotate-key (the kept versions, made with the "
+                "old key, are then replaced by the one run with the new key)"
+            )
 
     # ---- versions ---------------------------------------------------------------
     def current_version(self) -> str | None:
@@ -135,8 +142,14 @@ class Warehouse:
             if not manifest.exists() or ((folder / GATHERING).exists() and folder.name != current):
                 continue  # a version being gathered, never switched in, or broken: never offered
             m = json.loads(manifest.read_text(encoding="utf-8"))
-            out.append({"version": folder.name, "released_at": m.get("released_at", ""), "as_of": m.get("as_of"),
-                        "rows_published": m.get("totals", {}).get("rows_published")})
+            out.append(
+                {
+                    "version": folder.name,
+                    "released_at": m.get("released_at", ""),
+                    "as_of": m.get("as_of"),
+                    "rows_published": m.get("totals", {}).get("rows_published"),
+                }
+            )
         return sorted(out, key=lambda v: (v["released_at"], v["version"]), reverse=True)
 
     def release(self, run_id: str, tables: dict[str, Path], manifest: dict, key: bytes, rotate: bool = False) -> Path:
@@ -151,7 +164,7 @@ class Warehouse:
                 if not target.exists():
                     os.link(source, target)
             _write_database(version)
-            manifest = {**manifest, "released_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
+            manifest = {**manifest, "released_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
             atomic_write_json(version / "manifest.json", manifest)
             failpoints.reached("release:gathered")
             self._switch(run_id)
@@ -167,12 +180,14 @@ class Warehouse:
             names = [v["version"] for v in self.versions()]
             current = self.current_version()
             if version is None:
-                older = names[names.index(current) + 1:] if current in names else names
+                older = names[names.index(current) + 1 :] if current in names else names
                 if not older:
                     raise ValueError("there is no earlier version to roll back to")
                 version = older[0]
             if version not in names:
-                raise ValueError(f"no version '{version}' in {self.root / 'versions'}; kept: {', '.join(names) or 'none'}")
+                raise ValueError(
+                    f"no version '{version}' in {self.root / 'versions'}; kept: {', '.join(names) or 'none'}"
+                )
             self._switch(version)
         return version
 
@@ -181,11 +196,19 @@ class Warehouse:
         the published one included; returns rows removed per version/table. Each table is replaced atomically and
         the version's database rebuilt, so a reader sees the table before or after, never half of it."""
         removed: dict[str, int] = {}
-        for folder in sorted(p for p in (self.root / "versions").iterdir() if p.is_dir()) \
-                if (self.root / "versions").is_dir() else []:
+        for folder in (
+            sorted(p for p in (self.root / "versions").iterdir() if p.is_dir())
+            if (self.root / "versions").is_dir()
+            else []
+        ):
             rights_path = folder / "fact_study_right.parquet"
-            rights = pl.read_parquet(rights_path, columns=["study_right_key", "student_key"]).filter(
-                pl.col("student_key").is_in(student_keys))["study_right_key"] if rights_path.exists() else []
+            rights = (
+                pl.read_parquet(rights_path, columns=["study_right_key", "student_key"]).filter(
+                    pl.col("student_key").is_in(student_keys)
+                )["study_right_key"]
+                if rights_path.exists()
+                else []
+            )
             changed = False
             for table in sorted(folder.glob("*.parquet")):
                 schema = pq.read_schema(table)
@@ -229,8 +252,11 @@ class Warehouse:
         atomic_write_bytes(self.root / "manifest.json", (folder / "manifest.json").read_bytes())
         self._link(self.root / DATABASE, Path("published") / DATABASE)
         for name in VERSION_REPORTS:
-            self._link(self.root / "reports" / name, Path("..") / "published" / "reports" / name,
-                       self.version_reports(self.root / "versions" / outgoing) / name if outgoing else None)
+            self._link(
+                self.root / "reports" / name,
+                Path("..") / "published" / "reports" / name,
+                self.version_reports(self.root / "versions" / outgoing) / name if outgoing else None,
+            )
 
     def _link(self, path: Path, target: Path, keep_in: Path | None = None) -> None:
         """Make ``path`` a relative link to ``target``, once (it then follows ``published``). A folder that a
@@ -265,8 +291,11 @@ def missing_sources(warehouse: Warehouse, sources: dict[str, str | None], allowe
     if warehouse.current_version() is None or not current.exists():
         return []  # a first run publishes whatever sources it has
     before = json.loads(current.read_text(encoding="utf-8")).get("sources") or {}
-    return [f"the current release has a {system} export ({Path(folder).name}) but the landing area has none"
-            for system, folder in before.items() if folder and not sources.get(system) and system not in allowed]
+    return [
+        f"the current release has a {system} export ({Path(folder).name}) but the landing area has none"
+        for system, folder in before.items()
+        if folder and not sources.get(system) and system not in allowed
+    ]
 
 
 def shrunk_tables(warehouse: Warehouse, staged: dict[str, Path], share: float, min_rows: int) -> list[str]:
@@ -288,6 +317,7 @@ def _write_database(version: Path) -> None:
     """``<version>/tiedolla.duckdb``: the version's tables copied into one DuckDB database, so that it opens from
     any folder, after the warehouse is moved, and in tools that cannot follow a path (views over Parquet would
     hold the path of the folder they were written in)."""
+
     def write(tmp: Path) -> None:
         tmp.unlink()  # (DuckDB makes its own file)
         con = duckdb.connect(str(tmp))
@@ -295,7 +325,8 @@ def _write_database(version: Path) -> None:
             con.execute("SET enable_progress_bar = false")
             for table in sorted(version.glob("*.parquet")):
                 path = table.as_posix().replace("'", "''")
-                con.execute(f'CREATE TABLE "{table.stem}" AS SELECT * FROM read_parquet(\'{path}\')')
+                con.execute(f"CREATE TABLE \"{table.stem}\" AS SELECT * FROM read_parquet('{path}')")
         finally:
             con.close()
+
     atomic_write(version / DATABASE, write)

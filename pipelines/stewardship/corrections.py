@@ -6,6 +6,7 @@ spreadsheet shows it as text instead of running it as a formula; so is such a st
 inside a value, because a spreadsheet whose list separator is a comma splits there whatever the quoting. Every field
 is quoted.
 """
+
 from __future__ import annotations
 
 import csv
@@ -26,8 +27,10 @@ HEADERS = {
     "en": ["File", "Line", "Record", "Column", "Rule", "Description", "Value (masked)", "Status", "First seen"],
 }
 #: a failure's status in a steward's language
-STATUS_WORDS = {"fi": {"new": "uusi", "open": "avoin", "waived": "poikkeusluvalla", "resolved": "korjattu"},
-                "en": {"new": "new", "open": "open", "waived": "waived", "resolved": "resolved"}}
+STATUS_WORDS = {
+    "fi": {"new": "uusi", "open": "avoin", "waived": "poikkeusluvalla", "resolved": "korjattu"},
+    "en": {"new": "new", "open": "open", "waived": "waived", "resolved": "resolved"},
+}
 
 
 def neutralised(value) -> str:
@@ -41,22 +44,38 @@ def neutralised(value) -> str:
 
 
 def correction_list(history: pl.DataFrame, system: str, run_id: str, language: str = "fi") -> bytes:
-    rows = history.filter((pl.col("source_system") == system) & (pl.col("last_seen_run") == run_id)
-                          & pl.col("status").is_in(["new", "open"])).sort("source_file", "source_line", "rule_id")
+    rows = history.filter(
+        (pl.col("source_system") == system)
+        & (pl.col("last_seen_run") == run_id)
+        & pl.col("status").is_in(["new", "open"])
+    ).sort("source_file", "source_line", "rule_id")
     buf = io.StringIO()
     writer = csv.writer(buf, delimiter=";", lineterminator="\r\n", quoting=csv.QUOTE_ALL)
     writer.writerow(HEADERS[language])
     for r in rows.iter_rows(named=True):
         message = (r["message_fi"] or r["message"]) if language == "fi" else r["message"]
-        writer.writerow([neutralised(v) for v in (r["source_file"], r["source_line"], r["record_key"],
-                                                   r["source_header"] or r["column"], r["rule_id"], message,
-                                                   r["masked_value"], STATUS_WORDS[language][r["status"]],
-                                                   r["first_seen_on"])])
+        writer.writerow(
+            [
+                neutralised(v)
+                for v in (
+                    r["source_file"],
+                    r["source_line"],
+                    r["record_key"],
+                    r["source_header"] or r["column"],
+                    r["rule_id"],
+                    message,
+                    r["masked_value"],
+                    STATUS_WORDS[language][r["status"]],
+                    r["first_seen_on"],
+                )
+            ]
+        )
     return buf.getvalue().encode("utf-8-sig")
 
 
-def write_correction_lists(history: pl.DataFrame, systems: list[str], run_id: str,
-                           folder: Path) -> dict[str, dict[str, str]]:
+def write_correction_lists(
+    history: pl.DataFrame, systems: list[str], run_id: str, folder: Path
+) -> dict[str, dict[str, str]]:
     """``corrections_<system>.csv`` (Finnish) and ``corrections_<system>.en.csv`` per source system; returns
     system → language → file name."""
     names = {}

@@ -6,6 +6,7 @@ pattern, range). Each publish validates the Parquet just switched in (through pa
 the stack notes; tables over ``MAX_ROWS`` rows on an even sample of them) and rebuilds the
 static Data Docs in ``<warehouse>/reports/data_docs/``.
 """
+
 from __future__ import annotations
 
 import os
@@ -56,8 +57,14 @@ def _evenly(path: Path, max_rows: int):
         source = f"read_parquet('{quoted}', file_row_number = true)"
         rows = con.sql(f"SELECT count(*) FROM {source}").fetchall()[0][0]
         step = max(1, -(-rows // max_rows))  # every step-th row
-        return con.sql(f"SELECT * EXCLUDE (file_row_number) FROM {source} WHERE file_row_number % {step} = 0 "
-                       "ORDER BY file_row_number").to_arrow_table().to_pandas()  # (the types pandas gets from Parquet)
+        return (
+            con.sql(
+                f"SELECT * EXCLUDE (file_row_number) FROM {source} WHERE file_row_number % {step} = 0 "
+                "ORDER BY file_row_number"
+            )
+            .to_arrow_table()
+            .to_pandas()
+        )  # (the types pandas gets from Parquet)
     finally:
         con.close()
 
@@ -75,9 +82,14 @@ def build_data_docs(published: Path, tables: list[Table], reports: Path, max_row
     # in memory: suites are generated every run (the models are the truth); only the Data Docs are written
     ctx = gx.get_context(mode="ephemeral")
     ctx.variables.progress_bars = ProgressBarsConfig(globally=False)
-    ctx.add_data_docs_site(SITE, {"class_name": "SiteBuilder", "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
-                                  "store_backend": {"class_name": "TupleFilesystemStoreBackend",
-                                                    "base_directory": str(tmp_docs)}})
+    ctx.add_data_docs_site(
+        SITE,
+        {
+            "class_name": "SiteBuilder",
+            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+            "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(tmp_docs)},
+        },
+    )
     source = ctx.data_sources.add_or_update_pandas("published")
     outcome = {}
     for table in tables:
@@ -88,8 +100,14 @@ def build_data_docs(published: Path, tables: list[Table], reports: Path, max_row
         checkpoint = ctx.checkpoints.add(gx.Checkpoint(name=table.name, validation_definitions=[definition]))
         result = checkpoint.run(batch_parameters={"dataframe": frame})
         stats = next(iter(result.run_results.values())).statistics
-        outcome[table.name] = {"success": bool(result.success), "evaluated": int(stats["evaluated_expectations"]),
-                               "failed": int(stats["unsuccessful_expectations"]), "rows_validated": len(frame)}
-    ctx.build_data_docs(site_names=[SITE])  # once, with every validation (an action per checkpoint rebuilds it each time)
+        outcome[table.name] = {
+            "success": bool(result.success),
+            "evaluated": int(stats["evaluated_expectations"]),
+            "failed": int(stats["unsuccessful_expectations"]),
+            "rows_validated": len(frame),
+        }
+    ctx.build_data_docs(
+        site_names=[SITE]
+    )  # once, with every validation (an action per checkpoint rebuilds it each time)
     replace_folder(tmp_docs, docs)
     return outcome

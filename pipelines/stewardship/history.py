@@ -5,6 +5,7 @@ before and still failing), ``waived`` (failing, but a steward's waiver lets it b
 ``resolved`` (gone from the newest export of a file that was read). A file that could not be
 read resolves nothing: its failures keep their status until it is read again.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -15,15 +16,46 @@ import polars as pl
 from pipelines.files import write_parquet
 from pipelines.validation import WAIVED
 
-DETAIL = ["source_system", "table", "rule_id", "severity", "consequence", "record_key", "column", "source_header",
-          "message", "message_fi", "masked_value", "source_file", "source_line", "person_key"]
+DETAIL = [
+    "source_system",
+    "table",
+    "rule_id",
+    "severity",
+    "consequence",
+    "record_key",
+    "column",
+    "source_header",
+    "message",
+    "message_fi",
+    "masked_value",
+    "source_file",
+    "source_line",
+    "person_key",
+]
 HISTORY_SCHEMA = {
-    "failure_id": pl.Utf8, **{c: pl.Utf8 for c in DETAIL}, "source_line": pl.Int64, "occurrences": pl.Int64,
-    "status": pl.Utf8, "first_seen_run": pl.Utf8, "first_seen_on": pl.Date, "last_seen_run": pl.Utf8,
-    "last_seen_on": pl.Date, "resolved_run": pl.Utf8, "resolved_on": pl.Date,
+    "failure_id": pl.Utf8,
+    **{c: pl.Utf8 for c in DETAIL},
+    "source_line": pl.Int64,
+    "occurrences": pl.Int64,
+    "status": pl.Utf8,
+    "first_seen_run": pl.Utf8,
+    "first_seen_on": pl.Date,
+    "last_seen_run": pl.Utf8,
+    "last_seen_on": pl.Date,
+    "resolved_run": pl.Utf8,
+    "resolved_on": pl.Date,
 }
-RUNS_SCHEMA = {"run_id": pl.Utf8, "as_of": pl.Date, "recorded_at": pl.Datetime("us", "UTC"), "source_system": pl.Utf8,
-               "table": pl.Utf8, "rule_id": pl.Utf8, "failing": pl.Int64, "new": pl.Int64, "resolved": pl.Int64}
+RUNS_SCHEMA = {
+    "run_id": pl.Utf8,
+    "as_of": pl.Date,
+    "recorded_at": pl.Datetime("us", "UTC"),
+    "source_system": pl.Utf8,
+    "table": pl.Utf8,
+    "rule_id": pl.Utf8,
+    "failing": pl.Int64,
+    "new": pl.Int64,
+    "resolved": pl.Int64,
+}
 
 
 def history_path(root: Path) -> Path:
@@ -40,49 +72,80 @@ def _read(path: Path, schema: dict) -> pl.DataFrame:
         return pl.DataFrame(schema=schema)
     frame = pl.read_parquet(path)
     return frame.with_columns(pl.lit(None, t).alias(c) for c, t in schema.items() if c not in frame.columns).select(
-        pl.col(c).cast(t) for c, t in schema.items())
+        pl.col(c).cast(t) for c, t in schema.items()
+    )
 
 
 def current_failures(quarantine: pl.DataFrame) -> pl.DataFrame:
     """One row per failure id of this run (the first line it stands on), with how many rows carry it."""
-    return (quarantine.sort("source_line").group_by("failure_id", maintain_order=True)
-            .agg(*(pl.col(c).first() for c in DETAIL), pl.len().cast(pl.Int64).alias("occurrences")))
+    return (
+        quarantine.sort("source_line")
+        .group_by("failure_id", maintain_order=True)
+        .agg(*(pl.col(c).first() for c in DETAIL), pl.len().cast(pl.Int64).alias("occurrences"))
+    )
 
 
-def update_history(previous: pl.DataFrame, quarantine: pl.DataFrame, read_tables: set[str], run_id: str,
-                   as_of: dt.date) -> pl.DataFrame:
+def update_history(
+    previous: pl.DataFrame, quarantine: pl.DataFrame, read_tables: set[str], run_id: str, as_of: dt.date
+) -> pl.DataFrame:
     now = current_failures(quarantine)
     old = previous.select("failure_id", pl.col("status").alias("old_status"), "first_seen_run", "first_seen_on")
     fresh = pl.col("old_status").is_null() | (pl.col("old_status") == "resolved")  # never seen, or back again
-    seen = now.join(old, on="failure_id", how="left").with_columns(
-        pl.when(pl.col("severity") == WAIVED).then(pl.lit(WAIVED)).when(fresh).then(pl.lit("new"))
-        .otherwise(pl.lit("open")).alias("status"),
-        pl.when(fresh).then(pl.lit(run_id)).otherwise(pl.col("first_seen_run")).alias("first_seen_run"),
-        pl.when(fresh).then(pl.lit(as_of)).otherwise(pl.col("first_seen_on")).alias("first_seen_on"),
-        pl.lit(run_id).alias("last_seen_run"), pl.lit(as_of).alias("last_seen_on"),
-        pl.lit(None, pl.Utf8).alias("resolved_run"), pl.lit(None, pl.Date).alias("resolved_on"),
-    ).drop("old_status")
+    seen = (
+        now.join(old, on="failure_id", how="left")
+        .with_columns(
+            pl.when(pl.col("severity") == WAIVED)
+            .then(pl.lit(WAIVED))
+            .when(fresh)
+            .then(pl.lit("new"))
+            .otherwise(pl.lit("open"))
+            .alias("status"),
+            pl.when(fresh).then(pl.lit(run_id)).otherwise(pl.col("first_seen_run")).alias("first_seen_run"),
+            pl.when(fresh).then(pl.lit(as_of)).otherwise(pl.col("first_seen_on")).alias("first_seen_on"),
+            pl.lit(run_id).alias("last_seen_run"),
+            pl.lit(as_of).alias("last_seen_on"),
+            pl.lit(None, pl.Utf8).alias("resolved_run"),
+            pl.lit(None, pl.Date).alias("resolved_on"),
+        )
+        .drop("old_status")
+    )
     gone = previous.join(now.select("failure_id"), on="failure_id", how="anti")
     fixed = pl.col("table").is_in(sorted(read_tables)) & (pl.col("status") != "resolved")
     gone = gone.with_columns(
         pl.when(fixed).then(pl.lit("resolved")).otherwise(pl.col("status")).alias("status"),
         pl.when(fixed).then(pl.lit(run_id)).otherwise(pl.col("resolved_run")).alias("resolved_run"),
-        pl.when(fixed).then(pl.lit(as_of)).otherwise(pl.col("resolved_on")).alias("resolved_on"))
-    return pl.concat([seen.select(list(HISTORY_SCHEMA)), gone.select(list(HISTORY_SCHEMA))]).cast(HISTORY_SCHEMA).sort(
-        "source_system", "table", "rule_id", "source_line", "failure_id")
+        pl.when(fixed).then(pl.lit(as_of)).otherwise(pl.col("resolved_on")).alias("resolved_on"),
+    )
+    return (
+        pl.concat([seen.select(list(HISTORY_SCHEMA)), gone.select(list(HISTORY_SCHEMA))])
+        .cast(HISTORY_SCHEMA)
+        .sort("source_system", "table", "rule_id", "source_line", "failure_id")
+    )
 
 
 def run_counts(history: pl.DataFrame, run_id: str, as_of: dt.date, recorded_at: dt.datetime) -> pl.DataFrame:
     """This run's rows per rule: failing now (waived ones not counted), new and resolved in it."""
     rows = pl.col("occurrences")
-    return history.group_by("source_system", "table", "rule_id").agg(
-        rows.filter((pl.col("last_seen_run") == run_id) & (pl.col("status") != WAIVED)).sum().cast(pl.Int64)
-        .alias("failing"),
-        rows.filter((pl.col("first_seen_run") == run_id) & (pl.col("status") == "new")).sum().cast(pl.Int64)
-        .alias("new"),
-        rows.filter(pl.col("resolved_run") == run_id).sum().cast(pl.Int64).alias("resolved"),
-    ).with_columns(pl.lit(run_id).alias("run_id"), pl.lit(as_of).alias("as_of"),
-                   pl.lit(recorded_at).cast(RUNS_SCHEMA["recorded_at"]).alias("recorded_at")).select(list(RUNS_SCHEMA))
+    return (
+        history.group_by("source_system", "table", "rule_id")
+        .agg(
+            rows.filter((pl.col("last_seen_run") == run_id) & (pl.col("status") != WAIVED))
+            .sum()
+            .cast(pl.Int64)
+            .alias("failing"),
+            rows.filter((pl.col("first_seen_run") == run_id) & (pl.col("status") == "new"))
+            .sum()
+            .cast(pl.Int64)
+            .alias("new"),
+            rows.filter(pl.col("resolved_run") == run_id).sum().cast(pl.Int64).alias("resolved"),
+        )
+        .with_columns(
+            pl.lit(run_id).alias("run_id"),
+            pl.lit(as_of).alias("as_of"),
+            pl.lit(recorded_at).cast(RUNS_SCHEMA["recorded_at"]).alias("recorded_at"),
+        )
+        .select(list(RUNS_SCHEMA))
+    )
 
 
 #: what a resolved failure stops holding once its retention period is over: the values that name someone
@@ -93,17 +156,29 @@ def expire_resolved(history: pl.DataFrame, as_of: dt.date, retention_days: int) 
     """Failures resolved more than ``retention_days`` before ``as_of`` keep their counts, rule, file and dates but
     no longer the (masked) value, the record key or the person's pseudonym: nothing is needed to fix them."""
     expired = (pl.col("status") == "resolved") & (pl.col("resolved_on") < as_of - dt.timedelta(days=retention_days))
-    return history.with_columns(pl.when(expired).then(None).otherwise(pl.col(c)).alias(c)
-                                for c in RETAINED_ONLY_WHILE_NEEDED)
+    return history.with_columns(
+        pl.when(expired).then(None).otherwise(pl.col(c)).alias(c) for c in RETAINED_ONLY_WHILE_NEEDED
+    )
 
 
-def record_run(root: Path, quarantine: pl.DataFrame, read_tables: set[str], run_id: str, as_of: dt.date,
-               recorded_at: dt.datetime, retention_days: int) -> tuple[pl.DataFrame, pl.DataFrame]:
+def record_run(
+    root: Path,
+    quarantine: pl.DataFrame,
+    read_tables: set[str],
+    run_id: str,
+    as_of: dt.date,
+    recorded_at: dt.datetime,
+    retention_days: int,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Update and write the history and the per-run counts; returns both."""
     history = update_history(_read(history_path(root), HISTORY_SCHEMA), quarantine, read_tables, run_id, as_of)
     history = expire_resolved(history, as_of, retention_days)
-    runs = pl.concat([_read(runs_path(root), RUNS_SCHEMA).filter(pl.col("run_id") != run_id),
-                      run_counts(history, run_id, as_of, recorded_at)])
+    runs = pl.concat(
+        [
+            _read(runs_path(root), RUNS_SCHEMA).filter(pl.col("run_id") != run_id),
+            run_counts(history, run_id, as_of, recorded_at),
+        ]
+    )
     write_parquet(history, history_path(root), private=True)
     write_parquet(runs, runs_path(root), private=True)
     return history, runs

@@ -4,6 +4,7 @@ Self-contained (styles inline, trend as inline SVG, no scripts, no network), so 
 from a file share on any laptop. Everything from the data goes through Jinja's
 autoescaping: a value ``<script>`` shows as text.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -22,69 +23,143 @@ from schemas.metadata import Rule
 
 EXAMPLES = 5
 TREND_RUNS = 12
-TEMPLATES = jinja2.Environment(loader=jinja2.PackageLoader("pipelines.stewardship", "templates"),
-                               autoescape=True, undefined=jinja2.StrictUndefined)
+TEMPLATES = jinja2.Environment(
+    loader=jinja2.PackageLoader("pipelines.stewardship", "templates"), autoescape=True, undefined=jinja2.StrictUndefined
+)
 
 WORDS = {
-    "fi": {"title": "Tietojen laatu: tarkistettavat rivit", "as_of": "Tilanne", "run": "Ajo", "other": "In English",
-           "other_href": "index.en.html", "lang": "fi", "system": "Lähdejärjestelmä", "table": "Taulu",
-           "rule": "Sääntö", "failing": "Virheelliset rivit", "new": "Uudet", "resolved": "Korjatut",
-           "waived": "Poikkeusluvalla", "trend": "Kehitys", "examples": "Esimerkkejä", "file": "Tiedosto",
-           "line": "Rivi", "record": "Tietue", "column": "Sarake", "value": "Arvo (peitetty)", "status": "Tila",
-           "first_seen": "Ensin havaittu", "severity": "Vakavuus", "corrections": "Korjauslista (CSV)",
-           "data_docs": "Julkaistujen taulujen tarkistukset (Data Docs)", "waivers": "Poikkeusluvat",
-           "unmatched": "Poikkeusluvat, joita vastaavaa virhettä ei ole", "expired": "Vanhentuneet poikkeusluvat",
-           "none": "ei yhtään", "rows_read": "Luetut rivit", "quarantined": "Karanteenissa",
-           "no_failures": "Ei virheitä tässä ajossa.", "reason": "Peruste", "approved_by": "Hyväksyjä",
-           "expires": "Voimassa asti", "consequence": "Seuraus",
-           "at_risk": "Luvut vaarassa", "at_risk_intro": "Avoimet virheet sen mukaan, paljonko ne vaikuttavat johdon "
-           "lukuihin: ensimmäisen rivin korjaus muuttaa lukuja eniten. Laskematta jätetyt opiskelijavuodet: enintään "
-           "niin paljon kuin virheen takia kaikista luvuista pois jäävät opiskeluoikeudet voivat kerryttää (niiden "
-           "vuoden voimassaolopäivät läsnäolona).",
-           "study_rights": "Opiskeluoikeudet", "students": "Opiskelijat", "employers": "Työpaikat",
-           "held_back": "Opiskelijavuosia laskematta (enintään)", "touched": "Opiskelijavuosia koskee",
-           "year": "kuluva vuosi",
-           "rolled_back": "Julkaistu aineisto palautettiin {at} versioon {version} (tilanne {as_of}). Tämä raportti "
-           "koskee ajoa {run}, jonka aineisto ei enää ole julkaistuna; virheet koskevat silti viimeisintä "
-           "lähdeaineistoa.",
-           "severities": {"error": "virhe", "warning": "varoitus", "waived": "poikkeusluvalla"},
-           "consequences": {"reject": "rivi hylätään", "clear": "arvo tyhjennetään", "flag": "rivi merkitään"},
-           "statuses": STATUS_WORDS["fi"], "koski": "Täsmäytys KOSKIn opiskelijavuositietoihin",
-           "koski_intro": "Omat lukumme KOSKIn raportin omalle aikajaksolle, sarake sarakkeelta. Erot "
-           "opiskeluoikeuksittain ja todennäköinen syy ovat korjauslistassa.", "koski_column": "KOSKIn sarake",
-           "ours": "Omat", "theirs": "KOSKI", "differing": "Eroavat rivit", "matched": "Molemmissa",
-           "intro": "Rivit, jotka eivät läpäisseet sääntöjä, ryhmiteltynä "
-           "lähdejärjestelmän, taulun ja säännön mukaan. Jokainen sääntö kertoo seurauksensa: hylätty rivi on "
-           "karanteenissa, tyhjennetty arvo julkaistaan tyhjänä ja merkitty rivi julkaistaan sellaisenaan; "
-           "poikkeusluvalla hyväksytyt julkaistaan merkittyinä."},
-    "en": {"title": "Data quality: rows to review", "as_of": "As of", "run": "Run", "other": "Suomeksi",
-           "other_href": "index.html", "lang": "en", "system": "Source system", "table": "Table", "rule": "Rule",
-           "failing": "Failing rows", "new": "New", "resolved": "Resolved", "waived": "Waived", "trend": "Trend",
-           "examples": "Examples", "file": "File", "line": "Line", "record": "Record", "column": "Column",
-           "value": "Value (masked)", "status": "Status", "first_seen": "First seen", "severity": "Severity",
-           "corrections": "Correction list (CSV)", "data_docs": "Checks of the published tables (Data Docs)",
-           "waivers": "Waivers", "unmatched": "Waivers that match no failure", "expired": "Expired waivers",
-           "none": "none", "rows_read": "Rows read", "quarantined": "Quarantined",
-           "no_failures": "No failures in this run.", "reason": "Reason", "approved_by": "Approved by",
-           "expires": "Expires", "consequence": "Consequence",
-           "at_risk": "Figures at risk", "at_risk_intro": "Open failures by what they cost management's figures: "
-           "fixing the first row moves the figures most. Student-years held back: the most that the study rights the "
-           "failure leaves out of every figure could carry (their open days of the year counted as present).",
-           "study_rights": "Study rights", "students": "Students", "employers": "Hosting employers",
-           "held_back": "Student-years held back (at most)", "touched": "Student-years touched",
-           "year": "current year",
-           "rolled_back": "The published set was rolled back to version {version} (as of {as_of}) at {at}. This report "
-           "is about run {run}, whose set is no longer published; its failures are still those of the latest "
-           "source exports.",
-           "severities": {"error": "error", "warning": "warning", "waived": "waived"},
-           "consequences": {"reject": "row rejected", "clear": "value cleared", "flag": "row flagged"},
-           "statuses": STATUS_WORDS["en"], "koski": "Reconciliation with KOSKI's student-year report",
-           "koski_intro": "Our figures for the KOSKI report's own period, column by column. The differences per "
-           "study right, with the likely cause, are in the correction list.", "koski_column": "KOSKI column",
-           "ours": "Ours", "theirs": "KOSKI", "differing": "Rows differing", "matched": "In both",
-           "intro": "Rows that did not pass the rules, grouped by source system, table and "
-           "rule. Every rule states its consequence: a rejected row is held in quarantine, a cleared value is "
-           "published empty and a flagged row is published as it is; waived failures are published with a flag."},
+    "fi": {
+        "title": "Tietojen laatu: tarkistettavat rivit",
+        "as_of": "Tilanne",
+        "run": "Ajo",
+        "other": "In English",
+        "other_href": "index.en.html",
+        "lang": "fi",
+        "system": "Lähdejärjestelmä",
+        "table": "Taulu",
+        "rule": "Sääntö",
+        "failing": "Virheelliset rivit",
+        "new": "Uudet",
+        "resolved": "Korjatut",
+        "waived": "Poikkeusluvalla",
+        "trend": "Kehitys",
+        "examples": "Esimerkkejä",
+        "file": "Tiedosto",
+        "line": "Rivi",
+        "record": "Tietue",
+        "column": "Sarake",
+        "value": "Arvo (peitetty)",
+        "status": "Tila",
+        "first_seen": "Ensin havaittu",
+        "severity": "Vakavuus",
+        "corrections": "Korjauslista (CSV)",
+        "data_docs": "Julkaistujen taulujen tarkistukset (Data Docs)",
+        "waivers": "Poikkeusluvat",
+        "unmatched": "Poikkeusluvat, joita vastaavaa virhettä ei ole",
+        "expired": "Vanhentuneet poikkeusluvat",
+        "none": "ei yhtään",
+        "rows_read": "Luetut rivit",
+        "quarantined": "Karanteenissa",
+        "no_failures": "Ei virheitä tässä ajossa.",
+        "reason": "Peruste",
+        "approved_by": "Hyväksyjä",
+        "expires": "Voimassa asti",
+        "consequence": "Seuraus",
+        "at_risk": "Luvut vaarassa",
+        "at_risk_intro": "Avoimet virheet sen mukaan, paljonko ne vaikuttavat johdon "
+        "lukuihin: ensimmäisen rivin korjaus muuttaa lukuja eniten. Laskematta jätetyt opiskelijavuodet: enintään "
+        "niin paljon kuin virheen takia kaikista luvuista pois jäävät opiskeluoikeudet voivat kerryttää (niiden "
+        "vuoden voimassaolopäivät läsnäolona).",
+        "study_rights": "Opiskeluoikeudet",
+        "students": "Opiskelijat",
+        "employers": "Työpaikat",
+        "held_back": "Opiskelijavuosia laskematta (enintään)",
+        "touched": "Opiskelijavuosia koskee",
+        "year": "kuluva vuosi",
+        "rolled_back": "Julkaistu aineisto palautettiin {at} versioon {version} (tilanne {as_of}). Tämä raportti "
+        "koskee ajoa {run}, jonka aineisto ei enää ole julkaistuna; virheet koskevat silti viimeisintä "
+        "lähdeaineistoa.",
+        "severities": {"error": "virhe", "warning": "varoitus", "waived": "poikkeusluvalla"},
+        "consequences": {"reject": "rivi hylätään", "clear": "arvo tyhjennetään", "flag": "rivi merkitään"},
+        "statuses": STATUS_WORDS["fi"],
+        "koski": "Täsmäytys KOSKIn opiskelijavuositietoihin",
+        "koski_intro": "Omat lukumme KOSKIn raportin omalle aikajaksolle, sarake sarakkeelta. Erot "
+        "opiskeluoikeuksittain ja todennäköinen syy ovat korjauslistassa.",
+        "koski_column": "KOSKIn sarake",
+        "ours": "Omat",
+        "theirs": "KOSKI",
+        "differing": "Eroavat rivit",
+        "matched": "Molemmissa",
+        "intro": "Rivit, jotka eivät läpäisseet sääntöjä, ryhmiteltynä "
+        "lähdejärjestelmän, taulun ja säännön mukaan. Jokainen sääntö kertoo seurauksensa: hylätty rivi on "
+        "karanteenissa, tyhjennetty arvo julkaistaan tyhjänä ja merkitty rivi julkaistaan sellaisenaan; "
+        "poikkeusluvalla hyväksytyt julkaistaan merkittyinä.",
+    },
+    "en": {
+        "title": "Data quality: rows to review",
+        "as_of": "As of",
+        "run": "Run",
+        "other": "Suomeksi",
+        "other_href": "index.html",
+        "lang": "en",
+        "system": "Source system",
+        "table": "Table",
+        "rule": "Rule",
+        "failing": "Failing rows",
+        "new": "New",
+        "resolved": "Resolved",
+        "waived": "Waived",
+        "trend": "Trend",
+        "examples": "Examples",
+        "file": "File",
+        "line": "Line",
+        "record": "Record",
+        "column": "Column",
+        "value": "Value (masked)",
+        "status": "Status",
+        "first_seen": "First seen",
+        "severity": "Severity",
+        "corrections": "Correction list (CSV)",
+        "data_docs": "Checks of the published tables (Data Docs)",
+        "waivers": "Waivers",
+        "unmatched": "Waivers that match no failure",
+        "expired": "Expired waivers",
+        "none": "none",
+        "rows_read": "Rows read",
+        "quarantined": "Quarantined",
+        "no_failures": "No failures in this run.",
+        "reason": "Reason",
+        "approved_by": "Approved by",
+        "expires": "Expires",
+        "consequence": "Consequence",
+        "at_risk": "Figures at risk",
+        "at_risk_intro": "Open failures by what they cost management's figures: "
+        "fixing the first row moves the figures most. Student-years held back: the most that the study rights the "
+        "failure leaves out of every figure could carry (their open days of the year counted as present).",
+        "study_rights": "Study rights",
+        "students": "Students",
+        "employers": "Hosting employers",
+        "held_back": "Student-years held back (at most)",
+        "touched": "Student-years touched",
+        "year": "current year",
+        "rolled_back": "The published set was rolled back to version {version} (as of {as_of}) at {at}. This report "
+        "is about run {run}, whose set is no longer published; its failures are still those of the latest "
+        "source exports.",
+        "severities": {"error": "error", "warning": "warning", "waived": "waived"},
+        "consequences": {"reject": "row rejected", "clear": "value cleared", "flag": "row flagged"},
+        "statuses": STATUS_WORDS["en"],
+        "koski": "Reconciliation with KOSKI's student-year report",
+        "koski_intro": "Our figures for the KOSKI report's own period, column by column. The differences per "
+        "study right, with the likely cause, are in the correction list.",
+        "koski_column": "KOSKI column",
+        "ours": "Ours",
+        "theirs": "KOSKI",
+        "differing": "Rows differing",
+        "matched": "In both",
+        "intro": "Rows that did not pass the rules, grouped by source system, table and "
+        "rule. Every rule states its consequence: a rejected row is held in quarantine, a cleared value is "
+        "published empty and a flagged row is published as it is; waived failures are published with a flag.",
+    },
 }
 
 
@@ -120,8 +195,14 @@ class TableGroup:
     rules: list[RuleGroup] = field(default_factory=list)
 
 
-def _groups(history: pl.DataFrame, runs: pl.DataFrame, run_id: str, rules: dict[str, Rule],
-            files: dict[str, dict], language: str) -> dict[str, list[TableGroup]]:
+def _groups(
+    history: pl.DataFrame,
+    runs: pl.DataFrame,
+    run_id: str,
+    rules: dict[str, Rule],
+    files: dict[str, dict],
+    language: str,
+) -> dict[str, list[TableGroup]]:
     recent = runs.select("run_id", "recorded_at").unique().sort("recorded_at").tail(TREND_RUNS)["run_id"].to_list()
     now = runs.filter(pl.col("run_id") == run_id)
     out: dict[str, list[TableGroup]] = {}
@@ -136,14 +217,37 @@ def _groups(history: pl.DataFrame, runs: pl.DataFrame, run_id: str, rules: dict[
                 continue
             per_run = runs.filter(pl.col("rule_id") == c["rule_id"]).select("run_id", "failing")
             trend = [int(per_run.filter(pl.col("run_id") == r)["failing"].sum()) for r in recent]
-            examples = current.sort("source_line").head(EXAMPLES).select(
-                "failure_id", "source_file", "source_line", "record_key", "source_header", "column", "masked_value",
-                "status", "first_seen_on").to_dicts()
+            examples = (
+                current.sort("source_line")
+                .head(EXAMPLES)
+                .select(
+                    "failure_id",
+                    "source_file",
+                    "source_line",
+                    "record_key",
+                    "source_header",
+                    "column",
+                    "masked_value",
+                    "status",
+                    "first_seen_on",
+                )
+                .to_dicts()
+            )
             rule = rules.get(c["rule_id"])
-            table_group.rules.append(RuleGroup(
-                c["rule_id"], rule.words(language) if rule else c["rule_id"], current["severity"].first() or
-                (rule.severity if rule else ""), rule.consequence if rule else "", c["failing"], c["new"],
-                c["resolved"], waived, trend, examples))
+            table_group.rules.append(
+                RuleGroup(
+                    c["rule_id"],
+                    rule.words(language) if rule else c["rule_id"],
+                    current["severity"].first() or (rule.severity if rule else ""),
+                    rule.consequence if rule else "",
+                    c["failing"],
+                    c["new"],
+                    c["resolved"],
+                    waived,
+                    trend,
+                    examples,
+                )
+            )
         out.setdefault(f["source_system"], []).append(table_group)
     return out
 
@@ -151,22 +255,44 @@ def _groups(history: pl.DataFrame, runs: pl.DataFrame, run_id: str, rules: dict[
 def _at_risk(frame: pl.DataFrame | None, rules: dict[str, Rule], language: str) -> list[dict]:
     if frame is None:
         return []
-    return [{**row, "description": rules[row["rule_id"]].words(language) if row["rule_id"] in rules else ""}
-            for row in frame.to_dicts()]
+    return [
+        {**row, "description": rules[row["rule_id"]].words(language) if row["rule_id"] in rules else ""}
+        for row in frame.to_dicts()
+    ]
 
 
-def write_report(folder: Path, history: pl.DataFrame, runs: pl.DataFrame, run_id: str, as_of: dt.date,
-                 rules: dict[str, Rule], files: dict[str, dict], corrections: dict[str, str],
-                 waivers: list[Waiver], unmatched: list[Waiver], data_docs: str | None,
-                 koski: list[list[dict]] = (), at_risk: pl.DataFrame | None = None) -> list[Path]:
+def write_report(
+    folder: Path,
+    history: pl.DataFrame,
+    runs: pl.DataFrame,
+    run_id: str,
+    as_of: dt.date,
+    rules: dict[str, Rule],
+    files: dict[str, dict],
+    corrections: dict[str, str],
+    waivers: list[Waiver],
+    unmatched: list[Waiver],
+    data_docs: str | None,
+    koski: list[list[dict]] = (),
+    at_risk: pl.DataFrame | None = None,
+) -> list[Path]:
     """Write the report in Finnish (index.html) and English (index.en.html); returns the paths."""
     expired = [w for w in waivers if not w.active_on(as_of)]
     written = []
     for language, name in (("fi", "index.html"), ("en", "index.en.html")):
         html = TEMPLATES.get_template("steward_report.html.j2").render(
-            w=WORDS[language], groups=_groups(history, runs, run_id, rules, files, language), run_id=run_id, as_of=as_of, corrections=corrections,
-            waivers=[w for w in waivers if w.active_on(as_of)], expired=expired, unmatched=unmatched,
-            data_docs=data_docs, koski=koski, at_risk=_at_risk(at_risk, rules, language))
+            w=WORDS[language],
+            groups=_groups(history, runs, run_id, rules, files, language),
+            run_id=run_id,
+            as_of=as_of,
+            corrections=corrections,
+            waivers=[w for w in waivers if w.active_on(as_of)],
+            expired=expired,
+            unmatched=unmatched,
+            data_docs=data_docs,
+            koski=koski,
+            at_risk=_at_risk(at_risk, rules, language),
+        )
         atomic_write_bytes(folder / name, html.encode("utf-8"), private=True)
         written.append(folder / name)
     return written
@@ -186,7 +312,7 @@ def mark_rolled_back(folder: Path, version: str, as_of: str, at: str) -> list[Pa
         html = path.read_text(encoding="utf-8")
         if STALE_BANNER in html:  # an earlier rollback's banner
             start = html.index(STALE_BANNER)
-            html = html[:start] + html[html.index("</p>\n", start) + len("</p>\n"):]
+            html = html[:start] + html[html.index("</p>\n", start) + len("</p>\n") :]
         run = html.split('<span id="run-id">', 1)[1].split("</span>", 1)[0] if '<span id="run-id">' in html else "?"
         words = WORDS[language]["rolled_back"].format(version=version, as_of=as_of, at=at, run=run)
         banner = f"{STALE_BANNER}{markupsafe.escape(words)}</p>\n"

@@ -9,6 +9,7 @@ They live in ``pipelines/config/waivers.yaml`` (named by ``waivers:`` in site.ya
         approved_by: Data steward M. M.
         expires: 2027-01-31           # on the run's as-of date after this, the failure is open again
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -50,8 +51,13 @@ def _waiver(entry: dict, where: str, rules: set[str] | None) -> Waiver:
             raise WaiverError(f"{where}: expires '{expires}' is not a date written YYYY-MM-DD") from None
     if rules is not None and entry["rule"] not in rules:
         raise WaiverError(f"{where}: there is no rule '{entry['rule']}' (see docs/architecture/ for rule ids)")
-    return Waiver(str(entry["rule"]).strip(), str(entry["source_key"]).strip(), str(entry["reason"]).strip(),
-                  str(entry["approved_by"]).strip(), expires)
+    return Waiver(
+        str(entry["rule"]).strip(),
+        str(entry["source_key"]).strip(),
+        str(entry["reason"]).strip(),
+        str(entry["approved_by"]).strip(),
+        expires,
+    )
 
 
 def load_waivers(config: dict | None, rules: set[str] | None = None) -> list[Waiver]:
@@ -74,7 +80,8 @@ def add_waiver(path: Path, entry: dict, rules: set[str], today: dt.date) -> Waiv
     if any((w.rule, w.source_key) == (waiver.rule, waiver.source_key) for w in existing):
         raise WaiverError(f"the new waiver: {waiver.rule} for {waiver.source_key} is already waived in {path}")
     entries = [{**asdict(w), "expires": w.expires.isoformat()} for w in [*existing, waiver]]
-    text = ("# Waivers: see pipelines/stewardship/waivers.py; add one with `tiedolla waive`.\n"
-            + yaml.safe_dump({"waivers": entries}, allow_unicode=True, sort_keys=False))
+    text = "# Waivers: see pipelines/stewardship/waivers.py; add one with `tiedolla waive`.\n" + yaml.safe_dump(
+        {"waivers": entries}, allow_unicode=True, sort_keys=False
+    )
     atomic_write_bytes(path, text.encode("utf-8"), private=True)
     return waiver
