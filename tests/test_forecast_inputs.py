@@ -8,7 +8,7 @@ import pytest
 from pipelines.ingestion.landing import Landing
 from pipelines.marts.intake_plan import plan_in_force
 from pipelines.marts.late_recording import measure
-from pipelines.marts.student_years import StudyRightHistory
+from pipelines.marts.student_years import ADDITIONAL_PERIODS, StudyRightHistory
 
 HEADER = "Vuosi;Kuukausi;Suorituksen tyyppi;Koulutus;Toimipiste;Aloittajat"
 
@@ -70,15 +70,7 @@ def _history(statuses: list[tuple[str, str, str]]) -> StudyRightHistory:
                 for r, d, s in statuses
             ]
         ),
-        pl.DataFrame(
-            schema={
-                "study_right_id": pl.Utf8,
-                "period_type": pl.Utf8,
-                "start_date": pl.Date,
-                "end_date": pl.Date,
-                "value": pl.Float64,
-            }
-        ),
+        pl.DataFrame(schema=ADDITIONAL_PERIODS),
     )
 
 

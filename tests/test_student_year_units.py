@@ -8,7 +8,13 @@ import polars as pl
 import pytest
 
 from pipelines.marts.report import as_text
-from pipelines.marts.student_years import StudyRightHistory, current_day_weights, month_end, per_study_right
+from pipelines.marts.student_years import (
+    ADDITIONAL_PERIODS,
+    StudyRightHistory,
+    current_day_weights,
+    month_end,
+    per_study_right,
+)
 from schemas.koski_report import MEASURE_OF_TYPE, PERIOD_MEASURES
 from tests.student_year_cases import KOSKI_CASE, KOSKI_EXPECTED, WORKED_EXAMPLES
 
@@ -43,13 +49,7 @@ def _history(periods, kind, extras=(), workplaces=()) -> StudyRightHistory:
                 }
                 for t, a, b, v in extras
             ],
-            schema={
-                "study_right_id": pl.Utf8,
-                "period_type": pl.Utf8,
-                "start_date": pl.Date,
-                "end_date": pl.Date,
-                "value": pl.Float64,
-            },
+            schema=ADDITIONAL_PERIODS,
         ),
         pl.DataFrame(
             [

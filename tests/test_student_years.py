@@ -12,7 +12,14 @@ from hypothesis import strategies as st
 from pipelines.ingestion.landing import Landing
 from pipelines.marts.history import history_from_folder
 from pipelines.marts.report import write_report
-from pipelines.marts.student_years import MEASURES, NUMBER, Calculation, StudyRightHistory, per_study_right
+from pipelines.marts.student_years import (
+    ADDITIONAL_PERIODS,
+    MEASURES,
+    NUMBER,
+    Calculation,
+    StudyRightHistory,
+    per_study_right,
+)
 from schemas.koski_report import STUDENT_YEAR_REPORT
 from tests.conftest import pseudonym, run_cli
 from tests.landing import valid_rows, write_landing
@@ -115,15 +122,7 @@ def _one_right(periods, kind="ammatillinentutkinto"):
             schema_overrides={"study_right_oid": pl.Utf8},
         ),
         pl.DataFrame([{"study_right_id": "A", "start_date": d, "status": s, "funding_code": f} for d, s, f in periods]),
-        pl.DataFrame(
-            schema={
-                "study_right_id": pl.Utf8,
-                "period_type": pl.Utf8,
-                "start_date": pl.Date,
-                "end_date": pl.Date,
-                "value": pl.Float64,
-            }
-        ),
+        pl.DataFrame(schema=ADDITIONAL_PERIODS),
     )
 
 

@@ -14,6 +14,7 @@ import numpy as np
 import polars as pl
 
 from pipelines.demo_data.people import employers, hetu, name_pools
+from pipelines.marts.student_years import ADDITIONAL_PERIODS
 from schemas.codes import reference
 
 SIZES = {"small": 300, "medium": 3_000, "large": 30_000, "national": 350_000}
@@ -268,13 +269,7 @@ def build_world(size: str, seed: int, as_of: dt.date, august_surge: float = 0.0)
         "status_periods": pl.DataFrame(periods),
         "additional_periods": pl.DataFrame(
             extras,
-            schema={
-                "study_right_id": pl.Utf8,
-                "period_type": pl.Utf8,
-                "start_date": pl.Date,
-                "end_date": pl.Date,
-                "value": pl.Float64,
-            },
+            schema=ADDITIONAL_PERIODS,
         ),
         "workplace_periods": pl.DataFrame(places),
     }

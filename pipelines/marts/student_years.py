@@ -44,6 +44,14 @@ PERIOD_FLAGS = "period_flags"
 PART_TIME_TYPES = sorted(PERIOD_MEASURES["part_time"])
 #: the Muoto (agreement type) of a workplace-learning period whose days are apprenticeship days
 APPRENTICESHIP = "oppisopimus"
+#: the additional periods' columns the calculation reads, with their types
+ADDITIONAL_PERIODS = {
+    "study_right_id": pl.Utf8,
+    "period_type": pl.Utf8,
+    "start_date": pl.Date,
+    "end_date": pl.Date,
+    "value": pl.Float64,
+}
 DAYS = (pl.col("piece_end") - pl.col("piece_start")).dt.total_days().cast(pl.Float64) + 1
 
 
