@@ -269,7 +269,7 @@ def cmd_run(args) -> int:
 
 def cmd_rollback(args) -> int:
     from pipelines.publishing.warehouse import Warehouse, WarehouseBusy
-    from pipelines.stewardship.report import mark_rolled_back
+    from pipelines.stewardship.steward_report import mark_rolled_back
 
     wh = Warehouse(Path(args.warehouse))
     if not (wh.root / "versions").is_dir():
@@ -339,8 +339,8 @@ def _landing(args):
 
 def cmd_student_years(args) -> int:
     from pipelines.ingestion.problems import FileProblem
-    from pipelines.marts.history import CannotCalculate, history_from_folder
-    from pipelines.marts.report import write_held_back, write_report
+    from pipelines.marts.student_year_history import CannotCalculate, history_from_folder
+    from pipelines.marts.student_year_report import write_held_back, write_report
     from schemas.student_admin import SYSTEM
 
     if args.to < args.from_:
@@ -371,7 +371,7 @@ def cmd_student_years(args) -> int:
 def cmd_backtest(args) -> int:
     from pipelines.ingestion.problems import FileProblem
     from pipelines.marts.backtest import backtest, summary
-    from pipelines.marts.history import CannotCalculate
+    from pipelines.marts.student_year_history import CannotCalculate
 
     try:
         by_member = backtest(_landing(args), args.year, args.by, use_plan=not args.without_plan)
@@ -464,8 +464,8 @@ def _forget_everywhere(wh, key: bytes, students: list[str], contacts: list[str])
     from pipelines.publishing.star import student_keys
     from pipelines.quarantine import forget
     from pipelines.stewardship.corrections import write_correction_lists
-    from pipelines.stewardship.history import history_path, runs_path
-    from pipelines.stewardship.report import forget_examples
+    from pipelines.stewardship.failure_history import history_path, runs_path
+    from pipelines.stewardship.steward_report import forget_examples
     from schemas import crm, student_admin
 
     removed, failure_ids = {}, set()

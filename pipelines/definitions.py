@@ -8,7 +8,7 @@ from pathlib import Path
 from dagster import Definitions, in_process_executor
 
 from pipelines.assets.checks import CHECKS
-from pipelines.assets.organizations import ORGANIZATION_ASSETS
+from pipelines.assets.organization_master import ORGANIZATION_ASSETS
 from pipelines.assets.published import PUBLISHED_ASSETS, published_release
 from pipelines.assets.raw import RAW_ASSETS
 from pipelines.assets.reconciliation import RECONCILIATION_ASSETS

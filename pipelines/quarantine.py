@@ -12,7 +12,7 @@ import polars as pl
 from pipelines.files import write_parquet
 from pipelines.publishing.pseudonyms import pseudonymise
 from pipelines.publishing.warehouse import Warehouse
-from pipelines.stewardship.history import history_path
+from pipelines.stewardship.failure_history import history_path
 from pipelines.validation import PERSON_ID
 from schemas.metadata import Source
 

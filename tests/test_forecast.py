@@ -14,7 +14,7 @@ from pipelines.demo_data.export import generate
 from pipelines.ingestion.landing import Landing
 from pipelines.marts.backtest import backtest, month_ends, summary
 from pipelines.marts.forecast import forecast_year
-from pipelines.marts.history import history_from_folder
+from pipelines.marts.student_year_history import history_from_folder
 from pipelines.marts.student_years import Calculation
 from pipelines.site import DEFAULT_SITE_CONFIG
 from tests.conftest import run_cli

@@ -4,7 +4,7 @@ import datetime as dt
 
 import polars as pl
 
-from pipelines.stewardship.history import DETAIL, history_path, record_run
+from pipelines.stewardship.failure_history import DETAIL, history_path, record_run
 
 D = dt.date
 

@@ -7,9 +7,9 @@ import polars as pl
 import pytest
 
 from pipelines.marts.segments import SegmentConfigError, load_segments
-from pipelines.matching.organizations import MatchSettings
+from pipelines.matching.organization_matching import MatchSettings
 from pipelines.matching.quality import match_quality
-from pipelines.publishing.organizations import organization_matches
+from pipelines.publishing.organization_tables import organization_matches
 from schemas import published
 from tests.conftest import run_cli
 from tests.landing import ACCOUNT, valid_crm_rows, valid_rows, write_landing

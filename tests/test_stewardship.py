@@ -182,7 +182,7 @@ FORMULAS = [
 @pytest.mark.parametrize("separator", [";", ","])
 def test_no_correction_list_cell_can_start_a_formula(separator):
     from pipelines.stewardship.corrections import correction_list
-    from pipelines.stewardship.history import HISTORY_SCHEMA
+    from pipelines.stewardship.failure_history import HISTORY_SCHEMA
 
     history = pl.DataFrame(
         [

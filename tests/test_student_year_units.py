@@ -7,7 +7,7 @@ import datetime as dt
 import polars as pl
 import pytest
 
-from pipelines.marts.report import as_text
+from pipelines.marts.student_year_report import as_text
 from pipelines.marts.student_years import (
     ADDITIONAL_PERIODS,
     StudyRightHistory,

@@ -10,8 +10,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pipelines.ingestion.landing import Landing
-from pipelines.marts.history import history_from_folder
-from pipelines.marts.report import write_report
+from pipelines.marts.student_year_history import history_from_folder
+from pipelines.marts.student_year_report import write_report
 from pipelines.marts.student_years import (
     ADDITIONAL_PERIODS,
     MEASURES,

@@ -13,8 +13,8 @@ from pipelines.ingestion.folder import safe_path
 from pipelines.ingestion.problems import FileProblem
 from pipelines.ingestion.reading import opened_export
 from pipelines.ingestion.spreadsheet import read_koski_report
-from pipelines.marts.history import TABLES, complete_history, unreadable
 from pipelines.marts.reconciliation import Reconciliation, likely_causes, reconcile
+from pipelines.marts.student_year_history import TABLES, complete_history, unreadable
 from pipelines.marts.student_years import per_study_right
 from pipelines.masking import mask_shapes, mask_text
 from pipelines.quarantine import quarantine_rows

@@ -14,15 +14,15 @@ from pipelines.assets.student_years import CALCULATION
 from pipelines.assets.validated import QUARANTINE_SUMMARY
 from pipelines.dashboard.figures import read_figures
 from pipelines.dashboard.page import write_dashboard
-from pipelines.marts.history import TABLES, complete_history
+from pipelines.marts.student_year_history import TABLES, complete_history
 from pipelines.marts.student_years import NUMBER, RIGHT, Calculation
 from pipelines.resources import LandingArea, WarehouseResource
 from pipelines.stewardship.corrections import write_correction_lists
 from pipelines.stewardship.data_docs import build_data_docs
-from pipelines.stewardship.history import history_path, record_run, runs_path
+from pipelines.stewardship.failure_history import history_path, record_run, runs_path
 from pipelines.stewardship.impact import figures_at_risk as at_risk
 from pipelines.stewardship.impact import held_back_at_most
-from pipelines.stewardship.report import write_report
+from pipelines.stewardship.steward_report import write_report
 from pipelines.stewardship.waivers import load_waivers
 from pipelines.validation import TableOutcome
 from schemas import published

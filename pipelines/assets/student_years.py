@@ -6,9 +6,9 @@ from dagster import AssetExecutionContext, AssetIn, AssetKey, MetadataValue, Out
 from pipelines.assets.published import SYSTEM, published_asset
 from pipelines.marts import late_recording
 from pipelines.marts.forecast import forecast_year
-from pipelines.marts.history import TABLES, complete_history, unreadable
 from pipelines.marts.intake_plan import plan_in_force
 from pipelines.marts.monthly import fact_student_year_month
+from pipelines.marts.student_year_history import TABLES, complete_history, unreadable
 from pipelines.marts.student_years import RIGHT, Calculation, StudyRightHistory
 from pipelines.marts.weighting import weighted_student_years
 from pipelines.publishing.star import conform

@@ -17,7 +17,7 @@ import polars as pl
 from openpyxl import Workbook
 
 from pipelines.ingestion.landing import Landing
-from pipelines.marts.history import history_from_folder
+from pipelines.marts.student_year_history import history_from_folder
 from pipelines.marts.student_years import month_end, per_study_right
 from schemas.koski_report import KOSKI_FILE
 

@@ -18,8 +18,8 @@ from pipelines.ingestion.landing import Landing
 from pipelines.ingestion.problems import FileProblem
 from pipelines.marts import late_recording
 from pipelines.marts.forecast import forecast_year
-from pipelines.marts.history import history_from_folder
 from pipelines.marts.intake_plan import plan_in_force
+from pipelines.marts.student_year_history import history_from_folder
 from pipelines.marts.student_years import RIGHT, Calculation, StudyRightHistory, month_end, per_study_right
 from schemas.codes import QUALIFICATIONS, reference
 from schemas.student_admin import SYSTEM

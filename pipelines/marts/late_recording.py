@@ -23,7 +23,7 @@ import polars as pl
 
 from pipelines.ingestion.landing import Landing
 from pipelines.ingestion.problems import FileProblem
-from pipelines.marts.history import CannotCalculate, history_from_folder
+from pipelines.marts.student_year_history import CannotCalculate, history_from_folder
 from pipelines.marts.student_years import PRESENT, RIGHT, Calculation, StudyRightHistory
 from schemas.codes import ENDING_STATUSES
 from schemas.student_admin import SYSTEM

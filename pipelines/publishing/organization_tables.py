@@ -6,7 +6,7 @@ import datetime as dt
 
 import polars as pl
 
-from pipelines.matching.organizations import MatchSettings, resolve, source_records, survivors
+from pipelines.matching.organization_matching import MatchSettings, resolve, source_records, survivors
 from pipelines.publishing.star import conform, date_key, timestamp_date_key
 from schemas.codes import option_set
 from schemas.organizations import NPS_GROUPS, SCOPE_CODES, SIZE_CLASSES

@@ -6,8 +6,8 @@ from dagster import AssetExecutionContext, AssetIn, AssetKey, MetadataValue, Out
 from pipelines.assets.published import MATCHES, published_asset
 from pipelines.marts.customers import crm_student_admin_overlap, customer_segments
 from pipelines.marts.segments import load_segments
-from pipelines.matching.organizations import MatchSettings
-from pipelines.publishing import organizations as org
+from pipelines.matching.organization_matching import MatchSettings
+from pipelines.publishing import organization_tables as org
 from pipelines.resources import LandingArea
 from pipelines.validation import TableOutcome
 from schemas import crm, published, student_admin
