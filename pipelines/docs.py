@@ -12,7 +12,7 @@ import polars as pl
 
 from pipelines.marts.segments import load_segments
 from pipelines.site import Site
-from schemas import glossary, plans, published
+from schemas import glossary, plans, published, stewardship
 from schemas.koski_report import STUDENT_YEAR_REPORT
 from schemas.metadata import CONSEQUENCES, TIMESTAMP, Rule, Table
 from schemas.sources import RULES, SOURCES
@@ -129,6 +129,14 @@ def _index() -> str:
         lines += [""]
     lines += ["## Published tables (the BI contract)", "", "| table | grain |", "|---|---|"]
     lines += [f"| [{t.name}](published_{t.name}.md) | {t.grain} |" for t in published.TABLES]
+    lines += [
+        "",
+        "## Stewardship tables (for data stewards, never published)",
+        "",
+        "| table | grain |",
+        "|---|---|",
+    ]
+    lines += [f"| [{t.name}](stewardship_{t.name}.md) | {t.grain} |" for t in stewardship.TABLES]
     lines += [
         "",
         "## KOSKI's student-year report",
@@ -294,6 +302,8 @@ def render() -> dict[str, str]:
             pages[f"source_{t.name}.md"] = _table_page(t, source.table_rules(t.name))
     for t in published.TABLES:
         pages[f"published_{t.name}.md"] = _table_page(t)
+    for t in stewardship.TABLES:
+        pages[f"stewardship_{t.name}.md"] = _table_page(t)
     pages[f"koski_{STUDENT_YEAR_REPORT.name}.md"] = _table_page(STUDENT_YEAR_REPORT)
     return pages
 

@@ -15,8 +15,7 @@ from pipelines.publishing.warehouse import Warehouse
 from pipelines.stewardship.failure_history import history_path
 from pipelines.validation import PERSON_ID
 from schemas.metadata import Source
-
-PERSON_KEY = "person_key"
+from schemas.stewardship import PERSON_KEY
 
 
 def _domain(source: Source) -> str:

@@ -18,24 +18,11 @@ from pipelines.ingestion.reading import RawTable
 from pipelines.masking import mask_shapes, masked
 from schemas.metadata import LINE, Rule, Source, Table, raw_name
 from schemas.sources import SOURCE_TABLES
+from schemas.stewardship import PERSON_KEY, QUARANTINE
 
-FAILURE_SCHEMA = {
-    "run_id": pl.Utf8,
-    "source_system": pl.Utf8,
-    "table": pl.Utf8,
-    "source_file": pl.Utf8,
-    LINE: pl.Int64,
-    "record_key": pl.Utf8,
-    "rule_id": pl.Utf8,
-    "severity": pl.Utf8,
-    "consequence": pl.Utf8,
-    "column": pl.Utf8,
-    "source_header": pl.Utf8,
-    "message": pl.Utf8,
-    "message_fi": pl.Utf8,
-    "masked_value": pl.Utf8,
-    "failure_id": pl.Utf8,
-}
+#: a failure row as validation makes it: the quarantine's columns (``schemas/stewardship.py``) with the person still
+#: in memory (``PERSON_ID``), not yet written as a pseudonym
+FAILURE_SCHEMA = {name: dtype for name, dtype in QUARANTINE.schema.items() if name != PERSON_KEY}
 #: the severity of an error a steward has waived: the row is published unchanged, flagged
 WAIVED = "waived"
 #: a failure that takes effect (not waived) with each consequence

@@ -159,6 +159,11 @@ class Table:
     def names(self) -> list[str]:
         return [c.name for c in self.columns]
 
+    @property
+    def schema(self) -> dict[str, pl.DataType]:
+        """Column name → polars type, in the table's column order."""
+        return {c.name: c.dtype for c in self.columns}
+
     # ---- derived artefacts -------------------------------------------------------
     def type_rules(self) -> list[Rule]:
         """One generated rule per non-text column: the text must read as that type."""

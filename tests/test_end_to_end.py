@@ -8,7 +8,7 @@ import polars as pl
 import pyarrow.parquet as pq
 import pytest
 
-from schemas import published
+from schemas import published, stewardship
 from tests.conftest import pseudonym, run_cli
 
 pytestmark = pytest.mark.slow  # runs the pipeline (or a browser): not in the quick subset
@@ -28,6 +28,18 @@ def test_run_publishes_with_exit_code_zero(small_run):
     assert result.returncode == 0, result.stderr
     assert "published run" in result.stdout
     assert "[validate_student_admin" in result.stderr  # progress per stage
+
+
+def test_the_stewardship_files_have_the_declared_columns_and_types(small_run):
+    """quarantine/*.parquet, the failure history and the run counts are what ``schemas/stewardship.py`` (and so the
+    data dictionary) says, column for column."""
+    _, warehouse = small_run
+    files = {p: stewardship.QUARANTINE for p in sorted((warehouse / "quarantine").glob("*.parquet"))}
+    files[warehouse / "stewardship" / "failure_history.parquet"] = stewardship.FAILURE_HISTORY
+    files[warehouse / "stewardship" / "runs.parquet"] = stewardship.FAILURE_RUNS
+    assert len(files) > 3
+    for path, table in files.items():
+        assert list(pl.read_parquet_schema(path).items()) == list(table.schema.items()), path.name
 
 
 def test_every_manifest_row_adds_up(small_run):

@@ -15,47 +15,11 @@ import polars as pl
 
 from pipelines.files import write_parquet
 from pipelines.validation import WAIVED
+from schemas.stewardship import FAILURE_DETAIL, FAILURE_HISTORY, FAILURE_RUNS
 
-DETAIL = [
-    "source_system",
-    "table",
-    "rule_id",
-    "severity",
-    "consequence",
-    "record_key",
-    "column",
-    "source_header",
-    "message",
-    "message_fi",
-    "masked_value",
-    "source_file",
-    "source_line",
-    "person_key",
-]
-HISTORY_SCHEMA = {
-    "failure_id": pl.Utf8,
-    **{c: pl.Utf8 for c in DETAIL},
-    "source_line": pl.Int64,
-    "occurrences": pl.Int64,
-    "status": pl.Utf8,
-    "first_seen_run": pl.Utf8,
-    "first_seen_on": pl.Date,
-    "last_seen_run": pl.Utf8,
-    "last_seen_on": pl.Date,
-    "resolved_run": pl.Utf8,
-    "resolved_on": pl.Date,
-}
-RUNS_SCHEMA = {
-    "run_id": pl.Utf8,
-    "as_of": pl.Date,
-    "recorded_at": pl.Datetime("us", "UTC"),
-    "source_system": pl.Utf8,
-    "table": pl.Utf8,
-    "rule_id": pl.Utf8,
-    "failing": pl.Int64,
-    "new": pl.Int64,
-    "resolved": pl.Int64,
-}
+DETAIL = [c.name for c in FAILURE_DETAIL]
+HISTORY_SCHEMA = FAILURE_HISTORY.schema
+RUNS_SCHEMA = FAILURE_RUNS.schema
 
 
 def history_path(root: Path) -> Path:
