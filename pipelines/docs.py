@@ -96,6 +96,94 @@ def _er_diagram() -> str:
     return "\n".join(lines + ["```", ""])
 
 
+#: the layers, top to bottom (``a | b``: side by side, neither imports the other), with what each holds: the same
+#: list as the import-linter contract in ``pyproject.toml`` (a test holds them equal), which the tests enforce
+LAYERS = (
+    ("pipelines.cli", "the command line: parses arguments, takes the warehouse lock, runs the Definitions"),
+    ("pipelines.definitions | pipelines.progress", "the one Dagster `Definitions` object; the run's progress log"),
+    ("pipelines.assets", "Dagster assets and asset checks, grouped by domain: thin, they call the layers below"),
+    (
+        "pipelines.resources | pipelines.run_storage",
+        "Dagster resources and the IO manager: thin adapters that "
+        "build the plain objects below (`Landing`, `Site`, `Warehouse`)",
+    ),
+    (
+        "pipelines.quarantine | pipelines.docs | pipelines.demo_data",
+        "quarantine files and `forget`; these pages; the synthetic demo exports",
+    ),
+    (
+        "pipelines.stewardship | pipelines.dashboard",
+        "the steward report, waivers, correction lists, failure history, Data Docs; the management dashboard",
+    ),
+    ("pipelines.marts", "student-years, monthly facts, forecast, segments, KOSKI reconciliation"),
+    (
+        "pipelines.publishing | pipelines.manifest",
+        "pseudonyms, the star schema, release guards, the versioned warehouse; the run's manifest",
+    ),
+    ("pipelines.validation | pipelines.matching", "rules applied to source tables (pandera); the organisation master"),
+    ("pipelines.ingestion", "the landing area and export files read as text, with file, line and column"),
+    (
+        "pipelines.site | pipelines.files | pipelines.masking | pipelines.failpoints",
+        "the site configuration; atomic writes; masking by shape; crash injection for the tests",
+    ),
+    ("schemas", "the information architecture: every table, column, code list and rule, defined once"),
+)
+
+#: where a new piece goes (the rest follows from it)
+WHERE_THINGS_GO = (
+    (
+        "a rule",
+        "on its column (`rules=`) or table (`row_rules=`) in `schemas/<source>.py`, with its consequence "
+        "(reject, clear, flag); a failing example in `tests/test_rule_catalogue.py` (its completeness test insists). "
+        "Validation, the quarantine, Data Docs and these pages pick it up.",
+    ),
+    (
+        "a source table",
+        "a `Table` with its file, headers, types and key in `schemas/<source>.py`, added to the "
+        "source's tables: its raw and validated assets, checks and page are derived from it; the demo generator "
+        "(`pipelines/demo_data/`) writes it.",
+    ),
+    (
+        "a source system",
+        "`schemas/<system>.py` with its `Source`, listed in `schemas/sources.py`; its delimiter "
+        "and header settings in `pipelines/site.py` (`SOURCE_SECTIONS`).",
+    ),
+    (
+        "a published table",
+        "its `Table` (grain, key, foreign keys) in `schemas/published.py`; a builder in "
+        "`pipelines/publishing/` (a dimension or fact) or `pipelines/marts/` (a mart); one `published_asset(...)` line "
+        "in `pipelines/assets/`; then the asset-graph snapshot (`tests/test_architecture.py`).",
+    ),
+    (
+        "a site setting",
+        "in `SETTINGS` of `pipelines/site.py` (its check and what it must be) with a property of "
+        "`Site`, and in `pipelines/config/site.yaml` with a comment.",
+    ),
+)
+
+
+def _layers() -> list[str]:
+    lines = [
+        "## Layers: where things go",
+        "",
+        "A module imports only from the layers below its own; below the assets everything is plain Python (no "
+        "Dagster). An import-linter contract in `pyproject.toml` enforces both in the tests, and a snapshot of the "
+        "asset graph (`tests/snapshots/asset_graph.json`) makes a change to it deliberate.",
+        "",
+        "```mermaid",
+        "flowchart TB",
+    ]
+    names = [f"L{i}" for i in range(len(LAYERS))]
+    lines += [f'    {n}["{layer}"]' for n, (layer, _) in zip(names, LAYERS)]
+    lines += [f"    {a} --> {b}" for a, b in zip(names, names[1:])]
+    lines += ["```", "", "| layer | what it holds |", "|---|---|"]
+    escaped = r" \| "  # (a pipe inside a table cell)
+    lines += [f"| `{layer.replace(' | ', escaped)}` | {words} |" for layer, words in LAYERS]
+    lines += ["", "| to add | where it goes |", "|---|---|"]
+    lines += [f"| {what} | {where} |" for what, where in WHERE_THINGS_GO]
+    return lines + [""]
+
+
 def _index() -> str:
     lines = [
         GENERATED,
@@ -103,6 +191,7 @@ def _index() -> str:
         "",
         "Every table, column, code list and rule is defined once in `schemas/`; these pages are rendered from it.",
         "",
+        *_layers(),
         "## What a failed rule does",
         "",
         "Every rule states its consequence beside it, chosen by what the value is used for. Every failure, "

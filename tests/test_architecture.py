@@ -11,9 +11,11 @@ import json
 import os
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 from pipelines.definitions import defs
+from pipelines.docs import LAYERS
 
 PROJECT = Path(__file__).resolve().parent.parent
 SNAPSHOT = Path(__file__).parent / "snapshots" / "asset_graph.json"
@@ -30,6 +32,12 @@ def test_the_layers_import_downwards_only():
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "2 kept, 0 broken" in result.stdout
+
+
+def test_the_drawn_layers_are_the_enforced_ones():
+    config = tomllib.loads((PROJECT / "pyproject.toml").read_text(encoding="utf-8"))
+    (contract,) = [c for c in config["tool"]["importlinter"]["contracts"] if c["id"] == "layers"]
+    assert [layer for layer, _ in LAYERS] == contract["layers"]
 
 
 def _tool(name: str, *args: str) -> subprocess.CompletedProcess:
