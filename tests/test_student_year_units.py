@@ -101,19 +101,20 @@ def test_an_additional_period_counts_its_days_inside_the_period_and_the_other_ty
         ),
         pl.DataFrame(
             {
-                "study_right_id": ["R", "R"],
-                "period_type": ["majoitus", "erityinen tuki"],
-                "start_date": [D(2026, 1, 10), D(2026, 1, 15)],
-                "end_date": [D(2026, 1, 19), None],
-                "value": [None, None],
+                "study_right_id": ["R", "R", "R"],
+                "period_type": ["majoitus", "erityinen tuki", "hojks"],
+                "start_date": [D(2026, 1, 10), D(2026, 1, 15), D(2026, 1, 31)],
+                "end_date": [D(2026, 1, 19), None, None],
+                "value": [None, None, None],
             },
             schema_overrides={"value": pl.Float64},
         ),
     )
     row = per_study_right(history, D(2026, 1, 1), D(2026, 1, 31)).row(0, named=True)
-    accommodation, support = MEASURE_OF_TYPE["majoitus"], MEASURE_OF_TYPE["erityinen tuki"]
+    accommodation, support, hojks = (MEASURE_OF_TYPE[t] for t in ("majoitus", "erityinen tuki", "hojks"))
     assert row[accommodation] == 10 and row[support] == 17  # 10.–19.1. and 15.–31.1.
-    others = {m for m in PERIOD_MEASURES if m.endswith("_days")} - {accommodation, support}
+    assert row[hojks] == 1  # from the report period's last day: that day alone
+    others = {m for m in PERIOD_MEASURES if m.endswith("_days")} - {accommodation, support, hojks}
     assert others and all(row[m] == 0.0 for m in others if m in row)
     assert row["student_year_days_current"] == 31
 
@@ -136,3 +137,26 @@ def test_one_days_value_by_the_current_formula():
     valued = current_day_weights(combos)
     assert valued.select(combos.columns).equals(combos)  # row for row, in order
     assert valued["weight"].to_list() == [c[4] for c in cases]
+
+
+def test_study_rights_are_counted_apart_whatever_order_their_rows_come_in():
+    """Two study rights whose status periods arrive mixed and newest first: each counts exactly what it counts
+    alone (status runs, holiday allowances and pieces are per study right, and come out in study-right order)."""
+    a = [("1.1.2022", "lasna", "1"), ("1.6.2022", "loma", "1"), ("1.9.2022", "lasna", "1")]
+    b = [("1.1.2023", "lasna", "1"), ("1.6.2023", "loma", "1"), ("1.9.2023", "valmistunut", "1")]
+    alone = [per_study_right(_history(p, "ammatillinentutkinto"), D(2022, 1, 1), D(2023, 12, 31)) for p in (a, b)]
+    both = _history(a, "ammatillinentutkinto")
+    other = _history(b, "ammatillinentutkinto")
+    mixed = StudyRightHistory(
+        pl.concat([other.study_rights.with_columns(study_right_id=pl.lit("OO-0")), both.study_rights]),
+        pl.concat([other.status_periods.with_columns(study_right_id=pl.lit("OO-0")), both.status_periods])
+        .reverse()
+        .sort("start_date", descending=True, maintain_order=True),
+        both.additional_periods,
+    )
+    together = per_study_right(mixed, D(2022, 1, 1), D(2023, 12, 31))
+    assert together["study_right_id"].to_list() == ["OO-0", "OO-1"]
+    assert together.drop("study_right_id", "study_right_oid").equals(
+        pl.concat([alone[1], alone[0]]).drop("study_right_id", "study_right_oid")
+    )
+    assert together["holiday_days_counted"].to_list() == [28.0, 28.0]  # each holiday its own allowance

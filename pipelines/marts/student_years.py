@@ -1,9 +1,9 @@
 """Student-years (opiskelijavuodet) as KOSKI counts them: the one implementation.
 
 A study right's timeline is cut into *pieces* on which nothing that matters changes:
-status and funding code, part-time %, additional periods, the 28-day holiday allowance,
-the formula's dates (1.7.2023, 1.1.2026) and calendar months (so July and every month
-start on a piece boundary). Every measure is then days × a weight per piece, which is
+status and funding code, part-time %, additional periods, the 28-day holiday allowance
+and calendar months (so July, every month and the formula's dates 1.7.2023 and 1.1.2026,
+both the first of a month, start on a piece boundary). Every measure is then days × a weight per piece, which is
 why the monthly fact summed over whole months equals the per-study-right report for the
 same period: both add up the same pieces.
 
@@ -26,6 +26,8 @@ from schemas.koski_report import DAY_MEASURES, MEASURE_OF_TYPE, PERIOD_MEASURES,
 CURRENT_FORMULA_FROM = dt.date(2023, 7, 1)
 #: the current formula counts holiday (loma) days up to and including this day, none after
 HOLIDAY_COUNTED_UNTIL = dt.date(2025, 12, 31)
+# (both formula dates begin a month, so a month's piece boundary is theirs too)
+assert CURRENT_FORMULA_FROM.day == 1 and (HOLIDAY_COUNTED_UNTIL + dt.timedelta(days=1)).day == 1
 #: the old formula counts the first 28 days of an unbroken holiday, from when it began
 HOLIDAY_ALLOWANCE_DAYS = 28
 PRESENT, HOLIDAY, GRADUATED = "lasna", "loma", "valmistunut"
@@ -184,10 +186,6 @@ def pieces(history: StudyRightHistory, first: dt.date, last: dt.date) -> pl.Data
     other_days = (
         pl.concat(
             [
-                *(
-                    segments.select("segment", pl.lit(day).alias("cut"))
-                    for day in (CURRENT_FORMULA_FROM, HOLIDAY_COUNTED_UNTIL + dt.timedelta(days=1))
-                ),
                 segments.filter(pl.col("status") == HOLIDAY).select(
                     "segment", pl.col("status_began").dt.offset_by(f"{HOLIDAY_ALLOWANCE_DAYS}d").alias("cut")
                 ),
