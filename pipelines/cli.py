@@ -492,7 +492,7 @@ def _forget_everywhere(wh, key: bytes, students: list[str], contacts: list[str])
 def cmd_waive(args) -> int:
     from pipelines.definitions import WAIVER_FILE
     from pipelines.site import Site, SiteConfigError
-    from pipelines.stewardship.waivers import WaiverError, add_waiver
+    from pipelines.waivers import WaiverError, add_waiver
     from schemas.sources import RULES
 
     if args.site_config:

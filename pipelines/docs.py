@@ -113,14 +113,17 @@ LAYERS = (
     ),
     (
         "pipelines.stewardship | pipelines.dashboard",
-        "the steward report, waivers, correction lists, failure history, Data Docs; the management dashboard",
+        "the steward report, correction lists, failure history, Data Docs; the management dashboard",
     ),
     ("pipelines.marts", "student-years, monthly facts, forecast, segments, KOSKI reconciliation"),
     (
         "pipelines.publishing | pipelines.manifest",
         "pseudonyms, the star schema, release guards, the versioned warehouse; the run's manifest",
     ),
-    ("pipelines.validation | pipelines.matching", "rules applied to source tables (pandera); the organisation master"),
+    (
+        "pipelines.validation | pipelines.matching | pipelines.waivers",
+        "rules applied to source tables (pandera); the organisation master; the stewards' waivers in force",
+    ),
     ("pipelines.ingestion", "the landing area and export files read as text, with file, line and column"),
     (
         "pipelines.site | pipelines.files | pipelines.masking | pipelines.failpoints",

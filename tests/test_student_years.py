@@ -6,6 +6,7 @@ import datetime as dt
 import duckdb
 import polars as pl
 import pytest
+import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -21,7 +22,7 @@ from pipelines.marts.student_years import (
     per_study_right,
 )
 from schemas.koski_report import STUDENT_YEAR_REPORT
-from tests.conftest import pseudonym, run_cli
+from tests.conftest import pseudonym, run_cli, site_config
 from tests.landing import valid_rows, write_landing
 from tests.student_year_cases import KOSKI_CASE, KOSKI_EXPECTED, WORKED_EXAMPLES
 
@@ -113,6 +114,29 @@ def test_a_broken_timeline_holds_its_study_right_back_and_lists_it(tmp_path):
     with open(tmp_path / "report_held_back.csv", encoding="utf-8") as f:
         held = {r["study_right_id"]: r["rule_id"] for r in csv.DictReader(f)}
     assert held == {"OO-1": "additional_periods.end_date_not_before_start_date", "OO-2": "status_periods.status.code"}
+
+
+def test_a_waiver_in_force_counts_for_the_command_as_it_does_for_the_run(tmp_path):
+    """A waived failure in a study right's own timeline holds it back in neither the pipeline nor ``student-years``:
+    both validate an export with the waivers in force (``pipelines/waivers.py``)."""
+    rows = valid_rows()
+    rows["status_periods"][4]["status"] = "opiskelee"  # OO-2's only status: not a KOSKI code
+    write_landing(tmp_path / "landing", rows)
+    plain = Landing.at(tmp_path / "landing")
+    _, held = history_from_folder(plain, plain.export_folder("student_admin"))
+    assert held["study_right_id"].to_list() == ["OO-2"]
+    (tmp_path / "site").mkdir()
+    waiver = {
+        "rule": "status_periods.status.code",
+        "source_key": "OO-2",
+        "reason": "a local status, agreed",
+        "approved_by": "Data steward",
+        "expires": "2099-12-31",
+    }
+    (tmp_path / "site" / "waivers.yaml").write_text(yaml.safe_dump({"waivers": [waiver]}), encoding="utf-8")
+    waived = Landing.at(tmp_path / "landing", site_config(tmp_path / "site", waivers="waivers.yaml"))
+    history, held = history_from_folder(waived, waived.export_folder("student_admin"))
+    assert held.is_empty() and "OO-2" in history.study_rights["study_right_id"].to_list()
 
 
 def _one_right(periods, kind="ammatillinentutkinto"):

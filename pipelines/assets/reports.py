@@ -23,8 +23,8 @@ from pipelines.stewardship.failure_history import history_path, record_run, runs
 from pipelines.stewardship.impact import figures_at_risk as at_risk
 from pipelines.stewardship.impact import held_back_at_most
 from pipelines.stewardship.steward_report import write_report
-from pipelines.stewardship.waivers import load_waivers
 from pipelines.validation import TableOutcome
+from pipelines.waivers import load_waivers
 from schemas import published
 from schemas.identifiers import business_id_normalised
 from schemas.sources import RULES, SOURCES

@@ -10,10 +10,10 @@ from pipelines.files import write_parquet
 from pipelines.ingestion.reading import RawTable
 from pipelines.quarantine import quarantine_rows
 from pipelines.resources import LandingArea, WarehouseResource
-from pipelines.stewardship.waivers import active_pairs, load_waivers
 from pipelines.validation import TableOutcome, validate_export
+from pipelines.waivers import in_force
 from schemas.metadata import LINE, Source
-from schemas.sources import RULES, SOURCES
+from schemas.sources import SOURCES
 
 #: per source, the asset ``<system>/quarantine_summary``: per file rows read, published, quarantined
 QUARANTINE_SUMMARY = "quarantine_summary"
@@ -55,8 +55,8 @@ def validate_asset(source: Source) -> AssetsDefinition:
     def _validate(context: AssetExecutionContext, warehouse: WarehouseResource, landing: LandingArea, **raws: RawTable):
         """Run every rule of the export (one file's and across files); waived failures are published flagged."""
         by_table = {name.removeprefix("raw_"): raw for name, raw in raws.items()}
-        waived = active_pairs(load_waivers(landing.open().site.waivers(), set(RULES)), landing.open().run_date())
-        outcomes = validate_export(source, by_table, context.run.run_id, waived)
+        area = landing.open()
+        outcomes = validate_export(source, by_table, context.run.run_id, in_force(area.site, area.run_date()))
         wh, key = warehouse.open(), warehouse.key()
         summary = {}
         for table in source.tables:

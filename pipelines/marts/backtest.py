@@ -128,7 +128,7 @@ def backtest(landing: Landing, year: int, by: str = "total", use_plan: bool = Tr
         known_then = landing.known_on(last_day)
         folder = known_then.export_folder(SYSTEM)  # the newest export on or before the month end
         if folder not in histories:
-            histories[folder], held[folder] = history_from_folder(landing, folder)
+            histories[folder], held[folder] = history_from_folder(known_then, folder)
         history = histories[folder]
         late = late_recording.from_landing(known_then, history, last_day, histories)
         counted = history.only(history.study_rights.join(held_now, on=RIGHT, how="anti")[RIGHT])

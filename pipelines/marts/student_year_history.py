@@ -18,6 +18,7 @@ from pipelines.ingestion.folder import read_folder
 from pipelines.ingestion.landing import Landing
 from pipelines.marts.student_years import RIGHT, StudyRightHistory
 from pipelines.validation import CLEARED, REJECTED, TableOutcome, validate_export
+from pipelines.waivers import in_force
 from schemas import student_admin
 
 #: per table the calculation reads, the columns whose failure leaves a study right's figures unknown
@@ -77,9 +78,11 @@ def complete_history(outcomes: dict[str, TableOutcome]) -> tuple[StudyRightHisto
 
 
 def history_from_folder(landing: Landing, folder: Path) -> tuple[StudyRightHistory, pl.DataFrame]:
-    """Read and validate one export folder exactly as ``run`` does, then keep the complete study rights."""
+    """Read and validate one export folder exactly as ``run`` does (the same rules, and the waivers in force on the
+    landing area's run date), then keep the complete study rights."""
+    raws = read_folder(landing, student_admin.TABLES, folder)
     outcomes = validate_export(
-        student_admin.SOURCE, read_folder(landing, student_admin.TABLES, folder), run_id=f"read-{folder.name}"
+        student_admin.SOURCE, raws, f"read-{folder.name}", in_force(landing.site, landing.run_date())
     )
     problems = unreadable(outcomes)
     if problems:

@@ -17,8 +17,8 @@ import polars as pl
 
 from pipelines.files import atomic_write_bytes
 from pipelines.stewardship.corrections import STATUS_WORDS
-from pipelines.stewardship.waivers import Waiver
 from pipelines.validation import WAIVED
+from pipelines.waivers import Waiver
 from schemas.metadata import Rule
 
 EXAMPLES = 5

@@ -19,6 +19,8 @@ from pathlib import Path
 import yaml
 
 from pipelines.files import atomic_write_bytes
+from pipelines.site import Site
+from schemas.sources import RULES
 
 FIELDS = ("rule", "source_key", "reason", "approved_by", "expires")
 
@@ -70,6 +72,12 @@ def active_pairs(waivers: list[Waiver], day: dt.date) -> frozenset[tuple[str, st
     return frozenset((w.rule, w.source_key) for w in waivers if w.active_on(day))
 
 
+def in_force(site: Site, on: dt.date) -> frozenset[tuple[str, str]]:
+    """(rule, record key) of the site's waivers in force on ``on``: what every validation of an export applies, in
+    the pipeline and in the commands that read an export themselves alike."""
+    return active_pairs(load_waivers(site.waivers(), set(RULES)), on)
+
+
 def add_waiver(path: Path, entry: dict, rules: set[str], today: dt.date) -> Waiver:
     """Check one waiver and append it to the file (written atomically)."""
     waiver = _waiver(entry, "the new waiver", rules)
@@ -80,7 +88,7 @@ def add_waiver(path: Path, entry: dict, rules: set[str], today: dt.date) -> Waiv
     if any((w.rule, w.source_key) == (waiver.rule, waiver.source_key) for w in existing):
         raise WaiverError(f"the new waiver: {waiver.rule} for {waiver.source_key} is already waived in {path}")
     entries = [{**asdict(w), "expires": w.expires.isoformat()} for w in [*existing, waiver]]
-    text = "# Waivers: see pipelines/stewardship/waivers.py; add one with `tiedolla waive`.\n" + yaml.safe_dump(
+    text = "# Waivers: see pipelines/waivers.py; add one with `tiedolla waive`.\n" + yaml.safe_dump(
         {"waivers": entries}, allow_unicode=True, sort_keys=False
     )
     atomic_write_bytes(path, text.encode("utf-8"), private=True)
