@@ -73,13 +73,10 @@ def hetu_sex(column: str) -> pl.Expr:
 def _ytunnus_compact(value: str) -> str | None:
     """Y-tunnus in its standard ``1234567-8`` form, or None when it is not valid.
 
-    Accepts what staff type: missing hyphen, spaces, the ``FI12345678`` VAT form.
+    python-stdnum accepts what staff type: spaces, a missing hyphen, the ``FI12345678`` VAT form in either case.
     """
-    text = value.strip().upper().replace(" ", "")
-    if text.startswith("FI"):
-        text = text[2:]
     try:
-        return stdnum_ytunnus.format(stdnum_ytunnus.validate(text))
+        return stdnum_ytunnus.format(stdnum_ytunnus.validate(value))
     except stdnum_errors.ValidationError:
         return None
 

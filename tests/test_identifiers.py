@@ -55,7 +55,8 @@ def test_a_birth_date_that_cannot_be_read_is_null(hetu):
 
 def test_sex_is_read_from_the_individual_number():
     # odd: male ('1'); even: female ('2'); unreadable or missing: unknown (null)
-    assert _one(hetu_sex("v"), ["010190-901X", "010190-900P", "010190-9x0P", None]) == ["1", "2", None, None]
+    values = ["010190-901X", "010190-900P", "010190-903X", "010190-904X", "010190-9x0P", None]
+    assert _one(hetu_sex("v"), values) == ["1", "2", "1", "2", None, None]
 
 
 def test_validity_is_answered_per_value_in_row_order_with_missing_values_left_missing():
@@ -71,6 +72,7 @@ def test_validity_is_answered_per_value_in_row_order_with_missing_values_left_mi
         (" 0112 038-9 ", "0112038-9"),  # spaces
         ("FI01120389", "0112038-9"),  # the VAT form
         ("fi01120389", "0112038-9"),  # … typed in lower case
+        ("fi 0112 0389", "0112038-9"),  # … with spaces
         ("0112038-8", None),  # wrong check digit
         ("FX01120389", None),  # another country's prefix
         ("", None),
@@ -102,3 +104,14 @@ def test_a_repeated_business_id_is_answered_on_every_row():
 )
 def test_an_oid_is_its_node_prefix_and_eleven_digits(oid, matches):
     assert _one(oid_matches("v", "1.2.246.562.24."), [oid]) == [matches]
+
+
+def test_a_column_with_no_value_keeps_its_type():
+    """No value to look up still gives the column's own type (a Y-tunnus joins organisations as text)."""
+    empty = pl.DataFrame({"v": [None, None]}, schema={"v": pl.Utf8})
+    answers = empty.select(
+        business_id_normalised("v").alias("business_id"),
+        hetu_is_valid("v").alias("valid"),
+        hetu_birth_date("v").alias("born"),
+    )
+    assert answers.schema == {"business_id": pl.Utf8, "valid": pl.Boolean, "born": pl.Date}
