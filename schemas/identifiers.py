@@ -73,10 +73,11 @@ def hetu_sex(column: str) -> pl.Expr:
 def _ytunnus_compact(value: str) -> str | None:
     """Y-tunnus in its standard ``1234567-8`` form, or None when it is not valid.
 
-    python-stdnum accepts what staff type: spaces, a missing hyphen, the ``FI12345678`` VAT form in either case.
+    python-stdnum accepts what staff type: spaces, a missing hyphen, the ``FI12345678`` VAT form in either case
+    (around it, any white space).
     """
     try:
-        return stdnum_ytunnus.format(stdnum_ytunnus.validate(value))
+        return stdnum_ytunnus.format(stdnum_ytunnus.validate(value.strip()))
     except stdnum_errors.ValidationError:
         return None
 
