@@ -73,7 +73,7 @@ def test_validity_is_answered_per_value_in_row_order_with_missing_values_left_mi
         ("FI01120389", "0112038-9"),  # the VAT form
         ("fi01120389", "0112038-9"),  # … typed in lower case
         ("fi 0112 0389", "0112038-9"),  # … with spaces
-    ("\t0112038-9\n", "0112038-9"),  # white space around it
+        ("\t0112038-9\n", "0112038-9"),  # white space around it
         ("0112038-8", None),  # wrong check digit
         ("FX01120389", None),  # another country's prefix
         ("", None),

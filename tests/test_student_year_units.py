@@ -10,6 +10,7 @@ import pytest
 from pipelines.marts.student_year_report import as_text
 from pipelines.marts.student_years import (
     ADDITIONAL_PERIODS,
+    Calculation,
     StudyRightHistory,
     current_day_weights,
     month_end,
@@ -160,3 +161,29 @@ def test_study_rights_are_counted_apart_whatever_order_their_rows_come_in():
         pl.concat([alone[1], alone[0]]).drop("study_right_id", "study_right_oid")
     )
     assert together["holiday_days_counted"].to_list() == [28.0, 28.0]  # each holiday its own allowance
+
+
+def test_funding_and_part_time_columns_of_a_study_right():
+    """KOSKI's per-study-right columns beside the days: funding entered, and the part-time % of each stretch in
+    order (empty for full time), rounded to two decimals; the later of overlapping part-time periods wins."""
+    full_time = _history(
+        [("1.1.2024", "lasna", "1"), ("1.6.2024", "loma", "1"), ("1.8.2024", "valmistunut", "1")],
+        "ammatillinentutkinto",
+    )
+    (row,) = per_study_right(full_time, D(2024, 1, 1), D(2024, 12, 31)).to_dicts()
+    assert row["present_funding_entered"] and row["holiday_or_graduated_funding_entered"]
+    assert row["part_time_percentages"] is None and row["part_time_average_percent"] == 100
+    calculation = Calculation.of(full_time, D(2024, 1, 1), D(2024, 12, 31))
+    assert (calculation.first, calculation.last) == (D(2024, 1, 1), D(2024, 12, 31))
+    part_time = _history(
+        [("1.1.2024", "lasna", "1")],
+        "ammatillinentutkinto",
+        # listed newest first: the period that began last (1.3.) is in force where they overlap
+        extras=(("osa-aikaisuus", "1.3.2024", "31.3.2024", "1"), ("osa-aikaisuus", "1.2.2024", "", "33.3333")),
+    )
+    (row,) = per_study_right(part_time, D(2024, 1, 1), D(2024, 4, 30)).to_dicts()
+    assert row["part_time_percentages"] == "100,33.33,1,33.33"
+    one_percent = _history(
+        [("1.1.2024", "lasna", "1")], "ammatillinentutkinto", extras=(("osa-aikaisuus", "1.1.2024", "", "1"),)
+    )
+    assert per_study_right(one_percent, D(2024, 1, 1), D(2024, 1, 31))["part_time_percentages"].to_list() == ["1"]
