@@ -124,6 +124,7 @@ def test_one_days_value_by_the_current_formula():
     cases = [  # study-right type, status, day, part-time %, value
         ("ammatillinentutkinto", "lasna", D(2026, 7, 15), 100.0, 0.0),  # July does not count for a qualification
         ("muuammatillinenkoulutus", "lasna", D(2026, 7, 15), 100.0, 1.0),  # … for other training it does
+        ("muuammatillinenkoulutus", "lasna", D(2023, 7, 1), 100.0, 1.0),  # the current formula's first day
         ("ammatillinentutkinto", "lasna", D(2026, 8, 3), 50.0, 0.5),  # part-time weighs the day
         ("ammatillinentutkinto", "loma", D(2025, 12, 31), 100.0, 1.0),  # loma counts up to 31.12.2025
         ("ammatillinentutkinto", "loma", D(2026, 1, 1), 100.0, 0.0),  # … and not after
@@ -187,3 +188,14 @@ def test_funding_and_part_time_columns_of_a_study_right():
         [("1.1.2024", "lasna", "1")], "ammatillinentutkinto", extras=(("osa-aikaisuus", "1.1.2024", "", "1"),)
     )
     assert per_study_right(one_percent, D(2024, 1, 1), D(2024, 1, 31))["part_time_percentages"].to_list() == ["1"]
+
+
+def test_a_part_time_students_holiday_counts_at_the_part_time_share():
+    """The old formula weighs the first 28 holiday days by the part-time % in force, like present days."""
+    history = _history(
+        [("1.1.2024", "loma", "1"), ("1.3.2024", "lasna", "1")],
+        "ammatillinentutkinto",
+        extras=(("osa-aikaisuus", "1.1.2024", "", "50"),),
+    )
+    (row,) = per_study_right(history, D(2024, 1, 1), D(2024, 1, 31)).to_dicts()
+    assert row["holiday_days_counted"] == 28 and row["student_year_days_old"] == 14
