@@ -199,3 +199,17 @@ def test_a_part_time_students_holiday_counts_at_the_part_time_share():
     )
     (row,) = per_study_right(history, D(2024, 1, 1), D(2024, 1, 31)).to_dicts()
     assert row["holiday_days_counted"] == 28 and row["student_year_days_old"] == 14
+
+
+def test_two_study_rights_with_the_same_timeline_each_count():
+    """Their pieces begin on the same day, one after the other in the cut list: neither start may be taken for the
+    other's duplicate."""
+    one = _history([("1.1.2024", "lasna", "1")], "ammatillinentutkinto")
+    two = StudyRightHistory(
+        pl.concat([one.study_rights, one.study_rights.with_columns(study_right_id=pl.lit("OO-2"))]),
+        pl.concat([one.status_periods, one.status_periods.with_columns(study_right_id=pl.lit("OO-2"))]),
+        one.additional_periods,
+    )
+    report = per_study_right(two, D(2024, 1, 1), D(2024, 1, 31))
+    assert report["study_right_id"].to_list() == ["OO-1", "OO-2"]
+    assert report["student_year_days_old"].to_list() == [31.0, 31.0]
