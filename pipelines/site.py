@@ -15,6 +15,8 @@ from pathlib import Path
 
 import yaml
 
+from schemas.sources import SOURCES
+
 DEFAULT_SITE_CONFIG = Path(__file__).parent / "config" / "site.yaml"
 DEFAULT_SEGMENTS = "customer_segments.yaml"
 DEFAULT_MAX_FILE_MB = 4000
@@ -90,7 +92,7 @@ def _lines(text: str) -> dict[str, int]:
             for key, value in node.value:
                 name = f"{prefix}{key.value}"
                 lines[name] = key.start_mark.line + 1
-                if name in SECTIONS:
+                if name in SECTIONS or name.endswith(".headers") or ".headers." in name:
                     walk(value, name + ".")
 
     root = yaml.compose(text)
@@ -128,7 +130,29 @@ def _checked(file: Path, text: str) -> dict:
             check, expected = SETTINGS[setting]
             if v is not None and not check(v):
                 raise SiteConfigError(file, setting, lines.get(setting), f"{expected} (it is {v!r})")
+    _check_headers(file, settings, lines)
     return settings
+
+
+def _check_headers(file: Path, settings: dict, lines: dict[str, int]) -> None:
+    """A header mapping names the source's own tables and their columns (a misspelt one would silently map
+    nothing, and the file would then fail with a header it lacks, far from the cause)."""
+    for source in SOURCES:
+        tables = {t.name: t for t in source.tables}
+        for table, columns in ((settings.get(source.system) or {}).get("headers") or {}).items():
+            where = f"{source.system}.headers.{table}"
+            if table not in tables:
+                raise SiteConfigError(
+                    file, where, lines.get(where), f"one of the {source.system} tables ({', '.join(tables)})"
+                )
+            for column in columns or {}:
+                if column not in tables[table].names:
+                    raise SiteConfigError(
+                        file,
+                        f"{where}.{column}",
+                        lines.get(f"{where}.{column}"),
+                        f"one of the columns of {table} ({', '.join(tables[table].names)})",
+                    )
 
 
 @dataclass(frozen=True)

@@ -50,6 +50,14 @@ def test_the_runs_own_exceptions_and_a_waiver_file_beside_the_warehouse(tmp_path
         ("release: 5\n", "line 1: the setting release must be a group of settings"),
         ("quality:\n  min_rows: [1\n", "line 3: the setting file must be valid YAML"),
         ("- quality\n", "line 1: the setting file must be a list of settings"),
+        (
+            "student_admin:\n  headers:\n    student:\n      student_number: Opisk.nro\n",
+            "line 3: the setting student_admin.headers.student must be one of the student_admin tables (students, ",
+        ),
+        (
+            "crm:\n  delimiter: ','\n  headers:\n    contacts:\n      email: Sähköposti\n      emial: Email\n",
+            "line 6: the setting crm.headers.contacts.emial must be one of the columns of contacts (contact_id, ",
+        ),
     ],
 )
 def test_a_setting_that_cannot_be_used_is_named_with_its_file_and_line(tmp_path, text, words):
