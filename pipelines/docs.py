@@ -13,7 +13,8 @@ import polars as pl
 from pipelines.marts.segments import load_segments
 from pipelines.site import Site
 from schemas import glossary, plans, published, stewardship
-from schemas.koski_report import STUDENT_YEAR_REPORT
+from schemas.fields import FIELDS
+from schemas.koski_report import KOSKI_FILE, STUDENT_YEAR_REPORT
 from schemas.metadata import CONSEQUENCES, TIMESTAMP, Rule, Table
 from schemas.sources import RULES, SOURCES
 
@@ -135,6 +136,12 @@ LAYERS = (
 #: where a new piece goes (the rest follows from it)
 WHERE_THINGS_GO = (
     (
+        "a column",
+        "its field (type, description, personal-data class, code list) in `schemas/fields.py`, unless the "
+        "catalogue has it; the table places it with `column(name, ...)` (header, required, unique, rules). "
+        "`tests/test_fields.py` insists that every column is a catalogue field and every field is used.",
+    ),
+    (
         "a rule",
         "on its column (`rules=`) or table (`row_rules=`) in `schemas/<source>.py`, with its consequence "
         "(reject, clear, flag); a failing example in `tests/test_rule_catalogue.py` (its completeness test insists). "
@@ -142,9 +149,9 @@ WHERE_THINGS_GO = (
     ),
     (
         "a source table",
-        "a `Table` with its file, headers, types and key in `schemas/<source>.py`, added to the "
-        "source's tables: its raw and validated assets, checks and page are derived from it; the demo generator "
-        "(`pipelines/demo_data/`) writes it.",
+        "a `Table` with its file, key and columns (catalogue fields with their headers) in "
+        "`schemas/<source>.py`, added to the source's tables: its raw and validated assets, checks and page are "
+        "derived from it; the demo generator (`pipelines/demo_data/`) writes it.",
     ),
     (
         "a source system",
@@ -192,7 +199,8 @@ def _index() -> str:
         GENERATED,
         "# Information architecture",
         "",
-        "Every table, column, code list and rule is defined once in `schemas/`; these pages are rendered from it.",
+        "Every table, column, code list and rule is defined once in `schemas/` (each column a field of the "
+        "[field catalogue](fields.md)); these pages are rendered from it.",
         "",
         *_layers(),
         "## What a failed rule does",
@@ -235,7 +243,7 @@ def _index() -> str:
         "",
         f"[{STUDENT_YEAR_REPORT.name}](koski_{STUDENT_YEAR_REPORT.name}.md): {STUDENT_YEAR_REPORT.description}",
         "",
-        "See also: [ER diagram](er_diagram.md), [glossary](glossary.md), "
+        "See also: [field catalogue](fields.md), [ER diagram](er_diagram.md), [glossary](glossary.md), "
         "[student-year rules](student_years.md), [forecast method](student_year_forecast.md), "
         "[organisation master](organization_master.md), [customer segments](customer_segments.md), "
         "[privacy](privacy.md), [performance](performance.md), [testing](testing.md).",
@@ -381,11 +389,51 @@ def _bi() -> str:
     return "\n".join(lines) + "\n"
 
 
+def documented_tables() -> tuple[tuple[Table, str | None], ...]:
+    """Every table of the information architecture, with its page (None: KOSKI's own file has none)."""
+    return (
+        *((t, f"source_{t.name}.md") for s in DOCUMENTED_SOURCES for t in s.tables),
+        *((t, f"published_{t.name}.md") for t in published.TABLES),
+        *((t, f"stewardship_{t.name}.md") for t in stewardship.TABLES),
+        (STUDENT_YEAR_REPORT, f"koski_{STUDENT_YEAR_REPORT.name}.md"),
+        (KOSKI_FILE, None),
+    )
+
+
+def _fields() -> str:
+    lines = [
+        GENERATED,
+        "# Field catalogue",
+        "",
+        "Every column of every table is a field of `schemas/fields.py`: its type, description, personal-data "
+        "class and code list are defined there once. A table adds only its own: the source header, whether the "
+        "value may be empty or must be unique, its rules and, where its use is more particular, its meaning there "
+        "(shown on the table's page). A variant is the same name written differently by one source table (its "
+        "labels or codes for ours) or meaning something else there.",
+        "",
+        "| field | type | personal data | code list | description | tables |",
+        "|---|---|---|---|---|---|",
+    ]
+    for (name, variant), f in FIELDS.items():
+        tables = [
+            f"[{t.name}]({page})" if page else t.name
+            for t, page in documented_tables()
+            if any(c.field is f for c in t.columns)
+        ]
+        shown = f"`{name}`" + (f" (variant: {variant})" if variant else "")
+        lines.append(
+            f"| {shown} | {_dtype(f.dtype)} | {f.personal or ''} | {f.code_list or ''} | {f.description} | "
+            f"{', '.join(tables)} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
 def render() -> dict[str, str]:
     pages = {
         "README.md": _index(),
         "er_diagram.md": _er_diagram(),
         "glossary.md": _glossary(),
+        "fields.md": _fields(),
         "customer_segments.md": _segments(),
         "../bi.md": _bi(),
     }

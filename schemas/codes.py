@@ -48,3 +48,10 @@ CRM_OPTION_SETS = "crm_option_sets"
 def option_set(name: str) -> dict[str, str]:
     """A CRM option set: the Finnish label the export writes → our code value."""
     return {r["label"]: r["code"] for r in reference(CRM_OPTION_SETS) if r["option_set"] == name}
+
+
+#: the additional-period types behind each of KOSKI's day columns (``schemas/reference/additional_period_types.csv``)
+PERIOD_MEASURES: dict[str, tuple[str, ...]] = {}
+for _row in reference("additional_period_types"):
+    PERIOD_MEASURES.setdefault(_row["measure"], ())
+    PERIOD_MEASURES[_row["measure"]] += (_row["code"],)

@@ -11,10 +11,10 @@ from __future__ import annotations
 import polars as pl
 
 from schemas.codes import option_set
+from schemas.fields import column
 from schemas.identifiers import business_id_normalised
 from schemas.metadata import (
     ISO_TEXT,
-    TIMESTAMP,
     Column,
     CrossFileRule,
     Rule,
@@ -36,12 +36,11 @@ def _crm_table(**kwargs) -> Table:
     return Table(source_system=SYSTEM, text_format=ISO_TEXT, **kwargs)
 
 
-def _guid(table: str, name: str, header: str, words: str, unique: bool = False) -> Column:
-    return Column(
+def _guid(table: str, name: str, header: str, unique: bool = False, meaning: str | None = None) -> Column:
+    return column(
         name,
-        pl.Utf8,
-        words,
         header,
+        meaning=meaning,
         nullable=False,
         unique=unique,
         rules=(
@@ -57,19 +56,20 @@ def _guid(table: str, name: str, header: str, words: str, unique: bool = False) 
 
 
 def _account(table: str, header: str) -> Column:
-    return _guid(table, "account_id", header, "The account this row belongs to (foreign key to accounts.csv).")
+    return _guid(table, "account_id", header)
 
 
-def _option(table: str, name: str, header: str, set_name: str, words: str, nullable: bool = True) -> Column:
-    """An option set: a required one defines the row (rejected when unreadable), an optional one describes it."""
+def _option(table: str, name: str, header: str, set_name: str, nullable: bool = True) -> Column:
+    """An option set: a required one defines the row (rejected when unreadable), an optional one describes it.
+
+    The export writes an option set's Finnish labels where we write codes, so the column is the table's variant of
+    the field (its code list the labels)."""
     labels = option_set(set_name)
-    return Column(
+    return column(
         name,
-        pl.Utf8,
-        words,
         header,
+        variant=table,
         nullable=nullable,
-        code_list=f"{set_name}: " + ", ".join(labels),
         on_failure="reject" if not nullable else "clear",
         rules=(code_rule(table, name, header, labels, f"option set {set_name} ({', '.join(labels)})"),),
     )
@@ -82,13 +82,12 @@ ACCOUNTS = _crm_table(
     grain="One row per CRM account (accountid); one organisation may have several accounts.",
     key=("account_id",),
     columns=(
-        _guid("accounts", "account_id", "accountid", "CRM account id.", unique=True),
-        Column("name", pl.Utf8, "Account name as the customer manager typed it.", "name", nullable=False),
-        Column(
+        _guid("accounts", "account_id", "accountid", unique=True, meaning="CRM account id."),
+        column("name", "name", nullable=False),
+        column(
             "business_id",
-            pl.Utf8,
-            "Y-tunnus as typed (1234567-8, 12345678, FI12345678, …).",
             "businessid",
+            meaning="Y-tunnus as typed (1234567-8, 12345678, FI12345678, …).",
             rules=(
                 Rule(
                     "accounts.business_id.valid",
@@ -118,12 +117,10 @@ ACCOUNTS = _crm_table(
                 ),
             ),
         ),
-        Column(
+        column(
             "industry_code",
-            pl.Utf8,
-            "Industry, TOL 2008 code (2–5 digits).",
             "industrycode",
-            code_list="TOL 2008",
+            meaning="Industry, TOL 2008 code (2–5 digits).",
             on_failure="clear",
             rules=(
                 pattern_rule(
@@ -135,11 +132,9 @@ ACCOUNTS = _crm_table(
                 ),
             ),
         ),
-        Column("city", pl.Utf8, "City of the main address.", "address1_city"),
-        Column(
+        column("city", "address1_city", meaning="City of the main address."),
+        column(
             "postal_code",
-            pl.Utf8,
-            "Postal code of the main address.",
             "address1_postalcode",
             rules=(
                 pattern_rule(
@@ -152,11 +147,10 @@ ACCOUNTS = _crm_table(
                 ),
             ),
         ),
-        Column(
+        column(
             "employees",
-            pl.Int64,
-            "Number of employees.",
             "numberofemployees",
+            meaning="Number of employees.",
             on_failure="clear",
             rules=(
                 range_rule(
@@ -169,11 +163,11 @@ ACCOUNTS = _crm_table(
                 ),
             ),
         ),
-        _option("accounts", "customer_type", "customertypecode", "customertypecode", "Kind of customer."),
-        Column("owner_id", pl.Utf8, "The customer manager owning the account (CRM user GUID).", "ownerid"),
-        _option("accounts", "state", "statecode", "statecode_account", "Active or Inactive.", nullable=False),
-        Column("created_on", TIMESTAMP, "When the account was created.", "createdon", on_failure="clear"),
-        Column("modified_on", TIMESTAMP, "When the account was last modified.", "modifiedon", on_failure="clear"),
+        _option("accounts", "customer_type", "customertypecode", "customertypecode"),
+        column("owner_id", "ownerid"),
+        _option("accounts", "state", "statecode", "statecode_account", nullable=False),
+        column("created_on", "createdon", on_failure="clear"),
+        column("modified_on", "modifiedon", on_failure="clear"),
     ),
     row_rules=(
         not_before(
@@ -194,14 +188,14 @@ CONTACTS = _crm_table(
     key=("contact_id",),
     foreign_keys=(("account_id", "accounts", "account_id"),),
     columns=(
-        _guid("contacts", "contact_id", "contactid", "CRM contact id.", unique=True),
+        _guid("contacts", "contact_id", "contactid", unique=True),
         _account("contacts", "parentcustomerid"),
-        Column("first_name", pl.Utf8, "First name.", "firstname", personal="name"),
-        Column("last_name", pl.Utf8, "Last name.", "lastname", personal="name"),
-        Column("email", pl.Utf8, "Email address.", "emailaddress1", personal="email"),
-        Column("phone", pl.Utf8, "Phone number.", "telephone1", personal="phone"),
-        Column("job_title", pl.Utf8, "Job title.", "jobtitle"),
-        Column("created_on", TIMESTAMP, "When the contact was created.", "createdon", on_failure="clear"),
+        column("first_name", "firstname"),
+        column("last_name", "lastname"),
+        column("email", "emailaddress1"),
+        column("phone", "telephone1"),
+        column("job_title", "jobtitle"),
+        column("created_on", "createdon", meaning="When the contact was created.", on_failure="clear"),
     ),
 )
 
@@ -213,24 +207,14 @@ ACTIVITIES = _crm_table(
     key=("activity_id",),
     foreign_keys=(("account_id", "accounts", "account_id"),),
     columns=(
-        _guid("activities", "activity_id", "activityid", "CRM activity id.", unique=True),
+        _guid("activities", "activity_id", "activityid", unique=True),
         _account("activities", "regardingobjectid"),
-        _option(
-            "activities", "activity_type", "activitytypecode", "activitytypecode", "Kind of activity.", nullable=False
-        ),
-        Column(
-            "subject",
-            pl.Utf8,
-            "Subject line (free text: may name people; never published).",
-            "subject",
-            personal="free_text",
-        ),
-        Column("scheduled_start", TIMESTAMP, "Scheduled start.", "scheduledstart", on_failure="clear"),
-        Column("actual_end", TIMESTAMP, "When the activity was actually completed.", "actualend", on_failure="clear"),
-        Column("owner_id", pl.Utf8, "The staff member who owns the activity (CRM user GUID).", "ownerid"),
-        _option(
-            "activities", "state", "statecode", "statecode_activity", "Completed, Open or Canceled.", nullable=False
-        ),
+        _option("activities", "activity_type", "activitytypecode", "activitytypecode", nullable=False),
+        column("subject", "subject"),
+        column("scheduled_start", "scheduledstart", meaning="Scheduled start.", on_failure="clear"),
+        column("actual_end", "actualend", meaning="When the activity was actually completed.", on_failure="clear"),
+        column("owner_id", "ownerid", meaning="The staff member who owns the activity (CRM user GUID)."),
+        _option("activities", "state", "statecode", "statecode_activity", nullable=False),
     ),
 )
 
@@ -243,15 +227,13 @@ PARTNERSHIPS = _crm_table(
     key=("partnership_id",),
     foreign_keys=(("account_id", "accounts", "account_id"),),
     columns=(
-        _guid("partnerships", "partnership_id", "partnershipid", "Partnership id.", unique=True),
+        _guid("partnerships", "partnership_id", "partnershipid", unique=True),
         _account("partnerships", "accountid"),
-        _option("partnerships", "level", "level", "level", "Partnership level.", nullable=False),
-        Column(
+        _option("partnerships", "level", "level", "level", nullable=False),
+        column(
             "scope",
-            pl.Utf8,
-            "What the partnership covers: ';'-separated labels.",
             "scope",
-            code_list="scope: " + ", ".join(SCOPES),
+            variant="partnerships",
             on_failure="clear",
             rules=(
                 Rule(
@@ -269,8 +251,8 @@ PARTNERSHIPS = _crm_table(
                 ),
             ),
         ),
-        Column("start_date", pl.Date, "First day of the partnership.", "startdate", nullable=False),
-        Column("end_date", pl.Date, "Last day; empty while it goes on.", "enddate"),
+        column("start_date", "startdate", meaning="First day of the partnership.", nullable=False),
+        column("end_date", "enddate", meaning="Last day; empty while it goes on."),
     ),
     row_rules=(
         not_before(
@@ -291,13 +273,11 @@ SURVEY_RESPONSES = _crm_table(
     key=("response_id",),
     foreign_keys=(("account_id", "accounts", "account_id"),),
     columns=(
-        _guid("survey_responses", "response_id", "responseid", "Survey response id.", unique=True),
+        _guid("survey_responses", "response_id", "responseid", unique=True),
         _account("survey_responses", "accountid"),
-        Column("submitted_on", TIMESTAMP, "When the response was submitted.", "submittedon", nullable=False),
-        Column(
+        column("submitted_on", "submittedon", meaning="When the response was submitted.", nullable=False),
+        column(
             "nps",
-            pl.Int64,
-            "Net Promoter Score answer 0–10.",
             "nps",
             on_failure="clear",
             rules=(
@@ -311,10 +291,8 @@ SURVEY_RESPONSES = _crm_table(
                 ),
             ),
         ),
-        Column(
+        column(
             "satisfaction",
-            pl.Int64,
-            "Satisfaction 1–5.",
             "satisfaction",
             on_failure="clear",
             rules=(
@@ -328,13 +306,7 @@ SURVEY_RESPONSES = _crm_table(
                 ),
             ),
         ),
-        Column(
-            "comment",
-            pl.Utf8,
-            "Free-text comment (may contain personal data; never published).",
-            "comment",
-            personal="free_text",
-        ),
+        column("comment", "comment"),
     ),
 )
 

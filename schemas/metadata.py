@@ -1,9 +1,9 @@
 """The vocabulary the information architecture is written in.
 
-Every table (a source file or a published table) is a :class:`Table` of :class:`Column`s,
-each column's rules are :class:`Rule`s with a pandera check attached. From one
-``Table`` we derive the pandera schema that validates it, the Parquet/Arrow schema we
-publish, the asset-check contract and the data dictionary in ``docs/architecture/``.
+Every table (a source file or a published table) is a :class:`Table` of :class:`Column`s; each column is a
+:class:`Field` of the catalogue (``schemas/fields.py``) placed in that table, and its rules are :class:`Rule`s
+with a pandera check attached. From one ``Table`` we derive the pandera schema that validates it, the
+Parquet/Arrow schema we publish, the asset-check contract and the data dictionary in ``docs/architecture/``.
 """
 
 from __future__ import annotations
@@ -118,23 +118,61 @@ ISO_TEXT = TextFormat(
 
 
 @dataclass(frozen=True)
-class Column:
+class Field:
+    """A field of the catalogue (``schemas/fields.py``): what a value is, in whichever table it stands."""
+
     name: str
     dtype: type[pl.DataType] | pl.DataType
     description: str
-    source_header: str | None = None
-    nullable: bool = True
-    unique: bool = False
     personal: Personal | None = None
     code_list: str | None = None
-    rules: tuple[Rule, ...] = ()
-    #: what a failed rule of this column does unless the rule says otherwise: ``reject`` for a value that
-    #: identifies or defines the row, ``clear`` for one that only describes it
-    on_failure: Consequence = "reject"
+    #: None for the field's one meaning; a table's name where that table's column of the same name is written
+    #: differently (a source's labels or codes for ours) or means something else
+    variant: str | None = None
 
     @property
     def is_text(self) -> bool:
         return self.dtype in (pl.Utf8, pl.String)
+
+
+@dataclass(frozen=True)
+class Column:
+    """A field in one table: its header in the source file, whether it may be empty or must be unique, its rules."""
+
+    field: Field
+    source_header: str | None = None
+    nullable: bool = True
+    unique: bool = False
+    rules: tuple[Rule, ...] = ()
+    #: what a failed rule of this column does unless the rule says otherwise: ``reject`` for a value that
+    #: identifies or defines the row, ``clear`` for one that only describes it
+    on_failure: Consequence = "reject"
+    #: what the field means in this table, where that is more particular than the field's own description
+    meaning: str | None = None
+
+    @property
+    def name(self) -> str:
+        return self.field.name
+
+    @property
+    def dtype(self):
+        return self.field.dtype
+
+    @property
+    def personal(self) -> Personal | None:
+        return self.field.personal
+
+    @property
+    def code_list(self) -> str | None:
+        return self.field.code_list
+
+    @property
+    def description(self) -> str:
+        return self.meaning or self.field.description
+
+    @property
+    def is_text(self) -> bool:
+        return self.field.is_text
 
 
 @dataclass(frozen=True)

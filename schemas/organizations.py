@@ -8,10 +8,9 @@ comments) never reach these tables: only counts per organisation do.
 
 from __future__ import annotations
 
-import polars as pl
-
 from schemas.codes import option_set
-from schemas.metadata import TIMESTAMP, Column, allowed_rule, pattern_rule, range_rule
+from schemas.fields import column
+from schemas.metadata import Column, allowed_rule, pattern_rule, range_rule
 from schemas.published_base import date_key_column, published_table, surrogate_key
 
 SIZE_CLASSES = {"micro": (0, 9), "small": (10, 49), "medium": (50, 249), "large": (250, None)}
@@ -21,20 +20,19 @@ NPS_GROUPS = {"detractor": (0, 6), "passive": (7, 8), "promoter": (9, 10)}
 SCOPE_CODES = tuple(option_set("scope").values())
 ACTIVITY_TYPES = tuple(option_set("activitytypecode").values())
 
-ORGANIZATION_KEY = Column("organization_key", pl.Int64, "Key to dim_organization.", nullable=False)
+ORGANIZATION_KEY = column("organization_key", nullable=False)
 FK_ORGANIZATION = ("organization_key", "dim_organization", "organization_key")
-_ACCOUNT = Column("account_id", pl.Utf8, "The CRM account (accountid) the row was recorded on.", nullable=False)
+_ACCOUNT = column("account_id", meaning="The CRM account (accountid) the row was recorded on.", nullable=False)
 
 
 def _in(table: str, column: str, values):
     return allowed_rule(f"{table}.{column}.code", f"{column} is one of {', '.join(sorted(values))}", column, values)
 
 
-def _count(name: str, words: str) -> Column:
-    return Column(
+def _count(name: str, meaning: str | None = None) -> Column:
+    return column(
         name,
-        pl.Int64,
-        words,
+        meaning=meaning,
         nullable=False,
         rules=(range_rule(f"{{table}}.{name}.not_negative", f"{name} is zero or more", name, 0, None),),
     )
@@ -48,11 +46,10 @@ DIM_ORGANIZATION = published_table(
     "One row per organisation.",
     ("organization_key",),
     (
-        surrogate_key("organization_key"),
-        Column(
+        surrogate_key("organization_key", meaning="Surrogate key."),
+        column(
             "business_id",
-            pl.Utf8,
-            "Y-tunnus as 1234567-8; null when no record had a valid one.",
+            meaning="Y-tunnus as 1234567-8; null when no record had a valid one.",
             unique=True,
             rules=(
                 pattern_rule(
@@ -63,31 +60,17 @@ DIM_ORGANIZATION = published_table(
                 ),
             ),
         ),
-        Column("organization_name", pl.Utf8, "The chosen name (see survivorship).", nullable=False),
-        Column("industry_code", pl.Utf8, "Industry, TOL 2008 code (from the CRM)."),
-        Column("city", pl.Utf8, "City (from the CRM, else from a place written after the workplace name)."),
-        Column("employees", pl.Int64, "Number of employees (from the CRM)."),
-        Column(
-            "size_class",
-            pl.Utf8,
-            "micro (< 10 employees), small (10–49), medium (50–249), large (250+); null if unknown.",
-            code_list=", ".join(SIZE_CLASSES),
-            rules=(_in("dim_organization", "size_class", SIZE_CLASSES),),
+        column("organization_name", meaning="The chosen name (see survivorship).", nullable=False),
+        column("industry_code"),
+        column("city"),
+        column("employees"),
+        column("size_class", rules=(_in("dim_organization", "size_class", SIZE_CLASSES),)),
+        column(
+            "customer_type", rules=(_in("dim_organization", "customer_type", option_set("customertypecode").values()),)
         ),
-        Column(
-            "customer_type",
-            pl.Utf8,
-            "CRM customer type (employer, partner, educational_institution, public_sector).",
-            rules=(_in("dim_organization", "customer_type", option_set("customertypecode").values()),),
-        ),
-        Column("in_crm", pl.Boolean, "At least one CRM account is this organisation.", nullable=False),
-        Column(
-            "in_student_admin",
-            pl.Boolean,
-            "At least one workplace-learning row names this organisation.",
-            nullable=False,
-        ),
-        _count("crm_account_count", "Number of CRM accounts resolved to this organisation."),
+        column("in_crm", nullable=False),
+        column("in_student_admin", nullable=False),
+        _count("crm_account_count"),
     ),
 )
 
@@ -98,32 +81,20 @@ BRIDGE_ORGANIZATION_SOURCE = published_table(
     "One row per CRM account, and per distinct (workplace name, Y-tunnus) of the workplace-learning rows.",
     ("source_system", "source_id", "business_id"),
     (
-        Column(
+        column(
             "source_system",
-            pl.Utf8,
-            "crm or student_admin.",
+            variant="bridge_organization_source",
             nullable=False,
-            code_list="crm, student_admin",
             rules=(_in("bridge_organization_source", "source_system", ("crm", "student_admin")),),
         ),
-        Column(
-            "source_id",
-            pl.Utf8,
-            "accountid for the CRM; the workplace name as typed for student administration.",
-            nullable=False,
-        ),
-        Column("source_name", pl.Utf8, "The name the source record carries.", nullable=False),
-        Column("business_id", pl.Utf8, "The record's Y-tunnus as 1234567-8; null when missing or invalid."),
+        column("source_id", nullable=False),
+        column("source_name", nullable=False),
+        column("business_id", meaning="The record's Y-tunnus as 1234567-8; null when missing or invalid."),
         ORGANIZATION_KEY,
-        Column(
-            "match_method",
-            pl.Utf8,
-            "business_id, name_and_city, name, or unmatched (an organisation of its own).",
-            nullable=False,
-            code_list=", ".join(MATCH_METHODS),
-            rules=(_in("bridge_organization_source", "match_method", MATCH_METHODS),),
+        column(
+            "match_method", nullable=False, rules=(_in("bridge_organization_source", "match_method", MATCH_METHODS),)
         ),
-        Column("match_score", pl.Float64, "Name similarity 0–100 (100 for a Y-tunnus match); null when unmatched."),
+        column("match_score"),
     ),
     foreign_keys=(FK_ORGANIZATION,),
 )
@@ -134,21 +105,15 @@ FACT_CRM_ACTIVITY = published_table(
     "One row per CRM activity.",
     ("activity_id",),
     (
-        Column("activity_id", pl.Utf8, "CRM activity id.", nullable=False, unique=True),
+        column("activity_id", nullable=False, unique=True),
         _ACCOUNT,
         ORGANIZATION_KEY,
-        Column(
-            "activity_type",
-            pl.Utf8,
-            "appointment, phonecall, email, task or tyoelamafoorumi.",
-            nullable=False,
-            code_list=", ".join(ACTIVITY_TYPES),
-        ),
-        Column("state", pl.Utf8, "completed, open or canceled.", nullable=False, code_list="completed, open, canceled"),
-        Column("scheduled_start", TIMESTAMP, "Scheduled start (UTC)."),
-        date_key_column("scheduled_date_key", "Scheduled day in Finnish time"),
-        Column("actual_end", TIMESTAMP, "When it was completed (UTC)."),
-        date_key_column("actual_end_date_key", "Completion day in Finnish time"),
+        column("activity_type", nullable=False),
+        column("state", nullable=False),
+        column("scheduled_start"),
+        date_key_column("scheduled_date_key"),
+        column("actual_end"),
+        date_key_column("actual_end_date_key"),
     ),
     foreign_keys=(FK_ORGANIZATION,),
 )
@@ -159,19 +124,17 @@ FACT_PARTNERSHIP = published_table(
     "One row per partnership.",
     ("partnership_id",),
     (
-        Column("partnership_id", pl.Utf8, "Partnership id.", nullable=False, unique=True),
+        column("partnership_id", nullable=False, unique=True),
         _ACCOUNT,
         ORGANIZATION_KEY,
-        Column(
-            "level", pl.Utf8, "strategic_partner or partner.", nullable=False, code_list="strategic_partner, partner"
-        ),
-        Column("scope", pl.Utf8, "What it covers, our codes separated by ';'."),
-        *(Column(f"covers_{code}", pl.Boolean, f"The scope includes {code}.", nullable=False) for code in SCOPE_CODES),
-        Column("start_date", pl.Date, "First day.", nullable=False),
-        date_key_column("start_date_key", "First day", False),
-        Column("end_date", pl.Date, "Last day; null while it goes on."),
-        date_key_column("end_date_key", "Last day"),
-        Column("is_active", pl.Boolean, "Started on or before the as-of date and not ended before it.", nullable=False),
+        column("level", nullable=False),
+        column("scope"),
+        *(column(f"covers_{code}", nullable=False) for code in SCOPE_CODES),
+        column("start_date", nullable=False),
+        date_key_column("start_date_key", False),
+        column("end_date", meaning="Last day; null while it goes on."),
+        date_key_column("end_date_key", meaning="Last day as a dim_date key (yyyymmdd)."),
+        column("is_active", nullable=False),
     ),
     foreign_keys=(FK_ORGANIZATION,),
 )
@@ -182,32 +145,24 @@ FACT_SURVEY_RESPONSE = published_table(
     "One row per survey response.",
     ("response_id",),
     (
-        Column("response_id", pl.Utf8, "Survey response id.", nullable=False, unique=True),
+        column("response_id", nullable=False, unique=True),
         _ACCOUNT,
         ORGANIZATION_KEY,
-        Column("submitted_on", TIMESTAMP, "When it was submitted (UTC).", nullable=False),
-        date_key_column("submitted_date_key", "Submission day in Finnish time", False),
-        Column("nps", pl.Int64, "Net Promoter Score answer 0–10."),
-        Column(
-            "nps_group",
-            pl.Utf8,
-            "detractor (0–6), passive (7–8) or promoter (9–10).",
-            code_list=", ".join(NPS_GROUPS),
-            rules=(_in("fact_survey_response", "nps_group", NPS_GROUPS),),
-        ),
-        Column("satisfaction", pl.Int64, "Satisfaction 1–5."),
-        Column(
-            "has_comment", pl.Boolean, "The respondent wrote a comment (its text is not published).", nullable=False
-        ),
+        column("submitted_on", nullable=False),
+        date_key_column("submitted_date_key", False),
+        column("nps"),
+        column("nps_group", rules=(_in("fact_survey_response", "nps_group", NPS_GROUPS),)),
+        column("satisfaction"),
+        column("has_comment", nullable=False),
     ),
     foreign_keys=(FK_ORGANIZATION,),
 )
 
-_AS_OF = Column("as_of_date", pl.Date, "The as-of date the 12-month windows end on.", nullable=False)
+_AS_OF = column("as_of_date", nullable=False)
 #: the first columns of a mart with one row per organisation
 _PER_ORGANIZATION = (
-    Column("organization_key", pl.Int64, "Key to dim_organization.", nullable=False, unique=True),
-    Column("organization_name", pl.Utf8, "Name from dim_organization.", nullable=False),
+    column("organization_key", nullable=False, unique=True),
+    column("organization_name", nullable=False),
 )
 MART_OVERLAP = published_table(
     "mart_crm_student_admin_overlap",
@@ -217,34 +172,21 @@ MART_OVERLAP = published_table(
     ("organization_key",),
     (
         *_PER_ORGANIZATION,
-        Column("business_id", pl.Utf8, "Y-tunnus."),
-        Column(
+        column("business_id", meaning="Y-tunnus."),
+        column(
             "overlap_category",
-            pl.Utf8,
-            "both (a CRM account and workplace-learning rows), crm_only or student_admin_only.",
             nullable=False,
-            code_list=", ".join(OVERLAP_CATEGORIES),
             rules=(_in("mart_crm_student_admin_overlap", "overlap_category", OVERLAP_CATEGORIES),),
         ),
         _count("crm_account_count", "CRM accounts of the organisation."),
-        _count("active_crm_account_count", "Active CRM accounts of the organisation."),
-        Column("has_duplicate_crm_accounts", pl.Boolean, "More than one CRM account.", nullable=False),
-        Column(
-            "inactive_account_hosting_students",
-            pl.Boolean,
-            "Hosted students in the last 12 months, but every CRM account of it is inactive.",
-            nullable=False,
-        ),
-        Column(
-            "name_conflict",
-            pl.Boolean,
-            "Its source records carry names that differ beyond case, punctuation and company form.",
-            nullable=False,
-        ),
-        _count("students_hosted_12m", "Distinct students with a workplace period in the last 12 months."),
-        _count("workplace_periods_12m", "Workplace periods overlapping the last 12 months."),
-        _count("crm_activities_12m", "CRM activities scheduled in the last 12 months (not cancelled)."),
-        Column("active_partnership", pl.Boolean, "A partnership active on the as-of date.", nullable=False),
+        _count("active_crm_account_count"),
+        column("has_duplicate_crm_accounts", nullable=False),
+        column("inactive_account_hosting_students", nullable=False),
+        column("name_conflict", nullable=False),
+        _count("students_hosted_12m"),
+        _count("workplace_periods_12m"),
+        _count("crm_activities_12m"),
+        column("active_partnership", nullable=False),
         _AS_OF,
     ),
     foreign_keys=(FK_ORGANIZATION,),
@@ -258,26 +200,21 @@ MART_CUSTOMER_SEGMENTS = published_table(
     ("organization_key",),
     (
         *_PER_ORGANIZATION,
-        Column("segment", pl.Utf8, "The first segment rule that holds.", nullable=False),
-        Column("in_crm", pl.Boolean, "Has a CRM account.", nullable=False),
+        column("segment", nullable=False),
+        column("in_crm", meaning="Has a CRM account.", nullable=False),
         _count("students_hosted_12m", "Distinct students hosted in the last 12 months."),
-        _count("students_koulutussopimus_12m", "… of them on a training agreement (koulutussopimus)."),
-        _count("students_oppisopimus_12m", "… of them on an apprenticeship (oppisopimus)."),
-        _count("students_hosted_total", "Distinct students hosted in the whole export."),
-        *(_count(f"activities_12m_{t}", f"CRM activities of type {t} in the last 12 months.") for t in ACTIVITY_TYPES),
+        _count("students_koulutussopimus_12m"),
+        _count("students_oppisopimus_12m"),
+        _count("students_hosted_total"),
+        *(_count(f"activities_12m_{t}") for t in ACTIVITY_TYPES),
         _count("crm_activities_12m", "All CRM activities in the last 12 months (not cancelled)."),
-        Column("last_contact_date", pl.Date, "Day of the latest completed CRM activity (Finnish time)."),
-        Column(
-            "active_partnership_level",
-            pl.Utf8,
-            "Highest level of a partnership active on the as-of date.",
-            code_list="strategic_partner, partner",
-        ),
-        _count("contacts", "CRM contact persons (a count: contacts are personal data)."),
-        _count("survey_responses", "Survey responses."),
-        Column("nps_average", pl.Float64, "Average NPS answer 0–10."),
-        Column("nps_score", pl.Float64, "Net Promoter Score: % promoters − % detractors (−100…100)."),
-        Column("satisfaction_average", pl.Float64, "Average satisfaction 1–5."),
+        column("last_contact_date"),
+        column("active_partnership_level"),
+        _count("contacts"),
+        _count("survey_responses"),
+        column("nps_average"),
+        column("nps_score"),
+        column("satisfaction_average"),
         _AS_OF,
     ),
     foreign_keys=(FK_ORGANIZATION,),

@@ -7,10 +7,9 @@ history. A row that fails a rule is left out of the plan and named in the foreca
 
 from __future__ import annotations
 
-import polars as pl
-
 from schemas import codes as c
-from schemas.metadata import Column, Source, Table, code_rule, range_rule
+from schemas.fields import column
+from schemas.metadata import Source, Table, code_rule, range_rule
 
 SYSTEM = "plans"
 
@@ -23,11 +22,10 @@ INTAKE_PLAN = Table(
     grain="One row per year, month, study-right type, koulutus (or any) and campus (or any).",
     key=("year", "month", "study_right_type", "koulutus_code", "campus"),
     columns=(
-        Column(
+        column(
             "year",
-            pl.Int64,
-            "Calendar year of the intake.",
             "Vuosi",
+            meaning="Calendar year of the intake.",
             nullable=False,
             rules=(
                 range_rule(
@@ -40,11 +38,10 @@ INTAKE_PLAN = Table(
                 ),
             ),
         ),
-        Column(
+        column(
             "month",
-            pl.Int64,
-            "Calendar month of the intake (1–12).",
             "Kuukausi",
+            meaning="Calendar month of the intake (1–12).",
             nullable=False,
             rules=(
                 range_rule(
@@ -57,13 +54,11 @@ INTAKE_PLAN = Table(
                 ),
             ),
         ),
-        Column(
+        column(
             "study_right_type",
-            pl.Utf8,
-            "KOSKI suorituksen tyyppi of the planned study rights.",
             "Suorituksen tyyppi",
+            meaning="KOSKI suorituksen tyyppi of the planned study rights.",
             nullable=False,
-            code_list="suorituksen tyyppi",
             rules=(
                 code_rule(
                     "intake_plan",
@@ -74,12 +69,10 @@ INTAKE_PLAN = Table(
                 ),
             ),
         ),
-        Column(
+        column(
             "koulutus_code",
-            pl.Utf8,
-            "Koulutus code (6 digits); empty = any.",
             "Koulutus",
-            code_list="koulutus (qualifications)",
+            meaning="Koulutus code (6 digits); empty = any.",
             rules=(
                 code_rule(
                     "intake_plan",
@@ -90,11 +83,9 @@ INTAKE_PLAN = Table(
                 ),
             ),
         ),
-        Column("campus", pl.Utf8, "Campus (toimipiste) as in the study-right export; empty = any.", "Toimipiste"),
-        Column(
+        column("campus", "Toimipiste", meaning="Campus (toimipiste) as in the study-right export; empty = any."),
+        column(
             "planned_starters",
-            pl.Int64,
-            "Planned new students.",
             "Aloittajat",
             nullable=False,
             rules=(

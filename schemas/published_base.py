@@ -11,14 +11,15 @@ from dataclasses import replace
 
 import polars as pl
 
+from schemas.fields import column
 from schemas.metadata import Column, Rule, Table, range_rule
 
 HETU_PATTERN = r"\b\d{6}[-+A-FU-Y]\d{3}[0-9A-Y]\b"
 EMAIL_PATTERN = r"[\w.+-]+@[\w-]+\.[\w.]+"
 
 
-def surrogate_key(name: str, dtype=pl.Int64, words: str = "Surrogate key.") -> Column:
-    return Column(name, dtype, words, nullable=False, unique=True)
+def surrogate_key(name: str, meaning: str | None = None) -> Column:
+    return column(name, nullable=False, unique=True, meaning=meaning)
 
 
 def no_personal_data(table: str, columns: tuple[Column, ...]) -> Rule:
@@ -41,12 +42,12 @@ def no_personal_data(table: str, columns: tuple[Column, ...]) -> Rule:
     )
 
 
-def date_key_column(name: str, words: str, nullable: bool = True) -> Column:
-    return Column(
+def date_key_column(name: str, nullable: bool = True, meaning: str | None = None) -> Column:
+    """A ``*_date_key`` column: a yyyymmdd key to dim_date (:func:`references` adds the foreign key)."""
+    return column(
         name,
-        pl.Int64,
-        f"{words} as a dim_date key (yyyymmdd).",
         nullable=nullable,
+        meaning=meaning,
         rules=(range_rule(f"{{table}}.{name}.range", "A date key is a yyyymmdd number", name, 19000101, 21001231),),
     )
 
@@ -55,8 +56,7 @@ def published_table(
     name: str, description: str, grain: str, key: tuple[str, ...], columns: tuple[Column, ...], foreign_keys=()
 ) -> Table:
     columns = (
-        columns
-        + (Column("has_warnings", pl.Boolean, "The source row had a warning (see quarantine).", nullable=False),)
+        columns + (column("has_warnings", nullable=False),)
         if name.startswith("fact_") or name == "dim_student"
         else columns
     )

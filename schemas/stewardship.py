@@ -9,42 +9,27 @@ A column the tables share is declared once here and composed into each.
 
 from __future__ import annotations
 
-import polars as pl
-
-from schemas.metadata import LINE, TIMESTAMP, Column, Table
+from schemas.fields import column
+from schemas.metadata import LINE, Table
 
 PERSON_KEY = "person_key"
 
-RUN_ID = Column("run_id", pl.Utf8, "The Dagster run that found the failure (or that the counts are of).")
-SOURCE_SYSTEM = Column("source_system", pl.Utf8, "The source system of the file: `student_admin`, `crm` or `koski`.")
-TABLE = Column("table", pl.Utf8, "Our name of the source table (`docs/architecture/source_<table>.md`).")
-SOURCE_FILE = Column("source_file", pl.Utf8, "The export file the row came from.")
-SOURCE_LINE = Column(
-    LINE, pl.Int64, "The row's line in the file (the header is line 1); empty for a whole-file problem."
-)
-RECORD_KEY = Column(
-    "record_key",
-    pl.Utf8,
-    "The row's own key in the source (a student number, study-right id, …), so a steward can find it there.",
-)
-RULE_ID = Column("rule_id", pl.Utf8, "The rule that failed (every rule is listed on its table's page).")
-SEVERITY = Column("severity", pl.Utf8, "`error`, `warning`, or `waived` for an error a steward has waived.")
-CONSEQUENCE = Column(
-    "consequence", pl.Utf8, "What the failure does: `reject` the row, `clear` the value or `flag` the row."
-)
-COLUMN = Column("column", pl.Utf8, "Our name of the column that failed (empty for a rule of the whole row).")
-SOURCE_HEADER = Column("source_header", pl.Utf8, "The column's header in the source file.")
-MESSAGE = Column("message", pl.Utf8, "What is wrong, in English.")
-MESSAGE_FI = Column("message_fi", pl.Utf8, "What is wrong, in Finnish.")
-MASKED_VALUE = Column(
-    "masked_value", pl.Utf8, "The failing value with anything shaped like personal data masked by its shape."
-)
-FAILURE_ID = Column(
-    "failure_id", pl.Utf8, "The failure's identity across runs: the same rule on the same record and column."
-)
-PERSON = Column(
-    PERSON_KEY, pl.Utf8, "The person the row is about (student or contact), as a keyed pseudonym; empty when none."
-)
+RUN_ID = column("run_id")
+SOURCE_SYSTEM = column("source_system")
+TABLE = column("table")
+SOURCE_FILE = column("source_file")
+SOURCE_LINE = column(LINE)
+RECORD_KEY = column("record_key")
+RULE_ID = column("rule_id")
+SEVERITY = column("severity")
+CONSEQUENCE = column("consequence")
+COLUMN = column("column")
+SOURCE_HEADER = column("source_header")
+MESSAGE = column("message")
+MESSAGE_FI = column("message_fi")
+MASKED_VALUE = column("masked_value")
+FAILURE_ID = column("failure_id")
+PERSON = column(PERSON_KEY)
 
 QUARANTINE = Table(
     name="quarantine",
@@ -99,14 +84,14 @@ FAILURE_HISTORY = Table(
     columns=(
         FAILURE_ID,
         *FAILURE_DETAIL,
-        Column("occurrences", pl.Int64, "How many rows of the latest run it was seen on."),
-        Column("status", pl.Utf8, "`new` (first seen in the latest run), `open`, `waived` or `resolved`."),
-        Column("first_seen_run", pl.Utf8, "The run that first found it."),
-        Column("first_seen_on", pl.Date, "That run's as-of date."),
-        Column("last_seen_run", pl.Utf8, "The latest run that found it."),
-        Column("last_seen_on", pl.Date, "That run's as-of date."),
-        Column("resolved_run", pl.Utf8, "The first run that no longer found it (empty while it is open)."),
-        Column("resolved_on", pl.Date, "That run's as-of date."),
+        column("occurrences"),
+        column("status", variant="failure_history"),
+        column("first_seen_run"),
+        column("first_seen_on"),
+        column("last_seen_run"),
+        column("last_seen_on"),
+        column("resolved_run"),
+        column("resolved_on"),
     ),
 )
 
@@ -118,14 +103,14 @@ FAILURE_RUNS = Table(
     key=("run_id", "source_system", "table", "rule_id"),
     columns=(
         RUN_ID,
-        Column("as_of", pl.Date, "The run's as-of date."),
-        Column("recorded_at", TIMESTAMP, "When the run recorded its counts."),
+        column("as_of"),
+        column("recorded_at"),
         SOURCE_SYSTEM,
         TABLE,
         RULE_ID,
-        Column("failing", pl.Int64, "Rows failing the rule in the run (waived ones not counted)."),
-        Column("new", pl.Int64, "Of them, rows failing for the first time."),
-        Column("resolved", pl.Int64, "Rows that failed in an earlier run and no longer do."),
+        column("failing"),
+        column("new"),
+        column("resolved"),
     ),
 )
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import polars as pl
 
 from schemas import codes as c
+from schemas.fields import column
 from schemas.identifiers import business_id_normalised, hetu_birth_date, hetu_is_valid, hetu_sex, oid_matches
 from schemas.metadata import (
     LINE,
@@ -32,7 +33,7 @@ STUDY_RIGHT_OID = "1.2.246.562.15."
 
 
 def _study_right_fk(header: str = "Opiskeluoikeus") -> Column:
-    return Column("study_right_id", pl.Utf8, "The study right this row belongs to (local id).", header, nullable=False)
+    return column("study_right_id", header, nullable=False)
 
 
 STUDENTS = Table(
@@ -43,13 +44,10 @@ STUDENTS = Table(
     grain="One row per student (local student number).",
     key=("student_number",),
     columns=(
-        Column("student_number", pl.Utf8, "Local student number.", "Opiskelijanumero", nullable=False, unique=True),
-        Column(
+        column("student_number", "Opiskelijanumero", nullable=False, unique=True),
+        column(
             "hetu",
-            pl.Utf8,
-            "Finnish personal identity code (henkilötunnus).",
             "Henkilötunnus",
-            personal="hetu",
             on_failure="clear",
             rules=(
                 Rule(
@@ -62,12 +60,9 @@ STUDENTS = Table(
                 ),
             ),
         ),
-        Column(
+        column(
             "learner_oid",
-            pl.Utf8,
-            "National learner OID (oppijanumero).",
             "Oppijanumero",
-            personal="oid",
             on_failure="clear",
             rules=(
                 Rule(
@@ -79,33 +74,26 @@ STUDENTS = Table(
                 ),
             ),
         ),
-        Column("last_name", pl.Utf8, "Surname.", "Sukunimi", personal="name", on_failure="clear"),
-        Column("first_names", pl.Utf8, "First names.", "Etunimet", personal="name", on_failure="clear"),
-        Column("birth_date", pl.Date, "Date of birth.", "Syntymäaika", on_failure="clear"),
-        Column(
+        column("last_name", "Sukunimi", on_failure="clear"),
+        column("first_names", "Etunimet", on_failure="clear"),
+        column("birth_date", "Syntymäaika", on_failure="clear"),
+        column(
             "sex",
-            pl.Utf8,
-            "1 = male, 2 = female.",
             "Sukupuoli",
-            code_list="1 male, 2 female",
+            variant="students",
             on_failure="clear",
             rules=(code_rule("students", "sex", "Sukupuoli", c.SEX_CODES, "1 / 2"),),
         ),
-        Column(
+        column(
             "mother_tongue",
-            pl.Utf8,
-            "Mother tongue, ISO 639-1.",
             "Äidinkieli",
-            code_list="ISO 639-1",
             on_failure="clear",
             rules=(code_rule("students", "mother_tongue", "Äidinkieli", c.LANGUAGES, "ISO 639-1 (fi, sv, …)"),),
         ),
-        Column(
+        column(
             "home_municipality",
-            pl.Utf8,
-            "Home municipality, 3-digit Statistics Finland code.",
             "Kotikunta",
-            code_list="kunta (Statistics Finland)",
+            meaning="Home municipality, 3-digit Statistics Finland code.",
             on_failure="clear",
             rules=(
                 pattern_rule(
@@ -117,8 +105,8 @@ STUDENTS = Table(
                 ),
             ),
         ),
-        Column("email", pl.Utf8, "Email address.", "Sähköposti", personal="email", on_failure="clear"),
-        Column("mobile_phone", pl.Utf8, "Mobile phone number.", "Matkapuhelin", personal="phone", on_failure="clear"),
+        column("email", "Sähköposti", on_failure="clear"),
+        column("mobile_phone", "Matkapuhelin", on_failure="clear"),
     ),
     row_rules=(
         Rule(
@@ -162,12 +150,11 @@ STUDY_RIGHTS = Table(
     key=("study_right_id",),
     foreign_keys=(("student_number", "students", "student_number"),),
     columns=(
-        Column("study_right_id", pl.Utf8, "Local study-right id.", "Opiskeluoikeus", nullable=False, unique=True),
-        Column(
+        column("study_right_id", "Opiskeluoikeus", meaning="Local study-right id.", nullable=False, unique=True),
+        column(
             "study_right_oid",
-            pl.Utf8,
-            "National study-right OID once transferred to KOSKI.",
             "Opiskeluoikeuden OID",
+            meaning="National study-right OID once transferred to KOSKI.",
             on_failure="clear",
             rules=(
                 Rule(
@@ -182,21 +169,17 @@ STUDY_RIGHTS = Table(
             ),
         ),
         # a study right counts without its student (KOSKI counts what is recorded): the reference is cleared
-        Column(
+        column(
             "student_number",
-            pl.Utf8,
-            "The student (foreign key to opiskelijat.csv).",
             "Opiskelijanumero",
+            meaning="The student (foreign key to opiskelijat.csv).",
             nullable=False,
             on_failure="clear",
         ),
-        Column(
+        column(
             "study_right_type",
-            pl.Utf8,
-            "KOSKI suoritustyyppi of the study right.",
             "Suorituksen tyyppi",
             nullable=False,
-            code_list="suorituksentyyppi",
             on_failure="clear",
             rules=(
                 code_rule(
@@ -208,13 +191,11 @@ STUDY_RIGHTS = Table(
                 ),
             ),
         ),
-        Column(
+        column(
             "koulutus_code",
-            pl.Utf8,
-            "6-digit koulutus code of the qualification.",
             "Koulutus",
+            meaning="6-digit koulutus code of the qualification.",
             nullable=False,
-            code_list="koulutus (schemas/reference/qualifications.csv)",
             on_failure="clear",
             rules=(
                 code_rule(
@@ -222,11 +203,10 @@ STUDY_RIGHTS = Table(
                 ),
             ),
         ),
-        Column(
+        column(
             "osaamisala_code",
-            pl.Utf8,
-            "4-digit osaamisala code.",
             "Osaamisala",
+            meaning="4-digit osaamisala code.",
             on_failure="clear",
             rules=(
                 pattern_rule(
@@ -238,19 +218,12 @@ STUDY_RIGHTS = Table(
                 ),
             ),
         ),
-        Column(
-            "campus",
-            pl.Utf8,
-            "Campus / office name as the provider uses it.",
-            "Toimipiste",
-            nullable=False,
-            on_failure="clear",
+        column("campus", "Toimipiste", nullable=False, on_failure="clear"),
+        column(
+            "start_date", "Alkamispäivä", meaning="Start date of the study right.", nullable=False, on_failure="clear"
         ),
-        Column(
-            "start_date", pl.Date, "Start date of the study right.", "Alkamispäivä", nullable=False, on_failure="clear"
-        ),
-        Column("planned_end_date", pl.Date, "Planned end date.", "Arvioitu päättymispäivä", on_failure="clear"),
-        Column("end_date", pl.Date, "Actual end date; empty while open.", "Päättymispäivä", on_failure="clear"),
+        column("planned_end_date", "Arvioitu päättymispäivä", on_failure="clear"),
+        column("end_date", "Päättymispäivä", meaning="Actual end date; empty while open.", on_failure="clear"),
     ),
     row_rules=(
         not_before(
@@ -280,22 +253,17 @@ STATUS_PERIODS = Table(
     foreign_keys=(("study_right_id", "study_rights", "study_right_id"),),
     columns=(
         _study_right_fk(),
-        Column("start_date", pl.Date, "First day of this status.", "Alkupäivä", nullable=False),
-        Column(
+        column("start_date", "Alkupäivä", meaning="First day of this status.", nullable=False),
+        column(
             "status",
-            pl.Utf8,
-            "KOSKI opiskeluoikeudentila code.",
             "Tila",
+            meaning="KOSKI opiskeluoikeudentila code.",
             nullable=False,
-            code_list="koskiopiskeluoikeudentila",
             rules=(code_rule("status_periods", "status", "Tila", c.codes(c.STATUSES), "KOSKI opiskeluoikeudentila"),),
         ),
-        Column(
+        column(
             "funding_code",
-            pl.Utf8,
-            "KOSKI opintojenrahoitus code.",
             "Rahoitus",
-            code_list="opintojenrahoitus",
             on_failure="clear",
             rules=(
                 code_rule(
@@ -331,13 +299,11 @@ ADDITIONAL_PERIODS = Table(
     foreign_keys=(("study_right_id", "study_rights", "study_right_id"),),
     columns=(
         _study_right_fk(),
-        Column(
+        column(
             "period_type",
-            pl.Utf8,
-            "Kind of additional period.",
             "Tyyppi",
+            meaning="Kind of additional period.",
             nullable=False,
-            code_list="lisätieto types",
             rules=(
                 code_rule(
                     "additional_periods",
@@ -348,9 +314,9 @@ ADDITIONAL_PERIODS = Table(
                 ),
             ),
         ),
-        Column("start_date", pl.Date, "First day (inclusive).", "Alkupäivä", nullable=False),
-        Column("end_date", pl.Date, "Last day (inclusive); empty = open-ended.", "Loppupäivä"),
-        Column("value", pl.Float64, "For osa-aikaisuus the study load in percent (1–100).", "Arvo"),
+        column("start_date", "Alkupäivä", meaning="First day (inclusive).", nullable=False),
+        column("end_date", "Loppupäivä", meaning="Last day (inclusive); empty = open-ended."),
+        column("value", "Arvo"),
     ),
     row_rules=(
         not_before(
@@ -379,10 +345,8 @@ ASSESSED_UNITS = Table(
     foreign_keys=(("study_right_id", "study_rights", "study_right_id"),),
     columns=(
         _study_right_fk(),
-        Column(
+        column(
             "unit_code",
-            pl.Utf8,
-            "Unit code (ePerusteet).",
             "Tutkinnon osa",
             nullable=False,
             rules=(
@@ -395,12 +359,11 @@ ASSESSED_UNITS = Table(
                 ),
             ),
         ),
-        Column("unit_name", pl.Utf8, "Unit name.", "Nimi"),
-        Column(
+        column("unit_name", "Nimi"),
+        column(
             "credits",
-            pl.Float64,
-            "Size in osaamispisteet (competence points).",
             "Laajuus",
+            meaning="Size in osaamispisteet (competence points).",
             nullable=False,
             on_failure="clear",
             rules=(
@@ -413,23 +376,19 @@ ASSESSED_UNITS = Table(
                 ),
             ),
         ),
-        Column(
+        column(
             "grade",
-            pl.Utf8,
-            "1–5, Hyväksytty or Hylätty.",
             "Arvosana",
+            meaning="1–5, Hyväksytty or Hylätty.",
             nullable=False,
-            code_list="1–5, Hyväksytty, Hylätty",
             on_failure="clear",
             rules=(code_rule("assessed_units", "grade", "Arvosana", c.codes("grades"), "1–5 / Hyväksytty / Hylätty"),),
         ),
-        Column("assessment_date", pl.Date, "Assessment date.", "Arviointipäivä", nullable=False),
-        Column(
+        column("assessment_date", "Arviointipäivä", nullable=False),
+        column(
             "recognised",
-            pl.Utf8,
-            "K = recognised prior learning, E = not.",
             "Tunnustettu",
-            code_list="K / E",
+            variant="assessed_units",
             on_failure="clear",
             rules=(code_rule("assessed_units", "recognised", "Tunnustettu", c.RECOGNISED_CODES, "K / E"),),
         ),
@@ -445,13 +404,11 @@ WORKPLACE_PERIODS = Table(
     foreign_keys=(("study_right_id", "study_rights", "study_right_id"),),
     columns=(
         _study_right_fk(),
-        Column(
+        column(
             "agreement_type",
-            pl.Utf8,
-            "koulutussopimus or oppisopimus.",
             "Muoto",
+            meaning="koulutussopimus or oppisopimus.",
             nullable=False,
-            code_list="koulutussopimus / oppisopimus",
             on_failure="clear",
             rules=(
                 code_rule(
@@ -459,11 +416,10 @@ WORKPLACE_PERIODS = Table(
                 ),
             ),
         ),
-        Column(
+        column(
             "business_id",
-            pl.Utf8,
-            "Workplace's Y-tunnus as typed.",
             "Y-tunnus",
+            meaning="Workplace's Y-tunnus as typed.",
             rules=(
                 Rule(
                     "workplace_periods.business_id.valid",
@@ -478,16 +434,15 @@ WORKPLACE_PERIODS = Table(
                 ),
             ),
         ),
-        Column(
+        column(
             "workplace_name",
-            pl.Utf8,
-            "Workplace name as typed by staff.",
             "Työpaikka",
+            meaning="Workplace name as typed by staff.",
             nullable=False,
             on_failure="clear",
         ),
-        Column("start_date", pl.Date, "First day.", "Alkupäivä", nullable=False),
-        Column("end_date", pl.Date, "Last day.", "Loppupäivä"),
+        column("start_date", "Alkupäivä", nullable=False),
+        column("end_date", "Loppupäivä"),
     ),
     row_rules=(
         not_before(
@@ -508,10 +463,8 @@ TARGETS = Table(
     grain="One row per calendar year.",
     key=("year",),
     columns=(
-        Column(
+        column(
             "year",
-            pl.Int64,
-            "Calendar year.",
             "Vuosi",
             nullable=False,
             unique=True,
@@ -526,10 +479,8 @@ TARGETS = Table(
                 ),
             ),
         ),
-        Column(
+        column(
             "target_student_years",
-            pl.Float64,
-            "Target student-years.",
             "Opiskelijavuodet",
             nullable=False,
             rules=(

@@ -1,0 +1,454 @@
+"""The field catalogue: every column of every table, defined once.
+
+A field is a name with its type, description, personal-data class and code list; a table (a source file, a
+stewardship table, KOSKI's report or a published table) places fields with :func:`column`, adding only what
+belongs to the table: the source header, whether the value may be empty or must be unique, its rules, and, where
+the table's use is more particular than the field's description, its ``meaning`` there. So ``study_right_key``
+has one type and one description in every table that carries it, and ``docs/architecture/fields.md`` lists each
+field with the tables it is in.
+
+A source that writes a field differently from us (the CRM's Finnish option-set labels for our codes, the
+student-administration's ``1``/``2`` for sex) or a table where the name means something else (a failure's
+``status``) declares a variant of the field, named for that table (``variant=``), as PUDL does per resource.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from schemas.codes import PERIOD_MEASURES, option_set
+from schemas.metadata import TIMESTAMP, Column, Field
+
+
+def _option_set(name: str) -> str:
+    """A CRM option set's code list as the export writes it: its Finnish labels."""
+    return f"{name}: " + ", ".join(option_set(name))
+
+
+def _period_days(name: str) -> str:
+    types = " or ".join(f"`{t}`" for t in PERIOD_MEASURES[name])
+    return f"Days with a {types} additional period, whatever the status."
+
+
+def _catalogue(*fields: Field) -> dict[tuple[str, str | None], Field]:
+    catalogue: dict[tuple[str, str | None], Field] = {}
+    for f in fields:
+        assert (f.name, f.variant) not in catalogue, f"{f.name} ({f.variant}) is in the catalogue twice"
+        catalogue[(f.name, f.variant)] = f
+    return catalogue
+
+
+#: (name, variant) → field
+FIELDS = _catalogue(
+    # ---- Student administration (the source export) ----------------------------------------------------------
+    Field("student_number", pl.Utf8, "Local student number."),
+    Field("hetu", pl.Utf8, "Finnish personal identity code (henkilötunnus).", personal="hetu"),
+    Field("learner_oid", pl.Utf8, "National learner OID (oppijanumero).", personal="oid"),
+    Field("last_name", pl.Utf8, "Surname.", personal="name"),
+    Field("first_names", pl.Utf8, "First names.", personal="name"),
+    Field("birth_date", pl.Date, "Date of birth."),
+    Field("sex", pl.Utf8, "1 = male, 2 = female.", code_list="1 male, 2 female", variant="students"),
+    Field("mother_tongue", pl.Utf8, "Mother tongue, ISO 639-1.", code_list="ISO 639-1"),
+    Field(
+        "home_municipality",
+        pl.Utf8,
+        "Home municipality code (Statistics Finland).",
+        code_list="kunta (Statistics Finland)",
+    ),
+    Field("email", pl.Utf8, "Email address.", personal="email"),
+    Field("mobile_phone", pl.Utf8, "Mobile phone number.", personal="phone"),
+    Field("study_right_id", pl.Utf8, "The study right this row belongs to (local id)."),
+    Field("study_right_oid", pl.Utf8, "National study-right OID.", personal="oid"),
+    Field(
+        "study_right_type",
+        pl.Utf8,
+        "KOSKI suoritustyyppi (suorituksen tyyppi): the kind of training.",
+        code_list="suorituksen tyyppi",
+    ),
+    Field("koulutus_code", pl.Utf8, "6-digit koulutus code.", code_list="koulutus (qualifications)"),
+    Field("osaamisala_code", pl.Utf8, "Osaamisala code."),
+    Field("campus", pl.Utf8, "Campus / office name as the provider uses it."),
+    Field("start_date", pl.Date, "First day."),
+    Field("planned_end_date", pl.Date, "Planned end date."),
+    Field("end_date", pl.Date, "Last day."),
+    Field(
+        "status",
+        pl.Utf8,
+        "KOSKI opiskeluoikeudentila (lasna, loma, valmistunut, …).",
+        code_list="koskiopiskeluoikeudentila",
+    ),
+    Field("funding_code", pl.Utf8, "KOSKI opintojenrahoitus code.", code_list="opintojenrahoitus"),
+    Field("period_type", pl.Utf8, "Kind of period (Finnish code value).", code_list="lisätieto types"),
+    Field("value", pl.Float64, "For osa-aikaisuus the study load in percent (1–100)."),
+    Field("unit_code", pl.Utf8, "Unit code (ePerusteet)."),
+    Field("unit_name", pl.Utf8, "Unit name."),
+    Field("credits", pl.Float64, "Osaamispisteet; null where unreadable."),
+    Field(
+        "grade", pl.Utf8, "1–5, Hyväksytty, Hylätty; null where not one of these.", code_list="1–5, Hyväksytty, Hylätty"
+    ),
+    Field("assessment_date", pl.Date, "Assessment date."),
+    Field(
+        "recognised", pl.Utf8, "K = recognised prior learning, E = not.", code_list="K / E", variant="assessed_units"
+    ),
+    Field(
+        "agreement_type",
+        pl.Utf8,
+        "koulutussopimus or oppisopimus; null where it was neither.",
+        code_list="koulutussopimus / oppisopimus",
+    ),
+    Field("business_id", pl.Utf8, "Y-tunnus as 1234567-8; null where missing or invalid."),
+    Field("workplace_name", pl.Utf8, "Workplace name as typed; null where missing."),
+    Field("year", pl.Int64, "Calendar year."),
+    Field("target_student_years", pl.Float64, "Target student-years."),
+    # ---- CRM (the source export) -----------------------------------------------------------------------------
+    Field("account_id", pl.Utf8, "The account this row belongs to (foreign key to accounts.csv)."),
+    Field("name", pl.Utf8, "Account name as the customer manager typed it."),
+    Field("industry_code", pl.Utf8, "Industry, TOL 2008 code (from the CRM).", code_list="TOL 2008"),
+    Field("city", pl.Utf8, "City (from the CRM, else from a place written after the workplace name)."),
+    Field("postal_code", pl.Utf8, "Postal code of the main address."),
+    Field("employees", pl.Int64, "Number of employees (from the CRM)."),
+    Field("customer_type", pl.Utf8, "Kind of customer.", code_list=_option_set("customertypecode"), variant="accounts"),
+    Field("owner_id", pl.Utf8, "The customer manager owning the account (CRM user GUID)."),
+    Field("state", pl.Utf8, "Active or Inactive.", code_list=_option_set("statecode_account"), variant="accounts"),
+    Field("created_on", TIMESTAMP, "When the account was created."),
+    Field("modified_on", TIMESTAMP, "When the account was last modified."),
+    Field("contact_id", pl.Utf8, "CRM contact id."),
+    Field("first_name", pl.Utf8, "First name.", personal="name"),
+    Field("phone", pl.Utf8, "Phone number.", personal="phone"),
+    Field("job_title", pl.Utf8, "Job title."),
+    Field("activity_id", pl.Utf8, "CRM activity id."),
+    Field(
+        "activity_type", pl.Utf8, "Kind of activity.", code_list=_option_set("activitytypecode"), variant="activities"
+    ),
+    Field("subject", pl.Utf8, "Subject line (free text: may name people; never published).", personal="free_text"),
+    Field("scheduled_start", TIMESTAMP, "Scheduled start (UTC)."),
+    Field("actual_end", TIMESTAMP, "When it was completed (UTC)."),
+    Field(
+        "state",
+        pl.Utf8,
+        "Completed, Open or Canceled.",
+        code_list=_option_set("statecode_activity"),
+        variant="activities",
+    ),
+    Field("partnership_id", pl.Utf8, "Partnership id."),
+    Field("level", pl.Utf8, "Partnership level.", code_list=_option_set("level"), variant="partnerships"),
+    Field(
+        "scope",
+        pl.Utf8,
+        "What the partnership covers: ';'-separated labels.",
+        code_list=_option_set("scope"),
+        variant="partnerships",
+    ),
+    Field("response_id", pl.Utf8, "Survey response id."),
+    Field("submitted_on", TIMESTAMP, "When it was submitted (UTC)."),
+    Field("nps", pl.Int64, "Net Promoter Score answer 0–10."),
+    Field("satisfaction", pl.Int64, "Satisfaction 1–5."),
+    Field("comment", pl.Utf8, "Free-text comment (may contain personal data; never published).", personal="free_text"),
+    # ---- Planning input --------------------------------------------------------------------------------------
+    Field("month", pl.Int64, "Month 1–12."),
+    Field(
+        "planned_starters",
+        pl.Int64,
+        "Planned new students.",
+    ),
+    # ---- KOSKI's student-year report -------------------------------------------------------------------------
+    Field("funding_codes", pl.Utf8, "The distinct funding codes of the period's days, in order, comma-separated."),
+    Field("present_funding_entered", pl.Boolean, "Every lasna day of the period has a funding code."),
+    Field(
+        "holiday_or_graduated_funding_entered",
+        pl.Boolean,
+        "Every loma and valmistunut day of the period has a funding code.",
+    ),
+    Field("ended", pl.Boolean, "The study right ended (an ending status) within the period."),
+    Field(
+        "student_year_days_old",
+        pl.Float64,
+        "(Present or graduated + counted holiday days) × each day's part-time %: the formula of KOSKI's report.",
+    ),
+    Field("present_or_graduated_days", pl.Float64, "lasna days + the graduation day (not adjusted for part-time)."),
+    Field(
+        "holiday_days_counted",
+        pl.Float64,
+        "loma days within the first 28 of an unbroken holiday (which may have begun before the period).",
+    ),
+    Field("holiday_days_other", pl.Float64, "loma days beyond the first 28."),
+    Field("accommodation_days", pl.Float64, _period_days("accommodation_days")),
+    Field("boarding_accommodation_days", pl.Float64, _period_days("boarding_accommodation_days")),
+    Field("special_support_accommodation_days", pl.Float64, _period_days("special_support_accommodation_days")),
+    Field("special_support_days", pl.Float64, _period_days("special_support_days")),
+    Field("demanding_special_support_days", pl.Float64, _period_days("demanding_special_support_days")),
+    Field("hojks_days", pl.Float64, _period_days("hojks_days")),
+    Field("severely_disabled_days", pl.Float64, _period_days("severely_disabled_days")),
+    Field("disabled_with_assistant_days", pl.Float64, _period_days("disabled_with_assistant_days")),
+    Field(
+        "part_time_percentages",
+        pl.Utf8,
+        "The part-time percentages of the period in order, comma-separated (a change back and forth is listed "
+        "each time); empty when every day is 100 %.",
+    ),
+    Field("part_time_average_percent", pl.Float64, "Part-time % weighted by days (100 on days without part-time)."),
+    Field("study_readiness_days", pl.Float64, _period_days("study_readiness_days")),
+    Field("prison_education_days", pl.Float64, _period_days("prison_education_days")),
+    Field(
+        "apprenticeship_days",
+        pl.Float64,
+        "Days in apprenticeship: an `oppisopimus` additional period or a workplace-learning period whose Muoto "
+        "is `oppisopimus`.",
+    ),
+    Field(
+        "student_year_days_current",
+        pl.Float64,
+        "Student-year days by the current formula (from 1.7.2023); null for types it gives no value (e.g. "
+        "valma). Not in KOSKI's report: reported beside it, not reconciled.",
+    ),
+    Field("source_system_code", pl.Utf8, "The system the study right was transferred from."),
+    # ---- The published star ----------------------------------------------------------------------------------
+    Field(
+        "student_key",
+        pl.Utf8,
+        "Keyed pseudonym of the student (HMAC-SHA256 of the student number).",
+    ),
+    Field("birth_year", pl.Int64, "Year of birth."),
+    Field("sex", pl.Utf8, "male / female.", code_list="male, female"),
+    Field("has_warnings", pl.Boolean, "The source row had a warning (see quarantine)."),
+    Field("qualification_key", pl.Int64, "Key to dim_qualification."),
+    Field("qualification_name", pl.Utf8, "Name in Finnish."),
+    Field("qualification_type", pl.Utf8, "perustutkinto, ammattitutkinto, erikoisammattitutkinto, …"),
+    Field("campus_key", pl.Int64, "Key to dim_campus."),
+    Field("campus_name", pl.Utf8, "Campus name."),
+    Field("date_key", pl.Int64, "yyyymmdd."),
+    Field("date", pl.Date, "The day."),
+    Field("day", pl.Int64, "Day of month."),
+    Field("iso_week", pl.Int64, "ISO week."),
+    Field("weekday", pl.Int64, "ISO weekday, 1 = Monday."),
+    Field("year_month", pl.Utf8, "yyyy-mm."),
+    Field("is_july", pl.Boolean, "July (not counted for some study right types)."),
+    Field(
+        "study_right_key",
+        pl.Utf8,
+        "Keyed pseudonym of the study right (HMAC-SHA256 of its local id, keyed like student_key): the local id"
+        " names its student, so it is never published.",
+    ),
+    Field("start_date_key", pl.Int64, "First day as a dim_date key (yyyymmdd)."),
+    Field("end_date_key", pl.Int64, "End date as a dim_date key (yyyymmdd)."),
+    Field("in_koski", pl.Boolean, "The study right has a KOSKI OID."),
+    Field("period_number", pl.Int64, "1 for the first status of the study right, in date order."),
+    Field("part_time_percent", pl.Float64, "Study load % for osa-aikaisuus."),
+    Field("assessment_date_key", pl.Int64, "Assessment date as a dim_date key (yyyymmdd)."),
+    Field("recognised", pl.Boolean, "Recognised prior learning (tunnustettu)."),
+    Field("organization_key", pl.Int64, "Key to dim_organization."),
+    Field("month_date_key", pl.Int64, "First day of the month as a dim_date key (yyyymmdd)."),
+    Field("student_years_current", pl.Float64, "student_year_days_current / 365."),
+    Field("cost_group", pl.Utf8, "Cost group of the qualification (kustannusryhmä)."),
+    Field("weight", pl.Float64, "Weight of the cost group."),
+    Field("weighted_student_years_current", pl.Float64, "student_years_current × weight."),
+    Field(
+        "funding_scope",
+        pl.Utf8,
+        "'1' = funding code 1 (valtionosuusrahoitteinen) only; 'all' = every code.",
+        code_list="1, all",
+    ),
+    Field("breakdown", pl.Utf8, "total, campus or qualification_type.", code_list="total, campus, qualification_type"),
+    Field("breakdown_value", pl.Utf8, "The campus or qualification type; 'total' for the total."),
+    Field(
+        "actual_cumulative_student_years",
+        pl.Float64,
+        "Student-years from 1 January to the month's end; null for months after the as-of date.",
+    ),
+    Field("forecast_cumulative_student_years", pl.Float64, "Expected student-years from 1 January to the month's end."),
+    Field("forecast_cumulative_low_80", pl.Float64, "Lower end of the 80 % interval of the cumulative forecast."),
+    Field("forecast_cumulative_high_80", pl.Float64, "Upper end of the 80 % interval of the cumulative forecast."),
+    Field("forecast_year_total", pl.Float64, "Forecast of the whole year's student-years."),
+    Field("forecast_year_low_80", pl.Float64, "Lower end of the 80 % interval of the year's total."),
+    Field("forecast_year_high_80", pl.Float64, "Upper end of the 80 % interval of the year's total."),
+    Field(
+        "actual_starters",
+        pl.Int64,
+        "Study rights whose first status falls in the month, up to the as-of date (total rows of all funding).",
+    ),
+    Field(
+        "student_years_per_starter",
+        pl.Float64,
+        "Expected student-years by 31 December of one more full-time qualification student starting on the "
+        "month's first day (months still ahead, total rows).",
+    ),
+    Field(
+        "additional_starters_in_month_50",
+        pl.Int64,
+        "Additional new students starting in this month that bring the year to the target with 50 % probability"
+        " (0: already reached; total rows of months ahead, with a target).",
+    ),
+    Field("additional_starters_in_month_80", pl.Int64, "The same with 80 % probability."),
+    Field(
+        "additional_starters_spread_50",
+        pl.Int64,
+        "Additional new students, spread evenly over the months after the as-of month, that bring the year to "
+        "the target with 50 % probability (total rows, with a target).",
+    ),
+    Field("additional_starters_spread_80", pl.Int64, "The same with 80 % probability."),
+    Field("forecast_made_on", pl.Date, "The as-of date the forecast was made on."),
+    Field("oppilaitos_oid", pl.Utf8, "The oppilaitos the report is for (organisation OID)."),
+    Field("period_first_day", pl.Date, "First day of the reporting period."),
+    Field("period_last_day", pl.Date, "Last day of the reporting period."),
+    Field("column", pl.Utf8, "Our name of the column that failed (empty for a rule of the whole row)."),
+    Field("koski_header", pl.Utf8, "KOSKI's header of the column."),
+    Field(
+        "our_total", pl.Float64, "Sum of our figure over our study rights with a day in the period (day columns only)."
+    ),
+    Field("koski_total", pl.Float64, "Sum of KOSKI's figure over its rows (day columns only)."),
+    Field("rows_differing", pl.Int64, "Study rights in both whose figure differs."),
+    Field("rows_matched", pl.Int64, "Study rights in both."),
+    Field("rows_only_in_koski", pl.Int64, "Rows of KOSKI's report with no figures of ours."),
+    Field("rows_only_ours", pl.Int64, "Our study rights with a day in the period that KOSKI's report lacks."),
+    Field("downloaded_on", pl.Date, "The date of the landing folder the report came in."),
+    # ---- The published organisation area ---------------------------------------------------------------------
+    Field("organization_name", pl.Utf8, "Name from dim_organization."),
+    Field(
+        "size_class",
+        pl.Utf8,
+        "micro (< 10 employees), small (10–49), medium (50–249), large (250+); null if unknown.",
+        code_list="micro, small, medium, large",
+    ),
+    Field("customer_type", pl.Utf8, "CRM customer type (employer, partner, educational_institution, public_sector)."),
+    Field("in_crm", pl.Boolean, "At least one CRM account is this organisation."),
+    Field("in_student_admin", pl.Boolean, "At least one workplace-learning row names this organisation."),
+    Field("crm_account_count", pl.Int64, "Number of CRM accounts resolved to this organisation."),
+    Field(
+        "source_system",
+        pl.Utf8,
+        "crm or student_admin.",
+        code_list="crm, student_admin",
+        variant="bridge_organization_source",
+    ),
+    Field("source_id", pl.Utf8, "accountid for the CRM; the workplace name as typed for student administration."),
+    Field("source_name", pl.Utf8, "The name the source record carries."),
+    Field(
+        "match_method",
+        pl.Utf8,
+        "business_id, name_and_city, name, or unmatched (an organisation of its own).",
+        code_list="business_id, name_and_city, name, unmatched",
+    ),
+    Field("match_score", pl.Float64, "Name similarity 0–100 (100 for a Y-tunnus match); null when unmatched."),
+    Field(
+        "activity_type",
+        pl.Utf8,
+        "appointment, phonecall, email, task or tyoelamafoorumi.",
+        code_list="appointment, phonecall, email, task, tyoelamafoorumi",
+    ),
+    Field("state", pl.Utf8, "completed, open or canceled.", code_list="completed, open, canceled"),
+    Field("scheduled_date_key", pl.Int64, "Scheduled day in Finnish time as a dim_date key (yyyymmdd)."),
+    Field("actual_end_date_key", pl.Int64, "Completion day in Finnish time as a dim_date key (yyyymmdd)."),
+    Field("level", pl.Utf8, "strategic_partner or partner.", code_list="strategic_partner, partner"),
+    Field("scope", pl.Utf8, "What it covers, our codes separated by ';'."),
+    Field("covers_koulutussopimus", pl.Boolean, "The scope includes koulutussopimus."),
+    Field("covers_oppisopimus", pl.Boolean, "The scope includes oppisopimus."),
+    Field("covers_staff_training", pl.Boolean, "The scope includes staff_training."),
+    Field("covers_recruitment", pl.Boolean, "The scope includes recruitment."),
+    Field("covers_development", pl.Boolean, "The scope includes development."),
+    Field("is_active", pl.Boolean, "Started on or before the as-of date and not ended before it."),
+    Field("submitted_date_key", pl.Int64, "Submission day in Finnish time as a dim_date key (yyyymmdd)."),
+    Field(
+        "nps_group",
+        pl.Utf8,
+        "detractor (0–6), passive (7–8) or promoter (9–10).",
+        code_list="detractor, passive, promoter",
+    ),
+    Field("has_comment", pl.Boolean, "The respondent wrote a comment (its text is not published)."),
+    Field(
+        "overlap_category",
+        pl.Utf8,
+        "both (a CRM account and workplace-learning rows), crm_only or student_admin_only.",
+        code_list="both, crm_only, student_admin_only",
+    ),
+    Field("active_crm_account_count", pl.Int64, "Active CRM accounts of the organisation."),
+    Field("has_duplicate_crm_accounts", pl.Boolean, "More than one CRM account."),
+    Field(
+        "inactive_account_hosting_students",
+        pl.Boolean,
+        "Hosted students in the last 12 months, but every CRM account of it is inactive.",
+    ),
+    Field(
+        "name_conflict",
+        pl.Boolean,
+        "Its source records carry names that differ beyond case, punctuation and company form.",
+    ),
+    Field("students_hosted_12m", pl.Int64, "Distinct students with a workplace period in the last 12 months."),
+    Field("workplace_periods_12m", pl.Int64, "Workplace periods overlapping the last 12 months."),
+    Field("crm_activities_12m", pl.Int64, "CRM activities scheduled in the last 12 months (not cancelled)."),
+    Field("active_partnership", pl.Boolean, "A partnership active on the as-of date."),
+    Field("as_of_date", pl.Date, "The as-of date the 12-month windows end on."),
+    Field("segment", pl.Utf8, "The first segment rule that holds."),
+    Field("students_koulutussopimus_12m", pl.Int64, "… of them on a training agreement (koulutussopimus)."),
+    Field("students_oppisopimus_12m", pl.Int64, "… of them on an apprenticeship (oppisopimus)."),
+    Field("students_hosted_total", pl.Int64, "Distinct students hosted in the whole export."),
+    Field("activities_12m_appointment", pl.Int64, "CRM activities of type appointment in the last 12 months."),
+    Field("activities_12m_phonecall", pl.Int64, "CRM activities of type phonecall in the last 12 months."),
+    Field("activities_12m_email", pl.Int64, "CRM activities of type email in the last 12 months."),
+    Field("activities_12m_task", pl.Int64, "CRM activities of type task in the last 12 months."),
+    Field("activities_12m_tyoelamafoorumi", pl.Int64, "CRM activities of type tyoelamafoorumi in the last 12 months."),
+    Field("last_contact_date", pl.Date, "Day of the latest completed CRM activity (Finnish time)."),
+    Field(
+        "active_partnership_level",
+        pl.Utf8,
+        "Highest level of a partnership active on the as-of date.",
+        code_list="strategic_partner, partner",
+    ),
+    Field("contacts", pl.Int64, "CRM contact persons (a count: contacts are personal data)."),
+    Field("survey_responses", pl.Int64, "Survey responses."),
+    Field("nps_average", pl.Float64, "Average NPS answer 0–10."),
+    Field("nps_score", pl.Float64, "Net Promoter Score: % promoters − % detractors (−100…100)."),
+    Field("satisfaction_average", pl.Float64, "Average satisfaction 1–5."),
+    # ---- Stewardship -----------------------------------------------------------------------------------------
+    Field("run_id", pl.Utf8, "The Dagster run that found the failure (or that the counts are of)."),
+    Field("source_system", pl.Utf8, "The source system of the file: `student_admin`, `crm` or `koski`."),
+    Field("table", pl.Utf8, "Our name of the source table (`docs/architecture/source_<table>.md`)."),
+    Field("source_file", pl.Utf8, "The export file the row came from."),
+    Field(
+        "source_line", pl.Int64, "The row's line in the file (the header is line 1); empty for a whole-file problem."
+    ),
+    Field(
+        "record_key",
+        pl.Utf8,
+        "The row's own key in the source (a student number, study-right id, …), so a steward can find it there.",
+    ),
+    Field("rule_id", pl.Utf8, "The rule that failed (every rule is listed on its table's page)."),
+    Field("severity", pl.Utf8, "`error`, `warning`, or `waived` for an error a steward has waived."),
+    Field("consequence", pl.Utf8, "What the failure does: `reject` the row, `clear` the value or `flag` the row."),
+    Field("source_header", pl.Utf8, "The column's header in the source file."),
+    Field("message", pl.Utf8, "What is wrong, in English."),
+    Field("message_fi", pl.Utf8, "What is wrong, in Finnish."),
+    Field("masked_value", pl.Utf8, "The failing value with anything shaped like personal data masked by its shape."),
+    Field("failure_id", pl.Utf8, "The failure's identity across runs: the same rule on the same record and column."),
+    Field(
+        "person_key",
+        pl.Utf8,
+        "The person the row is about (student or contact), as a keyed pseudonym; empty when none.",
+    ),
+    Field("occurrences", pl.Int64, "How many rows of the latest run it was seen on."),
+    Field(
+        "status",
+        pl.Utf8,
+        "`new` (first seen in the latest run), `open`, `waived` or `resolved`.",
+        variant="failure_history",
+    ),
+    Field("first_seen_run", pl.Utf8, "The run that first found it."),
+    Field("first_seen_on", pl.Date, "That run's as-of date."),
+    Field("last_seen_run", pl.Utf8, "The latest run that found it."),
+    Field("last_seen_on", pl.Date, "That run's as-of date."),
+    Field("resolved_run", pl.Utf8, "The first run that no longer found it (empty while it is open)."),
+    Field("resolved_on", pl.Date, "That run's as-of date."),
+    Field("as_of", pl.Date, "The run's as-of date."),
+    Field("recorded_at", TIMESTAMP, "When the run recorded its counts."),
+    Field("failing", pl.Int64, "Rows failing the rule in the run (waived ones not counted)."),
+    Field("new", pl.Int64, "Of them, rows failing for the first time."),
+    Field("resolved", pl.Int64, "Rows that failed in an earlier run and no longer do."),
+)
+
+
+def column(name: str, source_header: str | None = None, *, variant: str | None = None, **role) -> Column:
+    """The catalogue's field ``name`` (or its ``variant``) placed in a table; ``role``: the rest of :class:`Column`."""
+    try:
+        field = FIELDS[(name, variant)]
+    except KeyError:
+        raise KeyError(f"{name!r} (variant {variant!r}) is not in the field catalogue, schemas/fields.py") from None
+    return Column(field, source_header, **role)
