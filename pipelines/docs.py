@@ -160,9 +160,11 @@ WHERE_THINGS_GO = (
     ),
     (
         "a published table",
-        "its `Table` (grain, key, foreign keys) in `schemas/published.py`; a builder in "
-        "`pipelines/publishing/` (a dimension or fact) or `pipelines/marts/` (a mart); one `published_asset(...)` line "
-        "in `pipelines/assets/`; then the asset-graph snapshot (`tests/test_architecture.py`).",
+        "its `Table` (grain, key, foreign keys) in `schemas/published.py`; a builder named for the table, whose "
+        "parameters name what it reads (published or source tables, `organization_matches`, `key`, `as_of`, …), in "
+        "`pipelines/publishing/` (a dimension or fact) or `pipelines/marts/` (a mart); `published_asset(builder)` in "
+        "`pipelines/assets/` derives the asset from both; then the asset-graph snapshot "
+        "(`tests/test_architecture.py`).",
     ),
     (
         "a site setting",

@@ -1,6 +1,8 @@
 """Published layer: the star schema as Parquet, checked, then switched in as one version."""
 
-from collections.abc import Callable
+import datetime as dt
+import inspect
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import polars as pl
@@ -14,21 +16,40 @@ from pipelines.publishing.relationships import violations
 from pipelines.publishing.warehouse import missing_sources, shrunk_tables
 from pipelines.resources import LandingArea, WarehouseResource
 from pipelines.validation import TableOutcome
-from schemas import published, student_admin
+from schemas import plans, published, student_admin
+from schemas.metadata import TIMESTAMP
 from schemas.sources import SOURCE_TABLES, SOURCES
 
 RELEASE = "published_release"
 SYSTEM = student_admin.SYSTEM
 
 
-def _input(name: str) -> tuple[str, AssetIn]:
-    """An input by name: a published table, a source table (its validated rows) or ``prefix/asset``."""
+#: the assets other than tables that a published table is built from, by the name its builder's parameter gives them
+INTERMEDIATE_INPUTS = {
+    "organization_matches": AssetKey("organization_matches"),
+    "student_year_calculation": AssetKey([SYSTEM, "student_year_calculation"]),
+    "koski_reconciliation": AssetKey([SYSTEM, "koski_reconciliation"]),
+    "intake_plan": AssetKey([plans.SYSTEM, plans.INTAKE_PLAN.name]),
+}
+#: what a builder may ask for besides its inputs: the run's pseudonym key, as-of date, site configuration, landing
+RUN_CONTEXT = ("key", "as_of", "site", "landing")
+#: the facts dim_date spans: every fact that declares a date or a timestamp
+DATED_FACTS = [
+    t.name
+    for t in published.TABLES
+    if t.name.startswith("fact_") and any(c.dtype in (pl.Date, TIMESTAMP) for c in t.columns)
+]
+
+
+def _input(name: str) -> AssetIn:
+    """A published table, a source table (its validated rows) or an intermediate asset, by name."""
     if name in published.BY_NAME:
-        return name, AssetIn(key=AssetKey(name))
+        return AssetIn(key=AssetKey(name))
     if name in SOURCE_TABLES:
-        return name, AssetIn(key=AssetKey([SOURCE_TABLES[name].source_system, f"validated_{name}"]))
-    path = name.split("/")
-    return path[-1], AssetIn(key=AssetKey(path))
+        return AssetIn(key=AssetKey([SOURCE_TABLES[name].source_system, f"validated_{name}"]))
+    if name in INTERMEDIATE_INPUTS:
+        return AssetIn(key=INTERMEDIATE_INPUTS[name])
+    raise ValueError(f"{name!r} is neither a published table, a source table nor one of {sorted(INTERMEDIATE_INPUTS)}")
 
 
 def _upstream(value, columns: list[str] | None = None):
@@ -40,26 +61,44 @@ def _upstream(value, columns: list[str] | None = None):
 
 
 def published_asset(
-    name: str, inputs: list[str], build: Callable[..., pl.DataFrame], columns: dict[str, list[str]] | None = None
+    build: Callable[..., pl.DataFrame | Iterable[pl.DataFrame]],
+    reads: dict[str, list[str]] | None = None,
+    spans: list[str] | None = None,
 ) -> AssetsDefinition:
-    """An asset that builds one published table into this run's staging folder (``build`` returns the table, or
-    its parts in order for a table too large to hold whole).
+    """The asset of the published table ``build`` is named for, derived from the table's declaration
+    (``schemas/published.py``: description, grain, Parquet schema) and ``build``'s signature.
 
-    ``inputs`` name validated source tables (their valid rows arrive as frames), other
-    published tables (their staged Parquet arrives read back) or other assets as
-    ``prefix/name`` (as they are, under ``name``). ``columns`` limits what is read of a large published input.
+    Each parameter of ``build`` names an input: a published table (its staged Parquet, read back: only the
+    ``reads[name]`` columns of a large one), a source table (its valid rows) or an intermediate asset
+    (:data:`INTERMEDIATE_INPUTS`); or the run's context (:data:`RUN_CONTEXT`). A ``**tables`` parameter receives
+    the published tables in ``spans``. ``build`` returns the table, or its parts in order for a table too large to
+    hold whole; the asset writes it into this run's staging folder.
     """
+    name = build.__name__
+    if name not in published.BY_NAME:
+        raise KeyError(f"{name}: a builder is named for the published table it builds (schemas/published.py)")
     table = published.BY_NAME[name]
+    parameters = inspect.signature(build).parameters.values()
+    spread = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters)
+    inputs = [p.name for p in parameters if p.name not in RUN_CONTEXT and p.kind is not inspect.Parameter.VAR_KEYWORD]
+    wanted = [p.name for p in parameters if p.name in RUN_CONTEXT]
+    assert spread == bool(spans), f"{name}: a **tables parameter and spans= go together"
 
     @asset(
         name=name,
         group_name="published",
-        ins=dict(_input(i) for i in inputs),
+        ins={i: _input(i) for i in inputs + (spans or [])},
         description=f"{table.description} Grain: {table.grain}",
     )
     def _published(context: AssetExecutionContext, warehouse: WarehouseResource, landing: LandingArea, **upstream):
-        frames = {k: _upstream(v, (columns or {}).get(k)) for k, v in upstream.items()}
-        frame = build(frames, key=warehouse.key(), landing=landing)  # (a frame, or its parts in order)
+        run = {
+            "key": warehouse.key,
+            "as_of": lambda: landing.open().run_date(),
+            "site": lambda: landing.open().site,
+            "landing": landing.open,
+        }
+        frames = {k: _upstream(v, (reads or {}).get(k)) for k, v in upstream.items()}
+        frame = build(**frames, **{w: run[w]() for w in wanted})
         path = warehouse.staging(context.run) / f"{name}.parquet"
         rows = write_parquet(frame, path, table.arrow_schema())
         context.log.info(f"built {name}: {rows} rows")
@@ -68,57 +107,21 @@ def published_asset(
     return _published
 
 
-FACTS = [
-    "fact_study_right",
-    "fact_status_period",
-    "fact_additional_period",
-    "fact_assessed_unit",
-    "fact_workplace_period",
-    "fact_crm_activity",
-    "fact_partnership",
-    "fact_survey_response",
-]
-MATCHES = "organization_matches"
+def dim_date(as_of: dt.date, **facts: pl.DataFrame) -> pl.DataFrame:
+    return star.dim_date(list(facts.values()), as_of)
+
 
 PUBLISHED_ASSETS = [
-    published_asset("dim_student", ["students"], lambda f, key, **_: star.dim_student(f["students"], key)),
-    published_asset("dim_qualification", [], lambda f, **_: star.dim_qualification()),
-    published_asset("dim_campus", ["study_rights"], lambda f, **_: star.dim_campus(f["study_rights"])),
-    published_asset(
-        "fact_study_right",
-        ["study_rights", "dim_qualification", "dim_campus"],
-        lambda f, key, **_: star.fact_study_right(f["study_rights"], f["dim_qualification"], f["dim_campus"], key),
-    ),
-    published_asset(
-        "fact_status_period",
-        ["status_periods", "study_rights"],
-        lambda f, key, **_: star.fact_status_period(f["status_periods"], f["study_rights"], key),
-    ),
-    published_asset(
-        "fact_additional_period",
-        ["additional_periods", "study_rights"],
-        lambda f, key, **_: star.fact_additional_period(f["additional_periods"], f["study_rights"], key),
-    ),
-    published_asset(
-        "fact_assessed_unit",
-        ["assessed_units", "study_rights", "dim_qualification"],
-        lambda f, key, **_: star.fact_assessed_unit(
-            f["assessed_units"], f["study_rights"], f["dim_qualification"], key
-        ),
-    ),
-    published_asset(
-        "fact_workplace_period",
-        ["workplace_periods", "study_rights", MATCHES],
-        lambda f, key, **_: star.fact_workplace_period(
-            f["workplace_periods"], f["study_rights"], f["organization_matches"], key
-        ),
-    ),
-    published_asset(
-        "fact_student_year_target", ["targets"], lambda f, **_: star.fact_student_year_target(f["targets"])
-    ),
-    published_asset(
-        "dim_date", FACTS, lambda f, landing, **_: star.dim_date(list(f.values()), landing.open().run_date())
-    ),
+    published_asset(star.dim_student),
+    published_asset(star.dim_qualification),
+    published_asset(star.dim_campus),
+    published_asset(star.fact_study_right),
+    published_asset(star.fact_status_period),
+    published_asset(star.fact_additional_period),
+    published_asset(star.fact_assessed_unit),
+    published_asset(star.fact_workplace_period),
+    published_asset(star.fact_student_year_target),
+    published_asset(dim_date, spans=DATED_FACTS),
 ]
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import polars as pl
 from dagster import AssetExecutionContext, AssetIn, AssetKey, MetadataValue, Output, asset
 
-from pipelines.assets.published import SYSTEM, published_asset
+from pipelines.assets.published import INTERMEDIATE_INPUTS, SYSTEM, published_asset
 from pipelines.files import write_parquet
 from pipelines.ingestion.folder import safe_path
 from pipelines.ingestion.problems import FileProblem
@@ -144,8 +144,7 @@ def _failures(rec: Reconciliation, owners: pl.DataFrame, run_id: str) -> pl.Data
 
 
 @asset(
-    name=RECONCILIATION,
-    key_prefix=[SYSTEM],
+    key=INTERMEDIATE_INPUTS[RECONCILIATION],
     group_name="validated",
     ins={t: AssetIn(key=AssetKey([SYSTEM, f"validated_{t}"])) for t in TABLES},
     description="KOSKI's own student-year reports (landing/koski/<date>/opiskelijavuositiedot_*.xlsx, the newest "
@@ -204,7 +203,7 @@ def koski_reconciliation(
     )
 
 
-def mart_koski_reconciliation(outcome: KoskiOutcome) -> pl.DataFrame:
+def mart_koski_reconciliation(koski_reconciliation: KoskiOutcome) -> pl.DataFrame:
     """Per report and KOSKI column: our total, KOSKI's total and how many rows differ."""
     table = MART_KOSKI_RECONCILIATION
     frames = [
@@ -217,9 +216,9 @@ def mart_koski_reconciliation(outcome: KoskiOutcome) -> pl.DataFrame:
                 pl.lit(rec.differences.filter(pl.col("kind") == kind).height).alias(f"rows_{kind}")
                 for kind in ("only_in_koski", "only_ours")
             ),
-            pl.lit(dt.date.fromisoformat(outcome.downloaded)).alias("downloaded_on"),
+            pl.lit(dt.date.fromisoformat(koski_reconciliation.downloaded)).alias("downloaded_on"),
         )
-        for rec in outcome.reconciliations
+        for rec in koski_reconciliation.reconciliations
     ]
     frame = pl.concat(frames) if frames else pl.DataFrame(schema={c.name: c.dtype for c in table.columns})
     return frame.select(pl.col(c.name).cast(c.dtype) for c in table.columns).sort(
@@ -227,11 +226,4 @@ def mart_koski_reconciliation(outcome: KoskiOutcome) -> pl.DataFrame:
     )
 
 
-RECONCILIATION_ASSETS = [
-    koski_reconciliation,
-    published_asset(
-        "mart_koski_reconciliation",
-        [f"{SYSTEM}/{RECONCILIATION}"],
-        lambda f, **_: mart_koski_reconciliation(f[RECONCILIATION]),
-    ),
-]
+RECONCILIATION_ASSETS = [koski_reconciliation, published_asset(mart_koski_reconciliation)]

@@ -7,7 +7,7 @@ from pathlib import Path
 import polars as pl
 from dagster import AssetExecutionContext, AssetIn, AssetKey, MetadataValue, Output, asset
 
-from pipelines.assets.published import MATCHES, RELEASE, SYSTEM
+from pipelines.assets.published import INTERMEDIATE_INPUTS, RELEASE, SYSTEM
 from pipelines.assets.reconciliation import RECONCILIATION, KoskiOutcome
 from pipelines.assets.reconciliation import SOURCE_SYSTEM as KOSKI_SYSTEM
 from pipelines.assets.student_years import CALCULATION
@@ -99,7 +99,7 @@ AT_RISK = "figures_at_risk"
     ins={
         "history": AssetIn(key=AssetKey(HISTORY)),
         "calculation": AssetIn(key=AssetKey([SYSTEM, CALCULATION])),
-        "matches": AssetIn(key=AssetKey(MATCHES)),
+        "matches": AssetIn(key=INTERMEDIATE_INPUTS["organization_matches"]),
         **{t: AssetIn(key=AssetKey([SYSTEM, f"validated_{t}"])) for t in TABLES},
     },
     description="For each open failure group (rule): the study rights, students and hosting employers it touches, "

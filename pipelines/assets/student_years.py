@@ -3,14 +3,15 @@
 import polars as pl
 from dagster import AssetExecutionContext, AssetIn, AssetKey, MetadataValue, Output, asset
 
-from pipelines.assets.published import SYSTEM, published_asset
+from pipelines.assets.published import INTERMEDIATE_INPUTS, SYSTEM, published_asset
+from pipelines.ingestion.landing import Landing
 from pipelines.marts import late_recording
 from pipelines.marts.forecast import forecast_year
-from pipelines.marts.intake_plan import plan_in_force
+from pipelines.marts.intake_plan import IntakePlan, plan_in_force
 from pipelines.marts.monthly import fact_student_year_month
 from pipelines.marts.student_year_history import TABLES, complete_history, unreadable
 from pipelines.marts.student_years import RIGHT, Calculation, StudyRightHistory
-from pipelines.marts.weighting import weighted_student_years
+from pipelines.marts.weighting import fact_weighted_student_year_month
 from pipelines.publishing.star import conform
 from pipelines.resources import LandingArea
 from pipelines.validation import TableOutcome
@@ -18,7 +19,6 @@ from schemas import plans
 
 HISTORY = "student_year_history"
 CALCULATION = "student_year_calculation"
-CALCULATION_INPUT = f"{SYSTEM}/{CALCULATION}"
 
 
 @asset(
@@ -50,8 +50,7 @@ def student_year_history(context: AssetExecutionContext, **outcomes: TableOutcom
 
 
 @asset(
-    name=CALCULATION,
-    key_prefix=[SYSTEM],
+    key=INTERMEDIATE_INPUTS[CALCULATION],
     group_name="validated",
     ins={"history": AssetIn(key=AssetKey([SYSTEM, HISTORY]))},
     description="The complete study rights' days from the first status in the export to the as-of date, cut "
@@ -74,8 +73,7 @@ def student_year_calculation(context: AssetExecutionContext, landing: LandingAre
 
 
 @asset(
-    name=plans.INTAKE_PLAN.name,
-    key_prefix=[plans.SYSTEM],
+    key=INTERMEDIATE_INPUTS[plans.INTAKE_PLAN.name],
     group_name="validated",
     description="The intake plan in force on the as-of date (landing/plans/<date>/aloitukset.csv, optional), "
     "validated by schemas/plans.py: a row that fails a rule is left out and named in the log.",
@@ -96,28 +94,22 @@ def intake_plan(context: AssetExecutionContext, landing: LandingArea) -> Output:
     )
 
 
-def _forecast(frames: dict, landing: LandingArea, **_) -> pl.DataFrame:
-    calculation, plan = frames[CALCULATION], frames[plans.INTAKE_PLAN.name]
-    late = late_recording.from_landing(landing.open(), calculation.history, calculation.last)
+def mart_student_year_forecast(
+    student_year_calculation: Calculation, targets: pl.DataFrame, intake_plan: IntakePlan, landing: Landing
+) -> pl.DataFrame:
+    calculation = student_year_calculation
+    late = late_recording.from_landing(landing, calculation.history, calculation.last)
     return conform(
-        forecast_year(calculation, frames["targets"], late, plan.for_year(calculation.last.year)).frame,
+        forecast_year(calculation, targets, late, intake_plan.for_year(calculation.last.year)).frame,
         "mart_student_year_forecast",
     )
 
 
 STUDENT_YEAR_ASSETS = [
+    published_asset(fact_student_year_month),
     published_asset(
-        "fact_student_year_month",
-        [CALCULATION_INPUT, "fact_study_right"],
-        lambda f, key, **_: fact_student_year_month(f[CALCULATION], f["fact_study_right"], key),
-    ),
-    published_asset(
-        "fact_weighted_student_year_month",
-        ["fact_student_year_month", "dim_qualification"],
-        lambda f, landing, **_: weighted_student_years(
-            f["fact_student_year_month"], f["dim_qualification"], landing.open().site.cost_groups
-        ),
-        columns={
+        fact_weighted_student_year_month,
+        reads={
             "fact_student_year_month": [
                 "study_right_key",
                 "qualification_key",
@@ -128,9 +120,5 @@ STUDENT_YEAR_ASSETS = [
             ]
         },
     ),
-    published_asset(
-        "mart_student_year_forecast",
-        [CALCULATION_INPUT, "targets", f"{plans.SYSTEM}/{plans.INTAKE_PLAN.name}"],
-        _forecast,
-    ),
+    published_asset(mart_student_year_forecast),
 ]

@@ -10,8 +10,9 @@ import datetime as dt
 
 import polars as pl
 
-from pipelines.marts.segments import Segment, segment_of
+from pipelines.marts.segments import Segment, load_segments, segment_of
 from pipelines.publishing.star import conform, local_date, sql
+from pipelines.site import Site
 from schemas import published
 from schemas.organizations import ACTIVITY_TYPES
 
@@ -95,30 +96,30 @@ def _counts_filled(frame: pl.DataFrame, table: str) -> pl.DataFrame:
     return frame.with_columns(pl.col(c).fill_null(0) for c in counts if c in frame.columns)
 
 
-def crm_student_admin_overlap(
-    dim: pl.DataFrame,
-    matches: pl.DataFrame,
-    workplaces: pl.DataFrame,
-    activities: pl.DataFrame,
-    partnerships: pl.DataFrame,
+def mart_crm_student_admin_overlap(
+    dim_organization: pl.DataFrame,
+    organization_matches: pl.DataFrame,
+    fact_workplace_period: pl.DataFrame,
+    fact_crm_activity: pl.DataFrame,
+    fact_partnership: pl.DataFrame,
     as_of: dt.date,
 ) -> pl.DataFrame:
     accounts = (
-        matches.filter(pl.col("source_system") == "crm")
+        organization_matches.filter(pl.col("source_system") == "crm")
         .group_by("organization_key")
         .agg((pl.col("state") == "Active").sum().cast(pl.Int64).alias("active_crm_account_count"))
     )
     names = (
-        matches.filter(pl.col("match_name") != "")
+        organization_matches.filter(pl.col("match_name") != "")
         .group_by("organization_key")
         .agg((pl.col("match_name").n_unique() > 1).alias("name_conflict"))
     )
     frame = (
-        dim.join(accounts, on="organization_key", how="left")
+        dim_organization.join(accounts, on="organization_key", how="left")
         .join(names, on="organization_key", how="left")
-        .join(hosting(workplaces, as_of), on="organization_key", how="left")
-        .join(activity(activities, as_of), on="organization_key", how="left")
-        .join(partnership(partnerships), on="organization_key", how="left")
+        .join(hosting(fact_workplace_period, as_of), on="organization_key", how="left")
+        .join(activity(fact_crm_activity, as_of), on="organization_key", how="left")
+        .join(partnership(fact_partnership), on="organization_key", how="left")
     )
     frame = _counts_filled(frame, "mart_crm_student_admin_overlap").with_columns(
         pl.when(pl.col("in_crm") & pl.col("in_student_admin"))
@@ -162,3 +163,31 @@ def customer_segments(
     )
     frame = _counts_filled(frame, "mart_customer_segments").with_columns(pl.lit(as_of).alias("as_of_date"))
     return conform(frame.with_columns(segment_of(segments)).sort("organization_key"), "mart_customer_segments")
+
+
+def mart_customer_segments(
+    dim_organization: pl.DataFrame,
+    organization_matches: pl.DataFrame,
+    fact_workplace_period: pl.DataFrame,
+    fact_crm_activity: pl.DataFrame,
+    fact_partnership: pl.DataFrame,
+    fact_survey_response: pl.DataFrame,
+    contacts: pl.DataFrame,
+    site: Site,
+    as_of: dt.date,
+) -> pl.DataFrame:
+    """The segments of the site configuration over the published facts; contacts only as counts."""
+    accounts = organization_matches.filter(pl.col("source_system") == "crm").select(
+        pl.col("source_id").alias("account_id"), "organization_key"
+    )
+    columns = {c.name for c in published.BY_NAME["mart_customer_segments"].columns}
+    return customer_segments(
+        dim_organization,
+        fact_workplace_period,
+        fact_crm_activity,
+        fact_partnership,
+        fact_survey_response,
+        contacts.select("account_id").join(accounts, on="account_id"),
+        load_segments(site.customer_segments, columns),
+        as_of,
+    )

@@ -11,10 +11,11 @@ from pipelines.publishing.star import conform, date_key, study_right_keys
 
 
 def fact_student_year_month(
-    calculation: Calculation, fact_study_right: pl.DataFrame, key: bytes
+    student_year_calculation: Calculation, fact_study_right: pl.DataFrame, key: bytes
 ) -> Iterator[pl.DataFrame]:
     """Every month of the calculation (from the first status in the export up to the as-of date), in parts of
     whole study rights: at national size the whole fact is ten million rows of some twenty columns."""
+    calculation = student_year_calculation
     ids = calculation.history.study_rights.select(RIGHT)
     keys = (
         ids.with_columns(study_right_keys(ids[RIGHT], key))

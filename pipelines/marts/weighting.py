@@ -5,12 +5,15 @@ from __future__ import annotations
 import polars as pl
 
 from pipelines.publishing.star import conform
+from pipelines.site import Site
 
 
-def weighted_student_years(month_fact: pl.DataFrame, qualifications: pl.DataFrame, config: dict | None) -> pl.DataFrame:
-    """Rows of ``month_fact`` whose qualification has a configured cost group, with weight and weighted
-    student-years."""
-    config = config or {}
+def fact_weighted_student_year_month(
+    fact_student_year_month: pl.DataFrame, dim_qualification: pl.DataFrame, site: Site
+) -> pl.DataFrame:
+    """Rows of the monthly fact whose qualification has a cost group in the site configuration, with weight and
+    weighted student-years."""
+    config = site.cost_groups or {}
     groups = pl.DataFrame(
         [
             {"koulutus_code": str(code), "cost_group": str(group)}
@@ -27,8 +30,8 @@ def weighted_student_years(month_fact: pl.DataFrame, qualifications: pl.DataFram
         raise ValueError(f"cost-group configuration: group(s) {sorted(set(unknown['cost_group']))} have no weight")
     in_order = {"maintain_order": "left"}  # the monthly fact's order (study right, month, funding code): no re-sort
     frame = (
-        month_fact.lazy()
-        .join(qualifications.lazy().select("qualification_key", "koulutus_code"), on="qualification_key", **in_order)
+        fact_student_year_month.lazy()
+        .join(dim_qualification.lazy().select("qualification_key", "koulutus_code"), on="qualification_key", **in_order)
         .join(groups.lazy(), on="koulutus_code", **in_order)
         .join(weights.lazy(), on="cost_group", **in_order)
         .with_columns((pl.col("student_years_current") * pl.col("weight")).alias("weighted_student_years_current"))

@@ -32,8 +32,8 @@ def _size_class(employees: pl.Expr) -> pl.Expr:
     return expr
 
 
-def dim_organization(matches: pl.DataFrame) -> pl.DataFrame:
-    orgs = survivors(matches.with_columns(pl.col("organization_key").alias("organization")))
+def dim_organization(organization_matches: pl.DataFrame) -> pl.DataFrame:
+    orgs = survivors(organization_matches.with_columns(pl.col("organization_key").alias("organization")))
     return conform(
         orgs.sort("organization").with_columns(
             pl.col("organization").alias("organization_key"),
@@ -47,9 +47,10 @@ def dim_organization(matches: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def bridge_organization_source(matches: pl.DataFrame) -> pl.DataFrame:
+def bridge_organization_source(organization_matches: pl.DataFrame) -> pl.DataFrame:
     return conform(
-        matches.sort("source_system", "source_id", "business_id", nulls_last=True), "bridge_organization_source"
+        organization_matches.sort("source_system", "source_id", "business_id", nulls_last=True),
+        "bridge_organization_source",
     )
 
 
@@ -60,8 +61,8 @@ def _with_organization(frame: pl.DataFrame, matches: pl.DataFrame) -> pl.DataFra
     return frame.join(accounts, on="account_id", how="left", maintain_order="left")
 
 
-def fact_crm_activity(activities: pl.DataFrame, matches: pl.DataFrame) -> pl.DataFrame:
-    frame = _with_organization(activities, matches).with_columns(
+def fact_crm_activity(activities: pl.DataFrame, organization_matches: pl.DataFrame) -> pl.DataFrame:
+    frame = _with_organization(activities, organization_matches).with_columns(
         pl.col("activity_type").replace_strict(option_set("activitytypecode")),
         pl.col("state").replace_strict(option_set("statecode_activity")),
         timestamp_date_key("scheduled_start").alias("scheduled_date_key"),
@@ -70,9 +71,9 @@ def fact_crm_activity(activities: pl.DataFrame, matches: pl.DataFrame) -> pl.Dat
     return conform(frame.sort("activity_id"), "fact_crm_activity")
 
 
-def fact_partnership(partnerships: pl.DataFrame, matches: pl.DataFrame, as_of: dt.date) -> pl.DataFrame:
+def fact_partnership(partnerships: pl.DataFrame, organization_matches: pl.DataFrame, as_of: dt.date) -> pl.DataFrame:
     codes = pl.col("scope").str.split(";").list.eval(pl.element().str.strip_chars().replace_strict(option_set("scope")))
-    frame = _with_organization(partnerships, matches).with_columns(
+    frame = _with_organization(partnerships, organization_matches).with_columns(
         pl.col("level").replace_strict(option_set("level")),
         codes.list.join(";").alias("scope"),
         *(codes.list.contains(code).fill_null(False).alias(f"covers_{code}") for code in SCOPE_CODES),
@@ -85,11 +86,11 @@ def fact_partnership(partnerships: pl.DataFrame, matches: pl.DataFrame, as_of: d
     return conform(frame.sort("partnership_id"), "fact_partnership")
 
 
-def fact_survey_response(responses: pl.DataFrame, matches: pl.DataFrame) -> pl.DataFrame:
+def fact_survey_response(survey_responses: pl.DataFrame, organization_matches: pl.DataFrame) -> pl.DataFrame:
     group = pl.lit(None, pl.Utf8)
     for name, (low, high) in NPS_GROUPS.items():
         group = pl.when(pl.col("nps").is_between(low, high)).then(pl.lit(name)).otherwise(group)
-    frame = _with_organization(responses, matches).with_columns(
+    frame = _with_organization(survey_responses, organization_matches).with_columns(
         timestamp_date_key("submitted_on").alias("submitted_date_key"),
         group.alias("nps_group"),
         pl.col("comment").is_not_null().alias("has_comment"),

@@ -124,7 +124,7 @@ def dim_date(facts: list[pl.DataFrame], as_of: dt.date) -> pl.DataFrame:
 
 
 def fact_study_right(
-    study_rights: pl.DataFrame, quals: pl.DataFrame, campuses: pl.DataFrame, key: bytes
+    study_rights: pl.DataFrame, dim_qualification: pl.DataFrame, dim_campus: pl.DataFrame, key: bytes
 ) -> pl.DataFrame:
     frame = sql(
         """
@@ -132,8 +132,8 @@ def fact_study_right(
         FROM study_rights s LEFT JOIN quals q USING (koulutus_code) LEFT JOIN campuses c ON c.campus_name = s.campus
         ORDER BY s.study_right_id""",
         study_rights=study_rights,
-        quals=quals,
-        campuses=campuses,
+        quals=dim_qualification,
+        campuses=dim_campus,
     )
     frame = with_study_right_keys(with_student_keys(frame, key), key).with_columns(
         date_key("start_date").alias("start_date_key"), date_key("end_date").alias("end_date_key")
@@ -151,7 +151,7 @@ def _student_of_right(frame: pl.DataFrame, study_rights: pl.DataFrame, key: byte
     return with_study_right_keys(with_student_keys(joined, key), key)
 
 
-def fact_status_period(periods: pl.DataFrame, study_rights: pl.DataFrame, key: bytes) -> pl.DataFrame:
+def fact_status_period(status_periods: pl.DataFrame, study_rights: pl.DataFrame, key: bytes) -> pl.DataFrame:
     """A status lasts until the day before the next one; an ending status is one day."""
     frame = sql(
         """
@@ -160,14 +160,14 @@ def fact_status_period(periods: pl.DataFrame, study_rights: pl.DataFrame, key: b
                     ELSE lead(start_date) OVER w - INTERVAL 1 DAY END AS end_date
         FROM periods WINDOW w AS (PARTITION BY study_right_id ORDER BY start_date)
         ORDER BY study_right_id, start_date""".replace("$ending", repr(sorted(ENDING_STATUSES))),
-        periods=periods,
+        periods=status_periods,
     )
     frame = _student_of_right(frame.with_columns(pl.col("end_date").cast(pl.Date)), study_rights, key)
     return conform(frame.with_columns(date_key("start_date").alias("start_date_key")), "fact_status_period")
 
 
-def fact_additional_period(extras: pl.DataFrame, study_rights: pl.DataFrame, key: bytes) -> pl.DataFrame:
-    frame = _student_of_right(extras, study_rights, key).with_columns(
+def fact_additional_period(additional_periods: pl.DataFrame, study_rights: pl.DataFrame, key: bytes) -> pl.DataFrame:
+    frame = _student_of_right(additional_periods, study_rights, key).with_columns(
         pl.when(pl.col("period_type") == "osa-aikaisuus").then(pl.col("value")).alias("part_time_percent"),
         date_key("start_date").alias("start_date_key"),
     )
@@ -175,11 +175,11 @@ def fact_additional_period(extras: pl.DataFrame, study_rights: pl.DataFrame, key
 
 
 def fact_assessed_unit(
-    units: pl.DataFrame, study_rights: pl.DataFrame, quals: pl.DataFrame, key: bytes
+    assessed_units: pl.DataFrame, study_rights: pl.DataFrame, dim_qualification: pl.DataFrame, key: bytes
 ) -> pl.DataFrame:
     frame = (
-        _student_of_right(units, study_rights, key)
-        .join(quals.select("koulutus_code", "qualification_key"), on="koulutus_code", how="left")
+        _student_of_right(assessed_units, study_rights, key)
+        .join(dim_qualification.select("koulutus_code", "qualification_key"), on="koulutus_code", how="left")
         .with_columns(
             date_key("assessment_date").alias("assessment_date_key"),
             pl.col("recognised").replace_strict({"K": True, "E": False}, default=None).alias("recognised"),
@@ -189,13 +189,13 @@ def fact_assessed_unit(
 
 
 def fact_workplace_period(
-    places: pl.DataFrame, study_rights: pl.DataFrame, organizations: pl.DataFrame, key: bytes
+    workplace_periods: pl.DataFrame, study_rights: pl.DataFrame, organization_matches: pl.DataFrame, key: bytes
 ) -> pl.DataFrame:
     """Workplace periods with the organisation the (workplace name, Y-tunnus) pair was resolved to."""
-    frame = _student_of_right(places, study_rights, key).with_columns(
+    frame = _student_of_right(workplace_periods, study_rights, key).with_columns(
         business_id_normalised("business_id").alias("business_id"), date_key("start_date").alias("start_date_key")
     )
-    resolved = organizations.filter(pl.col("source_system") == "student_admin").select(
+    resolved = organization_matches.filter(pl.col("source_system") == "student_admin").select(
         pl.col("source_id").alias("workplace_name"), "business_id", "organization_key"
     )
     frame = frame.join(

@@ -1,0 +1,60 @@
+"""Published assets are derived from the table's declaration and its builder's signature (pipelines/assets)."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+from dagster import AssetKey
+
+from pipelines.assets.published import DATED_FACTS, published_asset
+from pipelines.definitions import defs
+from schemas import published
+
+
+def test_every_published_table_has_its_asset_described_by_its_declaration():
+    graph = defs.resolve_asset_graph()
+    for table in published.TABLES:
+        node = graph.get(AssetKey(table.name))
+        assert node.description == f"{table.description} Grain: {table.grain}"
+        assert node.group_name == "published"
+
+
+def test_a_builder_reads_what_its_parameters_name():
+    graph = defs.resolve_asset_graph()
+    parents = {k.to_user_string() for k in graph.get(AssetKey("fact_workplace_period")).parent_keys}
+    assert parents == {
+        "student_admin/validated_workplace_periods",
+        "student_admin/validated_study_rights",
+        "organization_matches",
+    }
+    forecast = {k.to_user_string() for k in graph.get(AssetKey("mart_student_year_forecast")).parent_keys}
+    assert forecast == {
+        "student_admin/student_year_calculation",
+        "student_admin/validated_targets",
+        "plans/intake_plan",
+    }
+
+
+def test_dim_date_spans_every_fact_that_declares_a_date_or_a_timestamp():
+    assert "fact_crm_activity" in DATED_FACTS  # timestamps only
+    assert "fact_study_right" in DATED_FACTS
+    assert "fact_student_year_month" not in DATED_FACTS  # a month key, no date of its own
+    assert "mart_student_year_forecast" not in DATED_FACTS
+    parents = {k.to_user_string() for k in defs.resolve_asset_graph().get(AssetKey("dim_date")).parent_keys}
+    assert parents == set(DATED_FACTS)
+
+
+def test_a_parameter_that_names_nothing_is_refused_with_what_it_may_name():
+    def dim_campus(study_rightz: pl.DataFrame) -> pl.DataFrame:
+        return study_rightz
+
+    with pytest.raises(ValueError, match="'study_rightz' is neither a published table, a source table nor one of"):
+        published_asset(dim_campus)
+
+
+def test_a_builder_must_be_named_for_a_published_table():
+    def dim_campuses(study_rights: pl.DataFrame) -> pl.DataFrame:
+        return study_rights
+
+    with pytest.raises(KeyError, match="dim_campuses: a builder is named for the published table it builds"):
+        published_asset(dim_campuses)
