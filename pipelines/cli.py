@@ -59,52 +59,30 @@ def run_pipeline(
     allow_shrink: bool = False,
     rotate_key: bool = False,
 ):
-    """Materialise every asset of the one Definitions in this process; returns the Dagster result.
+    """Materialise every asset of the one Definitions; returns Dagster's result (its events).
 
     The caller holds the warehouse's run lock (``_run_locked``), so the resource does not take it again.
     """
-    from pipelines.definitions import make_definitions
-    from pipelines.progress import progress_logger
+    from pipelines.execution import execute
 
-    defs = make_definitions(
-        landing,
-        warehouse,
-        as_of.isoformat() if as_of else None,
-        key,
-        site_config,
-        loggers={"progress": progress_logger},
-        lock_for_run=False,  # the caller holds the lock
-        allow_missing_sources=allow_missing_sources,
+    with execute(
+        landing=str(landing),
+        warehouse=str(warehouse),
+        as_of=as_of.isoformat() if as_of else None,
+        pseudonym_key=key,
+        site_config=site_config,
+        allow_missing_sources=list(allow_missing_sources or []),
         allow_shrink=allow_shrink,
         rotate_key=rotate_key,
-    )
-    job = defs.resolve_implicit_global_asset_job_def()
-    # The public ``execute_in_process`` keeps every step's output in memory for the result object (the raw and
-    # validated tables: gigabytes at national size). We read only the events, so run the same in-process
-    # execution without output capture (Dagster is pinned; this is its own function behind execute_in_process).
-    from dagster._core.definitions.job_base import InMemoryJob
-    from dagster._core.execution.execute_in_process import core_execute_in_process
-
-    return core_execute_in_process(
-        run_config={"loggers": {"progress": {}}},
-        job=InMemoryJob(job_def=job),
-        instance=None,
-        output_capturing_enabled=False,
-        raise_on_error=False,
-    )
-
-
-def _root_cause(error) -> str:
-    """The innermost error's own words (Dagster wraps them in its own)."""
-    while error.cause is not None:
-        error = error.cause
-    return error.message.strip().splitlines()[-1]
+    ) as result:
+        return result
 
 
 def _report(result, warehouse: Path) -> int:
     import json
 
     from pipelines.assets.published import RELEASE
+    from pipelines.execution import root_cause
 
     released = any(e.asset_key.to_user_string() == RELEASE for e in result.get_asset_materialization_events())
     failed_checks = [
@@ -117,7 +95,7 @@ def _report(result, warehouse: Path) -> int:
             and event.step_failure_data.error
             and "AssetCheckFailed" not in event.step_failure_data.error.message
         ):
-            print(f"step {event.step_key} failed: {_root_cause(event.step_failure_data.error)}", file=sys.stderr)
+            print(f"step {event.step_key} failed: {root_cause(event.step_failure_data.error)}", file=sys.stderr)
             failed_steps.append(event.step_key)
     manifest_path = warehouse / "manifest.json"
     if not released:
@@ -337,9 +315,22 @@ def _landing(args):
     return _opened(args.landing, args.site_config)
 
 
+def _history_from_assets(landing):
+    """An export's complete history from the pipeline's own validated assets (``pipelines/execution.py``): the
+    commands count what a run on the same landing area and day would."""
+    from pipelines.execution import NotValidated, validated_tables
+    from pipelines.marts.student_year_history import CannotCalculate, calculable
+    from schemas import student_admin
+
+    try:
+        return calculable(validated_tables(landing, student_admin.SOURCE))
+    except NotValidated as err:
+        raise CannotCalculate(str(err)) from None
+
+
 def cmd_student_years(args) -> int:
     from pipelines.ingestion.problems import FileProblem
-    from pipelines.marts.student_year_history import CannotCalculate, history_from_folder
+    from pipelines.marts.student_year_history import CannotCalculate
     from pipelines.marts.student_year_report import write_held_back, write_report
     from schemas.student_admin import SYSTEM
 
@@ -348,7 +339,7 @@ def cmd_student_years(args) -> int:
     landing = _landing(args)
     try:
         folder = landing.export_folder(SYSTEM)
-        history, held = history_from_folder(landing, folder)
+        history, held = _history_from_assets(landing)
     except (FileProblem, CannotCalculate) as err:
         print(f"tiedolla: cannot calculate student-years: {err}", file=sys.stderr)
         return 1
@@ -374,7 +365,9 @@ def cmd_backtest(args) -> int:
     from pipelines.marts.student_year_history import CannotCalculate
 
     try:
-        by_member = backtest(_landing(args), args.year, args.by, use_plan=not args.without_plan)
+        by_member = backtest(
+            _landing(args), args.year, args.by, use_plan=not args.without_plan, read=_history_from_assets
+        )
     except (FileProblem, CannotCalculate) as err:
         print(f"tiedolla: cannot backtest {args.year}: {err}", file=sys.stderr)
         return 1

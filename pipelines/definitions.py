@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from dagster import Definitions, in_process_executor
+from dagster import AssetSelection, Definitions, define_asset_job, in_process_executor
 
 from pipelines.assets.checks import CHECKS
 from pipelines.assets.organization_master import ORGANIZATION_ASSETS
@@ -28,6 +28,8 @@ DEFAULT_LANDING = PROJECT / "demo" / "landing"
 DEFAULT_WAREHOUSE = PROJECT / "demo" / "warehouse"
 #: a run without a site configuration of its own keeps its waivers beside the warehouse
 WAIVER_FILE = "waivers.yaml"
+#: the job of every asset and check: what ``tiedolla run`` executes, and "Materialize all" in the UI
+PIPELINE_JOB = "tiedolla"
 ASSETS = [
     *RAW_ASSETS,
     *VALIDATE_ASSETS,
@@ -59,6 +61,7 @@ def make_definitions(
         loggers=loggers,
         assets=ASSETS,
         asset_checks=CHECKS,
+        jobs=[define_asset_job(PIPELINE_JOB, selection=AssetSelection.all())],
         resources={
             "landing": LandingArea(
                 path=str(landing),

@@ -100,7 +100,11 @@ def _er_diagram() -> str:
 #: the layers, top to bottom (``a | b``: side by side, neither imports the other), with what each holds: the same
 #: list as the import-linter contract in ``pyproject.toml`` (a test holds them equal), which the tests enforce
 LAYERS = (
-    ("pipelines.cli", "the command line: parses arguments, takes the warehouse lock, runs the Definitions"),
+    ("pipelines.cli", "the command line: parses arguments, takes the warehouse lock, runs the job"),
+    (
+        "pipelines.execution",
+        "runs the job through Dagster's public API: the whole pipeline, or the validated tables a command needs",
+    ),
     ("pipelines.definitions | pipelines.progress", "the one Dagster `Definitions` object; the run's progress log"),
     ("pipelines.assets", "Dagster assets and asset checks, grouped by domain: thin, they call the layers below"),
     (

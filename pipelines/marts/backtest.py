@@ -19,7 +19,7 @@ from pipelines.ingestion.problems import FileProblem
 from pipelines.marts import late_recording
 from pipelines.marts.forecast import forecast_year
 from pipelines.marts.intake_plan import plan_in_force
-from pipelines.marts.student_year_history import history_from_folder
+from pipelines.marts.student_year_history import HistoryReader, history_as_of
 from pipelines.marts.student_years import RIGHT, Calculation, StudyRightHistory, month_end, per_study_right
 from schemas.codes import QUALIFICATIONS, reference
 from schemas.student_admin import SYSTEM
@@ -81,7 +81,7 @@ def month_ends(year: int) -> list[dt.date]:
     return [month_end(dt.date(year, m, 1)) for m in range(1, 13)]
 
 
-def _year_figures(landing: Landing, year: int) -> tuple[pl.DataFrame, pl.DataFrame]:
+def _year_figures(landing: Landing, year: int, read: HistoryReader) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Per study right the newest export can count: the year's student-years (current formula) and its breakdown
     members; and the study rights the newest export holds back. The newest export must be dated after the year."""
     newest = landing.export_folder(SYSTEM)
@@ -91,7 +91,7 @@ def _year_figures(landing: Landing, year: int) -> tuple[pl.DataFrame, pl.DataFra
             f"the newest export ({newest.name}) is not after {year}: the year's actual "
             "total is not known yet, so there is nothing to test the forecasts against",
         )
-    history, held = history_from_folder(landing, newest)
+    history, held = read(landing)
     days = per_study_right(history, dt.date(year, 1, 1), dt.date(year, 12, 31)).select(
         RIGHT, (pl.col("student_year_days_current").fill_null(0) / 365).alias("student_years")
     )
@@ -112,15 +112,18 @@ def _totals(figures: pl.DataFrame, breakdowns: tuple[str, ...]) -> dict[tuple[st
     }
 
 
-def backtest(landing: Landing, year: int, by: str = "total", use_plan: bool = True) -> dict[str, list[MonthResult]]:
+def backtest(
+    landing: Landing, year: int, by: str = "total", use_plan: bool = True, read: HistoryReader = history_as_of
+) -> dict[str, list[MonthResult]]:
     """breakdown member (and ``total``) → the twelve month ends' year-end forecasts (all funding) against the
     actual.
 
     Forecast and actual count the same study rights: a defect holds a study right back in one export and not in
     another (the demo injects them afresh in each), and that difference is not the forecast's error. So a month's
-    forecast leaves out what the newest export holds back, and its actual what that month's export held back."""
+    forecast leaves out what the newest export holds back, and its actual what that month's export held back.
+    ``read`` gives an export's complete history (the command line's reads it from the pipeline's assets)."""
     breakdowns = tuple(dict.fromkeys((BREAKDOWN_OF[by], "total")))
-    figures, held_now = _year_figures(landing, year)
+    figures, held_now = _year_figures(landing, year, read)
     results: dict[str, list[MonthResult]] = {member: [] for _, member in sorted(_totals(figures, breakdowns))}
     histories: dict[Path, StudyRightHistory] = {}  # each export is read once
     held: dict[Path, pl.DataFrame] = {}
@@ -128,9 +131,9 @@ def backtest(landing: Landing, year: int, by: str = "total", use_plan: bool = Tr
         known_then = landing.known_on(last_day)
         folder = known_then.export_folder(SYSTEM)  # the newest export on or before the month end
         if folder not in histories:
-            histories[folder], held[folder] = history_from_folder(known_then, folder)
+            histories[folder], held[folder] = read(known_then)
         history = histories[folder]
-        late = late_recording.from_landing(known_then, history, last_day, histories)
+        late = late_recording.from_landing(known_then, history, last_day, histories, read)
         counted = history.only(history.study_rights.join(held_now, on=RIGHT, how="anti")[RIGHT])
         plan = plan_in_force(known_then, last_day).for_year(year) if use_plan else None
         frame = forecast_year(Calculation.up_to(counted, last_day), late=late, plan=plan).frame.filter(

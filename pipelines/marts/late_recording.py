@@ -23,7 +23,7 @@ import polars as pl
 
 from pipelines.ingestion.landing import Landing
 from pipelines.ingestion.problems import FileProblem
-from pipelines.marts.student_year_history import CannotCalculate, history_from_folder
+from pipelines.marts.student_year_history import CannotCalculate, HistoryReader, history_as_of
 from pipelines.marts.student_years import PRESENT, RIGHT, Calculation, StudyRightHistory
 from schemas.codes import ENDING_STATUSES
 from schemas.student_admin import SYSTEM
@@ -91,10 +91,15 @@ def measure(current: StudyRightHistory, earlier: StudyRightHistory, on: dt.date)
 
 
 def from_landing(
-    landing: Landing, current: StudyRightHistory, as_of: dt.date, histories: dict[Path, StudyRightHistory] | None = None
+    landing: Landing,
+    current: StudyRightHistory,
+    as_of: dt.date,
+    histories: dict[Path, StudyRightHistory] | None = None,
+    read: HistoryReader = history_as_of,
 ) -> LateRecording:
     """Late recording measured on the newest export at least ``SETTLED_DAYS`` older than ``as_of`` in the landing
-    folder; nothing measured when there is none or it cannot be read. ``histories`` caches exports read before."""
+    folder, as a run on that export's date read it; nothing measured when there is none or it cannot be read.
+    ``histories`` caches exports read before."""
     settled = as_of - dt.timedelta(days=SETTLED_DAYS)
     older = [p for p in landing.exports(SYSTEM) if dt.date.fromisoformat(p.name) <= settled]
     if not older:
@@ -102,7 +107,7 @@ def from_landing(
     folder, cache = older[-1], histories if histories is not None else {}
     try:
         if folder not in cache:
-            cache[folder], _ = history_from_folder(landing, folder)
+            cache[folder], _ = read(landing.known_on(dt.date.fromisoformat(folder.name)))
     except (FileProblem, CannotCalculate):  # an old export that cannot be read: the forecast goes on without it
         return NOTHING_MEASURED
     return measure(current, cache[folder], dt.date.fromisoformat(folder.name))

@@ -10,6 +10,7 @@ a workplace row) holds nothing back.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import polars as pl
@@ -77,14 +78,31 @@ def complete_history(outcomes: dict[str, TableOutcome]) -> tuple[StudyRightHisto
     return history.only(complete), left_out
 
 
-def history_from_folder(landing: Landing, folder: Path) -> tuple[StudyRightHistory, pl.DataFrame]:
-    """Read and validate one export folder exactly as ``run`` does (the same rules, and the waivers in force on the
-    landing area's run date), then keep the complete study rights."""
-    raws = read_folder(landing, student_admin.TABLES, folder)
-    outcomes = validate_export(
-        student_admin.SOURCE, raws, f"read-{folder.name}", in_force(landing.site, landing.run_date())
-    )
+def calculable(outcomes: dict[str, TableOutcome]) -> tuple[StudyRightHistory, pl.DataFrame]:
+    """The complete history of a validated export, or :class:`CannotCalculate` when a file it needs was unreadable."""
     problems = unreadable(outcomes)
     if problems:
         raise CannotCalculate("; ".join(problems))
     return complete_history(outcomes)
+
+
+def history_from_folder(landing: Landing, folder: Path) -> tuple[StudyRightHistory, pl.DataFrame]:
+    """Read and validate one export folder exactly as ``run`` does (the same rules, and the waivers in force on the
+    landing area's run date), then keep the complete study rights. For an export the run itself does not validate
+    (the older one late recording is measured on); a command gets its export from the assets instead
+    (``pipelines/execution.py``)."""
+    raws = read_folder(landing, student_admin.TABLES, folder)
+    outcomes = validate_export(
+        student_admin.SOURCE, raws, f"read-{folder.name}", in_force(landing.site, landing.run_date())
+    )
+    return calculable(outcomes)
+
+
+def history_as_of(landing: Landing) -> tuple[StudyRightHistory, pl.DataFrame]:
+    """The complete history of the landing area's newest export on its run date (:data:`HistoryReader`)."""
+    return history_from_folder(landing, landing.export_folder(student_admin.SYSTEM))
+
+
+#: how the student-year commands read one export: the landing area as it stood on a day → its complete history
+#: and the study rights held back (:func:`history_as_of`, or the pipeline's own assets from the command line)
+HistoryReader = Callable[[Landing], tuple[StudyRightHistory, pl.DataFrame]]

@@ -1,0 +1,106 @@
+"""Running the one job through Dagster's public execution API: the whole pipeline (``tiedolla run``), or the
+subset a command needs (a source's validated tables for ``tiedolla student-years`` and the backtest).
+
+Dagster rebuilds the job from plain arguments (``build_reconstructable_job``) wherever it executes, so the same
+call works on another executor or in another process; step outputs stay in run storage beside the warehouse,
+never all in memory at once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+import tempfile
+from pathlib import Path
+
+from dagster import (
+    AssetKey,
+    DagsterInstance,
+    JobDefinition,
+    JobExecutionResult,
+    build_reconstructable_job,
+    execute_job,
+)
+
+from pipelines.assets.validated import QUALITY_GATE, QUARANTINE_SUMMARY
+from pipelines.definitions import PIPELINE_JOB, make_definitions
+from pipelines.ingestion.landing import Landing
+from pipelines.progress import progress_logger
+from pipelines.validation import TableOutcome
+from schemas.metadata import Source
+
+#: the loggers a run reports through (the progress lines ``tiedolla run`` prints)
+RUN_CONFIG = {"loggers": {"progress": {}}}
+
+
+def pipeline_job(
+    landing: str,
+    warehouse: str,
+    as_of: str | None = None,
+    pseudonym_key: str | None = None,
+    site_config: str | None = None,
+    lock_for_run: bool = False,
+    allow_missing_sources: list[str] | None = None,
+    allow_shrink: bool = False,
+    rotate_key: bool = False,
+) -> JobDefinition:
+    """Every asset of the one Definitions as a job, from plain (serialisable) arguments."""
+    defs = make_definitions(
+        Path(landing),
+        Path(warehouse),
+        as_of,
+        pseudonym_key,
+        site_config,
+        loggers={"progress": progress_logger},
+        lock_for_run=lock_for_run,
+        allow_missing_sources=allow_missing_sources,
+        allow_shrink=allow_shrink,
+        rotate_key=rotate_key,
+    )
+    return defs.resolve_job_def(PIPELINE_JOB)
+
+
+def execute(asset_selection: list[AssetKey] | None = None, **arguments) -> JobExecutionResult:
+    """Execute the job of :func:`pipeline_job` ``(**arguments)`` (only ``asset_selection`` when given) on an
+    ephemeral instance. Use the result as a context manager to load an output."""
+    job = build_reconstructable_job(__name__, pipeline_job.__name__, reconstructable_kwargs=arguments)
+    return execute_job(
+        job, DagsterInstance.ephemeral(), run_config=RUN_CONFIG, raise_on_error=False, asset_selection=asset_selection
+    )
+
+
+class NotValidated(Exception):
+    """A step before the validated tables failed (a file that cannot be read at all, a missing export)."""
+
+
+def validated_tables(landing: Landing, source: Source) -> dict[str, TableOutcome]:
+    """``source``'s validated tables exactly as a run on ``landing`` validates them: its raw and validated assets,
+    materialised in this process into a throwaway warehouse (the quarantine they write is discarded; nothing is
+    published, and the pseudonym key is a throwaway one)."""
+    system = source.system
+    selection = [AssetKey([system, f"{kind}_{t.name}"]) for t in source.tables for kind in ("raw", "validated")]
+    selection += [AssetKey([system, QUARANTINE_SUMMARY]), AssetKey([system, QUALITY_GATE])]
+    with tempfile.TemporaryDirectory(prefix="tiedolla-validate-") as warehouse:
+        arguments = dict(
+            landing=str(landing.path),
+            warehouse=warehouse,
+            as_of=landing.as_of.isoformat() if isinstance(landing.as_of, dt.date) else None,
+            pseudonym_key=secrets.token_hex(32),
+            site_config=str(landing.site.file) if landing.site.own else None,
+        )
+        with execute(selection, **arguments) as result:
+            failed = [
+                e.step_failure_data.error
+                for e in result.all_events
+                if e.is_step_failure and not e.step_key.endswith(("_check", "checks"))
+            ]
+            if failed:
+                raise NotValidated(root_cause(failed[0]))
+            return {t.name: result.output_for_node(f"validate_{system}", f"validated_{t.name}") for t in source.tables}
+
+
+def root_cause(error) -> str:
+    """The innermost error's own words (Dagster wraps them in its own)."""
+    while error.cause is not None:
+        error = error.cause
+    return error.message.strip().splitlines()[-1]

@@ -1,0 +1,50 @@
+"""One pipeline path: commands get validated data from the pipeline's own assets, run through Dagster's public
+execution API (pipelines/execution.py)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from pipelines.execution import NotValidated, validated_tables
+from pipelines.ingestion.landing import Landing
+from pipelines.marts.student_year_history import history_as_of
+from schemas import student_admin
+
+PIPELINES = Path(__file__).resolve().parent.parent / "pipelines"
+
+
+def test_the_validated_assets_and_the_plain_reading_give_the_same_complete_history(small_landing):
+    """The command line reads an export through the assets; late recording reads an older one with the plain
+    functions the assets call. Both must count the same study rights with the same timelines."""
+    from pipelines.marts.student_year_history import calculable
+
+    landing = Landing.at(small_landing)
+    through_assets, held_assets = calculable(validated_tables(landing, student_admin.SOURCE))
+    plain, held_plain = history_as_of(landing)
+    assert through_assets.study_rights.height > 100
+    for part in ("study_rights", "status_periods", "additional_periods", "workplace_periods"):
+        assert getattr(through_assets, part).equals(getattr(plain, part)), part
+    assert held_assets.height > 0 and held_assets.equals(held_plain)
+
+
+def test_an_export_the_assets_cannot_read_is_refused_in_the_steps_own_words(small_landing, tmp_path):
+    landing = tmp_path / "landing"
+    shutil.copytree(small_landing, landing)
+    for export in (landing / "student_admin").iterdir():
+        shutil.rmtree(export)  # the student-administration exports are gone
+    with pytest.raises(NotValidated, match="no export folder"):
+        validated_tables(Landing.at(landing), student_admin.SOURCE)
+
+
+def test_no_module_uses_dagsters_private_api():
+    private = [
+        f"{path.relative_to(PIPELINES.parent)}:{n}"
+        for path in PIPELINES.rglob("*.py")
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if re.search(r"\bdagster\._", line)
+    ]
+    assert not private, private
