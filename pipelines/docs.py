@@ -171,6 +171,11 @@ WHERE_THINGS_GO = (
         "(`tests/test_architecture.py`).",
     ),
     (
+        "a command",
+        "in `pipelines/cli.py`; one that needs validated data gets it from the pipeline's own assets "
+        "(`pipelines/execution.py`: the subset materialised in process), never by reading and validating again.",
+    ),
+    (
         "a site setting",
         "in `SETTINGS` of `pipelines/site.py` (its check and what it must be) with a property of "
         "`Site`, and in `pipelines/config/site.yaml` with a comment.",
