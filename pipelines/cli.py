@@ -40,12 +40,27 @@ def cmd_generate(args) -> int:
     out, day = Path(args.out), args.as_of.isoformat()
     if not 0 <= args.august_surge <= 10:
         raise UsageError(f"--august-surge {args.august_surge} is not a share from 0 to 10 (0.3 = 30 % more)")
+    if args.providers is not None:
+        return _generate_network(args, out)
     folder = generate(args.size, args.seed, out, args.as_of, clean=args.clean, august_surge=args.august_surge)
     print(f"wrote {folder}, {out / 'crm' / day} and the intake plans in {out / 'plans'}")
     print(
         f"truth of injected defects: {out / 'truth' / '<source>' / day / 'defects.csv'}; "
         f"of which records are one organisation: {out / 'truth' / 'crm' / day / 'organizations.csv'}"
     )
+    return 0
+
+
+def _generate_network(args, out: Path) -> int:
+    from pipelines.demo_data.network import generate_network
+
+    if not 1 <= args.providers <= 99:
+        raise UsageError(f"--providers {args.providers} is not a number of providers from 1 to 99")
+    if args.august_surge:
+        raise UsageError("--august-surge is for a single provider, not with --providers")
+    ids = generate_network(args.providers, args.size, args.seed, out, args.as_of, clean=args.clean)
+    print(f"wrote a network of {len(ids)} providers in {out}: one folder each (<provider>/student_admin/, crm/, …)")
+    print(f"their names and groups: {out / 'providers.csv'}")
     return 0
 
 
@@ -549,6 +564,13 @@ def parser() -> argparse.ArgumentParser:
     )
     g.add_argument("--seed", type=int, default=1, help="the random seed: the same seed writes the same data")
     g.add_argument("--out", required=True, help="landing folder to write")
+    g.add_argument(
+        "--providers",
+        type=int,
+        metavar="N",
+        help="a network of N fictional providers of about --size each, with different profiles (size, fields, "
+        "dropout, CRM use): one folder per provider and providers.csv",
+    )
     g.add_argument("--as-of", type=_date, default=DEMO_AS_OF, help="export date, YYYY-MM-DD (default %(default)s)")
     g.add_argument(
         "--august-surge",

@@ -202,6 +202,15 @@ FIELDS = _catalogue(
         "valma). Not in KOSKI's report: reported beside it, not reconciled.",
     ),
     Field("source_system_code", pl.Utf8, "The system the study right was transferred from."),
+    # ---- A network of providers ------------------------------------------------------------------------------
+    Field(
+        "provider_id",
+        pl.Utf8,
+        "The provider's organisation id: its OPH organisation OID (1.2.246.562.10.…) or its Y-tunnus; the name of its "
+        "folder in a network landing area.",
+    ),
+    Field("provider_name", pl.Utf8, "The provider's name (koulutuksen järjestäjä)."),
+    Field("provider_group", pl.Utf8, "The provider's group in the network, e.g. its region."),
     # ---- The published star ----------------------------------------------------------------------------------
     Field(
         "student_key",

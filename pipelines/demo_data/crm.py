@@ -16,10 +16,9 @@ import numpy as np
 import polars as pl
 
 from pipelines.demo_data.people import employers
+from pipelines.demo_data.profiles import UNMANAGED_SHARE
 from schemas.codes import option_set
 
-#: share of hosting employers with no CRM account at all
-UNMANAGED_SHARE = 0.25
 #: CRM-only organisations (partners, schools, public bodies, prospects) per hosting employer
 CRM_ONLY_SHARE = 0.3
 POSTAL_CODES = {
@@ -97,7 +96,9 @@ def _day(rng: np.random.Generator, first: dt.date, last: dt.date) -> dt.date:
     return dt.date.fromordinal(int(rng.integers(first.toordinal(), last.toordinal() + 1)))
 
 
-def build_crm(seed: int, hosting: list[dict], pools: dict, as_of: dt.date) -> dict[str, pl.DataFrame]:
+def build_crm(
+    seed: int, hosting: list[dict], pools: dict, as_of: dt.date, unmanaged_share: float = UNMANAGED_SHARE
+) -> dict[str, pl.DataFrame]:
     """CRM tables; ``accounts.__org`` is the truth of which organisation (``ORG-…``) an account is."""
     rng = np.random.default_rng([seed, 4])
     taken = {e["name"] for e in hosting}
@@ -112,7 +113,7 @@ def build_crm(seed: int, hosting: list[dict], pools: dict, as_of: dt.date) -> di
 
     accounts = []
     for org in organisations:
-        if org["hosting"] and rng.random() < UNMANAGED_SHARE:
+        if org["hosting"] and rng.random() < unmanaged_share:
             continue
         created = _day(rng, first_day, as_of - dt.timedelta(days=30))
         accounts.append(

@@ -21,6 +21,7 @@ from pipelines.demo_data.crm_defects import CRM_DEFECTS, inject_crm
 from pipelines.demo_data.defects import DEFECT, DEFECTS, DefectClass, inject
 from pipelines.demo_data.koski import write_koski_report
 from pipelines.demo_data.people import name_pools
+from pipelines.demo_data.profiles import DEFAULT, Profile
 from pipelines.demo_data.snapshots import known_on, month_ends_before, with_recording_dates
 from pipelines.demo_data.world import EMPLOYER, World, build_world
 from schemas import crm, plans, student_admin
@@ -82,13 +83,15 @@ def generate(
     history: bool | None = None,
     clean: bool = False,
     august_surge: float = 0.0,
+    profile: Profile = DEFAULT,
 ) -> Path:
     """Generate the exports of ``as_of`` (and, with ``history``, one per earlier month end); returns the newest folder.
 
     ``clean`` writes the same world without any of its defects (the truth then lists none): what the figures would
     be if every record were right, to measure what the defects cost. ``august_surge`` adds a new August group to
-    the previous year (``build_world``); the intake plans of both years know it."""
-    world = build_world(size, seed, as_of, august_surge)
+    the previous year (``build_world``); the intake plans of both years know it. ``profile``: what sets this
+    provider apart in a network (``pipelines/demo_data/network.py``)."""
+    world = build_world(size, seed, as_of, august_surge, profile)
     for year in (as_of.year - 1, as_of.year):
         write_plan(world, np.random.default_rng([seed, 7, year]), out, year)
     world.tables["assessed_units"] = _quoting_examples(world.tables["assessed_units"])
@@ -141,7 +144,7 @@ def write_plan(world: World, rng: np.random.Generator, out: Path, year: int) -> 
 def _write_crm(world: World, workplaces: pl.DataFrame, seed: int, out: Path, clean: bool) -> None:
     """The CRM export of the as-of date, and the truth of which records are one organisation."""
     pools = name_pools(seed)
-    tables = build_crm(seed, world.employers, pools, world.as_of)
+    tables = build_crm(seed, world.employers, pools, world.as_of, world.profile.unmanaged_share)
     if not clean:
         tables = inject_crm(np.random.default_rng([seed, 5]), tables, pools)
     write_export(crm.SOURCE, tables, CRM_DEFECTS, out, world.as_of, not clean)

@@ -14,6 +14,7 @@ import numpy as np
 import polars as pl
 
 from pipelines.demo_data.people import employers, hetu, name_pools
+from pipelines.demo_data.profiles import DEFAULT, Profile
 from pipelines.marts.student_years import ADDITIONAL_PERIODS
 from schemas.codes import reference
 
@@ -56,6 +57,7 @@ class World:
     as_of: dt.date
     tables: dict[str, pl.DataFrame]
     employers: list[dict]
+    profile: Profile = DEFAULT
 
 
 def _day(d: dt.date) -> int:
@@ -78,16 +80,17 @@ def _start_date(rng, first: dt.date, as_of: dt.date) -> dt.date:
     return d if first <= d <= as_of else _date(rng.integers(_day(first), _day(as_of)))
 
 
-def _history(rng, start: dt.date, months: float, youth: bool, as_of: dt.date):
+def _history(rng, start: dt.date, months: float, youth: bool, as_of: dt.date, profile: Profile = DEFAULT):
     """Status periods and part-time periods of one study right, cut at the as-of date."""
     funding = str(rng.choice(FUNDING_MIX)) if not youth else "1"
     fate = rng.random()
+    graduates, drops_out, considered_out = profile.fates()
     planned_end = _date(_day(start) + int(months * 30.4))
-    if fate < 0.62:  # graduates after 1–3 years (earlier or later than planned)
+    if fate < graduates:  # graduates after 1–3 years (earlier or later than planned)
         end, ending = _date(_day(planned_end) + int(rng.integers(-60, 240))), "valmistunut"
-    elif fate < 0.82:
+    elif fate < drops_out:
         end, ending = _date(_day(start) + int(rng.integers(20, max(21, _day(planned_end) - _day(start))))), "eronnut"
-    elif fate < 0.86:
+    elif fate < considered_out:
         end, ending = _date(_day(start) + int(rng.integers(60, 500))), "katsotaaneronneeksi"
     else:  # continues past planned end
         end, ending = _date(_day(planned_end) + int(rng.integers(200, 500))), "eronnut"
@@ -122,17 +125,25 @@ def _history(rng, start: dt.date, months: float, youth: bool, as_of: dt.date):
     return periods, planned_end, None
 
 
-def build_world(size: str, seed: int, as_of: dt.date, august_surge: float = 0.0) -> World:
-    """The world of ``size`` students; ``august_surge`` adds that share of the previous year's August intake as new
-    students starting then (a new group the history of earlier years does not show)."""
+def build_world(size: str, seed: int, as_of: dt.date, august_surge: float = 0.0, profile: Profile = DEFAULT) -> World:
+    """The world of ``size`` students (scaled by the provider's ``profile``); ``august_surge`` adds that share of the
+    previous year's August intake as new students starting then (a new group the history of earlier years does not
+    show)."""
     rng = np.random.default_rng(seed)
     pools = name_pools(seed)
-    n_students = SIZES[size]
+    n_students = round(SIZES[size] * profile.scale)
     first = dt.date(as_of.year - 6, 1, 1)  # students already studying when the history we report begins
     quals = [q for q in reference("qualifications")]
     weights = np.array(
         [
-            6.0 if q["qualification_type"] == "perustutkinto" else 2.0 if "tutkinto" in q["qualification_type"] else 1.0
+            (
+                6.0
+                if q["qualification_type"] == "perustutkinto"
+                else 2.0
+                if "tutkinto" in q["qualification_type"]
+                else 1.0
+            )
+            * (4.0 if profile.fields and q["koulutus_code"].startswith(profile.fields) else 1.0)
             for q in quals
         ]
     )
@@ -176,7 +187,7 @@ def build_world(size: str, seed: int, as_of: dt.date, august_surge: float = 0.0)
             study_type = q["study_right_type"]
             if study_type == "ammatillinentutkinto" and kind != "perustutkinto" and rng.random() < 0.25:
                 study_type = "ammatillinentutkintoosittainen"
-            history, planned_end, end = _history(rng, start, months, youth and kind == "perustutkinto", as_of)
+            history, planned_end, end = _history(rng, start, months, youth and kind == "perustutkinto", as_of, profile)
             sr = f"OO-{number}-{k + 1}"
             rights.append(
                 {
@@ -275,7 +286,7 @@ def build_world(size: str, seed: int, as_of: dt.date, august_surge: float = 0.0)
     }
     tables["assessed_units"] = _assessed_units(rng, tables["study_rights"], as_of)
     tables["targets"] = _targets(tables, as_of)
-    return World(as_of, tables, work)
+    return World(as_of, tables, work, profile)
 
 
 def _typed_business_id(rng, business_id: str) -> str | None:
