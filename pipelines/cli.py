@@ -234,6 +234,7 @@ def _opened(landing: str | Path, site_config: str | None = None):
 
 
 def cmd_run(args) -> int:
+    from pipelines.ingestion.providers import is_network
     from pipelines.publishing.pseudonyms import KeyProblem, pseudonym_key
     from pipelines.publishing.warehouse import Warehouse
 
@@ -242,9 +243,12 @@ def cmd_run(args) -> int:
         raise UsageError(f"landing folder {landing} does not exist")
     try:
         key = pseudonym_key(key_file=args.pseudonym_key_file, keep_away_from=(warehouse, landing))
-        Warehouse(warehouse).check_key(key, args.rotate_key)
+        if not is_network(landing):
+            Warehouse(warehouse).check_key(key, args.rotate_key)
     except KeyProblem as err:
         raise UsageError(str(err)) from None
+    if is_network(landing):
+        return _run_network(args, landing, warehouse, key)
     _check_landing(landing, args.as_of, args.site_config)
     print(f"running the pipeline on {landing} -> {warehouse}", file=sys.stderr)
     return _run_locked(
@@ -258,6 +262,61 @@ def cmd_run(args) -> int:
         args.allow_shrink,
         args.rotate_key,
     )
+
+
+def _run_network(args, landing: Path, warehouse: Path, key: bytes) -> int:
+    """Each provider of a network landing area as a run of its own: into ``<warehouse>/provider=<id>/`` (a hive
+    folder: a provider's BI reads only its own), with a pseudonym key of its own. A provider whose run is refused
+    keeps its last good release; the other providers go on."""
+    from pipelines.ingestion.problems import FileProblem
+    from pipelines.ingestion.providers import providers
+    from pipelines.publishing.pseudonyms import KeyProblem, provider_key
+    from pipelines.publishing.warehouse import Warehouse
+
+    try:
+        found = providers(landing)
+    except FileProblem as err:
+        raise UsageError(f"the network's providers: {err}") from None
+    if (warehouse / "published").exists():
+        raise UsageError(f"{warehouse} holds a single provider's release: a network needs a warehouse of its own")
+    outcomes: list[tuple[str, str]] = []
+    for provider in found:
+        own_key, target = provider_key(key, provider.id), warehouse / f"provider={provider.id}"
+        print(f"\nprovider {provider.id} ({provider.name}): {provider.folder} -> {target}", file=sys.stderr)
+        try:
+            Warehouse(target).check_key(own_key, args.rotate_key)
+            _check_landing(provider.folder, args.as_of, args.site_config)
+        except (KeyProblem, UsageError) as err:
+            print(f"tiedolla: {provider.id}: {err}", file=sys.stderr)
+            outcomes.append((provider.id, f"NOT RUN: {err}"))
+            continue
+        code = _run_locked(
+            provider.folder,
+            target,
+            args.as_of,
+            own_key.decode(),
+            args.site_config,
+            args.wait,
+            args.allow_missing_source,
+            args.allow_shrink,
+            args.rotate_key,
+        )
+        outcomes.append((provider.id, _NETWORK_OUTCOME[code] if code in _NETWORK_OUTCOME else f"exit {code}"))
+    print(f"\nnetwork of {len(found)} providers ({landing / 'providers.csv'}):")
+    names = {p.id: p.name for p in found}
+    for pid, outcome in outcomes:
+        print(f"  {pid:<30}{names[pid]:<40}{outcome}")
+    if all(outcome == _NETWORK_OUTCOME[0] for _, outcome in outcomes):
+        return 0
+    return 3 if all(outcome.startswith("published") for _, outcome in outcomes) else 1
+
+
+#: a provider's run, by its exit code, in the network's summary
+_NETWORK_OUTCOME = {
+    0: "published",
+    1: "NOT PUBLISHED: its previous release (if any) stays",
+    3: "published, but a report step failed",
+}
 
 
 def cmd_rollback(args) -> int:

@@ -27,6 +27,12 @@ def _digest(keyed: hmac.HMAC, value: str) -> str:
     return keyed.hexdigest()[:PSEUDONYM_LENGTH]
 
 
+def provider_key(key: bytes, provider: str) -> bytes:
+    """A network provider's own pseudonym key, derived from the network's key: the same person at two providers
+    gets two pseudonyms nobody can link, and one provider's key tells nothing of another's."""
+    return hmac.new(key, f"provider:{provider}".encode(), hashlib.sha256).hexdigest().encode()
+
+
 KEY_VARIABLE = "TIEDOLLA_PSEUDONYM_KEY"
 KEY_FILE_VARIABLE = "TIEDOLLA_PSEUDONYM_KEY_FILE"
 MIN_KEY_LENGTH = 16

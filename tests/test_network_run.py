@@ -1,0 +1,101 @@
+"""Running a network landing area: each provider a run of its own, into its own hive folder, with its own key."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from pipelines.demo_data.network import generate_network
+from pipelines.publishing.pseudonyms import provider_key
+from tests.conftest import TEST_KEY, run_cli
+
+AS_OF = dt.date(2026, 11, 20)
+
+
+@pytest.fixture(scope="module")
+def network(tmp_path_factory) -> tuple[Path, list[str]]:
+    out = tmp_path_factory.mktemp("network")
+    return out, generate_network(2, "small", 1, out, AS_OF, history=False)
+
+
+@pytest.fixture(scope="module")
+def network_run(network, tmp_path_factory, fast_env):
+    landing, ids = network
+    warehouse = tmp_path_factory.mktemp("network_warehouse")
+    result = run_cli("run", "--landing", str(landing), "--warehouse", str(warehouse), env=fast_env)
+    return result, warehouse
+
+
+def _digests(published: Path) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(published.glob("*.parquet"))}
+
+
+def test_each_provider_is_published_into_its_own_hive_folder(network, network_run):
+    (_, ids), (result, warehouse) = network, network_run
+    assert result.returncode == 0, result.stderr
+    for pid in ids:
+        assert len(_digests(warehouse / f"provider={pid}" / "published")) == 21
+        assert f"{pid:<30}" in result.stdout and "published" in result.stdout
+    glob = str(warehouse / "*" / "published" / "fact_study_right.parquet")
+    per_provider = dict(
+        duckdb.sql(
+            f"SELECT provider, count(*) FROM read_parquet('{glob}', hive_partitioning = true) GROUP BY 1"
+        ).fetchall()
+    )
+    assert set(per_provider) == set(ids) and all(n > 100 for n in per_provider.values())
+
+
+def test_a_providers_figures_equal_a_single_run_of_its_folder(network, network_run, tmp_path, fast_env):
+    (landing, ids), (_, warehouse) = network, network_run
+    own = provider_key(TEST_KEY.encode(), ids[1]).decode()
+    alone = tmp_path / "alone"
+    result = run_cli("run", "--landing", str(landing / ids[1]), "--warehouse", str(alone), key=own, env=fast_env)
+    assert result.returncode == 0, result.stderr
+    assert _digests(alone / "published") == _digests(warehouse / f"provider={ids[1]}" / "published")
+
+
+def test_the_same_student_number_at_two_providers_gets_two_unlinkable_pseudonyms(network, network_run):
+    (landing, ids), (_, warehouse) = network, network_run
+    numbers = [
+        set((landing / pid / "student_admin" / AS_OF.isoformat() / "opiskelijat.csv").read_text("utf-8").split())
+        for pid in ids
+    ]
+    assert numbers[0] & numbers[1]  # the generated providers number their students alike
+    keys = [
+        {
+            row[0]
+            for row in duckdb.sql(
+                f"SELECT student_key FROM '{warehouse / f'provider={pid}' / 'published' / 'dim_student.parquet'}'"
+            ).fetchall()
+        }
+        for pid in ids
+    ]
+    assert keys[0] and keys[1] and not keys[0] & keys[1]
+
+
+def test_a_refused_provider_keeps_its_release_and_the_others_go_on(network, network_run, tmp_path, fast_env):
+    (landing, ids), (_, warehouse) = network, network_run
+    broken, copy = tmp_path / "landing", tmp_path / "warehouse"
+    shutil.copytree(landing, broken)
+    shutil.copytree(warehouse, copy, symlinks=True)
+    before = _digests(copy / f"provider={ids[1]}" / "published")
+    shutil.rmtree(broken / ids[1] / "student_admin")  # its student-administration export is gone
+    result = run_cli("run", "--landing", str(broken), "--warehouse", str(copy), env=fast_env)
+    assert result.returncode == 1
+    assert f"{ids[1]}: " in result.stderr and "holds no student-administration export" in result.stderr
+    summary = result.stdout[result.stdout.index("network of 2 providers") :]
+    assert "NOT RUN" in summary and summary.count("published") >= 1
+    assert _digests(copy / f"provider={ids[1]}" / "published") == before
+    assert len(_digests(copy / f"provider={ids[0]}" / "published")) == 21
+
+
+def test_a_network_is_not_run_into_a_single_providers_warehouse(network, tmp_path):
+    landing, single = network[0], tmp_path / "single"
+    (single / "published").mkdir(parents=True)  # (what a single provider's release leaves)
+    result = run_cli("run", "--landing", str(landing), "--warehouse", str(single))
+    assert result.returncode == 2 and "holds a single provider's release" in result.stderr
