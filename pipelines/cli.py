@@ -73,14 +73,17 @@ def run_pipeline(
     allow_missing_sources: list[str] | None = None,
     allow_shrink: bool = False,
     rotate_key: bool = False,
+    provider: str | None = None,
 ):
-    """Materialise every asset of the one Definitions; returns Dagster's result (its events).
+    """Materialise every asset of the one Definitions (in a network: the ``provider``'s partition); returns
+    Dagster's result (its events).
 
     The caller holds the warehouse's run lock (``_run_locked``), so the resource does not take it again.
     """
     from pipelines.execution import execute
 
     with execute(
+        provider=provider,
         landing=str(landing),
         warehouse=str(warehouse),
         as_of=as_of.isoformat() if as_of else None,
@@ -177,11 +180,14 @@ def _run_locked(
     allow_missing_sources: list[str] | None = None,
     allow_shrink: bool = False,
     rotate_key: bool = False,
+    provider: str | None = None,
 ) -> int:
-    """One run at a time per warehouse; stale staging of runs that crashed is cleared first."""
-    from pipelines.publishing.warehouse import Warehouse, WarehouseBusy
+    """One run at a time per warehouse (in a network: per provider's); stale staging of runs that crashed is
+    cleared first."""
+    from pipelines.publishing.warehouse import Warehouse, WarehouseBusy, provider_folder
 
-    wh = Warehouse(warehouse)
+    target = warehouse / provider_folder(provider) if provider else warehouse
+    wh = Warehouse(target)
     try:
         with wh.lock("run", wait_seconds=wait):
             stale = wh.clear_stale_staging()
@@ -189,14 +195,22 @@ def _run_locked(
                 print(f"cleared the staging of {len(stale)} unfinished earlier run(s)", file=sys.stderr)
             try:
                 result = run_pipeline(
-                    landing, warehouse, as_of, key, site_config, allow_missing_sources, allow_shrink, rotate_key
+                    landing,
+                    warehouse,
+                    as_of,
+                    key,
+                    site_config,
+                    allow_missing_sources,
+                    allow_shrink,
+                    rotate_key,
+                    provider,
                 )
             finally:  # values passed between steps hold unpublished personal data: none stays at rest
                 shutil.rmtree(warehouse / ".dagster" / "storage", ignore_errors=True)
     except WarehouseBusy as err:
         print(f"tiedolla: {err}", file=sys.stderr)
         return 1
-    return _report(result, warehouse)
+    return _report(result, target)
 
 
 def _check_landing(landing: Path, as_of: dt.date | None, site_config: str | None) -> None:
@@ -265,13 +279,13 @@ def cmd_run(args) -> int:
 
 
 def _run_network(args, landing: Path, warehouse: Path, key: bytes) -> int:
-    """Each provider of a network landing area as a run of its own: into ``<warehouse>/provider=<id>/`` (a hive
-    folder: a provider's BI reads only its own), with a pseudonym key of its own. A provider whose run is refused
-    keeps its last good release; the other providers go on."""
+    """Each provider of a network landing area as a run of its own partition: into ``<warehouse>/provider=<id>/``
+    (a hive folder: a provider's BI reads only its own), with a pseudonym key of its own. A provider whose run is
+    refused keeps its last good release; the other providers go on."""
     from pipelines.ingestion.problems import FileProblem
     from pipelines.ingestion.providers import providers
     from pipelines.publishing.pseudonyms import KeyProblem, provider_key
-    from pipelines.publishing.warehouse import Warehouse
+    from pipelines.publishing.warehouse import Warehouse, provider_folder
 
     try:
         found = providers(landing)
@@ -281,7 +295,7 @@ def _run_network(args, landing: Path, warehouse: Path, key: bytes) -> int:
         raise UsageError(f"{warehouse} holds a single provider's release: a network needs a warehouse of its own")
     outcomes: list[tuple[str, str]] = []
     for provider in found:
-        own_key, target = provider_key(key, provider.id), warehouse / f"provider={provider.id}"
+        own_key, target = provider_key(key, provider.id), warehouse / provider_folder(provider.id)
         print(f"\nprovider {provider.id} ({provider.name}): {provider.folder} -> {target}", file=sys.stderr)
         try:
             Warehouse(target).check_key(own_key, args.rotate_key)
@@ -291,15 +305,16 @@ def _run_network(args, landing: Path, warehouse: Path, key: bytes) -> int:
             outcomes.append((provider.id, f"NOT RUN: {err}"))
             continue
         code = _run_locked(
-            provider.folder,
-            target,
+            landing,
+            warehouse,
             args.as_of,
-            own_key.decode(),
+            key.decode(),
             args.site_config,
             args.wait,
             args.allow_missing_source,
             args.allow_shrink,
             args.rotate_key,
+            provider.id,
         )
         outcomes.append((provider.id, _NETWORK_OUTCOME[code] if code in _NETWORK_OUTCOME else f"exit {code}"))
     print(f"\nnetwork of {len(found)} providers ({landing / 'providers.csv'}):")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from dagster import AssetSelection, Definitions, define_asset_job, in_process_executor
+from dagster import AssetSelection, Definitions, StaticPartitionsDefinition, define_asset_job, in_process_executor
 
 from pipelines.assets.checks import CHECKS
 from pipelines.assets.organization_master import ORGANIZATION_ASSETS
@@ -20,6 +20,7 @@ from pipelines.assets.student_years import (
     student_year_history,
 )
 from pipelines.assets.validated import VALIDATE_ASSETS
+from pipelines.ingestion.providers import is_network, providers
 from pipelines.resources import LandingArea, WarehouseResource
 from pipelines.run_storage import RunStorage
 
@@ -45,6 +46,12 @@ ASSETS = [
 ]
 
 
+def _by_provider(assets: list, providers: list[str]) -> list:
+    """Every asset partitioned by the network's providers: a run is one provider's."""
+    partitions = StaticPartitionsDefinition(providers)
+    return [a.map_asset_specs(lambda spec: spec.replace_attributes(partitions_def=partitions)) for a in assets]
+
+
 def make_definitions(
     landing: Path,
     warehouse: Path,
@@ -57,9 +64,11 @@ def make_definitions(
     allow_shrink: bool = False,
     rotate_key: bool = False,
 ) -> Definitions:
+    network = is_network(Path(landing))
+    waivers = Path(warehouse) / ("provider={provider}" if network else "") / WAIVER_FILE
     return Definitions(
         loggers=loggers,
-        assets=ASSETS,
+        assets=_by_provider(ASSETS, [p.id for p in providers(Path(landing))]) if network else ASSETS,
         asset_checks=CHECKS,
         jobs=[define_asset_job(PIPELINE_JOB, selection=AssetSelection.all())],
         resources={
@@ -69,10 +78,15 @@ def make_definitions(
                 site_config=site_config,
                 allow_missing_sources=list(allow_missing_sources or []),
                 allow_shrink=allow_shrink,
-                warehouse_waivers=str(Path(warehouse) / WAIVER_FILE),
+                warehouse_waivers=str(waivers),
+                network=network,
             ),
             "warehouse": WarehouseResource(
-                path=str(warehouse), pseudonym_key=pseudonym_key, lock_for_run=lock_for_run, rotate_key=rotate_key
+                path=str(warehouse),
+                pseudonym_key=pseudonym_key,
+                lock_for_run=lock_for_run,
+                rotate_key=rotate_key,
+                network=network,
             ),
             # intermediate values (text tables, validated frames) live beside the warehouse
             "io_manager": RunStorage(base_dir=str(Path(warehouse) / ".dagster" / "storage")),

@@ -108,10 +108,11 @@ LAYERS = (
     ("pipelines.definitions | pipelines.progress", "the one Dagster `Definitions` object; the run's progress log"),
     ("pipelines.assets", "Dagster assets and asset checks, grouped by domain: thin, they call the layers below"),
     (
-        "pipelines.resources | pipelines.run_storage",
-        "Dagster resources and the IO manager: thin adapters that "
-        "build the plain objects below (`Landing`, `Site`, `Warehouse`)",
+        "pipelines.resources",
+        "Dagster resources: thin adapters that build the plain objects below (`Landing`, `Site`, `Warehouse`), "
+        "a network's run for its provider",
     ),
+    ("pipelines.run_storage", "the IO manager: values between steps, apart per partition"),
     (
         "pipelines.quarantine | pipelines.docs | pipelines.demo_data",
         "quarantine files and `forget`; these pages; the synthetic demo exports",

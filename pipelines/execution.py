@@ -26,6 +26,7 @@ from pipelines.assets.validated import QUALITY_GATE, QUARANTINE_SUMMARY
 from pipelines.definitions import PIPELINE_JOB, make_definitions
 from pipelines.ingestion.landing import Landing
 from pipelines.progress import progress_logger
+from pipelines.run_storage import PARTITION_TAG
 from pipelines.validation import TableOutcome
 from schemas.metadata import Source
 
@@ -60,12 +61,20 @@ def pipeline_job(
     return defs.resolve_job_def(PIPELINE_JOB)
 
 
-def execute(asset_selection: list[AssetKey] | None = None, **arguments) -> JobExecutionResult:
-    """Execute the job of :func:`pipeline_job` ``(**arguments)`` (only ``asset_selection`` when given) on an
-    ephemeral instance. Use the result as a context manager to load an output."""
+def execute(
+    asset_selection: list[AssetKey] | None = None, provider: str | None = None, **arguments
+) -> JobExecutionResult:
+    """Execute the job of :func:`pipeline_job` ``(**arguments)`` on an ephemeral instance: only
+    ``asset_selection`` when given, and in a network the ``provider``'s partition. Use the result as a context
+    manager to load an output."""
     job = build_reconstructable_job(__name__, pipeline_job.__name__, reconstructable_kwargs=arguments)
     return execute_job(
-        job, DagsterInstance.ephemeral(), run_config=RUN_CONFIG, raise_on_error=False, asset_selection=asset_selection
+        job,
+        DagsterInstance.ephemeral(),
+        run_config=RUN_CONFIG,
+        raise_on_error=False,
+        asset_selection=asset_selection,
+        tags={PARTITION_TAG: provider} if provider else None,
     )
 
 

@@ -11,9 +11,20 @@ from dagster import ConfigurableResource, DagsterRun, InitResourceContext
 from pydantic import PrivateAttr
 
 from pipelines.ingestion.landing import Landing
-from pipelines.publishing.pseudonyms import pseudonym_key
-from pipelines.publishing.warehouse import KEEP_VERSIONS, Warehouse
+from pipelines.publishing.pseudonyms import provider_key, pseudonym_key
+from pipelines.publishing.warehouse import KEEP_VERSIONS, Warehouse, provider_folder
+from pipelines.run_storage import PARTITION_TAG
 from pipelines.site import Site
+
+
+def run_provider(context: InitResourceContext, network: bool) -> str | None:
+    """The provider a run of a network is for: its partition (None outside a network)."""
+    if not network:
+        return None
+    provider = context.run.tags.get(PARTITION_TAG) if context.run else None
+    if not provider:
+        raise ValueError("a network's run is one provider's: choose its partition (the provider's organisation id)")
+    return provider
 
 
 class LandingArea(ConfigurableResource):
@@ -26,20 +37,30 @@ class LandingArea(ConfigurableResource):
     allow_missing_sources: list[str] = []
     #: this run may publish tables much smaller than the current release's (``--allow-shrink``)
     allow_shrink: bool = False
-    #: the waiver file of a run without a site configuration of its own (beside the warehouse, never in the package)
+    #: the waiver file of a run without a site configuration of its own (beside the warehouse, never in the package);
+    #: in a network, ``{provider}`` in it is the run's provider
     warehouse_waivers: str | None = None
+    #: a network landing area: each run is one provider's (its partition), ``<path>/<provider>/``
+    network: bool = False
     _landing: Landing | None = PrivateAttr(default=None)
+    _provider: str | None = PrivateAttr(default=None)
+
+    def setup_for_execution(self, context: InitResourceContext) -> None:
+        self._provider = run_provider(context, self.network)
 
     def open(self) -> Landing:
-        """The landing area and its site configuration, read once (a setting of the wrong kind stops here)."""
+        """The landing area (a network's: the run's provider's) and its site configuration, read once (a setting
+        of the wrong kind stops here)."""
         if self._landing is None:
+            waivers = self.warehouse_waivers
             site = Site.read(
                 self.site_config,
                 allow_missing_sources=self.allow_missing_sources,
                 allow_shrink=self.allow_shrink,
-                warehouse_waivers=self.warehouse_waivers,
+                warehouse_waivers=waivers.format(provider=self._provider) if waivers else None,
             )
-            self._landing = Landing(Path(self.path), site, dt.date.fromisoformat(self.as_of) if self.as_of else None)
+            path = Path(self.path) / self._provider if self.network else Path(self.path)
+            self._landing = Landing(path, site, dt.date.fromisoformat(self.as_of) if self.as_of else None)
         return self._landing
 
 
@@ -53,10 +74,15 @@ class WarehouseResource(ConfigurableResource):
     lock_for_run: bool = True
     #: this run changes the pseudonym key on purpose (``--rotate-key``): older versions go with the old key
     rotate_key: bool = False
+    #: a network's: each run is one provider's (its partition), published into ``<path>/provider=<id>/`` with a
+    #: pseudonym key of its own
+    network: bool = False
     _run_lock: Any = PrivateAttr(default=None)
+    _provider: str | None = PrivateAttr(default=None)
 
     def open(self) -> Warehouse:
-        return Warehouse(Path(self.path), self.keep_versions)
+        root = Path(self.path)
+        return Warehouse(root / provider_folder(self._provider) if self._provider else root, self.keep_versions)
 
     def staging(self, run: DagsterRun) -> Path:
         """The staging folder of a run and of its re-executions (from failure, or of single assets in the UI):
@@ -64,7 +90,8 @@ class WarehouseResource(ConfigurableResource):
         return self.open().staging(run.root_run_id or run.run_id)
 
     def setup_for_execution(self, context: InitResourceContext) -> None:
-        """One run at a time per warehouse, also for runs started from the Dagster UI."""
+        """One run at a time per warehouse (a network's: per provider), also for runs started from the Dagster UI."""
+        self._provider = run_provider(context, self.network)
         if self.lock_for_run:
             self._run_lock = self.open().lock("run")
             self._run_lock.__enter__()  # raises WarehouseBusy, in words, when another run holds it
@@ -79,5 +106,7 @@ class WarehouseResource(ConfigurableResource):
     def key(self) -> bytes:
         """The pseudonym key: given, or from the environment (never from the warehouse); the warehouse's own key."""
         key = pseudonym_key(self.pseudonym_key, keep_away_from=(Path(self.path),))
+        if self._provider:
+            key = provider_key(key, self._provider)
         self.open().check_key(key, self.rotate_key)
         return key

@@ -23,10 +23,14 @@ from typing import IO
 
 import polars as pl
 import pyarrow as pa
-from dagster import ConfigurableIOManager, InputContext, OutputContext
+from dagster import ConfigurableIOManager, InitResourceContext, InputContext, OutputContext
+from pydantic import PrivateAttr
 
 from pipelines import failpoints
 from pipelines.files import atomic_write
+
+#: the run tag that names a run's partition (a network's provider)
+PARTITION_TAG = "dagster/partition"
 
 
 def _write_atomically(path: Path, write: Callable[[IO[bytes]], object]) -> None:
@@ -68,13 +72,21 @@ class _TablesMapped(pickle.Unpickler):
 class RunStorage(ConfigurableIOManager):
     base_dir: str
 
+    _partition: str | None = PrivateAttr(default=None)
+
+    def setup_for_execution(self, context: InitResourceContext) -> None:
+        """A run of a partition (a network's provider) keeps its values apart, so that two providers' runs never
+        meet."""
+        self._partition = context.run.tags.get(PARTITION_TAG) if context.run else None
+
     def _path(self, key_path: list[str]) -> Path:
-        return Path(self.base_dir, *key_path)
+        partition = [f"partition={self._partition}"] if self._partition else []
+        return Path(self.base_dir, *partition, *key_path)
 
     def handle_output(self, context: OutputContext, obj) -> None:
         path = self._path(context.asset_key.path)
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        for folder in (Path(self.base_dir), *reversed(path.parents[: len(context.asset_key.path) - 1])):
+        for folder in (Path(self.base_dir), *reversed(path.parents[: len(path.relative_to(self.base_dir).parts) - 1])):
             os.chmod(folder, 0o700)  # unpublished personal data: the owner's only, whatever the umask
         token = uuid.uuid4().hex  # names this write's tables
         _write_atomically(path, lambda f: _TablesApart(f, path, token).dump(obj))

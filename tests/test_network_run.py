@@ -99,3 +99,15 @@ def test_a_network_is_not_run_into_a_single_providers_warehouse(network, tmp_pat
     (single / "published").mkdir(parents=True)  # (what a single provider's release leaves)
     result = run_cli("run", "--landing", str(landing), "--warehouse", str(single))
     assert result.returncode == 2 and "holds a single provider's release" in result.stderr
+
+
+def test_a_network_makes_one_dagster_partition_per_provider(network, tmp_path):
+    from pipelines.definitions import PIPELINE_JOB, make_definitions
+
+    landing, ids = network
+    defs = make_definitions(landing, tmp_path / "warehouse")
+    assert defs.resolve_job_def(PIPELINE_JOB).partitions_def.get_partition_keys() == ids
+    graph = defs.resolve_asset_graph()
+    assert all(graph.get(key).partitions_def is not None for key in graph.get_all_asset_keys())
+    single = make_definitions(landing / ids[0], tmp_path / "single").resolve_asset_graph()
+    assert all(single.get(key).partitions_def is None for key in single.get_all_asset_keys())

@@ -50,6 +50,12 @@ VERSION_REPORTS = ("dashboard", "data_docs")
 GATHERING = ".gathering"
 
 
+def provider_folder(provider: str) -> str:
+    """A network provider's warehouse inside the network's: a hive folder, so that BI reads each provider's own
+    and DuckDB reads them together with ``hive_partitioning`` (the ``provider`` column)."""
+    return f"provider={provider}"
+
+
 class WarehouseBusy(RuntimeError):
     """Another process holds the warehouse; the message says which and what to do."""
 
