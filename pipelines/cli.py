@@ -185,6 +185,7 @@ def _run_locked(
     """One run at a time per warehouse (in a network: per provider's); stale staging of runs that crashed is
     cleared first."""
     from pipelines.publishing.warehouse import Warehouse, WarehouseBusy, provider_folder
+    from pipelines.run_storage import apart
 
     target = warehouse / provider_folder(provider) if provider else warehouse
     wh = Warehouse(target)
@@ -206,7 +207,7 @@ def _run_locked(
                     provider,
                 )
             finally:  # values passed between steps hold unpublished personal data: none stays at rest
-                shutil.rmtree(warehouse / ".dagster" / "storage", ignore_errors=True)
+                shutil.rmtree(apart(warehouse / ".dagster" / "storage", provider), ignore_errors=True)
     except WarehouseBusy as err:
         print(f"tiedolla: {err}", file=sys.stderr)
         return 1
@@ -280,12 +281,14 @@ def cmd_run(args) -> int:
 
 def _run_network(args, landing: Path, warehouse: Path, key: bytes) -> int:
     """Each provider of a network landing area as a run of its own partition: into ``<warehouse>/provider=<id>/``
-    (a hive folder: a provider's BI reads only its own), with a pseudonym key of its own. A provider whose run is
-    refused keeps its last good release; the other providers go on."""
+    (a hive folder: a provider's BI reads only its own), with a pseudonym key of its own; ``--jobs`` providers at
+    once, each in a process of its own. A provider whose run is refused keeps its last good release; the other
+    providers go on."""
+    import concurrent.futures
+    import multiprocessing
+
     from pipelines.ingestion.problems import FileProblem
     from pipelines.ingestion.providers import providers
-    from pipelines.publishing.pseudonyms import KeyProblem, provider_key
-    from pipelines.publishing.warehouse import Warehouse, provider_folder
 
     try:
         found = providers(landing)
@@ -293,37 +296,53 @@ def _run_network(args, landing: Path, warehouse: Path, key: bytes) -> int:
         raise UsageError(f"the network's providers: {err}") from None
     if (warehouse / "published").exists():
         raise UsageError(f"{warehouse} holds a single provider's release: a network needs a warehouse of its own")
-    outcomes: list[tuple[str, str]] = []
-    for provider in found:
-        own_key, target = provider_key(key, provider.id), warehouse / provider_folder(provider.id)
-        print(f"\nprovider {provider.id} ({provider.name}): {provider.folder} -> {target}", file=sys.stderr)
-        try:
-            Warehouse(target).check_key(own_key, args.rotate_key)
-            _check_landing(provider.folder, args.as_of, args.site_config)
-        except (KeyProblem, UsageError) as err:
-            print(f"tiedolla: {provider.id}: {err}", file=sys.stderr)
-            outcomes.append((provider.id, f"NOT RUN: {err}"))
-            continue
-        code = _run_locked(
-            landing,
-            warehouse,
-            args.as_of,
-            key.decode(),
-            args.site_config,
-            args.wait,
-            args.allow_missing_source,
-            args.allow_shrink,
-            args.rotate_key,
-            provider.id,
-        )
-        outcomes.append((provider.id, _NETWORK_OUTCOME[code] if code in _NETWORK_OUTCOME else f"exit {code}"))
+    if not 1 <= args.jobs <= 64:
+        raise UsageError(f"--jobs {args.jobs} is not a number of providers to run at once from 1 to 64")
+    options = {
+        k: getattr(args, k)
+        for k in ("as_of", "site_config", "wait", "allow_missing_source", "allow_shrink", "rotate_key")
+    }
+    members = [(landing, warehouse, key, p.id, p.name, options) for p in found]
+    if args.jobs == 1:
+        outcomes = [_run_member(*m) for m in members]
+    else:  # (spawned, not forked: a fresh interpreter each, as on any other executor)
+        spawn = multiprocessing.get_context("spawn")
+        with concurrent.futures.ProcessPoolExecutor(max_workers=args.jobs, mp_context=spawn) as pool:
+            outcomes = list(pool.map(_run_member, *zip(*members, strict=True)))
     print(f"\nnetwork of {len(found)} providers ({landing / 'providers.csv'}):")
-    names = {p.id: p.name for p in found}
-    for pid, outcome in outcomes:
-        print(f"  {pid:<30}{names[pid]:<40}{outcome}")
-    if all(outcome == _NETWORK_OUTCOME[0] for _, outcome in outcomes):
+    for (_, _, _, pid, name, _), outcome in zip(members, outcomes, strict=True):
+        print(f"  {pid:<30}{name:<40}{outcome}")
+    if all(outcome == _NETWORK_OUTCOME[0] for outcome in outcomes):
         return 0
-    return 3 if all(outcome.startswith("published") for _, outcome in outcomes) else 1
+    return 3 if all(outcome.startswith("published") for outcome in outcomes) else 1
+
+
+def _run_member(landing: Path, warehouse: Path, key: bytes, provider: str, name: str, options: dict) -> str:
+    """One provider's run of a network (in this process or a worker's); returns its line of the summary."""
+    from pipelines.publishing.pseudonyms import KeyProblem, provider_key
+    from pipelines.publishing.warehouse import Warehouse, provider_folder
+
+    target = warehouse / provider_folder(provider)
+    print(f"\nprovider {provider} ({name}): {landing / provider} -> {target}", file=sys.stderr)
+    try:
+        Warehouse(target).check_key(provider_key(key, provider), options["rotate_key"])
+        _check_landing(landing / provider, options["as_of"], options["site_config"])
+    except (KeyProblem, UsageError) as err:
+        print(f"tiedolla: {provider}: {err}", file=sys.stderr)
+        return f"NOT RUN: {err}"
+    code = _run_locked(
+        landing,
+        warehouse,
+        options["as_of"],
+        key.decode(),
+        options["site_config"],
+        options["wait"],
+        options["allow_missing_source"],
+        options["allow_shrink"],
+        options["rotate_key"],
+        provider,
+    )
+    return _NETWORK_OUTCOME.get(code, f"exit {code}")
 
 
 #: a provider's run, by its exit code, in the network's summary
@@ -693,6 +712,13 @@ def parser() -> argparse.ArgumentParser:
         help="this run changes the pseudonym key on purpose: every pseudonym changes, and the kept older "
         "versions (made with the old key) are removed so no two keys mix (without it, a key other "
         "than the warehouse's is refused)",
+    )
+    r.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        metavar="N",
+        help="a network landing area: run N providers at once, each in a process of its own (default 1)",
     )
     r.add_argument(
         "--wait",

@@ -33,6 +33,11 @@ from pipelines.files import atomic_write
 PARTITION_TAG = "dagster/partition"
 
 
+def apart(storage: Path, partition: str | None) -> Path:
+    """Where a partition's run keeps its values in ``storage`` (a network's providers never meet)."""
+    return storage / f"partition={partition}" if partition else storage
+
+
 def _write_atomically(path: Path, write: Callable[[IO[bytes]], object]) -> None:
     """``write(file)`` into ``path`` atomically; values hold personal data: the owner's only."""
 
@@ -80,8 +85,7 @@ class RunStorage(ConfigurableIOManager):
         self._partition = context.run.tags.get(PARTITION_TAG) if context.run else None
 
     def _path(self, key_path: list[str]) -> Path:
-        partition = [f"partition={self._partition}"] if self._partition else []
-        return Path(self.base_dir, *partition, *key_path)
+        return apart(Path(self.base_dir), self._partition).joinpath(*key_path)
 
     def handle_output(self, context: OutputContext, obj) -> None:
         path = self._path(context.asset_key.path)

@@ -111,3 +111,21 @@ def test_a_network_makes_one_dagster_partition_per_provider(network, tmp_path):
     assert all(graph.get(key).partitions_def is not None for key in graph.get_all_asset_keys())
     single = make_definitions(landing / ids[0], tmp_path / "single").resolve_asset_graph()
     assert all(single.get(key).partitions_def is None for key in single.get_all_asset_keys())
+
+
+def test_providers_run_at_once_with_jobs_publish_what_they_publish_one_after_the_other(
+    network, network_run, tmp_path, fast_env
+):
+    (landing, ids), (_, one_by_one) = network, network_run
+    at_once = tmp_path / "at_once"
+    result = run_cli("run", "--landing", str(landing), "--warehouse", str(at_once), "--jobs", "2", env=fast_env)
+    assert result.returncode == 0, result.stderr
+    for pid in ids:
+        published = _digests(at_once / f"provider={pid}" / "published")
+        assert len(published) == 21 and published == _digests(one_by_one / f"provider={pid}" / "published")
+    assert not any((at_once / ".dagster" / "storage").rglob("*.arrow"))  # no values left at rest
+
+
+def test_jobs_must_be_a_number_of_providers(network, tmp_path):
+    result = run_cli("run", "--landing", str(network[0]), "--warehouse", str(tmp_path / "w"), "--jobs", "0")
+    assert result.returncode == 2 and "--jobs 0 is not a number of providers" in result.stderr
