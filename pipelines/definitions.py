@@ -7,6 +7,7 @@ from pathlib import Path
 
 from dagster import AssetSelection, Definitions, StaticPartitionsDefinition, define_asset_job, in_process_executor
 
+from pipelines.assets.automation import daily_schedule, new_export_sensor
 from pipelines.assets.checks import CHECKS
 from pipelines.assets.organization_master import ORGANIZATION_ASSETS
 from pipelines.assets.published import PUBLISHED_ASSETS, published_release
@@ -65,12 +66,15 @@ def make_definitions(
     rotate_key: bool = False,
 ) -> Definitions:
     network = is_network(Path(landing))
+    provider_ids = [p.id for p in providers(Path(landing))] if network else None
     waivers = Path(warehouse) / ("provider={provider}" if network else "") / WAIVER_FILE
     return Definitions(
         loggers=loggers,
-        assets=_by_provider(ASSETS, [p.id for p in providers(Path(landing))]) if network else ASSETS,
+        assets=_by_provider(ASSETS, provider_ids) if provider_ids else ASSETS,
         asset_checks=CHECKS,
         jobs=[define_asset_job(PIPELINE_JOB, selection=AssetSelection.all())],
+        sensors=[new_export_sensor(PIPELINE_JOB, Path(landing), provider_ids)],
+        schedules=[daily_schedule(PIPELINE_JOB, Path(landing), provider_ids)],
         resources={
             "landing": LandingArea(
                 path=str(landing),

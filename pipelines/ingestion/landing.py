@@ -20,6 +20,11 @@ def _is_date(name: str) -> bool:
         return False
 
 
+def dated_folders(root: Path) -> list[Path]:
+    """The export folders in ``root`` (``<root>/<YYYY-MM-DD>/``), oldest first."""
+    return sorted(p for p in root.glob("*") if p.is_dir() and _is_date(p.name)) if root.is_dir() else []
+
+
 @dataclass(frozen=True)
 class Landing:
     """A landing folder as a run sees it: its exports up to ``as_of`` (all of them when None), read by ``site``."""
@@ -42,8 +47,7 @@ class Landing:
 
     def exports(self, source: str) -> list[Path]:
         """Every export folder of ``source``, oldest first, whatever the as-of date."""
-        root = self.path / source
-        return sorted(p for p in root.glob("*") if p.is_dir() and _is_date(p.name)) if root.is_dir() else []
+        return dated_folders(self.path / source)
 
     def export_folder(self, source: str) -> Path:
         """The newest export folder of ``source`` on or before the as-of date."""

@@ -1,0 +1,70 @@
+"""When runs start by themselves (in ``dagster dev`` or a deployed daemon): a sensor when an export lands, and a
+daily schedule. In a network each request is one provider's partition. Both start stopped: turn them on in the UI.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from dagster import (
+    RunRequest,
+    ScheduleEvaluationContext,
+    SensorEvaluationContext,
+    SensorResult,
+    schedule,
+    sensor,
+)
+
+from pipelines.ingestion.landing import dated_folders
+from schemas import student_admin
+
+#: the daily run: early in the morning, before anyone opens a dashboard (Finnish time)
+DAILY_AT = "0 5 * * *"
+TIME_ZONE = "Europe/Helsinki"
+
+
+def _areas(landing: Path, providers: list[str] | None) -> list[tuple[str | None, Path]]:
+    """(partition, landing folder) of each provider; one unpartitioned area for a single provider."""
+    return [(p, landing / p) for p in providers] if providers else [(None, landing)]
+
+
+def new_export_sensor(job_name: str, landing: Path, providers: list[str] | None):
+    @sensor(
+        name="new_export",
+        job_name=job_name,
+        minimum_interval_seconds=300,
+        description="Requests a run (in a network: the provider's) when a new student-administration export folder "
+        "lands, once per folder.",
+    )
+    def new_export(context: SensorEvaluationContext) -> SensorResult:
+        seen: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
+        requests = []
+        for partition, area in _areas(landing, providers):
+            exports = dated_folders(area / student_admin.SYSTEM)
+            newest = exports[-1].name if exports else None
+            if newest and seen.get(partition or "") != newest:
+                requests.append(RunRequest(run_key=f"{partition or 'landing'}:{newest}", partition_key=partition))
+                seen[partition or ""] = newest
+        return SensorResult(run_requests=requests, cursor=json.dumps(seen, sort_keys=True))
+
+    return new_export
+
+
+def daily_schedule(job_name: str, landing: Path, providers: list[str] | None):
+    @schedule(
+        DAILY_AT,
+        name="daily",
+        job_name=job_name,
+        execution_timezone=TIME_ZONE,
+        description="Runs every provider once a day, whether or not a new export landed (a run on the same exports "
+        "publishes the same set).",
+    )
+    def daily(context: ScheduleEvaluationContext) -> list[RunRequest]:
+        day = context.scheduled_execution_time.date().isoformat()
+        return [
+            RunRequest(run_key=f"{partition or 'landing'}:daily:{day}", partition_key=partition)
+            for partition, _ in _areas(landing, providers)
+        ]
+
+    return daily
