@@ -258,8 +258,7 @@ def cmd_run(args) -> int:
         raise UsageError(f"landing folder {landing} does not exist")
     try:
         key = pseudonym_key(key_file=args.pseudonym_key_file, keep_away_from=(warehouse, landing))
-        if not is_network(landing):
-            Warehouse(warehouse).check_key(key, args.rotate_key)
+        Warehouse(warehouse).check_key(key, args.rotate_key)  # (a network's: the demo key needs a demo warehouse)
     except KeyProblem as err:
         raise UsageError(str(err)) from None
     if is_network(landing):
@@ -405,15 +404,26 @@ def cmd_forecast(args) -> int:
 
 def cmd_demo(args) -> int:
     from pipelines.demo_data.export import generate
+    from pipelines.demo_data.network import generate_network
     from pipelines.publishing.pseudonyms import DEMO_KEY
     from pipelines.publishing.warehouse import DEMO_MARK
 
     out = Path(args.dir).resolve()
     landing, warehouse = out / "landing", out / "warehouse"
-    print(f"generating the small demo export into {landing} (synthetic data, demo pseudonym key)", file=sys.stderr)
-    generate("small", args.seed, landing, DEMO_AS_OF)
+    if args.network and not 1 <= args.providers <= 99:
+        raise UsageError(f"--providers {args.providers} is not a number of providers from 1 to 99")
+    what = f"a network of {args.providers} small demo providers" if args.network else "the small demo export"
+    print(f"generating {what} into {landing} (synthetic data, demo pseudonym key)", file=sys.stderr)
+    if args.network:
+        generate_network(args.providers, "small", args.seed, landing, DEMO_AS_OF)
+    else:
+        generate("small", args.seed, landing, DEMO_AS_OF)
     warehouse.mkdir(parents=True, exist_ok=True)
     (warehouse / DEMO_MARK).touch()  # (the public demo key works for this warehouse only)
+    if args.network:
+        options = dict(as_of=None, site_config=None, wait=0, allow_missing_source=None, allow_shrink=False)
+        run = argparse.Namespace(jobs=args.jobs, rotate_key=False, **options)
+        return _run_network(run, landing, warehouse, DEMO_KEY.encode())
     return _run_locked(landing, warehouse, None, DEMO_KEY, None, wait=0)
 
 
@@ -759,6 +769,13 @@ def parser() -> argparse.ArgumentParser:
     d = sub.add_parser("demo", help="generate the small demo and run the pipeline on it")
     d.add_argument("--dir", default=str(PROJECT / "demo"), help="where to put landing/ and warehouse/")
     d.add_argument("--seed", type=int, default=1, help="the random seed of the demo data (default %(default)s)")
+    d.add_argument(
+        "--network",
+        action="store_true",
+        help="a network of fictional providers instead (one partition each, published into provider=<id>/)",
+    )
+    d.add_argument("--providers", type=int, default=7, help="with --network: how many (default %(default)s)")
+    d.add_argument("--jobs", type=int, default=2, help="with --network: providers run at once (default %(default)s)")
     d.set_defaults(func=cmd_demo)
     y = sub.add_parser("student-years", help="KOSKI's opiskelijavuositiedot per study right for a period, as CSV")
     y.add_argument("--landing", required=True, help="the landing folder: <source>/<YYYY-MM-DD>/ export folders")

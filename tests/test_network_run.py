@@ -129,3 +129,21 @@ def test_providers_run_at_once_with_jobs_publish_what_they_publish_one_after_the
 def test_jobs_must_be_a_number_of_providers(network, tmp_path):
     result = run_cli("run", "--landing", str(network[0]), "--warehouse", str(tmp_path / "w"), "--jobs", "0")
     assert result.returncode == 2 and "--jobs 0 is not a number of providers" in result.stderr
+
+
+def test_the_public_demo_key_is_refused_for_a_network_outside_a_demo_warehouse(network, tmp_path):
+    from pipelines.publishing.pseudonyms import DEMO_KEY
+
+    result = run_cli("run", "--landing", str(network[0]), "--warehouse", str(tmp_path / "w"), key=DEMO_KEY)
+    assert result.returncode == 2 and "the demo key is public" in result.stderr
+    assert not (tmp_path / "w").exists() or not any((tmp_path / "w").rglob("*.parquet"))
+
+
+def test_demo_network_generates_and_publishes_every_provider(tmp_path, fast_env):
+    result = run_cli("demo", "--network", "--providers", "2", "--dir", str(tmp_path), key=None, env=fast_env)
+    assert result.returncode == 0, result.stderr
+    published = sorted(
+        p.parent.parent.name for p in (tmp_path / "warehouse").glob("provider=*/published/dim_date.parquet")
+    )
+    assert published == ["provider=1.2.246.562.10.90000000001", "provider=1.2.246.562.10.90000000002"]
+    assert "network of 2 providers" in result.stdout
