@@ -74,9 +74,10 @@ def run_pipeline(
     allow_shrink: bool = False,
     rotate_key: bool = False,
     provider: str | None = None,
+    parallel_steps: int = 1,
 ):
-    """Materialise every asset of the one Definitions (in a network: the ``provider``'s partition); returns
-    Dagster's result (its events).
+    """Materialise every asset of the one Definitions (in a network: the ``provider``'s partition; up to
+    ``parallel_steps`` steps at once on Dagster's multiprocess executor); returns Dagster's result (its events).
 
     The caller holds the warehouse's run lock (``_run_locked``), so the resource does not take it again.
     """
@@ -92,6 +93,7 @@ def run_pipeline(
         allow_missing_sources=list(allow_missing_sources or []),
         allow_shrink=allow_shrink,
         rotate_key=rotate_key,
+        parallel_steps=parallel_steps,
     ) as result:
         return result
 
@@ -181,6 +183,7 @@ def _run_locked(
     allow_shrink: bool = False,
     rotate_key: bool = False,
     provider: str | None = None,
+    parallel_steps: int = 1,
 ) -> int:
     """One run at a time per warehouse (in a network: per provider's); stale staging of runs that crashed is
     cleared first."""
@@ -205,6 +208,7 @@ def _run_locked(
                     allow_shrink,
                     rotate_key,
                     provider,
+                    parallel_steps,
                 )
             finally:  # values passed between steps hold unpublished personal data: none stays at rest
                 shutil.rmtree(apart(warehouse / ".dagster" / "storage", provider), ignore_errors=True)
@@ -256,6 +260,8 @@ def cmd_run(args) -> int:
     landing, warehouse = Path(args.landing).resolve(), Path(args.warehouse).resolve()
     if not landing.is_dir():
         raise UsageError(f"landing folder {landing} does not exist")
+    if not 1 <= args.parallel_steps <= 64:
+        raise UsageError(f"--parallel-steps {args.parallel_steps} is not a number of steps from 1 to 64")
     try:
         key = pseudonym_key(key_file=args.pseudonym_key_file, keep_away_from=(warehouse, landing))
         Warehouse(warehouse).check_key(key, args.rotate_key)  # (a network's: the demo key needs a demo warehouse)
@@ -275,6 +281,7 @@ def cmd_run(args) -> int:
         args.allow_missing_source,
         args.allow_shrink,
         args.rotate_key,
+        parallel_steps=args.parallel_steps,
     )
 
 
@@ -299,7 +306,15 @@ def _run_network(args, landing: Path, warehouse: Path, key: bytes) -> int:
         raise UsageError(f"--jobs {args.jobs} is not a number of providers to run at once from 1 to 64")
     options = {
         k: getattr(args, k)
-        for k in ("as_of", "site_config", "wait", "allow_missing_source", "allow_shrink", "rotate_key")
+        for k in (
+            "as_of",
+            "site_config",
+            "wait",
+            "allow_missing_source",
+            "allow_shrink",
+            "rotate_key",
+            "parallel_steps",
+        )
     }
     members = [(landing, warehouse, key, p.id, p.name, options) for p in found]
     if args.jobs == 1:
@@ -340,6 +355,7 @@ def _run_member(landing: Path, warehouse: Path, key: bytes, provider: str, name:
         options["allow_shrink"],
         options["rotate_key"],
         provider,
+        options["parallel_steps"],
     )
     return _NETWORK_OUTCOME.get(code, f"exit {code}")
 
@@ -421,7 +437,9 @@ def cmd_demo(args) -> int:
     warehouse.mkdir(parents=True, exist_ok=True)
     (warehouse / DEMO_MARK).touch()  # (the public demo key works for this warehouse only)
     if args.network:
-        options = dict(as_of=None, site_config=None, wait=0, allow_missing_source=None, allow_shrink=False)
+        options = dict(
+            as_of=None, site_config=None, wait=0, allow_missing_source=None, allow_shrink=False, parallel_steps=1
+        )
         run = argparse.Namespace(jobs=args.jobs, rotate_key=False, **options)
         return _run_network(run, landing, warehouse, DEMO_KEY.encode())
     return _run_locked(landing, warehouse, None, DEMO_KEY, None, wait=0)
@@ -729,6 +747,14 @@ def parser() -> argparse.ArgumentParser:
         default=1,
         metavar="N",
         help="a network landing area: run N providers at once, each in a process of its own (default 1)",
+    )
+    r.add_argument(
+        "--parallel-steps",
+        type=int,
+        default=1,
+        metavar="N",
+        help="run up to N steps of a run at once, each in a process of its own (Dagster's multiprocess executor; "
+        "default 1: one at a time in this process)",
     )
     r.add_argument(
         "--wait",

@@ -5,7 +5,14 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from dagster import AssetSelection, Definitions, StaticPartitionsDefinition, define_asset_job, in_process_executor
+from dagster import (
+    AssetSelection,
+    Definitions,
+    StaticPartitionsDefinition,
+    define_asset_job,
+    in_process_executor,
+    multiprocess_executor,
+)
 
 from pipelines.assets.automation import daily_schedule, new_export_sensor
 from pipelines.assets.checks import CHECKS
@@ -64,6 +71,7 @@ def make_definitions(
     allow_missing_sources: list[str] | None = None,
     allow_shrink: bool = False,
     rotate_key: bool = False,
+    parallel_steps: int = 1,
 ) -> Definitions:
     network = is_network(Path(landing))
     provider_ids = [p.id for p in providers(Path(landing))] if network else None
@@ -95,7 +103,11 @@ def make_definitions(
             # intermediate values (text tables, validated frames) live beside the warehouse
             "io_manager": RunStorage(base_dir=str(Path(warehouse) / ".dagster" / "storage")),
         },
-        executor=in_process_executor,
+        # one step at a time in the run's process, or up to ``parallel_steps`` at once, each in a process of its own
+        # (the same definitions run on Dagster's Kubernetes or Celery executors: docs/architecture/deployment.md)
+        executor=in_process_executor
+        if parallel_steps == 1
+        else multiprocess_executor.configured({"max_concurrent": parallel_steps}),
     )
 
 

@@ -258,7 +258,7 @@ def _index() -> str:
         "See also: [field catalogue](fields.md), [ER diagram](er_diagram.md), [glossary](glossary.md), "
         "[student-year rules](student_years.md), [forecast method](student_year_forecast.md), "
         "[organisation master](organization_master.md), [customer segments](customer_segments.md), "
-        "[privacy](privacy.md), [performance](performance.md), [testing](testing.md).",
+        "[privacy](privacy.md), [performance](performance.md), [testing](testing.md), [deployment](deployment.md).",
     ]
     return "\n".join(lines) + "\n"
 

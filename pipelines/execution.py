@@ -11,6 +11,8 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 import tempfile
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from dagster import (
@@ -44,6 +46,7 @@ def pipeline_job(
     allow_missing_sources: list[str] | None = None,
     allow_shrink: bool = False,
     rotate_key: bool = False,
+    parallel_steps: int = 1,
 ) -> JobDefinition:
     """Every asset of the one Definitions as a job, from plain (serialisable) arguments."""
     defs = make_definitions(
@@ -57,25 +60,31 @@ def pipeline_job(
         allow_missing_sources=allow_missing_sources,
         allow_shrink=allow_shrink,
         rotate_key=rotate_key,
+        parallel_steps=parallel_steps,
     )
     return defs.resolve_job_def(PIPELINE_JOB)
 
 
+@contextmanager
 def execute(
     asset_selection: list[AssetKey] | None = None, provider: str | None = None, **arguments
-) -> JobExecutionResult:
-    """Execute the job of :func:`pipeline_job` ``(**arguments)`` on an ephemeral instance: only
-    ``asset_selection`` when given, and in a network the ``provider``'s partition. Use the result as a context
-    manager to load an output."""
+) -> Iterator[JobExecutionResult]:
+    """Execute the job of :func:`pipeline_job` ``(**arguments)``: only ``asset_selection`` when given, and in a
+    network the ``provider``'s partition. Yields Dagster's result (an output can be loaded inside the block)."""
     job = build_reconstructable_job(__name__, pipeline_job.__name__, reconstructable_kwargs=arguments)
-    return execute_job(
-        job,
-        DagsterInstance.ephemeral(),
+    options = dict(
         run_config=RUN_CONFIG,
         raise_on_error=False,
         asset_selection=asset_selection,
         tags={PARTITION_TAG: provider} if provider else None,
     )
+    with ExitStack() as stack:
+        if arguments.get("parallel_steps", 1) == 1:
+            instance = DagsterInstance.ephemeral()
+        else:  # steps in processes of their own report through an instance on disk: this run's own, removed after
+            instance = DagsterInstance.local_temp(tempdir=stack.enter_context(tempfile.TemporaryDirectory()))
+        with execute_job(job, instance, **options) as result:
+            yield result
 
 
 class NotValidated(Exception):

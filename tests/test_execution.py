@@ -48,3 +48,22 @@ def test_no_module_uses_dagsters_private_api():
         if re.search(r"\bdagster\._", line)
     ]
     assert not private, private
+
+
+def test_steps_in_processes_of_their_own_publish_what_one_process_publishes(small_landing, small_run, tmp_path):
+    """Dagster's multiprocess executor: each step rebuilds the definitions in a fresh process and reads its inputs
+    from run storage, as it would on a cluster (docs/architecture/deployment.md)."""
+    import hashlib
+
+    from tests.conftest import run_cli
+
+    result, one_process = small_run
+    warehouse = tmp_path / "warehouse"
+    parallel = run_cli("run", "--landing", str(small_landing), "--warehouse", str(warehouse), "--parallel-steps", "2")
+    assert parallel.returncode == 0 and result.returncode == 0, parallel.stderr
+
+    def digests(folder: Path) -> dict[str, str]:
+        return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.glob("*.parquet"))}
+
+    assert len(digests(warehouse / "published")) == 21
+    assert digests(warehouse / "published") == digests(one_process / "published")

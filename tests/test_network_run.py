@@ -42,11 +42,9 @@ def test_each_provider_is_published_into_its_own_hive_folder(network, network_ru
         assert len(_digests(warehouse / f"provider={pid}" / "published")) == 21
         assert f"{pid:<30}" in result.stdout and "published" in result.stdout
     glob = str(warehouse / "*" / "published" / "fact_study_right.parquet")
-    per_provider = dict(
-        duckdb.sql(
-            f"SELECT provider, count(*) FROM read_parquet('{glob}', hive_partitioning = true) GROUP BY 1"
-        ).fetchall()
-    )
+    with duckdb.connect() as con:  # (its own connection: another test may have left the default one busy)
+        query = f"SELECT provider, count(*) FROM read_parquet('{glob}', hive_partitioning = true) GROUP BY 1"
+        per_provider = dict(con.sql(query).fetchall())
     assert set(per_provider) == set(ids) and all(n > 100 for n in per_provider.values())
 
 
@@ -66,15 +64,16 @@ def test_the_same_student_number_at_two_providers_gets_two_unlinkable_pseudonyms
         for pid in ids
     ]
     assert numbers[0] & numbers[1]  # the generated providers number their students alike
-    keys = [
-        {
-            row[0]
-            for row in duckdb.sql(
-                f"SELECT student_key FROM '{warehouse / f'provider={pid}' / 'published' / 'dim_student.parquet'}'"
-            ).fetchall()
-        }
-        for pid in ids
-    ]
+    with duckdb.connect() as con:
+        keys = [
+            {
+                row[0]
+                for row in con.sql(
+                    f"SELECT student_key FROM '{warehouse / f'provider={pid}' / 'published' / 'dim_student.parquet'}'"
+                ).fetchall()
+            }
+            for pid in ids
+        ]
     assert keys[0] and keys[1] and not keys[0] & keys[1]
 
 
