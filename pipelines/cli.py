@@ -51,11 +51,15 @@ def cmd_generate(args) -> int:
     return 0
 
 
+def _check_providers(count: int) -> None:
+    if not 1 <= count <= 99:
+        raise UsageError(f"--providers {count} is not a number of providers from 1 to 99")
+
+
 def _generate_network(args, out: Path) -> int:
     from pipelines.demo_data.network import generate_network
 
-    if not 1 <= args.providers <= 99:
-        raise UsageError(f"--providers {args.providers} is not a number of providers from 1 to 99")
+    _check_providers(args.providers)
     if args.august_surge:
         raise UsageError("--august-surge is for a single provider, not with --providers")
     ids = generate_network(args.providers, args.size, args.seed, out, args.as_of, clean=args.clean)
@@ -102,21 +106,15 @@ def _report(result, warehouse: Path) -> int:
     import json
 
     from pipelines.assets.published import RELEASE
-    from pipelines.execution import root_cause
+    from pipelines.execution import failed_steps
 
     released = any(e.asset_key.to_user_string() == RELEASE for e in result.get_asset_materialization_events())
     failed_checks = [
         f"{e.asset_key.to_user_string()}: {e.check_name}" for e in result.get_asset_check_evaluations() if not e.passed
     ]
-    failed_steps = []
-    for event in result.all_events:
-        if (
-            event.is_step_failure
-            and event.step_failure_data.error
-            and "AssetCheckFailed" not in event.step_failure_data.error.message
-        ):
-            print(f"step {event.step_key} failed: {root_cause(event.step_failure_data.error)}", file=sys.stderr)
-            failed_steps.append(event.step_key)
+    failed = failed_steps(result)
+    for step, error in failed:
+        print(f"step {step} failed: {error}", file=sys.stderr)
     manifest_path = warehouse / "manifest.json"
     if not released:
         print("\nNOT PUBLISHED: the previous published version (if any) is unchanged.", file=sys.stderr)
@@ -149,8 +147,8 @@ def _report(result, warehouse: Path) -> int:
         path = warehouse / "reports" / page / "index.html"
         if path.exists():
             print(f"  {label + ':':<18}{path}")
-    if failed_steps:  # the set is published; a report made from it is not (or is stale)
-        print(f"\nPUBLISHED, but these steps failed: {', '.join(failed_steps)} (exit 3)", file=sys.stderr)
+    if failed:  # the set is published; a report made from it is not (or is stale)
+        print(f"\nPUBLISHED, but these steps failed: {', '.join(step for step, _ in failed)} (exit 3)", file=sys.stderr)
         return 3
     return 0
 
@@ -426,8 +424,8 @@ def cmd_demo(args) -> int:
 
     out = Path(args.dir).resolve()
     landing, warehouse = out / "landing", out / "warehouse"
-    if args.network and not 1 <= args.providers <= 99:
-        raise UsageError(f"--providers {args.providers} is not a number of providers from 1 to 99")
+    if args.network:
+        _check_providers(args.providers)
     what = f"a network of {args.providers} small demo providers" if args.network else "the small demo export"
     print(f"generating {what} into {landing} (synthetic data, demo pseudonym key)", file=sys.stderr)
     if args.network:

@@ -29,6 +29,7 @@ from pipelines.assets.student_years import (
 )
 from pipelines.assets.validated import VALIDATE_ASSETS
 from pipelines.ingestion.providers import is_network, providers
+from pipelines.publishing.warehouse import provider_folder
 from pipelines.resources import LandingArea, WarehouseResource
 from pipelines.run_storage import RunStorage
 
@@ -75,7 +76,7 @@ def make_definitions(
 ) -> Definitions:
     network = is_network(Path(landing))
     provider_ids = [p.id for p in providers(Path(landing))] if network else None
-    waivers = Path(warehouse) / ("provider={provider}" if network else "") / WAIVER_FILE
+    waivers = Path(warehouse) / (provider_folder("{provider}") if network else "") / WAIVER_FILE
     return Definitions(
         loggers=loggers,
         assets=_by_provider(ASSETS, provider_ids) if provider_ids else ASSETS,
