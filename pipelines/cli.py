@@ -321,12 +321,44 @@ def _run_network(args, landing: Path, warehouse: Path, key: bytes) -> int:
         spawn = multiprocessing.get_context("spawn")
         with concurrent.futures.ProcessPoolExecutor(max_workers=args.jobs, mp_context=spawn) as pool:
             outcomes = list(pool.map(_run_member, *zip(*members, strict=True)))
+    benchmark = _run_benchmark(landing, warehouse, key, options)
     print(f"\nnetwork of {len(found)} providers ({landing / 'providers.csv'}):")
     for (_, _, _, pid, name, _), outcome in zip(members, outcomes, strict=True):
         print(f"  {pid:<30}{name:<40}{outcome}")
-    if all(outcome == _NETWORK_OUTCOME[0] for outcome in outcomes):
+    print(f"  {'benchlearning':<70}{benchmark}")
+    if all(outcome == _NETWORK_OUTCOME[0] for outcome in outcomes) and benchmark.startswith("published"):
         return 0
     return 3 if all(outcome.startswith("published") for outcome in outcomes) else 1
+
+
+def _run_benchmark(landing: Path, warehouse: Path, key: bytes, options: dict) -> str:
+    """The network's own job (``mart_network_benchmark`` and its pages) over every provider's published release;
+    returns its line of the summary."""
+    from pipelines.definitions import NETWORK_JOB
+    from pipelines.execution import execute, failed_steps
+    from pipelines.publishing.warehouse import NETWORK_FOLDER, WarehouseBusy
+
+    try:
+        with execute(
+            landing=str(landing),
+            warehouse=str(warehouse),
+            pseudonym_key=key.decode(),
+            site_config=options["site_config"],
+            lock_for_run=True,
+            job=NETWORK_JOB,
+        ) as result:
+            failed = failed_steps(result)
+            checks = [e.check_name for e in result.get_asset_check_evaluations() if not e.passed]
+    except WarehouseBusy as err:
+        return f"NOT PUBLISHED: {err}"
+    finally:
+        shutil.rmtree(warehouse / ".dagster" / "storage", ignore_errors=True)
+    if failed or checks:
+        reason = failed[0][1] if failed else f"failing check {checks[0]}"
+        print(f"tiedolla: the network's benchlearning: {reason}", file=sys.stderr)
+        return f"NOT PUBLISHED: {reason} (its previous release, if any, stays)"
+    page = warehouse / NETWORK_FOLDER / "reports" / "dashboard" / "index.html"
+    return f"published {warehouse / NETWORK_FOLDER / 'published'}; the network page {page}"
 
 
 def _run_member(landing: Path, warehouse: Path, key: bytes, provider: str, name: str, options: dict) -> str:
@@ -341,7 +373,7 @@ def _run_member(landing: Path, warehouse: Path, key: bytes, provider: str, name:
         _check_landing(landing / provider, options["as_of"], options["site_config"])
     except (KeyProblem, UsageError) as err:
         print(f"tiedolla: {provider}: {err}", file=sys.stderr)
-        return f"NOT RUN: {err}"
+        return _stale(Warehouse(target), f"NOT RUN: {err}")
     code = _run_locked(
         landing,
         warehouse,
@@ -355,13 +387,28 @@ def _run_member(landing: Path, warehouse: Path, key: bytes, provider: str, name:
         provider,
         options["parallel_steps"],
     )
-    return _NETWORK_OUTCOME.get(code, f"exit {code}")
+    outcome = _NETWORK_OUTCOME.get(code, f"exit {code}")
+    if code in (0, 3):
+        return outcome
+    report = target / "reports" / "steward" / "index.html"
+    return _stale(
+        Warehouse(target), f"{outcome}: what failed is in the run's log" + (f" and {report}" * report.exists())
+    )
+
+
+def _stale(warehouse, outcome: str) -> str:
+    """A network provider's refused run: its last good release (if any) stays, marked stale with the reason."""
+    current = next((v for v in warehouse.versions() if v["version"] == warehouse.current_version()), None)
+    if current is None:
+        return f"{outcome} (it has no earlier release)"
+    warehouse.mark_stale(outcome)
+    return f"{outcome} (its release as of {current['as_of']} stays, marked stale)"
 
 
 #: a provider's run, by its exit code, in the network's summary
 _NETWORK_OUTCOME = {
     0: "published",
-    1: "NOT PUBLISHED: its previous release (if any) stays",
+    1: "NOT PUBLISHED",
     3: "published, but a report step failed",
 }
 

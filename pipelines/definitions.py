@@ -14,8 +14,10 @@ from dagster import (
     multiprocess_executor,
 )
 
-from pipelines.assets.automation import daily_schedule, new_export_sensor
-from pipelines.assets.checks import CHECKS
+from pipelines.assets.automation import daily_schedule, network_sensor, new_export_sensor
+from pipelines.assets.checks import CHECKS, model_check
+from pipelines.assets.network import GROUP as NETWORK_GROUP
+from pipelines.assets.network import NETWORK_ASSETS
 from pipelines.assets.organization_master import ORGANIZATION_ASSETS
 from pipelines.assets.published import PUBLISHED_ASSETS, published_release
 from pipelines.assets.raw import RAW_ASSETS
@@ -32,6 +34,7 @@ from pipelines.ingestion.providers import is_network, providers
 from pipelines.publishing.warehouse import provider_folder
 from pipelines.resources import LandingArea, WarehouseResource
 from pipelines.run_storage import RunStorage
+from schemas.network import BENCHMARK
 
 PROJECT = Path(__file__).resolve().parent.parent
 DEFAULT_LANDING = PROJECT / "demo" / "landing"
@@ -40,6 +43,8 @@ DEFAULT_WAREHOUSE = PROJECT / "demo" / "warehouse"
 WAIVER_FILE = "waivers.yaml"
 #: the job of every asset and check: what ``tiedolla run`` executes, and "Materialize all" in the UI
 PIPELINE_JOB = "tiedolla"
+#: a network's own job: its benchlearning assets (unpartitioned), after every provider's partition
+NETWORK_JOB = "network"
 ASSETS = [
     *RAW_ASSETS,
     *VALIDATE_ASSETS,
@@ -77,12 +82,19 @@ def make_definitions(
     network = is_network(Path(landing))
     provider_ids = [p.id for p in providers(Path(landing))] if network else None
     waivers = Path(warehouse) / (provider_folder("{provider}") if network else "") / WAIVER_FILE
+    network_jobs = [define_asset_job(NETWORK_JOB, selection=AssetSelection.groups(NETWORK_GROUP))] if network else []
     return Definitions(
         loggers=loggers,
-        assets=_by_provider(ASSETS, provider_ids) if provider_ids else ASSETS,
-        asset_checks=CHECKS,
-        jobs=[define_asset_job(PIPELINE_JOB, selection=AssetSelection.all())],
-        sensors=[new_export_sensor(PIPELINE_JOB, Path(landing), provider_ids)],
+        assets=[*_by_provider(ASSETS, provider_ids), *NETWORK_ASSETS] if network else ASSETS,
+        asset_checks=[*CHECKS, model_check(BENCHMARK)] if network else CHECKS,
+        jobs=[
+            define_asset_job(PIPELINE_JOB, selection=AssetSelection.all() - AssetSelection.groups(NETWORK_GROUP)),
+            *network_jobs,
+        ],
+        sensors=[
+            new_export_sensor(PIPELINE_JOB, Path(landing), provider_ids),
+            *([network_sensor(NETWORK_JOB, Path(warehouse), provider_ids)] if network else []),
+        ],
         schedules=[daily_schedule(PIPELINE_JOB, Path(landing), provider_ids)],
         resources={
             "landing": LandingArea(

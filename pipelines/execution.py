@@ -47,8 +47,10 @@ def pipeline_job(
     allow_shrink: bool = False,
     rotate_key: bool = False,
     parallel_steps: int = 1,
+    job: str = PIPELINE_JOB,
 ) -> JobDefinition:
-    """Every asset of the one Definitions as a job, from plain (serialisable) arguments."""
+    """Every asset of the one Definitions as a job (or the network's own ``job``), from plain (serialisable)
+    arguments."""
     defs = make_definitions(
         Path(landing),
         Path(warehouse),
@@ -62,7 +64,7 @@ def pipeline_job(
         rotate_key=rotate_key,
         parallel_steps=parallel_steps,
     )
-    return defs.resolve_job_def(PIPELINE_JOB)
+    return defs.resolve_job_def(job)
 
 
 @contextmanager

@@ -11,20 +11,17 @@ from dagster import ConfigurableResource, DagsterRun, InitResourceContext
 from pydantic import PrivateAttr
 
 from pipelines.ingestion.landing import Landing
+from pipelines.ingestion.providers import Provider, providers
 from pipelines.publishing.pseudonyms import provider_key, pseudonym_key
-from pipelines.publishing.warehouse import KEEP_VERSIONS, Warehouse, provider_folder
+from pipelines.publishing.warehouse import KEEP_VERSIONS, NETWORK_FOLDER, Warehouse, provider_folder
 from pipelines.run_storage import PARTITION_TAG
 from pipelines.site import Site
 
 
 def run_provider(context: InitResourceContext, network: bool) -> str | None:
-    """The provider a run of a network is for: its partition (None outside a network)."""
-    if not network:
-        return None
-    provider = context.run.tags.get(PARTITION_TAG) if context.run else None
-    if not provider:
-        raise ValueError("a network's run is one provider's: choose its partition (the provider's organisation id)")
-    return provider
+    """The provider a run of a network is for: its partition. None outside a network, and for the network's own run
+    (its unpartitioned benchlearning assets: Dagster runs a provider's assets only with a partition)."""
+    return context.run.tags.get(PARTITION_TAG) if network and context.run else None
 
 
 class LandingArea(ConfigurableResource):
@@ -51,6 +48,8 @@ class LandingArea(ConfigurableResource):
     def open(self) -> Landing:
         """The landing area (a network's: the run's provider's) and its site configuration, read once (a setting
         of the wrong kind stops here)."""
+        if self.network and not self._provider:
+            raise ValueError("a network's own run reads no export: choose a provider's partition to read its landing")
         if self._landing is None:
             waivers = self.warehouse_waivers
             site = Site.read(
@@ -62,6 +61,10 @@ class LandingArea(ConfigurableResource):
             path = Path(self.path) / self._provider if self.network else Path(self.path)
             self._landing = Landing(path, site, dt.date.fromisoformat(self.as_of) if self.as_of else None)
         return self._landing
+
+    def providers(self) -> list[Provider]:
+        """A network's providers (``providers.csv``), as its partitions are made from them."""
+        return providers(Path(self.path))
 
 
 class WarehouseResource(ConfigurableResource):
@@ -81,8 +84,15 @@ class WarehouseResource(ConfigurableResource):
     _provider: str | None = PrivateAttr(default=None)
 
     def open(self) -> Warehouse:
+        """The run's warehouse: a network's provider's (``provider=<id>/``) or the network's own (``network/``)."""
         root = Path(self.path)
-        return Warehouse(root / provider_folder(self._provider) if self._provider else root, self.keep_versions)
+        if self.network:
+            root = root / (provider_folder(self._provider) if self._provider else NETWORK_FOLDER)
+        return Warehouse(root, self.keep_versions)
+
+    def provider_warehouse(self, provider: str) -> Warehouse:
+        """A network's provider's warehouse, as its own runs open it (for the network's run, which reads them)."""
+        return Warehouse(Path(self.path) / provider_folder(provider), self.keep_versions)
 
     def staging(self, run: DagsterRun) -> Path:
         """The staging folder of a run and of its re-executions (from failure, or of single assets in the UI):

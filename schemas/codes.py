@@ -29,6 +29,10 @@ FUNDED_STATUSES = frozenset({"lasna", "loma", "valmistunut"})
 SEX_CODES = {"1": "male", "2": "female"}
 RECOGNISED_CODES = {"K": True, "E": False}
 AGREEMENT_TYPES = frozenset({"koulutussopimus", "oppisopimus"})
+#: the ending statuses a network counts as dropping out (keskeyttäminen), and the one that is no ending at all (an
+#: annulled study right never existed)
+DROPOUT_STATUSES = ("eronnut", "katsotaaneronneeksi")
+ANNULLED_STATUS = "mitatoity"
 
 #: ISO 639-1 language codes (mother tongue, äidinkieli)
 LANGUAGES = frozenset(
@@ -55,3 +59,9 @@ PERIOD_MEASURES: dict[str, tuple[str, ...]] = {}
 for _row in reference("additional_period_types"):
     PERIOD_MEASURES.setdefault(_row["measure"], ())
     PERIOD_MEASURES[_row["measure"]] += (_row["code"],)
+
+
+#: the indicators a network compares its providers by (``schemas/reference/network_indicators.csv``): code → row
+NETWORK_INDICATORS: dict[str, dict[str, str]] = {r["code"]: r for r in reference("network_indicators")}
+#: a network's figure describing fewer persons than this is not shown (nor counted in the network's distribution)
+SUPPRESS_BELOW_PERSONS = 5

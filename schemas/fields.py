@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from schemas.codes import PERIOD_MEASURES, option_set
+from schemas.codes import NETWORK_INDICATORS, PERIOD_MEASURES, SUPPRESS_BELOW_PERSONS, option_set
 from schemas.metadata import TIMESTAMP, Column, Field
 
 
@@ -211,6 +211,45 @@ FIELDS = _catalogue(
     ),
     Field("provider_name", pl.Utf8, "The provider's name (koulutuksen järjestäjä)."),
     Field("provider_group", pl.Utf8, "The provider's group in the network, e.g. its region."),
+    Field(
+        "is_stale",
+        pl.Boolean,
+        "The provider's latest run was refused: its figures are from its last good release.",
+    ),
+    Field(
+        "indicator",
+        pl.Utf8,
+        "What is compared (schemas/reference/network_indicators.csv).",
+        code_list=", ".join(NETWORK_INDICATORS),
+    ),
+    Field(
+        "funding_breakdown",
+        pl.Utf8,
+        "For student_years: the KOSKI opintojenrahoitus code of the days, or 'all'; 'all' for every other indicator.",
+    ),
+    Field("indicator_value", pl.Float64, "The provider's figure (its unit is the indicator's); null where suppressed."),
+    Field(
+        "persons",
+        pl.Int64,
+        "Persons the figure describes (students, or survey respondents); null where suppressed.",
+    ),
+    Field(
+        "is_suppressed",
+        pl.Boolean,
+        f"The figure describes fewer than {SUPPRESS_BELOW_PERSONS} persons: it is not shown and is left out of the "
+        "network's distribution.",
+    ),
+    Field("higher_is_better", pl.Boolean, "A higher figure is the better one (false: dropout share)."),
+    Field("network_providers", pl.Int64, "Providers whose figure is shown: the size of the network's distribution."),
+    Field("network_q1", pl.Float64, "The network's lower quartile (linear interpolation between providers)."),
+    Field("network_median", pl.Float64, "The network's median."),
+    Field("network_q3", pl.Float64, "The network's upper quartile (linear interpolation between providers)."),
+    Field(
+        "network_rank",
+        pl.Int64,
+        "The provider's rank in the network: 1 is the best (the highest, or the lowest where lower is better); ties "
+        "share a rank. Null where suppressed.",
+    ),
     # ---- The published star ----------------------------------------------------------------------------------
     Field(
         "student_key",

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import polars as pl
 
+from schemas.codes import NETWORK_INDICATORS, SUPPRESS_BELOW_PERSONS
 from schemas.fields import column
 from schemas.identifiers import business_id_normalised
-from schemas.metadata import Rule, Source, Table
+from schemas.metadata import Rule, Source, Table, allowed_rule
+from schemas.published_base import published_table
 
 #: an OPH organisation OID (organisaatio-oid)
 ORGANIZATION_OID = r"^1\.2\.246\.562\.10\.\d{11}$"
@@ -58,3 +60,46 @@ SOURCE = Source(
     parent_words="",
     parent_words_fi="",
 )
+
+#: what a network's benchlearning publishes: only aggregates cross provider lines
+BENCHMARK = published_table(
+    "mart_network_benchmark",
+    "Benchlearning: each provider's figures beside the network's distribution (median, quartiles, rank), from each "
+    "provider's published release. Indicators: schemas/reference/network_indicators.csv. A figure describing fewer "
+    f"than {SUPPRESS_BELOW_PERSONS} persons is suppressed. Published into <warehouse>/network/, never into a "
+    "provider's own folder.",
+    "One row per provider, calendar year, indicator and funding breakdown.",
+    ("provider_id", "year", "indicator", "funding_breakdown"),
+    (
+        column("provider_id", nullable=False),
+        column("provider_name", nullable=False),
+        column("provider_group"),
+        column("as_of", meaning="The as-of date of the provider's release the figures come from.", nullable=False),
+        column("is_stale", nullable=False),
+        column("year", nullable=False),
+        column(
+            "indicator",
+            nullable=False,
+            rules=(
+                allowed_rule(
+                    "mart_network_benchmark.indicator.code",
+                    "indicator is one of the network's indicators",
+                    "indicator",
+                    NETWORK_INDICATORS,
+                ),
+            ),
+        ),
+        column("funding_breakdown", nullable=False),
+        column("higher_is_better", nullable=False),
+        column("indicator_value"),
+        column("persons"),
+        column("is_suppressed", nullable=False),
+        column("network_providers", nullable=False),
+        column("network_q1"),
+        column("network_median"),
+        column("network_q3"),
+        column("network_rank"),
+    ),
+)
+#: the network's own published tables
+PUBLISHED = (BENCHMARK,)

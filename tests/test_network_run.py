@@ -101,13 +101,20 @@ def test_a_network_is_not_run_into_a_single_providers_warehouse(network, tmp_pat
 
 
 def test_a_network_makes_one_dagster_partition_per_provider(network, tmp_path):
-    from pipelines.definitions import PIPELINE_JOB, make_definitions
+    from pipelines.assets.network import NETWORK_ASSETS
+    from pipelines.definitions import NETWORK_JOB, PIPELINE_JOB, make_definitions
 
     landing, ids = network
     defs = make_definitions(landing, tmp_path / "warehouse")
     assert defs.resolve_job_def(PIPELINE_JOB).partitions_def.get_partition_keys() == ids
     graph = defs.resolve_asset_graph()
-    assert all(graph.get(key).partitions_def is not None for key in graph.get_all_asset_keys())
+    own = {key for a in NETWORK_ASSETS for key in a.keys}
+    assert all(graph.get(key).partitions_def is not None for key in graph.get_all_asset_keys() - own)
+    # the network's own assets (benchlearning) read every partition: unpartitioned, in a job of their own
+    assert own and all(graph.get(key).partitions_def is None for key in own)
+    assert defs.resolve_job_def(NETWORK_JOB).partitions_def is None
+    steps = {node.name for node in defs.resolve_job_def(PIPELINE_JOB).nodes}
+    assert steps and not {key.path[-1] for key in own} & steps
     single = make_definitions(landing / ids[0], tmp_path / "single").resolve_asset_graph()
     assert all(single.get(key).partitions_def is None for key in single.get_all_asset_keys())
 

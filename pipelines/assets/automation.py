@@ -1,9 +1,11 @@
 """When runs start by themselves (in ``dagster dev`` or a deployed daemon): a sensor when an export lands, and a
-daily schedule. In a network each request is one provider's partition. Both start stopped: turn them on in the UI.
+daily schedule. In a network each request is one provider's partition, and a third sensor runs the network's own
+job (benchlearning) when a provider's release changes. All start stopped: turn them on in the UI.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -17,6 +19,7 @@ from dagster import (
 )
 
 from pipelines.ingestion.landing import dated_folders
+from pipelines.publishing.warehouse import STALE, Warehouse, provider_folder
 from schemas import student_admin
 
 #: the daily run: early in the morning, before anyone opens a dashboard (Finnish time)
@@ -68,3 +71,25 @@ def daily_schedule(job_name: str, landing: Path, providers: list[str] | None):
         ]
 
     return daily
+
+
+def network_sensor(job_name: str, warehouse: Path, providers: list[str]):
+    @sensor(
+        name="network_refresh",
+        job_name=job_name,
+        minimum_interval_seconds=300,
+        description="Requests the network's benchlearning run when a provider's published release changes (a new "
+        "release, a rollback, or a refused run marking it stale), once per such state.",
+    )
+    def network_refresh(context: SensorEvaluationContext) -> SensorResult:
+        state = {}
+        for provider in providers:
+            wh = Warehouse(warehouse / provider_folder(provider))
+            state[provider] = [wh.current_version(), (wh.root / STALE).exists()]
+        text = json.dumps(state, sort_keys=True)
+        if text == context.cursor or not any(version for version, _ in state.values()):
+            return SensorResult(run_requests=[], cursor=context.cursor)
+        key = hashlib.sha256(text.encode()).hexdigest()[:16]
+        return SensorResult(run_requests=[RunRequest(run_key=f"network:{key}")], cursor=text)
+
+    return network_refresh

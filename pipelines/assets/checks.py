@@ -129,7 +129,7 @@ def fact_adds_up_to_the_calculation(
     con = duckdb.connect()  # (DuckDB sums the ten million rows from the file without loading them)
     try:
         summed = con.sql(f"""SELECT study_right_key, {", ".join(f'sum("{m}") AS "fact_{m}"' for m in MEASURES)}
-                             FROM read_parquet('{staged}') GROUP BY study_right_key""").pl()
+                             FROM read_parquet('{staged}', hive_partitioning = false) GROUP BY study_right_key""").pl()
     finally:
         con.close()
     if summed.height == 0:

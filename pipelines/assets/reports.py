@@ -13,6 +13,7 @@ from pipelines.assets.reconciliation import SOURCE_SYSTEM as KOSKI_SYSTEM
 from pipelines.assets.student_years import CALCULATION
 from pipelines.assets.validated import QUARANTINE_SUMMARY
 from pipelines.dashboard.figures import read_figures
+from pipelines.dashboard.network_page import NETWORK_PAGE
 from pipelines.dashboard.page import write_dashboard
 from pipelines.marts.student_year_history import TABLES, complete_history
 from pipelines.marts.student_years import NUMBER, RIGHT, Calculation
@@ -259,7 +260,8 @@ def data_docs(context: AssetExecutionContext, warehouse: WarehouseResource, land
 def dashboard(context: AssetExecutionContext, warehouse: WarehouseResource, release: str):
     wh = warehouse.open()
     figures = read_figures(Path(release))
-    write_dashboard(figures, wh.version_reports(Path(release)) / "dashboard", "../steward/index.html")
+    network_page = f"../{NETWORK_PAGE}/index.html" if warehouse.network else None
+    write_dashboard(figures, wh.version_reports(Path(release)) / "dashboard", "../steward/index.html", network_page)
     path = wh.root / "reports" / "dashboard" / "index.html"
     context.log.info(f"dashboard: {path}")
     return Output(

@@ -85,3 +85,50 @@ def forecast_chart(months: list[dict], title: str, width: int = 720, height: int
             'stroke-width="3"/>'
         )
     return Markup("".join(parts) + "</svg>")
+
+
+def benchmark_chart(
+    rows: list[dict], title: str, decimals: int, highlight: str | None = None, width: int = 720
+) -> Markup:
+    """One provider per row (``label``, ``value``, ``key``) against the network: the quartiles as a band behind
+    the bars and the median as a line; the ``highlight`` provider's bar in orange; a suppressed figure as words."""
+    if not rows:
+        return Markup("")
+    first = rows[0]
+    bar_height, gap, left, right, top_pad = 24, 8, 290, 90, 22
+    values = [v for r in rows for v in (r["value"],) if v is not None]
+    values += [v for v in (first["q1"], first["median"], first["q3"]) if v is not None]
+    low, high = min(values + [0.0]), max(values + [0.0]) or 1.0
+    span = (high - low) or 1.0
+    height = top_pad + len(rows) * (bar_height + gap) + gap
+
+    def x(value: float) -> float:
+        return left + (width - left - right) * (value - low) / span
+
+    parts = [f'<svg viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}">']
+    if first["q1"] is not None and first["q3"] is not None:
+        parts.append(
+            f'<rect x="{x(first["q1"]):.1f}" y="{top_pad - 4}" width="{x(first["q3"]) - x(first["q1"]):.1f}" '
+            f'height="{height - top_pad}" fill="{BAND}"/>'
+        )
+    for i, r in enumerate(rows):
+        y = top_pad + gap + i * (bar_height + gap)
+        colour = ORANGE if r["key"] == highlight else BLUE
+        parts.append(f'<text x="{left - 8}" y="{y + 17}" text-anchor="end">{escape(str(r["label"]))}</text>')
+        if r["value"] is None:
+            parts.append(f'<text x="{left + 6}" y="{y + 17}" class="axis">{escape(r["missing"])}</text>')
+            continue
+        start, end = sorted((x(0.0), x(r["value"])))
+        parts.append(
+            f'<rect x="{start:.1f}" y="{y}" width="{max(end - start, 1):.1f}" height="{bar_height}" fill="{colour}"/>'
+            f'<text x="{end + 6:.1f}" y="{y + 17}">{number(r["value"], decimals)}</text>'
+        )
+    if first["median"] is not None:
+        m = x(first["median"])
+        parts.append(
+            f'<line x1="{m:.1f}" y1="{top_pad - 4}" x2="{m:.1f}" y2="{height}" stroke="{GREY}" stroke-width="3" '
+            'stroke-dasharray="6 4"/>'
+            f'<text x="{m:.1f}" y="{top_pad - 8}" text-anchor="middle" class="axis">mediaani '
+            f"{number(first['median'], decimals)}</text>"
+        )
+    return Markup("".join(parts) + "</svg>")

@@ -42,7 +42,8 @@ def read_figures(version: Path) -> Figures:
     con = duckdb.connect()
     try:
         for table in version.glob("*.parquet"):
-            con.execute(f"CREATE VIEW {table.stem} AS SELECT * FROM read_parquet('{table.as_posix()}')")
+            source = f"read_parquet('{table.as_posix()}', hive_partitioning = false)"
+            con.execute(f"CREATE VIEW {table.stem} AS SELECT * FROM {source}")
         year = {"year": as_of.year, "as_of": as_of}
         forecast = _rows(
             con,

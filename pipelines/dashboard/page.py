@@ -38,7 +38,8 @@ def _labelled(rows: list[dict]) -> list[dict]:
     return [{**r, "label": LABELS.get(str(r["label"]), r["label"])} for r in rows]
 
 
-def write_dashboard(figures: Figures, folder: Path, steward_report: str) -> Path:
+def write_dashboard(figures: Figures, folder: Path, steward_report: str, network_page: str | None = None) -> Path:
+    """The page, linking to the steward report and (for a network's provider) to where it stands in the network."""
     f = figures
     charts = {
         "forecast": forecast_chart(f.forecast_by_month, "Opiskelijavuodet kuukausittain"),
@@ -52,7 +53,12 @@ def write_dashboard(figures: Figures, folder: Path, steward_report: str) -> Path
         "quality": bar_chart(_labelled(f.quality), "Karanteenin osuus (%)", 2),
     }
     html = TEMPLATES.get_template("dashboard.html.j2").render(
-        f=f, h=f.headline, charts=charts, labelled=_labelled, steward_report=steward_report
+        f=f,
+        h=f.headline,
+        charts=charts,
+        labelled=_labelled,
+        steward_report=steward_report,
+        network_page=network_page,
     )
     path = folder / "index.html"
     atomic_write_bytes(path, html.encode("utf-8"))

@@ -13,7 +13,8 @@ def _rows(published: Path, funding: str) -> list[dict]:
     con = duckdb.connect()
     try:
         cursor = con.execute(
-            "SELECT * FROM read_parquet(?) WHERE breakdown = 'total' AND funding_scope = ? ORDER BY month",
+            "SELECT * FROM read_parquet(?, hive_partitioning = false) WHERE breakdown = 'total' "
+            "AND funding_scope = ? ORDER BY month",
             [str(published / "mart_student_year_forecast.parquet"), funding],
         )
         names = [d[0] for d in cursor.description]

@@ -11,6 +11,10 @@ Layout::
     <warehouse>/quarantine/<table>.parquet, manifest.json (a copy of the published version's)
     <warehouse>/.staging/<run_id>/                (tables being built; never read by BI)
     <warehouse>/.run.lock, .release.lock          (one run at a time; one switch at a time)
+    <warehouse>/stale.json                        (the latest run was refused: published is the last good one)
+
+A network's warehouse holds one such warehouse per provider, ``provider=<id>/``, and the network's own,
+``network/`` (the benchlearning mart: aggregates only).
 
 A reader that opens ``published/…`` sees one whole version: the old one until the
 symlink is replaced (``os.replace`` is atomic), the new one after. The last
@@ -48,12 +52,20 @@ VERSION_REPORTS = ("dashboard", "data_docs")
 #: in a version folder from the start of gathering until the version has been switched in: a crash in between
 #: leaves a version that was never published, which is then neither offered for rollback nor kept
 GATHERING = ".gathering"
+#: beside ``published`` while the latest run was refused: its figures are the last good release's, not the newest
+STALE = "stale.json"
+#: a network's own warehouse inside the network's (beside the providers' ``provider=<id>/``)
+NETWORK_FOLDER = "network"
+
+
+#: a network provider's warehouse is a hive folder ``provider=<id>``
+PROVIDER_PREFIX = "provider="
 
 
 def provider_folder(provider: str) -> str:
     """A network provider's warehouse inside the network's: a hive folder, so that BI reads each provider's own
     and DuckDB reads them together with ``hive_partitioning`` (the ``provider`` column)."""
-    return f"provider={provider}"
+    return f"{PROVIDER_PREFIX}{provider}"
 
 
 class WarehouseBusy(RuntimeError):
@@ -158,9 +170,12 @@ class Warehouse:
             )
         return sorted(out, key=lambda v: (v["released_at"], v["version"]), reverse=True)
 
-    def release(self, run_id: str, tables: dict[str, Path], manifest: dict, key: bytes, rotate: bool = False) -> Path:
+    def release(
+        self, run_id: str, tables: dict[str, Path], manifest: dict, key: bytes | None, rotate: bool = False
+    ) -> Path:
         """Gather the checked (staged) tables into a version, point ``published`` at it; their staging goes. The
-        key's fingerprint is kept; a rotation (a new key on purpose) leaves no version made with the old one."""
+        key's fingerprint is kept (None: the tables hold no pseudonyms, as a network's aggregates); a rotation (a
+        new key on purpose) leaves no version made with the old one."""
         with self.lock("release", wait_seconds=600):
             version = self.root / "versions" / run_id
             version.mkdir(parents=True, exist_ok=True)
@@ -174,11 +189,29 @@ class Warehouse:
             atomic_write_json(version / "manifest.json", manifest)
             failpoints.reached("release:gathered")
             self._switch(run_id)
-            atomic_write_bytes(self.root / KEY_FINGERPRINT, (fingerprint(key) + "\n").encode())
+            (self.root / STALE).unlink(missing_ok=True)
+            if key is not None:
+                atomic_write_bytes(self.root / KEY_FINGERPRINT, (fingerprint(key) + "\n").encode())
             for folder in {p.parent for p in tables.values() if p.parent.parent == self.root / ".staging"}:
                 shutil.rmtree(folder, ignore_errors=True)
             self._prune(only_current=rotate)
         return version
+
+    def mark_stale(self, reason: str) -> None:
+        """The latest run was refused: ``published`` stays, and says (``stale.json``) it is not the newest export's."""
+        atomic_write_json(
+            self.root / STALE,
+            {
+                "since": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                "reason": reason,
+                "version": self.current_version(),
+            },
+        )
+
+    def stale(self) -> dict | None:
+        """Why the published version is stale, and since when (None: the latest run published it, or none ran)."""
+        marker = self.root / STALE
+        return json.loads(marker.read_text(encoding="utf-8")) if marker.exists() else None
 
     def rollback(self, version: str | None = None) -> str:
         """Point ``published`` at an earlier version (default: the one before the current)."""
@@ -322,16 +355,23 @@ def shrunk_tables(warehouse: Warehouse, staged: dict[str, Path], share: float, m
 def _write_database(version: Path) -> None:
     """``<version>/tiedolla.duckdb``: the version's tables copied into one DuckDB database, so that it opens from
     any folder, after the warehouse is moved, and in tools that cannot follow a path (views over Parquet would
-    hold the path of the folder they were written in)."""
+    hold the path of the folder they were written in). In a network provider's warehouse every table gets the
+    ``provider`` column first (the Parquet files carry it as their hive folder, ``provider=<id>``)."""
+    root = version.parent.parent.name
+    provider = root.removeprefix(PROVIDER_PREFIX).replace("'", "''") if root.startswith(PROVIDER_PREFIX) else None
 
     def write(tmp: Path) -> None:
         tmp.unlink()  # (DuckDB makes its own file)
         con = duckdb.connect(str(tmp))
         try:
             con.execute("SET enable_progress_bar = false")
+            first = f"'{provider}' AS provider, " if provider else ""
             for table in sorted(version.glob("*.parquet")):
                 path = table.as_posix().replace("'", "''")
-                con.execute(f"CREATE TABLE \"{table.stem}\" AS SELECT * FROM read_parquet('{path}')")
+                con.execute(
+                    f'CREATE TABLE "{table.stem}" AS SELECT {first}* '
+                    f"FROM read_parquet('{path}', hive_partitioning = false)"
+                )
         finally:
             con.close()
 

@@ -54,7 +54,7 @@ def _evenly(path: Path, max_rows: int):
     con = duckdb.connect()
     try:
         quoted = path.as_posix().replace("'", "''")
-        source = f"read_parquet('{quoted}', file_row_number = true)"
+        source = f"read_parquet('{quoted}', file_row_number = true, hive_partitioning = false)"
         rows = con.sql(f"SELECT count(*) FROM {source}").fetchall()[0][0]
         step = max(1, -(-rows // max_rows))  # every step-th row
         return (
