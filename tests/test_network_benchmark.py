@@ -264,6 +264,10 @@ def test_the_network_page_shows_every_indicator_and_provider_and_a_providers_pag
         assert f'data-indicator="{r["indicator"]}"' in dom and f"{r['network_rank']}/{r['network_providers']}" in dom
     _, _, pixels = png_pixels(screenshot(page, own))
     assert share_of_colour(pixels, (0xC2, 0x57, 0x1A)) > 0.001  # the provider's own bars stand out in orange
+    # its own dashboard shows the same standing, and links to the page
+    dashboard = rendered_dom(warehouse / f"provider={ids[1]}" / "reports" / "dashboard" / "index.html")
+    assert dashboard.count('class="standing-row"') == rows.height and 'href="../network/index.html"' in dashboard
+    assert 'id="student-years-to-date"' in dashboard  # (still the provider's own dashboard)
 
 
 def test_a_sensor_requests_the_networks_run_when_a_providers_release_changes(network):

@@ -10,10 +10,13 @@ import datetime as dt
 import json
 from pathlib import Path
 
+import polars as pl
 from dagster import AssetExecutionContext, AssetIn, AssetKey, Failure, MetadataValue, Output, asset
 
 from pipelines.assets.published import RELEASE
-from pipelines.dashboard.network_page import NETWORK_PAGE, write_network_pages
+from pipelines.dashboard.figures import read_figures
+from pipelines.dashboard.network_page import NETWORK_PAGE, standing, write_network_pages
+from pipelines.dashboard.page import write_dashboard
 from pipelines.files import write_parquet
 from pipelines.marts.network import Member, mart_network_benchmark
 from pipelines.resources import LandingArea, WarehouseResource
@@ -69,8 +72,8 @@ def network_benchmark(context: AssetExecutionContext, warehouse: WarehouseResour
     group_name=GROUP,
     ins={"benchmark": AssetIn(key=AssetKey(BENCHMARK.name))},
     description="Switches the checked network mart in as a version of <warehouse>/network/ (network/published/), "
-    "then writes the network page (network/reports/dashboard/index.html, Finnish) and each provider's standing "
-    "(provider=<id>/reports/network/index.html).",
+    "then writes the network page (network/reports/dashboard/index.html, Finnish), each provider's page in the "
+    "network (provider=<id>/reports/network/index.html) and its standing on its own dashboard.",
 )
 def network_release(context: AssetExecutionContext, warehouse: WarehouseResource, landing: LandingArea, benchmark: str):
     members, _ = _members(landing, warehouse)
@@ -84,11 +87,24 @@ def network_release(context: AssetExecutionContext, warehouse: WarehouseResource
         },
     }
     version = network.release(context.run.run_id, {BENCHMARK.name: Path(benchmark)}, manifest, key=None)
+    mart_path = version / f"{BENCHMARK.name}.parquet"
     pages = write_network_pages(
-        version / f"{BENCHMARK.name}.parquet",
+        mart_path,
         network.version_reports(version) / "dashboard",
         {m.provider_id: warehouse.provider_warehouse(m.provider_id).root / "reports" / NETWORK_PAGE for m in members},
     )
+    mart = pl.read_parquet(mart_path)
+    for m in members:  # each provider's dashboard (of its published release) gets where it stands now
+        wh = warehouse.provider_warehouse(m.provider_id)
+        pages.append(
+            write_dashboard(
+                read_figures(m.release),
+                wh.version_reports(m.release) / "dashboard",
+                "../steward/index.html",
+                f"../{NETWORK_PAGE}/index.html",
+                standing(mart, m.provider_id),
+            )
+        )
     context.log.info(f"network page: {network.root / 'reports' / 'dashboard' / 'index.html'}")
     return Output(str(version), metadata={"version": version.name, "pages": len(pages)})
 

@@ -103,6 +103,12 @@ def _render(mart: pl.DataFrame, year: int, highlight: str | None, own_link: str 
     return html.encode("utf-8")
 
 
+def standing(mart: pl.DataFrame, provider: str) -> dict:
+    """Where ``provider`` stands in the latest year, for its own dashboard: one row per indicator."""
+    year = int(mart["year"].max())
+    return {"year": year, "sections": _sections(mart, year, provider), "suppress_below": SUPPRESS_BELOW_PERSONS}
+
+
 def write_network_pages(mart_path: Path, network_folder: Path, provider_folders: dict[str, Path]) -> list[Path]:
     """``<network_folder>/index.html`` (every provider alike) and ``<provider folder>/index.html`` for each provider
     (its own figures first and highlighted); the year shown is the latest any provider has."""

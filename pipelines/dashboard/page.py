@@ -38,8 +38,11 @@ def _labelled(rows: list[dict]) -> list[dict]:
     return [{**r, "label": LABELS.get(str(r["label"]), r["label"])} for r in rows]
 
 
-def write_dashboard(figures: Figures, folder: Path, steward_report: str, network_page: str | None = None) -> Path:
-    """The page, linking to the steward report and (for a network's provider) to where it stands in the network."""
+def write_dashboard(
+    figures: Figures, folder: Path, steward_report: str, network_page: str | None = None, standing: dict | None = None
+) -> Path:
+    """The page, linking to the steward report; for a network's provider, to its page in the network, and (once
+    the network's mart is published) where it stands there (``standing``: ``network_page.standing``)."""
     f = figures
     charts = {
         "forecast": forecast_chart(f.forecast_by_month, "Opiskelijavuodet kuukausittain"),
@@ -59,6 +62,7 @@ def write_dashboard(figures: Figures, folder: Path, steward_report: str, network
         labelled=_labelled,
         steward_report=steward_report,
         network_page=network_page,
+        standing=standing,
     )
     path = folder / "index.html"
     atomic_write_bytes(path, html.encode("utf-8"))
