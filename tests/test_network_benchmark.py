@@ -297,3 +297,38 @@ def test_a_sensor_requests_the_networks_run_when_a_providers_release_changes(net
     empty = make_definitions(landing, warehouse / "none").resolve_sensor_def("network_refresh")
     with DagsterInstance.ephemeral() as instance:
         assert empty(build_sensor_context(instance=instance, definitions=defs)).run_requests == []
+
+
+def test_every_table_read_across_the_network_has_the_provider_column_and_its_keys_are_unique_per_provider(network):
+    from schemas.published import TABLES
+
+    _, ids, warehouse, _ = network
+    with duckdb.connect() as con:
+        for table in TABLES:
+            glob = (warehouse / "provider=*" / "published" / f"{table.name}.parquet").as_posix()
+            source = f"read_parquet('{glob}', hive_partitioning = true)"
+            assert {row[0] for row in con.sql(f"SELECT DISTINCT provider FROM {source}").fetchall()} <= set(ids)
+            if table.key:
+                key = ", ".join(f'"{c}"' for c in table.key)
+                doubled = con.sql(f"SELECT provider, {key} FROM {source} GROUP BY ALL HAVING count(*) > 1").fetchall()
+                assert doubled == [], table.name
+    for pid in ids:  # a provider's own DuckDB database: the provider column first in every table
+        with duckdb.connect(str(warehouse / f"provider={pid}" / "tiedolla.duckdb"), read_only=True) as con:
+            for table in TABLES:
+                columns = [row[0] for row in con.sql(f"DESCRIBE {table.name}").fetchall()]
+                assert columns == ["provider", *(c.name for c in table.columns)], table.name
+                values = con.sql(f"SELECT DISTINCT provider FROM {table.name}").fetchall()
+                assert values in ([(pid,)], []), table.name
+
+
+def test_data_docs_of_a_provider_in_a_network_check_the_files_own_columns(network, tmp_path):
+    """A provider's tables sit in a ``provider=<id>`` folder, which DuckDB would otherwise read as a column: Great
+    Expectations then found a column too many in every table."""
+    from pipelines.stewardship.data_docs import build_data_docs
+    from schemas.published import BY_NAME
+
+    _, ids, warehouse, _ = network
+    tables = [BY_NAME["dim_student"], BY_NAME["fact_study_right"]]
+    outcome = build_data_docs(warehouse / f"provider={ids[0]}" / "published", tables, tmp_path / "reports")
+    assert {name: o["failed"] for name, o in outcome.items()} == {"dim_student": 0, "fact_study_right": 0}
+    assert all(o["evaluated"] > 3 for o in outcome.values())
