@@ -357,6 +357,18 @@ def _bi() -> str:
         "Other tools: DuckDB (`duckdb <warehouse>/tiedolla.duckdb`), Python (`pyarrow.parquet.read_table`, "
         "`polars.read_parquet`), Tableau and Qlik (Parquet connectors) read the same files.",
         "",
+        "## A network of providers",
+        "",
+        "In a network each provider's set is `<warehouse>/provider=<id>/published/` (its own `tiedolla.duckdb` "
+        "has a `provider` column first in every table): a provider's BI points at its own folder exactly as "
+        "above. The network's comparison is `<warehouse>/network/published/mart_network_benchmark.parquet` "
+        "(and `network/tiedolla.duckdb`): one row per provider, year, indicator and funding breakdown, with the "
+        "network's quartiles and the provider's rank; figures of fewer than 5 persons are empty "
+        "(`is_suppressed`). Reading every provider's tables together (for those allowed to: each provider is its "
+        "own controller) takes the provider from the folder: "
+        "`SELECT provider, count(*) FROM read_parquet('<warehouse>/provider=*/published/fact_study_right.parquet', "
+        "hive_partitioning = true) GROUP BY provider`.",
+        "",
         "## Relationships",
         "",
         "| from (many) | to (one) |",
