@@ -332,3 +332,16 @@ def test_data_docs_of_a_provider_in_a_network_check_the_files_own_columns(networ
     outcome = build_data_docs(warehouse / f"provider={ids[0]}" / "published", tables, tmp_path / "reports")
     assert {name: o["failed"] for name, o in outcome.items()} == {"dim_student": 0, "fact_study_right": 0}
     assert all(o["evaluated"] > 3 for o in outcome.values())
+
+
+def test_counting_the_same_releases_again_gives_the_same_mart(network):
+    landing, ids, warehouse, _ = network
+    names = dict(row.split(";")[:2] for row in (landing / "providers.csv").read_text("utf-8").splitlines()[1:])
+    groups = dict(row.split(";")[::2] for row in (landing / "providers.csv").read_text("utf-8").splitlines()[1:])
+    members = []
+    for pid in ids:
+        release = (warehouse / f"provider={pid}" / "published").resolve()
+        as_of = dt.date.fromisoformat(json.loads((release / "manifest.json").read_text())["as_of"])
+        members.append(Member(pid, names[pid], groups[pid], release, as_of))
+    assert mart_network_benchmark(members).equals(_mart(warehouse))
+    assert mart_network_benchmark(list(reversed(members))).equals(_mart(warehouse))  # whatever the providers' order
