@@ -51,10 +51,11 @@ def _tree_rss_bytes(root: int) -> int:
     return total
 
 
-def timed(command: list[str]) -> tuple[float, int, int]:
-    """Wall seconds, peak tree RSS (bytes) and exit code of one command."""
+def timed(command: list[str], output: Path | None = None) -> tuple[float, int, int]:
+    """Wall seconds, peak tree RSS (bytes) and exit code of one command (its standard output kept in ``output``)."""
     start = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    out = open(output, "wb") if output else subprocess.DEVNULL  # noqa: SIM115 (closed below)
+    process = subprocess.Popen(command, stdout=out, stderr=subprocess.DEVNULL)
     peak, done = 0, threading.Event()
 
     def sample() -> None:
@@ -68,6 +69,8 @@ def timed(command: list[str]) -> tuple[float, int, int]:
     code = process.wait()
     done.set()
     sampler.join()
+    if output:
+        out.close()
     return time.perf_counter() - start, peak, code
 
 
@@ -98,14 +101,17 @@ def main() -> None:
             )
             singles.append((seconds, rss))
             print(f"  single run {pid}: {seconds:6.1f} s, peak RSS {rss / 2**30:.2f} GiB, exit {code}")
+        summary = tmp / "network_summary.txt"
         network, network_rss, code = timed(
-            tiedolla("--landing", str(landing), "--warehouse", str(tmp / "network"), "--jobs", str(args.jobs))
+            tiedolla("--landing", str(landing), "--warehouse", str(tmp / "network"), "--jobs", str(args.jobs)),
+            summary,
         )
         single_sum = sum(s for s, _ in singles)
         largest = max(r for _, r in singles) / 2**30
         print(f"sum of the {len(ids)} single runs: {single_sum:.1f} s (largest peak RSS {largest:.2f} GiB)")
         print(f"network run, --jobs {args.jobs}: {network:.1f} s = {network / single_sum:.2f}× the sum, exit {code}")
         print(f"peak RSS of the network run (all its processes): {network_rss / 2**30:.2f} GiB")
+        print(*(" ".join(line.split()) for line in summary.read_text().splitlines() if "benchlearning" in line))
 
 
 if __name__ == "__main__":

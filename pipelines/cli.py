@@ -11,6 +11,7 @@ import datetime as dt
 import os
 import shutil
 import sys
+import time
 from pathlib import Path
 
 from pipelines.publishing.pseudonyms import KEY_FILE_VARIABLE, KEY_VARIABLE
@@ -321,11 +322,12 @@ def _run_network(args, landing: Path, warehouse: Path, key: bytes) -> int:
         spawn = multiprocessing.get_context("spawn")
         with concurrent.futures.ProcessPoolExecutor(max_workers=args.jobs, mp_context=spawn) as pool:
             outcomes = list(pool.map(_run_member, *zip(*members, strict=True)))
+    started = time.perf_counter()
     benchmark = _run_benchmark(landing, warehouse, key, options)
     print(f"\nnetwork of {len(found)} providers ({landing / 'providers.csv'}):")
     for (_, _, _, pid, name, _), outcome in zip(members, outcomes, strict=True):
         print(f"  {pid:<30}{name:<40}{outcome}")
-    print(f"  {'benchlearning':<70}{benchmark}")
+    print(f"  {'benchlearning':<70}{benchmark} ({time.perf_counter() - started:.1f} s)")
     if all(outcome == _NETWORK_OUTCOME[0] for outcome in outcomes) and benchmark.startswith("published"):
         return 0
     return 3 if all(outcome.startswith("published") for outcome in outcomes) else 1
@@ -391,9 +393,8 @@ def _run_member(landing: Path, warehouse: Path, key: bytes, provider: str, name:
     if code in (0, 3):
         return outcome
     report = target / "reports" / "steward" / "index.html"
-    return _stale(
-        Warehouse(target), f"{outcome}: what failed is in the run's log" + (f" and {report}" * report.exists())
-    )
+    where = f"the run's log and {report}" if report.exists() else "the run's log"
+    return _stale(Warehouse(target), f"{outcome}: what failed is in {where}")
 
 
 def _stale(warehouse, outcome: str) -> str:

@@ -345,3 +345,19 @@ def test_counting_the_same_releases_again_gives_the_same_mart(network):
         members.append(Member(pid, names[pid], groups[pid], release, as_of))
     assert mart_network_benchmark(members).equals(_mart(warehouse))
     assert mart_network_benchmark(list(reversed(members))).equals(_mart(warehouse))  # whatever the providers' order
+
+
+def test_a_provider_whose_run_is_refused_by_a_guard_is_marked_stale_with_where_to_look(network, tmp_path, fast_env):
+    landing, ids, warehouse, _ = network
+    broken, copy = tmp_path / "landing", tmp_path / "warehouse"
+    shutil.copytree(landing, broken)
+    shutil.copytree(warehouse, copy, symlinks=True)
+    rights = broken / ids[1] / "student_admin" / AS_OF.isoformat() / "opiskeluoikeudet.csv"
+    rights.write_bytes(b"".join(rights.read_bytes().splitlines(keepends=True)[:6]))  # a cut-off export
+    result = run_cli("run", "--landing", str(broken), "--warehouse", str(copy), env=fast_env)
+    assert result.returncode == 1
+    stale = json.loads((copy / f"provider={ids[1]}" / "stale.json").read_text())
+    assert stale["reason"].startswith("NOT PUBLISHED: what failed is in the run's log and ")
+    assert stale["reason"].endswith(str(copy / f"provider={ids[1]}" / "reports" / "steward" / "index.html"))
+    assert stale["version"] == (warehouse / f"provider={ids[1]}" / "published").resolve().name
+    assert _mart(copy).filter(provider_id=ids[1])["is_stale"].all()

@@ -16,6 +16,7 @@ def number(value, decimals: int = 0) -> str:
     """Finnish style: a space between thousands, a decimal comma; '–' when unknown."""
     if value is None:
         return "–"
+    value = round(value, decimals) + 0.0  # (a value that rounds to zero is 0, never "-0")
     return f"{value:,.{decimals}f}".replace(",", "\u00a0").replace(".", ",")
 
 
