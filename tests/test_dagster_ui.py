@@ -1,5 +1,7 @@
 """`dagster dev -w workspace.yaml` loads the same definitions, and a run launched through it publishes."""
 
+import contextlib
+import datetime as dt
 import json
 import os
 import signal
@@ -37,10 +39,9 @@ def _graphql(port: int, query: str) -> dict:
         return json.loads(response.read())["data"]
 
 
-@pytest.fixture(scope="module")
-def dagster_dev(tmp_path_factory):
-    root = tmp_path_factory.mktemp("ui")
-    write_landing(root / "landing", crm_rows=valid_crm_rows())
+@contextlib.contextmanager
+def _serving(root: Path, landing: Path):
+    """``dagster dev -w workspace.yaml`` on ``landing``, publishing into ``root/wh``; yields its port."""
     home = root / "dagster_home"
     home.mkdir()
     (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
@@ -48,7 +49,7 @@ def dagster_dev(tmp_path_factory):
     env = {
         **os.environ,
         "DAGSTER_HOME": str(home),
-        "TIEDOLLA_LANDING": str(root / "landing"),
+        "TIEDOLLA_LANDING": str(landing),
         "TIEDOLLA_WAREHOUSE": str(root / "wh"),
         "TIEDOLLA_PSEUDONYM_KEY": TEST_KEY,
         "TIEDOLLA_SITE_CONFIG": str(without_data_docs(root / "site")),
@@ -81,13 +82,43 @@ def dagster_dev(tmp_path_factory):
             except OSError:
                 assert time.monotonic() < deadline and process.poll() is None, "dagster dev did not start"
                 time.sleep(1)
-        yield port, root / "wh"
+        yield port
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         try:
             process.wait(timeout=30)
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
+
+
+@pytest.fixture(scope="module")
+def dagster_dev(tmp_path_factory):
+    root = tmp_path_factory.mktemp("ui")
+    write_landing(root / "landing", crm_rows=valid_crm_rows())
+    with _serving(root, root / "landing") as port:
+        yield port, root / "wh"
+
+
+def _launch(port: int, job: str, partition: str | None = None) -> str:
+    """Launch ``job`` (for a partition) as the UI's Launch button does; wait for it; return its status."""
+    tags = f'executionMetadata: {{tags: [{{key: "dagster/partition", value: "{partition}"}}]}}' if partition else ""
+    launched = _graphql(
+        port,
+        f"""mutation {{ launchRun(executionParams: {{selector: {{
+        repositoryLocationName: "pipelines.definitions", repositoryName: "__repository__", jobName: "{job}"}} {tags}}})
+        {{ __typename ... on LaunchRunSuccess {{ run {{ runId }} }} }} }}""",
+    )["launchRun"]
+    assert launched["__typename"] == "LaunchRunSuccess", launched
+    run_id = launched["run"]["runId"]
+    deadline = time.monotonic() + 240
+    while (
+        status := _graphql(port, f'{{ runOrError(runId: "{run_id}") {{ ... on Run {{ status }} }} }}')["runOrError"][
+            "status"
+        ]
+    ) not in ("SUCCESS", "FAILURE", "CANCELED"):
+        assert time.monotonic() < deadline, status
+        time.sleep(2)
+    return status
 
 
 def test_the_ui_shows_the_asset_groups(dagster_dev):
@@ -100,23 +131,40 @@ def test_the_ui_shows_the_asset_groups(dagster_dev):
 
 def test_a_run_launched_from_the_ui_publishes(dagster_dev):
     port, warehouse = dagster_dev
-    launched = _graphql(
-        port,
-        """mutation { launchRun(executionParams: {selector: {
-        repositoryLocationName: "pipelines.definitions", repositoryName: "__repository__", jobName: "__ASSET_JOB"}}) {
-        __typename ... on LaunchRunSuccess { run { runId } } } }""",
-    )["launchRun"]
-    assert launched["__typename"] == "LaunchRunSuccess", launched
-    run_id = launched["run"]["runId"]
-    deadline = time.monotonic() + 240
-    while (
-        status := _graphql(port, f'{{ runOrError(runId: "{run_id}") {{ ... on Run {{ status }} }} }}')["runOrError"][
-            "status"
-        ]
-    ) not in ("SUCCESS", "FAILURE", "CANCELED"):
-        assert time.monotonic() < deadline, status
-        time.sleep(2)
-    assert status == "SUCCESS"
+    assert _launch(port, "__ASSET_JOB") == "SUCCESS"
     con = duckdb.connect(str(warehouse / "tiedolla.duckdb"), read_only=True)
     assert con.execute("SELECT count(*) FROM dim_student").fetchone()[0] == 2
     assert (warehouse / "reports" / "dashboard" / "index.html").exists()
+
+
+def test_a_network_in_the_ui_has_its_partitions_sensors_and_benchlearning(tmp_path_factory):
+    """The network's definitions in ``dagster dev``: a partition per provider, the sensors and the schedule
+    (stopped), and a provider's partition and then the network's own job launched from the UI publish."""
+    from pipelines.demo_data.network import generate_network
+
+    root = tmp_path_factory.mktemp("ui_network")
+    ids = generate_network(2, "small", 3, root / "landing", dt.date(2026, 11, 20), history=False)
+    with _serving(root, root / "landing") as port:
+        repository = _graphql(
+            port,
+            """{ repositoryOrError(repositorySelector: {repositoryLocationName: "pipelines.definitions",
+            repositoryName: "__repository__"}) { ... on Repository { sensors { name sensorState { status } }
+            schedules { name scheduleState { status } } jobs { name } } } }""",
+        )["repositoryOrError"]
+        assert {s["name"]: s["sensorState"]["status"] for s in repository["sensors"]} == {
+            "new_export": "STOPPED",
+            "network_refresh": "STOPPED",
+        }
+        assert [(s["name"], s["scheduleState"]["status"]) for s in repository["schedules"]] == [("daily", "STOPPED")]
+        assert {"tiedolla", "network"} <= {j["name"] for j in repository["jobs"]}
+        nodes = _graphql(port, "{ assetNodes { assetKey { path } groupName partitionKeys } }")["assetNodes"]
+        by_group = {n["groupName"]: n["partitionKeys"] for n in nodes}
+        assert by_group["published"] == ids and by_group["network"] == []
+        assert _launch(port, "tiedolla", ids[0]) == "SUCCESS"
+        assert _launch(port, "network") == "SUCCESS"
+    warehouse = root / "wh"
+    assert (warehouse / f"provider={ids[0]}" / "published" / "dim_student.parquet").exists()
+    assert not (warehouse / f"provider={ids[1]}").exists()  # only the partition launched
+    with duckdb.connect(str(warehouse / "network" / "tiedolla.duckdb"), read_only=True) as con:
+        providers = con.sql("SELECT DISTINCT provider_id FROM mart_network_benchmark").fetchall()
+    assert providers == [(ids[0],)]  # (the other has no release yet: left out)
