@@ -603,7 +603,7 @@ def cmd_forget(args) -> int:
     wh = Warehouse(Path(args.warehouse))
     try:
         key = pseudonym_key(key_file=args.pseudonym_key_file, keep_away_from=(Path(args.warehouse),))
-        wh.check_key(key)
+        key = _key_of(wh, key)
     except KeyProblem as err:
         raise UsageError(str(err)) from None
     try:
@@ -627,6 +627,23 @@ def cmd_forget(args) -> int:
     )
     print("Delete or correct them in the source system too: the next run reads what the export holds.", file=sys.stderr)
     return 0
+
+
+def _key_of(wh, key: bytes) -> bytes:
+    """The key that made ``wh``'s pseudonyms: a network provider's folder (``provider=<id>``) takes the network's
+    key and derives the provider's, as its runs do (its own derived key works too); else the key as given."""
+    from pipelines.publishing.pseudonyms import KeyProblem, provider_key
+    from pipelines.publishing.warehouse import PROVIDER_PREFIX
+
+    if wh.root.name.startswith(PROVIDER_PREFIX):
+        derived = provider_key(key, wh.root.name.removeprefix(PROVIDER_PREFIX))
+        try:
+            wh.check_key(derived)
+            return derived
+        except KeyProblem:
+            pass  # (perhaps the provider's own key was given)
+    wh.check_key(key)
+    return key
 
 
 def _forget_everywhere(wh, key: bytes, students: list[str], contacts: list[str]) -> dict[str, int]:
@@ -891,7 +908,8 @@ def parser() -> argparse.ArgumentParser:
     f.add_argument(
         "--warehouse",
         required=True,
-        help="the warehouse folder: published/, versions/, quarantine/, reports/ (created if missing)",
+        help="the warehouse folder: published/, versions/, quarantine/, reports/ (created if missing); in a "
+        "network, the provider's <warehouse>/provider=<id>/ (with the network's key)",
     )
     f.add_argument("--student-number", action="append", help="a student's number (repeatable)")
     f.add_argument("--hetu", action="append", help="a henkilötunnus, looked up in --landing (repeatable)")

@@ -361,3 +361,28 @@ def test_a_provider_whose_run_is_refused_by_a_guard_is_marked_stale_with_where_t
     assert stale["reason"].endswith(str(copy / f"provider={ids[1]}" / "reports" / "steward" / "index.html"))
     assert stale["version"] == (warehouse / f"provider={ids[1]}" / "published").resolve().name
     assert _mart(copy).filter(provider_id=ids[1])["is_stale"].all()
+
+
+def test_forget_in_a_providers_folder_takes_the_networks_key_and_touches_no_other_provider(network, tmp_path):
+    from pipelines.publishing.pseudonyms import provider_key
+    from pipelines.publishing.star import student_keys
+    from tests.conftest import TEST_KEY
+
+    _, ids, warehouse, _ = network
+    copy = tmp_path / "warehouse"
+    shutil.copytree(warehouse, copy, symlinks=True)
+    number = "100000"  # (every generated provider numbers its students from 100000)
+    keys = {pid: student_keys(pl.Series([number]), provider_key(TEST_KEY.encode(), pid))[0] for pid in ids}
+
+    def students(pid: str) -> set[str]:
+        return set(pl.read_parquet(copy / f"provider={pid}" / "published" / "dim_student.parquet")["student_key"])
+
+    assert all(keys[pid] in students(pid) for pid in ids)
+    result = run_cli("forget", "--warehouse", str(copy / f"provider={ids[0]}"), "--student-number", number)
+    assert result.returncode == 0, result.stderr
+    assert keys[ids[0]] not in students(ids[0])
+    assert keys[ids[1]] in students(ids[1]) and keys[ids[2]] in students(ids[2])  # another controller's student
+    wrong = run_cli(
+        "forget", "--warehouse", str(copy / f"provider={ids[1]}"), "--student-number", number, key=TEST_KEY[::-1]
+    )
+    assert wrong.returncode == 2 and "not the one that made the pseudonyms" in wrong.stderr

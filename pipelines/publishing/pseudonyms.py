@@ -84,7 +84,7 @@ def pseudonym_key(
 def key_bits(key: str) -> float:
     """A rough measure of how much guessing a key takes: its characters' Shannon entropy times its length."""
     counts = Counter(key)
-    return -sum(n * math.log2(n / len(key)) for n in counts.values())
+    return sum(n * math.log2(len(key) / n) for n in counts.values())  # (0 for one repeated character, not -0)
 
 
 def fingerprint(key: bytes) -> str:
