@@ -336,6 +336,7 @@ def _run_network(args, landing: Path, warehouse: Path, key: bytes) -> int:
 def _run_benchmark(landing: Path, warehouse: Path, key: bytes, options: dict) -> str:
     """The network's own job (``mart_network_benchmark`` and its pages) over every provider's published release;
     returns its line of the summary."""
+    from pipelines.assets.network import NETWORK_ASSETS
     from pipelines.definitions import NETWORK_JOB
     from pipelines.execution import execute, failed_steps
     from pipelines.publishing.warehouse import NETWORK_FOLDER, WarehouseBusy
@@ -353,8 +354,9 @@ def _run_benchmark(landing: Path, warehouse: Path, key: bytes, options: dict) ->
             checks = [e.check_name for e in result.get_asset_check_evaluations() if not e.passed]
     except WarehouseBusy as err:
         return f"NOT PUBLISHED: {err}"
-    finally:
-        shutil.rmtree(warehouse / ".dagster" / "storage", ignore_errors=True)
+    finally:  # its own values only: a provider's run started meanwhile (e.g. from the UI) keeps its own
+        for key in (key for a in NETWORK_ASSETS for key in a.keys):
+            (warehouse / ".dagster" / "storage").joinpath(*key.path).unlink(missing_ok=True)
     if failed or checks:
         reason = failed[0][1] if failed else f"failing check {checks[0]}"
         print(f"tiedolla: the network's benchlearning: {reason}", file=sys.stderr)
@@ -633,10 +635,11 @@ def _key_of(wh, key: bytes) -> bytes:
     """The key that made ``wh``'s pseudonyms: a network provider's folder (``provider=<id>``) takes the network's
     key and derives the provider's, as its runs do (its own derived key works too); else the key as given."""
     from pipelines.publishing.pseudonyms import KeyProblem, provider_key
-    from pipelines.publishing.warehouse import PROVIDER_PREFIX
+    from pipelines.publishing.warehouse import provider_of
 
-    if wh.root.name.startswith(PROVIDER_PREFIX):
-        derived = provider_key(key, wh.root.name.removeprefix(PROVIDER_PREFIX))
+    provider = provider_of(wh.root)
+    if provider:
+        derived = provider_key(key, provider)
         try:
             wh.check_key(derived)
             return derived

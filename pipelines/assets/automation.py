@@ -19,7 +19,7 @@ from dagster import (
 )
 
 from pipelines.ingestion.landing import dated_folders
-from pipelines.publishing.warehouse import STALE, Warehouse, provider_folder
+from pipelines.publishing.warehouse import Warehouse, provider_folder
 from schemas import student_admin
 
 #: the daily run: early in the morning, before anyone opens a dashboard (Finnish time)
@@ -85,7 +85,7 @@ def network_sensor(job_name: str, warehouse: Path, providers: list[str]):
         state = {}
         for provider in providers:
             wh = Warehouse(warehouse / provider_folder(provider))
-            state[provider] = [wh.current_version(), (wh.root / STALE).exists()]
+            state[provider] = [wh.current_version(), wh.stale() is not None]
         text = json.dumps(state, sort_keys=True)
         if text == context.cursor or not any(version for version, _ in state.values()):
             return SensorResult(run_requests=[], cursor=context.cursor)

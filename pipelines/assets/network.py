@@ -55,12 +55,14 @@ def network_benchmark(context: AssetExecutionContext, warehouse: WarehouseResour
     frame = mart_network_benchmark(members)
     path = warehouse.staging(context.run) / f"{BENCHMARK.name}.parquet"
     write_parquet(frame, path, BENCHMARK.arrow_schema())
+    stale = [m.provider_id for m in members if m.is_stale]
+    # (the release records the very releases the figures were counted from, even if a provider releases meanwhile)
     return Output(
-        str(path),
+        {"path": str(path), "members": members},
         metadata={
             "providers": len(members),
             "providers_without_release": MetadataValue.json(without) if without else "none",
-            "providers_stale": MetadataValue.json([m.provider_id for m in members if m.is_stale]) or "none",
+            "providers_stale": MetadataValue.json(stale) if stale else "none",
             "rows": frame.height,
             "suppressed": int(frame["is_suppressed"].sum()),
         },
@@ -75,8 +77,8 @@ def network_benchmark(context: AssetExecutionContext, warehouse: WarehouseResour
     "then writes the network page (network/reports/dashboard/index.html, Finnish), each provider's page in the "
     "network (provider=<id>/reports/network/index.html) and its standing on its own dashboard.",
 )
-def network_release(context: AssetExecutionContext, warehouse: WarehouseResource, landing: LandingArea, benchmark: str):
-    members, _ = _members(landing, warehouse)
+def network_release(context: AssetExecutionContext, warehouse: WarehouseResource, benchmark: dict):
+    members: list[Member] = benchmark["members"]
     network = warehouse.open()
     manifest = {
         "run_id": context.run.run_id,
@@ -86,14 +88,13 @@ def network_release(context: AssetExecutionContext, warehouse: WarehouseResource
             for m in members
         },
     }
-    version = network.release(context.run.run_id, {BENCHMARK.name: Path(benchmark)}, manifest, key=None)
-    mart_path = version / f"{BENCHMARK.name}.parquet"
+    version = network.release(context.run.run_id, {BENCHMARK.name: Path(benchmark["path"])}, manifest, key=None)
+    mart = pl.read_parquet(version / f"{BENCHMARK.name}.parquet")
     pages = write_network_pages(
-        mart_path,
+        mart,
         network.version_reports(version) / "dashboard",
         {m.provider_id: warehouse.provider_warehouse(m.provider_id).root / "reports" / NETWORK_PAGE for m in members},
     )
-    mart = pl.read_parquet(mart_path)
     for m in members:  # each provider's dashboard (of its published release) gets where it stands now
         wh = warehouse.provider_warehouse(m.provider_id)
         pages.append(

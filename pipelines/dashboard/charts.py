@@ -97,7 +97,7 @@ def benchmark_chart(
         return Markup("")
     first = rows[0]
     bar_height, gap, left, right, top_pad = 24, 8, 290, 90, 22
-    values = [v for r in rows for v in (r["value"],) if v is not None]
+    values = [r["value"] for r in rows if r["value"] is not None]
     values += [v for v in (first["q1"], first["median"], first["q3"]) if v is not None]
     low, high = min(values + [0.0]), max(values + [0.0]) or 1.0
     span = (high - low) or 1.0

@@ -63,7 +63,7 @@ def _sections(mart: pl.DataFrame, year: int, highlight: str | None) -> list[dict
             {
                 "code": code,
                 "label": info["label_fi"],
-                "higher_is_better": info["higher_is_better"] == "true",
+                "higher_is_better": records[0]["higher_is_better"],
                 "decimals": decimals,
                 "chart": benchmark_chart(chart_rows, f"{info['label_fi']} {year}", decimals, highlight),
                 "rows": records,
@@ -109,10 +109,10 @@ def standing(mart: pl.DataFrame, provider: str) -> dict:
     return {"year": year, "sections": _sections(mart, year, provider), "suppress_below": SUPPRESS_BELOW_PERSONS}
 
 
-def write_network_pages(mart_path: Path, network_folder: Path, provider_folders: dict[str, Path]) -> list[Path]:
+def write_network_pages(mart: pl.DataFrame, network_folder: Path, provider_folders: dict[str, Path]) -> list[Path]:
     """``<network_folder>/index.html`` (every provider alike) and ``<provider folder>/index.html`` for each provider
-    (its own figures first and highlighted); the year shown is the latest any provider has."""
-    mart = pl.read_parquet(mart_path)
+    (its own figures first and highlighted), from the published mart; the year shown is the latest any provider
+    has."""
     year = int(mart["year"].max())
     written = [network_folder / "index.html"]
     atomic_write_bytes(written[0], _render(mart, year, None, None))

@@ -64,7 +64,12 @@ def providers(landing: Path) -> list[Provider]:
     found = [Provider(pid, name, group, landing / pid) for pid, name, group, _ in frame.iter_rows()]
     for (line, _), provider in zip(lines, found, strict=True):
         if not provider.folder.is_dir():
-            raise FileProblem(str(path), f"{provider.id} has no folder {provider.folder}", line, "Organisaatio")
+            raise FileProblem(
+                str(path),
+                f"{provider.id} has no folder {provider.folder}",
+                line,
+                PROVIDERS.column("provider_id").source_header,
+            )
     listed = {p.id for p in found}
     strays = sorted(
         d.name for d in landing.iterdir() if d.is_dir() and not d.name.startswith(".") and d.name not in listed

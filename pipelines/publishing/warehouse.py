@@ -68,6 +68,11 @@ def provider_folder(provider: str) -> str:
     return f"{PROVIDER_PREFIX}{provider}"
 
 
+def provider_of(root: Path) -> str | None:
+    """The provider whose warehouse ``root`` is (its ``provider=<id>`` folder); None outside a network."""
+    return root.name.removeprefix(PROVIDER_PREFIX) if root.name.startswith(PROVIDER_PREFIX) else None
+
+
 class WarehouseBusy(RuntimeError):
     """Another process holds the warehouse; the message says which and what to do."""
 
@@ -357,15 +362,14 @@ def _write_database(version: Path) -> None:
     any folder, after the warehouse is moved, and in tools that cannot follow a path (views over Parquet would
     hold the path of the folder they were written in). In a network provider's warehouse every table gets the
     ``provider`` column first (the Parquet files carry it as their hive folder, ``provider=<id>``)."""
-    root = version.parent.parent.name
-    provider = root.removeprefix(PROVIDER_PREFIX).replace("'", "''") if root.startswith(PROVIDER_PREFIX) else None
+    provider = provider_of(version.parent.parent)
 
     def write(tmp: Path) -> None:
         tmp.unlink()  # (DuckDB makes its own file)
         con = duckdb.connect(str(tmp))
         try:
             con.execute("SET enable_progress_bar = false")
-            first = f"'{provider}' AS provider, " if provider else ""
+            first = "'{}' AS provider, ".format(provider.replace("'", "''")) if provider else ""
             for table in sorted(version.glob("*.parquet")):
                 path = table.as_posix().replace("'", "''")
                 con.execute(
