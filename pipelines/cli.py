@@ -14,6 +14,7 @@ import sys
 import time
 from pathlib import Path
 
+from pipelines.ingestion.secrets import DEMO_PASSWORD, PASSWORD_FILE_VARIABLE, PASSWORD_VARIABLE
 from pipelines.publishing.pseudonyms import KEY_FILE_VARIABLE, KEY_VARIABLE
 
 DEMO_AS_OF = dt.date(2026, 11, 20)
@@ -259,6 +260,10 @@ def cmd_run(args) -> int:
     landing, warehouse = Path(args.landing).resolve(), Path(args.warehouse).resolve()
     if not landing.is_dir():
         raise UsageError(f"landing folder {landing} does not exist")
+    if args.koski_password_file:  # (read where KOSKI's reports are, in the run's own process or its workers)
+        if not Path(args.koski_password_file).is_file():
+            raise UsageError(f"--koski-password-file {args.koski_password_file} is not a file")
+        os.environ[PASSWORD_FILE_VARIABLE] = str(Path(args.koski_password_file).resolve())
     if not 1 <= args.parallel_steps <= 64:
         raise UsageError(f"--parallel-steps {args.parallel_steps} is not a number of steps from 1 to 64")
     try:
@@ -484,6 +489,8 @@ def cmd_demo(args) -> int:
         generate("small", args.seed, landing, DEMO_AS_OF)
     warehouse.mkdir(parents=True, exist_ok=True)
     (warehouse / DEMO_MARK).touch()  # (the public demo key works for this warehouse only)
+    os.environ.pop(PASSWORD_FILE_VARIABLE, None)  # (the demo's KOSKI reports are encrypted with its own password)
+    os.environ[PASSWORD_VARIABLE] = DEMO_PASSWORD
     if args.network:
         options = dict(
             as_of=None, site_config=None, wait=0, allow_missing_source=None, allow_shrink=False, parallel_steps=1
@@ -785,6 +792,11 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument(
         "--pseudonym-key-file",
         help=f"file holding the pseudonym key (default: ${KEY_FILE_VARIABLE}, else ${KEY_VARIABLE})",
+    )
+    r.add_argument(
+        "--koski-password-file",
+        help="file holding the password KOSKI's reports were downloaded with (default: $TIEDOLLA_KOSKI_PASSWORD); "
+        "kept outside the landing folder",
     )
     r.add_argument(
         "--allow-missing-source",

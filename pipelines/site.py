@@ -21,6 +21,9 @@ DEFAULT_SITE_CONFIG = Path(__file__).parent / "config" / "site.yaml"
 DEFAULT_SEGMENTS = "customer_segments.yaml"
 DEFAULT_MAX_FILE_MB = 4000
 DEFAULT_RETENTION_DAYS = 180
+#: a KOSKI report of the largest oppilaitos unpacks to tens of megabytes and about a million cells
+DEFAULT_MAX_WORKBOOK_UNPACKED_MB = 500
+DEFAULT_MAX_WORKBOOK_CELLS = 5_000_000
 SOURCE_SECTIONS = ("student_admin", "crm")
 
 
@@ -53,6 +56,12 @@ def _headers(v: object) -> bool:
     )
 
 
+def _oppilaitokset(v: object) -> bool:
+    return isinstance(v, dict) and all(
+        isinstance(k, str) and k.startswith("1.2.246.562.10.") and _text_list(names) for k, names in v.items()
+    )
+
+
 _CHARACTER = (lambda v: isinstance(v, str) and len(v) == 1), "one character"
 _FILE = (lambda v: v is None or isinstance(v, str)), "a file name (relative to the site configuration)"
 #: every setting the site configuration may have (a dotted name) → (its check, what it must be)
@@ -78,6 +87,9 @@ SETTINGS: dict[str, tuple[Callable[[object], bool], str]] = {
     "release.max_shrink_share": _number(0, 1),
     "release.min_rows": _whole(0),
     "limits.max_file_mb": _number(0),
+    "limits.max_workbook_unpacked_mb": _number(1),
+    "limits.max_workbook_cells": _whole(1000),
+    "koski.oppilaitokset": (_oppilaitokset, "oppilaitos OID: [the toimipisteet of the export that belong to it]"),
     "student_years.cost_groups": _FILE,
 }
 SECTIONS = {name.split(".")[0] for name in SETTINGS if "." in name}
@@ -274,6 +286,24 @@ class Site:
     def max_file_bytes(self) -> int:
         """The largest export file read (``limits.max_file_mb``)."""
         return int(float(self._section("limits").get("max_file_mb", DEFAULT_MAX_FILE_MB)) * 1_000_000)
+
+    @property
+    def max_workbook_unpacked_bytes(self) -> int:
+        """The most a workbook (KOSKI's report) may unpack to (``limits.max_workbook_unpacked_mb``)."""
+        limit = self._section("limits").get("max_workbook_unpacked_mb", DEFAULT_MAX_WORKBOOK_UNPACKED_MB)
+        return int(float(limit) * 1_000_000)
+
+    @property
+    def max_workbook_cells(self) -> int:
+        """The most cells a workbook (KOSKI's report) may hold (``limits.max_workbook_cells``)."""
+        return int(self._section("limits").get("max_workbook_cells", DEFAULT_MAX_WORKBOOK_CELLS))
+
+    @property
+    def koski_oppilaitokset(self) -> dict[str, str]:
+        """Toimipiste (as the export writes it) → the oppilaitos OID whose KOSKI report it is compared with
+        (``koski.oppilaitokset``: oppilaitos OID → its toimipisteet)."""
+        mapping = self._section("koski").get("oppilaitokset") or {}
+        return {name: oid for oid, names in mapping.items() for name in names}
 
     def headers(self, source: str, table: str) -> dict[str, str]:
         """The headers this site's ``source`` writes for ``table`` where they differ from the contract."""

@@ -33,6 +33,12 @@ AGREEMENT_TYPES = frozenset({"koulutussopimus", "oppisopimus"})
 #: annulled study right never existed)
 DROPOUT_STATUSES = ("eronnut", "katsotaaneronneeksi")
 ANNULLED_STATUS = "mitatoity"
+#: the study-right types KOSKI's opiskelijavuositiedot report selects: its query takes the oppilaitos's study rights
+#: of koulutusmuoto ``ammatillinenkoulutus`` only (a TUVA study right, koulutusmuoto ``tuva``, is in KOSKI's TUVA
+#: report instead)
+KOSKI_REPORT_TYPES = frozenset(
+    r["code"] for r in reference("study_right_types") if r["koulutusmuoto"] == "ammatillinenkoulutus"
+)
 
 #: ISO 639-1 language codes (mother tongue, äidinkieli)
 LANGUAGES = frozenset(

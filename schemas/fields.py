@@ -153,17 +153,12 @@ FIELDS = _catalogue(
     ),
     # ---- KOSKI's student-year report -------------------------------------------------------------------------
     Field("funding_codes", pl.Utf8, "The distinct funding codes of the period's days, in order, comma-separated."),
-    Field("present_funding_entered", pl.Boolean, "Every lasna day of the period has a funding code."),
-    Field(
-        "holiday_or_graduated_funding_entered",
-        pl.Boolean,
-        "Every loma and valmistunut day of the period has a funding code.",
-    ),
     Field("ended", pl.Boolean, "The study right ended (an ending status) within the period."),
     Field(
         "student_year_days_old",
         pl.Float64,
-        "(Present or graduated + counted holiday days) × each day's part-time %: the formula of KOSKI's report.",
+        "(Present or graduated + counted holiday days) × each day's part-time %: KOSKI's old formula (before 2026), "
+        "still reported.",
     ),
     Field("present_or_graduated_days", pl.Float64, "lasna days + the graduation day (not adjusted for part-time)."),
     Field(
@@ -199,7 +194,7 @@ FIELDS = _catalogue(
         "student_year_days_current",
         pl.Float64,
         "Student-year days by the current formula (from 1.7.2023); null for types it gives no value (e.g. "
-        "valma). Not in KOSKI's report: reported beside it, not reconciled.",
+        "valma). KOSKI reports it beside the old formula (since 2026), and it is reconciled like every figure.",
     ),
     Field("source_system_code", pl.Utf8, "The system the study right was transferred from."),
     # ---- A network of providers ------------------------------------------------------------------------------
@@ -279,6 +274,12 @@ FIELDS = _catalogue(
     ),
     Field("start_date_key", pl.Int64, "First day as a dim_date key (yyyymmdd)."),
     Field("end_date_key", pl.Int64, "End date as a dim_date key (yyyymmdd)."),
+    Field(
+        "is_annulled",
+        pl.Boolean,
+        "The study right is annulled (a mitatoity status): KOSKI counts it nowhere, and no student-year figure "
+        "includes it.",
+    ),
     Field("in_koski", pl.Boolean, "The study right has a KOSKI OID."),
     Field("period_number", pl.Int64, "1 for the first status of the study right, in date order."),
     Field("part_time_percent", pl.Float64, "Study load % for osa-aikaisuus."),
@@ -339,11 +340,22 @@ FIELDS = _catalogue(
     Field("period_first_day", pl.Date, "First day of the reporting period."),
     Field("period_last_day", pl.Date, "Last day of the reporting period."),
     Field("column", pl.Utf8, "Our name of the column that failed (empty for a rule of the whole row)."),
-    Field("koski_header", pl.Utf8, "KOSKI's header of the column."),
+    Field("koski_header", pl.Utf8, "KOSKI's header of the column (today's)."),
+    Field(
+        "is_compared",
+        pl.Boolean,
+        "KOSKI's file has the column, under a header of a version that counts it as today: the figures were compared.",
+    ),
+    Field(
+        "not_compared_because",
+        pl.Utf8,
+        "Why the column was not compared: the file (of an earlier version, or edited) lacks it, or its version "
+        "counted it by a rule KOSKI has since corrected.",
+    ),
     Field(
         "our_total", pl.Float64, "Sum of our figure over our study rights with a day in the period (day columns only)."
     ),
-    Field("koski_total", pl.Float64, "Sum of KOSKI's figure over its rows (day columns only)."),
+    Field("koski_total", pl.Float64, "Sum of KOSKI's figure over its rows (day columns compared only)."),
     Field("rows_differing", pl.Int64, "Study rights in both whose figure differs."),
     Field("rows_matched", pl.Int64, "Study rights in both."),
     Field("rows_only_in_koski", pl.Int64, "Rows of KOSKI's report with no figures of ours."),

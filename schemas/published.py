@@ -116,6 +116,7 @@ FACT_STUDY_RIGHT = published_table(
         column("end_date", meaning="Actual end date; null while open."),
         date_key_column("end_date_key"),
         column("in_koski", nullable=False),
+        column("is_annulled", nullable=False),
     ),
     foreign_keys=(
         _FK_STUDENT,
@@ -223,8 +224,10 @@ FACT_TARGET = published_table(
 #: KOSKI's day columns (schemas/koski_report.py), in KOSKI's order, with the current formula last
 _DAY_MEASURES = tuple(
     replace(c, source_header=None, meaning=f"{c.description} KOSKI: {c.source_header}.")
-    for c in koski_report.FIGURES + (koski_report.CURRENT,)
-    if c.name in koski_report.DAY_MEASURES
+    for c in sorted(
+        (c for c in koski_report.FIGURES if c.name in koski_report.DAY_MEASURES),
+        key=lambda c: koski_report.DAY_MEASURES.index(c.name),
+    )
 )
 FACT_STUDENT_YEAR_MONTH = published_table(
     "fact_student_year_month",
@@ -309,8 +312,9 @@ MART_STUDENT_YEAR_FORECAST = published_table(
 
 MART_KOSKI_RECONCILIATION = published_table(
     "mart_koski_reconciliation",
-    "Our student-year figures against KOSKI's own report (opiskelijavuositiedot) for the report's period, column "
-    "by column. Study-right rows are for stewards only (reports/steward/corrections_koski.csv).",
+    "Our student-year figures against KOSKI's own report (opiskelijavuositiedot) for the report's oppilaitos and "
+    "period, column by column (which columns were compared, and why not the others). Study-right rows are for "
+    "stewards only (reports/steward/corrections_koski.csv).",
     "One row per KOSKI report (oppilaitos and reporting period) and KOSKI figure column.",
     ("oppilaitos_oid", "period_first_day", "period_last_day", "column"),
     (
@@ -319,6 +323,8 @@ MART_KOSKI_RECONCILIATION = published_table(
         column("period_last_day", nullable=False),
         column("column", meaning="Our column (as in fact_student_year_month).", nullable=False),
         column("koski_header", nullable=False),
+        column("is_compared", nullable=False),
+        column("not_compared_because"),
         column("our_total"),
         column("koski_total"),
         column("rows_differing", nullable=False),

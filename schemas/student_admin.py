@@ -28,6 +28,8 @@ from schemas.metadata import (
 )
 
 SYSTEM = "student_admin"
+#: the rule that lists an annulled study right (which every student-year figure leaves out)
+ANNULLED = "status_periods.annulled"
 LEARNER_OID = "1.2.246.562.24."
 STUDY_RIGHT_OID = "1.2.246.562.15."
 
@@ -286,6 +288,17 @@ STATUS_PERIODS = Table(
             "ilman rahoitusmuotoa)",
             passes=lambda: ~pl.col("status").is_in(sorted(c.FUNDED_STATUSES)) | pl.col("funding_code").is_not_null(),
             column="funding_code",
+        ),
+        # KOSKI moves an annulled study right out of its reporting tables: it has no day in any report
+        Rule(
+            ANNULLED,
+            "The study right is annulled (mitatoity): KOSKI counts it nowhere, so it is left out of every "
+            "student-year figure and the forecast",
+            "flag",
+            description_fi="Opiskeluoikeus on mitätöity: KOSKI ei laske sitä mihinkään, joten se jätetään pois "
+            "kaikista opiskelijavuosiluvuista ja ennusteesta",
+            passes=lambda: pl.col("status") != c.ANNULLED_STATUS,
+            column="status",
         ),
     ),
 )

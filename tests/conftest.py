@@ -8,6 +8,7 @@ from hypothesis import settings
 
 from pipelines.cli import DEMO_AS_OF
 from pipelines.demo_data.export import generate
+from pipelines.ingestion.secrets import DEMO_PASSWORD
 
 TEST_KEY = "test-key-for-synthetic-data-only-0123456789"
 
@@ -44,10 +45,15 @@ def run_cli(
     env: dict[str, str] | None = None,
     cwd: Path | None = None,
     umask: int | None = None,
+    koski_password: str | None = DEMO_PASSWORD,
 ) -> subprocess.CompletedProcess:
+    """The command line in a process of its own, with the test key and the demo's KOSKI password (the demo's
+    reports are encrypted with it) unless told otherwise."""
     env = {**{k: v for k, v in os.environ.items() if not k.startswith("TIEDOLLA_")}, **(env or {})}
     if key:
         env["TIEDOLLA_PSEUDONYM_KEY"] = key
+    if koski_password:
+        env.setdefault("TIEDOLLA_KOSKI_PASSWORD", koski_password)
     return subprocess.run(
         [sys.executable, "-m", "pipelines.cli", *args],
         capture_output=True,

@@ -91,8 +91,6 @@ KOSKI_EXPECTED = {
     "study_right_oid": "1.2.246.562.15.10000000001",
     "study_right_id": "OO-1",
     "funding_codes": "1,14",
-    "present_funding_entered": "true",
-    "holiday_or_graduated_funding_entered": "false",  # the loma has no code
     "ended": "true",
     "end_date": "2024-12-15",
     # lasna 61 days at 100 % + 31 at 50 %, the first 28 holiday days, the graduation day

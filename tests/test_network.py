@@ -29,14 +29,28 @@ def network(tmp_path_factory) -> Path:
     return out
 
 
-def _digests(folder: Path) -> dict[str, object]:
-    """Each file's bytes; a workbook's cell values (the file holds the time it was written)."""
+def _cells(path: Path) -> list[list]:
+    """A workbook's cell values (the file holds the time it was written; an encrypted one a fresh salt)."""
+    import io
+
+    import msoffcrypto
     from openpyxl import load_workbook
 
+    from pipelines.ingestion.secrets import DEMO_PASSWORD
+
+    data = io.BytesIO(path.read_bytes())
+    office = msoffcrypto.OfficeFile(io.BytesIO(data.getvalue())) if data.getvalue()[:2] != b"PK" else None
+    if office is not None:
+        office.load_key(password=DEMO_PASSWORD)
+        data = io.BytesIO()
+        office.decrypt(data)
+    return [list(r) for r in load_workbook(data).active.iter_rows(values_only=True)]
+
+
+def _digests(folder: Path) -> dict[str, object]:
+    """Each file's bytes; a workbook's cell values."""
     return {
-        str(p.relative_to(folder)): [list(r) for r in load_workbook(p).active.iter_rows(values_only=True)]
-        if p.suffix == ".xlsx"
-        else hashlib.sha256(p.read_bytes()).hexdigest()
+        str(p.relative_to(folder)): _cells(p) if p.suffix == ".xlsx" else hashlib.sha256(p.read_bytes()).hexdigest()
         for p in sorted(folder.rglob("*"))
         if p.is_file()
     }

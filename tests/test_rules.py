@@ -57,6 +57,11 @@ CASES = {
     "status_periods.status.code": ("status_periods", 4, {"status": "opiskelee"}),
     "status_periods.funding_code.code": ("status_periods", 4, {"funding_code": "5"}),
     "status_periods.funding_required": ("status_periods", 4, {"funding_code": ""}),
+    "status_periods.annulled": (
+        "status_periods",
+        5,
+        {"study_right_id": "OO-2", "start_date": "1.3.2025", "status": "mitatoity", "funding_code": ""},
+    ),
     "status_periods.start_date.format": ("status_periods", 4, {"start_date": "2025-01-08"}),
     "status_periods.study_right_exists": ("status_periods", 4, {"study_right_id": "OO-9"}),
     "status_periods.in_date_order": ("status_periods", 2, {"start_date": "1.5.2024"}),

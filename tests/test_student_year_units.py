@@ -165,21 +165,21 @@ def test_study_rights_are_counted_apart_whatever_order_their_rows_come_in():
 
 
 def test_funding_and_part_time_columns_of_a_study_right():
-    """KOSKI's per-study-right columns beside the days: funding entered, and the part-time % of each stretch in
-    order (empty for full time), rounded to two decimals; the later of overlapping part-time periods wins."""
+    """KOSKI's per-study-right columns beside the days: the part-time % of each stretch in order (empty for full
+    time), rounded to two decimals; of overlapping part-time periods the first listed that contains the day wins."""
     full_time = _history(
         [("1.1.2024", "lasna", "1"), ("1.6.2024", "loma", "1"), ("1.8.2024", "valmistunut", "1")],
         "ammatillinentutkinto",
     )
     (row,) = per_study_right(full_time, D(2024, 1, 1), D(2024, 12, 31)).to_dicts()
-    assert row["present_funding_entered"] and row["holiday_or_graduated_funding_entered"]
+    assert row["funding_codes"] == "1"
     assert row["part_time_percentages"] is None and row["part_time_average_percent"] == 100
     calculation = Calculation.of(full_time, D(2024, 1, 1), D(2024, 12, 31))
     assert (calculation.first, calculation.last) == (D(2024, 1, 1), D(2024, 12, 31))
     part_time = _history(
         [("1.1.2024", "lasna", "1")],
         "ammatillinentutkinto",
-        # listed newest first: the period that began last (1.3.) is in force where they overlap
+        # the 1 % period is listed first: it is in force where the two overlap (March)
         extras=(("osa-aikaisuus", "1.3.2024", "31.3.2024", "1"), ("osa-aikaisuus", "1.2.2024", "", "33.3333")),
     )
     (row,) = per_study_right(part_time, D(2024, 1, 1), D(2024, 4, 30)).to_dicts()
@@ -213,3 +213,25 @@ def test_two_study_rights_with_the_same_timeline_each_count():
     report = per_study_right(two, D(2024, 1, 1), D(2024, 1, 31))
     assert report["study_right_id"].to_list() == ["OO-1", "OO-2"]
     assert report["student_year_days_old"].to_list() == [31.0, 31.0]
+
+
+def test_overlapping_part_time_periods_take_the_first_listed_as_koski_does():
+    """KOSKI takes, day by day, the first listed part-time period that contains the day (its AikajaksoRowBuilder:
+    ``osaAikaisuusjaksot.find(_.contains(päivä))``), not the one that began last: lasna all 2025, 50 % for the year
+    listed first and 80 % for June–August listed second is 365 × 50 % = 182.5 days."""
+    history = _history(
+        [("1.1.2025", "lasna", "1")],
+        "ammatillinentutkinto",
+        extras=(("osa-aikaisuus", "1.1.2025", "31.12.2025", "50"), ("osa-aikaisuus", "1.6.2025", "31.8.2025", "80")),
+    )
+    (row,) = per_study_right(history, D(2025, 1, 1), D(2025, 12, 31)).to_dicts()
+    assert row["student_year_days_old"] == 182.5 and row["part_time_average_percent"] == 50
+    assert row["part_time_percentages"] == "50"
+    listed_the_other_way = _history(
+        [("1.1.2025", "lasna", "1")],
+        "ammatillinentutkinto",
+        extras=(("osa-aikaisuus", "1.6.2025", "31.8.2025", "80"), ("osa-aikaisuus", "1.1.2025", "31.12.2025", "50")),
+    )
+    (row,) = per_study_right(listed_the_other_way, D(2025, 1, 1), D(2025, 12, 31)).to_dicts()
+    assert row["student_year_days_old"] == pytest.approx(151 * 0.5 + 92 * 0.8 + 122 * 0.5)
+    assert row["part_time_percentages"] == "50,80,50"

@@ -12,8 +12,9 @@ from pipelines.files import write_parquet
 from pipelines.ingestion.folder import safe_path
 from pipelines.ingestion.problems import FileProblem
 from pipelines.ingestion.reading import opened_export
-from pipelines.ingestion.spreadsheet import read_koski_report
-from pipelines.marts.reconciliation import Reconciliation, likely_causes, reconcile
+from pipelines.ingestion.secrets import SecretProblem, koski_password
+from pipelines.ingestion.spreadsheet import KoskiReport, read_koski_report
+from pipelines.marts.reconciliation import Reconciliation, likely_causes, place_in_oppilaitos, reconcile
 from pipelines.marts.student_year_history import TABLES, complete_history, unreadable
 from pipelines.marts.student_years import per_study_right
 from pipelines.masking import mask_shapes, mask_text
@@ -40,7 +41,7 @@ class KoskiOutcome:
     failures: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=FAILURE_SCHEMA | {PERSON_ID: pl.Utf8}))
 
 
-def _file_summary(file: str, rows: int, problem: FileProblem | None) -> dict:
+def _file_summary(file: str, rows: int, problem: FileProblem | None, notices: list[str] = ()) -> dict:
     return {
         "source_system": SOURCE_SYSTEM,
         "table": TABLE,
@@ -52,15 +53,24 @@ def _file_summary(file: str, rows: int, problem: FileProblem | None) -> dict:
         "sha256": None,
         "encoding": None,
         "problem": str(problem) if problem else None,
-        "notices": [],
+        "notices": list(notices),
         "failures_by_rule": [],
     }
 
 
-def _failure_id(rule: pl.Expr, key: pl.Expr, column: pl.Expr) -> pl.Expr:
-    """Stable across runs and reporting periods: a difference fixed in a later export shows as resolved."""
-    text = pl.concat_str([pl.lit(SOURCE_SYSTEM), rule, key.fill_null(""), column.fill_null("")], separator="\x1f")
+def _failure_id(rule: pl.Expr, key: pl.Expr, column: pl.Expr, report: str = "") -> pl.Expr:
+    """Stable across runs and across reports of the same oppilaitos from the same first day (``report``), so a
+    difference fixed in a later download shows as resolved; a report of another period has ids of its own."""
+    parts = [pl.lit(SOURCE_SYSTEM), rule, key.fill_null(""), column.fill_null("")] + (
+        [pl.lit(report)] if report else []
+    )
+    text = pl.concat_str(parts, separator="\x1f")
     return text.map_elements(lambda v: hashlib.sha256(v.encode()).hexdigest()[:24], return_dtype=pl.Utf8)
+
+
+def _report_id(rec: Reconciliation) -> str:
+    """A report's oppilaitos and first day: a later download of the same report keeps them."""
+    return f"{rec.report.oppilaitos_oid}:{rec.report.first}"
 
 
 def _failures(rec: Reconciliation, owners: pl.DataFrame, run_id: str) -> pl.DataFrame:
@@ -110,7 +120,7 @@ def _failures(rec: Reconciliation, owners: pl.DataFrame, run_id: str) -> pl.Data
             + pl.col("likely_cause_fi")
         ).alias("message_fi"),
         mask_shapes(pl.col("koski").cast(pl.Utf8)).alias("masked_value"),
-        _failure_id(pl.col("rule_id"), key, pl.col("column")).alias("failure_id"),
+        _failure_id(pl.col("rule_id"), key, pl.col("column"), _report_id(rec)).alias("failure_id"),
         pl.col(PERSON_ID),
     )
     cells = pl.DataFrame(
@@ -138,9 +148,71 @@ def _failures(rec: Reconciliation, owners: pl.DataFrame, run_id: str) -> pl.Data
         schema=FAILURE_SCHEMA | {PERSON_ID: pl.Utf8},
     )
     cells = cells.with_columns(
-        _failure_id(pl.col("rule_id"), pl.col(LINE).cast(pl.Utf8), pl.col("source_header")).alias("failure_id")
+        _failure_id(pl.col("rule_id"), pl.col(LINE).cast(pl.Utf8), pl.col("source_header"), _report_id(rec)).alias(
+            "failure_id"
+        )
     )
     return pl.concat([rows.cast(FAILURE_SCHEMA | {PERSON_ID: pl.Utf8}), cells])
+
+
+def _unplaced(ours: pl.DataFrame, run_id: str) -> pl.DataFrame:
+    """One ``koski_report.oppilaitos_unknown`` row per study right with figures that no KOSKI file was compared with."""
+    rule = RULES["koski_report.oppilaitos_unknown"]
+    rows = ours.select(
+        pl.lit(run_id).alias("run_id"),
+        pl.lit(SOURCE_SYSTEM).alias("source_system"),
+        pl.lit(TABLE).alias("table"),
+        pl.lit(None, pl.Utf8).alias("source_file"),
+        pl.lit(None, pl.Int64).alias(LINE),
+        pl.col("study_right_id").alias("record_key"),
+        pl.lit(rule.id).alias("rule_id"),
+        pl.lit("warning").alias("severity"),
+        pl.lit("flag").alias("consequence"),
+        pl.lit("campus").alias("column"),
+        pl.lit("Toimipiste").alias("source_header"),
+        pl.lit(rule.description).alias("message"),
+        pl.lit(rule.description_fi).alias("message_fi"),
+        pl.col("campus").alias("masked_value"),
+        _failure_id(pl.lit(rule.id), pl.col("study_right_id"), pl.lit(None, pl.Utf8)).alias("failure_id"),
+        pl.col(PERSON_ID),
+    )
+    return rows.cast(FAILURE_SCHEMA | {PERSON_ID: pl.Utf8})
+
+
+def _notices(report: KoskiReport) -> list[str]:
+    """What a steward should know of a file that was read beyond its figures (the columns not compared stand in its
+    table): the rows left out."""
+    return [
+        f"{report.file}, sheet '{report.sheet}', row {line}: not a study right (no Opiskeluoikeuden oid or "
+        f"tunniste; it reads '{mask_text(text[:40])}'), left out of the comparison"
+        for line, text in report.skipped
+    ]
+
+
+def _read_reports(
+    context: AssetExecutionContext, landing: LandingArea, folder, result: KoskiOutcome
+) -> list[KoskiReport]:
+    """Every KOSKI report of the folder that reads; each that does not is named (with its file summary)."""
+    area = landing.open()
+    try:
+        password = koski_password(keep_away_from=(area.path,))
+    except SecretProblem as problem:
+        context.log.error(f"KOSKI reports not reconciled: {problem}")
+        password = None
+    reports = []
+    for path in sorted(folder.glob("*.xlsx")):
+        try:
+            with opened_export(safe_path(area, path), area.site.max_file_bytes) as (_, data):
+                report = read_koski_report(
+                    path.name, data, password, area.site.max_workbook_unpacked_bytes, area.site.max_workbook_cells
+                )
+        except FileProblem as problem:
+            context.log.error(f"KOSKI report not reconciled: {problem}")
+            result.files[path.name] = _file_summary(path.name, 0, problem)
+            continue
+        reports.append(report)
+        result.files[path.name] = _file_summary(path.name, report.rows.height, None, _notices(report))
+    return reports
 
 
 @asset(
@@ -148,9 +220,10 @@ def _failures(rec: Reconciliation, owners: pl.DataFrame, run_id: str) -> pl.Data
     group_name="validated",
     ins={t: AssetIn(key=AssetKey([SYSTEM, f"validated_{t}"])) for t in TABLES},
     description="KOSKI's own student-year reports (landing/koski/<date>/opiskelijavuositiedot_*.xlsx, the newest "
-    "folder on or before the as-of date) against our figures for each report's period, column by "
-    "column: rows only in KOSKI, only ours, and figures that differ, with the likely cause. A report "
-    "that cannot be read is named with its sheet and header; the rest of the run publishes.",
+    "folder on or before the as-of date; decrypted with TIEDOLLA_KOSKI_PASSWORD) against our figures for each "
+    "report's period and oppilaitos, column by column: rows only in KOSKI, only ours, and figures that differ, with "
+    "the likely cause. A report that cannot be read is named with its sheet and header; the rest of the run "
+    "publishes.",
 )
 def koski_reconciliation(
     context: AssetExecutionContext, landing: LandingArea, warehouse: WarehouseResource, **outcomes: TableOutcome
@@ -167,24 +240,28 @@ def koski_reconciliation(
     rights = outcomes["study_rights"].rows()
     own_failures = pl.concat([outcomes[t].failures.select("record_key", "rule_id", "severity") for t in TABLES])
     causes = likely_causes(held, own_failures, outcomes["status_periods"].rows(), dt.date.fromisoformat(folder.name))
-    owners = rights.select("study_right_id", pl.col("student_number").alias(PERSON_ID)).unique("study_right_id")
-    parts = []
-    for path in sorted(folder.glob("*.xlsx")):
-        try:
-            with opened_export(safe_path(landing.open(), path), landing.open().site.max_file_bytes) as (_, data):
-                report = read_koski_report(path.name, data)
-        except FileProblem as problem:
-            context.log.error(f"KOSKI report not reconciled: {problem}")
-            result.files[path.name] = _file_summary(path.name, 0, problem)
-            continue
-        rec = reconcile(report, per_study_right(history, report.first, report.last), causes)
+    owners = rights.select("study_right_id", "campus", pl.col("student_number").alias(PERSON_ID)).unique(
+        "study_right_id"
+    )
+    reports = _read_reports(context, landing, folder, result)
+    placed = place_in_oppilaitos(
+        rights.select("study_right_id", "study_right_oid", "campus"), reports, landing.open().site.koski_oppilaitokset
+    )
+    parts, unplaced = [], []
+    for report in reports:
+        ours = per_study_right(history, report.first, report.last).join(placed, on="study_right_id", how="left")
+        unplaced.append(ours.filter(pl.col("oppilaitos_oid").is_null()).select("study_right_id"))
+        ours = ours.filter(pl.col("oppilaitos_oid") == report.oppilaitos_oid).drop("oppilaitos_oid", "placed_by")
+        rec = reconcile(report, ours, causes)
         result.reconciliations.append(rec)
-        result.files[path.name] = _file_summary(path.name, report.rows.height, None)
-        parts.append(_failures(rec, owners, context.run.run_id))
+        parts.append(_failures(rec, owners.drop("campus"), context.run.run_id))
         context.log.info(
-            f"KOSKI {path.name}: {rec.matched} study rights in both, "
+            f"KOSKI {report.file}: {rec.matched} study rights in both, "
             + ", ".join(f"{n} {k}" for k, n in rec.differences.group_by("kind").len().sort("kind").rows())
+            + (f"; not compared: {', '.join(report.not_compared)}" if report.not_compared else "")
         )
+    if unplaced:
+        parts.append(_unplaced(pl.concat(unplaced).unique().join(owners, on="study_right_id"), context.run.run_id))
     if parts:
         result.failures = pl.concat(parts)
     write_parquet(
@@ -199,6 +276,9 @@ def koski_reconciliation(
             "downloaded": folder.name,
             "problems": MetadataValue.json({f: s["problem"] for f, s in result.files.items() if s["problem"]}),
             "differences": result.failures.height,
+            "placed_by": MetadataValue.json(
+                dict(placed.group_by(pl.col("placed_by").fill_null("unknown")).len().sort("placed_by").rows())
+            ),
         },
     )
 

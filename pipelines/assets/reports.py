@@ -75,8 +75,14 @@ def failure_history(
             "run_id": context.run.run_id,
             "koski": [
                 rec.totals.with_columns(
-                    pl.lit(rec.report.file).alias("file"), pl.lit(rec.matched).alias("matched")
-                ).to_dicts()
+                    pl.lit(rec.report.file).alias("file"),
+                    pl.lit(rec.matched).alias("matched"),
+                    pl.lit(rec.report.oppilaitos_oid).alias("oppilaitos_oid"),
+                    pl.lit(str(rec.report.first)).alias("period_first_day"),
+                    pl.lit(str(rec.report.last)).alias("period_last_day"),
+                )
+                .with_columns(notices=pl.lit("\n".join(koski.files[rec.report.file]["notices"])))
+                .to_dicts()
                 for rec in koski.reconciliations
             ],
         },

@@ -75,7 +75,9 @@ def read_figures(version: Path) -> Figures:
                 SELECT (SELECT count(*) FROM fact_status_period WHERE status = 'valmistunut'
                             AND year(start_date) = $year AND start_date <= $as_of) AS graduations_this_year,
                        (SELECT coalesce(sum(credits), 0) FROM fact_assessed_unit WHERE grade <> 'Hylätty'
-                            AND year(assessment_date) = $year AND assessment_date <= $as_of) AS credits_this_year,
+                            AND year(assessment_date) = $year AND assessment_date <= $as_of
+                            AND study_right_key NOT IN (SELECT study_right_key FROM fact_study_right
+                                                        WHERE is_annulled)) AS credits_this_year,
                        (SELECT count(*) FROM mart_crm_student_admin_overlap WHERE students_hosted_12m > 0)
                             AS employers_hosting_12m,
                        (SELECT count(*) FROM mart_crm_student_admin_overlap WHERE students_hosted_12m > 0

@@ -83,6 +83,13 @@ DEFECTS: dict[str, DefectClass] = {
         "status_periods", 0.003, "status_periods.funding_required", "flag", description="lasna without a funding code"
     ),
     "unknown_tila": DefectClass("status_periods", 0.002, "status_periods.status.code", description="unknown tila code"),
+    "annulled_study_right": DefectClass(
+        "status_periods",
+        0.003,
+        "status_periods.annulled",
+        "flag",
+        description="an annulled study right (mitatoity after its last status): no defect, but counted nowhere",
+    ),
     "duplicate_status_line": DefectClass(
         "status_periods", 0.002, "status_periods.duplicate_line", description="exact duplicate row"
     ),
@@ -294,4 +301,43 @@ def inject(rng: np.random.Generator, tables: dict[str, pl.DataFrame], as_of: dt.
         frame = inj.tables[table]
         copies = frame[rows].with_columns(pl.lit(name).alias(DEFECT))
         inj.tables[table] = pl.concat([frame, copies])  # the copies stand at the end: later lines
+    _annul(inj, count("annulled_study_right"), as_of)
     return inj.tables
+
+
+def _annul(inj: Injector, n: int, as_of: dt.date) -> None:
+    """Annul ``n`` open study rights untouched by any other defect: a ``mitatoity`` period 1–60 days after their
+    last status (the line right after it), as a student-administration system records an annulment."""
+    periods = inj.tables["status_periods"].with_row_index("__i")
+    touched = pl.concat(
+        [
+            periods.filter(pl.col(DEFECT).is_not_null()).select("study_right_id"),
+            inj.tables["study_rights"].filter(pl.col(DEFECT).is_not_null()).select("study_right_id"),
+        ]
+    )
+    last = (
+        periods.join(touched, on="study_right_id", how="anti")
+        .sort("study_right_id", "start_date")
+        .group_by("study_right_id", maintain_order=True)
+        .last()
+        .filter((pl.col("status") == "lasna") & (pl.col("start_date") < as_of - dt.timedelta(days=60)))
+    )
+    chosen = last.sample(n=min(n, last.height), seed=int(inj.rng.integers(1 << 30))).sort("__i")
+    annulled = chosen.select(
+        "study_right_id",
+        (pl.col("start_date") + pl.duration(days=pl.Series(inj.rng.integers(1, 61, chosen.height)))).alias(
+            "start_date"
+        ),
+        pl.lit("mitatoity").alias("status"),
+        pl.lit(None, pl.Utf8).alias("funding_code"),
+        pl.lit("annulled_study_right").alias(DEFECT),
+        (pl.col("__i").cast(pl.Float64) + 0.5).alias("__order"),
+    )
+    inj.tables["status_periods"] = (
+        pl.concat(
+            [periods.with_columns(pl.col("__i").cast(pl.Float64).alias("__order")).drop("__i"), annulled],
+            how="diagonal",
+        )
+        .sort("__order")
+        .drop("__order")
+    )

@@ -35,6 +35,17 @@ DIFFERENCE_SCHEMA = {
 }
 
 
+TOTALS_SCHEMA = {
+    "column": pl.Utf8,
+    "koski_header": pl.Utf8,
+    "is_compared": pl.Boolean,
+    "not_compared_because": pl.Utf8,
+    "our_total": pl.Float64,
+    "koski_total": pl.Float64,
+    "rows_differing": pl.Int64,
+}
+
+
 @dataclass
 class Reconciliation:
     """One KOSKI file against our figures for its period."""
@@ -79,7 +90,7 @@ def reconcile(report: KoskiReport, ours: pl.DataFrame, causes: pl.DataFrame) -> 
     koski = report.rows
     matched, only_koski, only_ours = _match(ours, koski)
     figure_rows = []
-    for c in RECONCILED:
+    for c in (c for c in RECONCILED if c.name in report.compared):
         a, b = pl.col(f"our_{c.name}"), pl.col(c.name)
         differs = ((a - b).abs() > TOLERANCE) if c.dtype == pl.Float64 else (a.fill_null("") != b.fill_null(""))
         figure_rows.append(
@@ -122,21 +133,17 @@ def reconcile(report: KoskiReport, ours: pl.DataFrame, causes: pl.DataFrame) -> 
             {
                 "column": c.name,
                 "koski_header": c.source_header,
+                "is_compared": c.name in report.compared,
+                "not_compared_because": report.not_compared.get(c.name),
                 "our_total": ours[c.name].sum() if c in days else None,
-                "koski_total": koski[c.name].sum() if c in days else None,
+                "koski_total": koski[c.name].sum() if c in days and c.name in report.compared else None,
                 "rows_differing": differences.filter(
                     (pl.col("kind") == FIGURE_DIFFERS) & (pl.col("column") == c.name)
                 ).height,
             }
             for c in RECONCILED
         ],
-        schema={
-            "column": pl.Utf8,
-            "koski_header": pl.Utf8,
-            "our_total": pl.Float64,
-            "koski_total": pl.Float64,
-            "rows_differing": pl.Int64,
-        },
+        schema=TOTALS_SCHEMA,
     )
     return Reconciliation(report, differences, totals, matched.height)
 
@@ -216,3 +223,76 @@ def likely_causes(
         for lang, name in (("en", "likely_cause"), ("fi", "likely_cause_fi"))
     ]
     return known.group_by(RIGHT, maintain_order=True).agg(*causes)
+
+
+#: how a study right was placed in an oppilaitos (``placed_by``), strongest first
+PLACED_BY = ("export", "site", "koski", "campus", "only_oppilaitos")
+
+
+def _campus_key(column: str) -> pl.Expr:
+    return pl.col(column).str.strip_chars().str.to_lowercase()
+
+
+def place_in_oppilaitos(rights: pl.DataFrame, reports: list[KoskiReport], campus_map: dict[str, str]) -> pl.DataFrame:
+    """study_right_id → oppilaitos_oid and placed_by: which oppilaitos's KOSKI file a study right is compared with.
+
+    KOSKI reports per oppilaitos, and a provider with several downloads one file each. In order: the export names
+    the oppilaitos (its Toimipiste is an OID of one of the files); the site maps the toimipiste
+    (``koski.oppilaitokset``); KOSKI's own files hold the study right (by id or OID); most of the study rights of
+    its toimipiste that KOSKI's files hold are in one oppilaitos; the download has only one oppilaitos. Otherwise
+    the oppilaitos is unknown (null) and the study right is compared with no file.
+
+    ``rights``: study_right_id, study_right_oid, campus; ``campus_map``: toimipiste name → oppilaitos OID."""
+    files = sorted({r.oppilaitos_oid for r in reports})
+    found = pl.concat(
+        [
+            pl.concat(
+                [
+                    rights.join(
+                        r.rows.filter(pl.col(key).is_not_null()).select(key).unique(), on=key, how="semi"
+                    ).select(RIGHT)
+                    for key in (RIGHT, OID)
+                    if key in r.rows.columns
+                ]
+            ).with_columns(pl.lit(r.oppilaitos_oid).alias("oid"))
+            for r in reports
+        ]
+        or [pl.DataFrame(schema={RIGHT: pl.Utf8, "oid": pl.Utf8})]
+    ).unique()
+    in_koski = found.group_by(RIGHT).agg(pl.col("oid").sort().first(), pl.len().alias("files"))
+    campus_votes = (
+        rights.join(in_koski.filter(pl.col("files") == 1), on=RIGHT)
+        .group_by(_campus_key("campus").alias("campus_key"), "oid")
+        .len()
+        .sort("len", "oid", descending=[True, False])
+        .group_by("campus_key", maintain_order=True)
+        .agg(
+            pl.col("oid").first(),
+            (pl.col("len").first() > pl.col("len").slice(1, 1).first().fill_null(0)).alias("clear"),
+        )
+        .filter("clear")
+        .select("campus_key", pl.col("oid").alias("by_campus"))
+    )
+    site = pl.DataFrame(
+        {"campus_key": [k.strip().lower() for k in campus_map], "by_site": list(campus_map.values())},
+        schema={"campus_key": pl.Utf8, "by_site": pl.Utf8},
+    )
+    placed = (
+        rights.select(RIGHT, "campus")
+        .with_columns(_campus_key("campus").alias("campus_key"))
+        .join(site, on="campus_key", how="left")
+        .join(in_koski.select(RIGHT, pl.col("oid").alias("by_koski")), on=RIGHT, how="left")
+        .join(campus_votes, on="campus_key", how="left")
+    )
+    candidates = [
+        ("export", pl.when(pl.col("campus").str.strip_chars().is_in(files)).then(pl.col("campus").str.strip_chars())),
+        ("site", pl.col("by_site")),
+        ("koski", pl.col("by_koski")),
+        ("campus", pl.col("by_campus")),
+        ("only_oppilaitos", pl.lit(files[0] if len(files) == 1 else None, pl.Utf8)),
+    ]
+    return placed.select(
+        RIGHT,
+        pl.coalesce(*(e for _, e in candidates)).alias("oppilaitos_oid"),
+        pl.coalesce(*(pl.when(e.is_not_null()).then(pl.lit(name)) for name, e in candidates)).alias("placed_by"),
+    )

@@ -5,7 +5,8 @@ timeline, its additional periods and its type (``student-years.md``, "What a def
 back"). A failure there (a rejected row, or a cleared value the calculation reads) leaves that
 study right's figures unknown: it is *held back* and listed with the rule, never counted short.
 Any other failure (a student's henkilötunnus, a koulutus code, a funding code, an assessed unit or
-a workplace row) holds nothing back.
+a workplace row) holds nothing back. An annulled study right (``mitatoity``) is left out too, and listed the
+same way: KOSKI moves it out of its reporting tables, so it counts in no report (``student-years.md``).
 """
 
 from __future__ import annotations
@@ -49,11 +50,14 @@ def unreadable(outcomes: dict[str, TableOutcome]) -> list[str]:
 
 
 def held_back(outcomes: dict[str, TableOutcome]) -> pl.DataFrame:
-    """study_right_id → the rules that leave its figures unknown (one row per pair, sorted)."""
+    """study_right_id → the rules that leave it out of the figures (one row per pair, sorted): those that leave its
+    figures unknown, and the annulment (``status_periods.annulled``: KOSKI counts an annulled study right nowhere)."""
     failing = pl.concat(
         [
             outcomes[t]
-            .failures.filter((REJECTED | CLEARED) & pl.col("column").is_in(columns))
+            .failures.filter(
+                ((REJECTED | CLEARED) & pl.col("column").is_in(columns)) | (pl.col("rule_id") == student_admin.ANNULLED)
+            )
             .select(pl.col("record_key").alias(RIGHT), "rule_id")
             for t, columns in TIMELINE.items()
         ]

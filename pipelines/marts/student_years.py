@@ -19,7 +19,7 @@ from functools import cached_property
 
 import polars as pl
 
-from schemas.codes import ENDING_STATUSES, reference
+from schemas.codes import ENDING_STATUSES, KOSKI_REPORT_TYPES, reference
 from schemas.koski_report import DAY_MEASURES, MEASURE_OF_TYPE, PERIOD_MEASURES, STUDENT_YEAR_REPORT
 
 #: the current formula counts from this day on
@@ -33,6 +33,8 @@ HOLIDAY_ALLOWANCE_DAYS = 28
 PRESENT, HOLIDAY, GRADUATED = "lasna", "loma", "valmistunut"
 OPEN_END = dt.date(9999, 12, 31)
 RIGHT = "study_right_id"
+#: an additional period's place in its file: overlapping part-time periods take the first listed
+LISTED = "listed"
 #: a study right's number in id order: at national size, joining and sorting millions of pieces on a number is
 #: several times faster than on the text id
 NUMBER = "right_number"
@@ -92,9 +94,15 @@ class StudyRightHistory:
     workplace_periods: pl.DataFrame | None = None
 
     def extras(self) -> pl.DataFrame:
-        """The additional periods, and every apprenticeship workplace period as an ``oppisopimus`` one."""
+        """The additional periods in the order they are listed (``listed``: overlapping part-time periods take the
+        first listed, as KOSKI does), and every apprenticeship workplace period as an ``oppisopimus`` one."""
         extras = self.additional_periods.select(
-            RIGHT, "period_type", "start_date", "end_date", pl.col("value").cast(pl.Float64)
+            RIGHT,
+            "period_type",
+            "start_date",
+            "end_date",
+            pl.col("value").cast(pl.Float64),
+            pl.int_range(pl.len(), dtype=pl.Int64).alias(LISTED),
         )
         if self.workplace_periods is None:
             return extras
@@ -104,6 +112,7 @@ class StudyRightHistory:
             "start_date",
             "end_date",
             pl.lit(None, pl.Float64).alias("value"),
+            pl.lit(None, pl.Int64).alias(LISTED),
         )
         return pl.concat([extras, apprenticeships])
 
@@ -180,6 +189,7 @@ def pieces(history: StudyRightHistory, first: dt.date, last: dt.date) -> pl.Data
         pl.col("start_date").alias("extra_start"),
         pl.col("end_date").fill_null(OPEN_END).alias("extra_end"),
         "value",
+        LISTED,
     )
     cut = pl.col("cut")
     # days other than a month's first on which something may change: kept where they fall inside the segment
@@ -261,12 +271,9 @@ def _with_additional_periods(cut_up: pl.LazyFrame, extras: pl.LazyFrame) -> pl.L
     )
     part_time = pl.col("period_type").is_in(PART_TIME_TYPES)
     flags = covering.group_by("piece").agg(
-        # overlapping part-time periods: the one that began last is in force
-        pl.col("value")
-        .filter(part_time)
-        .sort_by(pl.col("extra_start").filter(part_time))
-        .last()
-        .alias("part_time_percent"),
+        # overlapping part-time periods: the first listed that contains the day is in force (KOSKI's
+        # AikajaksoRowBuilder: ``osaAikaisuusjaksot.find(_.contains(päivä))``)
+        pl.col("value").filter(part_time).sort_by(pl.col(LISTED).filter(part_time)).first().alias("part_time_percent"),
         _period_bit().unique().sum().cast(pl.UInt16).alias(PERIOD_FLAGS),
     )
     return cut_up.join(flags, on="piece", how="left", maintain_order="left").with_columns(
@@ -334,10 +341,6 @@ def _per_study_right_figures() -> list[pl.Expr]:
     listed = changes.round(2).cast(pl.Utf8).str.replace(r"\.0+$", "").str.join(",")
     return [
         funding.drop_nulls().unique().sort().str.join(",").alias("funding_codes"),
-        (funding.is_not_null() | (status != PRESENT)).all().alias("present_funding_entered"),
-        (funding.is_not_null() | ~status.is_in([HOLIDAY, GRADUATED]))
-        .all()
-        .alias("holiday_or_graduated_funding_entered"),
         ended.alias("ended"),
         pl.when(ended).then(pl.col("piece_start").last()).alias("end_date"),
         pl.when(listed != "100").then(listed).alias("part_time_percentages"),
@@ -371,15 +374,18 @@ class Calculation:
 
     def per_study_right(self) -> pl.DataFrame:
         """KOSKI's opiskelijavuositiedot: one row per study right with a day in the period, KOSKI's columns in
-        KOSKI's order (``schemas.koski_report.STUDENT_YEAR_REPORT``)."""
+        KOSKI's order (``schemas.koski_report.STUDENT_YEAR_REPORT``), of the types KOSKI's report selects (not
+        TUVA: ``KOSKI_REPORT_TYPES``)."""
         summed = (
             self.by_study_right()
             .group_by(NUMBER, maintain_order=True)
             .agg(*_sums(), *_per_study_right_figures())
             .collect()
         )
-        oids = self.history.study_rights.select(RIGHT, "study_right_oid")
-        report = self.history.with_ids(summed).join(oids, on=RIGHT, how="left", maintain_order="left")
+        rights = self.history.study_rights.filter(pl.col("study_right_type").is_in(sorted(KOSKI_REPORT_TYPES)))
+        report = self.history.with_ids(summed).join(
+            rights.select(RIGHT, "study_right_oid"), on=RIGHT, how="inner", maintain_order="left"
+        )
         return report.select(pl.col(c.name).cast(c.dtype) for c in STUDENT_YEAR_REPORT.columns)
 
     def parts(self, pieces_per_part: int = 2_000_000) -> Iterator[Calculation]:

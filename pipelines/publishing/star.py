@@ -14,7 +14,7 @@ import polars as pl
 
 from pipelines.publishing.pseudonyms import pseudonymise
 from schemas import published
-from schemas.codes import ENDING_STATUSES, QUALIFICATIONS, SEX_CODES, reference
+from schemas.codes import ANNULLED_STATUS, ENDING_STATUSES, QUALIFICATIONS, SEX_CODES, reference
 from schemas.identifiers import business_id_normalised
 
 
@@ -124,14 +124,22 @@ def dim_date(facts: list[pl.DataFrame], as_of: dt.date) -> pl.DataFrame:
 
 
 def fact_study_right(
-    study_rights: pl.DataFrame, dim_qualification: pl.DataFrame, dim_campus: pl.DataFrame, key: bytes
+    study_rights: pl.DataFrame,
+    status_periods: pl.DataFrame,
+    dim_qualification: pl.DataFrame,
+    dim_campus: pl.DataFrame,
+    key: bytes,
 ) -> pl.DataFrame:
+    """``is_annulled``: a ``mitatoity`` status, which KOSKI counts nowhere (BI leaves it out as our figures do)."""
     frame = sql(
-        """
-        SELECT s.*, q.qualification_key, c.campus_key, s.study_right_oid IS NOT NULL AS in_koski
+        f"""
+        SELECT s.*, q.qualification_key, c.campus_key, s.study_right_oid IS NOT NULL AS in_koski,
+               s.study_right_id IN (SELECT study_right_id FROM periods WHERE status = '{ANNULLED_STATUS}')
+                   AS is_annulled
         FROM study_rights s LEFT JOIN quals q USING (koulutus_code) LEFT JOIN campuses c ON c.campus_name = s.campus
         ORDER BY s.study_right_id""",
         study_rights=study_rights,
+        periods=status_periods.select("study_right_id", "status"),
         quals=dim_qualification,
         campuses=dim_campus,
     )

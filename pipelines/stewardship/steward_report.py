@@ -90,6 +90,10 @@ WORDS = {
         "theirs": "KOSKI",
         "differing": "Eroavat rivit",
         "matched": "Molemmissa",
+        "oppilaitos": "oppilaitos",
+        "compared": "Verrattu",
+        "yes": "kyllä",
+        "not_compared": "ei",
         "intro": "Rivit, jotka eivät läpäisseet sääntöjä, ryhmiteltynä "
         "lähdejärjestelmän, taulun ja säännön mukaan. Jokainen sääntö kertoo seurauksensa: hylätty rivi on "
         "karanteenissa, tyhjennetty arvo julkaistaan tyhjänä ja merkitty rivi julkaistaan sellaisenaan; "
@@ -156,6 +160,10 @@ WORDS = {
         "theirs": "KOSKI",
         "differing": "Rows differing",
         "matched": "In both",
+        "oppilaitos": "oppilaitos",
+        "compared": "Compared",
+        "yes": "yes",
+        "not_compared": "no",
         "intro": "Rows that did not pass the rules, grouped by source system, table and "
         "rule. Every rule states its consequence: a rejected row is held in quarantine, a cleared value is "
         "published empty and a flagged row is published as it is; waived failures are published with a flag.",

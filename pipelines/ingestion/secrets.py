@@ -1,0 +1,37 @@
+"""The site's KOSKI password: KOSKI encrypts its report with the password typed when downloading it.
+
+A secret kept like the pseudonym key: in the environment (``TIEDOLLA_KOSKI_PASSWORD``) or a file the command line
+names (``--koski-password-file``, passed on as ``TIEDOLLA_KOSKI_PASSWORD_FILE``), never in the landing area beside
+the reports it opens, and never in the site configuration.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PASSWORD_VARIABLE = "TIEDOLLA_KOSKI_PASSWORD"
+PASSWORD_FILE_VARIABLE = "TIEDOLLA_KOSKI_PASSWORD_FILE"
+#: the password of the demo's KOSKI reports (synthetic data): public, like the demo's pseudonym key
+DEMO_PASSWORD = "demo-koski-salasana"
+
+
+class SecretProblem(ValueError):
+    """The KOSKI password file cannot be used; the message says why."""
+
+
+def koski_password(keep_away_from: tuple[Path, ...] = ()) -> str | None:
+    """The KOSKI password from a password file (``TIEDOLLA_KOSKI_PASSWORD_FILE``) or the environment, or None.
+
+    A password file inside the landing area is refused: the password must not lie beside the files it opens."""
+    name = os.environ.get(PASSWORD_FILE_VARIABLE)
+    if name:
+        path = Path(name).resolve()
+        for folder in keep_away_from:
+            if path.is_relative_to(Path(folder).resolve()):
+                raise SecretProblem(f"the KOSKI password file {path} is inside {folder}: keep it away from the data")
+        try:
+            return path.read_text(encoding="utf-8").strip() or None
+        except OSError as err:
+            raise SecretProblem(f"cannot read the KOSKI password file {path}: {err.strerror}") from None
+    return os.environ.get(PASSWORD_VARIABLE) or None
