@@ -543,8 +543,9 @@ def cmd_student_years(args) -> int:
     held_out = out.with_name(f"{out.stem}_held_back.csv")
     write_held_back(held, held_out)
     print(
-        f"{held['study_right_id'].n_unique()} study rights held back: a rule failed in their own status "
-        f"timeline, additional periods or type, so their figures are unknown; listed with the rule in {held_out}",
+        f"{held['study_right_id'].n_unique()} study rights held back or annulled: a rule failed in their own "
+        "status timeline, additional periods or type, so their figures are unknown, or they are annulled "
+        f"(mitatoity), which KOSKI counts nowhere; listed with the rule in {held_out}",
         file=sys.stderr,
     )
     return 0

@@ -108,7 +108,7 @@ def test_a_failure_outside_the_timeline_holds_nothing_back(tmp_path):
     write_landing(tmp_path / "landing", rows)
     report, stderr = _report(tmp_path, tmp_path / "landing", "2025-01-01", "2025-12-31")
     assert [r["study_right_id"] for r in report] == ["OO-1", "OO-2"]
-    assert "0 study rights held back" in stderr
+    assert "0 study rights held back or annulled" in stderr
 
 
 def test_a_broken_timeline_holds_its_study_right_back_and_lists_it(tmp_path):
@@ -118,10 +118,28 @@ def test_a_broken_timeline_holds_its_study_right_back_and_lists_it(tmp_path):
     write_landing(tmp_path / "landing", rows)
     report, stderr = _report(tmp_path, tmp_path / "landing", "2025-01-01", "2025-12-31")
     assert report == []
-    assert "2 study rights held back" in stderr
+    assert "2 study rights held back or annulled" in stderr
     with open(tmp_path / "report_held_back.csv", encoding="utf-8") as f:
         held = {r["study_right_id"]: r["rule_id"] for r in csv.DictReader(f)}
     assert held == {"OO-1": "additional_periods.end_date_not_before_start_date", "OO-2": "status_periods.status.code"}
+
+
+def test_an_annulled_study_right_counts_nowhere_and_is_listed(tmp_path):
+    """KOSKI moves an annulled study right out of its reporting tables: it has no day in any report, whatever its
+    statuses said before the annulment (OO-2: lasna from 8.1.2025, annulled 1.3.2025, was counted 52 days)."""
+    rows = valid_rows()
+    rows["status_periods"].append(
+        {"study_right_id": "OO-2", "start_date": "1.3.2025", "status": "mitatoity", "funding_code": ""}
+    )
+    write_landing(tmp_path / "landing", rows)
+    report, stderr = _report(tmp_path, tmp_path / "landing", "2025-01-01", "2025-12-31")
+    assert [r["study_right_id"] for r in report] == ["OO-1"]
+    assert "1 study rights held back or annulled" in stderr
+    with open(tmp_path / "report_held_back.csv", encoding="utf-8") as f:
+        assert {r["study_right_id"]: r["rule_id"] for r in csv.DictReader(f)} == {"OO-2": "status_periods.annulled"}
+    area = Landing.at(tmp_path / "landing")
+    history, _ = history_from_folder(area, area.export_folder("student_admin"))
+    assert history.study_rights["study_right_id"].to_list() == ["OO-1"]  # so no monthly fact, forecast or page
 
 
 def test_a_waiver_in_force_counts_for_the_command_as_it_does_for_the_run(tmp_path):
@@ -349,3 +367,20 @@ def test_the_monthly_fact_in_parts_is_the_fact_whole(small_history):
     lasts = [p.pieces[NUMBER][-1] for p in parts]
     assert all(last < first for last, first in zip(lasts, firsts[1:]))  # no study right is split
     assert pl.concat([p.per_month() for p in parts]).equals(whole.per_month())
+
+
+@pytest.mark.slow
+def test_annulled_study_rights_are_in_no_published_figure(small_landing, small_run):
+    """The demo annuls a few study rights: flagged in fact_study_right for BI, and in no monthly fact (so in no
+    forecast or dashboard figure)."""
+    _, warehouse = small_run
+    truth = pl.read_csv(max((small_landing / "truth" / "student_admin").iterdir()) / "defects.csv", infer_schema=False)
+    annulled = {
+        pseudonym(r, "study_right")
+        for r in truth.filter(pl.col("defect_class") == "annulled_study_right")["record_key"]
+    }
+    con = duckdb.connect()
+    flagged = con.sql(f"SELECT study_right_key FROM '{warehouse}/published/fact_study_right.parquet' WHERE is_annulled")
+    assert len(annulled) >= 2 and {k for (k,) in flagged.fetchall()} == annulled
+    months = con.sql(f"SELECT DISTINCT study_right_key FROM '{warehouse}/published/fact_student_year_month.parquet'")
+    assert not {k for (k,) in months.fetchall()} & annulled
