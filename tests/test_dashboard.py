@@ -43,7 +43,10 @@ def test_headline_numbers_equal_the_published_parquet(page):
                         WHERE status = 'valmistunut' AND year(start_date) = {year} AND start_date <= DATE '{as_of}'""")[
         0
     ]
-    credits = q(f"""SELECT sum(credits) FROM 'P/fact_assessed_unit.parquet' WHERE grade <> 'Hylätty'
+    # (an annulled study right counts nowhere, its units neither)
+    credits = q(f"""SELECT sum(credits) FROM 'P/fact_assessed_unit.parquet' u
+                    JOIN 'P/fact_study_right.parquet' r USING (study_right_key)
+                    WHERE grade <> 'Hylätty' AND NOT r.is_annulled
                     AND year(assessment_date) = {year} AND assessment_date <= DATE '{as_of}'""")[0]
     hosting, in_crm = q("""SELECT count(*) FILTER (WHERE students_hosted_12m > 0),
                                   count(*) FILTER (WHERE students_hosted_12m > 0 AND overlap_category = 'both')
