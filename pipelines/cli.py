@@ -477,7 +477,7 @@ def cmd_demo(args) -> int:
     from pipelines.publishing.pseudonyms import DEMO_KEY
     from pipelines.publishing.warehouse import DEMO_MARK
 
-    out = Path(args.dir).resolve()
+    out = Path(args.dir).resolve() / ("network" if args.network else "")  # (the two demos live side by side)
     landing, warehouse = out / "landing", out / "warehouse"
     if args.network:
         _check_providers(args.providers)
@@ -872,7 +872,12 @@ def parser() -> argparse.ArgumentParser:
     )
     fc.set_defaults(func=cmd_forecast)
     d = sub.add_parser("demo", help="generate the small demo and run the pipeline on it")
-    d.add_argument("--dir", default=str(PROJECT / "demo"), help="where to put landing/ and warehouse/")
+    d.add_argument(
+        "--dir",
+        default=str(PROJECT / "demo"),
+        help="where to put landing/ and warehouse/ (with --network: network/landing/ and network/warehouse/ in it, "
+        "beside the single provider's demo)",
+    )
     d.add_argument("--seed", type=int, default=1, help="the random seed of the demo data (default %(default)s)")
     d.add_argument(
         "--network",

@@ -10,6 +10,7 @@ from dagster import (
     Definitions,
     StaticPartitionsDefinition,
     define_asset_job,
+    definitions,
     in_process_executor,
     multiprocess_executor,
 )
@@ -79,9 +80,10 @@ def make_definitions(
     rotate_key: bool = False,
     parallel_steps: int = 1,
 ) -> Definitions:
-    network = is_network(Path(landing))
-    provider_ids = [p.id for p in providers(Path(landing))] if network else None
-    waivers = Path(warehouse) / (provider_folder("{provider}") if network else "") / WAIVER_FILE
+    landing, warehouse = Path(landing).resolve(), Path(warehouse).resolve()  # (a run's steps may start elsewhere)
+    network = is_network(landing)
+    provider_ids = [p.id for p in providers(landing)] if network else None
+    waivers = warehouse / (provider_folder("{provider}") if network else "") / WAIVER_FILE
     network_jobs = [define_asset_job(NETWORK_JOB, selection=AssetSelection.groups(NETWORK_GROUP))] if network else []
     return Definitions(
         loggers=loggers,
@@ -92,10 +94,10 @@ def make_definitions(
             *network_jobs,
         ],
         sensors=[
-            new_export_sensor(PIPELINE_JOB, Path(landing), provider_ids),
-            *([network_sensor(NETWORK_JOB, Path(warehouse), provider_ids)] if network else []),
+            new_export_sensor(PIPELINE_JOB, landing, provider_ids),
+            *([network_sensor(NETWORK_JOB, warehouse, provider_ids)] if network else []),
         ],
-        schedules=[daily_schedule(PIPELINE_JOB, Path(landing), provider_ids)],
+        schedules=[daily_schedule(PIPELINE_JOB, landing, provider_ids)],
         resources={
             "landing": LandingArea(
                 path=str(landing),
@@ -114,7 +116,7 @@ def make_definitions(
                 network=network,
             ),
             # intermediate values (text tables, validated frames) live beside the warehouse
-            "io_manager": RunStorage(base_dir=str(Path(warehouse) / ".dagster" / "storage")),
+            "io_manager": RunStorage(base_dir=str(warehouse / ".dagster" / "storage")),
         },
         # one step at a time in the run's process, or up to ``parallel_steps`` at once, each in a process of its own
         # (the same definitions run on Dagster's Kubernetes or Celery executors: docs/architecture/deployment.md)
@@ -124,9 +126,16 @@ def make_definitions(
     )
 
 
-defs = make_definitions(
-    landing=Path(os.environ.get("TIEDOLLA_LANDING", DEFAULT_LANDING)),
-    warehouse=Path(os.environ.get("TIEDOLLA_WAREHOUSE", DEFAULT_WAREHOUSE)),
-    as_of=os.environ.get("TIEDOLLA_AS_OF") or None,
-    site_config=os.environ.get("TIEDOLLA_SITE_CONFIG") or None,
-)
+@definitions
+def defs() -> Definitions:
+    """What ``dagster dev -w workspace.yaml`` loads: the landing area and warehouse of ``$TIEDOLLA_LANDING`` and
+    ``$TIEDOLLA_WAREHOUSE`` (the demo's by default), made absolute. Loaded only when Dagster's tools ask for it:
+    ``tiedolla`` builds its own definitions from the folders it is given and never reads these."""
+    return make_definitions(
+        landing=Path(os.environ.get("TIEDOLLA_LANDING") or DEFAULT_LANDING).resolve(),
+        warehouse=Path(os.environ.get("TIEDOLLA_WAREHOUSE") or DEFAULT_WAREHOUSE).resolve(),
+        as_of=os.environ.get("TIEDOLLA_AS_OF") or None,
+        site_config=str(Path(os.environ["TIEDOLLA_SITE_CONFIG"]).resolve())
+        if os.environ.get("TIEDOLLA_SITE_CONFIG")
+        else None,
+    )

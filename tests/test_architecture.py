@@ -54,7 +54,7 @@ def test_the_code_passes_the_linter_and_is_formatted():
 
 
 def _graph() -> dict:
-    graph = defs.resolve_asset_graph()
+    graph = defs().resolve_asset_graph()
     assets = {}
     for key in sorted(graph.get_all_asset_keys(), key=lambda k: k.to_user_string()):
         node = graph.get(key)

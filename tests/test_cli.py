@@ -80,3 +80,42 @@ def test_demo_through_the_command_line_publishes_with_the_demo_key_on_its_own_wa
     con = duckdb.connect(str(warehouse / "tiedolla.duckdb"), read_only=True)
     assert con.execute("SELECT count(*) FROM fact_study_right").fetchone()[0] > 300
     con.close()
+
+
+def test_a_command_reads_no_folder_it_was_not_given(tmp_path, fast_env):
+    """``$TIEDOLLA_LANDING`` is for Dagster's tools: a broken landing area there (a network whose providers.csv
+    lists nothing) must not stop a command given another landing area (it was read whenever a command started)."""
+    from tests.conftest import run_cli
+    from tests.landing import valid_rows, write_landing
+
+    broken = tmp_path / "broken"
+    (broken / "student_admin").mkdir(parents=True)
+    (broken / "providers.csv").write_text("Organisaatio;Nimi\n", encoding="utf-8")
+    write_landing(tmp_path / "landing", valid_rows())
+    out = tmp_path / "report.csv"
+    result = run_cli(
+        "student-years",
+        "--landing",
+        str(tmp_path / "landing"),
+        "--from",
+        "2025-01-01",
+        "--to",
+        "2025-12-31",
+        "--out",
+        str(out),
+        env={**fast_env, "TIEDOLLA_LANDING": str(broken), "TIEDOLLA_WAREHOUSE": "relative/wh"},
+    )
+    assert result.returncode == 0, result.stderr
+    assert out.exists() and "Traceback" not in result.stderr
+
+
+def test_dagsters_definitions_take_relative_folders_as_absolute(tmp_path, monkeypatch):
+    """The README's Dagster UI commands with relative folders: Data Docs need an absolute base directory."""
+    from pipelines.definitions import defs
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("TIEDOLLA_LANDING", "demo/landing")
+    monkeypatch.setenv("TIEDOLLA_WAREHOUSE", "demo/warehouse")
+    resources = defs().resources
+    assert resources["warehouse"].path == str(tmp_path / "demo" / "warehouse")
+    assert resources["landing"].path == str(tmp_path / "demo" / "landing")

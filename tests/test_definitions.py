@@ -18,10 +18,10 @@ from tests.landing import write_landing
 def test_module_definitions_load_with_groups_and_checks():
     from pipelines.definitions import defs
 
-    repo = defs.get_repository_def()
+    repo = defs().get_repository_def()
     groups = {repo.assets_defs_by_key[k].group_names_by_key[k] for k in repo.assets_defs_by_key}
     assert groups == {"raw", "validated", "matched", "published", "stewardship", "reports"}
-    assert len(list(defs.resolve_asset_graph().asset_check_keys)) == len(CHECKS)
+    assert len(list(defs().resolve_asset_graph().asset_check_keys)) == len(CHECKS)
     for assets_def in ASSETS:
         for key in assets_def.keys:
             assert assets_def.descriptions_by_key.get(key), key

@@ -145,11 +145,18 @@ def test_the_public_demo_key_is_refused_for_a_network_outside_a_demo_warehouse(n
     assert not (tmp_path / "w").exists() or not any((tmp_path / "w").rglob("*.parquet"))
 
 
-def test_demo_network_generates_and_publishes_every_provider(tmp_path, fast_env):
+def test_demo_network_generates_and_publishes_every_provider_beside_the_single_demo(tmp_path, fast_env):
+    """The two demos live side by side in one folder (they broke each other: the network's providers.csv found
+    the single demo's folders, and a run read the demo landing whatever it was given), in either order."""
+    single = run_cli("demo", "--dir", str(tmp_path), key=None, env=fast_env)
+    assert single.returncode == 0, single.stderr
     result = run_cli("demo", "--network", "--providers", "2", "--dir", str(tmp_path), key=None, env=fast_env)
     assert result.returncode == 0, result.stderr
     published = sorted(
-        p.parent.parent.name for p in (tmp_path / "warehouse").glob("provider=*/published/dim_date.parquet")
+        p.parent.parent.name for p in (tmp_path / "network" / "warehouse").glob("provider=*/published/dim_date.parquet")
     )
     assert published == ["provider=1.2.246.562.10.90000000001", "provider=1.2.246.562.10.90000000002"]
     assert "network of 2 providers" in result.stdout
+    again = run_cli("demo", "--dir", str(tmp_path), key=None, env=fast_env)
+    assert again.returncode == 0, again.stderr
+    assert (tmp_path / "warehouse" / "published" / "dim_date.parquet").exists()

@@ -12,7 +12,7 @@ from schemas import published
 
 
 def test_every_published_table_has_its_asset_described_by_its_declaration():
-    graph = defs.resolve_asset_graph()
+    graph = defs().resolve_asset_graph()
     for table in published.TABLES:
         node = graph.get(AssetKey(table.name))
         assert node.description == f"{table.description} Grain: {table.grain}"
@@ -20,7 +20,7 @@ def test_every_published_table_has_its_asset_described_by_its_declaration():
 
 
 def test_a_builder_reads_what_its_parameters_name():
-    graph = defs.resolve_asset_graph()
+    graph = defs().resolve_asset_graph()
     parents = {k.to_user_string() for k in graph.get(AssetKey("fact_workplace_period")).parent_keys}
     assert parents == {
         "student_admin/validated_workplace_periods",
@@ -40,7 +40,7 @@ def test_dim_date_spans_every_fact_that_declares_a_date_or_a_timestamp():
     assert "fact_study_right" in DATED_FACTS
     assert "fact_student_year_month" not in DATED_FACTS  # a month key, no date of its own
     assert "mart_student_year_forecast" not in DATED_FACTS
-    parents = {k.to_user_string() for k in defs.resolve_asset_graph().get(AssetKey("dim_date")).parent_keys}
+    parents = {k.to_user_string() for k in defs().resolve_asset_graph().get(AssetKey("dim_date")).parent_keys}
     assert parents == set(DATED_FACTS)
 
 
