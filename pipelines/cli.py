@@ -1,7 +1,9 @@
-"""``tiedolla``: generate demo exports, run the pipeline, run the demo.
+"""tiedolla: generate demo exports, run the pipeline, run the demo.
 
-Exit codes of ``run``: 0 published and every report made (quarantined rows are normal), 1 not published,
-2 usage error, 3 published but a report step failed (named on stderr).
+Exit codes: 0 done (``run``: published and every report made; quarantined rows are normal), 1 refused or failed
+(``run``: not published, the previous version stays), 2 usage error (nothing was run or changed), 3 published but a
+report step failed (named on stderr), 4 busy: another run holds the warehouse (nothing was changed; try again, or
+``--wait``).
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
+import re
 import shutil
 import sys
 import time
@@ -29,11 +32,17 @@ class UsageError(Exception):
     pass
 
 
+#: the exit code of a command refused because another run holds the warehouse (a scheduler may try again)
+BUSY = 4
+
+
 def _date(text: str) -> dt.date:
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        raise argparse.ArgumentTypeError(f"'{text}' is not a date written YYYY-MM-DD")
     try:
         return dt.date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a date written YYYY-MM-DD") from None
+    except ValueError as err:  # written right, but no such day
+        raise argparse.ArgumentTypeError(f"'{text}' is no such day ({err})") from None
 
 
 def cmd_generate(args) -> int:
@@ -214,7 +223,7 @@ def _run_locked(
                 shutil.rmtree(apart(warehouse / ".dagster" / "storage", provider), ignore_errors=True)
     except WarehouseBusy as err:
         print(f"tiedolla: {err}", file=sys.stderr)
-        return 1
+        return BUSY
     return _report(result, target)
 
 
@@ -418,6 +427,7 @@ _NETWORK_OUTCOME = {
     0: "published",
     1: "NOT PUBLISHED",
     3: "published, but a report step failed",
+    4: "NOT RUN: another run holds its warehouse",
 }
 
 
@@ -441,7 +451,7 @@ def cmd_rollback(args) -> int:
         version = wh.rollback(args.to)
     except WarehouseBusy as err:
         print(f"tiedolla: {err}", file=sys.stderr)
-        return 1
+        return BUSY
     except ValueError as err:
         raise UsageError(str(err)) from None
     released = next(v for v in wh.versions() if v["version"] == version)
@@ -621,7 +631,7 @@ def cmd_forget(args) -> int:
             removed = _forget_everywhere(wh, key, students, contacts)
     except WarehouseBusy as err:
         print(f"tiedolla: {err}", file=sys.stderr)
-        return 1
+        return BUSY
     people = len(students) + len(contacts)
     if not removed:
         print(
@@ -747,7 +757,11 @@ def parser() -> argparse.ArgumentParser:
     from pipelines.manifest import code_version
     from schemas.sources import SOURCES
 
-    p = argparse.ArgumentParser(prog="tiedolla", description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(
+        prog="tiedolla",
+        description=__doc__.split("\n")[0],
+        epilog=" ".join(__doc__.split("\n\n")[1].replace("``", "'").split()),
+    )
     p.add_argument("--version", action="version", version=f"tiedolla {code_version()}")
     sub = p.add_subparsers(dest="command", required=True)
     g = sub.add_parser("generate", help="write a synthetic landing folder with documented defects")
@@ -847,7 +861,7 @@ def parser() -> argparse.ArgumentParser:
     rb.add_argument(
         "--warehouse",
         required=True,
-        help="the warehouse folder: published/, versions/, quarantine/, reports/ (created if missing)",
+        help="the warehouse folder a run has published into",
     )
     rb.add_argument("--to", help="the version (run id) to restore (default: the one before the current)")
     rb.add_argument("--list", action="store_true", help="list the kept versions, * = published now")
@@ -929,8 +943,8 @@ def parser() -> argparse.ArgumentParser:
     f.add_argument(
         "--warehouse",
         required=True,
-        help="the warehouse folder: published/, versions/, quarantine/, reports/ (created if missing); in a "
-        "network, the provider's <warehouse>/provider=<id>/ (with the network's key)",
+        help="the warehouse folder a run has published into; in a network, the provider's "
+        "<warehouse>/provider=<id>/ (with the network's key)",
     )
     f.add_argument("--student-number", action="append", help="a student's number (repeatable)")
     f.add_argument("--hetu", action="append", help="a henkilötunnus, looked up in --landing (repeatable)")

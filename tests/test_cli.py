@@ -119,3 +119,31 @@ def test_dagsters_definitions_take_relative_folders_as_absolute(tmp_path, monkey
     resources = defs().resources
     assert resources["warehouse"].path == str(tmp_path / "demo" / "warehouse")
     assert resources["landing"].path == str(tmp_path / "demo" / "landing")
+
+
+def test_the_help_names_every_exit_code_in_plain_words():
+    from pipelines.cli import parser
+
+    text = " ".join(parser().format_help().split())
+    assert "`" not in text and all(
+        code in text for code in ("0 done", "1 refused", "2 usage", "3 published", "4 busy")
+    )
+    rollback = next(
+        a for a in parser()._subparsers._group_actions[0].choices["rollback"]._actions if a.dest == "warehouse"
+    )
+    assert "created if missing" not in rollback.help
+
+
+@pytest.mark.parametrize(
+    "text, words",
+    [
+        ("2026-13-01", "'2026-13-01' is no such day (month must be in 1..12)"),
+        ("1.12.2026", "not a date written YYYY-MM-DD"),
+    ],
+)
+def test_a_wrong_date_is_named_for_what_is_wrong_with_it(text, words, capsys):
+    from pipelines.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["run", "--landing", ".", "--warehouse", ".", "--as-of", text])
+    assert words in capsys.readouterr().err

@@ -345,7 +345,7 @@ def test_forget_waits_for_a_run_that_holds_the_warehouse(run_with_a_quarantined_
     _, warehouse, _ = run_with_a_quarantined_student
     with HeldWarehouse(warehouse) as held:
         busy = run_cli("forget", "--warehouse", str(warehouse), "--student-number", "1002")
-        assert busy.returncode == 1 and "in use" in busy.stderr
+        assert busy.returncode == 4 and "in use" in busy.stderr
         assert ("students", 3) in _quarantined_lines(warehouse)
         held.release_after(2)
         waited = run_cli("forget", "--warehouse", str(warehouse), "--student-number", "1002", "--wait", "30")
