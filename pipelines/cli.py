@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import os
 import re
 import shutil
@@ -193,16 +194,28 @@ def _run_locked(
     rotate_key: bool = False,
     provider: str | None = None,
     parallel_steps: int = 1,
+    as_json: bool = False,
 ) -> int:
     """One run at a time per warehouse (in a network: per provider's); stale staging of runs that crashed is
-    cleared first."""
+    cleared first. Every run that starts leaves ``run.json`` (what became of it, for a machine) and its log file."""
+    import contextlib
+
+    from pipelines.execution import BUSY as BUSY_OUTCOME
+    from pipelines.progress import PROVIDER_VARIABLE, log_to_file, stop_logging_to
     from pipelines.publishing.warehouse import Warehouse, WarehouseBusy, provider_folder
     from pipelines.run_storage import apart
 
     target = warehouse / provider_folder(provider) if provider else warehouse
     wh = Warehouse(target)
+    started = dt.datetime.now(dt.UTC)
+    if provider:
+        os.environ[PROVIDER_VARIABLE] = provider
+    if wait and wh.is_locked("run"):
+        print(f"tiedolla: another run holds {target}: waiting up to {wait:g} s for it", file=sys.stderr)
     try:
         with wh.lock("run", wait_seconds=wait):
+            log = _new_log(target, started)
+            logging_to = log_to_file(log)
             stale = wh.clear_stale_staging()
             if stale:
                 print(f"cleared the staging of {len(stale)} unfinished earlier run(s)", file=sys.stderr)
@@ -221,10 +234,42 @@ def _run_locked(
                 )
             finally:  # values passed between steps hold unpublished personal data: none stays at rest
                 shutil.rmtree(apart(warehouse / ".dagster" / "storage", provider), ignore_errors=True)
+                stop_logging_to(logging_to)
+            summary = _write_summary(result, target, started, log)
     except WarehouseBusy as err:
         print(f"tiedolla: {err}", file=sys.stderr)
+        if as_json:  # (run.json is the holder's: this run writes none)
+            print(json.dumps({"outcome": BUSY_OUTCOME, "reason": str(err), "run_id": None}))
         return BUSY
-    return _report(result, target)
+    with contextlib.redirect_stdout(sys.stderr) if as_json else contextlib.nullcontext():
+        code = _report(result, target)
+        print(f"  run summary:      {target / 'run.json'}\n  log:              {log}")
+    if as_json:
+        print(json.dumps(summary, ensure_ascii=False))
+    return code
+
+
+#: how many run logs a warehouse keeps (the oldest go first)
+KEEP_LOGS = 30
+
+
+def _new_log(target: Path, started: dt.datetime) -> Path:
+    """This run's log file, ``<warehouse>/logs/run-<UTC time>.log``; only the newest KEEP_LOGS are kept."""
+    folder = target / "logs"
+    for old in sorted(folder.glob("run-*.log"))[: -(KEEP_LOGS - 1)] if folder.is_dir() else []:
+        old.unlink(missing_ok=True)
+    return folder / f"run-{started:%Y%m%dT%H%M%S%f}.log"
+
+
+def _write_summary(result, target: Path, started: dt.datetime, log: Path) -> dict:
+    """``<warehouse>/run.json``: what became of this run, published or refused, for a scheduler or a script."""
+    from pipelines.assets.published import RELEASE
+    from pipelines.execution import run_summary
+    from pipelines.files import atomic_write_json
+
+    summary = run_summary(result, RELEASE, started, log)
+    atomic_write_json(target / "run.json", summary)
+    return summary
 
 
 def _check_landing(landing: Path, as_of: dt.date | None, site_config: str | None) -> None:
@@ -295,6 +340,7 @@ def cmd_run(args) -> int:
         args.allow_shrink,
         args.rotate_key,
         parallel_steps=args.parallel_steps,
+        as_json=args.json,
     )
 
 
@@ -809,6 +855,12 @@ def parser() -> argparse.ArgumentParser:
         help=f"file holding the pseudonym key (default: ${KEY_FILE_VARIABLE}, else ${KEY_VARIABLE})",
     )
     r.add_argument(
+        "--json",
+        action="store_true",
+        help="print the run's summary (as <warehouse>/run.json has it: outcome, reason, rows per table, seconds per "
+        "step) as JSON on stdout; the human summary goes to stderr",
+    )
+    r.add_argument(
         "--koski-password-file",
         help="file holding the password KOSKI's reports were downloaded with (default: $TIEDOLLA_KOSKI_PASSWORD); "
         "kept outside the landing folder",
@@ -991,6 +1043,8 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except UsageError as err:
         print(f"tiedolla: {err}", file=sys.stderr)
+        if getattr(args, "json", False):
+            print(json.dumps({"outcome": "usage_error", "reason": str(err), "run_id": None}, ensure_ascii=False))
         return 2
 
 

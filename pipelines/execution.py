@@ -132,3 +132,46 @@ def root_cause(error) -> str:
     while error.cause is not None:
         error = error.cause
     return error.message.strip().splitlines()[-1]
+
+
+#: what became of a run, for a machine (``run.json``, ``tiedolla run --json``)
+PUBLISHED, REPORT_FAILED, REFUSED, BUSY = "published", "published_report_failed", "refused", "busy"
+
+
+def run_summary(result: JobExecutionResult, release: str, started: dt.datetime, log: Path | None) -> dict:
+    """The run as a machine reads it: outcome and reason, the failed steps and checks, rows per file (from the
+    validated assets' own metadata, so a refused run has them too) and each step's time."""
+    released = any(e.asset_key.to_user_string() == release for e in result.get_asset_materialization_events())
+    failed = failed_steps(result)
+    checks = [
+        f"{e.asset_key.to_user_string()}: {e.check_name}" for e in result.get_asset_check_evaluations() if not e.passed
+    ]
+    outcome = (REPORT_FAILED if failed else PUBLISHED) if released else REFUSED
+    reason = None
+    if outcome == REFUSED:
+        reason = failed[0][1] if failed else f"failing check {checks[0]}" if checks else "not published"
+    elif failed:
+        reason = f"step {failed[0][0]} failed: {failed[0][1]}"
+    files = {}
+    for event in result.get_asset_materialization_events():
+        materialization = event.step_materialization_data.materialization
+        meta = {k: v.value for k, v in materialization.metadata.items()}
+        if "rows_read" in meta and "problem" in meta:
+            files[materialization.asset_key.path[-1].removeprefix("validated_")] = meta
+    steps = {
+        e.step_key: round(e.event_specific_data.duration_ms / 1000, 2)
+        for e in result.all_events
+        if e.is_step_success and e.event_specific_data is not None
+    }
+    return {
+        "run_id": result.run_id,
+        "outcome": outcome,
+        "reason": reason,
+        "started_at": started.isoformat(timespec="seconds"),
+        "finished_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "failed_steps": [{"step": s, "error": e} for s, e in failed],
+        "failed_checks": checks,
+        "tables": files,
+        "step_seconds": steps,
+        "log": str(log) if log else None,
+    }

@@ -125,9 +125,7 @@ def test_the_help_names_every_exit_code_in_plain_words():
     from pipelines.cli import parser
 
     text = " ".join(parser().format_help().split())
-    assert "`" not in text and all(
-        code in text for code in ("0 done", "1 refused", "2 usage", "3 published", "4 busy")
-    )
+    assert "`" not in text and all(code in text for code in ("0 done", "1 refused", "2 usage", "3 published", "4 busy"))
     rollback = next(
         a for a in parser()._subparsers._group_actions[0].choices["rollback"]._actions if a.dest == "warehouse"
     )
@@ -147,3 +145,41 @@ def test_a_wrong_date_is_named_for_what_is_wrong_with_it(text, words, capsys):
     with pytest.raises(SystemExit):
         main(["run", "--landing", ".", "--warehouse", ".", "--as-of", text])
     assert words in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_every_run_leaves_a_summary_for_machines_and_a_log_file(tmp_path, fast_env):
+    """run.json (and --json on stdout) for a published run and for a refused one, with the reason and the rows per
+    table; a log file of the run's lines; a busy warehouse answers 4 and says so in JSON."""
+    import json
+    import shutil
+    from pathlib import Path
+
+    from pipelines.publishing.warehouse import Warehouse
+    from tests.conftest import run_cli
+    from tests.landing import valid_crm_rows, valid_rows, write_landing
+
+    landing, warehouse = tmp_path / "landing", tmp_path / "wh"
+    write_landing(landing, valid_rows(), crm_rows=valid_crm_rows())
+    first = run_cli("run", "--landing", str(landing), "--warehouse", str(warehouse), "--json", env=fast_env)
+    assert first.returncode == 0, first.stderr
+    printed = json.loads(first.stdout)
+    written = json.loads((warehouse / "run.json").read_text(encoding="utf-8"))
+    assert printed == written and written["outcome"] == "published" and written["reason"] is None
+    assert written["tables"]["students"]["rows_read"] == len(valid_rows()["students"])
+    assert written["step_seconds"] and all(v >= 0 for v in written["step_seconds"].values())
+    log = Path(written["log"])
+    assert log.parent == warehouse / "logs" and "[validate_student_admin" in log.read_text(encoding="utf-8")
+
+    shutil.rmtree(landing / "crm")  # the release has a CRM export, this landing none: refused
+    refused = run_cli("run", "--landing", str(landing), "--warehouse", str(warehouse), "--json", env=fast_env)
+    assert refused.returncode == 1
+    summary = json.loads(refused.stdout)
+    assert summary == json.loads((warehouse / "run.json").read_text(encoding="utf-8"))
+    assert summary["outcome"] == "refused" and "crm" in summary["reason"] and summary["tables"]["students"]
+    assert Path(summary["log"]).exists() and Path(summary["log"]) != log
+
+    with Warehouse(warehouse).lock("run"):
+        busy = run_cli("run", "--landing", str(landing), "--warehouse", str(warehouse), "--json", env=fast_env)
+    assert busy.returncode == 4 and json.loads(busy.stdout)["outcome"] == "busy"
+    assert json.loads((warehouse / "run.json").read_text(encoding="utf-8")) == summary  # (not the busy one's)

@@ -157,6 +157,8 @@ def test_demo_network_generates_and_publishes_every_provider_beside_the_single_d
     )
     assert published == ["provider=1.2.246.562.10.90000000001", "provider=1.2.246.562.10.90000000002"]
     assert "network of 2 providers" in result.stdout
+    steps = [line for line in result.stderr.splitlines() if "[validate_student_admin" in line]
+    assert steps and all(line.strip().startswith("1.2.246.562.10.9000000000") for line in steps)  # (interleaved)
     again = run_cli("demo", "--dir", str(tmp_path), key=None, env=fast_env)
     assert again.returncode == 0, again.stderr
     assert (tmp_path / "warehouse" / "published" / "dim_date.parquet").exists()

@@ -93,6 +93,19 @@ class Warehouse:
         return self.root / "quarantine" / f"{table}.parquet"
 
     # ---- one run at a time ------------------------------------------------------
+    def is_locked(self, name: str = "run") -> bool:
+        """Whether another process holds ``<warehouse>/.<name>.lock`` now (to say that a run will wait)."""
+        path = self.root / f".{name}.lock"
+        if not path.exists():
+            return False
+        with open(path, "a+", encoding="utf-8") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return True
+            fcntl.flock(handle, fcntl.LOCK_UN)
+            return False
+
     @contextlib.contextmanager
     def lock(self, name: str = "run", wait_seconds: float = 0.0):
         """Hold ``<warehouse>/.<name>.lock`` (an OS lock: released even when the process is killed)."""
