@@ -138,18 +138,7 @@ def _report(result, warehouse: Path) -> int:
         return 1
     manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     print(f"\npublished run {manifest['run_id']} (as of {manifest['as_of']})")
-    print(
-        f"  {'source':<15}{'file':<34}{'read':>10}{'published':>11}{'rejected':>10}   "
-        f"{'of the published: cleared':>26}{'flagged':>9}"
-    )
-    for name, f in manifest["files"].items():
-        note = f"  CANNOT READ: {f['problem']}" if f["problem"] else ""
-        print(
-            f"  {f['source_system']:<15}{name:<34}{f['rows_read']:>10}{f['rows_published']:>11}"
-            f"{f['rows_rejected']:>10}   {f['rows_cleared']:>26}{f['rows_flagged']:>9}{note}"
-        )
-        for notice in f["notices"]:
-            print(f"    note: {notice}")
+    _print_files(manifest["files"])
     _report_koski(warehouse / "published" / "mart_koski_reconciliation.parquet")
     print(f"\n  published tables: {warehouse / 'published'}/*.parquet")
     print(f"  DuckDB database: {warehouse / 'tiedolla.duckdb'}")
@@ -163,6 +152,22 @@ def _report(result, warehouse: Path) -> int:
         print(f"\nPUBLISHED, but these steps failed: {', '.join(step for step, _ in failed)} (exit 3)", file=sys.stderr)
         return 3
     return 0
+
+
+def _print_files(files: dict[str, dict]) -> None:
+    """One line per export file: rows read = published + rejected, the cleared and flagged beside; its notes."""
+    print(
+        f"  {'source':<15}{'file':<34}{'read':>10}{'published':>11}{'rejected':>10}   "
+        f"{'of the published: cleared':>26}{'flagged':>9}"
+    )
+    for name, f in files.items():
+        note = f"  CANNOT READ: {f['problem']}" if f["problem"] else ""
+        print(
+            f"  {f['source_system']:<15}{name:<34}{f['rows_read']:>10}{f['rows_published']:>11}"
+            f"{f['rows_rejected']:>10}   {f['rows_cleared']:>26}{f['rows_flagged']:>9}{note}"
+        )
+        for notice in f["notices"]:
+            print(f"    note: {notice}")
 
 
 def _report_koski(mart: Path) -> None:
@@ -475,6 +480,33 @@ _NETWORK_OUTCOME = {
     3: "published, but a report step failed",
     4: "NOT RUN: another run holds its warehouse",
 }
+
+
+def cmd_check(args) -> int:
+    """A steward's dry run: every export read and validated as a run would, the outcome printed, nothing published."""
+    from pipelines.execution import check_landing
+    from schemas.sources import SOURCES
+
+    landing = Path(args.landing).resolve()
+    if not landing.is_dir():
+        raise UsageError(f"landing folder {landing} does not exist")
+    _check_landing(landing, args.as_of, args.site_config)
+    area = _opened(landing, args.site_config)
+    area = area.known_on(args.as_of) if args.as_of else area
+    present = tuple(s for s in SOURCES if area.exports(s.system))
+    files, stopping = check_landing(area, present)
+    print(f"checked {landing} as a run would (nothing published):")
+    _print_files(files)
+    for system in sorted({s.system for s in SOURCES} - {s.system for s in present}):
+        print(f"  {system}: no export in the landing area")
+    unreadable = [f["problem"] for f in files.values() if f["problem"]]
+    if unreadable or stopping:
+        print("\nA RUN WOULD NOT PUBLISH:", file=sys.stderr)
+        for line in unreadable + stopping:
+            print(f"  {line}", file=sys.stderr)
+        return 1
+    print("\na run would publish (quarantined rows are normal: they are listed for the stewards)")
+    return 0
 
 
 def cmd_rollback(args) -> int:
@@ -909,6 +941,15 @@ def parser() -> argparse.ArgumentParser:
         help="if another run holds the warehouse, wait this long for it (default: refuse at once)",
     )
     r.set_defaults(func=cmd_run)
+    ck = sub.add_parser(
+        "check",
+        help="a dry run for a steward: read and validate a landing folder exactly as a run would, print what a "
+        "run would publish and quarantine and whether it would be refused; publishes and keeps nothing",
+    )
+    ck.add_argument("--landing", required=True, help="the landing folder: <source>/<YYYY-MM-DD>/ export folders")
+    ck.add_argument("--as-of", type=_date, help="use the newest export on or before this date (YYYY-MM-DD)")
+    ck.add_argument("--site-config", default=os.environ.get(SITE_VARIABLE), help=SITE_HELP)
+    ck.set_defaults(func=cmd_check)
     rb = sub.add_parser("rollback", help="point published/ at an earlier kept version")
     rb.add_argument(
         "--warehouse",

@@ -115,6 +115,36 @@ def validated_tables(landing: Landing, source: Source) -> dict[str, TableOutcome
             return {t.name: result.output_for_node(f"validate_{system}", f"validated_{t.name}") for t in source.tables}
 
 
+def check_landing(landing: Landing, sources: tuple[Source, ...]) -> tuple[dict[str, dict], list[str]]:
+    """``tiedolla check``: every source of ``landing`` read and validated exactly as a run would (its raw and
+    validated assets and the quality checks on them), into a throwaway warehouse: nothing is published or kept.
+    Returns each file's summary (as the manifest has it) and what would stop the release (failed checks or steps)."""
+    selection = [
+        AssetKey([s.system, f"{kind}_{t.name}"]) for s in sources for t in s.tables for kind in ("raw", "validated")
+    ]
+    selection += [AssetKey([s.system, name]) for s in sources for name in (QUARANTINE_SUMMARY, QUALITY_GATE)]
+    with tempfile.TemporaryDirectory(prefix="tiedolla-check-") as warehouse:
+        arguments = dict(
+            landing=str(landing.path),
+            warehouse=warehouse,
+            as_of=landing.as_of.isoformat() if isinstance(landing.as_of, dt.date) else None,
+            pseudonym_key=secrets.token_hex(32),
+            site_config=str(landing.site.file) if landing.site.own else None,
+        )
+        with execute(selection, **arguments) as result:
+            stopping = [f"step {step}: {error}" for step, error in failed_steps(result)]
+            stopping += [
+                f"check {e.check_name} of {e.asset_key.to_user_string()} fails"
+                for e in result.get_asset_check_evaluations()
+                if not e.passed
+            ]
+            files: dict[str, dict] = {}
+            for source in sources:
+                if result.is_node_success(f"validate_{source.system}"):
+                    files |= result.output_for_node(f"validate_{source.system}", QUARANTINE_SUMMARY)
+            return files, stopping
+
+
 def failed_steps(result: JobExecutionResult) -> list[tuple[str, str]]:
     """(step, its error's own words) of each step that failed, other than by a failed blocking data-quality check
     (the checks report themselves)."""

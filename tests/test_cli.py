@@ -183,3 +183,21 @@ def test_every_run_leaves_a_summary_for_machines_and_a_log_file(tmp_path, fast_e
         busy = run_cli("run", "--landing", str(landing), "--warehouse", str(warehouse), "--json", env=fast_env)
     assert busy.returncode == 4 and json.loads(busy.stdout)["outcome"] == "busy"
     assert json.loads((warehouse / "run.json").read_text(encoding="utf-8")) == summary  # (not the busy one's)
+
+
+@pytest.mark.slow
+def test_check_validates_as_a_run_would_and_publishes_nothing(tmp_path, fast_env):
+    from tests.conftest import run_cli
+    from tests.landing import valid_rows, write_landing
+
+    folder = write_landing(tmp_path / "landing", valid_rows())
+    before = sorted(p for p in tmp_path.rglob("*"))
+    good = run_cli("check", "--landing", str(tmp_path / "landing"), env=fast_env)
+    assert good.returncode == 0, good.stderr
+    assert "opiskelijat.csv" in good.stdout and "a run would publish" in good.stdout
+    assert "crm: no export in the landing area" in good.stdout
+    assert sorted(p for p in tmp_path.rglob("*")) == before  # nothing written beside the landing area
+    (folder / "opiskeluoikeudet.csv").write_text("Opiskeluoikeus,Opiskelijanumero\nOO-1,1001\n", encoding="utf-8")
+    bad = run_cli("check", "--landing", str(tmp_path / "landing"), env=fast_env)
+    assert bad.returncode == 1 and "A RUN WOULD NOT PUBLISH" in bad.stderr
+    assert "opiskeluoikeudet.csv, line 1: the header is separated by ','" in bad.stderr
