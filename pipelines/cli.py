@@ -509,6 +509,41 @@ def cmd_check(args) -> int:
     return 0
 
 
+def cmd_diff(args) -> int:
+    """What changed between two kept releases: rows per table and student-years by month."""
+    from pipelines.publishing.diff import student_years_by_month, table_changes
+    from pipelines.publishing.warehouse import Warehouse
+
+    wh = Warehouse(Path(args.warehouse))
+    names = [v["version"] for v in wh.versions()]  # newest first
+    if len(names) < 1:
+        raise UsageError(f"{wh.root} has no published versions")
+    after = args.to or wh.current_version() or names[0]
+    if after not in names:
+        raise UsageError(f"no version '{after}' in {wh.root / 'versions'}; kept: {', '.join(names)}")
+    earlier = names[names.index(after) + 1 :]
+    before = args.from_ or (earlier[0] if earlier else None)
+    if before is None:
+        raise UsageError(f"version {after} is the oldest kept: there is nothing to compare it with")
+    if before not in names:
+        raise UsageError(f"no version '{before}' in {wh.root / 'versions'}; kept: {', '.join(names)}")
+    old, new = wh.root / "versions" / before, wh.root / "versions" / after
+    as_of = {v["version"]: v["as_of"] for v in wh.versions()}
+    print(f"from {before} (as of {as_of[before]}) to {after} (as of {as_of[after]}):")
+    print(f"  {'table':<36}{'before':>10}{'after':>10}{'added':>9}{'removed':>9}{'changed':>9}")
+    for c in table_changes(old, new):
+        changed = "" if c.changed is None else c.changed
+        print(f"  {c.table:<36}{c.rows_before:>10}{c.rows_after:>10}{c.added:>9}{c.removed:>9}{changed:>9}")
+    months = [m for m in student_years_by_month(old, new) if abs((m[2] or 0) - (m[3] or 0)) >= 0.005]
+    if not months:
+        print("\n  student-years (current formula, all funding): the same in every month")
+    else:
+        print("\n  student-years by month (current formula, all funding), where they differ:")
+        for year, month, b, a in months:
+            print(f"    {year}-{month:02d}  {b or 0:>10.2f} -> {a or 0:>10.2f}  ({(a or 0) - (b or 0):+.2f})")
+    return 0
+
+
 def cmd_rollback(args) -> int:
     from pipelines.publishing.warehouse import Warehouse, WarehouseBusy
     from pipelines.stewardship.steward_report import mark_rolled_back
@@ -950,6 +985,15 @@ def parser() -> argparse.ArgumentParser:
     ck.add_argument("--as-of", type=_date, help="use the newest export on or before this date (YYYY-MM-DD)")
     ck.add_argument("--site-config", default=os.environ.get(SITE_VARIABLE), help=SITE_HELP)
     ck.set_defaults(func=cmd_check)
+    df = sub.add_parser(
+        "diff",
+        help="what changed between two kept releases: rows added, removed and changed per table, and the "
+        "student-years by month (no row is shown, only counts)",
+    )
+    df.add_argument("--warehouse", required=True, help="the warehouse folder a run has published into")
+    df.add_argument("--from", dest="from_", metavar="RUN", help="the earlier release (default: the one before --to)")
+    df.add_argument("--to", metavar="RUN", help="the later release (default: the published one)")
+    df.set_defaults(func=cmd_diff)
     rb = sub.add_parser("rollback", help="point published/ at an earlier kept version")
     rb.add_argument(
         "--warehouse",

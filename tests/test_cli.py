@@ -201,3 +201,30 @@ def test_check_validates_as_a_run_would_and_publishes_nothing(tmp_path, fast_env
     bad = run_cli("check", "--landing", str(tmp_path / "landing"), env=fast_env)
     assert bad.returncode == 1 and "A RUN WOULD NOT PUBLISH" in bad.stderr
     assert "opiskeluoikeudet.csv, line 1: the header is separated by ','" in bad.stderr
+
+
+@pytest.mark.slow
+def test_diff_says_what_changed_between_two_releases(tmp_path, fast_env):
+    """A second export in which OO-2 ended (eronnut 1.6.2025): one status period added, one study right changed,
+    and from June 2025 on fewer student-years; only counts are printed, no row."""
+    from tests.conftest import run_cli
+    from tests.landing import valid_rows, write_landing
+
+    rows = valid_rows()
+    landing, warehouse = tmp_path / "landing", tmp_path / "wh"
+    write_landing(landing, rows)
+    assert run_cli("run", "--landing", str(landing), "--warehouse", str(warehouse), env=fast_env).returncode == 0
+    rows["status_periods"].append(
+        {"study_right_id": "OO-2", "start_date": "1.6.2025", "status": "eronnut", "funding_code": ""}
+    )
+    rows["study_rights"][1]["end_date"] = "1.6.2025"
+    write_landing(landing, rows)
+    assert run_cli("run", "--landing", str(landing), "--warehouse", str(warehouse), env=fast_env).returncode == 0
+    result = run_cli("diff", "--warehouse", str(warehouse))
+    assert result.returncode == 0, result.stderr
+    lines = {line.split()[0]: line.split()[1:] for line in result.stdout.splitlines()[2:] if line.startswith("  ")}
+    assert lines["fact_status_period"][:4] == ["5", "6", "1", "0"]
+    assert lines["fact_study_right"] == ["2", "2", "0", "0", "1"]
+    assert lines["dim_student"] == ["2", "2", "0", "0", "0"]
+    assert "2025-06" in result.stdout and "2025-07" in result.stdout and "2025-05 " not in result.stdout
+    assert "OO-" not in result.stdout and "1001" not in result.stdout
