@@ -114,7 +114,7 @@ def run_pipeline(
         return result
 
 
-def _report(result, warehouse: Path) -> int:
+def _report(result, warehouse: Path, summary: dict | None = None) -> int:
     import json
 
     from pipelines.assets.published import RELEASE
@@ -135,6 +135,9 @@ def _report(result, warehouse: Path) -> int:
             print(f"  what failed, for the data stewards: {report}", file=sys.stderr)
         for check in failed_checks:
             print(f"  failing check: {check}", file=sys.stderr)
+        for table in (summary or {}).get("tables", {}).values():  # (the cause, last: what a reader sees first)
+            if table.get("problem"):
+                print(f"  a file could not be read: {table['problem']}", file=sys.stderr)
         return 1
     manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     print(f"\npublished run {manifest['run_id']} (as of {manifest['as_of']})")
@@ -247,7 +250,7 @@ def _run_locked(
             print(json.dumps({"outcome": BUSY_OUTCOME, "reason": str(err), "run_id": None}))
         return BUSY
     with contextlib.redirect_stdout(sys.stderr) if as_json else contextlib.nullcontext():
-        code = _report(result, target)
+        code = _report(result, target, summary)
         print(f"  run summary:      {target / 'run.json'}\n  log:              {log}")
     if as_json:
         print(json.dumps(summary, ensure_ascii=False))

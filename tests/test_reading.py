@@ -114,3 +114,11 @@ def test_a_hard_linked_or_linked_export_is_refused(tmp_path):
     path.unlink()
     path.symlink_to(outside)
     assert "symbolic link" in str(read_export_file(path, STUDENTS).problem)
+
+
+def test_a_header_only_file_reads_as_no_rows_and_says_so(tmp_path):
+    path = tmp_path / "tavoitteet.csv"
+    path.write_text("Vuosi;Opiskelijavuodet\r\n", encoding="utf-8")
+    raw = read_export_file(path, TARGETS)
+    assert raw.problem is None and raw.frame.height == 0
+    assert raw.notices == ["tavoitteet.csv: the file has its header row but no rows: is the export complete?"]

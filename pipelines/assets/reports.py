@@ -54,7 +54,7 @@ def failure_history(
     quarantine = pl.concat(
         [pl.read_parquet(wh.quarantine(t)) for t in tables if wh.quarantine(t).exists()], how="diagonal_relaxed"
     )
-    read = {f["table"] for f in files.values() if not f["problem"]}
+    read = {f["table"] for f in files.values()} - _not_checked(files)
     history, runs = record_run(
         wh.root,
         quarantine,
@@ -95,6 +95,17 @@ def failure_history(
             ),
         },
     )
+
+
+def _not_checked(files: dict[str, dict]) -> set[str]:
+    """The tables whose rules could not be judged this run: a file that could not be read, and every table whose
+    parent is one of them (its rows were not checked either). Their earlier failures are not resolved by it."""
+    unread = {f["table"] for f in files.values() if f["problem"]}
+    for source in SOURCES:
+        for child, _, parent in source.parents:  # (parents come before children)
+            if parent in unread:
+                unread.add(child)
+    return unread
 
 
 AT_RISK = "figures_at_risk"

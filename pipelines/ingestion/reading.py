@@ -248,6 +248,8 @@ def _read_bytes(
                 "the rows could not be matched to their line numbers; check the file for stray quote characters",
             )
     raw.frame = frame.with_columns(pl.Series(LINE, lines, dtype=pl.Int64))
+    if frame.height == 0 and rejects.height == 0:  # (read, but perhaps an export cut short or run on an empty filter)
+        raw.notices.append(f"{path.name}: the file has its header row but no rows: is the export complete?")
     fields = pl.col("raw_text").str.split(dialect.delimiter)  # (a line the parser rejected: split as it comes)
     raw.rejects = rejects.with_columns(
         pl.col("logical_line").map_elements(lambda n: int(physical[n - 1]), return_dtype=pl.Int64).alias(LINE),

@@ -61,6 +61,10 @@ WORDS = {
         "rows_read": "Luetut rivit",
         "quarantined": "Karanteenissa",
         "no_failures": "Ei virheitä tässä ajossa.",
+        "unreadable": "Tiedostoja ei voitu lukea: niiden rivejä ei tarkistettu eikä julkaistu",
+        "unreadable_file": "Tiedostoa ei voitu lukea, joten yhtäkään sen riviä ei tarkistettu eikä julkaistu.",
+        "unreadable_todo": "Korjaa tiedosto (vie se uudelleen lähdejärjestelmästä) ja aja uudelleen; ennen sitä "
+        "kaikki sen rivit ja niistä riippuvat rivit puuttuvat julkaisusta.",
         "reason": "Peruste",
         "approved_by": "Hyväksyjä",
         "expires": "Voimassa asti",
@@ -132,6 +136,10 @@ WORDS = {
         "rows_read": "Rows read",
         "quarantined": "Quarantined",
         "no_failures": "No failures in this run.",
+        "unreadable": "Files that could not be read: none of their rows was checked or published",
+        "unreadable_file": "The file could not be read, so none of its rows was checked or published.",
+        "unreadable_todo": "Fix the file (export it again from its system) and run again; until then all its rows, "
+        "and the rows that depend on them, are missing from the published set.",
         "reason": "Reason",
         "approved_by": "Approved by",
         "expires": "Expires",
@@ -201,6 +209,8 @@ class TableGroup:
     rows_read: int
     rows_rejected: int
     rules: list[RuleGroup] = field(default_factory=list)
+    #: why the file could not be read at all (none of its rows was checked or published)
+    problem: str | None = None
 
 
 def _groups(
@@ -215,7 +225,7 @@ def _groups(
     now = runs.filter(pl.col("run_id") == run_id)
     out: dict[str, list[TableGroup]] = {}
     for file_name, f in files.items():
-        table_group = TableGroup(f["table"], file_name, f["rows_read"], f["rows_rejected"])
+        table_group = TableGroup(f["table"], file_name, f["rows_read"], f["rows_rejected"], problem=f["problem"])
         counts = now.filter(pl.col("table") == f["table"])
         for c in counts.sort("rule_id").iter_rows(named=True):
             mine = history.filter(pl.col("rule_id") == c["rule_id"])
@@ -298,6 +308,7 @@ def write_report(
             expired=expired,
             unmatched=unmatched,
             data_docs=data_docs,
+            unreadable=[(name, f["problem"]) for name, f in files.items() if f["problem"]],
             koski=koski,
             at_risk=_at_risk(at_risk, rules, language),
         )
