@@ -337,9 +337,13 @@ def _bi() -> str:
         "",
         "Every run publishes one consistent set of Parquet files under `<warehouse>/published/` (a link that is "
         "switched to a new version only when every check passed) and a DuckDB database `tiedolla.duckdb` holding "
-        "the same tables (it follows `published`, opens from any folder and after the warehouse is moved; open "
-        "it read-only, e.g. `duckdb -readonly <warehouse>/tiedolla.duckdb`). Nothing needs options: column "
-        "names are snake_case, types are Parquet's own, dates are dates and timestamps are UTC.",
+        "the same tables (it follows `published`, opens from any folder and after the warehouse is moved; the file "
+        "is read-only: open it so, e.g. `duckdb -readonly <warehouse>/tiedolla.duckdb`, or in Python "
+        "`duckdb.connect(path, read_only=True)`). Nothing needs options: column "
+        "names are snake_case, types are Parquet's own, dates are dates and timestamps are UTC. Every table and "
+        "column carries its description from the data dictionary: as a DuckDB comment (`SELECT table_name, comment "
+        "FROM duckdb_tables()`, `duckdb_columns()`), and in each Parquet file's schema metadata (`description` per "
+        "field; `description`, `grain` and `key` of the table).",
         "",
         "## Power BI",
         "",

@@ -302,9 +302,18 @@ class Table:
         )
 
     def arrow_schema(self):
+        """The Parquet schema, each column's description in its field's metadata and the table's description, grain
+        and key in the schema's (a BI tool that reads Parquet metadata shows them)."""
         import pyarrow as pa_arrow
 
-        return pa_arrow.schema([(c.name, _ARROW[c.dtype], c.nullable) for c in self.columns])
+        described = {"description": self.description, "grain": self.grain, "key": ", ".join(self.key)}
+        return pa_arrow.schema(
+            [
+                pa_arrow.field(c.name, _ARROW[c.dtype], c.nullable, metadata={"description": c.description})
+                for c in self.columns
+            ],
+            metadata={k: v for k, v in described.items() if v},
+        )
 
 
 def _as_check(passes: Callable[[], pl.Expr]):

@@ -303,3 +303,31 @@ def test_a_failed_report_step_after_a_release_exits_3_and_names_it(tmp_path, fas
     result = run_cli("run", "--landing", str(tmp_path / "landing"), "--warehouse", str(tmp_path / "wh"), env=fast_env)
     assert result.returncode == 3, result.stderr
     assert "published run" in result.stdout and "PUBLISHED, but these steps failed: steward_report" in result.stderr
+
+
+def test_bi_tools_see_each_tables_and_columns_description(small_run):
+    """The declarations' descriptions reach BI: as DuckDB comments on every table and column of tiedolla.duckdb, and
+    in every published Parquet file's schema metadata; the published database is a read-only file."""
+    import os
+
+    import pyarrow.parquet as pq
+
+    from schemas.published import BY_NAME
+
+    _, warehouse = small_run
+    database = (warehouse / "tiedolla.duckdb").resolve()
+    assert os.stat(database).st_mode & 0o222 == 0
+    con = duckdb.connect(str(database), read_only=True)
+    tables = dict(con.execute("SELECT table_name, comment FROM duckdb_tables()").fetchall())
+    columns = {
+        (t, c): d for t, c, d in con.execute("SELECT table_name, column_name, comment FROM duckdb_columns()").fetchall()
+    }
+    con.close()
+    assert set(tables) == set(BY_NAME)
+    for name, table in BY_NAME.items():
+        assert tables[name].startswith(table.description), name
+        schema = pq.read_schema(warehouse / "published" / f"{name}.parquet")
+        assert schema.metadata[b"grain"].decode() == table.grain
+        for column in table.columns:
+            assert columns[(name, column.name)] == column.description, (name, column.name)
+            assert schema.field(column.name).metadata[b"description"].decode() == column.description

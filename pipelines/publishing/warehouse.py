@@ -41,6 +41,11 @@ import pyarrow.parquet as pq
 from pipelines import failpoints
 from pipelines.files import atomic_write, atomic_write_bytes, atomic_write_json, write_parquet
 from pipelines.publishing.pseudonyms import DEMO_KEY, KeyProblem, fingerprint
+from schemas.network import BENCHMARK
+from schemas.published import BY_NAME
+
+#: every published table's declaration, by name (its descriptions become the database's comments)
+DECLARED = {**BY_NAME, BENCHMARK.name: BENCHMARK}
 
 KEEP_VERSIONS = 5
 DATABASE = "tiedolla.duckdb"
@@ -389,7 +394,25 @@ def _write_database(version: Path) -> None:
                     f'CREATE TABLE "{table.stem}" AS SELECT {first}* '
                     f"FROM read_parquet('{path}', hive_partitioning = false)"
                 )
+                _describe(con, table.stem, provider)
         finally:
             con.close()
 
     atomic_write(version / DATABASE, write)
+    os.chmod(version / DATABASE, 0o444)  # (published: read, never written; a tool that asks to write is told no)
+
+
+def _quoted(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _describe(con: duckdb.DuckDBPyConnection, name: str, provider: str | None) -> None:
+    """The table's and each column's description from its declaration, as DuckDB comments a BI tool shows."""
+    table = DECLARED.get(name)
+    if table is None:
+        return
+    con.execute(f'COMMENT ON TABLE "{name}" IS {_quoted(f"{table.description} Grain: {table.grain}")}')
+    for column in table.columns:
+        con.execute(f'COMMENT ON COLUMN "{name}"."{column.name}" IS {_quoted(column.description)}')
+    if provider:
+        con.execute(f'COMMENT ON COLUMN "{name}".provider IS {_quoted("The provider (its folder provider=<id>).")}')
