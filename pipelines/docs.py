@@ -134,8 +134,9 @@ LAYERS = (
     ),
     ("pipelines.ingestion", "the landing area and export files read as text, with file, line and column"),
     (
-        "pipelines.site | pipelines.files | pipelines.masking | pipelines.failpoints",
-        "the site configuration; atomic writes; masking by shape; crash injection for the tests",
+        "pipelines.site | pipelines.files | pipelines.masking | pipelines.failpoints | pipelines.formats",
+        "the site configuration; atomic writes; masking by shape; crash injection for the tests; numbers and dates "
+        "as each language writes them",
     ),
     ("schemas", "the information architecture: every table, column, code list and rule, defined once"),
 )

@@ -126,3 +126,12 @@ def test_the_sql_examples_of_docs_bi_run_on_the_published_set(small_run):
     con = duckdb.connect(str(warehouse / "tiedolla.duckdb"), read_only=True)
     for name, query in MART_SQL.items():
         assert con.sql(query).fetchall(), name
+
+
+def test_the_dashboard_says_tuntematon_and_shows_months_without_graduations(small_run):
+    _, warehouse = small_run
+    page = (warehouse / "reports" / "dashboard" / "index.html").read_text(encoding="utf-8")
+    assert "unknown" not in page
+    graduations = page[page.index('aria-label="Valmistuneet"') :]
+    graduations = graduations[: graduations.index("</svg>")]
+    assert all(f">kk {m}<" in graduations for m in range(1, 12))  # every month to the as-of month, zeros too

@@ -379,3 +379,17 @@ def test_an_unreadable_file_is_a_failure_of_the_file_for_the_steward(tmp_path, f
     history = pl.read_parquet(warehouse / "stewardship" / "failure_history.parquet")
     flag = history.filter(pl.col("rule_id") == "status_periods.funding_required")
     assert flag["status"].to_list() == ["open"]  # not "resolved": its rows could not be checked
+
+
+def test_the_finnish_report_is_finnish_throughout(small_run):
+    """System and file headings in Finnish (not student_admin, students), dates as 20.11.2026 and decimals with a
+    comma on the Finnish page; the English page keeps ISO dates and decimal points."""
+    _, warehouse = small_run
+    fi = (warehouse / "reports" / "steward" / "index.html").read_text(encoding="utf-8")
+    en = (warehouse / "reports" / "steward" / "index.en.html").read_text(encoding="utf-8")
+    assert "Lähdejärjestelmä: opiskelijahallinto" in fi and "Lähdejärjestelmä: student_admin" not in fi
+    assert "Tiedosto: opiskelijat.csv" in fi and "Taulu: students" not in fi
+    assert 'data-date="2026-11-20">20.11.2026</span>' in fi and 'data-date="2026-11-20">2026-11-20</span>' in en
+    held = re.findall(r'class="at-risk-group".*?<td class="n">([^<]*)</td><td class="n">([^<]*)</td></tr>', fi)
+    assert held and all("," in a and "." not in a for a, _ in held)
+    assert "Source system: student administration" in en

@@ -9,15 +9,9 @@ from html import escape
 
 from markupsafe import Markup
 
+from pipelines.formats import number
+
 BLUE, ORANGE, GREY, BAND = "#1f5f99", "#c2571a", "#6b6b6b", "#cfe0f1"
-
-
-def number(value, decimals: int = 0) -> str:
-    """Finnish style: a space between thousands, a decimal comma; '–' when unknown."""
-    if value is None:
-        return "–"
-    value = round(value, decimals) + 0.0  # (a value that rounds to zero is 0, never "-0")
-    return f"{value:,.{decimals}f}".replace(",", "\u00a0").replace(".", ",")
 
 
 def bar_chart(rows: list[dict], title: str, decimals: int = 0, width: int = 640) -> Markup:

@@ -6,9 +6,10 @@ from pathlib import Path
 
 import jinja2
 
-from pipelines.dashboard.charts import bar_chart, forecast_chart, number
+from pipelines.dashboard.charts import bar_chart, forecast_chart
 from pipelines.dashboard.figures import Figures
 from pipelines.files import atomic_write_bytes
+from pipelines.formats import number
 
 TEMPLATES = jinja2.Environment(
     loader=jinja2.PackageLoader("pipelines.dashboard", "templates"), autoescape=True, undefined=jinja2.StrictUndefined
@@ -31,11 +32,18 @@ LABELS = {
     "former_host": "Entinen työpaikka",
     "student_admin": "Opiskelijahallinto",
     "crm": "CRM",
+    "unknown": "tuntematon",
 }
 
 
 def _labelled(rows: list[dict]) -> list[dict]:
     return [{**r, "label": LABELS.get(str(r["label"]), r["label"])} for r in rows]
+
+
+def _every_month(rows: list[dict], last: int) -> list[dict]:
+    """Each month of the year up to ``last`` (``label`` the month number), 0 where nothing happened (not missing)."""
+    by_month = {r["label"]: r["value"] for r in rows}
+    return [{"label": f"kk {m}", "value": by_month.get(m, 0)} for m in range(1, last + 1)]
 
 
 def write_dashboard(
@@ -46,9 +54,9 @@ def write_dashboard(
     f = figures
     charts = {
         "forecast": forecast_chart(f.forecast_by_month, "Opiskelijavuodet kuukausittain"),
-        "campus": bar_chart(f.by_campus, "Ennuste toimipisteittäin", 1),
-        "qualification_type": bar_chart(f.by_qualification_type, "Ennuste tutkintotyypeittäin", 1),
-        "graduations": bar_chart([{**r, "label": f"kk {r['label']}"} for r in f.graduations_by_month], "Valmistuneet"),
+        "campus": bar_chart(_labelled(f.by_campus), "Ennuste toimipisteittäin", 1),
+        "qualification_type": bar_chart(_labelled(f.by_qualification_type), "Ennuste tutkintotyypeittäin", 1),
+        "graduations": bar_chart(_every_month(f.graduations_by_month, f.as_of.month), "Valmistuneet"),
         "overlap": bar_chart(_labelled(f.overlap), "Työpaikat ja CRM"),
         "segments": bar_chart(_labelled(f.segments), "Asiakassegmentit"),
         "partnerships": bar_chart(_labelled(f.partnerships), "Kumppanuudet"),
@@ -60,6 +68,7 @@ def write_dashboard(
         h=f.headline,
         charts=charts,
         labelled=_labelled,
+        every_month=_every_month,
         steward_report=steward_report,
         network_page=network_page,
         standing=standing,

@@ -16,6 +16,7 @@ import markupsafe
 import polars as pl
 
 from pipelines.files import atomic_write_bytes
+from pipelines.formats import day, number
 from pipelines.stewardship.corrections import STATUS_WORDS
 from pipelines.validation import WAIVED
 from pipelines.waivers import Waiver
@@ -87,6 +88,7 @@ WORDS = {
         "consequences": {"reject": "rivi hylätään", "clear": "arvo tyhjennetään", "flag": "rivi merkitään"},
         "statuses": STATUS_WORDS["fi"],
         "koski": "Täsmäytys KOSKIn opiskelijavuositietoihin",
+        "systems": {"student_admin": "opiskelijahallinto", "crm": "asiakkuudenhallinta (CRM)", "koski": "KOSKI"},
         "koski_intro": "Omat lukumme KOSKIn raportin omalle aikajaksolle, sarake sarakkeelta. Erot "
         "opiskeluoikeuksittain ja todennäköinen syy ovat korjauslistassa.",
         "koski_column": "KOSKIn sarake",
@@ -161,6 +163,7 @@ WORDS = {
         "consequences": {"reject": "row rejected", "clear": "value cleared", "flag": "row flagged"},
         "statuses": STATUS_WORDS["en"],
         "koski": "Reconciliation with KOSKI's student-year report",
+        "systems": {"student_admin": "student administration", "crm": "CRM", "koski": "KOSKI"},
         "koski_intro": "Our figures for the KOSKI report's own period, column by column. The differences per "
         "study right, with the likely cause, are in the correction list.",
         "koski_column": "KOSKI column",
@@ -309,6 +312,8 @@ def write_report(
             unmatched=unmatched,
             data_docs=data_docs,
             unreadable=[(name, f["problem"]) for name, f in files.items() if f["problem"]],
+            num=lambda value, decimals=0, lang=language: number(value, decimals, lang),
+            day=lambda value, lang=language: day(value, lang),
             koski=koski,
             at_risk=_at_risk(at_risk, rules, language),
         )
