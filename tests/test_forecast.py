@@ -201,7 +201,7 @@ def test_the_mart_sets_the_plan_beside_the_actual_intake_and_answers_how_many_mo
     )
     assert f"{december['forecast_year_total']:.1f}" in result.stdout
     august = mart.row(7, named=True)
-    assert re.search(rf"^  elo\s+{august['planned_starters']}\s+{august['actual_starters']}$", result.stdout, re.M)
+    assert re.search(rf"^  Aug\s+{august['planned_starters']}\s+{august['actual_starters']}$", result.stdout, re.M)
 
 
 def _digest(path):

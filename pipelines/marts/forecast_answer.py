@@ -6,7 +6,8 @@ from pathlib import Path
 
 import duckdb
 
-MONTHS_FI = ("tammi", "helmi", "maalis", "huhti", "touko", "kesä", "heinä", "elo", "syys", "loka", "marras", "joulu")
+#: the answer is in English: so are its months
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
 def _rows(published: Path, funding: str) -> list[dict]:
@@ -80,5 +81,5 @@ def answer(published: Path, funding: str = "all", month: int | None = None) -> l
         for r in rows:
             actual = "-" if to_date is None or r["month"] > to_date["month"] else str(r["actual_starters"])
             plan = f"{r['planned_starters']:>8}" if planned else ""
-            lines.append(f"  {MONTHS_FI[r['month'] - 1]:<8}{plan}{actual:>8}")
+            lines.append(f"  {MONTHS[r['month'] - 1]:<8}{plan}{actual:>8}")
     return lines
