@@ -437,6 +437,7 @@ FIELDS = _catalogue(
     Field("crm_activities_12m", pl.Int64, "CRM activities scheduled in the last 12 months (not cancelled)."),
     Field("active_partnership", pl.Boolean, "A partnership active on the as-of date."),
     Field("as_of_date", pl.Date, "The as-of date the 12-month windows end on."),
+    Field("segment_label", pl.Utf8, "The segment's Finnish name (label_fi in customer_segments.yaml), for BI."),
     Field("segment", pl.Utf8, "The first segment rule that holds."),
     Field("students_koulutussopimus_12m", pl.Int64, "… of them on a training agreement (koulutussopimus)."),
     Field("students_oppisopimus_12m", pl.Int64, "… of them on an apprenticeship (oppisopimus)."),

@@ -201,6 +201,7 @@ MART_CUSTOMER_SEGMENTS = published_table(
     (
         *_PER_ORGANIZATION,
         column("segment", nullable=False),
+        column("segment_label", nullable=False),
         column("in_crm", meaning="Has a CRM account.", nullable=False),
         _count("students_hosted_12m", "Distinct students hosted in the last 12 months."),
         _count("students_koulutussopimus_12m"),

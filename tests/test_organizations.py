@@ -291,3 +291,16 @@ def test_crm_quarantine_equals_the_generators_truth(medium_run):
     overlap = _published(medium_run / "wh", "mart_crm_student_admin_overlap")
     assert set(overlap["overlap_category"]) == {"both", "crm_only", "student_admin_only"}
     assert overlap["has_duplicate_crm_accounts"].sum() > 0 and overlap["name_conflict"].sum() > 0
+
+
+def test_every_segment_has_its_finnish_name_beside_its_code(small_run):
+    """A BI user sees segment_label (label_fi of customer_segments.yaml) beside the code in the mart."""
+    import yaml
+
+    from pipelines.site import DEFAULT_SEGMENTS, DEFAULT_SITE_CONFIG
+
+    _, warehouse = small_run
+    mart = pl.read_parquet(warehouse / "published" / "mart_customer_segments.parquet")
+    config = yaml.safe_load((DEFAULT_SITE_CONFIG.parent / DEFAULT_SEGMENTS).read_text(encoding="utf-8"))
+    names = {s["segment"]: s["label_fi"] for s in config["segments"]}
+    assert mart.height and all(names[code] == label for code, label in mart.select("segment", "segment_label").rows())

@@ -120,7 +120,8 @@ def read_figures(version: Path) -> Figures:
             ),
             segments=_rows(
                 con,
-                "SELECT segment AS label, count(*) AS value FROM mart_customer_segments GROUP BY 1 ORDER BY 2 DESC, 1",
+                "SELECT segment_label AS label, count(*) AS value FROM mart_customer_segments "
+                "GROUP BY 1 ORDER BY 2 DESC, 1",
             ),
             partnerships=_rows(
                 con,

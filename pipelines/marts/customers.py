@@ -10,7 +10,7 @@ import datetime as dt
 
 import polars as pl
 
-from pipelines.marts.segments import Segment, load_segments, segment_of
+from pipelines.marts.segments import Segment, load_segments, segment_label, segment_of
 from pipelines.publishing.star import conform, local_date, sql
 from pipelines.site import Site
 from schemas import published
@@ -162,7 +162,8 @@ def customer_segments(
         )
     )
     frame = _counts_filled(frame, "mart_customer_segments").with_columns(pl.lit(as_of).alias("as_of_date"))
-    return conform(frame.with_columns(segment_of(segments)).sort("organization_key"), "mart_customer_segments")
+    frame = frame.with_columns(segment_of(segments)).with_columns(segment_label(segments))
+    return conform(frame.sort("organization_key"), "mart_customer_segments")
 
 
 def mart_customer_segments(

@@ -43,6 +43,8 @@ class Segment:
     name: str
     description: str
     conditions: tuple[Condition, ...]
+    #: the Finnish name a BI user and the dashboard see beside the code (the code when the file gives none)
+    label_fi: str = ""
 
 
 def load_segments(config: dict | None, columns: set[str]) -> list[Segment]:
@@ -66,7 +68,8 @@ def load_segments(config: dict | None, columns: set[str]) -> list[Segment]:
             if op in _COMPARE and "value" not in c:
                 raise SegmentConfigError(f"{where}: the condition on '{column}' needs a value")
             conditions.append(Condition(column, op, c.get("value")))
-        segments.append(Segment(name, str(entry.get("description") or ""), tuple(conditions)))
+        label = str(entry.get("label_fi") or name)
+        segments.append(Segment(name, str(entry.get("description") or ""), tuple(conditions), label))
     if segments[-1].conditions:
         raise SegmentConfigError("customer segments: the last segment must have no conditions (it catches the rest)")
     return segments
@@ -78,3 +81,8 @@ def segment_of(segments: list[Segment]) -> pl.Expr:
     for s in reversed(segments[:-1]):
         expr = pl.when(pl.all_horizontal([c.expr() for c in s.conditions])).then(pl.lit(s.name)).otherwise(expr)
     return expr.alias("segment")
+
+
+def segment_label(segments: list[Segment]) -> pl.Expr:
+    """The Finnish name of the segment in ``segment``."""
+    return pl.col("segment").replace_strict({s.name: s.label_fi for s in segments}).alias("segment_label")
