@@ -62,6 +62,10 @@ class LandingArea(ConfigurableResource):
             self._landing = Landing(path, site, dt.date.fromisoformat(self.as_of) if self.as_of else None)
         return self._landing
 
+    def provider_name(self) -> str | None:
+        """The name of the provider this run of a network is for (``providers.csv``); None outside a network."""
+        return next((p.name for p in self.providers() if p.id == self._provider), None) if self._provider else None
+
     def providers(self) -> list[Provider]:
         """A network's providers (``providers.csv``), as its partitions are made from them."""
         return providers(Path(self.path))

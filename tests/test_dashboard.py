@@ -135,3 +135,11 @@ def test_the_dashboard_says_tuntematon_and_shows_months_without_graduations(smal
     graduations = page[page.index('aria-label="Valmistuneet"') :]
     graduations = graduations[: graduations.index("</svg>")]
     assert all(f">kk {m}<" in graduations for m in range(1, 12))  # every month to the as-of month, zeros too
+
+
+def test_the_dashboard_header_writes_dates_as_a_finn_does(small_run):
+    _, warehouse = small_run
+    page = (warehouse / "reports" / "dashboard" / "index.html").read_text(encoding="utf-8")
+    header = page[page.index("<header>") : page.index("</header>")]
+    assert "Tilanne 20.11.2026" in header and "2026-11-20" not in header and " klo " in header
+    assert "<title>Johdon työpöytä 20.11.2026</title>" in page

@@ -268,6 +268,8 @@ def test_the_network_page_shows_every_indicator_and_provider_and_a_providers_pag
     dashboard = rendered_dom(warehouse / f"provider={ids[1]}" / "reports" / "dashboard" / "index.html")
     assert dashboard.count('class="standing-row"') == rows.height and 'href="../network/index.html"' in dashboard
     assert 'id="student-years-to-date"' in dashboard  # (still the provider's own dashboard)
+    name = rows["provider_name"][0]
+    assert f'<span id="provider">{name}</span>' in dashboard  # (its title names the provider)
 
 
 def test_a_sensor_requests_the_networks_run_when_a_providers_release_changes(network):

@@ -104,6 +104,7 @@ def network_release(context: AssetExecutionContext, warehouse: WarehouseResource
                 "../steward/index.html",
                 f"../{NETWORK_PAGE}/index.html",
                 standing(mart, m.provider_id),
+                provider=m.name,
             )
         )
     context.log.info(f"network page: {network.root / 'reports' / 'dashboard' / 'index.html'}")

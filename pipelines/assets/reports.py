@@ -274,11 +274,17 @@ def data_docs(context: AssetExecutionContext, warehouse: WarehouseResource, land
     "(what a BI tool sees): student-years vs target and forecast, campuses, qualification types, "
     "graduations and osaamispisteet, employers and the CRM, segments, partnerships, NPS, data quality.",
 )
-def dashboard(context: AssetExecutionContext, warehouse: WarehouseResource, release: str):
+def dashboard(context: AssetExecutionContext, warehouse: WarehouseResource, landing: LandingArea, release: str):
     wh = warehouse.open()
     figures = read_figures(Path(release))
     network_page = f"../{NETWORK_PAGE}/index.html" if warehouse.network else None
-    write_dashboard(figures, wh.version_reports(Path(release)) / "dashboard", "../steward/index.html", network_page)
+    write_dashboard(
+        figures,
+        wh.version_reports(Path(release)) / "dashboard",
+        "../steward/index.html",
+        network_page,
+        provider=landing.provider_name(),
+    )
     path = wh.root / "reports" / "dashboard" / "index.html"
     context.log.info(f"dashboard: {path}")
     return Output(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import jinja2
@@ -9,12 +10,13 @@ import jinja2
 from pipelines.dashboard.charts import bar_chart, forecast_chart
 from pipelines.dashboard.figures import Figures
 from pipelines.files import atomic_write_bytes
-from pipelines.formats import number
+from pipelines.formats import day, number
 
 TEMPLATES = jinja2.Environment(
     loader=jinja2.PackageLoader("pipelines.dashboard", "templates"), autoescape=True, undefined=jinja2.StrictUndefined
 )
 TEMPLATES.filters["number"] = number
+TEMPLATES.filters["day"] = day
 #: Finnish labels of the code values the charts show
 LABELS = {
     "both": "CRM + työpaikka",
@@ -35,6 +37,14 @@ def _labelled(rows: list[dict]) -> list[dict]:
     return [{**r, "label": LABELS.get(str(r["label"]), r["label"])} for r in rows]
 
 
+def _released(at: str) -> str:
+    """A release time (UTC, ISO) as a Finn reads it: 20.11.2026 klo 8.15 (UTC)."""
+    if not at:
+        return "–"
+    moment = dt.datetime.fromisoformat(at)
+    return f"{day(moment.date())} klo {moment.hour}.{moment.minute:02d} (UTC)"
+
+
 def _every_month(rows: list[dict], last: int) -> list[dict]:
     """Each month of the year up to ``last`` (``label`` the month number), 0 where nothing happened (not missing)."""
     by_month = {r["label"]: r["value"] for r in rows}
@@ -42,7 +52,12 @@ def _every_month(rows: list[dict], last: int) -> list[dict]:
 
 
 def write_dashboard(
-    figures: Figures, folder: Path, steward_report: str, network_page: str | None = None, standing: dict | None = None
+    figures: Figures,
+    folder: Path,
+    steward_report: str,
+    network_page: str | None = None,
+    standing: dict | None = None,
+    provider: str | None = None,
 ) -> Path:
     """The page, linking to the steward report; for a network's provider, to its page in the network, and (once
     the network's mart is published) where it stands there (``standing``: ``network_page.standing``)."""
@@ -64,6 +79,8 @@ def write_dashboard(
         charts=charts,
         labelled=_labelled,
         every_month=_every_month,
+        provider=provider,
+        released=_released(f.released_at),
         steward_report=steward_report,
         network_page=network_page,
         standing=standing,
