@@ -512,6 +512,13 @@ def cmd_check(args) -> int:
     return 0
 
 
+def _kept(wh, names: list[str], version: str) -> str:
+    """``version`` when the warehouse keeps it; otherwise a usage error naming the kept ones."""
+    if version not in names:
+        raise UsageError(f"no version '{version}' in {wh.root / 'versions'}; kept: {', '.join(names)}")
+    return version
+
+
 def cmd_diff(args) -> int:
     """What changed between two kept releases: rows per table and student-years by month."""
     from pipelines.publishing.diff import student_years_by_month, table_changes
@@ -521,15 +528,11 @@ def cmd_diff(args) -> int:
     names = [v["version"] for v in wh.versions()]  # newest first
     if len(names) < 1:
         raise UsageError(f"{wh.root} has no published versions")
-    after = args.to or wh.current_version() or names[0]
-    if after not in names:
-        raise UsageError(f"no version '{after}' in {wh.root / 'versions'}; kept: {', '.join(names)}")
+    after = _kept(wh, names, args.to or wh.current_version() or names[0])
     earlier = names[names.index(after) + 1 :]
-    before = args.from_ or (earlier[0] if earlier else None)
-    if before is None:
+    if not (args.from_ or earlier):
         raise UsageError(f"version {after} is the oldest kept: there is nothing to compare it with")
-    if before not in names:
-        raise UsageError(f"no version '{before}' in {wh.root / 'versions'}; kept: {', '.join(names)}")
+    before = _kept(wh, names, args.from_ or earlier[0])
     old, new = wh.root / "versions" / before, wh.root / "versions" / after
     as_of = {v["version"]: v["as_of"] for v in wh.versions()}
     print(f"from {before} (as of {as_of[before]}) to {after} (as of {as_of[after]}):")

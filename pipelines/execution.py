@@ -93,13 +93,15 @@ class NotValidated(Exception):
     """A step before the validated tables failed (a file that cannot be read at all, a missing export)."""
 
 
-def validated_tables(landing: Landing, source: Source) -> dict[str, TableOutcome]:
-    """``source``'s validated tables exactly as a run on ``landing`` validates them: its raw and validated assets,
-    materialised in this process into a throwaway warehouse (the quarantine they write is discarded; nothing is
-    published, and the pseudonym key is a throwaway one)."""
-    system = source.system
-    selection = [AssetKey([system, f"{kind}_{t.name}"]) for t in source.tables for kind in ("raw", "validated")]
-    selection += [AssetKey([system, QUARANTINE_SUMMARY]), AssetKey([system, QUALITY_GATE])]
+@contextmanager
+def _validated(landing: Landing, sources: tuple[Source, ...]) -> Iterator[JobExecutionResult]:
+    """The sources' raw and validated assets (and the quality checks on them) exactly as a run on ``landing``
+    materialises them, in this process into a throwaway warehouse with a throwaway key: the quarantine they write is
+    discarded and nothing is published. Yields Dagster's result (outputs can be loaded inside the block)."""
+    selection = [
+        AssetKey([s.system, f"{kind}_{t.name}"]) for s in sources for t in s.tables for kind in ("raw", "validated")
+    ]
+    selection += [AssetKey([s.system, name]) for s in sources for name in (QUARANTINE_SUMMARY, QUALITY_GATE)]
     with tempfile.TemporaryDirectory(prefix="tiedolla-validate-") as warehouse:
         arguments = dict(
             landing=str(landing.path),
@@ -109,40 +111,35 @@ def validated_tables(landing: Landing, source: Source) -> dict[str, TableOutcome
             site_config=str(landing.site.file) if landing.site.own else None,
         )
         with execute(selection, **arguments) as result:
-            failed = failed_steps(result)
-            if failed:  # (a failed quality check holds back a release, not the command's figures)
-                raise NotValidated(failed[0][1])
-            return {t.name: result.output_for_node(f"validate_{system}", f"validated_{t.name}") for t in source.tables}
+            yield result
+
+
+def validated_tables(landing: Landing, source: Source) -> dict[str, TableOutcome]:
+    """``source``'s validated tables exactly as a run on ``landing`` validates them (``_validated``)."""
+    with _validated(landing, (source,)) as result:
+        failed = failed_steps(result)
+        if failed:  # (a failed quality check holds back a release, not the command's figures)
+            raise NotValidated(failed[0][1])
+        return {
+            t.name: result.output_for_node(f"validate_{source.system}", f"validated_{t.name}") for t in source.tables
+        }
 
 
 def check_landing(landing: Landing, sources: tuple[Source, ...]) -> tuple[dict[str, dict], list[str]]:
-    """``tiedolla check``: every source of ``landing`` read and validated exactly as a run would (its raw and
-    validated assets and the quality checks on them), into a throwaway warehouse: nothing is published or kept.
+    """``tiedolla check``: every source of ``landing`` read and validated exactly as a run would (``_validated``).
     Returns each file's summary (as the manifest has it) and what would stop the release (failed checks or steps)."""
-    selection = [
-        AssetKey([s.system, f"{kind}_{t.name}"]) for s in sources for t in s.tables for kind in ("raw", "validated")
-    ]
-    selection += [AssetKey([s.system, name]) for s in sources for name in (QUARANTINE_SUMMARY, QUALITY_GATE)]
-    with tempfile.TemporaryDirectory(prefix="tiedolla-check-") as warehouse:
-        arguments = dict(
-            landing=str(landing.path),
-            warehouse=warehouse,
-            as_of=landing.as_of.isoformat() if isinstance(landing.as_of, dt.date) else None,
-            pseudonym_key=secrets.token_hex(32),
-            site_config=str(landing.site.file) if landing.site.own else None,
-        )
-        with execute(selection, **arguments) as result:
-            stopping = [f"step {step}: {error}" for step, error in failed_steps(result)]
-            stopping += [
-                f"check {e.check_name} of {e.asset_key.to_user_string()} fails"
-                for e in result.get_asset_check_evaluations()
-                if not e.passed
-            ]
-            files: dict[str, dict] = {}
-            for source in sources:
-                if result.is_node_success(f"validate_{source.system}"):
-                    files |= result.output_for_node(f"validate_{source.system}", QUARANTINE_SUMMARY)
-            return files, stopping
+    with _validated(landing, sources) as result:
+        stopping = [f"step {step}: {error}" for step, error in failed_steps(result)]
+        stopping += [
+            f"check {e.check_name} of {e.asset_key.to_user_string()} fails"
+            for e in result.get_asset_check_evaluations()
+            if not e.passed
+        ]
+        files: dict[str, dict] = {}
+        for source in sources:
+            if result.is_node_success(f"validate_{source.system}"):
+                files |= result.output_for_node(f"validate_{source.system}", QUARANTINE_SUMMARY)
+        return files, stopping
 
 
 def failed_steps(result: JobExecutionResult) -> list[tuple[str, str]]:

@@ -412,7 +412,8 @@ def _describe(con: duckdb.DuckDBPyConnection, name: str, provider: str | None) -
     if table is None:
         return
     con.execute(f'COMMENT ON TABLE "{name}" IS {_quoted(f"{table.description} Grain: {table.grain}")}')
-    for column in table.columns:
+    present = {r[0] for r in con.execute(f'DESCRIBE "{name}"').fetchall()}
+    for column in (c for c in table.columns if c.name in present):
         con.execute(f'COMMENT ON COLUMN "{name}"."{column.name}" IS {_quoted(column.description)}')
     if provider:
         con.execute(f'COMMENT ON COLUMN "{name}".provider IS {_quoted("The provider (its folder provider=<id>).")}')
