@@ -216,8 +216,10 @@ def _run_locked(
     target = warehouse / provider_folder(provider) if provider else warehouse
     wh = Warehouse(target)
     started = dt.datetime.now(dt.UTC)
-    if provider:
+    if provider:  # (its lines name it; the next run in this process, another provider's or none, sets its own)
         os.environ[PROVIDER_VARIABLE] = provider
+    else:
+        os.environ.pop(PROVIDER_VARIABLE, None)
     if wait and wh.is_locked("run"):
         print(f"tiedolla: another run holds {target}: waiting up to {wait:g} s for it", file=sys.stderr)
     try:

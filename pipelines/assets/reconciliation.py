@@ -172,7 +172,7 @@ def _unplaced(ours: pl.DataFrame, run_id: str) -> pl.DataFrame:
         pl.lit("Toimipiste").alias("source_header"),
         pl.lit(rule.description).alias("message"),
         pl.lit(rule.description_fi).alias("message_fi"),
-        pl.col("campus").alias("masked_value"),
+        mask_shapes(pl.col("campus")).alias("masked_value"),
         _failure_id(pl.lit(rule.id), pl.col("study_right_id"), pl.lit(None, pl.Utf8)).alias("failure_id"),
         pl.col(PERSON_ID),
     )
@@ -247,9 +247,12 @@ def koski_reconciliation(
     placed = place_in_oppilaitos(
         rights.select("study_right_id", "study_right_oid", "campus"), reports, landing.open().site.koski_oppilaitokset
     )
-    parts, unplaced = [], []
-    for report in reports:
-        ours = per_study_right(history, report.first, report.last).join(placed, on="study_right_id", how="left")
+    parts, unplaced, figures = [], [], {}
+    for report in reports:  # (the files of one download share a period: its figures are counted once)
+        period = (report.first, report.last)
+        if period not in figures:
+            figures[period] = per_study_right(history, *period).join(placed, on="study_right_id", how="left")
+        ours = figures[period]
         unplaced.append(ours.filter(pl.col("oppilaitos_oid").is_null()).select("study_right_id"))
         ours = ours.filter(pl.col("oppilaitos_oid") == report.oppilaitos_oid).drop("oppilaitos_oid", "placed_by")
         rec = reconcile(report, ours, causes)

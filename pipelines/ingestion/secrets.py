@@ -20,18 +20,26 @@ class SecretProblem(ValueError):
     """The KOSKI password file cannot be used; the message says why."""
 
 
+def read_secret_file(name: str, what: str, keep_away_from: tuple[Path, ...] = ()) -> str:
+    """A secret from the file ``name`` (``what`` names it in a message): refused inside one of ``keep_away_from``,
+    the folders of the data it protects or opens."""
+    path = Path(name).resolve()
+    for folder in keep_away_from:
+        if path.is_relative_to(Path(folder).resolve()):
+            raise SecretProblem(
+                f"the {what} file {path} is inside {folder}: keep the {what.split()[-1]} away from the data"
+            )
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except OSError as err:
+        raise SecretProblem(f"cannot read the {what} file {path}: {err.strerror}") from None
+
+
 def koski_password(keep_away_from: tuple[Path, ...] = ()) -> str | None:
     """The KOSKI password from a password file (``TIEDOLLA_KOSKI_PASSWORD_FILE``) or the environment, or None.
 
     A password file inside the landing area is refused: the password must not lie beside the files it opens."""
     name = os.environ.get(PASSWORD_FILE_VARIABLE)
     if name:
-        path = Path(name).resolve()
-        for folder in keep_away_from:
-            if path.is_relative_to(Path(folder).resolve()):
-                raise SecretProblem(f"the KOSKI password file {path} is inside {folder}: keep it away from the data")
-        try:
-            return path.read_text(encoding="utf-8").strip() or None
-        except OSError as err:
-            raise SecretProblem(f"cannot read the KOSKI password file {path}: {err.strerror}") from None
+        return read_secret_file(name, "KOSKI password", keep_away_from) or None
     return os.environ.get(PASSWORD_VARIABLE) or None

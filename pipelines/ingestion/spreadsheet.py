@@ -27,6 +27,7 @@ from msoffcrypto.exceptions import DecryptionError, FileFormatError, InvalidKeyE
 from python_calamine import CalamineError, CalamineWorkbook
 
 from pipelines.ingestion.problems import FileProblem
+from pipelines.site import DEFAULT_MAX_WORKBOOK_CELLS, DEFAULT_MAX_WORKBOOK_UNPACKED_MB
 from schemas.koski_report import EARLIER_HEADERS, KOSKI_FILE, RECONCILED, SUPERSEDED_HEADERS
 from schemas.metadata import LINE
 
@@ -262,8 +263,8 @@ def read_koski_report(
     file: str,
     data: bytes,
     password: str | None = None,
-    max_unpacked_bytes: int = 500_000_000,
-    max_cells: int = 5_000_000,
+    max_unpacked_bytes: int = DEFAULT_MAX_WORKBOOK_UNPACKED_MB * 1_000_000,
+    max_cells: int = DEFAULT_MAX_WORKBOOK_CELLS,
 ) -> KoskiReport:
     """Read the bytes of one KOSKI report (already read from the landing area: the path is not opened again)."""
     oid, first, last = reporting_period(file)

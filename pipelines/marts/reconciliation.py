@@ -225,10 +225,6 @@ def likely_causes(
     return known.group_by(RIGHT, maintain_order=True).agg(*causes)
 
 
-#: how a study right was placed in an oppilaitos (``placed_by``), strongest first
-PLACED_BY = ("export", "site", "koski", "campus", "only_oppilaitos")
-
-
 def _campus_key(column: str) -> pl.Expr:
     return pl.col(column).str.strip_chars().str.to_lowercase()
 

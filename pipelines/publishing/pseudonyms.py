@@ -11,6 +11,8 @@ from pathlib import Path
 
 import polars as pl
 
+from pipelines.ingestion.secrets import SecretProblem, read_secret_file
+
 PSEUDONYM_LENGTH = 32
 
 
@@ -61,14 +63,10 @@ def pseudonym_key(
     """
     key_file = key_file or os.environ.get(KEY_FILE_VARIABLE)
     if explicit is None and key_file:
-        path = Path(key_file).resolve()
-        for folder in keep_away_from:
-            if path.is_relative_to(Path(folder).resolve()):
-                raise KeyProblem(f"the pseudonym key file {path} is inside {folder}: keep the key away from the data")
         try:
-            explicit = path.read_text(encoding="utf-8").strip()
-        except OSError as err:
-            raise KeyProblem(f"cannot read the pseudonym key file {path}: {err.strerror}") from None
+            explicit = read_secret_file(key_file, "pseudonym key", keep_away_from)
+        except SecretProblem as problem:
+            raise KeyProblem(str(problem)) from None
     key = explicit if explicit is not None else os.environ.get(KEY_VARIABLE)
     if not key:
         raise KeyProblem(f"no pseudonym key: {HOW_TO}")
