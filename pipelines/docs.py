@@ -134,9 +134,10 @@ LAYERS = (
     ),
     ("pipelines.ingestion", "the landing area and export files read as text, with file, line and column"),
     (
-        "pipelines.site | pipelines.files | pipelines.masking | pipelines.failpoints | pipelines.formats",
+        "pipelines.site | pipelines.files | pipelines.masking | pipelines.failpoints | pipelines.formats "
+        "| pipelines.pacing",
         "the site configuration; atomic writes; masking by shape; crash injection for the tests; numbers and dates "
-        "as each language writes them",
+        "as each language writes them; a long step's progress, a few lines a minute",
     ),
     ("schemas", "the information architecture: every table, column, code list and rule, defined once"),
 )
@@ -344,7 +345,16 @@ def _bi() -> str:
         "names are snake_case, types are Parquet's own, dates are dates and timestamps are UTC. Every table and "
         "column carries its description from the data dictionary: as a DuckDB comment (`SELECT table_name, comment "
         "FROM duckdb_tables()`, `duckdb_columns()`), and in each Parquet file's schema metadata (`description` per "
-        "field; `description`, `grain` and `key` of the table).",
+        "field; `description`, `grain` and `key` of the table). In the database each table's key is its primary key "
+        "(a unique index where part of the key may be empty) and its required columns are NOT NULL "
+        "(`duckdb_constraints()`); the relationships below are documented, not declared (DuckDB cannot add a "
+        "foreign key to a table).",
+        "",
+        "**Codes and their Finnish names.** Every code column with a code list is followed by its Finnish name: "
+        "`status` (`lasna`) and `status_label` (`läsnä`), `funding_code` and `funding_code_label`, `sex` and "
+        "`sex_label`, and so on, so a report shows the name without a join. The names come from "
+        "`schemas/code_labels.py` (KOSKI's and Statistics Finland's code lists, the CRM's option sets); a code the "
+        "list does not name has an empty label.",
         "",
         "## Power BI",
         "",
@@ -368,7 +378,8 @@ def _bi() -> str:
         "has a `provider` column first in every table): a provider's BI points at its own folder exactly as "
         "above. The network's comparison is `<warehouse>/network/published/mart_network_benchmark.parquet` "
         "(and `network/tiedolla.duckdb`): one row per provider, year, indicator and funding breakdown, with the "
-        "network's quartiles and the provider's rank; figures of fewer than 5 persons are empty "
+        "network's quartiles and the provider's rank (its `provider` column is the same id as the folder's); "
+        "figures of fewer than 5 persons are empty "
         "(`is_suppressed`). Reading every provider's tables together (for those allowed to: each provider is its "
         "own controller) takes the provider from the folder: "
         "`SELECT provider, count(*) FROM read_parquet('<warehouse>/provider=*/published/fact_study_right.parquet', "

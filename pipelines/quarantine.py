@@ -7,14 +7,17 @@ number or contact id and the key) without the quarantine ever holding the id its
 
 from __future__ import annotations
 
+import hashlib
+
 import polars as pl
 
 from pipelines.files import write_parquet
+from pipelines.formats import number
 from pipelines.publishing.pseudonyms import pseudonymise
 from pipelines.publishing.warehouse import Warehouse
 from pipelines.stewardship.failure_history import history_path
 from pipelines.validation import PERSON_ID
-from schemas.metadata import Source
+from schemas.metadata import LINE, PARENT_FILE_UNREADABLE, Source
 from schemas.stewardship import PERSON_KEY
 
 
@@ -27,10 +30,34 @@ def person_keys(ids: list[str], key: bytes, source: Source) -> list[str]:
 
 
 def quarantine_rows(failures: pl.DataFrame, key: bytes, source: Source) -> pl.DataFrame:
-    """Failure rows as written to ``quarantine/<table>.parquet``: the person id replaced by its pseudonym."""
+    """Failure rows as written to ``quarantine/<table>.parquet``: the person id replaced by its pseudonym, and the
+    rows that could not be checked because their parent's file could not be read as one row for that file."""
+    failures = _per_unreadable_file(failures)
     return failures.with_columns(pseudonymise(failures[PERSON_ID], key, _domain(source)).alias(PERSON_KEY)).drop(
         PERSON_ID
     )
+
+
+def _per_unreadable_file(failures: pl.DataFrame) -> pl.DataFrame:
+    """Thousands of rows that fail only because another file could not be read are one failure of that file: one
+    row saying how many rows (and which lines) wait for it, about no person; the file summary still counts each."""
+    unchecked = pl.col("rule_id").str.ends_with(PARENT_FILE_UNREADABLE)
+    waiting = failures.filter(unchecked)
+    if not waiting.height:
+        return failures
+    lines = waiting[LINE]
+    rows = f"{number(lines.n_unique())} {{}} ({{}} {lines.min()}–{lines.max()})"
+    first = waiting.sort(LINE).head(1)
+    about = f"{first['rule_id'][0]}|{first['source_file'][0]}"
+    one = first.with_columns(
+        pl.lit(None, pl.Utf8).alias("record_key"),
+        pl.lit(None, pl.Utf8).alias("masked_value"),
+        pl.lit(None, pl.Utf8).alias(PERSON_ID),
+        (pl.col("message") + pl.lit(": " + rows.format("rows", "lines"))).alias("message"),
+        (pl.col("message_fi") + pl.lit(": " + rows.format("riviä", "rivit"))).alias("message_fi"),
+        pl.lit(hashlib.sha256(about.encode()).hexdigest()[:24]).alias("failure_id"),
+    )
+    return pl.concat([failures.filter(~unchecked), one])
 
 
 def forget(warehouse: Warehouse, source: Source, ids: list[str], key: bytes) -> tuple[dict[str, int], set[str]]:

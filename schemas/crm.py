@@ -49,7 +49,7 @@ def _guid(table: str, name: str, header: str, unique: bool = False, meaning: str
                 f"{header} must be a GUID (8-4-4-4-12 hex digits)",
                 name,
                 GUID,
-                description_fi=f"{header}: oltava GUID (8-4-4-4-12 heksadesimaalimerkkiä)",
+                description_fi=f"Sarake {header}: oltava GUID (8-4-4-4-12 heksadesimaalimerkkiä)",
             ),
         ),
     )
@@ -94,7 +94,7 @@ ACCOUNTS = _crm_table(
                     "businessid must be a valid Y-tunnus (check digit mod 11); the "
                     "account is published but never matched by it",
                     consequence="flag",
-                    description_fi="businessid: oltava kelvollinen Y-tunnus (tarkistusnumero mod 11); asiakas "
+                    description_fi="Sarake businessid: oltava kelvollinen Y-tunnus (tarkistusnumero mod 11); asiakas "
                     "julkaistaan, mutta sitä ei yhdistetä Y-tunnuksella",
                     passes=lambda: (
                         pl.col("business_id").is_null() | business_id_normalised("business_id").is_not_null()
@@ -106,8 +106,8 @@ ACCOUNTS = _crm_table(
                     "businessid should be written 1234567-8 (it was read "
                     "from another form, e.g. FI12345678 or 12345678)",
                     consequence="flag",
-                    description_fi="businessid pitäisi kirjoittaa muodossa 1234567-8 (se luettiin toisesta "
-                    "muodosta, esim. FI12345678 tai 12345678)",
+                    description_fi="Sarakkeen businessid Y-tunnus pitäisi kirjoittaa muodossa 1234567-8 (se luettiin "
+                    "toisesta muodosta, esim. FI12345678 tai 12345678)",
                     passes=lambda: (
                         pl.col("business_id").is_null()
                         | pl.col("business_id").str.contains(STANDARD_BUSINESS_ID)
@@ -128,7 +128,7 @@ ACCOUNTS = _crm_table(
                     "industrycode must be a TOL 2008 code of 2–5 digits",
                     "industry_code",
                     r"^\d{2,5}$",
-                    description_fi="industrycode: oltava 2–5-numeroinen TOL 2008 -koodi",
+                    description_fi="Sarake industrycode: oltava 2–5-numeroinen TOL 2008 -koodi",
                 ),
             ),
         ),
@@ -143,7 +143,7 @@ ACCOUNTS = _crm_table(
                     "postal_code",
                     r"^\d{5}$",
                     consequence="flag",
-                    description_fi="address1_postalcode: oltava viisinumeroinen postinumero",
+                    description_fi="Sarake address1_postalcode: oltava viisinumeroinen postinumero",
                 ),
             ),
         ),
@@ -159,7 +159,7 @@ ACCOUNTS = _crm_table(
                     "employees",
                     0,
                     1_000_000,
-                    description_fi="numberofemployees: oltava 0–1 000 000",
+                    description_fi="Sarake numberofemployees: oltava 0–1 000 000",
                 ),
             ),
         ),
@@ -175,7 +175,7 @@ ACCOUNTS = _crm_table(
             "created_on",
             "modified_on",
             "modifiedon must not be before createdon",
-            "modifiedon ei saa olla ennen createdon-aikaa",
+            "Sarakkeen modifiedon aika ei saa olla ennen sarakkeen createdon aikaa",
         ),
     ),
 )
@@ -239,7 +239,8 @@ PARTNERSHIPS = _crm_table(
                 Rule(
                     "partnerships.scope.code",
                     f"Every part of scope must be one of {', '.join(SCOPES)} (separated by ';')",
-                    description_fi=f"scope: jokaisen osan on oltava jokin näistä: {', '.join(SCOPES)} (erottimena ';')",
+                    description_fi=f"Sarake scope: jokaisen osan on oltava jokin näistä: {', '.join(SCOPES)} "
+                    "(erottimena ';')",
                     passes=lambda: (
                         pl.col("scope").is_null()
                         | pl.col("scope")
@@ -260,7 +261,7 @@ PARTNERSHIPS = _crm_table(
             "start_date",
             "end_date",
             "enddate must not be before startdate",
-            "enddate ei saa olla ennen startdate-päivää",
+            "Sarakkeen enddate päivä ei saa olla ennen sarakkeen startdate päivää",
         ),
     ),
 )
@@ -287,7 +288,7 @@ SURVEY_RESPONSES = _crm_table(
                     "nps",
                     0,
                     10,
-                    description_fi="nps: oltava kokonaisluku 0–10",
+                    description_fi="Sarake nps: oltava kokonaisluku 0–10",
                 ),
             ),
         ),
@@ -302,7 +303,7 @@ SURVEY_RESPONSES = _crm_table(
                     "satisfaction",
                     1,
                     5,
-                    description_fi="satisfaction: oltava kokonaisluku 1–5",
+                    description_fi="Sarake satisfaction: oltava kokonaisluku 1–5",
                 ),
             ),
         ),
@@ -319,7 +320,8 @@ CROSS_FILE_RULES: tuple[CrossFileRule, ...] = tuple(
             f"{t.name}.account_exists",
             f"{t.column('account_id').source_header} must be an account in accounts.csv",
             column="account_id",
-            description_fi=f"{t.column('account_id').source_header}: asiakkaan on oltava tiedostossa accounts.csv",
+            description_fi=f"Sarake {t.column('account_id').source_header}: asiakkaan on oltava tiedostossa "
+            "accounts.csv",
         ),
         t.name,
         missing_parent(t.name, "account_id", "accounts", "account_id"),

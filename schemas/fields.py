@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from schemas.code_labels import LABELS, label_column
 from schemas.codes import NETWORK_INDICATORS, PERIOD_MEASURES, SUPPRESS_BELOW_PERSONS, option_set
 from schemas.metadata import TIMESTAMP, Column, Field
 
@@ -203,6 +204,12 @@ FIELDS = _catalogue(
         pl.Utf8,
         "The provider's organisation id: its OPH organisation OID (1.2.246.562.10.…) or its Y-tunnus; the name of its "
         "folder in a network landing area.",
+    ),
+    Field(
+        "provider",
+        pl.Utf8,
+        "The provider's organisation id (as provider_id): its folder provider=<id> in a network's warehouse, and "
+        "the first column of every table in a network provider's DuckDB database, so tables join on it.",
     ),
     Field("provider_name", pl.Utf8, "The provider's name (koulutuksen järjestäjä)."),
     Field("provider_group", pl.Utf8, "The provider's group in the network, e.g. its region."),
@@ -503,6 +510,20 @@ FIELDS = _catalogue(
     Field("failing", pl.Int64, "Rows failing the rule in the run (waived ones not counted)."),
     Field("new", pl.Int64, "Of them, rows failing for the first time."),
     Field("resolved", pl.Int64, "Rows that failed in an earlier run and no longer do."),
+)
+
+
+#: the Finnish label beside each labelled code column of a published table (schemas/code_labels.py)
+FIELDS.update(
+    {
+        (label_column(name), None): Field(
+            label_column(name),
+            pl.Utf8,
+            f"The Finnish name of the {name} code beside it, for BI (schemas/code_labels.py); empty where the code "
+            "list names no such code.",
+        )
+        for name in LABELS
+    }
 )
 
 

@@ -209,7 +209,7 @@ class Table:
             Rule(
                 id=f"{self.name}.{c.name}.format",
                 description=f"{c.source_header or c.name} must be {self.text_format.words(c.dtype)}",
-                description_fi=f"{c.source_header or c.name}: oltava {self.text_format.words_fi(c.dtype)}",
+                description_fi=f"Sarake {c.source_header or c.name}: oltava {self.text_format.words_fi(c.dtype)}",
                 consequence=c.on_failure,
                 passes=(lambda c=c: pl.col(raw_name(c.name)).is_null() | pl.col(c.name).is_not_null()),
                 column=c.name,
@@ -223,7 +223,7 @@ class Table:
             Rule(
                 id=f"{self.name}.{c.name}.required",
                 description=f"{c.source_header or c.name} must not be empty",
-                description_fi=f"{c.source_header or c.name} ei saa olla tyhjä",
+                description_fi=f"Sarake {c.source_header or c.name} ei saa olla tyhjä",
                 consequence=c.on_failure,
                 passes=(
                     lambda c=c: pl.col(raw_name(c.name) if not c.is_text and self.source_file else c.name).is_not_null()
@@ -239,7 +239,7 @@ class Table:
             Rule(
                 id=f"{self.name}.{c.name}.unique",
                 description=f"{c.source_header or c.name} must be unique in the file",
-                description_fi=f"{c.source_header or c.name}: arvo saa esiintyä tiedostossa vain kerran",
+                description_fi=f"Sarake {c.source_header or c.name}: arvo saa esiintyä tiedostossa vain kerran",
                 consequence=c.on_failure,
                 passes=(lambda c=c: pl.col(c.name).is_null() | pl.col(c.name).is_unique()),
                 column=c.name,
@@ -333,7 +333,7 @@ def code_rule(
         column,
         codes,
         consequence,
-        f"{header}: oltava koodiston {list_name} koodi",
+        f"Sarake {header}: oltava koodiston {list_name} koodi",
     )
 
 
@@ -449,6 +449,8 @@ class CrossFileRule:
 
 
 #: what happens to a row whose parent is held back, in a steward's words
+#: the end of the rule id of a row whose parent's whole file could not be read
+PARENT_FILE_UNREADABLE = ".parent_file_unreadable"
 _PARENT_WORDS = {
     "reject": ": fix that row first",
     "clear": "; this row is published without the reference until that row is fixed",
@@ -525,12 +527,15 @@ class Source:
         consequence = self._on_failure(table, column)
         file = self.by_name[parent].source_file
         return Rule(
-            f"{table}.parent_file_unreadable",
-            f"{file} could not be read, so the row this one points at cannot be checked" + _PARENT_WORDS[consequence],
+            f"{table}{PARENT_FILE_UNREADABLE}",
+            f"{file} could not be read, so the rows that point at it cannot be checked"
+            + {"reject": f": fix {file} first", "clear": " and are published without the reference"}.get(
+                consequence, ""
+            ),
             consequence,
             column=column,
-            description_fi=f"Tiedostoa {file} ei voitu lukea, joten riviä, johon tämä viittaa, ei voi "
-            "tarkistaa" + _PARENT_WORDS_FI[consequence],
+            description_fi=f"Tiedostoa {file} ei voitu lukea, joten siihen viittaavia rivejä ei voi tarkistaa"
+            + {"reject": f": korjaa ensin {file}", "clear": " ja ne julkaistaan ilman viittausta"}.get(consequence, ""),
         )
 
     def table_rules(self, table: str) -> list[Rule]:

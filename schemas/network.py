@@ -69,9 +69,9 @@ BENCHMARK = published_table(
     f"than {SUPPRESS_BELOW_PERSONS} persons is suppressed. Published into <warehouse>/network/, never into a "
     "provider's own folder.",
     "One row per provider, calendar year, indicator and funding breakdown.",
-    ("provider_id", "year", "indicator", "funding_breakdown"),
+    ("provider", "year", "indicator", "funding_breakdown"),
     (
-        column("provider_id", nullable=False),
+        column("provider", nullable=False),
         column("provider_name", nullable=False),
         column("provider_group"),
         column("as_of", meaning="The as-of date of the provider's release the figures come from.", nullable=False),

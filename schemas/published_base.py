@@ -11,6 +11,7 @@ from dataclasses import replace
 
 import polars as pl
 
+from schemas.code_labels import LABELS, label_column
 from schemas.fields import column
 from schemas.metadata import Column, Rule, Table, range_rule
 
@@ -60,6 +61,7 @@ def published_table(
         if name.startswith("fact_") or name == "dim_student"
         else columns
     )
+    columns = _with_labels(columns)
     fixed = tuple(replace(c, rules=tuple(replace(r, id=r.id.format(table=name)) for r in c.rules)) for c in columns)
     return Table(
         name=name,
@@ -70,6 +72,18 @@ def published_table(
         foreign_keys=foreign_keys,
         row_rules=(no_personal_data(name, fixed),),
     )
+
+
+def _with_labels(columns: tuple[Column, ...]) -> tuple[Column, ...]:
+    """Each code column with Finnish labels gets its ``<name>_label`` column right after it (a BI user reads the
+    name, not the code; publishing fills it from schemas/code_labels.py)."""
+    names = {c.name for c in columns}
+    out: list[Column] = []
+    for c in columns:
+        out.append(c)
+        if c.name in LABELS and label_column(c.name) not in names:
+            out.append(column(label_column(c.name)))
+    return tuple(out)
 
 
 DATE_DIMENSION = ("dim_date", "date_key")

@@ -60,6 +60,17 @@ def rendered_dom(page: Path) -> str:
     return result.stdout
 
 
+def console_errors(page: Path) -> list[str]:
+    """The page's script errors (uncaught exceptions and failed loads, from the browser's console log)."""
+    result = _run(page, "--enable-logging=stderr", "--v=0", "--dump-dom")
+    assert result.returncode == 0, result.stderr[-2000:]
+    return [
+        line
+        for line in result.stderr.splitlines()
+        if "CONSOLE" in line and ("Uncaught" in line or "Failed to load" in line or "ERR_" in line)
+    ]
+
+
 def screenshot(page: Path, out: Path, size: str = "1366,2400") -> Path:
     result = _run(page, f"--window-size={size}", f"--screenshot={out}")
     assert result.returncode == 0 and out.exists(), result.stderr[-2000:]

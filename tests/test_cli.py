@@ -1,6 +1,7 @@
 """The command line's surface: every option explained, dates with their format, a version."""
 
 import argparse
+import re
 import subprocess
 import sys
 
@@ -170,6 +171,10 @@ def test_every_run_leaves_a_summary_for_machines_and_a_log_file(tmp_path, fast_e
     assert written["step_seconds"] and all(v >= 0 for v in written["step_seconds"].values())
     log = Path(written["log"])
     assert log.parent == warehouse / "logs" and "[validate_student_admin" in log.read_text(encoding="utf-8")
+    # a long step says how far it is (the first of its progress lines at once, then a few a minute)
+    assert re.search(
+        r"\[mart_student_year_forecast *\] forecast: [\d,]+ of [\d,]+ study rights simulated", log.read_text()
+    )
 
     shutil.rmtree(landing / "crm")  # the release has a CRM export, this landing none: refused
     refused = run_cli("run", "--landing", str(landing), "--warehouse", str(warehouse), "--json", env=fast_env)

@@ -166,5 +166,5 @@ def test_a_network_in_the_ui_has_its_partitions_sensors_and_benchlearning(tmp_pa
     assert (warehouse / f"provider={ids[0]}" / "published" / "dim_student.parquet").exists()
     assert not (warehouse / f"provider={ids[1]}").exists()  # only the partition launched
     with duckdb.connect(str(warehouse / "network" / "tiedolla.duckdb"), read_only=True) as con:
-        providers = con.sql("SELECT DISTINCT provider_id FROM mart_network_benchmark").fetchall()
+        providers = con.sql("SELECT DISTINCT provider FROM mart_network_benchmark").fetchall()
     assert providers == [(ids[0],)]  # (the other has no release yet: left out)

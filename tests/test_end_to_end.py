@@ -305,9 +305,32 @@ def test_a_failed_report_step_after_a_release_exits_3_and_names_it(tmp_path, fas
     assert "published run" in result.stdout and "PUBLISHED, but these steps failed: steward_report" in result.stderr
 
 
+def test_every_code_a_bi_user_sees_has_its_finnish_label_beside_it(small_run):
+    """Each published code column with a code list (status, funding code, sex, segment level, …) is followed by its
+    ``_label`` column, and every code the run published has a Finnish name there."""
+    from schemas.code_labels import LABELS
+    from schemas.published import BY_NAME
+
+    _, warehouse = small_run
+    con = duckdb.connect(str(warehouse / "tiedolla.duckdb"), read_only=True)
+    seen = set()
+    for name, table in BY_NAME.items():
+        for code in (c for c in table.names if c in LABELS):
+            assert table.names[table.names.index(code) + 1] == f"{code}_label", (name, code)
+            unnamed = con.sql(
+                f'SELECT DISTINCT "{code}" FROM "{name}" WHERE "{code}" IS NOT NULL AND "{code}_label" IS NULL'
+            ).fetchall()
+            assert unnamed == [], (name, code, unnamed)
+            seen.add(code)
+    assert {"status", "funding_code", "sex", "home_municipality", "study_right_type", "nps_group"} <= seen
+    status = dict(con.sql("SELECT DISTINCT status, status_label FROM fact_status_period").fetchall())
+    assert status["lasna"] == "läsnä" and status["katsotaaneronneeksi"] == "katsotaan eronneeksi"
+
+
 def test_bi_tools_see_each_tables_and_columns_description(small_run):
     """The declarations' descriptions reach BI: as DuckDB comments on every table and column of tiedolla.duckdb, and
-    in every published Parquet file's schema metadata; the published database is a read-only file."""
+    in every published Parquet file's schema metadata; its keys and required columns as DuckDB constraints; the
+    published database is a read-only file."""
     import os
 
     import pyarrow.parquet as pq
@@ -322,10 +345,19 @@ def test_bi_tools_see_each_tables_and_columns_description(small_run):
     columns = {
         (t, c): d for t, c, d in con.execute("SELECT table_name, column_name, comment FROM duckdb_columns()").fetchall()
     }
+    constraints = con.execute(
+        "SELECT table_name, constraint_type, constraint_column_names FROM duckdb_constraints() "
+        "WHERE constraint_type IN ('PRIMARY KEY', 'NOT NULL')"
+    ).fetchall()
     con.close()
     assert set(tables) == set(BY_NAME)
     for name, table in BY_NAME.items():
         assert tables[name].startswith(table.description), name
+        keys = [tuple(c) for t, kind, c in constraints if t == name and kind == "PRIMARY KEY"]
+        primary = table.key and all(not table.column(k).nullable for k in table.key)
+        assert keys == ([table.key] if primary else []), name
+        required = {c[0] for t, kind, c in constraints if t == name and kind == "NOT NULL"}
+        assert required == {c.name for c in table.columns if not c.nullable} | set(table.key), name
         schema = pq.read_schema(warehouse / "published" / f"{name}.parquet")
         assert schema.metadata[b"grain"].decode() == table.grain
         for column in table.columns:

@@ -67,3 +67,17 @@ def test_steps_in_processes_of_their_own_publish_what_one_process_publishes(smal
 
     assert len(digests(warehouse / "published")) == 21
     assert digests(warehouse / "published") == digests(one_process / "published")
+
+
+def test_a_long_loop_reports_its_progress_a_few_times_a_minute_not_at_every_turn():
+    from pipelines.pacing import throttled
+
+    heard: list[str] = []
+    report = throttled(heard.append, every_seconds=3600)
+    for done in range(1, 1001):
+        report(f"{done} of 1000")
+    assert heard == ["1 of 1000"]  # the first at once, then nothing within the hour
+    every = throttled(heard.append, every_seconds=0)
+    every("a")
+    every("b")
+    assert heard[-2:] == ["a", "b"]

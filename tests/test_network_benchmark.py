@@ -151,7 +151,7 @@ def test_the_network_mart_equals_an_aggregate_recomputed_from_each_providers_rel
     funding = {k[2] for f in figures.values() for k in f if k[2] != "all"}
     checked = 0
     for row in mart.iter_rows(named=True):
-        value, persons = figures[row["provider_id"]].get(
+        value, persons = figures[row["provider"]].get(
             (row["year"], row["indicator"], row["funding_breakdown"]), (None, 0)
         )
         assert row["is_suppressed"] == (persons < 5), row
@@ -171,13 +171,13 @@ def test_the_network_mart_equals_an_aggregate_recomputed_from_each_providers_rel
             )
         if not row["is_suppressed"]:
             sign = -1 if row["higher_is_better"] else 1
-            better = sum(sign * v < sign * shown[row["provider_id"]] - 1e-9 for v in shown.values())
+            better = sum(sign * v < sign * shown[row["provider"]] - 1e-9 for v in shown.values())
             assert row["network_rank"] == better + 1, row
     assert checked > 100 and mart["is_suppressed"].any()  # (small providers: some cells describe too few)
     years = {y for f in figures.values() for (y, _, _) in f}
     assert set(mart["year"]) == years and set(mart["indicator"]) == set(NETWORK_INDICATORS)
     assert set(mart["funding_breakdown"]) == funding | {"all"}
-    assert mart.select("provider_id", "year", "indicator", "funding_breakdown").is_unique().all()
+    assert mart.select("provider", "year", "indicator", "funding_breakdown").is_unique().all()
 
 
 def test_only_aggregates_cross_provider_lines(network):
@@ -204,9 +204,9 @@ def test_a_provider_of_fewer_than_five_persons_is_suppressed_and_left_out_of_the
         frame.write_parquet(tiny / table.name)
     members = [Member(ids[0], "Iso", None, release, AS_OF), Member("tiny", "Pieni", None, tiny, AS_OF)]
     mart = mart_network_benchmark(members)
-    small = mart.filter(provider_id="tiny")
+    small = mart.filter(provider="tiny")
     assert small["is_suppressed"].all() and small["indicator_value"].null_count() == small.height
-    big = mart.filter(provider_id=ids[0], is_suppressed=False)
+    big = mart.filter(provider=ids[0], is_suppressed=False)
     assert big.height and (big["network_providers"] == 1).all()
     assert (big["network_median"] - big["indicator_value"]).abs().max() < 1e-6 and (big["network_rank"] == 1).all()
 
@@ -223,7 +223,7 @@ def test_a_refused_provider_is_compared_by_its_last_good_release_marked_stale(ne
     stale = json.loads((copy / f"provider={ids[2]}" / "stale.json").read_text())
     assert "holds no student-administration export" in stale["reason"]
     mart = _mart(copy)
-    assert mart.filter(provider_id=ids[2])["is_stale"].all() and not mart.filter(provider_id=ids[0])["is_stale"].any()
+    assert mart.filter(provider=ids[2])["is_stale"].all() and not mart.filter(provider=ids[0])["is_stale"].any()
     assert mart.drop("is_stale").equals(_mart(warehouse).drop("is_stale"))  # the same figures, from the same release
     page = rendered_dom(copy / f"provider={ids[2]}" / "reports" / "network" / "index.html")
     assert 'id="stale-note"' in page
@@ -239,7 +239,7 @@ def test_the_network_mart_is_a_release_of_its_own_that_duckdb_reads(network):
     _, ids, warehouse, result = network
     assert "benchlearning" in result.stdout and "published" in result.stdout
     with duckdb.connect(str(warehouse / "network" / "tiedolla.duckdb"), read_only=True) as con:
-        providers = con.sql(f"SELECT count(DISTINCT provider_id) FROM {BENCHMARK.name}").fetchall()[0][0]
+        providers = con.sql(f"SELECT count(DISTINCT provider) FROM {BENCHMARK.name}").fetchall()[0][0]
     assert providers == len(ids)
     manifest = json.loads((warehouse / "network" / "manifest.json").read_text())
     assert set(manifest["providers"]) == set(ids)
@@ -257,7 +257,7 @@ def test_the_network_page_shows_every_indicator_and_provider_and_a_providers_pag
     own = tmp_path / "own.png"
     page = warehouse / f"provider={ids[1]}" / "reports" / "network" / "index.html"
     dom = rendered_dom(page)
-    rows = mart.filter(provider_id=ids[1], year=year, funding_breakdown="all")
+    rows = mart.filter(provider=ids[1], year=year, funding_breakdown="all")
     assert dom.count('class="standing-row"') == rows.height
     ranked = rows.filter(pl.col("network_rank").is_not_null())
     for r in ranked.iter_rows(named=True):
@@ -362,7 +362,7 @@ def test_a_provider_whose_run_is_refused_by_a_guard_is_marked_stale_with_where_t
     assert stale["reason"].startswith("NOT PUBLISHED: what failed is in the run's log and ")
     assert stale["reason"].endswith(str(copy / f"provider={ids[1]}" / "reports" / "steward" / "index.html"))
     assert stale["version"] == (warehouse / f"provider={ids[1]}" / "published").resolve().name
-    assert _mart(copy).filter(provider_id=ids[1])["is_stale"].all()
+    assert _mart(copy).filter(provider=ids[1])["is_stale"].all()
 
 
 def test_forget_in_a_providers_folder_takes_the_networks_key_and_touches_no_other_provider(network, tmp_path):

@@ -205,3 +205,12 @@ def test_no_rule_of_any_source_is_without_a_failing_example():
         covered |= {f"{child}.parent_in_quarantine", f"{child}.parent_file_unreadable"}
     every = set(student_admin.SOURCE.rule_catalogue()) | set(crm.SOURCE.rule_catalogue())
     assert every - covered == set(), sorted(every - covered)
+
+
+def test_every_rule_reads_as_a_finnish_sentence_on_the_finnish_pages():
+    """A steward's Finnish page says "Sarake businessid: …", never a bare column name of the CRM as the first word."""
+    from schemas.sources import SOURCES
+
+    texts = {rule_id: r.description_fi for s in SOURCES for rule_id, r in s.rule_catalogue().items()}
+    assert texts and not {rule_id: t for rule_id, t in texts.items() if not t or not t[0].isupper()}
+    assert texts["accounts.business_id.valid"].startswith("Sarake businessid: oltava kelvollinen Y-tunnus")

@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from schemas import crm, student_admin
-from tests.browser import png_pixels, rendered_dom, screenshot, share_of_colour
+from tests.browser import console_errors, png_pixels, rendered_dom, screenshot, share_of_colour
 from tests.conftest import run_cli, site_config
 from tests.landing import valid_crm_rows, valid_rows, write_landing, write_source
 
@@ -227,6 +227,32 @@ def test_data_docs_are_written_and_linked(two_runs):
     assert "dim_student" in docs and "mart_customer_segments" in docs
 
 
+def test_data_docs_work_offline_and_name_what_they_checked(two_runs):
+    """The test machine has no internet, like a steward's locked-down browser: every page's scripts and styles are
+    files beside it, its scripts run without an error, and the index lists every table's validation as rows of a
+    table (not as data for a script from a CDN). Each validation names its table and the version it checked."""
+    from schemas import published
+
+    _, warehouse, _ = two_runs
+    site = warehouse / "reports" / "data_docs"
+    version = (warehouse / "published").resolve().name
+    index = site / "index.html"
+    pages = [index, site / "expectations" / "dim_student.html", *(site / "validations" / "dim_student").rglob("*.html")]
+    assert len(pages) == 3
+    for page in pages:
+        html = page.read_text(encoding="utf-8")
+        loaded = re.findall(r'<(?:script|link)[^>]*?(?:src|href)="([^"]+)"', html)
+        assert loaded and not [u for u in loaded if "//" in u], (page, loaded)
+        assert all((page.parent / u).resolve().is_file() for u in loaded), (page, loaded)
+        assert console_errors(page) == [], page
+    dom = rendered_dom(index)
+    linked = set(re.findall(r'<a href="validations/([a-z_]+)/' + version + "/", dom))
+    assert linked == {t.name for t in published.TABLES}
+    validation = re.sub(r"<[^>]+>", " ", pages[2].read_text(encoding="utf-8"))
+    assert re.search(r"Data asset:\s+dim_student\b", validation) and "__none__" not in validation
+    assert "Julkaistun taulun" in pages[1].read_text(encoding="utf-8")
+
+
 def test_data_docs_show_every_expectation_run_and_results_that_match_the_published_data(two_runs):
     """Each published table's validation page: every expectation the model makes was evaluated, and the verdict is
     the one DuckDB reaches on the published Parquet (no nulls where the model forbids them, unique keys unique)."""
@@ -379,6 +405,18 @@ def test_an_unreadable_file_is_a_failure_of_the_file_for_the_steward(tmp_path, f
     history = pl.read_parquet(warehouse / "stewardship" / "failure_history.parquet")
     flag = history.filter(pl.col("rule_id") == "status_periods.funding_required")
     assert flag["status"].to_list() == ["open"]  # not "resolved": its rows could not be checked
+    # the status periods waiting for the study rights are one failure of that file, not one per period
+    periods = len(rows["status_periods"])
+    waiting = pl.read_parquet(warehouse / "quarantine" / "status_periods.parquet").filter(
+        pl.col("rule_id") == "status_periods.parent_file_unreadable"
+    )
+    assert periods > 1 and waiting.height == 1 and waiting["record_key"].to_list() == [None]
+    assert waiting["message_fi"][0] == (
+        "Tiedostoa opiskeluoikeudet.csv ei voitu lukea, joten siihen viittaavia rivejä ei voi tarkistaa: korjaa "
+        f"ensin opiskeluoikeudet.csv: {periods} riviä (rivit 2–{periods + 1})"
+    )
+    summary = json.loads((warehouse / "run.json").read_text(encoding="utf-8"))
+    assert summary["outcome"] == "refused"
 
 
 def test_the_finnish_report_is_finnish_throughout(small_run):

@@ -2,7 +2,7 @@
 
 import datetime as dt
 import inspect
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import polars as pl
@@ -11,6 +11,7 @@ from dagster import AssetExecutionContext, AssetIn, AssetKey, AssetsDefinition, 
 from pipelines.assets.validated import QUALITY_GATE
 from pipelines.files import write_parquet
 from pipelines.manifest import build_manifest
+from pipelines.pacing import throttled
 from pipelines.publishing import star
 from pipelines.publishing.relationships import violations
 from pipelines.publishing.warehouse import missing_sources, shrunk_tables
@@ -31,8 +32,9 @@ INTERMEDIATE_INPUTS = {
     "koski_reconciliation": AssetKey([SYSTEM, "koski_reconciliation"]),
     "intake_plan": AssetKey([plans.SYSTEM, plans.INTAKE_PLAN.name]),
 }
-#: what a builder may ask for besides its inputs: the run's pseudonym key, as-of date, site configuration, landing
-RUN_CONTEXT = ("key", "as_of", "site", "landing")
+#: what a builder may ask for besides its inputs: the run's pseudonym key, as-of date, site configuration, landing,
+#: and a ``progress`` callback for a long loop (its messages reach the run's progress lines, a few a minute)
+RUN_CONTEXT = ("key", "as_of", "site", "landing", "progress")
 #: the facts dim_date spans: every fact that declares a date or a timestamp
 DATED_FACTS = [
     t.name
@@ -96,15 +98,26 @@ def published_asset(
             "as_of": lambda: landing.open().run_date(),
             "site": lambda: landing.open().site,
             "landing": landing.open,
+            "progress": lambda: throttled(context.log.info),
         }
         frames = {k: _upstream(v, (reads or {}).get(k)) for k, v in upstream.items()}
         frame = build(**frames, **{w: run[w]() for w in wanted})
         path = warehouse.staging(context.run) / f"{name}.parquet"
+        if not isinstance(frame, pl.DataFrame):  # (a table written part by part says how far it is)
+            frame = _reported(frame, name, throttled(context.log.info))
         rows = write_parquet(frame, path, table.arrow_schema())
         context.log.info(f"built {name}: {rows} rows")
         return Output(str(path), metadata={"rows": rows, "staged_at": str(path)})
 
     return _published
+
+
+def _reported(parts: Iterable[pl.DataFrame], name: str, progress) -> Iterator[pl.DataFrame]:
+    rows = 0
+    for number, part in enumerate(parts, 1):
+        rows += part.height
+        progress(f"{name}: {number} parts, {rows:,} rows written so far")
+        yield part
 
 
 def dim_date(as_of: dt.date, **facts: pl.DataFrame) -> pl.DataFrame:

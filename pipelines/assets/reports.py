@@ -17,6 +17,7 @@ from pipelines.dashboard.network_page import NETWORK_PAGE
 from pipelines.dashboard.page import write_dashboard
 from pipelines.marts.student_year_history import TABLES, complete_history
 from pipelines.marts.student_years import NUMBER, RIGHT, Calculation
+from pipelines.pacing import throttled
 from pipelines.resources import LandingArea, WarehouseResource
 from pipelines.stewardship.corrections import write_correction_lists
 from pipelines.stewardship.data_docs import build_data_docs
@@ -247,7 +248,9 @@ def data_docs(context: AssetExecutionContext, warehouse: WarehouseResource, land
     if not landing.open().site.data_docs_enabled:
         context.log.info("Data Docs are switched off in the site configuration (reports.data_docs)")
         return Output("", metadata={"tables": 0})
-    outcome = build_data_docs(Path(release), list(published.TABLES), wh.version_reports(Path(release)))
+    outcome = build_data_docs(
+        Path(release), list(published.TABLES), wh.version_reports(Path(release)), progress=throttled(context.log.info)
+    )
     failed = {name: o for name, o in outcome.items() if not o["success"]}
     for name, o in failed.items():
         context.log.warning(f"Great Expectations: {name} failed {o['failed']} of {o['evaluated']} expectations")

@@ -1,5 +1,7 @@
 """Student-years: the history the calculation may use, its pieces, the monthly fact, weighting and the forecast mart."""
 
+from collections.abc import Callable
+
 import polars as pl
 from dagster import AssetExecutionContext, AssetIn, AssetKey, MetadataValue, Output, asset
 
@@ -95,12 +97,16 @@ def intake_plan(context: AssetExecutionContext, landing: LandingArea) -> Output:
 
 
 def mart_student_year_forecast(
-    student_year_calculation: Calculation, targets: pl.DataFrame, intake_plan: IntakePlan, landing: Landing
+    student_year_calculation: Calculation,
+    targets: pl.DataFrame,
+    intake_plan: IntakePlan,
+    landing: Landing,
+    progress: Callable[[str], None],
 ) -> pl.DataFrame:
     calculation = student_year_calculation
     late = late_recording.from_landing(landing, calculation.history, calculation.last)
     return conform(
-        forecast_year(calculation, targets, late, intake_plan.for_year(calculation.last.year)).frame,
+        forecast_year(calculation, targets, late, intake_plan.for_year(calculation.last.year), progress).frame,
         "mart_student_year_forecast",
     )
 

@@ -11,14 +11,25 @@ from markupsafe import Markup
 
 from pipelines.formats import number
 
-BLUE, ORANGE, GREY, BAND = "#1f5f99", "#c2571a", "#6b6b6b", "#cfe0f1"
+BLUE, ORANGE, GREY, BAND = "#1f5f99", "#c2571a", "#6b6b6b", "#a9c8e8"
+#: the width of one character of a label at the charts' font size, on average (for the room labels need)
+CHAR_WIDTH = 8.2
+#: a value printed over a line stays readable: a white outline drawn under the letters
+HALO = 'stroke="#fff" stroke-width="5" paint-order="stroke" stroke-linejoin="round"'
 
 
-def bar_chart(rows: list[dict], title: str, decimals: int = 0, width: int = 640) -> Markup:
-    """Horizontal bars, one per row (``label``, ``value``), with the value printed at the end."""
+def _label_room(rows: list[dict], width: int) -> int:
+    """The room the longest label needs left of the bars (at most half the chart)."""
+    longest = max(len(str(r["label"])) for r in rows)
+    return int(min(width / 2, max(120, longest * CHAR_WIDTH + 16)))
+
+
+def bar_chart(rows: list[dict], title: str, decimals: int = 0, width: int = 640, unit: str = "") -> Markup:
+    """Horizontal bars, one per row (``label``, ``value``), with the value (and its ``unit``) printed at the end."""
     if not rows:
         return Markup("")
-    bar_height, gap, left = 28, 8, 230
+    bar_height, gap, left = 28, 8, _label_room(rows, width)
+    suffix = f"\u00a0{unit}" if unit else ""
     top = max((r["value"] or 0) for r in rows) or 1
     height = len(rows) * (bar_height + gap) + gap
     parts = [f'<svg viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}">']
@@ -28,7 +39,7 @@ def bar_chart(rows: list[dict], title: str, decimals: int = 0, width: int = 640)
         parts.append(
             f'<text x="{left - 8}" y="{y + 19}" text-anchor="end">{escape(str(r["label"]))}</text>'
             f'<rect x="{left}" y="{y}" width="{length:.1f}" height="{bar_height}" fill="{BLUE}"/>'
-            f'<text x="{left + length + 6:.1f}" y="{y + 19}">{number(r["value"], decimals)}</text>'
+            f'<text x="{left + length + 6:.1f}" y="{y + 19}">{number(r["value"], decimals)}{suffix}</text>'
         )
     return Markup("".join(parts) + "</svg>")
 
@@ -47,7 +58,7 @@ def forecast_chart(months: list[dict], title: str, width: int = 720, height: int
     def y(value: float) -> float:
         return top_pad + (height - bottom - top_pad) * (1 - value / top)
 
-    band = [(m["month"], m["low"], m["high"]) for m in months if m["low"] is not None]
+    band = [(m["month"], m["low"], m["high"]) for m in months if m["low"] is not None and m["high"] > m["low"]]
     polygon = [f"{x(mo):.1f},{y(hi):.1f}" for mo, _, hi in band] + [
         f"{x(mo):.1f},{y(lo):.1f}" for mo, lo, _ in reversed(band)
     ]
@@ -65,8 +76,11 @@ def forecast_chart(months: list[dict], title: str, width: int = 720, height: int
     parts += [
         f'<text x="{x(m):.1f}" y="{height - 8}" text-anchor="middle" class="axis">{m}</text>' for m in range(1, 13)
     ]
-    if polygon:
-        parts.append(f'<polygon points="{" ".join(polygon)}" fill="{BAND}"/>')
+    if polygon:  # (outlined in its own colour: a band a few tenths wide still shows)
+        parts.append(
+            f'<polygon class="band" points="{" ".join(polygon)}" fill="{BAND}" stroke="{BAND}" stroke-width="6" '
+            'stroke-linejoin="round"/>'
+        )
     if forecast:
         parts.append(
             f'<polyline points="{forecast}" fill="none" stroke="{BLUE}" stroke-width="3" stroke-dasharray="8 6"/>'
@@ -79,7 +93,25 @@ def forecast_chart(months: list[dict], title: str, width: int = 720, height: int
             f'<line x1="{left}" y1="{y(target):.1f}" x2="{width - 10}" y2="{y(target):.1f}" stroke="{ORANGE}" '
             'stroke-width="3"/>'
         )
+    if band:
+        parts.append(_year_end_interval(*band[-1], x, y))
     return Markup("".join(parts) + "</svg>")
+
+
+def _year_end_interval(month: int, low: float, high: float, x, y) -> str:
+    """The year-end 80 % interval as a whisker with its figures, however narrow the band is at the chart's scale."""
+    at, middle = x(month), (y(low) + y(high)) / 2
+    top, bottom = min(y(high), middle - 12), max(y(low), middle + 12)
+    return (
+        f'<g class="interval"><line x1="{at - 14:.1f}" y1="{top:.1f}" x2="{at - 14:.1f}" y2="{bottom:.1f}" '
+        f'stroke="{BLUE}" stroke-width="2"/>'
+        + "".join(
+            f'<line x1="{at - 20:.1f}" y1="{v:.1f}" x2="{at - 8:.1f}" y2="{v:.1f}" stroke="{BLUE}" stroke-width="2"/>'
+            for v in (top, bottom)
+        )
+        + f'<text x="{at - 24:.1f}" y="{top - 4:.1f}" text-anchor="end" class="axis" {HALO}>80 %: '
+        f"{number(low, 1)}–{number(high, 1)}</text></g>"
+    )
 
 
 def benchmark_chart(
@@ -106,6 +138,14 @@ def benchmark_chart(
             f'<rect x="{x(first["q1"]):.1f}" y="{top_pad - 4}" width="{x(first["q3"]) - x(first["q1"]):.1f}" '
             f'height="{height - top_pad}" fill="{BAND}"/>'
         )
+    if first["median"] is not None:  # (under the bars and their values, which are outlined to stay readable)
+        m = x(first["median"])
+        parts.append(
+            f'<line x1="{m:.1f}" y1="{top_pad - 4}" x2="{m:.1f}" y2="{height}" stroke="{GREY}" stroke-width="3" '
+            'stroke-dasharray="6 4"/>'
+            f'<text x="{m:.1f}" y="{top_pad - 8}" text-anchor="middle" class="axis">mediaani '
+            f"{number(first['median'], decimals)}</text>"
+        )
     for i, r in enumerate(rows):
         y = top_pad + gap + i * (bar_height + gap)
         colour = ORANGE if r["key"] == highlight else BLUE
@@ -116,14 +156,6 @@ def benchmark_chart(
         start, end = sorted((x(0.0), x(r["value"])))
         parts.append(
             f'<rect x="{start:.1f}" y="{y}" width="{max(end - start, 1):.1f}" height="{bar_height}" fill="{colour}"/>'
-            f'<text x="{end + 6:.1f}" y="{y + 17}">{number(r["value"], decimals)}</text>'
-        )
-    if first["median"] is not None:
-        m = x(first["median"])
-        parts.append(
-            f'<line x1="{m:.1f}" y1="{top_pad - 4}" x2="{m:.1f}" y2="{height}" stroke="{GREY}" stroke-width="3" '
-            'stroke-dasharray="6 4"/>'
-            f'<text x="{m:.1f}" y="{top_pad - 8}" text-anchor="middle" class="axis">mediaani '
-            f"{number(first['median'], decimals)}</text>"
+            f'<text x="{end + 6:.1f}" y="{y + 17}" {HALO}>{number(r["value"], decimals)}</text>'
         )
     return Markup("".join(parts) + "</svg>")

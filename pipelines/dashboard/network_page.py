@@ -46,7 +46,7 @@ def _sections(mart: pl.DataFrame, year: int, highlight: str | None) -> list[dict
         records = [{**r, "standing": _standing(r)} for r in rows.to_dicts()]
         chart_rows = [
             {
-                "key": r["provider_id"],
+                "key": r["provider"],
                 "label": r["provider_name"] + (" (vanha julkaisu)" if r["is_stale"] else ""),
                 "value": r["indicator_value"],
                 "missing": SUPPRESSED,
@@ -68,7 +68,7 @@ def _sections(mart: pl.DataFrame, year: int, highlight: str | None) -> list[dict
                 "chart": benchmark_chart(chart_rows, f"{info['label_fi']} {year}", decimals, highlight),
                 "rows": records,
                 "breakdown": breakdown.to_dicts(),
-                "own": next((r for r in records if r["provider_id"] == highlight), None),
+                "own": next((r for r in records if r["provider"] == highlight), None),
             }
         )
     return sections
@@ -88,8 +88,8 @@ def _history(mart: pl.DataFrame) -> list[dict]:
 
 
 def _render(mart: pl.DataFrame, year: int, highlight: str | None, own_link: str | None) -> bytes:
-    providers = mart.unique("provider_id").sort("provider_name").to_dicts()
-    own = next((p for p in providers if p["provider_id"] == highlight), None)
+    providers = mart.unique("provider").sort("provider_name").to_dicts()
+    own = next((p for p in providers if p["provider"] == highlight), None)
     html = TEMPLATES.get_template("network.html.j2").render(
         year=year,
         providers=providers,

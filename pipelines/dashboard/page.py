@@ -71,7 +71,7 @@ def write_dashboard(
         "segments": bar_chart(_labelled(f.segments), "Asiakassegmentit"),
         "partnerships": bar_chart(_labelled(f.partnerships), "Kumppanuudet"),
         "nps": bar_chart(_labelled(f.nps_groups), "NPS-vastaukset"),
-        "quality": bar_chart(_labelled(f.quality), "Karanteenin osuus (%)", 2),
+        "quality": bar_chart(_labelled(f.quality), "Karanteenin osuus (%)", 2, unit="%"),
     }
     html = TEMPLATES.get_template("dashboard.html.j2").render(
         f=f,

@@ -24,6 +24,7 @@ explained in ``docs/architecture/student_year_forecast.md``):
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -231,9 +232,11 @@ def forecast_year(
     targets: pl.DataFrame | None = None,
     late: LateRecording = NOTHING_MEASURED,
     plan: pl.DataFrame | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> Forecast:
     """Forecast the year of the calculation's last day from what its history knew on that day, what ``late`` says
-    it did not know yet and the intake ``plan`` (``schemas/plans.py``) where one is given."""
+    it did not know yet and the intake ``plan`` (``schemas/plans.py``) where one is given; ``progress`` hears how
+    far the simulation is."""
     as_of = calculation.last
     if (
         calculation.history.study_rights.height == 0
@@ -246,7 +249,9 @@ def forecast_year(
     ahead = [m for m in months if month_end(m) > as_of]  # months with days still to come
     population = _population(known, as_of, year, plan)
     groups = _groups(population)
-    simulated = _simulate(population, chain, ahead, _day_weights(population, ahead), as_of, groups, late.phantom_share)
+    simulated = _simulate(
+        population, chain, ahead, _day_weights(population, ahead), as_of, groups, late.phantom_share, progress
+    )
     actual = _actual(known, year, groups.keys())
     revised = _revised(actual, late, as_of)
     intake = Intake.of(known, chain, ahead, year, plan)
@@ -434,7 +439,14 @@ def _day_weights(population: pl.DataFrame, ahead: list[dt.date]) -> tuple[np.nda
 
 
 def _simulate(
-    population, chain: Chain, ahead, weights: tuple[np.ndarray, np.ndarray], as_of, groups, phantom_share: float = 0.0
+    population,
+    chain: Chain,
+    ahead,
+    weights: tuple[np.ndarray, np.ndarray],
+    as_of,
+    groups,
+    phantom_share: float = 0.0,
+    progress: Callable[[str], None] | None = None,
 ) -> dict:
     """Cumulative student-years added after ``as_of``: (scope, breakdown) → array[member, month ahead, simulation].
 
@@ -476,6 +488,8 @@ def _simulate(
             start_day[part],
             totals,
         )
+        if progress:
+            progress(f"forecast: {part.stop:,} of {n:,} study rights simulated")
     for key in totals:
         totals[key] = np.cumsum(totals[key], axis=1) / 365
     return totals

@@ -17,6 +17,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from pipelines.publishing.labels import labelled
 from schemas.codes import ANNULLED_STATUS, DROPOUT_STATUSES, ENDING_STATUSES, NETWORK_INDICATORS, SUPPRESS_BELOW_PERSONS
 from schemas.network import BENCHMARK
 
@@ -178,7 +179,7 @@ distribution AS (
            round(quantile_cont(value, 0.75), 6) AS network_q3
     FROM shown WHERE NOT is_suppressed GROUP BY ALL
 )
-SELECT s.provider AS provider_id, m.name AS provider_name, m.provider_group, m.as_of, m.is_stale, s.year,
+SELECT s.provider, m.name AS provider_name, m.provider_group, m.as_of, m.is_stale, s.year,
        s.indicator, s.funding_breakdown, s.higher_is_better,
        CASE WHEN NOT s.is_suppressed THEN s.value END AS indicator_value,
        CASE WHEN NOT s.is_suppressed THEN s.persons END AS persons, s.is_suppressed,
@@ -188,7 +189,7 @@ SELECT s.provider AS provider_id, m.name AS provider_name, m.provider_group, m.a
            ORDER BY CASE WHEN s.higher_is_better THEN -s.value ELSE s.value END) END AS network_rank
 FROM shown s JOIN members m USING (provider)
 LEFT JOIN distribution d USING (year, indicator, funding_breakdown)
-ORDER BY provider_id, year, indicator, funding_breakdown
+ORDER BY provider, year, indicator, funding_breakdown
 """
 
 
@@ -232,6 +233,7 @@ def mart_network_benchmark(members: list[Member]) -> pl.DataFrame:
                 for m in members
             ]
             con.execute(f"CREATE VIEW {table} AS " + " UNION ALL BY NAME ".join(parts))
-        return con.sql(FIGURES).pl().select(pl.col(c.name).cast(c.dtype) for c in BENCHMARK.columns)
+        figures = labelled(con.sql(FIGURES).pl(), BENCHMARK)
+        return figures.select(pl.col(c.name).cast(c.dtype) for c in BENCHMARK.columns)
     finally:
         con.close()

@@ -12,6 +12,7 @@ import datetime as dt
 import duckdb
 import polars as pl
 
+from pipelines.publishing.labels import labelled
 from pipelines.publishing.pseudonyms import pseudonymise
 from schemas import published
 from schemas.codes import ANNULLED_STATUS, ENDING_STATUSES, QUALIFICATIONS, SEX_CODES, reference
@@ -19,8 +20,9 @@ from schemas.identifiers import business_id_normalised
 
 
 def conform(frame: pl.DataFrame, name: str) -> pl.DataFrame:
+    """``frame`` as the published table ``name`` declares it: its columns, in order and type, code labels included."""
     table = published.BY_NAME[name]
-    return frame.select(pl.col(c.name).cast(c.dtype) for c in table.columns)
+    return labelled(frame, table).select(pl.col(c.name).cast(c.dtype) for c in table.columns)
 
 
 def sql(query: str, **frames: pl.DataFrame) -> pl.DataFrame:

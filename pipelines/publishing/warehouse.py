@@ -41,6 +41,7 @@ import pyarrow.parquet as pq
 from pipelines import failpoints
 from pipelines.files import atomic_write, atomic_write_bytes, atomic_write_json, write_parquet
 from pipelines.publishing.pseudonyms import DEMO_KEY, KeyProblem, fingerprint
+from schemas.fields import FIELDS
 from schemas.network import BENCHMARK
 from schemas.published import BY_NAME
 
@@ -394,7 +395,7 @@ def _write_database(version: Path) -> None:
                     f'CREATE TABLE "{table.stem}" AS SELECT {first}* '
                     f"FROM read_parquet('{path}', hive_partitioning = false)"
                 )
-                _describe(con, table.stem, provider)
+                _declare(con, table.stem, provider)
         finally:
             con.close()
 
@@ -406,8 +407,10 @@ def _quoted(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _describe(con: duckdb.DuckDBPyConnection, name: str, provider: str | None) -> None:
-    """The table's and each column's description from its declaration, as DuckDB comments a BI tool shows."""
+def _declare(con: duckdb.DuckDBPyConnection, name: str, provider: str | None) -> None:
+    """The table's and each column's description from its declaration, as DuckDB comments a BI tool shows; its
+    primary key and required columns as constraints (checked before the release; DuckDB cannot add a foreign key
+    to a table that exists, so the relationships are in docs/bi.md)."""
     table = DECLARED.get(name)
     if table is None:
         return
@@ -415,5 +418,13 @@ def _describe(con: duckdb.DuckDBPyConnection, name: str, provider: str | None) -
     present = {r[0] for r in con.execute(f'DESCRIBE "{name}"').fetchall()}
     for column in (c for c in table.columns if c.name in present):
         con.execute(f'COMMENT ON COLUMN "{name}"."{column.name}" IS {_quoted(column.description)}')
+        if not column.nullable:
+            con.execute(f'ALTER TABLE "{name}" ALTER COLUMN "{column.name}" SET NOT NULL')
     if provider:
-        con.execute(f'COMMENT ON COLUMN "{name}".provider IS {_quoted("The provider (its folder provider=<id>).")}')
+        con.execute(f'COMMENT ON COLUMN "{name}".provider IS {_quoted(FIELDS[("provider", None)].description)}')
+    if table.key and set(table.key) <= present:
+        keys = ", ".join(f'"{k}"' for k in (("provider",) if provider else ()) + table.key)
+        if all(not table.column(k).nullable for k in table.key):
+            con.execute(f'ALTER TABLE "{name}" ADD PRIMARY KEY ({keys})')
+        else:  # (a key with an optional part, as a source's Y-tunnus: unique, but no primary key)
+            con.execute(f'CREATE UNIQUE INDEX "{name}_key" ON "{name}" ({keys})')

@@ -4,18 +4,21 @@ One suite per published table, written from ``schemas/`` (never a second copy of
 the exact column list, not-null and unique columns, and every declarative rule (code list,
 pattern, range). Each publish validates the Parquet just switched in (through pandas, see
 the stack notes; tables over ``MAX_ROWS`` rows on an even sample of them) and rebuilds the
-static Data Docs in ``<warehouse>/reports/data_docs/``.
+static Data Docs in ``<warehouse>/reports/data_docs/``, drawn to work offline (``data_docs_offline``): each
+validation is named by the version it checked, and each suite says in Finnish what it is.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
 
 from pipelines.files import replace_folder
+from pipelines.formats import number
 from schemas.metadata import Table
 from schemas.published_base import EMAIL_PATTERN, HETU_PATTERN
 
@@ -49,15 +52,16 @@ def expectations(table: Table) -> list:
 
 
 def _evenly(path: Path, max_rows: int):
-    """At most ``max_rows`` rows spread evenly over the Parquet file, picked inside DuckDB so that only those reach
-    pandas (GX on pandas is slow and memory-hungry at national size; the blocking pandera checks see every row)."""
+    """At most ``max_rows`` rows spread evenly over the Parquet file (and how many it has), picked inside DuckDB so
+    that only those reach pandas (GX on pandas is slow and memory-hungry at national size; the blocking pandera
+    checks see every row)."""
     con = duckdb.connect()
     try:
         quoted = path.as_posix().replace("'", "''")
         source = f"read_parquet('{quoted}', file_row_number = true, hive_partitioning = false)"
         rows = con.sql(f"SELECT count(*) FROM {source}").fetchall()[0][0]
         step = max(1, -(-rows // max_rows))  # every step-th row
-        return (
+        frame = (
             con.sql(
                 f"SELECT * EXCLUDE (file_row_number) FROM {source} WHERE file_row_number % {step} = 0 "
                 "ORDER BY file_row_number"
@@ -65,15 +69,44 @@ def _evenly(path: Path, max_rows: int):
             .to_arrow_table()
             .to_pandas()
         )  # (the types pandas gets from Parquet)
+        return frame, rows
     finally:
         con.close()
 
 
-def build_data_docs(published: Path, tables: list[Table], reports: Path, max_rows: int = MAX_ROWS) -> dict[str, dict]:
-    """Validate every published table and rebuild ``reports/data_docs``; returns per table the outcome."""
+def _notes(table: Table, rows_validated: int, rows: int) -> list[str]:
+    """The suite's notes (GX shows them on the suite's page), in the stewards' language."""
+    sample = (
+        f"Tarkistettu {number(rows_validated)} riviä {number(rows)} rivistä, tasaisesti koko taulusta poimittuna; "
+        "julkaisun estävät säännöt (pandera) tarkistavat jokaisen rivin."
+        if rows_validated < rows
+        else f"Tarkistettu jokainen rivi ({number(rows)})."
+    )
+    return [
+        f"Julkaistun taulun **{table.name}** tarkistukset, luotu sen tietomallista (`schemas/`): sarakkeet "
+        "järjestyksessään, pakolliset ja yksilölliset sarakkeet, koodistot, muodot ja vaihteluvälit sekä se, "
+        "ettei yhdessäkään tekstisarakkeessa ole henkilötunnusta tai sähköpostiosoitetta.",
+        sample,
+    ]
+
+
+def build_data_docs(
+    published: Path,
+    tables: list[Table],
+    reports: Path,
+    max_rows: int = MAX_ROWS,
+    version: str | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, dict]:
+    """Validate every published table and rebuild ``reports/data_docs``; returns per table the outcome.
+    ``version`` (default: the published folder's name) names each validation's run; ``progress`` hears each table
+    done."""
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
     import great_expectations as gx
+    from great_expectations.core.run_identifier import RunIdentifier
     from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    from pipelines.stewardship.data_docs_offline import copy_vendor_assets, site_config
 
     shutil.rmtree(reports / ".gx_project", ignore_errors=True)  # (left by earlier versions)
     docs = reports / "data_docs"
@@ -82,32 +115,37 @@ def build_data_docs(published: Path, tables: list[Table], reports: Path, max_row
     # in memory: suites are generated every run (the models are the truth); only the Data Docs are written
     ctx = gx.get_context(mode="ephemeral")
     ctx.variables.progress_bars = ProgressBarsConfig(globally=False)
-    ctx.add_data_docs_site(
-        SITE,
-        {
-            "class_name": "SiteBuilder",
-            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
-            "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(tmp_docs)},
-        },
-    )
+    ctx.add_data_docs_site(SITE, site_config(tmp_docs))
+    run_id = RunIdentifier(run_name=version or published.name)
     source = ctx.data_sources.add_or_update_pandas("published")
     outcome = {}
-    for table in tables:
-        frame = _evenly(published / f"{table.name}.parquet", max_rows)
+    for done, table in enumerate(tables, 1):
+        frame, rows = _evenly(published / f"{table.name}.parquet", max_rows)
         batch = source.add_dataframe_asset(table.name).add_batch_definition_whole_dataframe("whole table")
-        suite = ctx.suites.add(gx.ExpectationSuite(name=table.name, expectations=expectations(table)))
+        suite = ctx.suites.add(
+            gx.ExpectationSuite(
+                name=table.name, expectations=expectations(table), notes=_notes(table, len(frame), rows)
+            )
+        )
         definition = ctx.validation_definitions.add(gx.ValidationDefinition(name=table.name, data=batch, suite=suite))
         checkpoint = ctx.checkpoints.add(gx.Checkpoint(name=table.name, validation_definitions=[definition]))
-        result = checkpoint.run(batch_parameters={"dataframe": frame})
-        stats = next(iter(result.run_results.values())).statistics
+        result = checkpoint.run(batch_parameters={"dataframe": frame}, run_id=run_id)
+        (key, validation), *_ = result.run_results.items()
+        # a dataframe's batch spec has no asset name, and its page would say "Data asset: None"
+        validation.meta.setdefault("batch_spec", {})["data_asset_name"] = table.name
+        ctx.validation_results_store.set(key, validation)
+        stats = validation.statistics
         outcome[table.name] = {
             "success": bool(result.success),
             "evaluated": int(stats["evaluated_expectations"]),
             "failed": int(stats["unsuccessful_expectations"]),
             "rows_validated": len(frame),
         }
+        if progress:
+            progress(f"Data Docs: {done} of {len(tables)} tables validated")
     ctx.build_data_docs(
         site_names=[SITE]
     )  # once, with every validation (an action per checkpoint rebuilds it each time)
+    copy_vendor_assets(tmp_docs)
     replace_folder(tmp_docs, docs)
     return outcome
