@@ -47,7 +47,7 @@ def _content(warehouse: Path) -> dict[str, str]:
 def _shown_version(warehouse: Path) -> str:
     """The version the dashboard at <warehouse>/reports/dashboard/ says it shows."""
     html = (warehouse / "reports" / "dashboard" / "index.html").read_text(encoding="utf-8")
-    return html.split('<span id="version">', 1)[1].split("</span>", 1)[0]
+    return html.split('<header data-version="', 1)[1].split('"', 1)[0]
 
 
 @pytest.fixture(scope="module")

@@ -9,10 +9,10 @@ from schemas.metadata import Table
 
 
 def labelled(frame: pl.DataFrame, table: Table) -> pl.DataFrame:
-    """``frame`` with each label column ``table`` declares and ``frame`` lacks, named from its code column (empty
-    for a code the list does not name)."""
+    """``frame`` with each label column ``table`` declares named from its code column (empty for a code the list
+    does not name): always from the code, whatever a builder put there."""
     return frame.with_columns(
         pl.col(code).cast(pl.Utf8).replace_strict(LABELS[code], default=None, return_dtype=pl.Utf8).alias(label)
         for code in LABELS
-        if (label := label_column(code)) in table.names and label not in frame.columns and code in frame.columns
+        if (label := label_column(code)) in table.names and code in frame.columns
     )
