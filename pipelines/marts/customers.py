@@ -136,7 +136,7 @@ def mart_crm_student_admin_overlap(
         pl.col("active_partnership").fill_null(False),
         pl.lit(as_of).alias("as_of_date"),
     )
-    return conform(frame.sort("organization_key"), "mart_crm_student_admin_overlap")
+    return conform(frame, "mart_crm_student_admin_overlap")
 
 
 def customer_segments(
@@ -163,7 +163,7 @@ def customer_segments(
     )
     frame = _counts_filled(frame, "mart_customer_segments").with_columns(pl.lit(as_of).alias("as_of_date"))
     frame = frame.with_columns(segment_of(segments)).with_columns(segment_label(segments))
-    return conform(frame.sort("organization_key"), "mart_customer_segments")
+    return conform(frame, "mart_customer_segments")
 
 
 def mart_customer_segments(

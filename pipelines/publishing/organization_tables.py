@@ -68,7 +68,7 @@ def fact_crm_activity(activities: pl.DataFrame, organization_matches: pl.DataFra
         timestamp_date_key("scheduled_start").alias("scheduled_date_key"),
         timestamp_date_key("actual_end").alias("actual_end_date_key"),
     )
-    return conform(frame.sort("activity_id"), "fact_crm_activity")
+    return conform(frame, "fact_crm_activity")
 
 
 def fact_partnership(partnerships: pl.DataFrame, organization_matches: pl.DataFrame, as_of: dt.date) -> pl.DataFrame:
@@ -83,7 +83,7 @@ def fact_partnership(partnerships: pl.DataFrame, organization_matches: pl.DataFr
             "is_active"
         ),
     )
-    return conform(frame.sort("partnership_id"), "fact_partnership")
+    return conform(frame, "fact_partnership")
 
 
 def fact_survey_response(survey_responses: pl.DataFrame, organization_matches: pl.DataFrame) -> pl.DataFrame:
@@ -95,4 +95,4 @@ def fact_survey_response(survey_responses: pl.DataFrame, organization_matches: p
         group.alias("nps_group"),
         pl.col("comment").is_not_null().alias("has_comment"),
     )
-    return conform(frame.sort("response_id"), "fact_survey_response")
+    return conform(frame, "fact_survey_response")

@@ -20,9 +20,13 @@ from schemas.identifiers import business_id_normalised
 
 
 def conform(frame: pl.DataFrame, name: str) -> pl.DataFrame:
-    """``frame`` as the published table ``name`` declares it: its columns, in order and type, code labels included."""
+    """``frame`` as the published table ``name`` declares it: its columns, in order and type, code labels included,
+    its rows in the order of its key (else of all its columns). The keys of persons and study rights are keyed
+    pseudonyms, so the row order tells nothing of a source id (ordered by a study-right id, the rank of a row gave
+    its student number back)."""
     table = published.BY_NAME[name]
-    return labelled(frame, table).select(pl.col(c.name).cast(c.dtype) for c in table.columns)
+    frame = labelled(frame, table).select(pl.col(c.name).cast(c.dtype) for c in table.columns)
+    return frame.sort(list(table.key or table.names), nulls_last=True, maintain_order=True)
 
 
 def sql(query: str, **frames: pl.DataFrame) -> pl.DataFrame:
@@ -58,7 +62,7 @@ def dim_student(students: pl.DataFrame, key: bytes) -> pl.DataFrame:
         pl.col("birth_date").dt.year().alias("birth_year"),
         pl.col("sex").replace_strict(SEX_CODES, default=None).alias("sex"),
     )
-    return conform(frame.sort("student_key"), "dim_student")
+    return conform(frame, "dim_student")
 
 
 def dim_qualification() -> pl.DataFrame:
@@ -138,8 +142,7 @@ def fact_study_right(
         SELECT s.*, q.qualification_key, c.campus_key, s.study_right_oid IS NOT NULL AS in_koski,
                s.study_right_id IN (SELECT study_right_id FROM periods WHERE status = '{ANNULLED_STATUS}')
                    AS is_annulled
-        FROM study_rights s LEFT JOIN quals q USING (koulutus_code) LEFT JOIN campuses c ON c.campus_name = s.campus
-        ORDER BY s.study_right_id""",
+        FROM study_rights s LEFT JOIN quals q USING (koulutus_code) LEFT JOIN campuses c ON c.campus_name = s.campus""",
         study_rights=study_rights,
         periods=status_periods.select("study_right_id", "status"),
         quals=dim_qualification,
@@ -168,8 +171,9 @@ def fact_status_period(status_periods: pl.DataFrame, study_rights: pl.DataFrame,
         SELECT *, row_number() OVER w AS period_number,
                CASE WHEN status IN (SELECT unnest($ending)) THEN start_date
                     ELSE lead(start_date) OVER w - INTERVAL 1 DAY END AS end_date
-        FROM periods WINDOW w AS (PARTITION BY study_right_id ORDER BY start_date)
-        ORDER BY study_right_id, start_date""".replace("$ending", repr(sorted(ENDING_STATUSES))),
+        FROM periods WINDOW w AS (PARTITION BY study_right_id ORDER BY start_date)""".replace(
+            "$ending", repr(sorted(ENDING_STATUSES))
+        ),
         periods=status_periods,
     )
     frame = _student_of_right(frame.with_columns(pl.col("end_date").cast(pl.Date)), study_rights, key)
@@ -181,7 +185,7 @@ def fact_additional_period(additional_periods: pl.DataFrame, study_rights: pl.Da
         pl.when(pl.col("period_type") == "osa-aikaisuus").then(pl.col("value")).alias("part_time_percent"),
         date_key("start_date").alias("start_date_key"),
     )
-    return conform(frame.sort("study_right_id", "period_type", "start_date", "end_date"), "fact_additional_period")
+    return conform(frame, "fact_additional_period")
 
 
 def fact_assessed_unit(
@@ -195,7 +199,7 @@ def fact_assessed_unit(
             pl.col("recognised").replace_strict({"K": True, "E": False}, default=None).alias("recognised"),
         )
     )
-    return conform(frame.sort("study_right_id", "assessment_date", "unit_code", "source_line"), "fact_assessed_unit")
+    return conform(frame, "fact_assessed_unit")
 
 
 def fact_workplace_period(
@@ -211,8 +215,8 @@ def fact_workplace_period(
     frame = frame.join(
         resolved, on=["workplace_name", "business_id"], how="left", nulls_equal=True, maintain_order="left"
     )
-    return conform(frame.sort("study_right_id", "start_date", "source_line"), "fact_workplace_period")
+    return conform(frame, "fact_workplace_period")
 
 
 def fact_student_year_target(targets: pl.DataFrame) -> pl.DataFrame:
-    return conform(targets.sort("year"), "fact_student_year_target")
+    return conform(targets, "fact_student_year_target")
