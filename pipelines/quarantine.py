@@ -20,6 +20,8 @@ from pipelines.validation import PERSON_ID
 from schemas.metadata import LINE, PARENT_FILE_UNREADABLE, Source
 from schemas.stewardship import PERSON_KEY
 
+FAILURE_DOMAIN = "failure"
+
 
 def _domain(source: Source) -> str:
     return f"quarantine:{source.system}:{source.person_column}"
@@ -30,12 +32,15 @@ def person_keys(ids: list[str], key: bytes, source: Source) -> list[str]:
 
 
 def quarantine_rows(failures: pl.DataFrame, key: bytes, source: Source) -> pl.DataFrame:
-    """Failure rows as written to ``quarantine/<table>.parquet``: the person id replaced by its pseudonym, and the
-    rows that could not be checked because their parent's file could not be read as one row for that file."""
+    """Failure rows as written to ``quarantine/<table>.parquet``: the person id replaced by its pseudonym, the
+    failure id keyed with the warehouse key (validation derives it from the rule and the row's key, and a plain hash
+    of a student number is found again by trying every number), and the rows that could not be checked because
+    their parent's file could not be read as one row for that file."""
     failures = _per_unreadable_file(failures)
-    return failures.with_columns(pseudonymise(failures[PERSON_ID], key, _domain(source)).alias(PERSON_KEY)).drop(
-        PERSON_ID
-    )
+    return failures.with_columns(
+        pseudonymise(failures[PERSON_ID], key, _domain(source)).alias(PERSON_KEY),
+        pseudonymise(failures["failure_id"], key, FAILURE_DOMAIN).alias("failure_id"),
+    ).drop(PERSON_ID)
 
 
 def _per_unreadable_file(failures: pl.DataFrame) -> pl.DataFrame:
