@@ -1,9 +1,11 @@
 """Masked values for quarantine, history, reports and logs: enough for a steward to find the row, never the person.
 
-Two layers: the column's personal-data class masks what the column is for (a name, a free text), and every value,
-whatever column it came in, is masked by its shape: anything that looks like a henkilötunnus, an email address, a
-phone number or a learner OID (a henkilötunnus typed into Kotikunta, an email in Äidinkieli, full-width digits
-included). No mask keeps a birth date.
+Two layers: the column's personal-data class masks what the column is for (a name, a birth date, a free text), and
+every value, whatever column it came in, is masked by its shape with the one detector of ``schemas.personal_data``
+(a henkilötunnus typed into Kotikunta in lower case or with a dash, an email written with (at) in Äidinkieli, a
+phone number in a campus name). A mask keeps a few characters a steward can find the row by (a henkilötunnus's
+last four, a phone number's last two, an email's domain), never the whole value, never a birth date; values are
+masked before they are cut to ``MAX_SHOWN`` characters, so a cut never leaves half a henkilötunnus unmasked.
 """
 
 from __future__ import annotations
@@ -14,71 +16,86 @@ import unicodedata
 import polars as pl
 
 from schemas.metadata import Personal
+from schemas.personal_data import found, normal_form
 
 MAX_SHOWN = 120
 HIDDEN = "***"
-
-#: shapes of personal data, matched on the NFKC form of a text (full-width digits and letters read as ASCII)
-HETU = re.compile(r"(?<![0-9A-Za-z])\d{6}[-+A-FU-Ya-fu-y]\d{3}[0-9A-Ya-y](?![0-9A-Za-z])")
-EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-LEARNER_OID = re.compile(r"1\.2\.246\.562\.24\.\d{8,}")
-PHONE = re.compile(r"(?<![\w.])(?:\+|00)?\d[\d ()-]{5,16}\d(?![\w.])")
-BUSINESS_ID = re.compile(r"\d{7}-\d")
-DATE = re.compile(r"\d{1,4}[.-]\d{1,2}[.-]\d{1,4}")
+_OID = re.compile(r"1\.2\.246\.562\.\d+\.")
+_OID_WHOLE = re.compile(r"1\.2\.246\.562\.\d+\.\d+")
 
 
 def mask_hetu(hetu: str) -> str:
     """The individual number and check character only: a steward can compare them with the source system."""
-    return "*******" + hetu[-4:] if len(hetu) >= 4 else HIDDEN
+    kept = re.sub(r"\s", "", hetu)[-4:]
+    return "*******" + kept if len(kept) == 4 else HIDDEN
 
 
-def _phone(match: re.Match) -> str:
-    text = match.group(0)
-    digits = re.sub(r"\D", "", text)
-    if BUSINESS_ID.fullmatch(text) or DATE.fullmatch(text) or not 7 <= len(digits) <= 13:
-        return text  # a Y-tunnus, a date or a short number: not a phone number
-    if not (text.startswith(("+", "00", "0"))):
-        return text  # a Finnish number starts with 0 or a country code; other long numbers are ids of things
-    return HIDDEN + digits[-2:]
+def _masked(kind: str, text: str) -> str:
+    if kind == "hetu":
+        return mask_hetu(text)
+    if kind == "email":
+        domain = re.split(r"@|\(at\)|\[at\]|\{at\}| at ", text, flags=re.IGNORECASE)[-1].strip()
+        return HIDDEN + "@" + domain
+    if kind == "learner_oid":
+        return "1.2.246.562.24." + HIDDEN + text[-2:]
+    return HIDDEN + re.sub(r"\D", "", text)[-2:]  # a phone number
 
 
 def mask_text(text: str | None) -> str | None:
     """``text`` with every henkilötunnus, email address, learner OID and phone number in it masked."""
     if text is None:
         return None
-    if text.isascii() and not any(ch.isdigit() or ch == "@" for ch in text):
-        return text  # (most values: nothing to look for)
-    normal = unicodedata.normalize("NFKC", text)
-    normal = HETU.sub(lambda m: mask_hetu(m.group(0)), normal)
-    normal = EMAIL.sub(lambda m: HIDDEN + "@" + m.group(0).rsplit("@", 1)[1], normal)
-    normal = LEARNER_OID.sub(lambda m: "1.2.246.562.24." + HIDDEN + m.group(0)[-2:], normal)
-    normal = PHONE.sub(_phone, normal)
-    return normal if normal != unicodedata.normalize("NFKC", text) else text
+    spans = found(text)
+    if not spans:
+        return text
+    shown = unicodedata.normalize("NFKC", text)
+    if len(shown) != len(normal_form(text)):  # (a letter whose lower case is longer: mask the normal form instead)
+        shown = normal_form(text)
+    out, at = [], 0
+    for kind, start, end in spans:
+        if start < at:  # (inside what an earlier span masked)
+            continue
+        out += [shown[at:start], _masked(kind, shown[start:end])]
+        at = end
+    return "".join(out) + shown[at:]
+
+
+def _each(value: pl.Expr, mask) -> pl.Expr:
+    return value.map_batches(
+        lambda s: pl.Series(s.name, [None if v is None else mask(v) for v in s], dtype=pl.Utf8),
+        return_dtype=pl.Utf8,
+        is_elementwise=True,
+    )
 
 
 def mask_shapes(value: pl.Expr) -> pl.Expr:
     """:func:`mask_text` over a text column."""
-    return value.map_batches(
-        lambda s: pl.Series(s.name, [mask_text(v) for v in s], dtype=pl.Utf8), return_dtype=pl.Utf8, is_elementwise=True
-    )
+    return _each(value, mask_text)
+
+
+def _mask_oid(value: str) -> str:
+    """An OID keeps its class (whose OID it is) and last two digits; anything else typed there is hidden."""
+    known = _OID.match(value)
+    return known.group(0) + HIDDEN + value[-2:] if known and _OID_WHOLE.fullmatch(value) else HIDDEN
+
+
+def _mask_email(value: str) -> str:
+    return HIDDEN + "@" + value.rsplit("@", 1)[1] if "@" in value else HIDDEN
+
+
+CLASS_MASKS = {
+    "hetu": mask_hetu,
+    "name": lambda v: v[:1] + HIDDEN,
+    "email": _mask_email,
+    "phone": lambda v: HIDDEN + re.sub(r"\D", "", v)[-2:],
+    "oid": _mask_oid,
+    "birth_date": lambda v: HIDDEN,
+    "free_text": lambda v: HIDDEN,
+}
 
 
 def masked(value: pl.Expr, personal: Personal | None) -> pl.Expr:
-    """The value as a steward may see it: masked by what its column holds, then by its shape."""
-    if personal == "hetu":
-        return value.map_batches(
-            lambda s: pl.Series(s.name, [None if v is None else mask_hetu(v) for v in s], dtype=pl.Utf8),
-            return_dtype=pl.Utf8,
-            is_elementwise=True,
-        )
-    if personal == "name":
-        return value.str.slice(0, 1) + pl.lit(HIDDEN)
-    if personal == "email":
-        return pl.lit(HIDDEN + "@") + value.str.split("@").list.last()
-    if personal == "phone":
-        return pl.lit(HIDDEN) + value.str.slice(-2)
-    if personal == "oid":
-        return value.str.slice(0, 15) + pl.lit(HIDDEN)
-    if personal == "free_text":
-        return pl.lit(HIDDEN)
-    return mask_shapes(value.str.slice(0, MAX_SHOWN))
+    """The value as a steward may see it: masked by what its column holds, else by its shape (then cut short)."""
+    if personal is not None:
+        return _each(value, CLASS_MASKS[personal])
+    return mask_shapes(value).str.slice(0, MAX_SHOWN)

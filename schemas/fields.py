@@ -47,7 +47,7 @@ FIELDS = _catalogue(
     Field("learner_oid", pl.Utf8, "National learner OID (oppijanumero).", personal="oid"),
     Field("last_name", pl.Utf8, "Surname.", personal="name"),
     Field("first_names", pl.Utf8, "First names.", personal="name"),
-    Field("birth_date", pl.Date, "Date of birth."),
+    Field("birth_date", pl.Date, "Date of birth.", personal="birth_date"),
     Field("sex", pl.Utf8, "1 = male, 2 = female.", code_list="1 male, 2 female", variant="students"),
     Field("mother_tongue", pl.Utf8, "Mother tongue, ISO 639-1.", code_list="ISO 639-1"),
     Field(

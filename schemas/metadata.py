@@ -15,6 +15,8 @@ from typing import Literal
 import pandera.polars as pa
 import polars as pl
 
+from schemas.personal_data import holds_expr, pair_holds_expr
+
 Severity = Literal["error", "warning"]
 #: What a failed rule does to the row (``docs/architecture/README.md``, "What a failed rule does"):
 #: ``reject`` – the row is unusable (its key, or a value that defines it, is unreadable): it is not published;
@@ -23,7 +25,7 @@ Severity = Literal["error", "warning"]
 Consequence = Literal["reject", "clear", "flag"]
 CONSEQUENCES: tuple[Consequence, ...] = ("reject", "clear", "flag")
 #: What kind of personal data a column holds; drives masking in quarantine.
-Personal = Literal["hetu", "name", "email", "phone", "oid", "free_text"]
+Personal = Literal["hetu", "name", "email", "phone", "oid", "birth_date", "free_text"]
 
 RAW_PREFIX = "__raw__"
 LINE = "source_line"
@@ -248,11 +250,54 @@ class Table:
             if c.unique
         ]
 
+    def free_text_columns(self) -> list[Column]:
+        """The source's text columns a person types freely into (a campus, a workplace's or an account's name, a
+        city): no personal-data class, no code list, no format, neither the row's key nor a reference."""
+        references = {fk for fk, _, _ in self.foreign_keys}
+        return [
+            c
+            for c in self.columns
+            if self.source_file
+            and c.is_text
+            and c.personal is None
+            and c.code_list is None
+            and c.name not in self.key
+            and c.name not in references
+            and not any(r.pattern is not None or r.allowed is not None for r in c.rules)
+        ]
+
+    def personal_data_rules(self) -> list[Rule]:
+        """No personal data in a free-text column (alone, or split with the text column beside it): the value is
+        cleared, quarantined masked, and the row flows on (a required value cannot be cleared: its column's
+        consequence)."""
+        texts = [c.name for c in self.columns if c.is_text]
+
+        def passes(name: str) -> pl.Expr:
+            at = texts.index(name)
+            beside = [texts[i] for i in (at - 1, at + 1) if 0 <= i < len(texts)]
+            split = [pair_holds_expr(pl.col(a), pl.col(b)) for a, b in ((beside[0], name), (name, beside[-1]))]
+            return ~pl.any_horizontal([holds_expr(pl.col(name)), *split]).fill_null(False)
+
+        return [
+            Rule(
+                id=f"{self.name}.{c.name}.no_personal_data",
+                description=f"{c.source_header or c.name} must hold no personal data (a henkilötunnus, an email "
+                "address, a learner OID or a phone number)",
+                description_fi=f"Sarakkeessa {c.source_header or c.name} ei saa olla henkilötietoja "
+                "(henkilötunnusta, sähköpostiosoitetta, oppijanumeroa tai puhelinnumeroa)",
+                consequence="clear" if c.nullable else c.on_failure,  # (a required value cannot be cleared)
+                passes=(lambda name=c.name: passes(name)),
+                column=c.name,
+            )
+            for c in self.free_text_columns()
+        ]
+
     def all_rules(self) -> list[Rule]:
         """Every rule of this table, in a stable order."""
         column_rules = [r.resolved(c.on_failure) for c in self.columns for r in c.rules]
         row_rules = [r.resolved(self.column(r.column).on_failure if r.column else "reject") for r in self.row_rules]
-        return self.required_rules() + self.type_rules() + self.unique_rules() + column_rules + row_rules
+        generated = self.required_rules() + self.type_rules() + self.unique_rules()
+        return generated + column_rules + row_rules + self.personal_data_rules()
 
     def ingest_rules(self) -> list[Rule]:
         """Rules the reader applies before typing: they need the file, not the values."""

@@ -57,3 +57,43 @@ def test_no_henkilotunnus_survives_wherever_it_stands(around, born, number):
     hetu = f"{born:%d%m%y}{'-' if born.year < 2000 else 'A'}{number:03d}X"
     masked = mask_text(around[:20] + " " + hetu + " " + around[20:])
     assert not HETU.search(unicodedata.normalize("NFKC", masked)) and f"{born:%d%m%y}" not in masked.split()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "010305a901d",  # lower case
+        "010305–901D",  # an en dash
+        "010305\u00ad901D",  # a soft hyphen
+        "010305\u2011901D",  # a non-breaking hyphen
+        "010305 - 901D",  # spaces round the sign
+        "kampus010305-901Dx",  # glued to words
+        "puh.0409254404",
+        "040.691.2109",
+        "040/6912109",
+        "henrik.kari(at)example.fi",
+        "1.2.246.562.24.10000000001",
+    ],
+)
+def test_every_form_people_type_is_masked(text):
+    shown = mask_text(text)
+    assert shown != text and "***" in shown
+    digits = re.sub(r"\D", "", shown)
+    assert len(digits) <= 4 or shown.startswith("1.2.246.562.24.***")  # a few characters to find the row by
+
+
+def test_a_mask_keeps_no_value_whole_whatever_the_column_holds():
+    import polars as pl
+
+    from pipelines.masking import MAX_SHOWN, masked
+
+    def shown(value, personal):
+        return pl.select(masked(pl.lit(value), personal)).item()
+
+    assert shown("080810A9860", "oid") == "***"  # a henkilötunnus typed into Oppijanumero
+    assert shown("1.2.246.562.24.10000000001", "oid") == "1.2.246.562.24.***01"
+    assert shown("henrik.kari(at)example.fi", "email") == "***"  # no @: nothing of it shown
+    assert shown("henrik.kari@example.fi", "email") == "***@example.fi"
+    assert shown("27.11.1979", "birth_date") == "***"
+    long = "x" * (MAX_SHOWN - 5) + " 010305-901D"  # cut at MAX_SHOWN, half of it would pass unmasked
+    assert "010305" not in shown(long, None) and "0103" not in shown(long, None)

@@ -193,6 +193,51 @@ def test_a_row_whose_parent_file_is_unreadable_fails_its_rule(tmp_path, system, 
     assert f"{child}.parent_file_unreadable" in _added(tmp_path, system, child, 2, clean_rows(), unreadable=parent)
 
 
+def _free_text() -> list[tuple[str, str, str]]:
+    return [
+        (system, t.name, c.name)
+        for system, (source, _, _) in SOURCES.items()
+        for t in source.tables
+        for c in t.free_text_columns()
+    ]
+
+
+#: personal data as people type it into a free-text field, and what a steward is shown of it
+PLANTED = ("Soita Matti 131052–308t", "henrik.kari(at)example.fi", "puh.0409254404", "1.2.246.562.24.10000000001")
+
+
+@pytest.mark.parametrize("system, table, column", _free_text())
+@pytest.mark.parametrize("planted", PLANTED)
+def test_personal_data_typed_into_a_free_text_column_fails_its_rule(tmp_path, system, table, column, planted):
+    """The value is taken out (cleared where the column may be empty), the row flows on, and the quarantine shows it
+    masked."""
+    source, clean_rows, _ = SOURCES[system]
+    rows = copy.deepcopy(clean_rows())
+    rows[table][0][column] = planted
+    assert f"{table}.{column}.no_personal_data" in _added(tmp_path, system, table, 2, rows)
+    outcome = _validate(tmp_path / "again", source, rows, SOURCES[system][2])[table]
+    shown = outcome.failures.filter(pl.col("rule_id") == f"{table}.{column}.no_personal_data")["masked_value"][0]
+    assert "***" in shown and "131052" not in shown and "kari" not in shown and "9254404" not in shown
+    if source.by_name[table].column(column).nullable:
+        assert outcome.rows_rejected == 0 and outcome.valid.filter(pl.col(column) == planted).height == 0
+
+
+def test_a_henkilotunnus_split_over_two_free_text_fields_is_found():
+    rows = copy.deepcopy(valid_rows())
+    rows["assessed_units"][0]["unit_code"], rows["assessed_units"][0]["unit_name"] = "131052", "-308T Asennus"
+    found = _validate_rows("student_admin", rows)["assessed_units"].failures
+    assert "assessed_units.unit_name.no_personal_data" in set(found["rule_id"])
+
+
+def _validate_rows(system: str, rows: dict) -> dict:
+    import tempfile
+    from pathlib import Path
+
+    source, _, delimiter = SOURCES[system]
+    with tempfile.TemporaryDirectory() as folder:
+        return _validate(Path(folder), source, rows, delimiter)
+
+
 def test_no_rule_of_any_source_is_without_a_failing_example():
     covered = (
         set(test_rules.CASES)
@@ -203,6 +248,7 @@ def test_no_rule_of_any_source_is_without_a_failing_example():
         covered |= {f"{table}.{kind}" for kind in ("duplicate_line", "malformed_row", "whitespace")}
     for _, child in _tables("child"):
         covered |= {f"{child}.parent_in_quarantine", f"{child}.parent_file_unreadable"}
+    covered |= {f"{table}.{column}.no_personal_data" for _, table, column in _free_text()}
     every = set(student_admin.SOURCE.rule_catalogue()) | set(crm.SOURCE.rule_catalogue())
     assert every - covered == set(), sorted(every - covered)
 

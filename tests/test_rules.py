@@ -170,7 +170,9 @@ def test_every_value_rule_has_a_failing_example():
         for c, _, _ in student_admin.SOURCE.parents
         for rule in (student_admin.SOURCE.parent_rule, student_admin.SOURCE.parent_file_rule)
     }
-    untested = set(student_admin.SOURCE.rule_catalogue()) - set(CASES) - ingest_only - parents
+    # the free-text columns' personal-data rules have theirs in test_rule_catalogue (every column, every form)
+    personal = {r.id for t in student_admin.TABLES for r in t.personal_data_rules()}
+    untested = set(student_admin.SOURCE.rule_catalogue()) - set(CASES) - ingest_only - parents - personal
     # required rules of columns whose emptiness another rule already reports are covered by the generic mechanism
     untested = {r for r in untested if not r.endswith(".required")}
     assert not untested, sorted(untested)

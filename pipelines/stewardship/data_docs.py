@@ -20,7 +20,7 @@ import duckdb
 from pipelines.files import replace_folder
 from pipelines.formats import number
 from schemas.metadata import Table
-from schemas.published_base import EMAIL_PATTERN, HETU_PATTERN
+from schemas.published_base import GX_PATTERNS
 
 SITE = "tiedolla"
 #: rows of a table the suite is run on (spread evenly); larger tables are sampled, and the docs say so
@@ -39,7 +39,7 @@ def expectations(table: Table) -> list:
         if c.unique:
             out.append(e.ExpectColumnValuesToBeUnique(column=c.name))
         if c.is_text:  # no personal data (one expectation for both patterns: GX's cost is per expectation)
-            out.append(e.ExpectColumnValuesToNotMatchRegexList(column=c.name, regex_list=[HETU_PATTERN, EMAIL_PATTERN]))
+            out.append(e.ExpectColumnValuesToNotMatchRegexList(column=c.name, regex_list=list(GX_PATTERNS)))
         for rule in c.rules:
             if rule.allowed is not None:
                 out.append(e.ExpectColumnValuesToBeInSet(column=c.name, value_set=list(rule.allowed)))

@@ -1,0 +1,118 @@
+"""One detector of personal data typed where it does not belong: a henkilötunnus, an email address, a learner OID
+or a phone number, in the forms people type them.
+
+The same patterns serve the rule on every free-text column (the value is cleared and quarantined, masked), masking
+(everything a steward sees) and the release guard (nothing published holds one). A text is first brought to one
+form: NFKC (full-width digits and letters read as ASCII), lower case, every dash, minus and soft or non-breaking
+hyphen as ``-``, every kind of space as a space. The patterns use no look-around, so Python's ``re`` and polars'
+(Rust) regex read them alike.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+import polars as pl
+
+#: characters typed for the henkilötunnus's hyphen: hyphens, dashes, minus signs, soft and non-breaking hyphens
+DASHES = "\u00ad\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d"
+SPACES = "\u00a0\u2007\u202f\u2009\u200a\u3000"
+
+#: a henkilötunnus: birth date, century sign (any letter KOSKI allows, in either case), individual number and check
+#: character; a space may stand on either side of the sign, and nothing needs to separate it from a word
+HETU = r"\d{6} ?[-+a-fu-y] ?\d{3}[0-9a-y]"
+#: an email address, also written with (at), [at] or " at "
+EMAIL = r"[\w.+-]+ ?(?:@|\(at\)|\[at\]|\{at\}| at ) ?[\w-]+(?:\.[\w-]+)*\.[a-z]{2,}"
+#: a learner's OID (oppijanumero): OPH's persons are 1.2.246.562.24.*
+LEARNER_OID = r"1\.2\.246\.562\.24\.\d{6,}"
+#: a Finnish phone number (0 and 8 to 12 more digits) or one with a country code, whatever separates the digits
+PHONE = r"(?:^|[^\d])(?:\+|00)\d{1,3}(?:[ .\-/()]{0,2}\d){6,12}|(?:^|[^\d])0\d(?:[ .\-/()]{0,2}\d){7,11}(?:[^\d]|$)"
+#: long numbers that are no person's: GUIDs (the CRM's ids), hex digests (our pseudonyms), OIDs (a learner's is
+#: found before these go), dates with or without a time; they are blanked before the other patterns look, so that
+#: their digits read as no phone
+NOT_PERSONAL = (
+    r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9a-f]{16,}"
+    r"|1\.2\.246\.562\.\d+\.\d+"
+    r"|\d{1,2}\.\d{1,2}\.\d{2,4}(?: (?:klo )?\d{1,2}[.:]\d{2})?"
+    r"|\d{4}-\d{2}-\d{2}(?:[t ]\d{2}:\d{2}(?::\d{2})?)?"
+)
+
+KINDS = {"hetu": HETU, "email": EMAIL, "learner_oid": LEARNER_OID, "phone": PHONE}
+#: what the blanked text is searched for (a learner OID is searched for in the text as it was)
+AFTER_BLANKING = "|".join(f"(?:{KINDS[k]})" for k in ("hetu", "email", "phone"))
+_COMPILED = {kind: re.compile(pattern) for kind, pattern in KINDS.items()}
+_NOT_PERSONAL = re.compile(NOT_PERSONAL)
+_DASH = re.compile(f"[{DASHES}]")
+_SPACE = re.compile(f"[{SPACES}]")
+
+
+def normal_form(text: str) -> str:
+    """``text`` in the one form the patterns read."""
+    text = unicodedata.normalize("NFKC", text).lower()
+    return _SPACE.sub(" ", _DASH.sub("-", text))
+
+
+def found(text: str | None) -> list[tuple[str, int, int]]:
+    """Each personal datum in ``text``: (kind, start, end) in :func:`normal_form` of it."""
+    if not text:
+        return []
+    normal = normal_form(text)
+    blanked = _NOT_PERSONAL.sub(lambda m: "#" * len(m.group(0)), normal)  # (the same length: spans stay put)
+    spans = []
+    for kind, pattern in _COMPILED.items():
+        for m in pattern.finditer(normal if kind == "learner_oid" else blanked):
+            start, end = m.span()
+            if kind == "phone":  # (the pattern takes the characters around the digits too)
+                start += not (normal[start].isdigit() or normal[start] == "+")
+                end -= not normal[end - 1].isdigit()
+            spans.append((kind, start, end))
+    return sorted(spans, key=lambda s: s[1])
+
+
+def holds(text: str | None) -> bool:
+    return bool(found(text))
+
+
+def _holds_each(values: pl.Series) -> pl.Series:
+    """:func:`holds` of each value, looked at once per distinct value (a column of millions has a few thousand)."""
+    distinct = values.unique().drop_nulls()
+    flagged = distinct.filter(pl.Series([holds(v) for v in distinct], dtype=pl.Boolean))
+    return values.is_in(flagged.implode())
+
+
+def holds_expr(value: pl.Expr) -> pl.Expr:
+    """Whether each text of a column holds personal data (null for null)."""
+    return value.map_batches(_holds_each, return_dtype=pl.Boolean, is_elementwise=True)
+
+
+#: a henkilötunnus split over two fields: the first ends with its six birth digits (and perhaps the sign), the
+#: second begins with the rest, so two ids side by side (``OO-100000-1``, ``100042``) are no henkilötunnus
+_SPLIT_FIRST = re.compile(r"(?:^|\D)\d{6} ?[-+a-fu-y]? ?$")
+_SPLIT_SECOND = re.compile(r"^ ?[-+a-fu-y]? ?\d{3}[0-9a-y](?:[^0-9a-z]|$)")
+#: the characters a henkilötunnus split over two fields ends the first with and begins the second with
+_SPLIT_END, _SPLIT_START = set("0123456789-+ " + DASHES + SPACES), set("0123456789-+ abcdefuvwxyABCDEFUVWXY" + DASHES)
+
+
+def _split_each(pairs: pl.Series) -> pl.Series:
+    first, second = (pairs.struct.field(n).fill_null("") for n in pairs.struct.fields)
+    maybe = first.str.slice(-1).is_in(list(_SPLIT_END)) & second.str.slice(0, 1).is_in(list(_SPLIT_START))
+    candidates = pl.DataFrame({"a": first, "b": second}).filter(maybe).unique()
+    flagged = {
+        (a, b)
+        for a, b in candidates.iter_rows()
+        if _SPLIT_FIRST.search(normal_form(a)) and _SPLIT_SECOND.match(normal_form(b)) and holds(a + b)
+    }
+    hits = pl.DataFrame(sorted(flagged), schema={"a": pl.Utf8, "b": pl.Utf8}, orient="row").with_columns(
+        pl.lit(True).alias("split")
+    )
+    found_in = pl.DataFrame({"a": first, "b": second}).join(hits, on=["a", "b"], how="left", maintain_order="left")
+    return found_in["split"].fill_null(False).alias(pairs.name)
+
+
+def pair_holds_expr(first: pl.Expr, second: pl.Expr) -> pl.Expr:
+    """Whether two adjacent columns hold personal data between them that neither holds alone (a henkilötunnus
+    split over two fields)."""
+    return pl.struct(first.alias("first"), second.alias("second")).map_batches(
+        _split_each, return_dtype=pl.Boolean, is_elementwise=True
+    )

@@ -1,0 +1,79 @@
+"""The one detector of personal data (schemas/personal_data.py): every form people type, and no id of a thing."""
+
+import unicodedata
+
+import polars as pl
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from schemas.personal_data import DASHES, holds, holds_expr
+
+FULL_WIDTH = str.maketrans({chr(c): chr(c + 0xFEE0) for c in range(0x21, 0x7F)})
+
+
+@given(
+    born=st.dates(),
+    number=st.integers(2, 899),
+    check=st.sampled_from("0123456789ABCDEFHJKLMNPRSTUVWXY"),
+    dash=st.sampled_from("-" + DASHES),
+    spaced=st.booleans(),
+    lower=st.booleans(),
+    wide=st.booleans(),
+    before=st.sampled_from(["", "kampus", "Kotikunta: ", "x", "(", "Soita Matille "]),
+    after=st.sampled_from(["", "x", " kiitos", ")", ", puh."]),
+)
+def test_a_henkilotunnus_is_found_in_every_form_it_is_typed(
+    born, number, check, dash, spaced, lower, wide, before, after
+):
+    sign = dash if born.year < 2000 else "A"
+    gap = " " if spaced else ""
+    hetu = f"{born:%d%m%y}{gap}{sign}{gap}{number:03d}{check}"
+    hetu = hetu.lower() if lower else hetu
+    hetu = hetu.translate(FULL_WIDTH) if wide else hetu
+    text = before + hetu + after
+    assert holds(text), text
+    assert pl.select(holds_expr(pl.lit(text))).item() is True
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "henrik.kari@example.fi",
+        "henrik.kari(at)example.fi",
+        "HENRIK.KARI [at] EXAMPLE.FI",
+        "puh.0409254404",
+        "040.691.2109",
+        "040/6912109",
+        "040-691 2109",
+        "+358 40 691 2109",
+        "0046 8 123 456 78",
+        "1.2.246.562.24.10000000001",
+    ],
+)
+def test_emails_phones_and_learner_oids_are_found(text):
+    assert holds(text) and pl.select(holds_expr(pl.lit(text))).item() is True
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Kouvolan kampus",
+        "0112038-9",  # a Y-tunnus
+        "FI01120389",
+        "2026-11-20",
+        "2026-11-20T08:15:00Z",
+        "20.11.2026",
+        "02.03.2024 14.00",
+        "1.2.246.562.10.0412345678",  # an organisation's OID
+        "1.2.246.562.15.10012345678",  # a study right's OID
+        "3f2a0412-3456-7890-abcd-0412345678ab",  # a CRM id
+        "9f86d081884c7d659a2feaa0c55ad015",  # a pseudonym
+        "OO-100000-1",
+        "Opiskelijavuodet 1 234 567",
+        "45100 Kouvola",
+        unicodedata.normalize("NFD", "Sähkö-Äänekoski Oy"),
+    ],
+)
+def test_ids_of_things_dates_and_amounts_are_no_personal_data(text):
+    assert not holds(text) and pl.select(holds_expr(pl.lit(text))).item() is False
