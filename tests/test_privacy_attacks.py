@@ -140,3 +140,17 @@ def test_personal_data_planted_in_every_free_text_column_reaches_no_published_ta
         assert not [n for n in needles if n in text], path
         read += 1
     assert read > 20
+
+
+def test_a_warehouse_path_with_a_quote_breaks_no_sql(tmp_path):
+    """Every SQL we write takes a path as a quoted literal: a run (Data Docs, the dashboard and the database
+    included) and a diff into a folder named O'Brien work."""
+    from tests.conftest import run_cli
+    from tests.landing import valid_crm_rows, valid_rows, write_landing
+
+    root = tmp_path / "O'Brien"
+    write_landing(root / "landing", valid_rows(), crm_rows=valid_crm_rows())
+    for _ in range(2):
+        result = run_cli("run", "--landing", str(root / "landing"), "--warehouse", str(root / "wh"))
+        assert result.returncode == 0, result.stderr
+    assert run_cli("diff", "--warehouse", str(root / "wh")).returncode == 0

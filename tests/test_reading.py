@@ -122,3 +122,19 @@ def test_a_header_only_file_reads_as_no_rows_and_says_so(tmp_path):
     raw = read_export_file(path, TARGETS)
     assert raw.problem is None and raw.frame.height == 0
     assert raw.notices == ["tavoitteet.csv: the file has its header row but no rows: is the export complete?"]
+
+
+def test_a_pipe_named_like_an_export_is_refused_at_once_not_waited_on(tmp_path):
+    """A FIFO in place of opiskelijat.csv: opening it for reading would wait for a writer forever (holding the run's
+    lock); it is refused as not a regular file, in a second."""
+    import threading
+
+    path = _students(tmp_path)
+    path.unlink()
+    os.mkfifo(path)
+    outcome = {}
+    reader = threading.Thread(target=lambda: outcome.update(raw=read_export_file(path, STUDENTS)), daemon=True)
+    reader.start()
+    reader.join(timeout=30)  # (a guard against the hang itself: the refusal takes milliseconds)
+    assert not reader.is_alive(), "the reader waits on the pipe"
+    assert outcome["raw"].frame is None and "not a regular file" in str(outcome["raw"].problem)

@@ -23,6 +23,7 @@ from dagster import (
 from pipelines.assets.published import SYSTEM
 from pipelines.assets.student_years import CALCULATION
 from pipelines.assets.validated import QUALITY_GATE
+from pipelines.files import sql_literal
 from pipelines.marts.student_years import MEASURES, RIGHT, Calculation
 from pipelines.publishing.star import study_right_keys
 from pipelines.resources import LandingArea, WarehouseResource
@@ -128,8 +129,9 @@ def fact_adds_up_to_the_calculation(
     staged = _staged_or_published(context, warehouse, "fact_student_year_month")
     con = duckdb.connect()  # (DuckDB sums the ten million rows from the file without loading them)
     try:
-        summed = con.sql(f"""SELECT study_right_key, {", ".join(f'sum("{m}") AS "fact_{m}"' for m in MEASURES)}
-                             FROM read_parquet('{staged}', hive_partitioning = false) GROUP BY study_right_key""").pl()
+        sums = ", ".join(f'sum("{m}") AS "fact_{m}"' for m in MEASURES)
+        source = f"read_parquet({sql_literal(Path(staged))}, hive_partitioning = false)"
+        summed = con.sql(f"SELECT study_right_key, {sums} FROM {source} GROUP BY study_right_key").pl()
     finally:
         con.close()
     if summed.height == 0:

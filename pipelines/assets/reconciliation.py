@@ -17,7 +17,7 @@ from pipelines.ingestion.spreadsheet import KoskiReport, read_koski_report
 from pipelines.marts.reconciliation import Reconciliation, likely_causes, place_in_oppilaitos, reconcile
 from pipelines.marts.student_year_history import TABLES, complete_history, unreadable
 from pipelines.marts.student_years import per_study_right
-from pipelines.masking import mask_shapes, mask_text
+from pipelines.masking import mask_keys, mask_shapes, mask_text
 from pipelines.quarantine import quarantine_rows
 from pipelines.resources import LandingArea, WarehouseResource
 from pipelines.validation import FAILURE_SCHEMA, PERSON_ID, TableOutcome
@@ -99,7 +99,7 @@ def _failures(rec: Reconciliation, owners: pl.DataFrame, run_id: str) -> pl.Data
         pl.lit(TABLE).alias("table"),
         pl.lit(rec.report.file).alias("source_file"),
         pl.col("koski_row").alias(LINE),
-        key.alias("record_key"),
+        mask_keys(key).alias("record_key"),
         "rule_id",
         pl.lit("warning").alias("severity"),
         pl.lit("flag").alias("consequence"),

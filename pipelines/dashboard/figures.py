@@ -9,6 +9,8 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.files import sql_literal
+
 
 @dataclass
 class Figures:
@@ -42,7 +44,7 @@ def read_figures(version: Path) -> Figures:
     con = duckdb.connect()
     try:
         for table in version.glob("*.parquet"):
-            source = f"read_parquet('{table.as_posix()}', hive_partitioning = false)"
+            source = f"read_parquet({sql_literal(table)}, hive_partitioning = false)"
             con.execute(f"CREATE VIEW {table.stem} AS SELECT * FROM {source}")
         year = {"year": as_of.year, "as_of": as_of}
         forecast = _rows(

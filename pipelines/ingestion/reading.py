@@ -162,7 +162,8 @@ def opened_export(path: Path, max_bytes: int | None = None):
     regular file with one name (a symbolic or hard link to a file elsewhere is refused), within the size limit.
     Everything after reads this descriptor, never the path again, so a file swapped in between is never read."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0))
+        # (O_NONBLOCK: a pipe named like an export would otherwise hold the run, and its lock, until a writer came)
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError:
         raise FileProblem(path.name, "the file is missing from the export folder") from None
     except OSError as err:

@@ -17,6 +17,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from pipelines.files import sql_literal
 from pipelines.publishing.labels import labelled
 from schemas.codes import ANNULLED_STATUS, DROPOUT_STATUSES, ENDING_STATUSES, NETWORK_INDICATORS, SUPPRESS_BELOW_PERSONS
 from schemas.network import BENCHMARK
@@ -44,12 +45,8 @@ class Member:
     is_stale: bool = False
 
 
-def _quoted(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def _in(values) -> str:
-    return ", ".join(_quoted(v) for v in sorted(values))
+    return ", ".join(sql_literal(v) for v in sorted(values))
 
 
 #: per provider, year and indicator: (funding breakdown, value, persons); every date is cut at the provider's as-of
@@ -228,8 +225,8 @@ def mart_network_benchmark(members: list[Member]) -> pl.DataFrame:
         )
         for table in READS:
             parts = [
-                f"SELECT {_quoted(m.provider_id)} AS provider, * "
-                f"FROM read_parquet({_quoted((m.release / f'{table}.parquet').as_posix())}, hive_partitioning = false)"
+                f"SELECT {sql_literal(m.provider_id)} AS provider, * "
+                f"FROM read_parquet({sql_literal(m.release / f'{table}.parquet')}, hive_partitioning = false)"
                 for m in members
             ]
             con.execute(f"CREATE VIEW {table} AS " + " UNION ALL BY NAME ".join(parts))

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.files import sql_literal
 from schemas.published import BY_NAME
 
 
@@ -27,7 +28,7 @@ class TableChange:
 
 
 def _read(path: Path) -> str:
-    return f"read_parquet('{path.as_posix()}', hive_partitioning = false)"
+    return f"read_parquet({sql_literal(path)}, hive_partitioning = false)"
 
 
 def table_changes(before: Path, after: Path) -> list[TableChange]:

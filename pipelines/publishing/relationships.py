@@ -8,6 +8,7 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.files import sql_literal
 from schemas import published
 from schemas.published_base import references
 
@@ -21,7 +22,8 @@ def violations(tables: dict[str, Path]) -> list[str]:
     con = duckdb.connect()
     try:
         for name, path in tables.items():
-            con.execute(f"""CREATE VIEW "{name}" AS SELECT * FROM read_parquet('{path}', hive_partitioning = false)""")
+            source = f"read_parquet({sql_literal(Path(path))}, hive_partitioning = false)"
+            con.execute(f'CREATE VIEW "{name}" AS SELECT * FROM {source}')
         found = []
         for table in published.TABLES:
             if table.name not in tables:

@@ -39,7 +39,7 @@ import polars as pl
 import pyarrow.parquet as pq
 
 from pipelines import failpoints
-from pipelines.files import atomic_write, atomic_write_bytes, atomic_write_json, write_parquet
+from pipelines.files import atomic_write, atomic_write_bytes, atomic_write_json, sql_literal, write_parquet
 from pipelines.publishing.pseudonyms import DEMO_KEY, KeyProblem, fingerprint
 from schemas.fields import FIELDS
 from schemas.network import BENCHMARK
@@ -93,7 +93,13 @@ class Warehouse:
         return self.root / "published"
 
     def staging(self, run_id: str) -> Path:
-        return self.root / ".staging" / run_id
+        """``.staging/<run>``: the set a run builds, the owner's only until it is switched in (a refused run's stays
+        for its re-execution)."""
+        staging = self.root / ".staging"
+        if not staging.exists():
+            staging.mkdir(parents=True, exist_ok=True)
+            os.chmod(staging, 0o700)
+        return staging / run_id
 
     def quarantine(self, table: str) -> Path:
         return self.root / "quarantine" / f"{table}.parquet"
@@ -114,10 +120,13 @@ class Warehouse:
 
     @contextlib.contextmanager
     def lock(self, name: str = "run", wait_seconds: float = 0.0):
-        """Hold ``<warehouse>/.<name>.lock`` (an OS lock: released even when the process is killed)."""
+        """Hold ``<warehouse>/.<name>.lock`` (an OS lock: released even when the process is killed). Whoever writes
+        the warehouse holds it, so from here on nothing this process creates is writable by others, whatever the
+        umask it was started with (under umask 000 folders were 0777 and the lock 0666)."""
+        os.umask(os.umask(0) | 0o022)
         self.root.mkdir(parents=True, exist_ok=True)
         path = self.root / f".{name}.lock"
-        with open(path, "a+", encoding="utf-8") as handle:
+        with open(os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600), "a+", encoding="utf-8") as handle:
             deadline = time.monotonic() + wait_seconds
             while True:
                 try:
@@ -388,12 +397,11 @@ def _write_database(version: Path) -> None:
         con = duckdb.connect(str(tmp))
         try:
             con.execute("SET enable_progress_bar = false")
-            first = "'{}' AS provider, ".format(provider.replace("'", "''")) if provider else ""
+            first = f"{sql_literal(provider)} AS provider, " if provider else ""
             for table in sorted(version.glob("*.parquet")):
-                path = table.as_posix().replace("'", "''")
                 con.execute(
                     f'CREATE TABLE "{table.stem}" AS SELECT {first}* '
-                    f"FROM read_parquet('{path}', hive_partitioning = false)"
+                    f"FROM read_parquet({sql_literal(table)}, hive_partitioning = false)"
                 )
                 _declare(con, table.stem, provider)
         finally:
@@ -403,10 +411,6 @@ def _write_database(version: Path) -> None:
     os.chmod(version / DATABASE, 0o444)  # (published: read, never written; a tool that asks to write is told no)
 
 
-def _quoted(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def _declare(con: duckdb.DuckDBPyConnection, name: str, provider: str | None) -> None:
     """The table's and each column's description from its declaration, as DuckDB comments a BI tool shows; its
     primary key and required columns as constraints (checked before the release; DuckDB cannot add a foreign key
@@ -414,14 +418,14 @@ def _declare(con: duckdb.DuckDBPyConnection, name: str, provider: str | None) ->
     table = DECLARED.get(name)
     if table is None:
         return
-    con.execute(f'COMMENT ON TABLE "{name}" IS {_quoted(f"{table.description} Grain: {table.grain}")}')
+    con.execute(f'COMMENT ON TABLE "{name}" IS {sql_literal(f"{table.description} Grain: {table.grain}")}')
     present = {r[0] for r in con.execute(f'DESCRIBE "{name}"').fetchall()}
     for column in (c for c in table.columns if c.name in present):
-        con.execute(f'COMMENT ON COLUMN "{name}"."{column.name}" IS {_quoted(column.description)}')
+        con.execute(f'COMMENT ON COLUMN "{name}"."{column.name}" IS {sql_literal(column.description)}')
         if not column.nullable:
             con.execute(f'ALTER TABLE "{name}" ALTER COLUMN "{column.name}" SET NOT NULL')
     if provider:
-        con.execute(f'COMMENT ON COLUMN "{name}".provider IS {_quoted(FIELDS[("provider", None)].description)}')
+        con.execute(f'COMMENT ON COLUMN "{name}".provider IS {sql_literal(FIELDS[("provider", None)].description)}')
     if table.key and set(table.key) <= present:
         keys = ", ".join(f'"{k}"' for k in (("provider",) if provider else ()) + table.key)
         if all(not table.column(k).nullable for k in table.key):

@@ -11,17 +11,13 @@ from __future__ import annotations
 
 import csv
 import io
-import re
-import unicodedata
 from pathlib import Path
 
 import polars as pl
 
 from pipelines.files import atomic_write_bytes
+from pipelines.formats import neutralised
 
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-#: a formula start (ASCII or full-width) after a list separator or a line break and spaces, inside a value
-INNER_FORMULA = re.compile(r"([,;\t\r\n]\s*)(?=[=+\-@＝＋－＠])")
 HEADERS = {
     "fi": ["Tiedosto", "Rivi", "Tietue", "Sarake", "Sääntö", "Kuvaus", "Arvo (peitetty)", "Tila", "Ensin havaittu"],
     "en": ["File", "Line", "Record", "Column", "Rule", "Description", "Value (masked)", "Status", "First seen"],
@@ -31,16 +27,6 @@ STATUS_WORDS = {
     "fi": {"new": "uusi", "open": "avoin", "waived": "poikkeusluvalla", "resolved": "korjattu"},
     "en": {"new": "new", "open": "open", "waived": "waived", "resolved": "resolved"},
 }
-
-
-def neutralised(value) -> str:
-    text = "" if value is None else str(value)
-    if INNER_FORMULA.search(text):
-        text = INNER_FORMULA.sub(r"\1'", text)
-    first = text.lstrip(" \u00a0\u3000")[:1]  # (the first character after spaces, as a spreadsheet reads it:
-    if text.startswith(FORMULA_START) or unicodedata.normalize("NFKC", first).startswith(FORMULA_START):  # ＝ is =)
-        return "'" + text
-    return text
 
 
 def correction_list(history: pl.DataFrame, system: str, run_id: str, language: str = "fi") -> bytes:

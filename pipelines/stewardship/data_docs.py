@@ -17,7 +17,7 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines.files import replace_folder
+from pipelines.files import replace_folder, sql_literal
 from pipelines.formats import number
 from schemas.metadata import Table
 from schemas.published_base import GX_PATTERNS
@@ -57,8 +57,7 @@ def _evenly(path: Path, max_rows: int):
     checks see every row)."""
     con = duckdb.connect()
     try:
-        quoted = path.as_posix().replace("'", "''")
-        source = f"read_parquet('{quoted}', file_row_number = true, hive_partitioning = false)"
+        source = f"read_parquet({sql_literal(path)}, file_row_number = true, hive_partitioning = false)"
         rows = con.sql(f"SELECT count(*) FROM {source}").fetchall()[0][0]
         step = max(1, -(-rows // max_rows))  # every step-th row
         frame = (
