@@ -443,7 +443,7 @@ def _run_member(landing: Path, warehouse: Path, key: bytes, provider: str, name:
     target = warehouse / provider_folder(provider)
     print(f"\nprovider {provider} ({name}): {landing / provider} -> {target}", file=sys.stderr)
     try:
-        Warehouse(target).check_key(provider_key(key, provider), options["rotate_key"])
+        Warehouse(target).check_key(provider_key(key, provider), options["rotate_key"], given=key)
         _check_landing(landing / provider, options["as_of"], options["site_config"])
     except (KeyProblem, UsageError) as err:
         print(f"tiedolla: {provider}: {err}", file=sys.stderr)
@@ -780,7 +780,7 @@ def _key_of(wh, key: bytes) -> bytes:
     if provider:
         derived = provider_key(key, provider)
         try:
-            wh.check_key(derived)
+            wh.check_key(derived, given=key)
             return derived
         except KeyProblem:
             pass  # (perhaps the provider's own key was given)
@@ -871,6 +871,13 @@ def cmd_docs(args) -> int:
         return 1 if stale else 0
     for name in docs.write():
         print(f"updated docs/architecture/{name}")
+    return 0
+
+
+def cmd_key(args) -> int:
+    from pipelines.publishing.pseudonyms import new_key
+
+    print(new_key())
     return 0
 
 
@@ -1127,6 +1134,9 @@ def parser() -> argparse.ArgumentParser:
     doc = sub.add_parser("docs", help="regenerate docs/architecture/ from the schemas")
     doc.add_argument("--check", action="store_true", help="only report stale pages (exit 1 if any)")
     doc.set_defaults(func=cmd_docs)
+    k = sub.add_parser("key", help="a new pseudonym key for a warehouse (keep it outside the warehouse)")
+    k.add_argument("action", choices=["new"], help="new: print 256 random bits as hex")
+    k.set_defaults(func=cmd_key)
     return p
 
 

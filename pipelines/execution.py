@@ -9,6 +9,7 @@ never all in memory at once.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import secrets
 import tempfile
 from collections.abc import Iterator
@@ -28,6 +29,7 @@ from pipelines.assets.validated import QUALITY_GATE, QUARANTINE_SUMMARY
 from pipelines.definitions import PIPELINE_JOB, make_definitions
 from pipelines.ingestion.landing import Landing
 from pipelines.progress import progress_logger
+from pipelines.publishing.pseudonyms import KEY_FILE_VARIABLE, KEY_VARIABLE
 from pipelines.run_storage import PARTITION_TAG
 from pipelines.validation import TableOutcome
 from schemas.metadata import Source
@@ -72,7 +74,12 @@ def execute(
     asset_selection: list[AssetKey] | None = None, provider: str | None = None, **arguments
 ) -> Iterator[JobExecutionResult]:
     """Execute the job of :func:`pipeline_job` ``(**arguments)``: only ``asset_selection`` when given, and in a
-    network the ``provider``'s partition. Yields Dagster's result (an output can be loaded inside the block)."""
+    network the ``provider``'s partition. Yields Dagster's result (an output can be loaded inside the block).
+
+    The pseudonym key is not one of the job's arguments: those are stored with the run (on disk, when steps run in
+    processes of their own), so the key reaches the steps through this process's environment, which they inherit.
+    """
+    key = arguments.pop("pseudonym_key", None)
     job = build_reconstructable_job(__name__, pipeline_job.__name__, reconstructable_kwargs=arguments)
     options = dict(
         run_config=RUN_CONFIG,
@@ -81,12 +88,28 @@ def execute(
         tags={PARTITION_TAG: provider} if provider else None,
     )
     with ExitStack() as stack:
+        if key is not None:
+            stack.enter_context(_key_in_environment(key))
         if arguments.get("parallel_steps", 1) == 1:
             instance = DagsterInstance.ephemeral()
         else:  # steps in processes of their own report through an instance on disk: this run's own, removed after
             instance = DagsterInstance.local_temp(tempdir=stack.enter_context(tempfile.TemporaryDirectory()))
         with execute_job(job, instance, **options) as result:
             yield result
+
+
+@contextmanager
+def _key_in_environment(key: str) -> Iterator[None]:
+    """``key`` as the environment's pseudonym key while the block runs (a key file named there stands aside)."""
+    saved = {name: os.environ.pop(name, None) for name in (KEY_VARIABLE, KEY_FILE_VARIABLE)}
+    os.environ[KEY_VARIABLE] = key
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            os.environ.pop(name, None)
+            if value is not None:
+                os.environ[name] = value
 
 
 class NotValidated(Exception):

@@ -119,8 +119,7 @@ class WarehouseResource(ConfigurableResource):
 
     def key(self) -> bytes:
         """The pseudonym key: given, or from the environment (never from the warehouse); the warehouse's own key."""
-        key = pseudonym_key(self.pseudonym_key, keep_away_from=(Path(self.path),))
-        if self._provider:
-            key = provider_key(key, self._provider)
-        self.open().check_key(key, self.rotate_key)
+        given = pseudonym_key(self.pseudonym_key, keep_away_from=(Path(self.path),))
+        key = provider_key(given, self._provider) if self._provider else given
+        self.open().check_key(key, self.rotate_key, given)
         return key

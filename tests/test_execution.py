@@ -81,3 +81,29 @@ def test_a_long_loop_reports_its_progress_a_few_times_a_minute_not_at_every_turn
     every("a")
     every("b")
     assert heard[-2:] == ["a", "b"]
+
+
+def test_the_pseudonym_key_is_not_one_of_the_arguments_dagster_stores_with_a_run(monkeypatch):
+    """A run's job arguments are stored with the run (on disk when steps run in processes of their own): the key
+    reaches the steps through the environment instead, and only while the run lasts."""
+    import os
+
+    import pipelines.execution as execution
+    from pipelines.publishing.pseudonyms import KEY_VARIABLE
+
+    seen = {}
+
+    class Stop(Exception):
+        pass
+
+    def job_built(module, name, reconstructable_kwargs):
+        seen.update(arguments=dict(reconstructable_kwargs), environment=os.environ.get(KEY_VARIABLE))
+        raise Stop
+
+    monkeypatch.setattr(execution, "build_reconstructable_job", job_built)
+    monkeypatch.setenv(KEY_VARIABLE, "the-caller's-own")
+    with pytest.raises(Stop):
+        with execution.execute(landing="l", warehouse="w", pseudonym_key="k" * 40, parallel_steps=2):
+            pass
+    assert "pseudonym_key" not in seen["arguments"] and "k" * 40 not in repr(seen["arguments"])
+    assert os.environ[KEY_VARIABLE] == "the-caller's-own"  # restored after the run

@@ -322,9 +322,9 @@ def test_a_weak_demo_or_different_key_is_refused_and_a_rotation_is_explicit(tmp_
     write_landing(tmp_path / "landing", crm_rows=valid_crm_rows())
     warehouse = tmp_path / "wh"
     args = ("run", "--landing", str(tmp_path / "landing"), "--warehouse", str(warehouse))
-    for weak in ("aaaaaaaaaaaaaaaaaaaaaaaa", "abababababababababababab", "0123012301230123"):
+    for weak in ("aaaaaaaaaaaaaaaaaaaaaaaa", "abababababababababababab", "tiedolla-avain-2026!!"):
         refused = run_cli(*args, key=weak, env=fast_env)
-        assert refused.returncode == 2 and "too predictable" in refused.stderr, weak
+        assert refused.returncode == 2 and "too easy to guess" in refused.stderr, weak
     demo = run_cli(*args, key=DEMO_KEY, env=fast_env)
     assert demo.returncode == 2 and "demo key is public" in demo.stderr
     assert not (warehouse / "published").exists()

@@ -55,17 +55,36 @@ def test_the_key_comes_from_the_argument_the_file_or_the_environment_and_a_weak_
         pseudonym_key(key_file=str(key_file), keep_away_from=(tmp_path,))
     with pytest.raises(KeyProblem, match="cannot read"):
         pseudonym_key(key_file=str(tmp_path / "missing.txt"))
-    with pytest.raises(KeyProblem, match=r"too short \(15 characters, at least 16\)"):
-        pseudonym_key("a1b2c3d4e5f6a7b")
-    assert pseudonym_key("0123456789abcdef")  # 16 characters and 64 bits: just enough
-    with pytest.raises(KeyProblem, match=r"too predictable \(about 32 bits; at least 64\)"):
+    with pytest.raises(KeyProblem, match=r"too short \(19 characters, at least 20\)"):
+        pseudonym_key("a1b2c3d4e5f6a7b8c9d")
+    with pytest.raises(KeyProblem, match=r"too easy to guess \(about \d+ bits by zxcvbn's estimate; at least 64\)"):
         pseudonym_key("abababababababababababababababab")
 
 
-def test_key_bits_is_the_shannon_entropy_of_the_characters_times_the_length():
-    assert key_bits("aaaaaaaa") == 0
-    assert key_bits("abababab") == pytest.approx(8.0)  # 1 bit per character
-    assert key_bits("0123456789abcdef") == pytest.approx(64.0)  # 4 bits per character
+@pytest.mark.parametrize(
+    "weak",
+    [
+        "abcdefghijklmnopqrst",  # a sequence
+        "0123456789abcdef0123",  # sequences, repeated
+        "tiedolla-avain-2026!",  # the project's name, "key" in Finnish and a year
+        "Kouvola-salasana-2026",
+        "aaaaaaaaaaaaaaaaaaaaaaaa",
+    ],
+)
+def test_a_key_an_attacker_would_guess_first_is_refused_whatever_its_length(weak):
+    assert key_bits(weak) < 64
+    with pytest.raises(KeyProblem, match="too easy to guess"):
+        pseudonym_key(weak)
+
+
+def test_a_new_key_passes_and_a_key_with_a_stray_space_does_not():
+    from pipelines.publishing.pseudonyms import DEMO_KEY, new_key
+
+    key = new_key()
+    assert len(key) == 64 and key_bits(key) >= 64 and pseudonym_key(key) == key.encode()
+    for stray in (DEMO_KEY + " ", " " + key, key + "\n"):
+        with pytest.raises(KeyProblem, match="begins or ends with a space"):
+            pseudonym_key(stray)
 
 
 def _release(
@@ -171,3 +190,19 @@ def test_the_warehouse_refuses_another_key_unless_rotating_and_the_demo_key_outs
     assert [v["version"] for v in wh.versions()] == ["run2"]  # the version made with the old key is gone
     with pytest.raises(KeyProblem):
         wh.check_key(KEY)
+
+
+def test_the_demo_key_given_to_a_network_is_refused_outside_the_network_demo(tmp_path):
+    """A provider's key is derived from the network's: the demo key was only looked for in the derived key, so a real
+    network warehouse published with the public demo key through Dagster."""
+    from pipelines.publishing.pseudonyms import DEMO_KEY, provider_key
+    from pipelines.publishing.warehouse import DEMO_MARK, Warehouse, provider_folder
+
+    provider = "1.2.246.562.10.90000000001"
+    given = DEMO_KEY.encode()
+    member = Warehouse(tmp_path / "network" / provider_folder(provider))
+    with pytest.raises(KeyProblem, match="demo key is public"):
+        member.check_key(provider_key(given, provider), given=given)
+    (tmp_path / "network").mkdir(exist_ok=True)
+    (tmp_path / "network" / DEMO_MARK).touch()  # `tiedolla demo --network` made it
+    member.check_key(provider_key(given, provider), given=given)

@@ -190,7 +190,7 @@ def test_rollback_restores_an_earlier_version(tiny_landing, good_warehouse, tmp_
 
 def test_run_without_a_key_refuses_and_says_how(tiny_landing, tmp_path):
     result = _run("run", "--landing", str(tiny_landing), "--warehouse", str(tmp_path / "wh"), key=None)
-    assert result.returncode == 2 and "TIEDOLLA_PSEUDONYM_KEY" in result.stderr and "secrets.token_hex" in result.stderr
+    assert result.returncode == 2 and "TIEDOLLA_PSEUDONYM_KEY" in result.stderr and "tiedolla key new" in result.stderr
     assert not (tmp_path / "wh" / "published").exists()
     short = _run("run", "--landing", str(tiny_landing), "--warehouse", str(tmp_path / "wh"), key="short")
     assert short.returncode == 2 and "too short" in short.stderr

@@ -6,7 +6,7 @@ import hashlib
 import hmac
 import math
 import os
-from collections import Counter
+import secrets
 from pathlib import Path
 
 import polars as pl
@@ -37,15 +37,16 @@ def provider_key(key: bytes, provider: str) -> bytes:
 
 KEY_VARIABLE = "TIEDOLLA_PSEUDONYM_KEY"
 KEY_FILE_VARIABLE = "TIEDOLLA_PSEUDONYM_KEY_FILE"
-MIN_KEY_LENGTH = 16
-#: a key must carry at least this much (Shannon entropy of its characters × its length): `aaaa…` carries none
+MIN_KEY_LENGTH = 20
+#: a key must take at least this much guessing by zxcvbn's estimate (dictionary words, sequences like
+#: ``abcdef…`` or ``0123…``, keyboard patterns and years cost an attacker little, whatever their length)
 MIN_KEY_BITS = 64
 #: the key `tiedolla demo` uses: public, so it works only for a warehouse that `tiedolla demo` made
 DEMO_KEY = "DEMO-KEY-not-secret-only-for-synthetic-demo-data"
 HOW_TO = (
     f"set {KEY_VARIABLE} to a long random secret, or {KEY_FILE_VARIABLE} (or --pseudonym-key-file) to a "
     "file holding one, kept outside the warehouse and the landing folder, e.g. "
-    f"`export {KEY_VARIABLE}=$(python3 -c 'import secrets; print(secrets.token_hex(32))')`"
+    f"`export {KEY_VARIABLE}=$(tiedolla key new)`"
 )
 
 
@@ -70,19 +71,42 @@ def pseudonym_key(
     key = explicit if explicit is not None else os.environ.get(KEY_VARIABLE)
     if not key:
         raise KeyProblem(f"no pseudonym key: {HOW_TO}")
+    if key != key.strip():
+        raise KeyProblem(
+            "the pseudonym key begins or ends with a space or a line break (a stray character in the variable or "
+            f"the file?): give the key exactly; {HOW_TO}"
+        )
+    if key == DEMO_KEY:
+        return key.encode()  # (public: the warehouse takes it only where `tiedolla demo` made it, Warehouse.check_key)
     if len(key) < MIN_KEY_LENGTH:
         raise KeyProblem(f"the pseudonym key is too short ({len(key)} characters, at least {MIN_KEY_LENGTH}): {HOW_TO}")
     if key_bits(key) < MIN_KEY_BITS:
         raise KeyProblem(
-            f"the pseudonym key is too predictable (about {key_bits(key):.0f} bits; at least {MIN_KEY_BITS}): {HOW_TO}"
+            f"the pseudonym key is too easy to guess (about {key_bits(key):.0f} bits by zxcvbn's estimate; at least "
+            f"{MIN_KEY_BITS}): {HOW_TO}"
         )
     return key.encode()
 
 
 def key_bits(key: str) -> float:
-    """A rough measure of how much guessing a key takes: its characters' Shannon entropy times its length."""
-    counts = Counter(key)
-    return sum(n * math.log2(len(key) / n) for n in counts.values())  # (0 for one repeated character, not -0)
+    """How much guessing a key takes, in bits, by zxcvbn's estimate (the well-kept password-strength library: it
+    knows words, names, sequences, repeats, keyboard walks and dates, not just the characters' spread)."""
+    from zxcvbn import zxcvbn
+
+    return zxcvbn(key[:100], user_inputs=GUESSABLE_WORDS)["guesses_log10"] * math.log2(10)  # (100: zxcvbn's pace)
+
+
+#: words an attacker of this warehouse tries first (zxcvbn's dictionaries are English): ours, and Finnish ones
+GUESSABLE_WORDS = [
+    *("tiedolla", "tiedolla johtaminen", "koski", "primus", "opiskelija", "opiskelijat", "oppilaitos", "demo"),
+    *("avain", "salasana", "salainen", "pseudonyymi", "testi", "tunnus", "koulutus", "ammattiopisto", "kouvola"),
+    *("key", "secret", "pseudonym", "warehouse", "test", "password"),
+]
+
+
+def new_key() -> str:
+    """A key for a new warehouse: 256 random bits (``tiedolla key new``)."""
+    return secrets.token_hex(32)
 
 
 def fingerprint(key: bytes) -> str:

@@ -162,10 +162,14 @@ class Warehouse:
         return stale
 
     # ---- the pseudonym key ------------------------------------------------------
-    def check_key(self, key: bytes, rotate: bool = False) -> None:
+    def check_key(self, key: bytes, rotate: bool = False, given: bytes | None = None) -> None:
         """Refuse a key that would silently change every pseudonym: not the one this warehouse's versions were made
-        with (unless the run rotates the key on purpose), or the public demo key outside a demo warehouse."""
-        if key.decode() == DEMO_KEY and not (self.root / DEMO_MARK).exists():
+        with (unless the run rotates the key on purpose), or the public demo key outside a demo warehouse.
+        ``given``: the key the run was given, where ``key`` is a network provider's key derived from it (the demo
+        key, given to a network, is refused outside the network demo too)."""
+        home = self.root.parent if provider_of(self.root) else self.root  # (a network's provider: the network's)
+        demo = DEMO_KEY.encode() in (key, given)
+        if demo and not ((self.root / DEMO_MARK).exists() or (home / DEMO_MARK).exists()):
             raise KeyProblem(
                 f"the demo key is public and works only for a warehouse made by `tiedolla demo`; {self.root} "
                 "needs a secret key of its own"
