@@ -26,9 +26,8 @@ def _own() -> dict[str, dict[str, str]]:
     return out
 
 
-#: field name → code → Finnish label
-LABELS: dict[str, dict[str, str]] = {
-    **_own(),
+#: each field's national or CRM code list (our own labels are added to them: ``muu`` where a value was suppressed)
+_LISTS: dict[str, dict[str, str]] = {
     "mother_tongue": _named("languages"),
     "home_municipality": _named("municipalities"),
     "study_right_type": _named("study_right_types"),
@@ -40,6 +39,10 @@ LABELS: dict[str, dict[str, str]] = {
     "level": _option_set("level"),
     "active_partnership_level": _option_set("level"),
     "indicator": {code: row["label_fi"] for code, row in NETWORK_INDICATORS.items()},
+}
+#: field name → code → Finnish label
+LABELS: dict[str, dict[str, str]] = {
+    name: {**_LISTS.get(name, {}), **_own().get(name, {})} for name in sorted({*_LISTS, *_own()})
 }
 
 

@@ -258,8 +258,34 @@ FIELDS = _catalogue(
         pl.Utf8,
         "Keyed pseudonym of the student (HMAC-SHA256 of the student number).",
     ),
-    Field("birth_year", pl.Int64, "Year of birth."),
-    Field("sex", pl.Utf8, "male / female.", code_list="male, female"),
+    Field(
+        "age_band",
+        pl.Utf8,
+        "Age at the as-of date in bands (alle 18, 18–19, 20–24, 25–29, 30–39, 40–49, 50+); muu where the "
+        "student's combination of age, sex, mother tongue and municipality would be held by fewer than 5 students.",
+    ),
+    Field(
+        "sex",
+        pl.Utf8,
+        "male / female; empty where even without a municipality, a mother tongue and an age band fewer than 5 "
+        "students would share it.",
+        code_list="male, female",
+    ),
+    Field(
+        "mother_tongue",
+        pl.Utf8,
+        "Mother tongue, ISO 639-1; muu where fewer than 5 students would share the combination with it.",
+        code_list="ISO 639-1",
+        variant="dim_student",
+    ),
+    Field(
+        "home_municipality",
+        pl.Utf8,
+        "Home municipality code (Statistics Finland); muu where fewer than 5 students would share the combination "
+        "with it (the first value given up).",
+        code_list="kunta (Statistics Finland)",
+        variant="dim_student",
+    ),
     Field("has_warnings", pl.Boolean, "The source row had a warning (see quarantine)."),
     Field("qualification_key", pl.Int64, "Key to dim_qualification."),
     Field("qualification_name", pl.Utf8, "Name in Finnish."),

@@ -50,10 +50,10 @@ DIM_STUDENT = published_table(
                 ),
             ),
         ),
-        column("birth_year"),
+        column("age_band"),
         column("sex"),
-        column("mother_tongue"),
-        column("home_municipality"),
+        column("mother_tongue", variant="dim_student"),
+        column("home_municipality", variant="dim_student"),
     ),
 )
 

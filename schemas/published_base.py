@@ -16,8 +16,10 @@ from schemas.fields import column
 from schemas.metadata import Column, Rule, Table, range_rule
 from schemas.personal_data import EMAIL, HETU, LEARNER_OID, holds_expr
 
-#: what Great Expectations looks for in every published text (on the text as it is: GX cannot normalise it first)
-GX_PATTERNS = (f"(?i){HETU}", f"(?i){EMAIL}", LEARNER_OID)
+#: what Great Expectations looks for in every published text (on the text as it is: GX cannot normalise it, nor blank
+#: our hex pseudonyms first, so a henkilötunnus must stand apart from letters and digits, or a key's
+#: ``…123456b789c…`` would read as one)
+GX_PATTERNS = (f"(?i)(?<![0-9a-z]){HETU}(?![0-9a-z])", f"(?i){EMAIL}", LEARNER_OID)
 
 
 def surrogate_key(name: str, meaning: str | None = None) -> Column:

@@ -12,10 +12,11 @@ import datetime as dt
 import duckdb
 import polars as pl
 
+from pipelines.publishing.generalise import k_anonymous
 from pipelines.publishing.labels import labelled
 from pipelines.publishing.pseudonyms import pseudonymise
 from schemas import published
-from schemas.codes import ANNULLED_STATUS, ENDING_STATUSES, QUALIFICATIONS, SEX_CODES, reference
+from schemas.codes import ANNULLED_STATUS, ENDING_STATUSES, QUALIFICATIONS, SEX_CODES, SUPPRESS_BELOW_PERSONS, reference
 from schemas.identifiers import business_id_normalised
 
 
@@ -57,12 +58,30 @@ def with_study_right_keys(frame: pl.DataFrame, key: bytes) -> pl.DataFrame:
     return frame.with_columns(study_right_keys(frame["study_right_id"], key))
 
 
-def dim_student(students: pl.DataFrame, key: bytes) -> pl.DataFrame:
+#: (lowest age, band) from the oldest: the age bands dim_student publishes instead of a birth year
+AGE_BANDS = ((50, "50+"), (40, "40–49"), (30, "30–39"), (25, "25–29"), (20, "20–24"), (18, "18–19"), (0, "alle 18"))
+#: dim_student's quasi-identifiers, the most telling first (the first given up where a combination is rare)
+QUASI_IDENTIFIERS = ["home_municipality", "mother_tongue", "age_band", "sex"]
+
+
+def _age_band(birth_date: pl.Expr, as_of: dt.date) -> pl.Expr:
+    age = (pl.lit(as_of.year) - birth_date.dt.year()) - (
+        (birth_date.dt.month() * 100 + birth_date.dt.day()) > as_of.month * 100 + as_of.day
+    ).cast(pl.Int32)
+    band = pl.lit(None, pl.Utf8)
+    for lowest, name in reversed(AGE_BANDS):
+        band = pl.when(age >= lowest).then(pl.lit(name)).otherwise(band)
+    return band
+
+
+def dim_student(students: pl.DataFrame, key: bytes, as_of: dt.date) -> pl.DataFrame:
+    """Students by their keyed pseudonym, with only coarse quasi-identifiers (an age band, not a birth date), and
+    those published k-anonymous: no combination of them is held by fewer than ``SUPPRESS_BELOW_PERSONS`` students."""
     frame = with_student_keys(students, key).with_columns(
-        pl.col("birth_date").dt.year().alias("birth_year"),
+        _age_band(pl.col("birth_date"), as_of).alias("age_band"),
         pl.col("sex").replace_strict(SEX_CODES, default=None).alias("sex"),
     )
-    return conform(frame, "dim_student")
+    return conform(k_anonymous(frame, QUASI_IDENTIFIERS, SUPPRESS_BELOW_PERSONS), "dim_student")
 
 
 def dim_qualification() -> pl.DataFrame:
