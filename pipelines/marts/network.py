@@ -4,8 +4,9 @@ Grain: one row per provider, calendar year, indicator and funding breakdown. The
 from each provider's published release (its pseudonymised tables: no person crosses provider lines, only the
 figures do). Every provider gets a row for every indicator of every year from its first student-year to its as-of
 year; a figure describing fewer than ``SUPPRESS_BELOW_PERSONS`` persons (none at all included) is suppressed: not
-shown, and left out of the network's median, quartiles and ranks. The indicators and their direction are in
-``schemas/reference/network_indicators.csv``.
+shown, and left out of the network's median, quartiles and ranks; and where a provider's ``all`` minus its
+published funding codes would give the suppressed codes back, more codes are suppressed with them (complementary
+suppression). The indicators and their direction are in ``schemas/reference/network_indicators.csv``.
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ def _in(values) -> str:
 
 
 #: per provider, year and indicator: (funding breakdown, value, persons); every date is cut at the provider's as-of
+#: each provider's figures per cell, suppressed under ``SUPPRESS_BELOW_PERSONS`` persons
 FIGURES = f"""
 WITH years AS (
     SELECT m.provider, unnest(range(min(s.year), year(any_value(m.as_of)) + 1)) AS year
@@ -169,8 +171,13 @@ shown AS (
            round(f.value, 6) AS value, f.persons
     FROM cells c JOIN indicators i USING (indicator)
     LEFT JOIN figures f USING (provider, year, indicator, funding_breakdown)
-),
-distribution AS (
+)
+SELECT * FROM shown
+"""
+
+#: the network's distribution beside each provider's figures (``shown``, once the complementary suppression is done)
+NETWORK = """
+WITH distribution AS (
     SELECT year, indicator, funding_breakdown, count(value) AS network_providers,
            round(quantile_cont(value, 0.25), 6) AS network_q1, round(median(value), 6) AS network_median,
            round(quantile_cont(value, 0.75), 6) AS network_q3
@@ -188,6 +195,28 @@ FROM shown s JOIN members m USING (provider)
 LEFT JOIN distribution d USING (year, indicator, funding_breakdown)
 ORDER BY provider, year, indicator, funding_breakdown
 """
+
+
+#: the cells that add up to a provider's ``all`` (its funding codes)
+_GROUP = ["provider", "year", "indicator"]
+
+
+def complementary_suppression(shown: pl.DataFrame) -> pl.DataFrame:
+    """Suppress more funding-code cells where the suppressed ones could be worked back by subtraction: a provider's
+    ``all`` minus its published codes gave 1.04 student-years for three persons. Where the suppressed codes of a
+    provider's year describe some persons but fewer than ``SUPPRESS_BELOW_PERSONS``, its smallest published codes
+    are suppressed too, until what ``all`` minus the published codes describes is that many persons or more."""
+    code = pl.col("funding_breakdown") != "all"
+    published = code & ~pl.col("is_suppressed")
+    persons = pl.col("persons").fill_null(0)
+    hidden = pl.when(code & pl.col("is_suppressed")).then(persons).otherwise(0).sum().over(_GROUP)
+    before = pl.when(published).then(persons).otherwise(0).cum_sum() - pl.when(published).then(persons).otherwise(0)
+    needed = (hidden > 0) & (hidden < SUPPRESS_BELOW_PERSONS)
+    return shown.sort([*_GROUP, "persons", "funding_breakdown"], nulls_last=True).with_columns(
+        (
+            pl.col("is_suppressed") | (published & needed & (hidden + before.over(_GROUP) < SUPPRESS_BELOW_PERSONS))
+        ).alias("is_suppressed")
+    )
 
 
 def mart_network_benchmark(members: list[Member]) -> pl.DataFrame:
@@ -230,7 +259,8 @@ def mart_network_benchmark(members: list[Member]) -> pl.DataFrame:
                 for m in members
             ]
             con.execute(f"CREATE VIEW {table} AS " + " UNION ALL BY NAME ".join(parts))
-        figures = labelled(con.sql(FIGURES).pl(), BENCHMARK)
+        con.register("shown", complementary_suppression(con.sql(FIGURES).pl()).to_arrow())
+        figures = labelled(con.sql(NETWORK).pl(), BENCHMARK)
         return figures.select(pl.col(c.name).cast(c.dtype) for c in BENCHMARK.columns)
     finally:
         con.close()
