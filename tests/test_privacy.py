@@ -309,7 +309,12 @@ def test_forget_a_crm_contact_by_contact_id(tmp_path, fast_env):
 def test_forget_needs_the_key_that_made_the_pseudonyms(run_with_a_quarantined_student):
     _, warehouse, _ = run_with_a_quarantined_student
     wrong = run_cli(
-        "forget", "--warehouse", str(warehouse), "--student-number", "1001", key="a-different-key-0123456789abcdef"
+        "forget",
+        "--warehouse",
+        str(warehouse),
+        "--student-number",
+        "1001",
+        key="f3b1c2d4e5a6978812ab34cd56ef7890a1b2c3d4",
     )
     assert wrong.returncode == 2 and "not the one that made the pseudonyms" in wrong.stderr
     assert ("students", 2) in _quarantined_lines(warehouse)
