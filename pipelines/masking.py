@@ -38,7 +38,11 @@ def _masked(kind: str, text: str) -> str:
         return HIDDEN + "@" + domain
     if kind == "learner_oid":
         return "1.2.246.562.24." + HIDDEN + text[-2:]
-    return HIDDEN + re.sub(r"\D", "", text)[-2:]  # a phone number
+    return _mask_phone(text)
+
+
+def _mask_phone(text: str) -> str:
+    return HIDDEN + re.sub(r"\D", "", text)[-2:]
 
 
 def mask_text(text: str | None) -> str | None:
@@ -62,7 +66,7 @@ def mask_text(text: str | None) -> str | None:
 
 def mask_key(text: str | None) -> str | None:
     """A record's key as a steward sees it: whole when it is an id, and when personal data was typed into it only
-    the masks of that (the rest may be a name: ``Matti Virtanen 131052-308T`` shows ``*******308T``)."""
+    the masks of that (the rest may be a name: ``Matti Virtanen 131052-9085`` shows ``*******9085``)."""
     if text is None:
         return None
     spans = found(text)
@@ -104,7 +108,7 @@ CLASS_MASKS = {
     "hetu": mask_hetu,
     "name": lambda v: v[:1] + HIDDEN,
     "email": _mask_email,
-    "phone": lambda v: HIDDEN + re.sub(r"\D", "", v)[-2:],
+    "phone": _mask_phone,
     "oid": _mask_oid,
     "birth_date": lambda v: HIDDEN,
     "free_text": lambda v: HIDDEN,

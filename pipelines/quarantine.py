@@ -7,8 +7,6 @@ number or contact id and the key) without the quarantine ever holding the id its
 
 from __future__ import annotations
 
-import hashlib
-
 import polars as pl
 
 from pipelines.files import write_parquet
@@ -53,14 +51,13 @@ def _per_unreadable_file(failures: pl.DataFrame) -> pl.DataFrame:
     lines = waiting[LINE]
     rows = f"{number(lines.n_unique())} {{}} ({{}} {lines.min()}–{lines.max()})"
     first = waiting.sort(LINE).head(1)
-    about = f"{first['rule_id'][0]}|{first['source_file'][0]}"
     one = first.with_columns(
         pl.lit(None, pl.Utf8).alias("record_key"),
         pl.lit(None, pl.Utf8).alias("masked_value"),
         pl.lit(None, pl.Utf8).alias(PERSON_ID),
         (pl.col("message") + pl.lit(": " + rows.format("rows", "lines"))).alias("message"),
         (pl.col("message_fi") + pl.lit(": " + rows.format("riviä", "rivit"))).alias("message_fi"),
-        pl.lit(hashlib.sha256(about.encode()).hexdigest()[:24]).alias("failure_id"),
+        pl.concat_str("rule_id", "source_file", separator="|").alias("failure_id"),  # (keyed with the rest)
     )
     return pl.concat([failures.filter(~unchecked), one])
 

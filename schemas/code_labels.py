@@ -41,8 +41,9 @@ _LISTS: dict[str, dict[str, str]] = {
     "indicator": {code: row["label_fi"] for code, row in NETWORK_INDICATORS.items()},
 }
 #: field name → code → Finnish label
+_OWN = _own()
 LABELS: dict[str, dict[str, str]] = {
-    name: {**_LISTS.get(name, {}), **_own().get(name, {})} for name in sorted({*_LISTS, *_own()})
+    name: {**_LISTS.get(name, {}), **_OWN.get(name, {})} for name in sorted({*_LISTS, *_OWN})
 }
 
 

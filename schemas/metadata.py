@@ -274,8 +274,8 @@ class Table:
 
         def passes(name: str) -> pl.Expr:
             at = texts.index(name)
-            beside = [texts[i] for i in (at - 1, at + 1) if 0 <= i < len(texts)]
-            split = [pair_holds_expr(pl.col(a), pl.col(b)) for a, b in ((beside[0], name), (name, beside[-1]))]
+            pairs = [texts[i : i + 2] for i in (at - 1, at) if 0 <= i and i + 1 < len(texts)]  # (before, after)
+            split = [pair_holds_expr(pl.col(a), pl.col(b)) for a, b in pairs]
             return ~pl.any_horizontal([holds_expr(pl.col(name)), *split]).fill_null(False)
 
         return [

@@ -4,8 +4,7 @@ or a phone number, in the forms people type them.
 The same patterns serve the rule on every free-text column (the value is cleared and quarantined, masked), masking
 (everything a steward sees) and the release guard (nothing published holds one). A text is first brought to one
 form: NFKC (full-width digits and letters read as ASCII), lower case, every dash, minus and soft or non-breaking
-hyphen as ``-``, every kind of space as a space. The patterns use no look-around, so Python's ``re`` and polars'
-(Rust) regex read them alike.
+hyphen as ``-``, every kind of space as a space. A column is looked at once per distinct value.
 """
 
 from __future__ import annotations
@@ -39,8 +38,6 @@ NOT_PERSONAL = (
 )
 
 KINDS = {"hetu": HETU, "email": EMAIL, "learner_oid": LEARNER_OID, "phone": PHONE}
-#: what the blanked text is searched for (a learner OID is searched for in the text as it was)
-AFTER_BLANKING = "|".join(f"(?:{KINDS[k]})" for k in ("hetu", "email", "phone"))
 _COMPILED = {kind: re.compile(pattern) for kind, pattern in KINDS.items()}
 _NOT_PERSONAL = re.compile(NOT_PERSONAL)
 _DASH = re.compile(f"[{DASHES}]")
@@ -96,8 +93,9 @@ _SPLIT_END, _SPLIT_START = set("0123456789-+ " + DASHES + SPACES), set("01234567
 
 def _split_each(pairs: pl.Series) -> pl.Series:
     first, second = (pairs.struct.field(n).fill_null("") for n in pairs.struct.fields)
+    both = pl.DataFrame({"a": first, "b": second})
     maybe = first.str.slice(-1).is_in(list(_SPLIT_END)) & second.str.slice(0, 1).is_in(list(_SPLIT_START))
-    candidates = pl.DataFrame({"a": first, "b": second}).filter(maybe).unique()
+    candidates = both.filter(maybe).unique()
     flagged = {
         (a, b)
         for a, b in candidates.iter_rows()
@@ -106,13 +104,13 @@ def _split_each(pairs: pl.Series) -> pl.Series:
     hits = pl.DataFrame(sorted(flagged), schema={"a": pl.Utf8, "b": pl.Utf8}, orient="row").with_columns(
         pl.lit(True).alias("split")
     )
-    found_in = pl.DataFrame({"a": first, "b": second}).join(hits, on=["a", "b"], how="left", maintain_order="left")
+    found_in = both.join(hits, on=["a", "b"], how="left", maintain_order="left")
     return found_in["split"].fill_null(False).alias(pairs.name)
 
 
 def pair_holds_expr(first: pl.Expr, second: pl.Expr) -> pl.Expr:
-    """Whether two adjacent columns hold personal data between them that neither holds alone (a henkilötunnus
-    split over two fields)."""
+    """Whether two adjacent columns hold a henkilötunnus split between them: the first ends with its birth digits,
+    the second begins with the rest."""
     return pl.struct(first.alias("first"), second.alias("second")).map_batches(
         _split_each, return_dtype=pl.Boolean, is_elementwise=True
     )

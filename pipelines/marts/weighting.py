@@ -28,12 +28,11 @@ def fact_weighted_student_year_month(
     unknown = groups.join(weights, on="cost_group", how="anti")
     if unknown.height:
         raise ValueError(f"cost-group configuration: group(s) {sorted(set(unknown['cost_group']))} have no weight")
-    in_order = {"maintain_order": "left"}  # the monthly fact's order (study right, month, funding code): no re-sort
     frame = (
         fact_student_year_month.lazy()
-        .join(dim_qualification.lazy().select("qualification_key", "koulutus_code"), on="qualification_key", **in_order)
-        .join(groups.lazy(), on="koulutus_code", **in_order)
-        .join(weights.lazy(), on="cost_group", **in_order)
+        .join(dim_qualification.lazy().select("qualification_key", "koulutus_code"), on="qualification_key")
+        .join(groups.lazy(), on="koulutus_code")
+        .join(weights.lazy(), on="cost_group")
         .with_columns((pl.col("student_years_current") * pl.col("weight")).alias("weighted_student_years_current"))
     )
     return conform(frame.collect(), "fact_weighted_student_year_month")
