@@ -716,31 +716,26 @@ def cmd_backtest(args) -> int:
     return 0
 
 
-def _student_numbers_of(landing_path: str, hetus: list[str]) -> list[str]:
-    """The student numbers the newest export gives these henkilötunnus."""
-    import polars as pl
-
-    from pipelines.ingestion.folder import read_table
-    from schemas import student_admin
-
-    raw = read_table(_opened(landing_path), student_admin.STUDENTS)
-    if raw.problem:
-        raise UsageError(f"cannot look up henkilötunnus: {raw.problem}")
-    wanted = {h.strip().upper() for h in hetus}
-    found = raw.frame.filter(pl.col("hetu").str.strip_chars().str.to_uppercase().is_in(sorted(wanted)))
-    return sorted(set(found["student_number"].str.strip_chars().to_list()))
-
-
 def cmd_forget(args) -> int:
+    from pipelines.forgetting import LookupProblem, Request, forget, with_landing
     from pipelines.publishing.pseudonyms import KeyProblem, pseudonym_key
     from pipelines.publishing.warehouse import Warehouse, WarehouseBusy
 
     if args.hetu and not args.landing:
-        raise UsageError("--hetu needs --landing: the student number is looked up in the newest export")
-    students = list(args.student_number or []) + (_student_numbers_of(args.landing, args.hetu) if args.hetu else [])
-    contacts = list(args.contact_id or [])
-    if not students and not contacts:
-        raise UsageError("name someone: --student-number, --hetu (with --landing) or --contact-id")
+        raise UsageError("--hetu needs --landing: the student number is looked up in its exports")
+    request = Request(
+        tuple(args.student_number or ()),
+        tuple(args.hetu or ()),
+        tuple(args.study_right or ()),
+        tuple(args.contact_id or ()),
+    )
+    people = sum(map(len, (request.student_numbers, request.hetus, request.study_rights, request.contacts)))
+    if not people:
+        raise UsageError("name someone: --student-number, --hetu (with --landing), --study-right or --contact-id")
+    try:
+        request = with_landing(request, _opened(args.landing)) if args.landing else request
+    except LookupProblem as err:
+        raise UsageError(str(err)) from None
     wh = Warehouse(Path(args.warehouse))
     try:
         key = pseudonym_key(key_file=args.pseudonym_key_file, keep_away_from=(Path(args.warehouse),))
@@ -749,21 +744,20 @@ def cmd_forget(args) -> int:
         raise UsageError(str(err)) from None
     try:
         with wh.lock("run", wait_seconds=args.wait):
-            removed = _forget_everywhere(wh, key, students, contacts)
+            removed = forget(wh, key, request)
     except WarehouseBusy as err:
         print(f"tiedolla: {err}", file=sys.stderr)
         return BUSY
-    people = len(students) + len(contacts)
     if not removed:
         print(
             f"tiedolla: nothing about {'this person' if people == 1 else 'these people'} was found in "
-            f"{wh.root}: check the {'student number' if students else 'contact id'} (a student number as the "
+            f"{wh.root}: check the {'contact id' if request.contacts else 'student number'} (an id as the "
             "export writes it, e.g. without spaces); the key is the warehouse's own",
             file=sys.stderr,
         )
         return 1
     print(
-        f"removed {sum(removed.values())} row(s) about {people} person(s):"
+        f"removed {sum(removed.values())} row(s) or file(s) about {people} person(s):"
         + "".join(f"\n  {place}: {n}" for place, n in sorted(removed.items()))
     )
     print("Delete or correct them in the source system too: the next run reads what the export holds.", file=sys.stderr)
@@ -786,41 +780,6 @@ def _key_of(wh, key: bytes) -> bytes:
             pass  # (perhaps the provider's own key was given)
     wh.check_key(key)
     return key
-
-
-def _forget_everywhere(wh, key: bytes, students: list[str], contacts: list[str]) -> dict[str, int]:
-    """Every trace of these people in the warehouse: quarantine and failure history (their malformed and duplicate
-    lines included), every kept published version, the steps' stored values, and the steward report's examples
-    and correction lists (rewritten without them); returns what was removed where."""
-    import polars as pl
-
-    from pipelines.assets.reports import CORRECTED_SYSTEMS
-    from pipelines.publishing.star import student_keys
-    from pipelines.quarantine import forget
-    from pipelines.stewardship.corrections import write_correction_lists
-    from pipelines.stewardship.failure_history import history_path, runs_path
-    from pipelines.stewardship.steward_report import forget_examples
-    from schemas import crm, student_admin
-
-    removed, failure_ids = {}, set()
-    for source, ids in ((student_admin.SOURCE, students), (crm.SOURCE, contacts)):
-        if ids:
-            rows, failures = forget(wh, source, ids, key)
-            removed.update(rows)
-            failure_ids |= failures
-    if students:
-        removed.update(wh.forget_students(student_keys(pl.Series(students, dtype=pl.Utf8), key).to_list()))
-    storage = wh.root / ".dagster" / "storage"
-    if storage.exists():
-        shutil.rmtree(storage)
-        removed["run storage (every step's stored values)"] = 1
-    steward = wh.root / "reports" / "steward"
-    if failure_ids and steward.is_dir():
-        removed["reports/steward/index.html, index.en.html (example rows)"] = forget_examples(steward, failure_ids)
-        if runs_path(wh.root).exists():
-            latest = pl.read_parquet(runs_path(wh.root)).sort("recorded_at")["run_id"][-1]
-            write_correction_lists(pl.read_parquet(history_path(wh.root)), CORRECTED_SYSTEMS, latest, steward)
-    return {place: n for place, n in removed.items() if n}
 
 
 def cmd_waive(args) -> int:
@@ -1100,7 +1059,16 @@ def parser() -> argparse.ArgumentParser:
     )
     f.add_argument("--student-number", action="append", help="a student's number (repeatable)")
     f.add_argument("--hetu", action="append", help="a henkilötunnus, looked up in --landing (repeatable)")
-    f.add_argument("--landing", help="landing folder whose newest export maps --hetu to student numbers")
+    f.add_argument(
+        "--study-right",
+        action="append",
+        help="a local study-right id (repeatable): one whose student number was mistyped is linked to no one",
+    )
+    f.add_argument(
+        "--landing",
+        help="landing folder whose exports (every one of them) give each --hetu its student numbers and each "
+        "student number its study rights",
+    )
     f.add_argument("--contact-id", action="append", help="a CRM contactid (repeatable)")
     f.add_argument(
         "--pseudonym-key-file",

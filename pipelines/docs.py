@@ -104,8 +104,9 @@ def _er_diagram() -> str:
 LAYERS = (
     ("pipelines.cli", "the command line: parses arguments, takes the warehouse lock, runs the job"),
     (
-        "pipelines.execution",
-        "runs the job through Dagster's public API: the whole pipeline, or the validated tables a command needs",
+        "pipelines.execution | pipelines.forgetting",
+        "runs the job through Dagster's public API: the whole pipeline, or the validated tables a command needs; "
+        "a data-subject request: the person found by every link, removed from every place",
     ),
     ("pipelines.definitions | pipelines.progress", "the one Dagster `Definitions` object; the run's progress log"),
     ("pipelines.assets", "Dagster assets and asset checks, grouped by domain: thin, they call the layers below"),
@@ -117,7 +118,7 @@ LAYERS = (
     ("pipelines.run_storage", "the IO manager: values between steps, apart per partition"),
     (
         "pipelines.quarantine | pipelines.docs | pipelines.demo_data",
-        "quarantine files and `forget`; these pages; the synthetic demo exports",
+        "quarantine files (and a person's rows in them); these pages; the synthetic demo exports",
     ),
     (
         "pipelines.stewardship | pipelines.dashboard",

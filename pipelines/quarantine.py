@@ -7,6 +7,8 @@ number or contact id and the key) without the quarantine ever holding the id its
 
 from __future__ import annotations
 
+import re
+
 import polars as pl
 
 from pipelines.files import write_parquet
@@ -62,21 +64,48 @@ def _per_unreadable_file(failures: pl.DataFrame) -> pl.DataFrame:
     return pl.concat([failures.filter(~unchecked), one])
 
 
-def forget(warehouse: Warehouse, source: Source, ids: list[str], key: bytes) -> tuple[dict[str, int], set[str]]:
-    """Remove every quarantine and failure-history row about these people (malformed and duplicate lines
-    included); returns rows removed per file and the failure ids removed."""
+def id_pattern(ids: list[str]) -> str:
+    """A regular expression for text that holds one of ``ids`` as a whole token (``100034`` in ``OO-100034-2-X``,
+    not in ``1000345``): how a row whose link to its person is broken (a mistyped student number, a child row of a
+    mistyped study right) is still found by what its line says."""
+    alternatives = "|".join(re.escape(i) for i in sorted(set(ids)))
+    return f"(?i)(?:^|[^0-9a-z])(?:{alternatives})(?:$|[^0-9a-z])"
+
+
+def holds_id(column: str, ids: list[str]) -> pl.Expr:
+    return pl.col(column).str.contains(id_pattern(ids)).fill_null(False) if ids else pl.lit(False)
+
+
+def forget(
+    warehouse: Warehouse,
+    source: Source,
+    ids: list[str],
+    key: bytes,
+    linked: list[str] = (),
+    systems: tuple[str, ...] = (),
+) -> tuple[dict[str, int], pl.DataFrame]:
+    """Remove every quarantine and failure-history row about these people: by their pseudonym (malformed and
+    duplicate lines included), and by a record key of ``source`` or ``systems`` (which share its ids) that is, or
+    holds, one of ``ids`` or ``linked`` (the person's study rights), so that history kept under an earlier key and
+    rows whose person link is broken go too. Returns rows removed per file and the removed rows' failure id, table
+    and record key."""
     wanted = person_keys(ids, key, source)
-    removed, failure_ids = {}, set()
+    removed, found = {}, []
     # every quarantine file, KOSKI's differences included: a person's key is the same in all of them (and differs
     # between source systems, so a student number never matches a CRM contact)
     files = sorted(warehouse.quarantine(source.tables[0].name).parent.glob("*.parquet"))
+    about = pl.col(PERSON_KEY).is_in(wanted).fill_null(False) | pl.col("source_system").is_in(
+        [source.system, *systems]
+    ) & holds_id("record_key", [*ids, *linked])
     for path in [*files, history_path(warehouse.root)]:
         if not path.exists():
             continue
         rows = pl.read_parquet(path)
-        about = pl.col(PERSON_KEY).is_in(wanted).fill_null(False)
-        if rows.filter(about).height:
-            failure_ids |= set(rows.filter(about)["failure_id"].drop_nulls())
+        gone = rows.filter(about)
+        if gone.height:
+            found.append(gone.select("failure_id", "table", "record_key"))
             write_parquet(rows.filter(~about), path, private=True)
-            removed[f"{path.parent.name}/{path.stem}"] = rows.filter(about).height
-    return removed, failure_ids
+            removed[f"{path.parent.name}/{path.stem}"] = gone.height
+    if not found:
+        return removed, pl.DataFrame(schema={"failure_id": pl.Utf8, "table": pl.Utf8, "record_key": pl.Utf8})
+    return removed, pl.concat(found)

@@ -13,6 +13,7 @@ They live in ``pipelines/config/waivers.yaml`` (named by ``waivers:`` in site.ya
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -87,9 +88,25 @@ def add_waiver(path: Path, entry: dict, rules: set[str], today: dt.date) -> Waiv
     existing = load_waivers(config, rules)
     if any((w.rule, w.source_key) == (waiver.rule, waiver.source_key) for w in existing):
         raise WaiverError(f"the new waiver: {waiver.rule} for {waiver.source_key} is already waived in {path}")
-    entries = [{**asdict(w), "expires": w.expires.isoformat()} for w in [*existing, waiver]]
+    _write(path, [{**asdict(w), "expires": w.expires.isoformat()} for w in [*existing, waiver]])
+    return waiver
+
+
+def _write(path: Path, entries: list[dict]) -> None:
     text = "# Waivers: see pipelines/waivers.py; add one with `tiedolla waive`.\n" + yaml.safe_dump(
         {"waivers": entries}, allow_unicode=True, sort_keys=False
     )
     atomic_write_bytes(path, text.encode("utf-8"), private=True)
-    return waiver
+
+
+def forget_waivers(path: Path, about: Callable[[str], bool]) -> int:
+    """Remove the waivers whose record key is about a forgotten person (``about(source_key)``), rewriting the file
+    atomically; returns how many were removed. A waiver names its record by the source's own id."""
+    if not path.exists():
+        return 0
+    config = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    entries = config.get("waivers") or []
+    kept = [e for e in entries if not about(str((e or {}).get("source_key") or "").strip())]
+    if len(kept) != len(entries):
+        _write(path, kept)
+    return len(entries) - len(kept)

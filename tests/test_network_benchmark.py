@@ -397,9 +397,14 @@ def test_forget_in_a_providers_folder_takes_the_networks_key_and_touches_no_othe
         return set(pl.read_parquet(copy / f"provider={pid}" / "published" / "dim_student.parquet")["student_key"])
 
     assert all(keys[pid] in students(pid) for pid in ids)
+    storage = copy / ".dagster" / "storage"  # as runs the Dagster UI started leave it: each provider's values apart
+    for pid in ids[:2]:
+        (storage / f"partition={pid}" / "student_admin_typed").mkdir(parents=True)
     result = run_cli("forget", "--warehouse", str(copy / f"provider={ids[0]}"), "--student-number", number)
     assert result.returncode == 0, result.stderr
     assert keys[ids[0]] not in students(ids[0])
+    assert not (storage / f"partition={ids[0]}").exists() and (storage / f"partition={ids[1]}").exists()
+    assert f"run storage .dagster/storage/partition={ids[0]}: 1" in result.stdout
     assert keys[ids[1]] in students(ids[1]) and keys[ids[2]] in students(ids[2])  # another controller's student
     wrong = run_cli(
         "forget", "--warehouse", str(copy / f"provider={ids[1]}"), "--student-number", number, key=TEST_KEY[::-1]

@@ -324,9 +324,12 @@ def test_a_weak_demo_or_different_key_is_refused_and_a_rotation_is_explicit(tmp_
     from pipelines.publishing.pseudonyms import DEMO_KEY
     from pipelines.publishing.warehouse import Warehouse
 
-    write_landing(tmp_path / "landing", crm_rows=valid_crm_rows())
+    rows = copy.deepcopy(valid_rows())
+    rows["students"][0]["sex"] = "2"  # a failure about 1001, kept in the failure history
+    write_landing(tmp_path / "landing", rows, crm_rows=valid_crm_rows())
     warehouse = tmp_path / "wh"
     args = ("run", "--landing", str(tmp_path / "landing"), "--warehouse", str(warehouse))
+    history = warehouse / "stewardship" / "failure_history.parquet"
     for weak in ("aaaaaaaaaaaaaaaaaaaaaaaa", "abababababababababababab", "tiedolla-avain-2026!!"):
         refused = run_cli(*args, key=weak, env=fast_env)
         assert refused.returncode == 2 and "too easy to guess" in refused.stderr, weak
@@ -337,6 +340,7 @@ def test_a_weak_demo_or_different_key_is_refused_and_a_rotation_is_explicit(tmp_
     assert run_cli(*args, env=fast_env).returncode == 0
     before = Warehouse(warehouse).current_version()
     students = set(pl.read_parquet(warehouse / "published" / "dim_student.parquet")["student_key"])
+    old_keys = set(pl.read_parquet(history)["person_key"].drop_nulls())
     other = "another-key-entirely-0123456789abcdef"
     refused = run_cli(*args, key=other, env=fast_env)
     assert refused.returncode == 2 and "fingerprint" in refused.stderr and "--rotate-key" in refused.stderr
@@ -345,6 +349,9 @@ def test_a_weak_demo_or_different_key_is_refused_and_a_rotation_is_explicit(tmp_
     assert rotated.returncode == 0, rotated.stderr
     assert [v["version"] for v in Warehouse(warehouse).versions()] == [Warehouse(warehouse).current_version()]
     assert not students & set(pl.read_parquet(warehouse / "published" / "dim_student.parquet")["student_key"])
+    # the failure history starts afresh: nothing in it is keyed with the old key, which forget no longer has
+    assert old_keys and not old_keys & set(pl.read_parquet(history)["person_key"].drop_nulls())
+    assert set(pl.read_parquet(history)["status"]) == {"new"}
     assert run_cli(*args, key=other, env=fast_env).returncode == 0
     assert run_cli(*args, env=fast_env).returncode == 2  # the old key is now the other one
 

@@ -64,7 +64,10 @@ def failure_history(
         landing.open().run_date(),
         dt.datetime.now(dt.UTC),
         landing.open().site.retention_days,
+        restart=warehouse.rotate_key,
     )
+    if warehouse.rotate_key:
+        context.log.info("failure history: started afresh with the new pseudonym key (the old one's is removed)")
     now = runs.filter(pl.col("run_id") == context.run.run_id)
     context.log.info(
         f"failure history: {int(now['failing'].sum())} failing rows, {int(now['new'].sum())} new, "

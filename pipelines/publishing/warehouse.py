@@ -267,10 +267,11 @@ class Warehouse:
             self._switch(version)
         return version
 
-    def forget_students(self, student_keys: list[str]) -> dict[str, int]:
+    def forget_students(self, student_keys: list[str], study_right_keys: list[str] = ()) -> dict[str, int]:
         """Remove these students (by their published pseudonym) and their study rights from every kept version,
-        the published one included; returns rows removed per version/table. Each table is replaced atomically and
-        the version's database rebuilt, so a reader sees the table before or after, never half of it."""
+        the published one included, with ``study_right_keys`` (study rights whose link to their student is broken);
+        returns rows removed per version/table. Each table is replaced atomically and the version's database
+        rebuilt, so a reader sees the table before or after, never half of it."""
         removed: dict[str, int] = {}
         for folder in (
             sorted(p for p in (self.root / "versions").iterdir() if p.is_dir())
@@ -278,13 +279,16 @@ class Warehouse:
             else []
         ):
             rights_path = folder / "fact_study_right.parquet"
-            rights = (
-                pl.read_parquet(rights_path, columns=["study_right_key", "student_key"]).filter(
-                    pl.col("student_key").is_in(student_keys)
-                )["study_right_key"]
-                if rights_path.exists()
-                else []
-            )
+            rights = [
+                *study_right_keys,
+                *(
+                    pl.read_parquet(rights_path, columns=["study_right_key", "student_key"]).filter(
+                        pl.col("student_key").is_in(student_keys)
+                    )["study_right_key"]
+                    if rights_path.exists()
+                    else []
+                ),
+            ]
             changed = False
             for table in sorted(folder.glob("*.parquet")):
                 schema = pq.read_schema(table)
@@ -293,7 +297,7 @@ class Warehouse:
                 if "student_key" in names:
                     about = about | pl.col("student_key").is_in(student_keys).fill_null(False)
                 if "study_right_key" in names:
-                    about = about | pl.col("study_right_key").is_in(list(rights)).fill_null(False)
+                    about = about | pl.col("study_right_key").is_in(rights).fill_null(False)
                 if not {"student_key", "study_right_key"} & set(names):
                     continue
                 frame = pl.read_parquet(table)

@@ -133,9 +133,13 @@ def record_run(
     as_of: dt.date,
     recorded_at: dt.datetime,
     retention_days: int,
+    restart: bool = False,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Update and write the history and the per-run counts; returns both."""
-    history = update_history(_read(history_path(root), HISTORY_SCHEMA), quarantine, read_tables, run_id, as_of)
+    """Update and write the history and the per-run counts; returns both. ``restart``: a run with a new pseudonym
+    key starts the history afresh (its failure and person keys were made with the old key, which nobody is meant to
+    hold any more, so ``forget`` could no longer find a person in it); the per-run counts name no one and stay."""
+    previous = pl.DataFrame(schema=HISTORY_SCHEMA) if restart else _read(history_path(root), HISTORY_SCHEMA)
+    history = update_history(previous, quarantine, read_tables, run_id, as_of)
     history = expire_resolved(history, as_of, retention_days)
     runs = pl.concat(
         [

@@ -1,0 +1,143 @@
+"""Forgetting people (a data-subject request): each found by every link, removed from every place.
+
+A person is named by student number, henkilötunnus, study-right id or CRM contact id. With the landing area, every
+export of it (not only the newest: an earlier student number or an ended study right is still in kept versions)
+adds the student numbers each henkilötunnus had and the study rights of each student number. The quarantine adds
+the rows whose line holds one of these ids although their link to the person is broken (a study right whose
+student number was mistyped and cleared, a unit of a mistyped study right), and their study rights. Then every
+place a run leaves personal data is cleared: quarantine and failure history (under any key the warehouse has had),
+every kept version, the run storage of the warehouse and of its partition in a network, the staging of runs that
+did not finish, waivers and the steward report.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import polars as pl
+
+from pipelines.assets.reports import CORRECTED_SYSTEMS
+from pipelines.definitions import WAIVER_FILE
+from pipelines.ingestion.folder import read_table
+from pipelines.ingestion.landing import Landing
+from pipelines.publishing.star import student_keys, study_right_keys
+from pipelines.publishing.warehouse import Warehouse, provider_of
+from pipelines.quarantine import forget as forget_failures
+from pipelines.quarantine import id_pattern
+from pipelines.run_storage import apart
+from pipelines.stewardship.corrections import write_correction_lists
+from pipelines.stewardship.failure_history import history_path, runs_path
+from pipelines.stewardship.steward_report import forget_examples
+from pipelines.waivers import forget_waivers
+from schemas import crm, student_admin
+from schemas.koski_report import KOSKI_FILE
+
+#: the tables whose record key is a study-right id
+_STUDY_RIGHT_KEYED = frozenset(
+    {t.name for t in student_admin.SOURCE.tables if t.key[:1] == ("study_right_id",)} | {KOSKI_FILE.name}
+)
+
+
+@dataclass(frozen=True)
+class Request:
+    """Who is to be forgotten, by the ids the steward was given (and those the landing area adds)."""
+
+    student_numbers: tuple[str, ...] = ()
+    hetus: tuple[str, ...] = ()
+    study_rights: tuple[str, ...] = ()
+    contacts: tuple[str, ...] = ()
+
+
+class LookupProblem(ValueError):
+    """An export needed to look a person up could not be read; the message says which and why."""
+
+
+def with_landing(request: Request, landing: Landing) -> Request:
+    """The request with what every student-administration export of ``landing`` links to it: the student numbers
+    of its henkilötunnus, then the study rights of its student numbers."""
+    hetus = {h.strip().upper() for h in request.hetus}
+    numbers, rights = set(request.student_numbers), set(request.study_rights)
+    for folder in landing.exports(student_admin.SYSTEM):
+        students = _read(landing, student_admin.STUDENTS, folder)
+        if students is not None:
+            hetu = pl.col("hetu").str.strip_chars().str.to_uppercase()
+            numbers |= set(students.filter(hetu.is_in(sorted(hetus)))["student_number"].str.strip_chars())
+    for folder in landing.exports(student_admin.SYSTEM):
+        study_rights = _read(landing, student_admin.STUDY_RIGHTS, folder)
+        if study_rights is not None:
+            theirs = pl.col("student_number").str.strip_chars().is_in(sorted(numbers))
+            rights |= set(study_rights.filter(theirs)["study_right_id"].str.strip_chars())
+    if hetus and not numbers:
+        raise LookupProblem(
+            f"no export in {landing.path / student_admin.SYSTEM} gives a student number to that henkilötunnus"
+        )
+    return replace(request, student_numbers=tuple(sorted(numbers)), study_rights=tuple(sorted(rights)))
+
+
+def _read(landing: Landing, table, folder: Path) -> pl.DataFrame | None:
+    raw = read_table(landing, table, folder)
+    if raw.problem and folder == landing.exports(student_admin.SYSTEM)[-1]:
+        raise LookupProblem(f"cannot look the person up: {raw.problem}")
+    return None if raw.problem else raw.frame
+
+
+def forget(wh: Warehouse, key: bytes, request: Request) -> dict[str, int]:
+    """Every trace of the request's people in ``wh``; returns the rows (or files) removed per place. Call while
+    holding the warehouse's run lock."""
+    removed: dict[str, int] = {}
+    student_ids = [*request.student_numbers, *request.study_rights]
+    found = []
+    if student_ids:
+        rows, gone = forget_failures(
+            wh, student_admin.SOURCE, list(request.student_numbers), key, list(request.study_rights), ("koski",)
+        )
+        removed |= rows
+        found.append(gone)
+        linked = gone.filter(pl.col("table").is_in(sorted(_STUDY_RIGHT_KEYED)))["record_key"].drop_nulls()
+        rights = sorted({*request.study_rights, *linked})
+        removed |= wh.forget_students(
+            student_keys(pl.Series(request.student_numbers, dtype=pl.Utf8), key).to_list(),
+            study_right_keys(pl.Series(rights, dtype=pl.Utf8), key).to_list(),
+        )
+    if request.contacts:
+        rows, gone = forget_failures(wh, crm.SOURCE, list(request.contacts), key)
+        removed |= rows
+        found.append(gone)
+    ids = [*student_ids, *request.contacts]
+    removed["waivers.yaml"] = forget_waivers(wh.root / WAIVER_FILE, re.compile(id_pattern(ids)).search)
+    removed |= _clear_run_files(wh)
+    failure_ids = set(pl.concat(found)["failure_id"].drop_nulls()) if found else set()
+    removed |= _forget_in_steward_report(wh.root, failure_ids)
+    return {place: n for place, n in removed.items() if n}
+
+
+def _clear_run_files(wh: Warehouse) -> dict[str, int]:
+    """The values a run passes between its steps (kept by a run the Dagster UI or daemon started; in a network,
+    under the network's folder per provider) and the tables of runs that never finished: all unpublished personal
+    data, so all of it goes (a refused run is then re-run, not re-executed)."""
+    storage = [wh.root / ".dagster" / "storage"]
+    provider = provider_of(wh.root)
+    if provider:
+        storage.append(apart(wh.root.parent / ".dagster" / "storage", provider))
+    cleared = {}
+    for folder in storage:
+        if folder.exists():
+            shutil.rmtree(folder)
+            cleared[f"run storage {folder.relative_to(wh.root.parent if provider else wh.root)}"] = 1
+    cleared[".staging (runs that did not finish)"] = len(wh.clear_stale_staging())
+    return cleared
+
+
+def _forget_in_steward_report(root: Path, failure_ids: set[str]) -> dict[str, int]:
+    """The report's example rows of the removed failures, and correction lists made again from the history."""
+    steward = root / "reports" / "steward"
+    if not failure_ids or not steward.is_dir():
+        return {}
+    removed = {"reports/steward/index.html, index.en.html (example rows)": forget_examples(steward, failure_ids)}
+    if runs_path(root).exists():
+        latest = pl.read_parquet(runs_path(root)).sort("recorded_at")["run_id"][-1]
+        write_correction_lists(pl.read_parquet(history_path(root)), CORRECTED_SYSTEMS, latest, steward)
+    return removed
