@@ -38,6 +38,8 @@ def _masked(kind: str, text: str) -> str:
         return HIDDEN + "@" + domain
     if kind == "learner_oid":
         return "1.2.246.562.24." + HIDDEN + text[-2:]
+    if kind == "name":  # (the initials)
+        return " ".join(word[0] + HIDDEN for word in re.split(r"[ ,]+", text) if word)
     return _mask_phone(text)
 
 
@@ -46,7 +48,7 @@ def _mask_phone(text: str) -> str:
 
 
 def mask_text(text: str | None) -> str | None:
-    """``text`` with every henkilötunnus, email address, learner OID and phone number in it masked."""
+    """``text`` with every henkilötunnus, email address, learner OID, phone number and person's name in it masked."""
     if text is None:
         return None
     spans = found(text)

@@ -282,9 +282,9 @@ class Table:
             Rule(
                 id=f"{self.name}.{c.name}.no_personal_data",
                 description=f"{c.source_header or c.name} must hold no personal data (a henkilötunnus, an email "
-                "address, a learner OID or a phone number)",
+                "address, a learner OID, a phone number or a person's name)",
                 description_fi=f"Sarakkeessa {c.source_header or c.name} ei saa olla henkilötietoja "
-                "(henkilötunnusta, sähköpostiosoitetta, oppijanumeroa tai puhelinnumeroa)",
+                "(henkilötunnusta, sähköpostiosoitetta, oppijanumeroa, puhelinnumeroa tai henkilön nimeä)",
                 consequence="clear" if c.nullable else c.on_failure,  # (a required value cannot be cleared)
                 passes=(lambda name=c.name: passes(name)),
                 column=c.name,

@@ -1,10 +1,15 @@
-"""One detector of personal data typed where it does not belong: a henkilötunnus, an email address, a learner OID
-or a phone number, in the forms people type them.
+"""One detector of personal data typed where it does not belong: a henkilötunnus, an email address, a learner OID,
+a phone number or a person's name, in the forms people type them.
 
 The same patterns serve the rule on every free-text column (the value is cleared and quarantined, masked), masking
 (everything a steward sees) and the release guard (nothing published holds one). A text is first brought to one
 form: NFKC (full-width digits and letters read as ASCII), lower case, every dash, minus and soft or non-breaking
 hyphen as ``-``, every kind of space as a space. A column is looked at once per distinct value.
+
+A person's name is a first name beside a surname (either first, a comma between allowed), both among the names the
+Population Register Centre's statistics count most common in Finland (Faker's Finnish and Swedish lists, which are
+drawn from them). A value that carries a company form is a business's name (a sole trader's ``Tmi Anna Korhonen`` is
+in the trade register), not a person typed where they do not belong. A rare name, or a surname alone, is not found.
 """
 
 from __future__ import annotations
@@ -13,6 +18,8 @@ import re
 import unicodedata
 
 import polars as pl
+from faker.providers.person.fi_FI import Provider as FinnishNames
+from faker.providers.person.sv_SE import Provider as SwedishNames
 
 #: characters typed for the henkilötunnus's hyphen: hyphens, dashes, minus signs, soft and non-breaking hyphens
 DASHES = "\u00ad\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d"
@@ -38,6 +45,18 @@ NOT_PERSONAL = (
 )
 
 KINDS = {"hetu": HETU, "email": EMAIL, "learner_oid": LEARNER_OID, "phone": PHONE}
+
+#: the first names and surnames a name is made of (lower case)
+FIRST_NAMES = frozenset(
+    n.lower()
+    for provider in (FinnishNames, SwedishNames)
+    for n in (*provider.first_names_male, *provider.first_names_female)
+)
+SURNAMES = frozenset(n.lower() for provider in (FinnishNames, SwedishNames) for n in provider.last_names)
+#: words that make a value a business's name: company forms in Finnish, Swedish and English
+BUSINESS_WORDS = r"(?:^|[^\w])(?:oy|oyj|ab|abp|ky|ay|tmi|t:mi|toiminimi|ltd|limited|inc|gmbh|oü|osk|ry)(?:[^\w]|$)"
+_BUSINESS = re.compile(BUSINESS_WORDS)
+_WORD = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)?")
 _COMPILED = {kind: re.compile(pattern) for kind, pattern in KINDS.items()}
 _NOT_PERSONAL = re.compile(NOT_PERSONAL)
 _DASH = re.compile(f"[{DASHES}]")
@@ -64,7 +83,22 @@ def found(text: str | None) -> list[tuple[str, int, int]]:
                 start += not (normal[start].isdigit() or normal[start] == "+")
                 end -= not normal[end - 1].isdigit()
             spans.append((kind, start, end))
-    return sorted(spans, key=lambda s: s[1])
+    return sorted(spans + _names(normal), key=lambda s: s[1])
+
+
+def _names(normal: str) -> list[tuple[str, int, int]]:
+    """A first name and a surname side by side (``matti virtanen``, ``virtanen, matti``), outside a business's name."""
+    if _BUSINESS.search(normal):
+        return []
+    words = list(_WORD.finditer(normal))
+    spans = []
+    for a, b in zip(words, words[1:]):
+        if normal[a.end() : b.start()].strip(" ,") or len(normal[a.end() : b.start()]) > 2:
+            continue
+        first, second = a.group(), b.group()
+        if (first in FIRST_NAMES and second in SURNAMES) or (first in SURNAMES and second in FIRST_NAMES):
+            spans.append(("name", a.start(), b.end()))
+    return spans
 
 
 def holds(text: str | None) -> bool:

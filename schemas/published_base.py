@@ -38,7 +38,8 @@ def no_personal_data(table: str, columns: tuple[Column, ...]) -> Rule:
 
     return Rule(
         f"{table}.no_personal_data",
-        "No value may hold personal data (a henkilötunnus, an email address, a learner OID or a phone number)",
+        "No value may hold personal data (a henkilötunnus, an email address, a learner OID, a phone number or a "
+        "person's name)",
         passes=passes,
     )
 

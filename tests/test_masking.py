@@ -102,6 +102,22 @@ def test_a_mask_keeps_no_value_whole_whatever_the_column_holds():
 def test_a_record_key_holding_personal_data_shows_only_its_masks():
     from pipelines.masking import mask_key
 
-    assert mask_key("Matti Virtanen 131052-9085") == "*******9085"  # a row only in KOSKI, keyed by what was typed
+    # a row only in KOSKI, keyed by what was typed: the name's initials and the henkilötunnus's last four
+    assert mask_key("Matti Virtanen 131052-9085") == "M*** V*** *******9085"
     assert mask_key("OO-100005-1") == "OO-100005-1"  # an id is shown whole: the steward finds the row by it
     assert mask_key("matti.virtanen(at)example.fi") == "***@example.fi"
+
+
+@pytest.mark.parametrize(
+    ("typed", "shown"),
+    [
+        ("Kampus Matti Virtanen", "Kampus M*** V***"),
+        ("Virtanen, Matti", "V*** M***"),
+        ("Koulutussopimuksen aloitus: Anna-Liisa Korhonen", "Koulutussopimuksen aloitus: A*** K***"),
+        ("Åsa Öberg", "Å*** Ö***"),
+    ],
+)
+def test_a_persons_name_is_masked_to_its_initials(typed, shown):
+    from pipelines.masking import mask_text
+
+    assert mask_text(typed) == shown

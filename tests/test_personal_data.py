@@ -49,9 +49,13 @@ def test_a_henkilotunnus_is_found_in_every_form_it_is_typed(
         "+358 40 691 2109",
         "0046 8 123 456 78",
         "1.2.246.562.24.10000000001",
+        "Matti Virtanen",
+        "Kampus Matti Virtanen",
+        "KORHONEN, ANNA-LIISA",
+        "yhteyshenkilö Åsa Öberg",
     ],
 )
-def test_emails_phones_and_learner_oids_are_found(text):
+def test_emails_phones_learner_oids_and_names_are_found(text):
     assert holds(text) and pl.select(holds_expr(pl.lit(text))).item() is True
 
 
@@ -73,6 +77,11 @@ def test_emails_phones_and_learner_oids_are_found(text):
         "Opiskelijavuodet 1 234 567",
         "45100 Kouvola",
         unicodedata.normalize("NFD", "Sähkö-Äänekoski Oy"),
+        "Tmi Anna Korhonen",  # a sole trader: a business's name, in the trade register
+        "T:mi Matti Virtanen",
+        "Korjaamo Virtanen Oy",  # a surname alone names no one
+        "Lehtinen Metalli",
+        "Salon toimipiste",
     ],
 )
 def test_ids_of_things_dates_and_amounts_are_no_personal_data(text):

@@ -83,6 +83,7 @@ PLANTED = {
     "email": "henrik.kari(at)example.fi",
     "phone": "puh.0409254404",
     "oid": "1.2.246.562.24.10000000001",
+    "name": "Virtanen Matti",
 }
 
 
@@ -107,9 +108,9 @@ def _texts_of_every_file(folder, everything: bool = False):
 def test_personal_data_planted_in_every_free_text_column_reaches_no_published_table_nor_a_steward_page(
     tmp_path, fast_env
 ):
-    """Plant a henkilötunnus (lower case, an en dash, glued to a word), a (at) email, a phone number and a learner OID
-    in every free-text column of both exports: the run publishes, each value is cleared (its row flows on), and no
-    published table, database, page, correction list or log holds any of them."""
+    """Plant a henkilötunnus (lower case, an en dash, glued to a word), a (at) email, a phone number, a learner OID and
+    a person's name in every free-text column of both exports: the run publishes, each value is cleared (its row
+    flows on), and no published table, database, page, correction list or log holds any of them."""
     import copy
 
     from schemas import crm, student_admin
@@ -134,7 +135,13 @@ def test_personal_data_planted_in_every_free_text_column_reaches_no_published_ta
         [pl.read_parquet(p) for p in (warehouse / "quarantine").glob("*.parquet")], how="diagonal_relaxed"
     ).filter(pl.col("rule_id").str.ends_with(".no_personal_data"))
     assert quarantined.height == placed
-    needles = ["131052", "henrik.kari", "9254404", "10000000001"]  # (a mask keeps a few characters, not these)
+    needles = [
+        "131052",
+        "henrik.kari",
+        "9254404",
+        "10000000001",
+        "Virtanen Matti",
+    ]  # (a mask keeps a few characters, not these)
     read = 0
     for path, text in _texts_of_every_file(warehouse):
         assert not [n for n in needles if n in text], path

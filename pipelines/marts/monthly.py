@@ -28,7 +28,8 @@ def fact_student_year_month(
             how="inner",
         )
     )
-    for part in calculation.parts():
+    order = keys.select(RIGHT, "study_right_key").collect().sort("study_right_key")[RIGHT]
+    for part in calculation.parts(order):
         frame = (
             part.per_month()
             .lazy()
