@@ -46,6 +46,16 @@ def _date(text: str) -> dt.date:
         raise argparse.ArgumentTypeError(f"'{text}' is no such day ({err})") from None
 
 
+def _local_time(text: str) -> dt.datetime:
+    try:
+        moment = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a time written YYYY-MM-DDTHH:MM:SS") from None
+    if moment.tzinfo is not None:
+        raise argparse.ArgumentTypeError(f"'{text}': give Helsinki local time without a zone, as KOSKI reads it")
+    return moment
+
+
 def cmd_generate(args) -> int:
     from pipelines.demo_data.export import generate
 
@@ -833,6 +843,31 @@ def cmd_docs(args) -> int:
     return 0
 
 
+def cmd_koski_fetch(args) -> int:
+    from pipelines.ingestion.koski_fetch import Credentials, FetchProblem, Query, fetch
+    from pipelines.ingestion.secrets import SecretProblem, koski_api_user
+
+    landing = Path(args.landing)
+    try:
+        user, password = koski_api_user(args.password_file, keep_away_from=(landing,))
+    except SecretProblem as err:
+        raise UsageError(str(err)) from None
+    query = Query(
+        organisation_oid=args.organisation,
+        started_from=args.started_from or Query.started_from,
+        changed_since=args.since,
+        partitioned=args.partitioned,
+    )
+    day = args.date or dt.date.today()
+    try:
+        folder = fetch(args.base_url, Credentials(user, password), query, landing, day, args.poll_seconds)
+    except FetchProblem as err:
+        print(f"tiedolla: {err}", file=sys.stderr)
+        return 1
+    print(f"KOSKI's delivery is in {folder}" + (" (changes only)" if query.changed_since else ""))
+    return 0
+
+
 def cmd_key(args) -> int:
     from pipelines.publishing.pseudonyms import new_key
 
@@ -1102,6 +1137,34 @@ def parser() -> argparse.ArgumentParser:
     doc = sub.add_parser("docs", help="regenerate docs/architecture/ from the schemas")
     doc.add_argument("--check", action="store_true", help="only report stale pages (exit 1 if any)")
     doc.set_defaults(func=cmd_docs)
+    ko = sub.add_parser("koski", help="KOSKI's bulk data: fetch the provider's study rights into the landing area")
+    ko_sub = ko.add_subparsers(dest="koski_command", required=True)
+    kf = ko_sub.add_parser(
+        "fetch",
+        help="run KOSKI's bulk-data query (massaluovutus) and keep its files in <landing>/koski_bulk/<date>/; "
+        "the service user from ${TIEDOLLA_KOSKI_API_USER} and its password from --password-file or "
+        "${TIEDOLLA_KOSKI_API_PASSWORD}",
+    )
+    kf.add_argument("--landing", required=True, help="the landing area the delivery goes into")
+    kf.add_argument("--base-url", required=True, help="KOSKI's address, e.g. https://virkailija.opintopolku.fi/koski")
+    kf.add_argument("--organisation", help="the koulutustoimija's or oppilaitos's OID (default: the user's own)")
+    kf.add_argument(
+        "--since",
+        type=_local_time,
+        metavar="DATETIME",
+        help="only study rights changed since then (Helsinki time, e.g. 2026-11-01T06:00:00; an hour earlier is "
+        "asked, as KOSKI advises): an incremental delivery",
+    )
+    kf.add_argument(
+        "--started-from", type=_date, metavar="DATE", help="only study rights started on or after (default 2000-01-01)"
+    )
+    kf.add_argument("--partitioned", action="store_true", help="split large files into parts (*.csv.01, …)")
+    kf.add_argument(
+        "--date", type=_date, metavar="DATE", help="the delivery's date in the landing area (default: today)"
+    )
+    kf.add_argument("--password-file", help="file holding the service user's password (outside the landing area)")
+    kf.add_argument("--poll-seconds", type=float, default=10.0, help="how often the query's status is asked")
+    kf.set_defaults(func=cmd_koski_fetch)
     k = sub.add_parser("key", help="a new pseudonym key for a warehouse (keep it outside the warehouse)")
     k.add_argument("action", choices=["new"], help="new: print 256 random bits as hex")
     k.set_defaults(func=cmd_key)

@@ -133,7 +133,10 @@ LAYERS = (
         "pipelines.validation | pipelines.matching | pipelines.waivers",
         "rules applied to source tables (pandera); the organisation master; the stewards' waivers in force",
     ),
-    ("pipelines.ingestion", "the landing area and export files read as text, with file, line and column"),
+    (
+        "pipelines.ingestion",
+        "the landing area and export files read as text, with file, line and column; KOSKI's bulk data fetched into it",
+    ),
     (
         "pipelines.site | pipelines.files | pipelines.masking | pipelines.failpoints | pipelines.formats "
         "| pipelines.pacing",

@@ -43,3 +43,25 @@ def koski_password(keep_away_from: tuple[Path, ...] = ()) -> str | None:
     if name:
         return read_secret_file(name, "KOSKI password", keep_away_from) or None
     return os.environ.get(PASSWORD_VARIABLE) or None
+
+
+#: KOSKI's service user (palvelukäyttäjä) for its bulk-data API, kept like the other secrets
+API_USER_VARIABLE = "TIEDOLLA_KOSKI_API_USER"
+API_PASSWORD_VARIABLE = "TIEDOLLA_KOSKI_API_PASSWORD"
+
+
+def koski_api_user(password_file: str | None, keep_away_from: tuple[Path, ...] = ()) -> tuple[str, str]:
+    """KOSKI's service user and password: the user from the environment, the password from ``password_file`` (kept
+    away from the landing area) or the environment."""
+    user = os.environ.get(API_USER_VARIABLE, "").strip()
+    password = (
+        read_secret_file(password_file, "KOSKI service user's password", keep_away_from)
+        if password_file
+        else os.environ.get(API_PASSWORD_VARIABLE, "")
+    )
+    if not user or not password:
+        raise SecretProblem(
+            f"KOSKI's service user is not given: set {API_USER_VARIABLE}, and {API_PASSWORD_VARIABLE} or "
+            "--password-file (a file outside the landing area)"
+        )
+    return user, password
