@@ -106,11 +106,11 @@ def forget(wh: Warehouse, key: bytes, request: Request) -> dict[str, int]:
         rows, gone = forget_failures(wh, crm.SOURCE, list(request.contacts), key)
         removed |= rows
         found.append(gone)
-    ids = [*student_ids, *request.contacts]
-    removed["waivers.yaml"] = forget_waivers(wh.root / WAIVER_FILE, re.compile(id_pattern(ids)).search)
+    about_key = re.compile(id_pattern([*student_ids, *request.contacts])).search
+    removed["waivers.yaml"] = forget_waivers(wh.root / WAIVER_FILE, about_key)
     removed |= _clear_run_files(wh)
     failure_ids = set(pl.concat(found)["failure_id"].drop_nulls()) if found else set()
-    removed |= _forget_in_steward_report(wh.root, failure_ids)
+    removed |= _forget_in_steward_report(wh.root, failure_ids, about_key)
     return {place: n for place, n in removed.items() if n}
 
 
@@ -131,12 +131,14 @@ def _clear_run_files(wh: Warehouse) -> dict[str, int]:
     return cleared
 
 
-def _forget_in_steward_report(root: Path, failure_ids: set[str]) -> dict[str, int]:
-    """The report's example rows of the removed failures, and correction lists made again from the history."""
+def _forget_in_steward_report(root: Path, failure_ids: set[str], about_key) -> dict[str, int]:
+    """The report's example rows of the removed failures and its rows of their waivers, and correction lists made
+    again from the history."""
     steward = root / "reports" / "steward"
-    if not failure_ids or not steward.is_dir():
+    if not steward.is_dir():
         return {}
-    removed = {"reports/steward/index.html, index.en.html (example rows)": forget_examples(steward, failure_ids)}
+    rows = forget_examples(steward, failure_ids, lambda key: bool(about_key(key)))
+    removed = {"reports/steward/index.html, index.en.html (example rows, waiver rows)": rows}
     if runs_path(root).exists():
         latest = pl.read_parquet(runs_path(root)).sort("recorded_at")["run_id"][-1]
         write_correction_lists(pl.read_parquet(history_path(root)), CORRECTED_SYSTEMS, latest, steward)

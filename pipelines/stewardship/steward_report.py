@@ -8,7 +8,10 @@ autoescaping: a value ``<script>`` shows as text.
 from __future__ import annotations
 
 import datetime as dt
+import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from html import unescape
 from pathlib import Path
 
 import jinja2
@@ -346,17 +349,30 @@ def mark_rolled_back(folder: Path, version: str, as_of: str, at: str) -> list[Pa
     return marked
 
 
-def forget_examples(folder: Path, failure_ids: set[str]) -> int:
-    """Remove the example rows of these failures (a forgotten person's) from the report in both languages;
-    returns the rows removed. The counts stay: they name no one."""
+def forget_examples(folder: Path, failure_ids: set[str], about_key: Callable[[str], bool] = lambda key: False) -> int:
+    """Remove the example rows of these failures (a forgotten person's) and the waiver rows whose record key
+    ``about_key`` says is theirs from the report in both languages; returns the rows removed. The counts stay: they
+    name no one."""
     removed = 0
     for name in ("index.html", "index.en.html"):
         path = folder / name
         if not path.exists():
             continue
         lines = path.read_text(encoding="utf-8").split("\n")
-        kept = [line for line in lines if not any(f'data-failure="{f}"' in line for f in failure_ids)]
+        kept = [line for line in lines if not _about(line, failure_ids, about_key)]
         removed += len(lines) - len(kept)
         if len(kept) != len(lines):
             atomic_write_bytes(path, "\n".join(kept).encode("utf-8"), private=True)
     return removed
+
+
+def _about(line: str, failure_ids: set[str], about_key: Callable[[str], bool]) -> bool:
+    failure = _FAILURE.search(line)
+    if failure and failure.group(1) in failure_ids:
+        return True
+    waiver = _WAIVER_KEY.search(line)
+    return bool(waiver and about_key(unescape(waiver.group(1))))
+
+
+_FAILURE = re.compile(r'data-failure="([^"]*)"')
+_WAIVER_KEY = re.compile(r'<tr data-rule="[^"]*" data-key="([^"]*)"')
