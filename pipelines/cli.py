@@ -315,6 +315,16 @@ def _check_landing(landing: Path, as_of: dt.date | None, site_config: str | None
             )
 
 
+def _site(site_config: str):
+    """The site configuration the command line names (one that cannot be used is a usage error)."""
+    from pipelines.site import Site, SiteConfigError
+
+    try:
+        return Site.read(site_config)
+    except SiteConfigError as err:
+        raise UsageError(str(err)) from None
+
+
 def _opened(landing: str | Path, site_config: str | None = None):
     """The landing area read with its site configuration (one that cannot be used is a usage error)."""
     from pipelines.ingestion.landing import Landing
@@ -743,9 +753,10 @@ def cmd_forget(args) -> int:
     if not people:
         raise UsageError("name someone: --student-number, --hetu (with --landing), --study-right or --contact-id")
     try:
-        request = with_landing(request, _opened(args.landing)) if args.landing else request
+        request = with_landing(request, _opened(args.landing, args.site_config)) if args.landing else request
     except LookupProblem as err:
         raise UsageError(str(err)) from None
+    site_waivers = _site(args.site_config).waivers_path if args.site_config else None
     wh = Warehouse(Path(args.warehouse))
     try:
         key = pseudonym_key(key_file=args.pseudonym_key_file, keep_away_from=(Path(args.warehouse),))
@@ -754,7 +765,7 @@ def cmd_forget(args) -> int:
         raise UsageError(str(err)) from None
     try:
         with wh.lock("run", wait_seconds=args.wait):
-            removed = forget(wh, key, request)
+            removed = forget(wh, key, request, site_waivers)
     except WarehouseBusy as err:
         print(f"tiedolla: {err}", file=sys.stderr)
         return BUSY
@@ -794,15 +805,11 @@ def _key_of(wh, key: bytes) -> bytes:
 
 def cmd_waive(args) -> int:
     from pipelines.definitions import WAIVER_FILE
-    from pipelines.site import Site, SiteConfigError
     from pipelines.waivers import WaiverError, add_waiver
     from schemas.sources import RULES
 
     if args.site_config:
-        try:
-            path = Site.read(args.site_config).waivers_path
-        except SiteConfigError as err:
-            raise UsageError(str(err)) from None
+        path = _site(args.site_config).waivers_path
         if path is None:
             raise UsageError("the site configuration names no waiver file (waivers: waivers.yaml)")
     elif args.warehouse:
@@ -1105,6 +1112,11 @@ def parser() -> argparse.ArgumentParser:
         "student number its study rights",
     )
     f.add_argument("--contact-id", action="append", help="a CRM contactid (repeatable)")
+    f.add_argument(
+        "--site-config",
+        default=os.environ.get(SITE_VARIABLE),
+        help=SITE_HELP + "; the waiver file it names loses the person's waivers too",
+    )
     f.add_argument(
         "--pseudonym-key-file",
         help=f"file holding the pseudonym key (default: ${KEY_FILE_VARIABLE}, else ${KEY_VARIABLE})",

@@ -84,9 +84,9 @@ def _read(landing: Landing, table, folder: Path) -> pl.DataFrame | None:
     return None if raw.problem else raw.frame
 
 
-def forget(wh: Warehouse, key: bytes, request: Request) -> dict[str, int]:
-    """Every trace of the request's people in ``wh``; returns the rows (or files) removed per place. Call while
-    holding the warehouse's run lock."""
+def forget(wh: Warehouse, key: bytes, request: Request, site_waivers: Path | None = None) -> dict[str, int]:
+    """Every trace of the request's people in ``wh`` (and in ``site_waivers``, the waiver file a site configuration
+    names); returns the rows (or files) removed per place. Call while holding the warehouse's run lock."""
     removed: dict[str, int] = {}
     student_ids = [*request.student_numbers, *request.study_rights]
     found = []
@@ -107,7 +107,9 @@ def forget(wh: Warehouse, key: bytes, request: Request) -> dict[str, int]:
         removed |= rows
         found.append(gone)
     about_key = re.compile(id_pattern([*student_ids, *request.contacts])).search
-    removed["waivers.yaml"] = forget_waivers(wh.root / WAIVER_FILE, about_key)
+    for waivers in dict.fromkeys([wh.root / WAIVER_FILE, *([site_waivers] if site_waivers else [])]):
+        place = waivers.relative_to(wh.root) if waivers.is_relative_to(wh.root) else waivers
+        removed[str(place)] = forget_waivers(waivers, about_key)
     removed |= _clear_run_files(wh)
     failure_ids = set(pl.concat(found)["failure_id"].drop_nulls()) if found else set()
     removed |= _forget_in_steward_report(wh.root, failure_ids, about_key)

@@ -288,6 +288,26 @@ def test_forget_removes_every_trace_of_a_person(run_with_a_quarantined_student):
     assert run_cli("forget", "--warehouse", str(warehouse), "--hetu", "010305A901D").returncode == 2  # no --landing
 
 
+def test_forget_removes_the_persons_waivers_from_the_file_the_site_configuration_names(
+    run_with_a_quarantined_student, tmp_path
+):
+    from tests.conftest import site_config
+
+    _, warehouse, _ = run_with_a_quarantined_student
+    site = site_config(tmp_path / "site", waivers="steward_waivers.yaml")
+    for key in ("1001", "1002"):
+        waived = run_cli(
+            "waive", "--site-config", str(site), "--rule", "students.hetu_matches_sex", "--key", key,
+            "--reason", "checked", "--approved-by", "MM", "--expires", "2030-01-01",
+        )  # fmt: skip
+        assert waived.returncode == 0, waived.stderr
+    result = run_cli("forget", "--warehouse", str(warehouse), "--student-number", "1001", "--site-config", str(site))
+    assert result.returncode == 0, result.stderr
+    kept = (tmp_path / "site" / "steward_waivers.yaml").read_text(encoding="utf-8")
+    assert "1001" not in kept and "'1002'" in kept
+    assert "steward_waivers.yaml: 1" in result.stdout
+
+
 def test_forget_a_crm_contact_by_contact_id(tmp_path, fast_env):
     crm_rows = copy.deepcopy(valid_crm_rows())
     contact = crm_rows["contacts"][0]["contact_id"]
