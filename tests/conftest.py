@@ -96,6 +96,19 @@ def without_data_docs(folder: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
+def network(tmp_path_factory, fast_env):
+    """A network of three small providers, run once: (landing, provider ids, warehouse, the run's result)."""
+    from pipelines.demo_data.network import generate_network
+
+    landing = tmp_path_factory.mktemp("bench_landing")
+    ids = generate_network(3, "small", 5, landing, DEMO_AS_OF, history=False)
+    warehouse = tmp_path_factory.mktemp("bench_warehouse")
+    result = run_cli("run", "--landing", str(landing), "--warehouse", str(warehouse), env=fast_env)
+    assert result.returncode == 0, result.stderr
+    return landing, ids, warehouse, result
+
+
+@pytest.fixture(scope="session")
 def fast_env(tmp_path_factory) -> dict[str, str]:
     """Environment for ``run_cli`` in tests about something other than the reports: no Data Docs step."""
     return {"TIEDOLLA_SITE_CONFIG": str(without_data_docs(tmp_path_factory.mktemp("fast_site")))}

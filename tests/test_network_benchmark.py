@@ -13,7 +13,6 @@ import numpy as np
 import polars as pl
 import pytest
 
-from pipelines.demo_data.network import generate_network
 from pipelines.marts.network import Member, mart_network_benchmark
 from schemas.codes import NETWORK_INDICATORS
 from schemas.network import BENCHMARK
@@ -25,16 +24,6 @@ pytestmark = pytest.mark.slow  # runs a network (three providers) and a browser:
 AS_OF = dt.date(2026, 11, 20)
 ENDING = {"valmistunut", "eronnut", "katsotaaneronneeksi", "peruutettu", "keskeytynyt", "paattynyt"}
 ENDING |= {"hyvaksytystisuoritettu"}
-
-
-@pytest.fixture(scope="module")
-def network(tmp_path_factory, fast_env):
-    landing = tmp_path_factory.mktemp("bench_landing")
-    ids = generate_network(3, "small", 5, landing, AS_OF, history=False)
-    warehouse = tmp_path_factory.mktemp("bench_warehouse")
-    result = run_cli("run", "--landing", str(landing), "--warehouse", str(warehouse), env=fast_env)
-    assert result.returncode == 0, result.stderr
-    return landing, ids, warehouse, result
 
 
 def _mart(warehouse: Path) -> pl.DataFrame:
@@ -410,33 +399,3 @@ def test_forget_in_a_providers_folder_takes_the_networks_key_and_touches_no_othe
         "forget", "--warehouse", str(copy / f"provider={ids[1]}"), "--student-number", number, key=TEST_KEY[::-1]
     )
     assert wrong.returncode == 2 and "not the one that made the pseudonyms" in wrong.stderr
-
-
-def test_no_subtraction_of_published_network_cells_describes_one_to_four_persons(network):
-    """The attacker's subtraction (from tests/test_privacy_attacks.py's list): in each provider's year of
-    student-years, ``all`` minus every published funding code, and ``all`` minus each one, leaves the codes not
-    subtracted; the persons those codes describe, counted here from the provider's release, are none or at least 5
-    (a provider's ``all`` minus its one published code gave 1.04 student-years of three persons)."""
-    from schemas.codes import SUPPRESS_BELOW_PERSONS
-
-    _, ids, warehouse, _ = network
-    mart = _mart(warehouse).filter(indicator="student_years")
-    attacked = 0
-    for pid in ids:
-        months = pl.read_parquet(warehouse / f"provider={pid}" / "published" / "fact_student_year_month.parquet")
-        counted = months.filter(pl.col("student_years_current") > 0)
-        counted = counted.with_columns(person=_person(counted))
-        for (year,), cells in mart.filter(provider=pid).group_by("year"):
-            if cells.filter(funding_breakdown="all", is_suppressed=True).height:
-                continue  # (nothing to subtract from)
-            codes = cells.filter(pl.col("funding_breakdown") != "all")
-            published = codes.filter(~pl.col("is_suppressed"))["funding_breakdown"].to_list()
-            everything = set(codes["funding_breakdown"])
-            for subtracted in [published, *([code] for code in published)]:
-                left = everything - set(subtracted)
-                persons = counted.filter(
-                    (pl.col("year") == year) & pl.col("funding_code").cast(pl.Utf8).is_in(sorted(left))
-                )["person"].n_unique()
-                assert persons == 0 or persons >= SUPPRESS_BELOW_PERSONS, (pid, year, sorted(left), persons)
-                attacked += 1
-    assert attacked > 20 and mart["is_suppressed"].any()

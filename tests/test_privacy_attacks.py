@@ -251,3 +251,34 @@ def test_after_forget_no_file_of_the_warehouse_holds_anything_of_the_person(tmp_
     assert read > 20
     others = pl.read_parquet(warehouse / "published" / "dim_student.parquet")["student_key"]
     assert pseudonym("1002", "student", new_key) in set(others)
+
+
+def test_no_subtraction_of_published_network_cells_describes_one_to_four_persons(network):
+    """The attacker subtracts published cells of the network's benchlearning: in each provider's year of
+    student-years, ``all`` minus every published funding code, and ``all`` minus each one, leaves the codes not
+    subtracted; the persons those codes describe, counted here from the provider's release, are none or at least 5
+    (a provider's ``all`` minus its one published code gave 1.04 student-years of three persons)."""
+    from schemas.codes import SUPPRESS_BELOW_PERSONS
+
+    _, ids, warehouse, _ = network
+    mart = pl.read_parquet(warehouse / "network" / "published" / "mart_network_benchmark.parquet")
+    mart = mart.filter(indicator="student_years")
+    attacked = 0
+    for pid in ids:
+        months = pl.read_parquet(warehouse / f"provider={pid}" / "published" / "fact_student_year_month.parquet")
+        counted = months.filter(pl.col("student_years_current") > 0)
+        counted = counted.with_columns(person=pl.coalesce("student_key", "study_right_key"))
+        for (year,), cells in mart.filter(provider=pid).group_by("year"):
+            if cells.filter(funding_breakdown="all", is_suppressed=True).height:
+                continue  # (nothing to subtract from)
+            codes = cells.filter(pl.col("funding_breakdown") != "all")
+            published = codes.filter(~pl.col("is_suppressed"))["funding_breakdown"].to_list()
+            everything = set(codes["funding_breakdown"])
+            for subtracted in [published, *([code] for code in published)]:
+                left = everything - set(subtracted)
+                persons = counted.filter(
+                    (pl.col("year") == year) & pl.col("funding_code").cast(pl.Utf8).is_in(sorted(left))
+                )["person"].n_unique()
+                assert persons == 0 or persons >= SUPPRESS_BELOW_PERSONS, (pid, year, sorted(left), persons)
+                attacked += 1
+    assert attacked > 20 and mart["is_suppressed"].any()
