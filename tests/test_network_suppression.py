@@ -30,3 +30,14 @@ def test_nothing_more_is_suppressed_where_nothing_could_be_worked_back():
     assert _suppressed(complementary_suppression(_cells({"1": 40, "6": 9}, 49))) == set()
     assert _suppressed(complementary_suppression(_cells({"1": 40, "2": None, "6": 9}, 49))) == {"2"}  # nobody there
     assert _suppressed(complementary_suppression(_cells({"1": 40, "2": 3, "6": 4}, 47))) == {"2", "6"}  # 7 hidden
+
+
+def test_a_dashboard_chart_hides_small_figures_and_enough_others_that_the_total_gives_none_back():
+    from pipelines.dashboard.small_cells import suppressed
+
+    rows = [{"label": m, "value": n, "persons": n} for m, n in (("1", 7), ("2", 5), ("3", 6), ("4", 3), ("6", 1))]
+    shown = {r["label"]: r["value"] for r in suppressed(rows)}
+    assert shown == {"1": 7, "2": None, "3": 6, "4": None, "6": None}  # hidden: 4 persons, then 2's 5 more
+    assert {r["label"]: r["value"] for r in suppressed(rows[:3] + rows[4:])} == {"1": 7, "2": None, "3": 6, "6": None}
+    assert [r["value"] for r in suppressed(rows, adds_up=False)] == [7, 5, 6, None, None]
+    assert [r["value"] for r in suppressed(rows[:3])] == [7, 5, 6]  # nothing small: nothing hidden

@@ -282,3 +282,44 @@ def test_no_subtraction_of_published_network_cells_describes_one_to_four_persons
                 assert persons == 0 or persons >= SUPPRESS_BELOW_PERSONS, (pid, year, sorted(left), persons)
                 attacked += 1
     assert attacked > 20 and mart["is_suppressed"].any()
+
+
+def _dashboard_table(page: str, heading: str) -> dict[str, str]:
+    """label → shown value of the table view under ``heading`` on the dashboard."""
+    import html
+    import re
+
+    section = page[page.index(heading) :]
+    section = section[: section.index("</section>")]
+    cells = re.findall(r'<tr><td>(.*?)</td><td class="n">(.*?)</td></tr>', section)
+    return {html.unescape(a): html.unescape(b).replace("\u00a0", "") for a, b in cells}
+
+
+def test_no_dashboard_figure_describes_one_to_four_persons_nor_is_worked_back_from_the_total(small_run):
+    """The dashboard is shown to anyone (aggregates only): a month's graduations, a qualification type's forecast and
+    a month's starters counted from 1–4 persons show "alle 5 hlö", and the year's total minus the shown months
+    leaves no one or at least 5 persons (the small demo's months had 1, 2, 3 and 4 graduates)."""
+    import duckdb
+
+    from schemas.codes import SUPPRESS_BELOW_PERSONS
+
+    _, warehouse = small_run
+    page = (warehouse / "reports" / "dashboard" / "index.html").read_text(encoding="utf-8")
+    published = warehouse / "published"
+    made_on = f"SELECT max(forecast_made_on) FROM '{published}/mart_student_year_forecast.parquet'"
+    as_of = duckdb.sql(made_on).fetchall()[0][0]
+    persons = dict(
+        duckdb.sql(f"""
+            SELECT 'kk ' || month(start_date), count(DISTINCT coalesce(student_key, study_right_key))
+            FROM '{published}/fact_status_period.parquet'
+            WHERE status = 'valmistunut' AND year(start_date) = {as_of.year} AND start_date <= DATE '{as_of}'
+            GROUP BY 1""").fetchall()
+    )
+    months = _dashboard_table(page, "Valmistuneet kuukausittain")
+    assert "alle 5 hlö" in months.values() and set(persons) <= set(months)
+    for month, shown in months.items():
+        assert shown == "alle 5 hlö" or persons.get(month, 0) == 0 or persons[month] >= SUPPRESS_BELOW_PERSONS
+    hidden = sum(n for month, n in persons.items() if months[month] == "alle 5 hlö")
+    assert hidden == 0 or hidden >= SUPPRESS_BELOW_PERSONS
+    types = _dashboard_table(page, "Ennuste tutkintotyypeittäin")
+    assert "alle 5 hlö" in types.values() and [v for v in types.values() if v != "alle 5 hlö"]

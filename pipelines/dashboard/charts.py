@@ -9,6 +9,7 @@ from html import escape
 
 from markupsafe import Markup
 
+from pipelines.dashboard.small_cells import WORDS as SUPPRESSED_WORDS
 from pipelines.formats import number
 
 BLUE, ORANGE, GREY, BAND = "#1f5f99", "#c2571a", "#6b6b6b", "#a9c8e8"
@@ -25,7 +26,8 @@ def _label_room(rows: list[dict], width: int) -> int:
 
 
 def bar_chart(rows: list[dict], title: str, decimals: int = 0, width: int = 640, unit: str = "") -> Markup:
-    """Horizontal bars, one per row (``label``, ``value``), with the value (and its ``unit``) printed at the end."""
+    """Horizontal bars, one per row (``label``, ``value``), with the value (and its ``unit``) printed at the end; a
+    suppressed row (``suppressed``: it describes 1–4 persons) in words, without a bar."""
     if not rows:
         return Markup("")
     bar_height, gap, left = 28, 8, _label_room(rows, width)
@@ -39,9 +41,13 @@ def bar_chart(rows: list[dict], title: str, decimals: int = 0, width: int = 640,
         parts.append(
             f'<text x="{left - 8}" y="{y + 19}" text-anchor="end">{escape(str(r["label"]))}</text>'
             f'<rect x="{left}" y="{y}" width="{length:.1f}" height="{bar_height}" fill="{BLUE}"/>'
-            f'<text x="{left + length + 6:.1f}" y="{y + 19}">{number(r["value"], decimals)}{suffix}</text>'
+            f'<text x="{left + length + 6:.1f}" y="{y + 19}">{_shown(r, decimals, suffix)}</text>'
         )
     return Markup("".join(parts) + "</svg>")
+
+
+def _shown(row: dict, decimals: int, suffix: str) -> str:
+    return SUPPRESSED_WORDS if row.get("suppressed") else f"{number(row['value'], decimals)}{suffix}"
 
 
 def forecast_chart(months: list[dict], title: str, width: int = 720, height: int = 320) -> Markup:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.dashboard.small_cells import is_small, suppressed
 from pipelines.files import sql_literal
 
 
@@ -18,7 +19,8 @@ class Figures:
     #: the published version the figures are read from, and when it was released
     version: str
     released_at: str
-    headline: dict[str, float | int | None]
+    #: the headline figures; ``suppressed`` names those counted from 1–4 persons (not shown)
+    headline: dict[str, float | int | set | None]
     forecast_by_month: list[dict]
     #: per month: planned and actual new students, and the additional starters in that month that reach the target
     intake_by_month: list[dict]
@@ -76,6 +78,14 @@ def read_figures(version: Path) -> Figures:
                 """
                 SELECT (SELECT count(*) FROM fact_status_period WHERE status = 'valmistunut'
                             AND year(start_date) = $year AND start_date <= $as_of) AS graduations_this_year,
+                       (SELECT count(DISTINCT coalesce(student_key, study_right_key)) FROM fact_status_period
+                            WHERE status = 'valmistunut' AND year(start_date) = $year AND start_date <= $as_of)
+                            AS graduations_this_year_persons,
+                       (SELECT count(DISTINCT coalesce(student_key, study_right_key)) FROM fact_assessed_unit
+                            WHERE grade <> 'Hylätty' AND year(assessment_date) = $year AND assessment_date <= $as_of
+                            AND study_right_key NOT IN (SELECT study_right_key FROM fact_study_right
+                                                        WHERE is_annulled)) AS credits_this_year_persons,
+                       (SELECT count(nps) FROM fact_survey_response) AS nps_persons,
                        (SELECT coalesce(sum(credits), 0) FROM fact_assessed_unit WHERE grade <> 'Hylätty'
                             AND year(assessment_date) = $year AND assessment_date <= $as_of
                             AND study_right_key NOT IN (SELECT study_right_key FROM fact_study_right
@@ -90,28 +100,46 @@ def read_figures(version: Path) -> Figures:
                 **year,
             )[0],
         }
+        for figure in ("graduations_this_year", "credits_this_year", "nps"):
+            persons = headline.pop(f"{figure}_persons")
+            if is_small(persons):
+                headline[figure] = None
+                headline.setdefault("suppressed", set()).add(figure)
         breakdown = """
+            WITH persons AS (  -- the year's students of each member: whom its forecast is about
+                SELECT CASE $breakdown WHEN 'campus' THEN c.campus_name
+                                       ELSE coalesce(q.qualification_type, 'unknown') END AS label,
+                       count(DISTINCT coalesce(m.student_key, m.study_right_key)) AS persons
+                FROM fact_student_year_month m
+                LEFT JOIN dim_campus c USING (campus_key) LEFT JOIN dim_qualification q USING (qualification_key)
+                WHERE m.year = $year AND m.student_years_current > 0 GROUP BY 1)
             SELECT breakdown_value AS label, forecast_year_total AS value, forecast_year_low_80 AS low,
-                   forecast_year_high_80 AS high
-            FROM mart_student_year_forecast
+                   forecast_year_high_80 AS high, coalesce(persons, 0) AS persons
+            FROM mart_student_year_forecast LEFT JOIN persons ON persons.label = breakdown_value
             WHERE year = $year AND funding_scope = 'all' AND breakdown = $breakdown AND month = 12
-            ORDER BY value DESC, label"""
+            ORDER BY value DESC, breakdown_value"""
         return Figures(
             as_of=as_of,
             version=version.resolve().name,
             released_at=manifest.get("released_at", ""),
             headline=headline,
             forecast_by_month=forecast,
-            intake_by_month=forecast,
-            by_campus=_rows(con, breakdown, year=as_of.year, breakdown="campus"),
-            by_qualification_type=_rows(con, breakdown, year=as_of.year, breakdown="qualification_type"),
-            graduations_by_month=_rows(
-                con,
-                """
-                SELECT month(start_date) AS label, count(*) AS value FROM fact_status_period
-                WHERE status = 'valmistunut' AND year(start_date) = $year AND start_date <= $as_of
-                GROUP BY 1 ORDER BY 1""",
-                **year,
+            intake_by_month=[  # (a month's starters are persons: 1–4 of them are not shown)
+                {**m, "started": None, "started_suppressed": True} if is_small(m["started"]) else m for m in forecast
+            ],
+            by_campus=suppressed(_rows(con, breakdown, year=as_of.year, breakdown="campus")),
+            by_qualification_type=suppressed(_rows(con, breakdown, year=as_of.year, breakdown="qualification_type")),
+            graduations_by_month=suppressed(
+                _rows(
+                    con,
+                    """
+                    SELECT month(start_date) AS label, count(*) AS value,
+                           count(DISTINCT coalesce(student_key, study_right_key)) AS persons
+                    FROM fact_status_period
+                    WHERE status = 'valmistunut' AND year(start_date) = $year AND start_date <= $as_of
+                    GROUP BY 1 ORDER BY 1""",
+                    **year,
+                )
             ),
             overlap=_rows(
                 con,
@@ -129,10 +157,12 @@ def read_figures(version: Path) -> Figures:
                 con,
                 "SELECT level AS label, count(*) AS value FROM fact_partnership WHERE is_active GROUP BY 1 ORDER BY 1",
             ),
-            nps_groups=_rows(
-                con,
-                "SELECT nps_group AS label, count(*) AS value FROM fact_survey_response "
-                "WHERE nps_group IS NOT NULL GROUP BY 1 ORDER BY 1",
+            nps_groups=suppressed(  # (each response is a person's, an employer's contact)
+                _rows(
+                    con,
+                    "SELECT nps_group AS label, count(*) AS value, count(*) AS persons FROM fact_survey_response "
+                    "WHERE nps_group IS NOT NULL GROUP BY 1 ORDER BY 1",
+                )
             ),
             quality=_quality(manifest),
         )

@@ -9,6 +9,7 @@ import jinja2
 
 from pipelines.dashboard.charts import bar_chart, forecast_chart
 from pipelines.dashboard.figures import Figures
+from pipelines.dashboard.small_cells import WORDS as SUPPRESSED_WORDS
 from pipelines.files import atomic_write_bytes
 from pipelines.formats import day, number
 
@@ -47,8 +48,9 @@ def _released(at: str) -> str:
 
 def _every_month(rows: list[dict], last: int) -> list[dict]:
     """Each month of the year up to ``last`` (``label`` the month number), 0 where nothing happened (not missing)."""
-    by_month = {r["label"]: r["value"] for r in rows}
-    return [{"label": f"kk {m}", "value": by_month.get(m, 0)} for m in range(1, last + 1)]
+    by_month = {r["label"]: r for r in rows}
+    empty = {"value": 0, "suppressed": False}
+    return [{**by_month.get(m, empty), "label": f"kk {m}"} for m in range(1, last + 1)]
 
 
 def write_dashboard(
@@ -79,6 +81,8 @@ def write_dashboard(
         charts=charts,
         labelled=_labelled,
         every_month=_every_month,
+        suppressed_words=SUPPRESSED_WORDS,
+        hidden=lambda headline, figure: figure in headline.get("suppressed", ()),
         provider=provider,
         released=_released(f.released_at),
         steward_report=steward_report,
