@@ -1150,7 +1150,7 @@ def parser() -> argparse.ArgumentParser:
     doc.add_argument("--check", action="store_true", help="only report stale pages (exit 1 if any)")
     doc.set_defaults(func=cmd_docs)
     ko = sub.add_parser("koski", help="KOSKI's bulk data: fetch the provider's study rights into the landing area")
-    ko_sub = ko.add_subparsers(dest="koski_command", required=True)
+    ko_sub = ko.add_subparsers(dest="koski_command", required=True, help="fetch: run KOSKI's bulk-data query")
     kf = ko_sub.add_parser(
         "fetch",
         help="run KOSKI's bulk-data query (massaluovutus) and keep its files in <landing>/koski_bulk/<date>/; "
@@ -1168,11 +1168,17 @@ def parser() -> argparse.ArgumentParser:
         "asked, as KOSKI advises): an incremental delivery",
     )
     kf.add_argument(
-        "--started-from", type=_date, metavar="DATE", help="only study rights started on or after (default 2000-01-01)"
+        "--started-from",
+        type=_date,
+        metavar="DATE",
+        help="only study rights started on or after this day, YYYY-MM-DD (default 2000-01-01)",
     )
     kf.add_argument("--partitioned", action="store_true", help="split large files into parts (*.csv.01, …)")
     kf.add_argument(
-        "--date", type=_date, metavar="DATE", help="the delivery's date in the landing area (default: today)"
+        "--date",
+        type=_date,
+        metavar="DATE",
+        help="the delivery's date in the landing area, YYYY-MM-DD (default: today)",
     )
     kf.add_argument("--password-file", help="file holding the service user's password (outside the landing area)")
     kf.add_argument("--poll-seconds", type=float, default=10.0, help="how often the query's status is asked")

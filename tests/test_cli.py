@@ -12,8 +12,18 @@ from pipelines.manifest import code_version
 
 
 def _commands() -> dict[str, argparse.ArgumentParser]:
-    sub = next(a for a in parser()._actions if isinstance(a, argparse._SubParsersAction))
-    return dict(sub.choices)
+    return _under(parser())
+
+
+def _under(command: argparse.ArgumentParser, prefix: str = "") -> dict[str, argparse.ArgumentParser]:
+    """Every command and subcommand (``koski fetch``) by its name."""
+    found = {}
+    for action in command._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                found[prefix + name] = sub
+                found |= _under(sub, f"{prefix}{name} ")
+    return found
 
 
 def test_every_option_of_every_command_has_help_and_dates_state_their_format():
@@ -29,6 +39,7 @@ def test_every_option_of_every_command_has_help_and_dates_state_their_format():
         "waive",
         "demo",
         "docs",
+        "koski fetch",
     } <= set(commands)
     for name, command in commands.items():
         assert command.description or command.format_usage(), name
