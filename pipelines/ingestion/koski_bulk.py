@@ -1,0 +1,94 @@
+"""A KOSKI bulk delivery (``<landing>/koski_bulk/<date>/``) as whole files, before they are read as tables.
+
+KOSKI's CSV writer (``MassaluovutusResultWriter``, ``CsvFormatter`` in Opetushallitus/koski; spec A4–A5, A8):
+
+- a file that would be empty is not written at all: an absent file is an empty table;
+- a partitioned query splits each file into ``<name>.csv.01``, ``.02`` … (numbered from 1, two digits or more, so
+  sorted by number), only the first part carrying the header row, and splits only between records;
+- ``mitatoity_opiskeluoikeus.csv``'s ``paatason_suoritus_tyypit`` is Scala's ``List(a, b)`` written unquoted, so a
+  study right annulled with several suoritus types has its comma as an extra field: joined back here.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from pipelines.ingestion.problems import FileProblem
+
+#: a part of a split file: ``opiskeluoikeus.csv.01``
+_PART = re.compile(r"^(?P<name>[a-z_]+\.csv)\.(?P<number>\d{2,})$")
+#: the annulled file and its list column
+ANNULLED_FILE, LIST_COLUMN = "mitatoity_opiskeluoikeus.csv", "paatason_suoritus_tyypit"
+
+
+@dataclass(frozen=True)
+class DeliveredFile:
+    """One of KOSKI's files as delivered: its name, its parts in order (one for an unsplit file, none when KOSKI
+    wrote none because it was empty)."""
+
+    name: str
+    parts: tuple[Path, ...]
+
+    @property
+    def absent(self) -> bool:
+        return not self.parts
+
+
+def delivered(folder: Path, name: str) -> DeliveredFile:
+    """``name`` (``opiskeluoikeus.csv``) in the delivery ``folder``: whole, in numbered parts, or absent; parts must
+    run from 01 without a gap, and a file may not come both whole and in parts."""
+    whole = folder / name
+    numbered = sorted(
+        ((int(m["number"]), p) for p in folder.iterdir() if (m := _PART.match(p.name)) and m["name"] == name),
+        key=lambda pair: pair[0],
+    )
+    if whole.exists() and numbered:
+        raise FileProblem(name, f"the delivery holds {name} both whole and in parts ({numbered[0][1].name} …)")
+    if not numbered:
+        return DeliveredFile(name, (whole,) if whole.exists() else ())
+    numbers = [n for n, _ in numbered]
+    if numbers != list(range(1, len(numbers) + 1)):
+        missing = sorted(set(range(1, numbers[-1] + 1)) - set(numbers))
+        raise FileProblem(
+            name,
+            f"the parts of {name} do not run from .01 without a gap (missing: "
+            f"{', '.join(f'.{n:02d}' for n in missing)}): the delivery is incomplete, fetch it again",
+        )
+    return DeliveredFile(name, tuple(p for _, p in numbered))
+
+
+def joined(parts: list[bytes]) -> bytes:
+    """The parts of one file as one (the header is in the first part only, and a split falls between records)."""
+    if not parts:
+        return b""
+    out = parts[0]
+    for part in parts[1:]:
+        if out and not out.endswith(b"\n"):
+            raise FileProblem("", "a part ends in the middle of a line: the parts do not join into whole records")
+        out += part
+    return out
+
+
+def with_lists_joined(text: str) -> str:
+    """``mitatoity_opiskeluoikeus.csv`` with each unquoted ``List(a, b)`` split by its comma put back into one
+    quoted field, so that every record has the header's fields (other lines are left as they are)."""
+    lines = text.split("\r\n")
+    header = next(csv.reader([lines[0]]))
+    if LIST_COLUMN not in header:
+        return text
+    at, width = header.index(LIST_COLUMN), len(header)
+    out = [lines[0]]
+    for line in lines[1:]:
+        fields = next(csv.reader([line])) if line else []
+        extra = len(fields) - width
+        if extra > 0 and fields[at].startswith("List(") and fields[at + extra].endswith(")"):
+            fields[at : at + extra + 1] = [",".join(fields[at : at + extra + 1])]  # (the space is kept)
+            buffer = io.StringIO()
+            csv.writer(buffer, lineterminator="").writerow(fields)
+            line = buffer.getvalue()
+        out.append(line)
+    return "\r\n".join(out)
