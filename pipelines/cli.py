@@ -748,10 +748,14 @@ def cmd_forget(args) -> int:
         tuple(args.hetu or ()),
         tuple(args.study_right or ()),
         tuple(args.contact_id or ()),
+        tuple(args.learner_oid or ()),
     )
-    people = sum(map(len, (request.student_numbers, request.hetus, request.study_rights, request.contacts)))
+    named = (request.student_numbers, request.hetus, request.study_rights, request.contacts, request.learner_oids)
+    people = sum(map(len, named))
     if not people:
-        raise UsageError("name someone: --student-number, --hetu (with --landing), --study-right or --contact-id")
+        raise UsageError(
+            "name someone: --student-number, --hetu (with --landing), --study-right, --learner-oid or --contact-id"
+        )
     try:
         request = with_landing(request, _opened(args.landing, args.site_config)) if args.landing else request
     except LookupProblem as err:
@@ -1112,6 +1116,9 @@ def parser() -> argparse.ArgumentParser:
         "student number its study rights",
     )
     f.add_argument("--contact-id", action="append", help="a CRM contactid (repeatable)")
+    f.add_argument(
+        "--learner-oid", action="append", help="a learner OID, as KOSKI's data names the person (repeatable)"
+    )
     f.add_argument(
         "--site-config",
         default=os.environ.get(SITE_VARIABLE),

@@ -1,8 +1,9 @@
 """Forgetting people (a data-subject request): each found by every link, removed from every place.
 
-A person is named by student number, henkilötunnus, study-right id or CRM contact id. With the landing area, every
-export of it (not only the newest: an earlier student number or an ended study right is still in kept versions)
-adds the student numbers each henkilötunnus had and the study rights of each student number. The quarantine adds
+A person is named by student number, henkilötunnus, study-right id, learner OID (KOSKI's data) or CRM contact id.
+With the landing area, every export of it (not only the newest: an earlier student number or an ended study right is
+still in kept versions) adds the student numbers each henkilötunnus had, and each student number's learner OID and
+study rights (their ids and KOSKI OIDs). The quarantine adds
 the rows whose line holds one of these ids although their link to the person is broken (a study right whose
 student number was mistyped and cleared, a unit of a mistyped study right), and their study rights. Then every
 place a run leaves personal data is cleared: quarantine and failure history (under any key the warehouse has had),
@@ -32,7 +33,7 @@ from pipelines.stewardship.corrections import write_correction_lists
 from pipelines.stewardship.failure_history import history_path, runs_path
 from pipelines.stewardship.steward_report import forget_examples
 from pipelines.waivers import forget_waivers
-from schemas import crm, student_admin
+from schemas import crm, koski_bulk, student_admin
 from schemas.koski_report import KOSKI_FILE
 
 #: the tables whose record key is a study-right id
@@ -49,6 +50,9 @@ class Request:
     hetus: tuple[str, ...] = ()
     study_rights: tuple[str, ...] = ()
     contacts: tuple[str, ...] = ()
+    #: the person in KOSKI's data (oppijanumero), and their study rights' OIDs there
+    learner_oids: tuple[str, ...] = ()
+    study_right_oids: tuple[str, ...] = ()
 
 
 class LookupProblem(ValueError):
@@ -60,21 +64,38 @@ def with_landing(request: Request, landing: Landing) -> Request:
     of its henkilötunnus, then the study rights of its student numbers."""
     hetus = {h.strip().upper() for h in request.hetus}
     numbers, rights = set(request.student_numbers), set(request.study_rights)
-    for folder in landing.exports(student_admin.SYSTEM):
+    learners, oids = set(request.learner_oids), set(request.study_right_oids)
+    exports = landing.exports(student_admin.SYSTEM)
+    for folder in exports:
         students = _read(landing, student_admin.STUDENTS, folder)
         if students is not None:
             hetu = pl.col("hetu").str.strip_chars().str.to_uppercase()
-            numbers |= set(students.filter(hetu.is_in(sorted(hetus)))["student_number"].str.strip_chars())
-    for folder in landing.exports(student_admin.SYSTEM):
-        study_rights = _read(landing, student_admin.STUDY_RIGHTS, folder)
+            numbers |= _texts(students.filter(hetu.is_in(sorted(hetus))), "student_number")
+    for folder in exports:
+        students, study_rights = (
+            _read(landing, t, folder) for t in (student_admin.STUDENTS, student_admin.STUDY_RIGHTS)
+        )
+        theirs = pl.col("student_number").str.strip_chars().is_in(sorted(numbers))
+        if students is not None:
+            learners |= _texts(students.filter(theirs), "learner_oid")
         if study_rights is not None:
-            theirs = pl.col("student_number").str.strip_chars().is_in(sorted(numbers))
-            rights |= set(study_rights.filter(theirs)["study_right_id"].str.strip_chars())
+            rights |= _texts(study_rights.filter(theirs), "study_right_id")
+            oids |= _texts(study_rights.filter(theirs), "study_right_oid")
     if hetus and not numbers:
         raise LookupProblem(
             f"no export in {landing.path / student_admin.SYSTEM} gives a student number to that henkilötunnus"
         )
-    return replace(request, student_numbers=tuple(sorted(numbers)), study_rights=tuple(sorted(rights)))
+    return replace(
+        request,
+        student_numbers=tuple(sorted(numbers)),
+        study_rights=tuple(sorted(rights)),
+        learner_oids=tuple(sorted(learners)),
+        study_right_oids=tuple(sorted(oids)),
+    )
+
+
+def _texts(frame: pl.DataFrame, column: str) -> set[str]:
+    return set(frame[column].str.strip_chars().drop_nulls()) - {""}
 
 
 def _read(landing: Landing, table, folder: Path) -> pl.DataFrame | None:
@@ -102,11 +123,17 @@ def forget(wh: Warehouse, key: bytes, request: Request, site_waivers: Path | Non
             student_keys(pl.Series(request.student_numbers, dtype=pl.Utf8), key).to_list(),
             study_right_keys(pl.Series(rights, dtype=pl.Utf8), key).to_list(),
         )
+    if request.learner_oids or request.study_right_oids:  # (KOSKI's rows name a person by their learner OID)
+        rows, gone = forget_failures(
+            wh, koski_bulk.SOURCE, list(request.learner_oids), key, list(request.study_right_oids)
+        )
+        removed |= rows
+        found.append(gone)
     if request.contacts:
         rows, gone = forget_failures(wh, crm.SOURCE, list(request.contacts), key)
         removed |= rows
         found.append(gone)
-    about_key = re.compile(id_pattern([*student_ids, *request.contacts])).search
+    about_key = re.compile(id_pattern([*student_ids, *request.contacts, *request.study_right_oids])).search
     for waivers in dict.fromkeys([wh.root / WAIVER_FILE, *([site_waivers] if site_waivers else [])]):
         place = waivers.relative_to(wh.root) if waivers.is_relative_to(wh.root) else waivers
         removed[str(place)] = forget_waivers(waivers, about_key)

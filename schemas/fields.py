@@ -101,6 +101,56 @@ FIELDS = _catalogue(
     Field("workplace_name", pl.Utf8, "Workplace name as typed; null where missing."),
     Field("year", pl.Int64, "Calendar year."),
     Field("target_student_years", pl.Float64, "Target student-years."),
+    # ---- KOSKI's bulk data (massaluovutus) -------------------------------------------------------------------
+    Field("koski_version", pl.Int64, "KOSKI's version number of the study right (versionumero): higher is newer."),
+    Field("koski_modified_at", TIMESTAMP, "When the study right last changed in KOSKI (aikaleima; UTC here)."),
+    Field(
+        "education_form",
+        pl.Utf8,
+        "KOSKI koulutusmuoto of the study right (ammatillinenkoulutus, tuva, …).",
+        code_list="koulutusmuoto",
+    ),
+    Field(
+        "source_system_id",
+        pl.Utf8,
+        "The study right's id in the student-administration system that sent it to KOSKI "
+        "(lähdejärjestelmänId.id): our study_right_id where the provider's system sends one.",
+    ),
+    Field(
+        "koski_data",
+        pl.Utf8,
+        "KOSKI's JSON of the row (what its columns do not carry: lisätiedot, osaamisala, planned end, …); it may "
+        "hold names of persons, so it is never published.",
+        personal="free_text",
+    ),
+    Field("status_started", pl.Date, "First day of the uninterrupted run of the same status (tila_alkanut)."),
+    *(
+        Field(name, pl.Boolean, f"The day's study right has {words} (KOSKI's time slice).")
+        for name, words in (
+            ("accommodation", "a majoitus period"),
+            ("boarding_accommodation", "a sisäoppilaitosmainen majoitus period"),
+            ("special_support_accommodation", "a vaativan erityisen tuen yhteydessä järjestettävä majoitus period"),
+            ("special_support", "an erityinen tuki period"),
+            ("demanding_special_support", "a vaativan erityisen tuen erityinen tehtävä period"),
+            ("hojks", "a hojks"),
+            ("severely_disabled", "a vaikeasti vammainen period"),
+            ("disabled_with_assistant", "a vammainen ja avustaja period"),
+            ("study_readiness", "opiskeluvalmiuksia tukevat opinnot"),
+            ("prison_education", "a vankilaopetuksessa period"),
+            ("apprenticeship", "an apprenticeship (oppisopimus) in some of its suoritukset"),
+        )
+    ),
+    Field(
+        "suoritus_id",
+        pl.Utf8,
+        "KOSKI's id of a suoritus row within one delivery (``<study-right OID>.<n>``): not the same in the next one.",
+    ),
+    Field("parent_suoritus_id", pl.Utf8, "The suoritus this one is part of (empty for a top-level unit)."),
+    Field("campus_oid", pl.Utf8, "The toimipiste's organisation OID."),
+    Field("confirmed_on", pl.Date, "The day the suoritus was confirmed (vahvistus): the qualification completed."),
+    Field("unit_type", pl.Utf8, "KOSKI suorituksen tyyppi of a unit (ammatillisentutkinnonosa, …)."),
+    Field("annulled_on", pl.Date, "The day KOSKI annulled (mitätöi) the study right."),
+    Field("suoritus_types", pl.Utf8, "The annulled study right's suoritus types as KOSKI lists them."),
     # ---- CRM (the source export) -----------------------------------------------------------------------------
     Field("account_id", pl.Utf8, "The account this row belongs to (foreign key to accounts.csv)."),
     Field("name", pl.Utf8, "Account name as the customer manager typed it."),

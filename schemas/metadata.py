@@ -79,13 +79,22 @@ class TextFormat:
     date_words_fi: str
     decimal_comma: bool
     timestamps: tuple[str, ...] = ()
+    #: the time zone of a timestamp written without one (KOSKI's: Helsinki local time); None: every timestamp has one
+    local_zone: str | None = None
 
     def parse(self, text: pl.Expr, dtype) -> pl.Expr:
         """Text → ``dtype``; null where the text does not read as one (a rule then reports it)."""
         if dtype == pl.Date:
             return text.str.strptime(pl.Date, self.date, strict=False)
+        if dtype == TIMESTAMP and self.local_zone:
+            local = pl.coalesce([text.str.strptime(pl.Datetime("us"), f, strict=False) for f in self.timestamps])
+            return local.dt.replace_time_zone(
+                self.local_zone, ambiguous="earliest", non_existent="null"
+            ).dt.convert_time_zone("UTC")
         if dtype == TIMESTAMP:
             return pl.coalesce([text.str.strptime(TIMESTAMP, f, strict=False) for f in self.timestamps])
+        if dtype == pl.Boolean:
+            return pl.when(text == "true").then(True).when(text == "false").then(False)
         if dtype == pl.Float64 and self.decimal_comma:
             text = text.str.replace(",", ".", literal=True)
         return text.cast(dtype, strict=False)
@@ -93,7 +102,10 @@ class TextFormat:
     def words(self, dtype) -> str:
         return {
             pl.Date: f"a date written {self.date_words}",
-            TIMESTAMP: "an ISO-8601 timestamp with Z or an offset",
+            TIMESTAMP: f"an ISO-8601 timestamp in {self.local_zone} time"
+            if self.local_zone
+            else "an ISO-8601 timestamp with Z or an offset",
+            pl.Boolean: "true or false",
             pl.Float64: "a number" + (" (decimal comma allowed)" if self.decimal_comma else ""),
             pl.Int64: "a whole number",
         }.get(dtype, str(dtype))
@@ -101,7 +113,10 @@ class TextFormat:
     def words_fi(self, dtype) -> str:
         return {
             pl.Date: f"päivämäärä muodossa {self.date_words_fi}",
-            TIMESTAMP: "ISO-8601-aikaleima, jossa Z tai aikavyöhyke",
+            TIMESTAMP: "ISO-8601-aikaleima Suomen aikaa"
+            if self.local_zone
+            else "ISO-8601-aikaleima, jossa Z tai aikavyöhyke",
+            pl.Boolean: "true tai false",
             pl.Float64: "luku" + (" (desimaalipilkku sallittu)" if self.decimal_comma else ""),
             pl.Int64: "kokonaisluku",
         }.get(dtype, str(dtype))
@@ -117,6 +132,36 @@ ISO_TEXT = TextFormat(
     decimal_comma=False,
     timestamps=("%Y-%m-%dT%H:%M:%S%.fZ", "%Y-%m-%dT%H:%M:%S%.f%:z", "%Y-%m-%dT%H:%M:%S%.f%z"),
 )
+#: KOSKI's CSV writer (CsvFormatter): ISO dates, ``true``/``false``, ``5.0``, timestamps in Helsinki local time
+#: without a zone and with as many fraction digits as needed (``2024-03-05T14:23:11.12``)
+KOSKI_TEXT = TextFormat(
+    date="%Y-%m-%d",
+    date_words="yyyy-mm-dd",
+    date_words_fi="vvvv-kk-pp",
+    decimal_comma=False,
+    timestamps=("%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S"),
+    local_zone="Europe/Helsinki",
+)
+
+
+@dataclass(frozen=True)
+class FileConvention:
+    """How a source writes its files, beyond the CSV dialect and the text of its values."""
+
+    #: a table with no rows has no file at all (KOSKI writes none): an absent file is an empty table
+    empty_file_absent: bool = False
+    #: a large file may come in parts, ``<file>.01``, ``.02`` … in number order, the header in the first only
+    split_in_parts: bool = False
+    #: the file carries more columns than are read here (and gains new ones): they are passed over in one notice
+    other_columns: bool = False
+    #: a column written as Scala's ``List(a, b)`` without quotes (its comma splits the field): joined back
+    unquoted_list: str | None = None
+    #: the delimiter where the source's writer fixes it (KOSKI's: a comma); None: the site configuration's
+    delimiter: str | None = None
+
+
+#: an export a provider's system writes for us: every file there, every column known
+EXPORT_FILES = FileConvention()
 
 
 @dataclass(frozen=True)
@@ -191,6 +236,7 @@ class Table:
     key: tuple[str, ...] = ()
     foreign_keys: tuple[tuple[str, str, str], ...] = field(default=())  # (column, table, column)
     text_format: TextFormat = FINNISH_TEXT
+    files: FileConvention = EXPORT_FILES
 
     def column(self, name: str) -> Column:
         return next(c for c in self.columns if c.name == name)
@@ -530,6 +576,9 @@ class Source:
     parent_words_fi: str
     #: the column that names the person a row is about (directly, or through a parent row), for ``forget``
     person_column: str | None = None
+    #: a source a provider may not deliver at all (KOSKI's bulk data until it is fetched): no export folder is no
+    #: rows, not a file that cannot be read
+    optional: bool = False
 
     def __post_init__(self):
         """A cross-file rule without its own consequence takes that of the column it reports against."""

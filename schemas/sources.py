@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from schemas import crm, koski_report, student_admin
+from schemas import crm, koski_bulk, koski_report, student_admin
 from schemas.metadata import Rule, Source, Table
 
-SOURCES: tuple[Source, ...] = (student_admin.SOURCE, crm.SOURCE)
+SOURCES: tuple[Source, ...] = (student_admin.SOURCE, crm.SOURCE, koski_bulk.SOURCE)
 BY_SYSTEM = {s.system: s for s in SOURCES}
 #: every source table by name (names are unique across sources)
 SOURCE_TABLES: dict[str, Table] = {t.name: t for s in SOURCES for t in s.tables}

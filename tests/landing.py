@@ -6,7 +6,7 @@ import datetime as dt
 from pathlib import Path
 
 from pipelines.demo_data.people import hetu
-from schemas import crm, student_admin
+from schemas import crm, koski_bulk, student_admin
 
 AS_OF = "2026-11-20"
 
@@ -219,6 +219,120 @@ def valid_crm_rows() -> dict[str, list[dict[str, str]]]:
                 "satisfaction": "5",
                 "comment": "Kiitos! Soittakaa Ville Korpelalle, ville.korpela@example.fi",
             },
+        ],
+    }
+
+
+#: a study right's OIDs in the KOSKI rows below (the same study rights as valid_rows' OO-1 and OO-2)
+KOSKI_OID = {1: "1.2.246.562.15.10000000001", 2: "1.2.246.562.15.10000000002", 3: "1.2.246.562.15.10000000003"}
+_NO_FLAGS = {name: "false" for name in koski_bulk.FLAGS}
+
+
+def valid_koski_rows() -> dict[str, list[dict[str, str]]]:
+    """A clean KOSKI bulk delivery as KOSKI's CSV writer writes its values (``../shared/spec/koski-bulk.md`` A5–A7):
+    the study rights of valid_rows, cut into KOSKI's time slices, and one annulled study right."""
+    one, two = KOSKI_OID[1], KOSKI_OID[2]
+    slice_ = lambda oid, start, end, status, since, funding, part=100, **flags: {  # noqa: E731
+        "study_right_oid": oid, "start_date": start, "end_date": end, "status": status, "status_started": since,
+        "funding_code": funding, "part_time_percent": str(part), **_NO_FLAGS, **flags,
+    }  # fmt: skip
+    return {
+        "koski_study_rights": [
+            {
+                "study_right_oid": one,
+                "koski_version": "3",
+                "koski_modified_at": "2026-06-02T09:14:03.52",
+                "learner_oid": "1.2.246.562.24.10000000001",
+                "oppilaitos_oid": "1.2.246.562.10.52251087186",
+                "education_form": "ammatillinenkoulutus",
+                "start_date": "2023-08-01",
+                "end_date": "2026-05-31",
+                "status": "valmistunut",
+                "source_system_id": "OO-1",
+                "koski_data": '{"arvioituPäättymispäivä":"2026-05-31","lähdejärjestelmänId":{"id":"OO-1"}}',
+            },
+            {
+                "study_right_oid": two,
+                "koski_version": "1",
+                "koski_modified_at": "2025-01-08T12:00:00",
+                "learner_oid": "1.2.246.562.24.10000000002",
+                "oppilaitos_oid": "1.2.246.562.10.52251087186",
+                "education_form": "ammatillinenkoulutus",
+                "start_date": "2025-01-08",
+                "end_date": "",
+                "status": "lasna",
+                "source_system_id": "OO-2",
+                "koski_data": '{"lähdejärjestelmänId":{"id":"OO-2"}}',
+            },
+        ],
+        "koski_time_slices": [
+            slice_(one, "2023-08-01", "2024-05-31", "lasna", "2023-08-01", "1", accommodation="true"),
+            slice_(one, "2024-06-01", "2024-08-09", "loma", "2024-06-01", "1"),
+            slice_(one, "2024-08-10", "2026-05-30", "lasna", "2024-08-10", "1"),
+            slice_(one, "2026-05-31", "2026-05-31", "valmistunut", "2026-05-31", "1"),
+            slice_(two, "2025-01-08", "2025-01-31", "lasna", "2025-01-08", "14"),
+            slice_(two, "2025-02-01", "9999-12-31", "lasna", "2025-01-08", "14", 50),
+        ],
+        "koski_qualifications": [
+            {
+                "suoritus_id": f"{one}.1",
+                "study_right_oid": one,
+                "study_right_type": "ammatillinentutkinto",
+                "koulutus_code": "351301",
+                "campus_oid": "1.2.246.562.10.11111111111",
+                "campus": "Kouvolan kampus",
+                "confirmed_on": "2026-05-31",
+                "koski_data": '{"osaamisala":[{"osaamisala":{"koodiarvo":"1525"}}]}',
+            },
+            {
+                "suoritus_id": f"{two}.2",
+                "study_right_oid": two,
+                "study_right_type": "ammatillinentutkintoosittainen",
+                "koulutus_code": "334117",
+                "campus_oid": "1.2.246.562.10.22222222222",
+                "campus": "Haminan kampus",
+                "confirmed_on": "",
+                "koski_data": "{}",
+            },
+        ],
+        "koski_units": [
+            {
+                "suoritus_id": f"{one}.1.1",
+                "parent_suoritus_id": f"{one}.1",
+                "study_right_oid": one,
+                "unit_type": "ammatillisentutkinnonosa",
+                "unit_code": "106915",
+                "credits": "30.0",
+                "unit_name": "Ajoneuvon huoltotyöt",
+                "grade": "4",
+                "assessment_date": "2023-12-15",
+                "recognised": "false",
+                "koski_data": "{}",
+            },
+            {
+                "suoritus_id": f"{two}.2.2",
+                "parent_suoritus_id": f"{two}.2",
+                "study_right_oid": two,
+                "unit_type": "ammatillisentutkinnonosa",
+                "unit_code": "101053",
+                "credits": "2.5",
+                "unit_name": 'Asiakaspalvelu; "myynti"',
+                "grade": "Hyväksytty",
+                "assessment_date": "2025-03-01",
+                "recognised": "true",
+                "koski_data": "{}",
+            },
+        ],
+        "koski_annulled": [
+            {
+                "study_right_oid": KOSKI_OID[3],
+                "koski_version": "2",
+                "koski_modified_at": "2026-01-05T10:00:00",
+                "learner_oid": "1.2.246.562.24.10000000003",
+                "annulled_on": "2026-01-05",
+                "education_form": "ammatillinenkoulutus",
+                "suoritus_types": "List(ammatillinentutkinto)",
+            }
         ],
     }
 

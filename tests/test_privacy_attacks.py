@@ -185,8 +185,9 @@ def test_after_forget_no_file_of_the_warehouse_holds_anything_of_the_person(tmp_
     import copy
     import re
 
+    from schemas import koski_bulk
     from tests.conftest import TEST_KEY, pseudonym, run_cli
-    from tests.landing import valid_crm_rows, valid_rows, write_landing
+    from tests.landing import valid_crm_rows, valid_koski_rows, valid_rows, write_landing, write_source
 
     number, mistyped_right = "734519", "OO-734519-9"
     rows = copy.deepcopy(valid_rows())
@@ -207,6 +208,9 @@ def test_after_forget_no_file_of_the_warehouse_holds_anything_of_the_person(tmp_
     rows["assessed_units"].append({**rows["assessed_units"][0], "study_right_id": mistyped_right + "-X"})
     landing, warehouse = tmp_path / "landing", tmp_path / "wh"
     write_landing(landing, rows, crm_rows=valid_crm_rows())
+    koski = valid_koski_rows()  # KOSKI's data of the same study rights, one of the person's slices failing
+    koski["koski_time_slices"][1]["status"] = "poissa"
+    write_source(landing, koski_bulk.TABLES, koski, ",")
     run = ("run", "--landing", str(landing), "--warehouse", str(warehouse))
     old_key, new_key = TEST_KEY, TEST_KEY[::-1]
     assert run_cli(*run, env=fast_env, key=old_key).returncode == 0
@@ -219,6 +223,8 @@ def test_after_forget_no_file_of_the_warehouse_holds_anything_of_the_person(tmp_
     published = pl.read_parquet(warehouse / "published" / "fact_study_right.parquet")
     right_key = pseudonym(mistyped_right, "study_right", new_key)
     assert published.filter(pl.col("study_right_key") == right_key)["student_key"].is_null().all()  # linked to no one
+    in_koski = pl.read_parquet(warehouse / "quarantine" / "koski_time_slices.parquet")["record_key"].to_list()
+    assert in_koski == [rows["study_rights"][0]["study_right_oid"]]
 
     result = run_cli(
         "forget", "--warehouse", str(warehouse), "--hetu", person["hetu"], "--landing", str(landing), key=new_key
@@ -241,6 +247,7 @@ def test_after_forget_no_file_of_the_warehouse_holds_anything_of_the_person(tmp_
             ("OO-1", "study_right"),
             (mistyped_right, "study_right"),
             (number, "quarantine:student_admin:student_number"),
+            (person["learner_oid"], "quarantine:koski_bulk:learner_oid"),
         )
     ]
     token = re.compile("(?i)(?<![0-9a-z])(?:" + "|".join(map(re.escape, tokens)) + ")(?![0-9a-z])")

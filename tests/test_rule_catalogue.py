@@ -14,12 +14,16 @@ import pytest
 
 from pipelines.ingestion.reading import CsvDialect, read_export_file
 from pipelines.validation import validate_export
-from schemas import crm, student_admin
+from schemas import crm, koski_bulk, student_admin
 from schemas.metadata import Source
 from tests import test_rules
-from tests.landing import ACCOUNT, valid_crm_rows, valid_rows, write_source
+from tests.landing import ACCOUNT, KOSKI_OID, valid_crm_rows, valid_koski_rows, valid_rows, write_source
 
-SOURCES = {"student_admin": (student_admin.SOURCE, valid_rows, ";"), "crm": (crm.SOURCE, valid_crm_rows, ",")}
+SOURCES = {
+    "student_admin": (student_admin.SOURCE, valid_rows, ";"),
+    "crm": (crm.SOURCE, valid_crm_rows, ","),
+    "koski_bulk": (koski_bulk.SOURCE, valid_koski_rows, ","),
+}
 OTHER = "6f1c1d52-1b7e-4c55-9a43-0d1f7d0c0099"  # a well-formed account id that is in no file
 
 # CRM rule id -> (table, row index, {column: new text})
@@ -124,6 +128,61 @@ def test_crm_rule_fails_on_its_example(tmp_path, rule_id):
     assert rule_id in added and added - also == {rule_id}, added
 
 
+ELSEWHERE = "1.2.246.562.15.99999999999"  # a well-formed study-right OID that is in no file
+# KOSKI bulk rule id -> (table, row index (a new row when it is the table's length: a copy of row 0), changes)
+KOSKI_CASES = {
+    "koski_annulled.learner_oid.format": ("koski_annulled", 0, {"learner_oid": "1.2.246.562.10.1"}),
+    "koski_annulled.study_right_oid.format": ("koski_annulled", 0, {"study_right_oid": "OO-3"}),
+    "koski_qualifications.campus_oid.format": ("koski_qualifications", 0, {"campus_oid": "Kouvola"}),
+    "koski_qualifications.delivered_twice": ("koski_qualifications", 2, {"suoritus_id": f"{KOSKI_OID[1]}.7"}),
+    "koski_qualifications.study_right_exists": ("koski_qualifications", 0, {"study_right_oid": ELSEWHERE}),
+    "koski_qualifications.study_right_oid.format": ("koski_qualifications", 0, {"study_right_oid": "OO-1"}),
+    "koski_study_rights.delivered_twice": ("koski_study_rights", 2, {"koski_version": "2"}),
+    "koski_study_rights.education_form.code": ("koski_study_rights", 0, {"education_form": "ammatillinen"}),
+    "koski_study_rights.end_date_not_before_start_date": ("koski_study_rights", 0, {"end_date": "2023-07-01"}),
+    "koski_study_rights.learner_oid.format": ("koski_study_rights", 0, {"learner_oid": "1.2.246.562.10.1"}),
+    "koski_study_rights.oppilaitos_oid.format": ("koski_study_rights", 0, {"oppilaitos_oid": "Testiopisto"}),
+    "koski_study_rights.status.code": ("koski_study_rights", 0, {"status": "lasnaolo"}),
+    "koski_study_rights.study_right_oid.format": ("koski_study_rights", 0, {"study_right_oid": "OO-1"}),
+    "koski_time_slices.end_date_not_before_start_date": ("koski_time_slices", 0, {"end_date": "2023-07-31"}),
+    "koski_time_slices.funding_code.code": ("koski_time_slices", 0, {"funding_code": "99"}),
+    "koski_time_slices.part_time_percent.range": ("koski_time_slices", 0, {"part_time_percent": "150"}),
+    "koski_time_slices.status.code": ("koski_time_slices", 0, {"status": "poissa"}),
+    "koski_time_slices.study_right_exists": ("koski_time_slices", 0, {"study_right_oid": ELSEWHERE}),
+    "koski_time_slices.study_right_oid.format": ("koski_time_slices", 0, {"study_right_oid": "OO-1"}),
+    "koski_units.delivered_twice": ("koski_units", 2, {"suoritus_id": f"{KOSKI_OID[1]}.1.7"}),
+    "koski_units.study_right_exists": ("koski_units", 0, {"study_right_oid": ELSEWHERE}),
+    "koski_units.study_right_oid.format": ("koski_units", 0, {"study_right_oid": "OO-1"}),
+    "koski_units.suoritus_exists": ("koski_units", 0, {"parent_suoritus_id": f"{KOSKI_OID[1]}.9"}),
+}
+
+
+@pytest.mark.parametrize("rule_id", sorted(KOSKI_CASES))
+def test_koski_bulk_rule_fails_on_its_example(tmp_path, rule_id):
+    table, index, changes = KOSKI_CASES[rule_id]
+    rows = copy.deepcopy(valid_koski_rows())
+    if index == len(rows[table]):  # a copy of the first row
+        rows[table].append({**rows[table][0], **changes})
+    else:
+        rows[table][index].update(changes)
+    added = _added(tmp_path, "koski_bulk", table, index + 2, rows)
+    # (an OID that is no study right's OID is also in no study right's file: both say so)
+    also = {f"{table}.study_right_exists"} if rule_id.endswith("study_right_oid.format") else set()
+    assert rule_id in added and added - also == {rule_id}, added
+
+
+def _koski_types() -> list[tuple[str, str]]:
+    return [(t.name, r.id) for t in koski_bulk.SOURCE.tables for r in t.type_rules()]
+
+
+@pytest.mark.parametrize("table, rule_id", _koski_types())
+def test_a_koski_value_that_does_not_read_as_its_type_fails_its_rule(tmp_path, table, rule_id):
+    """KOSKI's writer gives ISO dates, Helsinki timestamps, true/false and Java's numbers; anything else fails."""
+    rows = copy.deepcopy(valid_koski_rows())
+    rows[table][0][rule_id.split(".")[1]] = "x"
+    assert rule_id in _added(tmp_path, "koski_bulk", table, 2, rows)
+
+
 def _tables(kind: str) -> list[tuple[str, str]]:
     return [
         (system, t.name)
@@ -138,7 +197,7 @@ def _required(system: str) -> list[tuple[str, str, str]]:
     return [(system, t.name, r.id) for t in source.tables for r in t.all_rules() if r.id.endswith(".required")]
 
 
-@pytest.mark.parametrize("system, table, rule_id", _required("student_admin") + _required("crm"))
+@pytest.mark.parametrize("system, table, rule_id", [r for system in SOURCES for r in _required(system)])
 def test_a_required_value_left_empty_fails_its_rule(tmp_path, system, table, rule_id):
     source, clean_rows, _ = SOURCES[system]
     rows = copy.deepcopy(clean_rows())
@@ -174,16 +233,26 @@ def test_untidy_whitespace_fails_its_rule(tmp_path, system, table):
 
 @pytest.mark.parametrize("system, child", _tables("child"))
 def test_a_row_whose_parent_is_rejected_fails_its_rule(tmp_path, system, child):
-    """Two parent rows claim the key a child row points at: neither can be told apart, both are rejected."""
+    """The parent row a child row points at is rejected (it loses a value it must have; where it has none but its
+    key, two parent rows claim the key, and neither can be told apart): the child goes with it."""
     source, clean_rows, _ = SOURCES[system]
     rows = copy.deepcopy(clean_rows())
     column, parent = next((col, par) for c, col, par in source.parents if c == child)
-    key = source.by_name[parent].key[0]
+    table = source.by_name[parent]
+    key = next(fk_key for c, fk_key, p in table_refs(source, child) if c == column and p == parent)
     value = next(r[column] for r in rows[child] if r.get(column))
-    other = next(i for i, r in enumerate(rows[parent]) if r[key] != value)
-    rows[parent][other][key] = value
+    needed = [c.name for c in table.columns if not c.nullable and c.on_failure == "reject" and c.name != key]
+    if needed:
+        next(r for r in rows[parent] if r[key] == value)[needed[0]] = ""
+    else:
+        next(r for r in rows[parent] if r[key] != value)[key] = value
     line = next(i for i, r in enumerate(rows[child]) if r.get(column) == value) + 2
     assert f"{child}.parent_in_quarantine" in _added(tmp_path, system, child, line, rows)
+
+
+def table_refs(source: Source, child: str) -> list[tuple[str, str, str]]:
+    """(column, parent's column, parent) of each reference of ``child``."""
+    return [(col, parent_col, parent) for col, parent, parent_col in source.by_name[child].foreign_keys]
 
 
 @pytest.mark.parametrize("system, child", _tables("child"))
@@ -249,14 +318,16 @@ def test_no_rule_of_any_source_is_without_a_failing_example():
     covered = (
         set(test_rules.CASES)
         | set(CRM_CASES)
-        | {rule_id for _, _, rule_id in _required("student_admin") + _required("crm")}
+        | set(KOSKI_CASES)
+        | {rule_id for _, rule_id in _koski_types()}
+        | {rule_id for _, _, rule_id in [r for system in SOURCES for r in _required(system)]}
     )
     for _, table in _tables("all"):
         covered |= {f"{table}.{kind}" for kind in ("duplicate_line", "malformed_row", "whitespace")}
     for _, child in _tables("child"):
         covered |= {f"{child}.parent_in_quarantine", f"{child}.parent_file_unreadable"}
     covered |= {f"{table}.{column}.no_personal_data" for _, table, column in _free_text()}
-    every = set(student_admin.SOURCE.rule_catalogue()) | set(crm.SOURCE.rule_catalogue())
+    every = {rule_id for source, _, _ in SOURCES.values() for rule_id in source.rule_catalogue()}
     assert every - covered == set(), sorted(every - covered)
 
 

@@ -6,7 +6,7 @@ from pipelines.ingestion.folder import read_table
 from pipelines.ingestion.reading import RawTable
 from pipelines.resources import LandingArea
 from schemas.metadata import Table
-from schemas.sources import SOURCES
+from schemas.sources import BY_SYSTEM, SOURCES
 
 
 def raw_asset(table: Table) -> AssetsDefinition:
@@ -18,7 +18,7 @@ def raw_asset(table: Table) -> AssetsDefinition:
         f"{table.description}",
     )
     def _raw(context: AssetExecutionContext, landing: LandingArea) -> Output[RawTable]:
-        raw = read_table(landing.open(), table)
+        raw = read_table(landing.open(), table, optional=BY_SYSTEM[table.source_system].optional)
         for notice in raw.notices:
             context.log.warning(notice)
         if raw.problem:

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import polars as pl
+
+from pipelines.ingestion.delivered import delivered
 from pipelines.ingestion.landing import Landing
 from pipelines.ingestion.problems import FileProblem
-from pipelines.ingestion.reading import RawTable, read_export_file
-from schemas.metadata import Table
+from pipelines.ingestion.reading import CsvDialect, RawTable, read_delivered_file, read_export_file
+from schemas.metadata import LINE, Table
 
 
 def safe_path(landing: Landing, path: Path) -> Path:
@@ -28,18 +31,28 @@ def safe_path(landing: Landing, path: Path) -> Path:
     return path
 
 
-def read_table(landing: Landing, table: Table, folder: Path | None = None) -> RawTable:
-    """One export file as text; a file that cannot be read comes back with its problem, not raised."""
+def read_table(landing: Landing, table: Table, folder: Path | None = None, optional: bool = False) -> RawTable:
+    """One export file as text; a file that cannot be read comes back with its problem, not raised. ``optional``:
+    a source that may not be delivered at all, whose missing export folder is no rows (and says so)."""
+    if optional and folder is None and not landing.has_export(table.source_system):
+        return RawTable(
+            table=table.name,
+            file=table.source_file,
+            frame=pl.DataFrame(schema={**{n: pl.Utf8 for n in table.names}, LINE: pl.Int64}),
+            notices=[f"{table.source_file}: no {table.source_system} delivery in the landing area, so no rows"],
+        )
+    headers = landing.site.headers(table.source_system, table.name)
+    fixed = table.files.delimiter  # (a writer that fixes its delimiter: no site may say otherwise)
+    dialect = CsvDialect(delimiter=fixed) if fixed else landing.dialect(table.source_system)
     try:
         folder = folder or landing.export_folder(table.source_system)
+        if table.files.empty_file_absent or table.files.split_in_parts:
+            found = delivered(safe_path(landing, folder), table.source_file)
+            return read_delivered_file(
+                table.source_file, found.parts, table, headers, dialect, landing.site.max_file_bytes
+            )
         path = safe_path(landing, folder / table.source_file)
-        return read_export_file(
-            path,
-            table,
-            landing.site.headers(table.source_system, table.name),
-            landing.dialect(table.source_system),
-            landing.site.max_file_bytes,
-        )
+        return read_export_file(path, table, headers, dialect, landing.site.max_file_bytes)
     except FileProblem as problem:
         return RawTable(table=table.name, file=table.source_file, problem=problem)
 

@@ -49,6 +49,10 @@ class Landing:
         """Every export folder of ``source``, oldest first, whatever the as-of date."""
         return dated_folders(self.path / source)
 
+    def has_export(self, source: str) -> bool:
+        """Whether ``source`` has an export folder on or before the as-of date."""
+        return any(not self.as_of or p.name <= self.as_of.isoformat() for p in self.exports(source))
+
     def export_folder(self, source: str) -> Path:
         """The newest export folder of ``source`` on or before the as-of date."""
         dated = self.exports(source)

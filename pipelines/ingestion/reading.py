@@ -22,6 +22,7 @@ import duckdb
 import numpy as np
 import polars as pl
 
+from pipelines.ingestion.delivered import joined, with_lists_joined
 from pipelines.ingestion.encoding import detect_encoding
 from pipelines.ingestion.lines import logical_line_map
 from pipelines.ingestion.problems import FileProblem
@@ -108,7 +109,7 @@ def map_headers(
     wanted = {_normalise_header(headers.get(c.name, c.source_header)): c.name for c in table.columns}
     seen: dict[str, int] = {}
     mapping: dict[str, str] = {}
-    notices = []
+    notices, passed_over = [], []
     for position, name in enumerate(header, start=1):
         key = _normalise_header(name)
         if key in seen:
@@ -122,11 +123,15 @@ def map_headers(
         seen[key] = position
         if key in wanted:
             mapping[name] = wanted[key]
+        elif table.files.other_columns:
+            passed_over.append(name.strip())
         else:
             notices.append(
                 f"{path.name}: column '{name.strip()}' (field {position}) is not part of the export "
                 "contract and was ignored"
             )
+    if passed_over:
+        notices.append(f"{path.name}: {len(passed_over)} column(s) not read here: {', '.join(passed_over)}")
     missing = [c for c in table.columns if c.name not in mapping.values()]
     if missing:
         names = ", ".join(f"'{headers.get(c.name, c.source_header)}'" for c in missing)
@@ -154,6 +159,50 @@ def read_export_file(
         raw.problem, raw.frame = problem, None
         raw.rejects = raw.rejects.clear()
     return raw
+
+
+def read_delivered_file(
+    name: str,
+    parts: tuple[Path, ...],
+    table: Table,
+    headers: dict[str, str] | None = None,
+    dialect: CsvDialect | None = None,
+    max_bytes: int | None = None,
+) -> RawTable:
+    """Read the file ``name`` of ``table`` as its source delivers it (``table.files``): absent (no rows), whole, or
+    in ``parts`` joined in order; a file-level problem is returned, not raised."""
+    raw = RawTable(table=table.name, file=name)
+    try:
+        if not parts:
+            raw.frame = pl.DataFrame(schema={**{n: pl.Utf8 for n in table.names}, LINE: pl.Int64})
+            raw.notices.append(f"{name}: not in the delivery, so no rows (the source writes no file for none)")
+            return raw
+        data = []
+        for part in parts:
+            with opened_export(part, max_bytes) as (_, bytes_read):
+                data.append(bytes_read)
+        whole = joined(data)
+        if table.files.unquoted_list:
+            whole = with_lists_joined(whole.decode("utf-8"), table.files.unquoted_list).encode("utf-8")
+        _read_bytes(Path(name), None, whole, table, headers or {}, dialect or CsvDialect(), raw)
+        if len(parts) > 1:
+            raw.notices.append(
+                f"{name} came in {len(parts)} parts; its line numbers count through them: {_spans(parts, data)}"
+            )
+    except FileProblem as problem:
+        raw.problem, raw.frame = problem, None
+        raw.rejects = raw.rejects.clear()
+    return raw
+
+
+def _spans(parts: tuple[Path, ...], data: list[bytes]) -> str:
+    """Which lines of the joined file each part holds: ``.01 lines 1–1000, .02 lines 1001–1800``."""
+    spans, first = [], 1
+    for part, bytes_read in zip(parts, data):
+        last = first + bytes_read.count(b"\n") - 1
+        spans.append(f".{part.name.rsplit('.', 1)[-1]} lines {first}–{last}")
+        first = last + 1
+    return ", ".join(spans)
 
 
 @contextlib.contextmanager
@@ -217,7 +266,7 @@ def _read(
 
 
 def _read_bytes(
-    path: Path, fd: int, data: bytes, table: Table, headers: dict[str, str], dialect: CsvDialect, raw: RawTable
+    path: Path, fd: int | None, data: bytes, table: Table, headers: dict[str, str], dialect: CsvDialect, raw: RawTable
 ) -> None:
     raw.sha256 = hashlib.sha256(data).hexdigest()
     raw.encoding = detect_encoding(path, data)
@@ -226,7 +275,7 @@ def _read_bytes(
     mapping, raw.notices = map_headers(path, table, header, headers)
 
     with tempfile.TemporaryDirectory(prefix="tiedolla-read-") as tmp:
-        source = _descriptor_path(fd)
+        source = _descriptor_path(fd) if fd is not None else None
         if raw.encoding == "cp1252" or source is None:  # DuckDB reads only UTF-8: transcode, byte-exact characters
             data = data.decode("cp1252").encode("utf-8") if raw.encoding == "cp1252" else data
             source = Path(tmp) / path.name  # (a private copy of the bytes already read and checked)

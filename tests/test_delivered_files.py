@@ -8,7 +8,7 @@ import io
 
 import pytest
 
-from pipelines.ingestion.koski_bulk import delivered, joined, with_lists_joined
+from pipelines.ingestion.delivered import delivered, joined, with_lists_joined
 from pipelines.ingestion.problems import FileProblem
 
 HEADER = b"opiskeluoikeus_oid,versionumero,aikaleima\r\n"
@@ -71,7 +71,7 @@ def test_the_annulled_files_unquoted_list_of_several_types_is_one_field_again():
         "1.2.246.562.15.2,4,2026-02-05T10:00:00,1.2.246.562.24.2,2026-02-05,,ammatillinenkoulutus,"
         'List(ammatillinentutkinto, telma),1.2.246.562.10.1,"Opisto, Kotka",1.2.246.562.10.2,Testikuntayhtymä'
     )
-    text = with_lists_joined("\r\n".join([header, one, two, ""]))
+    text = with_lists_joined("\r\n".join([header, one, two, ""]), "paatason_suoritus_tyypit")
     rows = list(csv.DictReader(io.StringIO(text, newline="")))
     assert [len(r) for r in rows] == [12, 12] and None not in rows[1]
     assert [r["paatason_suoritus_tyypit"] for r in rows] == [

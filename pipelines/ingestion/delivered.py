@@ -1,6 +1,7 @@
-"""A KOSKI bulk delivery (``<landing>/koski_bulk/<date>/``) as whole files, before they are read as tables.
+"""A file as a source delivers it (its table's ``FileConvention``), made whole before it is read as a table.
 
-KOSKI's CSV writer (``MassaluovutusResultWriter``, ``CsvFormatter`` in Opetushallitus/koski; spec A4–A5, A8):
+KOSKI's CSV writer (``MassaluovutusResultWriter``, ``CsvFormatter`` in Opetushallitus/koski; spec A4–A5, A8) is the
+source that needs it:
 
 - a file that would be empty is not written at all: an absent file is an empty table;
 - a partitioned query splits each file into ``<name>.csv.01``, ``.02`` … (numbered from 1, two digits or more, so
@@ -21,8 +22,6 @@ from pipelines.ingestion.problems import FileProblem
 
 #: a part of a split file: ``opiskeluoikeus.csv.01``
 _PART = re.compile(r"^(?P<name>[a-z_]+\.csv)\.(?P<number>\d{2,})$")
-#: the annulled file and its list column
-ANNULLED_FILE, LIST_COLUMN = "mitatoity_opiskeluoikeus.csv", "paatason_suoritus_tyypit"
 
 
 @dataclass(frozen=True)
@@ -73,14 +72,14 @@ def joined(parts: list[bytes]) -> bytes:
     return out
 
 
-def with_lists_joined(text: str) -> str:
-    """``mitatoity_opiskeluoikeus.csv`` with each unquoted ``List(a, b)`` split by its comma put back into one
-    quoted field, so that every record has the header's fields (other lines are left as they are)."""
+def with_lists_joined(text: str, list_column: str) -> str:
+    """The file with each unquoted ``List(a, b)`` of ``list_column`` that its comma split put back into one quoted
+    field, so that every record has the header's fields (other lines are left as they are)."""
     lines = text.split("\r\n")
     header = next(csv.reader([lines[0]]))
-    if LIST_COLUMN not in header:
+    if list_column not in header:
         return text
-    at, width = header.index(LIST_COLUMN), len(header)
+    at, width = header.index(list_column), len(header)
     out = [lines[0]]
     for line in lines[1:]:
         fields = next(csv.reader([line])) if line else []

@@ -1,0 +1,85 @@
+"""KOSKI's bulk files written by KOSKI's own rules (``../shared/spec/koski-bulk.md`` A4–A6, from ``CsvFormatter`` and
+``MassaluovutusResultWriter`` in Opetushallitus/koski), not by anything of ours: every column of KOSKI's row classes in
+their declaration order, a value quoted only when it holds ``"``, ``\\``, ``,`` or a line break, CRLF after every
+record, an empty table not written at all, a partitioned file split between records with the header in part .01 only.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+#: KOSKI's headers (snakecasified Scala field names) in the order of the current row classes
+HEADERS = {
+    "opiskeluoikeus.csv": (
+        "opiskeluoikeus_oid versionumero aikaleima sisaltyy_opiskeluoikeuteen_oid oppija_oid oppija_master_oid "
+        "oppilaitos_oid oppilaitos_nimi oppilaitos_nimi_sv oppilaitos_kotipaikka oppilaitosnumero koulutustoimija_oid "
+        "koulutustoimija_nimi koulutustoimija_nimi_sv koulutusmuoto alkamispaiva paattymispaiva viimeisin_tila "
+        "lisatiedot_henkilostokoulutus lisatiedot_koulutusvienti tuva_jarjestamislupa lahdejarjestelma_koodiarvo "
+        "lahdejarjestelma_id oppivelvollisuuden_suorittamiseen_kelpaava data"
+    ).split(),
+    "opiskeluoikeus_aikajakso.csv": (
+        "opiskeluoikeus_oid alku loppu tila tila_alkanut opiskeluoikeus_paattynyt opintojen_rahoitus "
+        "erityisen_koulutus_tehtavan_jakso_tehtava_koodiarvo ulkomainen_vaihtoopiskelija majoitus majoitusetu "
+        "kuljetusetu sisaoppilaitosmainen_majoitus vaativan_erityisen_tuen_yhteydessa_jarjestettava_majoitus "
+        "erityinen_tuki vaativan_erityisen_tuen_erityinen_tehtava hojks vammainen vaikeasti_vammainen "
+        "vammainen_ja_avustaja osa_aikaisuus opiskeluvalmiuksia_tukevat_opinnot vankilaopetuksessa "
+        "oppisopimus_jossain_paatason_suorituksessa pidennetty_oppivelvollisuus joustava_perusopetus koulukoti "
+        "oppimaaran_suorittaja maksuton maksullinen oikeutta_maksuttomuuteen_pidennetty kotiopetus ulkomaanjakso "
+        "tuen_paatoksen_jakso opetuksen_jarjestaminen_vamman_sairauden_tai_rajoitteen_perusteella "
+        "toiminta_alueittain_opiskelu tavoitekokonaisuuksittain_opiskelu valmistavan_lisaopetus id"
+    ).split(),
+    "paatason_suoritus.csv": (
+        "paatason_suoritus_id opiskeluoikeus_oid suorituksen_tyyppi koulutusmoduuli_koodisto "
+        "koulutusmoduuli_koodiarvo koulutusmoduuli_koulutustyyppi koulutusmoduuli_laajuus_arvo "
+        "koulutusmoduuli_laajuus_yksikko koulutusmoduuli_nimi tutkinnon_nimi_perusteessa suorituskieli_koodiarvo "
+        "oppimaara_koodiarvo alkamispaiva vahvistus_paiva arviointi_arvosana_koodiarvo arviointi_arvosana_koodisto "
+        "arviointi_hyvaksytty arviointi_paiva toimipiste_oid toimipiste_nimi toimipiste_nimi_sv "
+        "sisaltyy_opiskeluoikeuteen_oid tutkintonimike luokka_tai_ryhma perusteen_diaarinumero jaa_luokalle data"
+    ).split(),
+    "osasuoritus.csv": (
+        "osasuoritus_id ylempi_osasuoritus_id paatason_suoritus_id opiskeluoikeus_oid suorituksen_tyyppi "
+        "koulutusmoduuli_koodisto koulutusmoduuli_koodiarvo koulutusmoduuli_laajuus_arvo "
+        "koulutusmoduuli_laajuus_yksikko koulutusmoduuli_paikallinen koulutusmoduuli_pakollinen koulutusmoduuli_nimi "
+        "koulutusmoduuli_oppimaara_nimi koulutusmoduuli_kieliaine_nimi koulutusmoduuli_kurssin_tyyppi vahvistus_paiva "
+        "arviointi_arvosana_koodiarvo arviointi_arvosana_koodisto arviointi_hyvaksytty arviointi_paiva "
+        "ensimmainen_arviointi_paiva korotettu_eri_vuonna nayton_arviointi_paiva tunnustettu "
+        "tunnustettu_rahoituksen_piirissa luokka_aste data sisaltyy_opiskeluoikeuteen_oid"
+    ).split(),
+    "mitatoity_opiskeluoikeus.csv": (
+        "opiskeluoikeus_oid versionumero aikaleima oppija_oid mitatoity suostumus_peruttu tyyppi "
+        "paatason_suoritus_tyypit oppilaitos_oid oppilaitoksen_nimi koulutustoimija_oid koulutustoimijan_nimi"
+    ).split(),
+}
+
+
+def formatted(value: str) -> str:
+    """``CsvFormatter.formatString``: quoted (``"`` doubled) only when it holds ``"``, ``\\``, ``,`` or ``\\n``."""
+    return f'"{value.replace(chr(34), chr(34) * 2)}"' if any(ch in value for ch in '"\\,\n') else value
+
+
+def record(values: list[str], unquoted: frozenset[int] = frozenset()) -> str:
+    """One record and its CRLF; ``unquoted``: positions written with Scala's ``toString``, never quoted (a List)."""
+    return ",".join(v if i in unquoted else formatted(v) for i, v in enumerate(values)) + "\r\n"
+
+
+def write(folder: Path, name: str, rows: list[dict[str, str]], parts: int = 1) -> list[Path]:
+    """``name`` with ``rows`` (KOSKI's header → text; a column not given is empty) as KOSKI writes it: nothing for no
+    rows, else one file or ``parts`` parts (``.01``, ``.02`` …), the header in the first only."""
+    if not rows:
+        return []
+    header = HEADERS[name]
+    unquoted = (
+        frozenset({header.index("paatason_suoritus_tyypit")}) if "paatason_suoritus_tyypit" in header else frozenset()
+    )
+    lines = [record(header)] + [record([r.get(h, "") for h in header], unquoted) for r in rows]
+    folder.mkdir(parents=True, exist_ok=True)
+    if parts == 1:
+        (folder / name).write_bytes("".join(lines).encode("utf-8"))
+        return [folder / name]
+    size = -(-len(lines) // parts)
+    written = []
+    for number in range(parts):
+        path = folder / f"{name}.{number + 1:02d}"
+        path.write_bytes("".join(lines[number * size : (number + 1) * size]).encode("utf-8"))
+        written.append(path)
+    return written
