@@ -120,6 +120,25 @@ def _first_copy(columns: tuple[Column, ...], *ids: str) -> pl.Expr:
     return pl.struct([c.name for c in columns if c.name not in ids]).is_first_distinct()
 
 
+def _versioned(table: str) -> tuple[Column, ...]:
+    """A study right's OID with KOSKI's version of it and when that was made."""
+    return (
+        _study_right(table),
+        column("koski_version", "versionumero", nullable=False),
+        column("koski_modified_at", "aikaleima", on_failure="clear"),
+    )
+
+
+def _learner(table: str, header: str, **role) -> Column:
+    learner = ("a learner's OID (1.2.246.562.24.…)", "oppijanumero (1.2.246.562.24.…)")
+    return _oid(table, "learner_oid", header, LEARNER_OID, *learner, nullable=False, **role)
+
+
+def _organisation(table: str, name: str, header: str, **role) -> Column:
+    organisation = ("an organisation's OID (1.2.246.562.10.…)", "organisaation OID (1.2.246.562.10.…)")
+    return _oid(table, name, header, ORGANISATION_OID, *organisation, **role)
+
+
 def _delivered_twice(table: str, what: str, what_fi: str, passes) -> Rule:
     return Rule(
         f"{table}.delivered_twice",
@@ -138,26 +157,16 @@ STUDY_RIGHTS = _table(
     grain="One row per study right (one more where KOSKI delivered it twice).",
     key=("study_right_oid",),
     columns=(
-        _study_right("koski_study_rights"),
-        column("koski_version", "versionumero", nullable=False),
-        column("koski_modified_at", "aikaleima", on_failure="clear"),
-        _oid(
+        *_versioned("koski_study_rights"),
+        _learner(
             "koski_study_rights",
-            "learner_oid",
             "oppija_master_oid",
-            LEARNER_OID,
-            "a learner's OID (1.2.246.562.24.…)",
-            "oppijanumero (1.2.246.562.24.…)",
-            nullable=False,
             meaning="The person's master OID (KOSKI falls back to the OID on the study right).",
         ),
-        _oid(
+        _organisation(
             "koski_study_rights",
             "oppilaitos_oid",
             "oppilaitos_oid",
-            ORGANISATION_OID,
-            "an organisation's OID (1.2.246.562.10.…)",
-            "organisaation OID (1.2.246.562.10.…)",
             nullable=False,
             meaning="The oppilaitos the study right is at (KOSKI's student-year report is per oppilaitos).",
         ),
@@ -291,15 +300,7 @@ QUALIFICATIONS = _table(
             meaning="KOSKI suorituksen tyyppi of the main suoritus.",
         ),
         column("koulutus_code", "koulutusmoduuli_koodiarvo", nullable=False, meaning="Koulutus (or local) code."),
-        _oid(
-            "koski_qualifications",
-            "campus_oid",
-            "toimipiste_oid",
-            ORGANISATION_OID,
-            "an organisation's OID (1.2.246.562.10.…)",
-            "organisaation OID (1.2.246.562.10.…)",
-            on_failure="clear",
-        ),
+        _organisation("koski_qualifications", "campus_oid", "toimipiste_oid", on_failure="clear"),
         column("campus", "toimipiste_nimi", meaning="The toimipiste's Finnish name."),
         column("confirmed_on", "vahvistus_paiva", on_failure="clear"),
         column("koski_data", "data", on_failure="clear"),
@@ -357,18 +358,8 @@ ANNULLED = _table(
     grain="One row per annulled study right.",
     key=("study_right_oid",),
     columns=(
-        _study_right("koski_annulled"),
-        column("koski_version", "versionumero", nullable=False),
-        column("koski_modified_at", "aikaleima", on_failure="clear"),
-        _oid(
-            "koski_annulled",
-            "learner_oid",
-            "oppija_oid",
-            LEARNER_OID,
-            "a learner's OID (1.2.246.562.24.…)",
-            "oppijanumero (1.2.246.562.24.…)",
-            nullable=False,
-        ),
+        *_versioned("koski_annulled"),
+        _learner("koski_annulled", "oppija_oid"),
         column("annulled_on", "mitatoity", on_failure="clear"),
         column("education_form", "tyyppi", nullable=False),
         column("suoritus_types", "paatason_suoritus_tyypit"),
