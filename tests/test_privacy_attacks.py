@@ -313,10 +313,11 @@ def test_no_dashboard_figure_describes_one_to_four_persons_nor_is_worked_back_fr
     _, warehouse = small_run
     page = (warehouse / "reports" / "dashboard" / "index.html").read_text(encoding="utf-8")
     published = warehouse / "published"
+    con = duckdb.connect()  # (its own: the module's default connection is shared with other tests in the process)
     made_on = f"SELECT max(forecast_made_on) FROM '{published}/mart_student_year_forecast.parquet'"
-    as_of = duckdb.sql(made_on).fetchall()[0][0]
+    as_of = con.sql(made_on).fetchall()[0][0]
     persons = dict(
-        duckdb.sql(f"""
+        con.sql(f"""
             SELECT 'kk ' || month(start_date), count(DISTINCT coalesce(student_key, study_right_key))
             FROM '{published}/fact_status_period.parquet'
             WHERE status = 'valmistunut' AND year(start_date) = {as_of.year} AND start_date <= DATE '{as_of}'

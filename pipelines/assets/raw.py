@@ -18,11 +18,14 @@ def raw_asset(table: Table) -> AssetsDefinition:
         f"{table.description}",
     )
     def _raw(context: AssetExecutionContext, landing: LandingArea) -> Output[RawTable]:
-        raw = read_table(landing.open(), table, optional=BY_SYSTEM[table.source_system].optional)
+        area, optional = landing.open(), BY_SYSTEM[table.source_system].optional
+        raw = read_table(area, table, optional=optional)
         for notice in raw.notices:
             context.log.warning(notice)
         if raw.problem:
             context.log.error(f"cannot read {raw.problem}")
+        elif optional and not area.has_export(table.source_system):
+            context.log.info(f"no {table.source_system} delivery in the landing area: {table.source_file} not read")
         else:
             context.log.info(f"read {table.source_file}: {raw.rows_read} rows ({raw.encoding})")
         return Output(

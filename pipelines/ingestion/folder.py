@@ -39,7 +39,6 @@ def read_table(landing: Landing, table: Table, folder: Path | None = None, optio
             table=table.name,
             file=table.source_file,
             frame=pl.DataFrame(schema={**{n: pl.Utf8 for n in table.names}, LINE: pl.Int64}),
-            notices=[f"{table.source_file}: no {table.source_system} delivery in the landing area, so no rows"],
         )
     headers = landing.site.headers(table.source_system, table.name)
     fixed = table.files.delimiter  # (a writer that fixes its delimiter: no site may say otherwise)
