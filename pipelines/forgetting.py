@@ -65,17 +65,16 @@ def with_landing(request: Request, landing: Landing) -> Request:
     hetus = {h.strip().upper() for h in request.hetus}
     numbers, rights = set(request.student_numbers), set(request.study_rights)
     learners, oids = set(request.learner_oids), set(request.study_right_oids)
-    exports = landing.exports(student_admin.SYSTEM)
-    for folder in exports:
-        students = _read(landing, student_admin.STUDENTS, folder)
+    exports = [
+        (_read(landing, student_admin.STUDENTS, folder), _read(landing, student_admin.STUDY_RIGHTS, folder))
+        for folder in landing.exports(student_admin.SYSTEM)
+    ]
+    hetu = pl.col("hetu").str.strip_chars().str.to_uppercase()
+    for students, _ in exports:
         if students is not None:
-            hetu = pl.col("hetu").str.strip_chars().str.to_uppercase()
             numbers |= _texts(students.filter(hetu.is_in(sorted(hetus))), "student_number")
-    for folder in exports:
-        students, study_rights = (
-            _read(landing, t, folder) for t in (student_admin.STUDENTS, student_admin.STUDY_RIGHTS)
-        )
-        theirs = pl.col("student_number").str.strip_chars().is_in(sorted(numbers))
+    theirs = pl.col("student_number").str.strip_chars().is_in(sorted(numbers))
+    for students, study_rights in exports:
         if students is not None:
             learners |= _texts(students.filter(theirs), "learner_oid")
         if study_rights is not None:
@@ -113,7 +112,12 @@ def forget(wh: Warehouse, key: bytes, request: Request, site_waivers: Path | Non
     found = []
     if student_ids:
         rows, gone = forget_failures(
-            wh, student_admin.SOURCE, list(request.student_numbers), key, list(request.study_rights), ("koski",)
+            wh,
+            student_admin.SOURCE,
+            list(request.student_numbers),
+            key,
+            list(request.study_rights),
+            (KOSKI_FILE.source_system,),
         )
         removed |= rows
         found.append(gone)

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import polars as pl
-
 from pipelines.ingestion.delivered import delivered
 from pipelines.ingestion.landing import Landing
 from pipelines.ingestion.problems import FileProblem
-from pipelines.ingestion.reading import CsvDialect, RawTable, read_delivered_file, read_export_file
-from schemas.metadata import LINE, Table
+from pipelines.ingestion.reading import CsvDialect, RawTable, no_rows, read_delivered_file, read_export_file
+from schemas.metadata import Table
 
 
 def safe_path(landing: Landing, path: Path) -> Path:
@@ -38,7 +36,7 @@ def read_table(landing: Landing, table: Table, folder: Path | None = None, optio
         return RawTable(
             table=table.name,
             file=table.source_file,
-            frame=pl.DataFrame(schema={**{n: pl.Utf8 for n in table.names}, LINE: pl.Int64}),
+            frame=no_rows(table),
         )
     headers = landing.site.headers(table.source_system, table.name)
     fixed = table.files.delimiter  # (a writer that fixes its delimiter: no site may say otherwise)

@@ -161,6 +161,11 @@ def read_export_file(
     return raw
 
 
+def no_rows(table: Table) -> pl.DataFrame:
+    """A text table of ``table`` with no rows (a file the source did not write)."""
+    return pl.DataFrame(schema={**{n: pl.Utf8 for n in table.names}, LINE: pl.Int64})
+
+
 def read_delivered_file(
     name: str,
     parts: tuple[Path, ...],
@@ -174,7 +179,7 @@ def read_delivered_file(
     raw = RawTable(table=table.name, file=name)
     try:
         if not parts:
-            raw.frame = pl.DataFrame(schema={**{n: pl.Utf8 for n in table.names}, LINE: pl.Int64})
+            raw.frame = no_rows(table)
             raw.notices.append(f"{name}: not in the delivery, so no rows (the source writes no file for none)")
             return raw
         data = []
