@@ -294,17 +294,18 @@ def _write_summary(result, target: Path, started: dt.datetime, log: Path) -> dic
 
 def _check_landing(landing: Path, as_of: dt.date | None, site_config: str | None) -> None:
     """What a run must not start with, as a usage error before anything is touched: a site configuration that
-    cannot be used, a folder with no student-administration export, or a source whose every export is dated after
+    cannot be used, a folder with no student records (neither a student-administration export nor a KOSKI
+    delivery), or a source whose every export is dated after
     --as-of (a typo that would otherwise publish empty tables over the good set). A source with no export at all may
     be missing (a provider without a CRM export)."""
-    from schemas import student_admin
+    from pipelines.ingestion.landing import STUDENT_RECORDS
     from schemas.sources import SOURCES
 
     area = _opened(landing, site_config)
-    if not area.exports(student_admin.SYSTEM):
+    if not any(area.exports(s) for s in STUDENT_RECORDS):
         raise UsageError(
-            f"{landing} holds no student-administration export ({student_admin.SYSTEM}/<YYYY-MM-DD>/): "
-            "is it the landing folder?"
+            f"{landing} holds no student-administration export (student_admin/<YYYY-MM-DD>/) and no KOSKI delivery "
+            "(koski_bulk/<YYYY-MM-DD>/): is it the landing folder?"
         )
     for source in SOURCES:
         exports = area.exports(source.system)
@@ -660,12 +661,11 @@ def _landing(args):
 def _history_from_assets(landing):
     """An export's complete history from the pipeline's own validated assets (``pipelines/execution.py``): the
     commands count what a run on the same landing area and day would."""
-    from pipelines.execution import NotValidated, validated_tables
+    from pipelines.execution import NotValidated, student_records
     from pipelines.marts.student_year_history import CannotCalculate, calculable
-    from schemas import student_admin
 
     try:
-        return calculable(validated_tables(landing, student_admin.SOURCE))
+        return calculable(student_records(landing))
     except NotValidated as err:
         raise CannotCalculate(str(err)) from None
 
@@ -674,13 +674,13 @@ def cmd_student_years(args) -> int:
     from pipelines.ingestion.problems import FileProblem
     from pipelines.marts.student_year_history import CannotCalculate
     from pipelines.marts.student_year_report import write_held_back, write_report
-    from schemas.student_admin import SYSTEM
 
     if args.to < args.from_:
         raise UsageError(f"--to {args.to} is before --from {args.from_}")
     landing = _landing(args)
     try:
-        folder = landing.export_folder(SYSTEM)
+        source = landing.records_source()
+        folder = landing.export_folder(source)
         history, held = _history_from_assets(landing)
     except (FileProblem, CannotCalculate) as err:
         print(f"tiedolla: cannot calculate student-years: {err}", file=sys.stderr)
@@ -688,7 +688,7 @@ def cmd_student_years(args) -> int:
     out = Path(args.out)
     rows = write_report(history, args.from_, args.to, out, args.format)
     print(
-        f"{rows} study rights with days from {args.from_} to {args.to} written to {out} (export {folder.name})",
+        f"{rows} study rights with days from {args.from_} to {args.to} written to {out} ({source} {folder.name})",
         file=sys.stderr,
     )
     held_out = out.with_name(f"{out.stem}_held_back.csv")

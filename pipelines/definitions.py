@@ -17,6 +17,7 @@ from dagster import (
 
 from pipelines.assets.automation import daily_schedule, network_sensor, new_export_sensor
 from pipelines.assets.checks import CHECKS, model_check
+from pipelines.assets.koski_differences import DIFFERENCE_ASSETS
 from pipelines.assets.network import GROUP as NETWORK_GROUP
 from pipelines.assets.network import NETWORK_ASSETS
 from pipelines.assets.organization_master import ORGANIZATION_ASSETS
@@ -24,6 +25,7 @@ from pipelines.assets.published import PUBLISHED_ASSETS, published_release
 from pipelines.assets.raw import RAW_ASSETS
 from pipelines.assets.reconciliation import RECONCILIATION_ASSETS
 from pipelines.assets.reports import REPORT_ASSETS
+from pipelines.assets.student_records import RECORD_ASSETS
 from pipelines.assets.student_years import (
     STUDENT_YEAR_ASSETS,
     intake_plan,
@@ -49,6 +51,7 @@ NETWORK_JOB = "network"
 ASSETS = [
     *RAW_ASSETS,
     *VALIDATE_ASSETS,
+    *RECORD_ASSETS,
     student_year_history,
     student_year_calculation,
     intake_plan,
@@ -56,6 +59,7 @@ ASSETS = [
     *PUBLISHED_ASSETS,
     *STUDENT_YEAR_ASSETS,
     *RECONCILIATION_ASSETS,
+    *DIFFERENCE_ASSETS,
     published_release,
     *REPORT_ASSETS,
 ]

@@ -126,8 +126,9 @@ LAYERS = (
     ),
     ("pipelines.marts", "student-years, monthly facts, forecast, segments, KOSKI reconciliation"),
     (
-        "pipelines.publishing | pipelines.manifest",
-        "pseudonyms, the star schema, release guards, the versioned warehouse; the run's manifest",
+        "pipelines.publishing | pipelines.manifest | pipelines.conforming",
+        "pseudonyms, the star schema, release guards, the versioned warehouse; the run's manifest; the student "
+        "records from the export or from KOSKI's deliveries, in one model",
     ),
     (
         "pipelines.validation | pipelines.matching | pipelines.waivers",

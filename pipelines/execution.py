@@ -25,6 +25,7 @@ from dagster import (
     execute_job,
 )
 
+from pipelines.assets.student_records import conform_student_records, records_key
 from pipelines.assets.validated import QUALITY_GATE, QUARANTINE_SUMMARY
 from pipelines.definitions import PIPELINE_JOB, make_definitions
 from pipelines.ingestion.landing import Landing
@@ -32,7 +33,11 @@ from pipelines.progress import progress_logger
 from pipelines.publishing.pseudonyms import KEY_FILE_VARIABLE, KEY_VARIABLE
 from pipelines.run_storage import PARTITION_TAG
 from pipelines.validation import TableOutcome
+from schemas import koski_bulk, student_admin
 from schemas.metadata import Source
+
+#: the sources the student records are made from
+RECORD_SOURCES = (student_admin.SOURCE, koski_bulk.SOURCE)
 
 #: the loggers a run reports through (the progress lines ``tiedolla run`` prints)
 RUN_CONFIG = {"loggers": {"progress": {}}}
@@ -117,7 +122,9 @@ class NotValidated(Exception):
 
 
 @contextmanager
-def _validated(landing: Landing, sources: tuple[Source, ...]) -> Iterator[JobExecutionResult]:
+def _validated(
+    landing: Landing, sources: tuple[Source, ...], also: tuple[AssetKey, ...] = ()
+) -> Iterator[JobExecutionResult]:
     """The sources' raw and validated assets (and the quality checks on them) exactly as a run on ``landing``
     materialises them, in this process into a throwaway warehouse with a throwaway key: the quarantine they write is
     discarded and nothing is published. Yields Dagster's result (outputs can be loaded inside the block)."""
@@ -125,6 +132,7 @@ def _validated(landing: Landing, sources: tuple[Source, ...]) -> Iterator[JobExe
         AssetKey([s.system, f"{kind}_{t.name}"]) for s in sources for t in s.tables for kind in ("raw", "validated")
     ]
     selection += [AssetKey([s.system, name]) for s in sources for name in (QUARANTINE_SUMMARY, QUALITY_GATE)]
+    selection += also
     with tempfile.TemporaryDirectory(prefix="tiedolla-validate-") as warehouse:
         arguments = dict(
             landing=str(landing.path),
@@ -137,15 +145,15 @@ def _validated(landing: Landing, sources: tuple[Source, ...]) -> Iterator[JobExe
             yield result
 
 
-def validated_tables(landing: Landing, source: Source) -> dict[str, TableOutcome]:
-    """``source``'s validated tables exactly as a run on ``landing`` validates them (``_validated``)."""
-    with _validated(landing, (source,)) as result:
+def student_records(landing: Landing) -> dict[str, TableOutcome]:
+    """The student records exactly as a run on ``landing`` makes them (``_validated``): the export's validated
+    tables, else KOSKI's deliveries in the same model (``pipelines/assets/student_records.py``)."""
+    tables = [t.name for t in student_admin.TABLES]
+    with _validated(landing, RECORD_SOURCES, tuple(records_key(t) for t in tables)) as result:
         failed = failed_steps(result)
         if failed:  # (a failed quality check holds back a release, not the command's figures)
             raise NotValidated(failed[0][1])
-        return {
-            t.name: result.output_for_node(f"validate_{source.system}", f"validated_{t.name}") for t in source.tables
-        }
+        return {t: result.output_for_node(conform_student_records.node_def.name, t) for t in tables}
 
 
 def check_landing(landing: Landing, sources: tuple[Source, ...]) -> tuple[dict[str, dict], list[str]]:

@@ -117,7 +117,7 @@ def forget(wh: Warehouse, key: bytes, request: Request, site_waivers: Path | Non
             list(request.student_numbers),
             key,
             list(request.study_rights),
-            (KOSKI_FILE.source_system,),
+            (KOSKI_FILE.source_system, koski_bulk.DIFFERENCES_SYSTEM),
         )
         removed |= rows
         found.append(gone)
@@ -129,7 +129,12 @@ def forget(wh: Warehouse, key: bytes, request: Request, site_waivers: Path | Non
         )
     if request.learner_oids or request.study_right_oids:  # (KOSKI's rows name a person by their learner OID)
         rows, gone = forget_failures(
-            wh, koski_bulk.SOURCE, list(request.learner_oids), key, list(request.study_right_oids)
+            wh,
+            koski_bulk.SOURCE,
+            list(request.learner_oids),
+            key,
+            list(request.study_right_oids),
+            (koski_bulk.DIFFERENCES_SYSTEM,),
         )
         removed |= rows
         found.append(gone)

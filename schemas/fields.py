@@ -146,6 +146,11 @@ FIELDS = _catalogue(
         "KOSKI's id of a suoritus row within one delivery (``<study-right OID>.<n>``): not the same in the next one.",
     ),
     Field("parent_suoritus_id", pl.Utf8, "The suoritus this one is part of (empty for a top-level unit)."),
+    Field(
+        "upper_unit_id",
+        pl.Utf8,
+        "KOSKI's id of the unit this one is a part of (empty for a unit directly under its main suoritus).",
+    ),
     Field("campus_oid", pl.Utf8, "The toimipiste's organisation OID."),
     Field("confirmed_on", pl.Date, "The day the suoritus was confirmed (vahvistus): the qualification completed."),
     Field("unit_type", pl.Utf8, "KOSKI suorituksen tyyppi of a unit (ammatillisentutkinnonosa, …)."),
@@ -444,6 +449,26 @@ FIELDS = _catalogue(
     Field("rows_only_in_koski", pl.Int64, "Rows of KOSKI's report with no figures of ours."),
     Field("rows_only_ours", pl.Int64, "Our study rights with a day in the period that KOSKI's report lacks."),
     Field("downloaded_on", pl.Date, "The date of the landing folder the report came in."),
+    Field(
+        "difference_kind",
+        pl.Utf8,
+        "What differs between our system and KOSKI's data: only_ours, only_in_koski, annulled_in_koski, start, end, "
+        "status, funding, part_time or period (an additional period of period_type).",
+    ),
+    Field("difference_period_type", pl.Utf8, "The additional-period type that differs (kind period only)."),
+    Field("study_rights_differing", pl.Int64, "Study rights with this difference."),
+    Field(
+        "days_moved",
+        pl.Float64,
+        "What the differences move in the period, KOSKI's count minus ours: student-year days (the formula in "
+        "force), for funding the days counted under another funding code, for an additional period its days.",
+    ),
+    Field(
+        "student_years_moved",
+        pl.Float64,
+        "The same in student-years (days / 365); none for an additional period, which KOSKI counts in days.",
+    ),
+    Field("koski_delivered_on", pl.Date, "The date of the newest KOSKI delivery compared."),
     # ---- The published organisation area ---------------------------------------------------------------------
     Field("organization_name", pl.Utf8, "Name from dim_organization."),
     Field(

@@ -77,9 +77,56 @@ FLAGS = {
 }
 
 
+#: every column KOSKI writes today, file by file, in its row classes' order (RaportointiDatabaseSchema, snake-cased by
+#: CsvFormatter): what the demo writes; the reader goes by name and passes over the columns it does not use
+KOSKI_HEADERS: dict[str, tuple[str, ...]] = {
+    "opiskeluoikeus.csv": tuple(
+        "opiskeluoikeus_oid versionumero aikaleima sisaltyy_opiskeluoikeuteen_oid oppija_oid oppija_master_oid "
+        "oppilaitos_oid oppilaitos_nimi oppilaitos_nimi_sv oppilaitos_kotipaikka oppilaitosnumero koulutustoimija_oid "
+        "koulutustoimija_nimi koulutustoimija_nimi_sv koulutusmuoto alkamispaiva paattymispaiva viimeisin_tila "
+        "lisatiedot_henkilostokoulutus lisatiedot_koulutusvienti tuva_jarjestamislupa lahdejarjestelma_koodiarvo "
+        "lahdejarjestelma_id oppivelvollisuuden_suorittamiseen_kelpaava data".split()
+    ),
+    "opiskeluoikeus_aikajakso.csv": tuple(
+        "opiskeluoikeus_oid alku loppu tila tila_alkanut opiskeluoikeus_paattynyt opintojen_rahoitus "
+        "erityisen_koulutus_tehtavan_jakso_tehtava_koodiarvo ulkomainen_vaihtoopiskelija majoitus majoitusetu "
+        "kuljetusetu sisaoppilaitosmainen_majoitus vaativan_erityisen_tuen_yhteydessa_jarjestettava_majoitus "
+        "erityinen_tuki vaativan_erityisen_tuen_erityinen_tehtava hojks vammainen vaikeasti_vammainen "
+        "vammainen_ja_avustaja osa_aikaisuus opiskeluvalmiuksia_tukevat_opinnot vankilaopetuksessa "
+        "oppisopimus_jossain_paatason_suorituksessa pidennetty_oppivelvollisuus joustava_perusopetus koulukoti "
+        "oppimaaran_suorittaja maksuton maksullinen oikeutta_maksuttomuuteen_pidennetty kotiopetus ulkomaanjakso "
+        "tuen_paatoksen_jakso opetuksen_jarjestaminen_vamman_sairauden_tai_rajoitteen_perusteella "
+        "toiminta_alueittain_opiskelu tavoitekokonaisuuksittain_opiskelu valmistavan_lisaopetus id".split()
+    ),
+    "paatason_suoritus.csv": tuple(
+        "paatason_suoritus_id opiskeluoikeus_oid suorituksen_tyyppi koulutusmoduuli_koodisto "
+        "koulutusmoduuli_koodiarvo koulutusmoduuli_koulutustyyppi koulutusmoduuli_laajuus_arvo "
+        "koulutusmoduuli_laajuus_yksikko koulutusmoduuli_nimi tutkinnon_nimi_perusteessa suorituskieli_koodiarvo "
+        "oppimaara_koodiarvo alkamispaiva vahvistus_paiva arviointi_arvosana_koodiarvo arviointi_arvosana_koodisto "
+        "arviointi_hyvaksytty arviointi_paiva toimipiste_oid toimipiste_nimi toimipiste_nimi_sv "
+        "sisaltyy_opiskeluoikeuteen_oid tutkintonimike luokka_tai_ryhma perusteen_diaarinumero jaa_luokalle "
+        "data".split()
+    ),
+    "osasuoritus.csv": tuple(
+        "osasuoritus_id ylempi_osasuoritus_id paatason_suoritus_id opiskeluoikeus_oid suorituksen_tyyppi "
+        "koulutusmoduuli_koodisto koulutusmoduuli_koodiarvo koulutusmoduuli_laajuus_arvo "
+        "koulutusmoduuli_laajuus_yksikko koulutusmoduuli_paikallinen koulutusmoduuli_pakollinen koulutusmoduuli_nimi "
+        "koulutusmoduuli_oppimaara_nimi koulutusmoduuli_kieliaine_nimi koulutusmoduuli_kurssin_tyyppi vahvistus_paiva "
+        "arviointi_arvosana_koodiarvo arviointi_arvosana_koodisto arviointi_hyvaksytty arviointi_paiva "
+        "ensimmainen_arviointi_paiva korotettu_eri_vuonna nayton_arviointi_paiva tunnustettu "
+        "tunnustettu_rahoituksen_piirissa luokka_aste data sisaltyy_opiskeluoikeuteen_oid".split()
+    ),
+    "mitatoity_opiskeluoikeus.csv": tuple(
+        "opiskeluoikeus_oid versionumero aikaleima oppija_oid mitatoity suostumus_peruttu tyyppi "
+        "paatason_suoritus_tyypit oppilaitos_oid oppilaitoksen_nimi koulutustoimija_oid koulutustoimijan_nimi".split()
+    ),
+}
+
 #: KOSKI's CSV writer (MassaluovutusResultWriter): no file for an empty table, parts for a large one, every column of
 #: its reporting tables (more than are read here, and new ones appear)
-KOSKI_FILES = FileConvention(empty_file_absent=True, split_in_parts=True, other_columns=True, delimiter=",")
+KOSKI_FILES = FileConvention(
+    empty_file_absent=True, split_in_parts=True, other_columns=True, delimiter=",", bare_returns_in_values=True
+)
 
 
 def _table(files: FileConvention = KOSKI_FILES, **kwargs) -> Table:
@@ -328,6 +375,7 @@ UNITS = _table(
     columns=(
         column("suoritus_id", "osasuoritus_id", nullable=False),
         column("parent_suoritus_id", "paatason_suoritus_id", nullable=False, meaning="Its main suoritus."),
+        column("upper_unit_id", "ylempi_osasuoritus_id"),
         _study_right("koski_units"),
         column("unit_type", "suorituksen_tyyppi", nullable=False),
         column("unit_code", "koulutusmoduuli_koodiarvo", nullable=False),
@@ -343,7 +391,7 @@ UNITS = _table(
             "koski_units",
             "The unit",
             "Osasuoritus",
-            lambda: _first_copy(UNITS.columns, "suoritus_id", "parent_suoritus_id"),
+            lambda: _first_copy(UNITS.columns, "suoritus_id", "parent_suoritus_id", "upper_unit_id"),
         ),
     ),
 )
@@ -402,4 +450,60 @@ SOURCE = Source(
     parent_words_fi="Opiskeluoikeus tai suoritus, johon rivi kuuluu, on karanteenissa",
     person_column="learner_oid",
     optional=True,
+)
+
+#: the steward's view of our own export against KOSKI's data (``pipelines/marts/koski_differences.py``): the failure
+#: rows' source system, and a flag per kind of difference saying what to fix where (nothing is held back by one)
+DIFFERENCES_SYSTEM = "koski_differences"
+_FIX = "correct it in our system and transfer it to KOSKI again (KOSKI's report, and funding, count KOSKI's copy)"
+_FIX_FI = (
+    "korjaa se omaan järjestelmään ja siirrä KOSKIin uudelleen (KOSKIn raportti ja rahoitus laskevat KOSKIn tiedoista)"
+)
+DIFFERENCE_RULES = tuple(
+    Rule(f"{DIFFERENCES_SYSTEM}.{kind}", description, "flag", description_fi=description_fi)
+    for kind, description, description_fi in (
+        (
+            "only_ours",
+            "A study right of ours is not in KOSKI's data (never transferred, or the transfer failed): transfer it; "
+            "until then KOSKI counts none of its student-years",
+            "Oma opiskeluoikeus puuttuu KOSKIn tiedoista (ei siirretty, tai siirto epäonnistui): siirrä se KOSKIin; "
+            "siihen asti KOSKI ei laske sen opiskelijavuosia",
+        ),
+        (
+            "only_in_koski",
+            "KOSKI holds a study right our system does not have: record it in our system, or have it annulled in "
+            "KOSKI if it is wrong",
+            "KOSKIssa on opiskeluoikeus, jota omassa järjestelmässä ei ole: kirjaa se omaan järjestelmään tai "
+            "mitätöi se KOSKIssa, jos se on virheellinen",
+        ),
+        (
+            "annulled_in_koski",
+            "KOSKI has annulled a study right that is in force in our system: if it is in force, transfer it again; "
+            "if the annulment is right, annul it in our system too",
+            "KOSKI on mitätöinyt opiskeluoikeuden, joka omassa järjestelmässä on voimassa: jos se on voimassa, siirrä "
+            "se uudelleen; jos mitätöinti on oikein, mitätöi se myös omaan järjestelmään",
+        ),
+        ("start", f"The start date differs from KOSKI's: {_FIX}", f"Alkamispäivä eroaa KOSKIn tiedosta: {_FIX_FI}"),
+        ("end", f"The end differs from KOSKI's: {_FIX}", f"Päättyminen eroaa KOSKIn tiedosta: {_FIX_FI}"),
+        (
+            "status",
+            f"The status timeline differs from KOSKI's: {_FIX}",
+            f"Tilahistoria (läsnä, loma, keskeytynyt …) eroaa KOSKIn tiedosta: {_FIX_FI}",
+        ),
+        (
+            "funding",
+            f"The funding codes differ from KOSKI's: {_FIX}",
+            f"Rahoitusmuoto eroaa KOSKIn tiedosta: {_FIX_FI}",
+        ),
+        (
+            "part_time",
+            f"The part-time periods differ from KOSKI's: {_FIX}",
+            f"Osa-aikaisuusjaksot eroavat KOSKIn tiedoista: {_FIX_FI}",
+        ),
+        (
+            "period",
+            f"An additional period (majoitus, erityinen tuki, …) differs from KOSKI's: {_FIX}",
+            f"Lisätietojakso (majoitus, erityinen tuki …) eroaa KOSKIn tiedoista: {_FIX_FI}",
+        ),
+    )
 )

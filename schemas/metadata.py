@@ -158,6 +158,9 @@ class FileConvention:
     unquoted_list: str | None = None
     #: the delimiter where the source's writer fixes it (KOSKI's: a comma); None: the site configuration's
     delimiter: str | None = None
+    #: every record ends with CR LF, and the writer quotes no value for a carriage return alone in it (KOSKI's): such a
+    #: carriage return is inside a value, not a line break
+    bare_returns_in_values: bool = False
 
 
 #: an export a provider's system writes for us: every file there, every column known

@@ -335,6 +335,26 @@ MART_KOSKI_RECONCILIATION = published_table(
     ),
 )
 
+MART_KOSKI_DIFFERENCES = published_table(
+    "mart_koski_differences",
+    "Where our own student-administration export and KOSKI's data of the same day disagree, summed by kind: study "
+    "rights only in ours, only in KOSKI or annulled in KOSKI, and differences in start, end, status timeline, "
+    "funding, part-time and each additional period, with what they move in the year so far. Study-right rows are "
+    "for stewards only (reports/steward/corrections_koski_differences.csv). Empty unless both are delivered.",
+    "One row per kind of difference (and additional-period type).",
+    ("difference_kind", "difference_period_type"),
+    (
+        column("difference_kind", nullable=False),
+        column("difference_period_type"),
+        column("study_rights_differing", nullable=False),
+        column("days_moved", nullable=False),
+        column("student_years_moved"),
+        column("period_first_day", nullable=False),
+        column("period_last_day", nullable=False),
+        column("koski_delivered_on", nullable=False),
+    ),
+)
+
 STUDENT_ADMIN_TABLES: tuple[Table, ...] = (
     DIM_STUDENT,
     DIM_QUALIFICATION,
@@ -350,6 +370,7 @@ STUDENT_ADMIN_TABLES: tuple[Table, ...] = (
     FACT_WEIGHTED_STUDENT_YEAR_MONTH,
     MART_STUDENT_YEAR_FORECAST,
     MART_KOSKI_RECONCILIATION,
+    MART_KOSKI_DIFFERENCES,
 )
 #: every published table: the student-administration star and the organisation area
 TABLES: tuple[Table, ...] = STUDENT_ADMIN_TABLES + organizations.TABLES

@@ -12,5 +12,5 @@ SOURCE_TABLES: dict[str, Table] = {t.name: t for s in SOURCES for t in s.tables}
 #: every rule id of every source → its rule (one waiver file and one steward report cover them all), and what
 #: reconciling with KOSKI's report finds
 RULES: dict[str, Rule] = {rule_id: rule for s in SOURCES for rule_id, rule in s.rule_catalogue().items()} | {
-    r.id: r for r in koski_report.RECONCILIATION_RULES
+    r.id: r for r in (*koski_report.RECONCILIATION_RULES, *koski_bulk.DIFFERENCE_RULES)
 }

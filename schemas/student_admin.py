@@ -656,4 +656,6 @@ SOURCE = Source(
     parent_words="The student or study right this row belongs to is in quarantine",
     parent_words_fi="Opiskelija tai opiskeluoikeus, johon rivi kuuluu, on karanteenissa",
     person_column="student_number",
+    # (a provider without an export of its own runs on KOSKI's data: pipelines/conforming/student_records.py)
+    optional=True,
 )

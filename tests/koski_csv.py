@@ -83,3 +83,63 @@ def write(folder: Path, name: str, rows: list[dict[str, str]], parts: int = 1) -
         path.write_bytes("".join(lines[number * size : (number + 1) * size]).encode("utf-8"))
         written.append(path)
     return written
+
+
+# ---- KOSKI's time slices (AikajaksoRowBuilder, koski-bulk.md A7) ----------------------------------------------------
+
+OPEN = "9999-12-31"
+#: KOSKI's terminal statuses (Opiskeluoikeus.scala, OpiskeluoikeudenPäättymistila)
+TERMINAL = {"eronnut", "hyvaksytystisuoritettu", "katsotaaneronneeksi", "keskeytynyt", "mitatoity", "peruutettu",
+            "paattynyt", "valmistunut"}  # fmt: skip
+
+
+def time_slices(
+    oid: str,
+    jaksot: list[tuple[str, str, str]],
+    lisatiedot: dict[str, list[tuple[str, str | None]]],
+    osa_aikaisuus: list[tuple[str, str | None, int]],
+) -> list[dict[str, str]]:
+    """``opiskeluoikeus_aikajakso.csv``'s rows of one study right, cut as KOSKI's ``AikajaksoRowBuilder`` cuts them.
+
+    ``jaksot``: the opiskeluoikeusjaksot (alku, tila, opintojenRahoitus); ``lisatiedot``: per flag header (majoitus,
+    erityinen_tuki, …, oppisopimus_jossain_paatason_suorituksessa) its jaksot (alku, loppu or None); ``osa_aikaisuus``:
+    the osaAikaisuusjaksot (alku, loppu, %) in the order listed. ISO dates.
+    """
+    import datetime as dt
+
+    day = dt.date.fromisoformat
+    jaksot = sorted(jaksot)
+    start = day(jaksot[0][0])
+    end = day(jaksot[-1][0]) if jaksot[-1][1] in TERMINAL else day(OPEN)
+    candidates = {day(a) for a, _, _ in jaksot}
+    for periods in [*lisatiedot.values(), [(a, b) for a, b, _ in osa_aikaisuus]]:
+        for a, b in periods:
+            candidates.add(day(a))
+            if b is not None and day(b) < day(OPEN):
+                candidates.add(day(b) + dt.timedelta(days=1))
+    starts = sorted(d for d in candidates if start <= d <= end)
+    rows: list[dict[str, str]] = []
+    for i, first in enumerate(starts):
+        last = starts[i + 1] - dt.timedelta(days=1) if i + 1 < len(starts) else end
+        _, tila, rahoitus = [j for j in jaksot if day(j[0]) <= first][-1]
+        covering = lambda a, b, on=first: day(a) <= on and (b is None or on <= day(b))  # noqa: E731
+        osa = next((p for a, b, p in osa_aikaisuus if covering(a, b)), 100)
+        alkanut = rows[-1]["tila_alkanut"] if rows and rows[-1]["tila"] == tila else first.isoformat()
+        rows.append(
+            {
+                "opiskeluoikeus_oid": oid,
+                "alku": first.isoformat(),
+                "loppu": last.isoformat(),
+                "tila": tila,
+                "tila_alkanut": alkanut,
+                "opiskeluoikeus_paattynyt": str(tila in TERMINAL).lower(),
+                "opintojen_rahoitus": rahoitus,
+                "osa_aikaisuus": str(osa),
+                "id": "0",
+                **{flag: str(any(covering(a, b) for a, b in periods)).lower() for flag, periods in lisatiedot.items()},
+            }
+        )
+    # KOSKI writes every boolean of its row class (false where nothing set it); maksuton/maksullinen are empty
+    # without maksuttomuus jaksot, and the lukio task code is empty for vocational study rights
+    others = {"erityisen_koulutus_tehtavan_jakso_tehtava_koodiarvo", "maksuton", "maksullinen"}
+    return [{h: "" if h in others else "false" for h in HEADERS["opiskeluoikeus_aikajakso.csv"]} | r for r in rows]

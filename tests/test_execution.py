@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.execution import NotValidated, validated_tables
+from pipelines.execution import NotValidated, student_records
 from pipelines.ingestion.landing import Landing
 from pipelines.marts.student_year_history import history_as_of
-from schemas import student_admin
+from schemas.published import TABLES as PUBLISHED_TABLES
 
 PIPELINES = Path(__file__).resolve().parent.parent / "pipelines"
 
@@ -23,7 +23,7 @@ def test_the_validated_assets_and_the_plain_reading_give_the_same_complete_histo
     from pipelines.marts.student_year_history import calculable
 
     landing = Landing.at(small_landing)
-    through_assets, held_assets = calculable(validated_tables(landing, student_admin.SOURCE))
+    through_assets, held_assets = calculable(student_records(landing))
     plain, held_plain = history_as_of(landing)
     assert through_assets.study_rights.height > 100
     for part in ("study_rights", "status_periods", "additional_periods", "workplace_periods"):
@@ -36,8 +36,8 @@ def test_an_export_the_assets_cannot_read_is_refused_in_the_steps_own_words(smal
     shutil.copytree(small_landing, landing)
     for export in (landing / "student_admin").iterdir():
         shutil.rmtree(export)  # the student-administration exports are gone
-    with pytest.raises(NotValidated, match="no export folder"):
-        validated_tables(Landing.at(landing), student_admin.SOURCE)
+    with pytest.raises(NotValidated, match="no student records"):
+        student_records(Landing.at(landing))
 
 
 def test_no_module_uses_dagsters_private_api():
@@ -65,7 +65,7 @@ def test_steps_in_processes_of_their_own_publish_what_one_process_publishes(smal
     def digests(folder: Path) -> dict[str, str]:
         return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.glob("*.parquet"))}
 
-    assert len(digests(warehouse / "published")) == 21
+    assert len(digests(warehouse / "published")) == len(PUBLISHED_TABLES)
     assert digests(warehouse / "published") == digests(one_process / "published")
 
 

@@ -15,9 +15,10 @@ from hypothesis import strategies as st
 from pipelines.ingestion.folder import read_folder
 from pipelines.ingestion.landing import Landing
 from pipelines.validation import validate_export
+from schemas import koski_bulk
 from schemas.sources import SOURCES
 from tests.conftest import FUZZ_EXAMPLES, run_cli
-from tests.landing import AS_OF, valid_crm_rows, write_landing
+from tests.landing import AS_OF, valid_crm_rows, valid_koski_rows, write_landing, write_source
 
 CORPUS = Path(__file__).parent / "corpus"
 CASES = yaml.safe_load((CORPUS / "cases.yaml").read_text(encoding="utf-8"))
@@ -135,7 +136,11 @@ def _mutate(data: bytes, mutations) -> bytes:
 def test_fuzzed_exports_never_raise_and_lose_nothing(tmp_path_factory, file_name, mutations):
     root = tmp_path_factory.mktemp("fuzz")
     mutated = _mutate(_valid_bytes(file_name), mutations)
-    raws, outcomes, table = _validate(root, file_name, mutated)
+    _assert_nothing_lost(file_name, *_validate(root, file_name, mutated))
+
+
+def _assert_nothing_lost(file_name: str, raws, outcomes, table) -> None:
+    """Every row read is published or rejected; a file that cannot be read is named; a failure has its line."""
     for name, outcome in outcomes.items():
         assert outcome.rows_read == outcome.rows_published + outcome.rows_rejected, name
     problem = raws[table.name].problem
@@ -144,3 +149,85 @@ def test_fuzzed_exports_never_raise_and_lose_nothing(tmp_path_factory, file_name
     else:
         lines = outcomes[table.name].failures["source_line"]
         assert lines.is_null().sum() == 0 and (lines >= 2).all()
+
+
+# ---- KOSKI's bulk data (issue #30): the same reader rules for the new source ------------------------------------
+
+
+@functools.cache
+def _valid_koski_bytes(file_name: str) -> bytes:
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = write_source(Path(tmp), koski_bulk.TABLES, valid_koski_rows(), ",")
+        return (folder / file_name).read_bytes()
+
+
+def _validate_koski(root: Path, file_name: str, data: bytes):
+    folder = write_source(root, koski_bulk.TABLES, valid_koski_rows(), ",")
+    for part in folder.glob(f"{file_name}*"):
+        part.unlink()
+    (folder / file_name).write_bytes(data)
+    raws = read_folder(Landing.at(root), koski_bulk.TABLES, folder)
+    outcomes = validate_export(koski_bulk.SOURCE, raws, "test")
+    return raws, outcomes, next(t for t in koski_bulk.TABLES if t.source_file == file_name)
+
+
+KOSKI_BROKEN = {
+    # a header-only file (KOSKI writes none for no rows, but a person may have saved one): no rows, no problem
+    "header_only": ("opiskeluoikeus_aikajakso.csv", lambda d: d.split(b"\r\n")[0] + b"\r\n", None),
+    # the last record cut in the middle (a download that stopped): that line, not the file
+    "cut_record": ("opiskeluoikeus_aikajakso.csv", lambda d: d[: d.rstrip(b"\r\n").rfind(b",")], 7),
+    # a column KOSKI's reader needs is missing: the file is named with the header it lacks
+    "missing_column": ("opiskeluoikeus_aikajakso.csv", lambda d: d.replace(b"tila,", b"tilaa,", 1), "tila"),
+    # binary garbage instead of a CSV
+    "garbage": ("opiskeluoikeus.csv", lambda d: bytes(range(256)) * 4, "opiskeluoikeus.csv"),
+    # a bare CR inside an unquoted value (KOSKI's writer does not quote it): read as a space, and said so
+    "bare_cr": ("paatason_suoritus.csv", lambda d: d.replace(b"Kouvolan kampus", b"Kouvolan\rkampus"), "space"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(KOSKI_BROKEN))
+def test_a_broken_koski_file_is_named_or_fully_accounted_for(tmp_path, case):
+    file_name, broken, expected = KOSKI_BROKEN[case]
+    raws, outcomes, table = _validate_koski(tmp_path, file_name, broken(_valid_koski_bytes(file_name)))
+    problem, outcome = raws[table.name].problem, outcomes[table.name]
+    if expected == "space":
+        assert problem is None and any("read as a space" in n for n in raws[table.name].notices)
+        assert "Kouvolan kampus" in outcome.valid["campus"].to_list()
+    elif isinstance(expected, str):
+        assert problem is not None and problem.file == file_name and expected in str(problem), problem
+        assert "Traceback" not in str(problem)
+    else:
+        assert problem is None, problem
+        if expected is not None:  # the line that failed, by its number
+            assert expected in outcome.failures["source_line"].to_list()
+    for other in outcomes.values():
+        assert other.rows_read == other.rows_published + other.rows_rejected, other.table
+
+
+@pytest.mark.slow
+@settings(max_examples=FUZZ_EXAMPLES, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    file_name=st.sampled_from([t.source_file for t in koski_bulk.TABLES]),
+    mutations=MUTATIONS,
+)
+def test_fuzzed_koski_files_never_raise_and_lose_nothing(tmp_path_factory, file_name, mutations):
+    root = tmp_path_factory.mktemp("fuzz_koski")
+    _assert_nothing_lost(
+        file_name, *_validate_koski(root, file_name, _mutate(_valid_koski_bytes(file_name), mutations))
+    )
+
+
+@pytest.mark.slow
+def test_a_broken_koski_delivery_alone_runs_reports_its_lines_and_the_manifest_adds_up(tmp_path, fast_env):
+    landing = tmp_path / "landing"
+    folder = write_source(landing, koski_bulk.TABLES, valid_koski_rows(), ",")
+    slices = folder / "opiskeluoikeus_aikajakso.csv"
+    slices.write_bytes(_valid_koski_bytes(slices.name).replace(b",lasna,", b",l\xe4sn\xe4,", 1))  # (not UTF-8)
+    (folder / "paatason_suoritus.csv").write_bytes(bytes(range(256)) * 4)
+    result = run_cli("run", "--landing", str(landing), "--warehouse", str(tmp_path / "wh"), env=fast_env)
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr and "CANNOT READ: paatason_suoritus.csv" in result.stdout
+    files = json.loads((tmp_path / "wh" / "manifest.json").read_text())["files"]
+    assert {"opiskeluoikeus.csv", "opiskeluoikeus_aikajakso.csv"} <= set(files)
+    for name, f in files.items():
+        assert f["rows_read"] == f["rows_published"] + f["rows_rejected"], name

@@ -166,3 +166,42 @@ def test_no_delivery_at_all_is_no_rows_and_no_error(tmp_path):
     (tmp_path / "student_admin").mkdir()
     raws = _read(tmp_path)
     assert all(r.problem is None and r.frame.height == 0 and not r.notices for r in raws.values())
+
+
+def test_a_number_reads_as_javas_double_writes_it(tmp_path):
+    """CsvFormatter writes a laajuus with Java's Double.toString: 5.0, 37.5, and 1.0E7 from ten million up."""
+    _delivery(tmp_path)
+    unit = {
+        "paatason_suoritus_id": f"{ONE}.1",
+        "opiskeluoikeus_oid": ONE,
+        "suorituksen_tyyppi": "ammatillisentutkinnonosa",
+        "koulutusmoduuli_koodiarvo": "106915",
+        "koulutusmoduuli_paikallinen": "false",
+        "korotettu_eri_vuonna": "false",
+        "tunnustettu": "false",
+        "tunnustettu_rahoituksen_piirissa": "false",
+        "data": "{}",
+    }
+    laajuudet = ["5.0", "37.5", "1.0E7"]
+    write(
+        tmp_path / "koski_bulk" / DAY,
+        "osasuoritus.csv",
+        [
+            {**unit, "osasuoritus_id": f"{ONE}.1.{n}", "koulutusmoduuli_laajuus_arvo": v}
+            for n, v in enumerate(laajuudet)
+        ],
+    )
+    outcomes = validate_export(koski_bulk.SOURCE, _read(tmp_path), "test")
+    assert outcomes["koski_units"].failures.is_empty()
+    assert outcomes["koski_units"].valid["credits"].to_list() == [5.0, 37.5, 1.0e7]
+
+
+def test_a_study_right_delivered_twice_counts_once_and_holds_nothing_back(tmp_path):
+    from pipelines.marts.student_year_history import history_as_of
+
+    _delivery(tmp_path, twice=True)
+    history, held = history_as_of(Landing.at(tmp_path))
+    assert held.is_empty(), held
+    assert sorted(history.study_rights["study_right_id"]) == [ONE, TWO]
+    statuses = history.status_periods.filter(pl.col("study_right_id") == ONE).sort("start_date")
+    assert statuses["status"].to_list() == ["lasna", "valmistunut"]

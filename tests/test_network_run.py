@@ -12,6 +12,7 @@ import pytest
 
 from pipelines.demo_data.network import generate_network
 from pipelines.publishing.pseudonyms import provider_key
+from schemas.published import TABLES as PUBLISHED_TABLES
 from tests.conftest import TEST_KEY, run_cli
 
 AS_OF = dt.date(2026, 11, 20)
@@ -39,7 +40,7 @@ def test_each_provider_is_published_into_its_own_hive_folder(network, network_ru
     (_, ids), (result, warehouse) = network, network_run
     assert result.returncode == 0, result.stderr
     for pid in ids:
-        assert len(_digests(warehouse / f"provider={pid}" / "published")) == 21
+        assert len(_digests(warehouse / f"provider={pid}" / "published")) == len(PUBLISHED_TABLES)
         assert f"{pid:<30}" in result.stdout and "published" in result.stdout
     glob = str(warehouse / "*" / "published" / "fact_study_right.parquet")
     with duckdb.connect() as con:  # (its own connection: another test may have left the default one busy)
@@ -90,7 +91,7 @@ def test_a_refused_provider_keeps_its_release_and_the_others_go_on(network, netw
     summary = result.stdout[result.stdout.index("network of 2 providers") :]
     assert "NOT RUN" in summary and summary.count("published") >= 1
     assert _digests(copy / f"provider={ids[1]}" / "published") == before
-    assert len(_digests(copy / f"provider={ids[0]}" / "published")) == 21
+    assert len(_digests(copy / f"provider={ids[0]}" / "published")) == len(PUBLISHED_TABLES)
 
 
 def test_a_network_is_not_run_into_a_single_providers_warehouse(network, tmp_path):
@@ -128,7 +129,9 @@ def test_providers_run_at_once_with_jobs_publish_what_they_publish_one_after_the
     assert result.returncode == 0, result.stderr
     for pid in ids:
         published = _digests(at_once / f"provider={pid}" / "published")
-        assert len(published) == 21 and published == _digests(one_by_one / f"provider={pid}" / "published")
+        assert len(published) == len(PUBLISHED_TABLES) and published == _digests(
+            one_by_one / f"provider={pid}" / "published"
+        )
     assert not any((at_once / ".dagster" / "storage").rglob("*.arrow"))  # no values left at rest
 
 

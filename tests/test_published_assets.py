@@ -23,14 +23,14 @@ def test_a_builder_reads_what_its_parameters_name():
     graph = defs().resolve_asset_graph()
     parents = {k.to_user_string() for k in graph.get(AssetKey("fact_workplace_period")).parent_keys}
     assert parents == {
-        "student_admin/validated_workplace_periods",
-        "student_admin/validated_study_rights",
+        "student_records/workplace_periods",
+        "student_records/study_rights",
         "organization_matches",
     }
     forecast = {k.to_user_string() for k in graph.get(AssetKey("mart_student_year_forecast")).parent_keys}
     assert forecast == {
         "student_admin/student_year_calculation",
-        "student_admin/validated_targets",
+        "student_records/targets",
         "plans/intake_plan",
     }
 

@@ -3,12 +3,13 @@
 from dagster import AssetExecutionContext, AssetIn, AssetKey, MetadataValue, Output, asset
 
 from pipelines.assets.published import INTERMEDIATE_INPUTS, published_asset
+from pipelines.assets.student_records import records_key
 from pipelines.marts.customers import mart_crm_student_admin_overlap, mart_customer_segments
 from pipelines.matching.organization_matching import MatchSettings
 from pipelines.publishing import organization_tables as org
 from pipelines.resources import LandingArea
 from pipelines.validation import TableOutcome
-from schemas import crm, student_admin
+from schemas import crm
 
 
 @asset(
@@ -16,7 +17,7 @@ from schemas import crm, student_admin
     group_name="matched",
     ins={
         "accounts": AssetIn(key=AssetKey([crm.SYSTEM, "validated_accounts"])),
-        "workplace_periods": AssetIn(key=AssetKey([student_admin.SYSTEM, "validated_workplace_periods"])),
+        "workplace_periods": AssetIn(key=records_key("workplace_periods")),
     },
     description="Every CRM account and every distinct (workplace name, Y-tunnus) of the workplace-learning rows, "
     "resolved to one organisation: by valid Y-tunnus, else by name similarity and city "

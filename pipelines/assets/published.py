@@ -8,6 +8,7 @@ from pathlib import Path
 import polars as pl
 from dagster import AssetExecutionContext, AssetIn, AssetKey, AssetsDefinition, Failure, Output, asset
 
+from pipelines.assets.student_records import records_key
 from pipelines.assets.validated import QUALITY_GATE
 from pipelines.files import write_parquet
 from pipelines.manifest import build_manifest
@@ -30,6 +31,7 @@ INTERMEDIATE_INPUTS = {
     "organization_matches": AssetKey("organization_matches"),
     "student_year_calculation": AssetKey([SYSTEM, "student_year_calculation"]),
     "koski_reconciliation": AssetKey([SYSTEM, "koski_reconciliation"]),
+    "koski_differences": AssetKey([SYSTEM, "koski_differences"]),
     "intake_plan": AssetKey([plans.SYSTEM, plans.INTAKE_PLAN.name]),
 }
 #: what a builder may ask for besides its inputs: the run's pseudonym key, as-of date, site configuration, landing,
@@ -47,6 +49,8 @@ def _input(name: str) -> AssetIn:
     """A published table, a source table (its validated rows) or an intermediate asset, by name."""
     if name in published.BY_NAME:
         return AssetIn(key=AssetKey(name))
+    if name in student_admin.BY_NAME:  # (the student records: from the export or from KOSKI)
+        return AssetIn(key=records_key(name))
     if name in SOURCE_TABLES:
         return AssetIn(key=AssetKey([SOURCE_TABLES[name].source_system, f"validated_{name}"]))
     if name in INTERMEDIATE_INPUTS:

@@ -5,9 +5,10 @@ import hashlib
 from dataclasses import dataclass, field
 
 import polars as pl
-from dagster import AssetExecutionContext, AssetIn, AssetKey, MetadataValue, Output, asset
+from dagster import AssetExecutionContext, AssetIn, MetadataValue, Output, asset
 
-from pipelines.assets.published import INTERMEDIATE_INPUTS, SYSTEM, published_asset
+from pipelines.assets.published import INTERMEDIATE_INPUTS, published_asset
+from pipelines.assets.student_records import records_key
 from pipelines.files import write_parquet
 from pipelines.ingestion.folder import safe_path
 from pipelines.ingestion.problems import FileProblem
@@ -42,9 +43,17 @@ class KoskiOutcome:
 
 
 def _file_summary(file: str, rows: int, problem: FileProblem | None, notices: list[str] = ()) -> dict:
+    return comparison_summary(SOURCE_SYSTEM, TABLE, rows, problem, notices)
+
+
+def comparison_summary(
+    system: str, table: str, rows: int, problem: FileProblem | None = None, notices: list[str] = ()
+) -> dict:
+    """A comparison with KOSKI as a file of the failure history: its quarantine table is read, its failures resolve
+    (in the shape of a source file's summary, which the steward report lists)."""
     return {
-        "source_system": SOURCE_SYSTEM,
-        "table": TABLE,
+        "source_system": system,
+        "table": table,
         "rows_read": rows,
         "rows_published": 0,
         "rows_rejected": 0,
@@ -218,7 +227,7 @@ def _read_reports(
 @asset(
     key=INTERMEDIATE_INPUTS[RECONCILIATION],
     group_name="validated",
-    ins={t: AssetIn(key=AssetKey([SYSTEM, f"validated_{t}"])) for t in TABLES},
+    ins={t: AssetIn(key=records_key(t)) for t in TABLES},
     description="KOSKI's own student-year reports (landing/koski/<date>/opiskelijavuositiedot_*.xlsx, the newest "
     "folder on or before the as-of date; decrypted with TIEDOLLA_KOSKI_PASSWORD) against our figures for each "
     "report's period and oppilaitos, column by column: rows only in KOSKI, only ours, and figures that differ, with "

@@ -7,9 +7,12 @@ from pathlib import Path
 import polars as pl
 from dagster import AssetExecutionContext, AssetIn, AssetKey, MetadataValue, Output, asset
 
+from pipelines.assets.koski_differences import DIFFERENCES, DifferencesOutcome, mart_koski_differences
+from pipelines.assets.koski_differences import SYSTEM as DIFFERENCES_SYSTEM
 from pipelines.assets.published import INTERMEDIATE_INPUTS, RELEASE, SYSTEM
 from pipelines.assets.reconciliation import RECONCILIATION, KoskiOutcome
 from pipelines.assets.reconciliation import SOURCE_SYSTEM as KOSKI_SYSTEM
+from pipelines.assets.student_records import records_key
 from pipelines.assets.student_years import CALCULATION
 from pipelines.assets.validated import QUARANTINE_SUMMARY
 from pipelines.dashboard.figures import read_figures
@@ -33,9 +36,13 @@ from schemas.sources import RULES, SOURCES
 
 HISTORY = "failure_history"
 SUMMARIES = {f"{s.system}_summary": AssetIn(key=AssetKey([s.system, QUARANTINE_SUMMARY])) for s in SOURCES}
-KOSKI = {"koski": AssetIn(key=AssetKey([SYSTEM, RECONCILIATION]))}
-#: every system a steward gets a correction list for: the sources, and the differences from KOSKI's report
-CORRECTED_SYSTEMS = [s.system for s in SOURCES] + [KOSKI_SYSTEM]
+KOSKI = {
+    "koski": AssetIn(key=AssetKey([SYSTEM, RECONCILIATION])),
+    "differences": AssetIn(key=INTERMEDIATE_INPUTS[DIFFERENCES]),
+}
+#: every system a steward gets a correction list for: the sources, the differences from KOSKI's report and from
+#: KOSKI's data
+CORRECTED_SYSTEMS = [s.system for s in SOURCES] + [KOSKI_SYSTEM, DIFFERENCES_SYSTEM]
 
 
 @asset(
@@ -47,10 +54,16 @@ CORRECTED_SYSTEMS = [s.system for s in SOURCES] + [KOSKI_SYSTEM]
     "Kept in <warehouse>/stewardship/.",
 )
 def failure_history(
-    context: AssetExecutionContext, warehouse: WarehouseResource, landing: LandingArea, koski: KoskiOutcome, **summaries
+    context: AssetExecutionContext,
+    warehouse: WarehouseResource,
+    landing: LandingArea,
+    koski: KoskiOutcome,
+    differences: DifferencesOutcome,
+    **summaries,
 ):
     wh = warehouse.open()
     files = {name: f for s in SOURCES for name, f in summaries[f"{s.system}_summary"].items()} | koski.files
+    files |= differences.files
     tables = [f["table"] for f in files.values()]
     quarantine = pl.concat(
         [pl.read_parquet(wh.quarantine(t)) for t in tables if wh.quarantine(t).exists()], how="diagonal_relaxed"
@@ -89,6 +102,7 @@ def failure_history(
                 .to_dicts()
                 for rec in koski.reconciliations
             ],
+            "differences": mart_koski_differences(differences).to_dicts(),
         },
         metadata={
             "failing_rows": int(now["failing"].sum()),
@@ -122,7 +136,7 @@ AT_RISK = "figures_at_risk"
         "history": AssetIn(key=AssetKey(HISTORY)),
         "calculation": AssetIn(key=AssetKey([SYSTEM, CALCULATION])),
         "matches": AssetIn(key=INTERMEDIATE_INPUTS["organization_matches"]),
-        **{t: AssetIn(key=AssetKey([SYSTEM, f"validated_{t}"])) for t in TABLES},
+        **{t: AssetIn(key=records_key(t)) for t in TABLES},
     },
     description="For each open failure group (rule): the study rights, students and hosting employers it touches, "
     "the student-years of the current year they carry, and the most student-years it holds back (the "
@@ -231,6 +245,7 @@ def steward_report(
         "../data_docs/index.html",
         history["koski"],
         at_risk,
+        history["differences"],
     )
     context.log.info(f"steward report: {paths[0]}")
     return Output(

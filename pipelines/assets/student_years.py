@@ -6,6 +6,7 @@ import polars as pl
 from dagster import AssetExecutionContext, AssetIn, AssetKey, MetadataValue, Output, asset
 
 from pipelines.assets.published import INTERMEDIATE_INPUTS, SYSTEM, published_asset
+from pipelines.assets.student_records import records_key
 from pipelines.ingestion.landing import Landing
 from pipelines.marts import late_recording
 from pipelines.marts.forecast import forecast_year
@@ -27,7 +28,7 @@ CALCULATION = "student_year_calculation"
     name=HISTORY,
     key_prefix=[SYSTEM],
     group_name="validated",
-    ins={t: AssetIn(key=AssetKey([SYSTEM, f"validated_{t}"])) for t in TABLES},
+    ins={t: AssetIn(key=records_key(t)) for t in TABLES},
     description="The study rights whose student-years can be calculated: nothing their figures depend on (status "
     "timeline, additional periods, type) failed a rule. The others are held back and listed with the "
     "rule; any other failure (a henkilötunnus, a koulutus code, a unit) holds nothing back.",

@@ -20,6 +20,7 @@ from pipelines.demo_data.crm import build_crm
 from pipelines.demo_data.crm_defects import CRM_DEFECTS, inject_crm
 from pipelines.demo_data.defects import DEFECT, DEFECTS, DefectClass, inject
 from pipelines.demo_data.koski import write_koski_report
+from pipelines.demo_data.koski_bulk import write_koski_bulk
 from pipelines.demo_data.people import name_pools
 from pipelines.demo_data.profiles import DEFAULT, Profile
 from pipelines.demo_data.snapshots import known_on, month_ends_before, with_recording_dates
@@ -115,6 +116,7 @@ def generate(
     _write_crm(world, student_tables["workplace_periods"], seed, out, clean)
     if size in WITH_KOSKI_REPORT and not clean:
         write_koski_report(out, folder, as_of, seed)
+        write_koski_bulk(out, folder, as_of, seed)
     return folder
 
 

@@ -7,7 +7,9 @@ source that needs it:
 - a partitioned query splits each file into ``<name>.csv.01``, ``.02`` … (numbered from 1, two digits or more, so
   sorted by number), only the first part carrying the header row, and splits only between records;
 - ``mitatoity_opiskeluoikeus.csv``'s ``paatason_suoritus_tyypit`` is Scala's ``List(a, b)`` written unquoted, so a
-  study right annulled with several suoritus types has its comma as an extra field: joined back here.
+  study right annulled with several suoritus types has its comma as an extra field: joined back here;
+- every record ends with CR LF, and a value holding a carriage return alone is not quoted (``CsvFormatter`` quotes
+  only for ``"``, ``\\``, ``,`` and a line feed): read as a space here, and said so, instead of as a line break.
 """
 
 from __future__ import annotations
@@ -70,6 +72,15 @@ def joined(parts: list[bytes]) -> bytes:
             raise FileProblem("", "a part ends in the middle of a line: the parts do not join into whole records")
         out += part
     return out
+
+
+_BARE_RETURN = re.compile(rb"\r(?!\n)")
+
+
+def with_bare_returns_spaced(data: bytes) -> tuple[bytes, list[int]]:
+    """``data`` with each carriage return not followed by a line feed read as a space, and the lines it was on."""
+    lines = [data.count(b"\n", 0, m.start()) + 1 for m in _BARE_RETURN.finditer(data)]
+    return (_BARE_RETURN.sub(b" ", data), lines) if lines else (data, [])
 
 
 def with_lists_joined(text: str, list_column: str) -> str:

@@ -11,6 +11,9 @@ from pipelines.ingestion.problems import FileProblem
 from pipelines.ingestion.reading import CsvDialect
 from pipelines.site import Site
 
+#: the sources a provider's student records come from, the preferred first (``pipelines/conforming``)
+STUDENT_RECORDS = ("student_admin", "koski_bulk")
+
 
 def _is_date(name: str) -> bool:
     try:
@@ -42,8 +45,21 @@ class Landing:
         return dataclasses.replace(self, as_of=day)
 
     def run_date(self) -> dt.date:
-        """The as-of date of a run: given, else the date of the newest student-administration export."""
-        return self.as_of or dt.date.fromisoformat(self.export_folder("student_admin").name)
+        """The as-of date of a run: given, else the date of the newest student-administration export (or, with none,
+        of the newest KOSKI delivery: the provider's student records either way)."""
+        if self.as_of:
+            return self.as_of
+        if not any(self.has_export(s) for s in STUDENT_RECORDS):
+            raise FileProblem(
+                str(self.path),
+                "no student records: neither a student-administration export (student_admin/<date>/) nor a KOSKI "
+                "delivery (koski_bulk/<date>/) was found here",
+            )
+        return dt.date.fromisoformat(self.export_folder(self.records_source()).name)
+
+    def records_source(self) -> str:
+        """The source the student records come from: the first of :data:`STUDENT_RECORDS` with an export."""
+        return next((s for s in STUDENT_RECORDS if self.has_export(s)), STUDENT_RECORDS[0])
 
     def exports(self, source: str) -> list[Path]:
         """Every export folder of ``source``, oldest first, whatever the as-of date."""

@@ -22,7 +22,7 @@ import duckdb
 import numpy as np
 import polars as pl
 
-from pipelines.ingestion.delivered import joined, with_lists_joined
+from pipelines.ingestion.delivered import joined, with_bare_returns_spaced, with_lists_joined
 from pipelines.ingestion.encoding import detect_encoding
 from pipelines.ingestion.lines import logical_line_map
 from pipelines.ingestion.problems import FileProblem
@@ -186,10 +186,20 @@ def read_delivered_file(
         for part in parts:
             with opened_export(part, max_bytes) as (_, bytes_read):
                 data.append(bytes_read)
-        whole = joined(data)
+        whole, returns = joined(data), []
+        if table.files.bare_returns_in_values:
+            whole, returns = with_bare_returns_spaced(whole)
         if table.files.unquoted_list:
-            whole = with_lists_joined(whole.decode("utf-8"), table.files.unquoted_list).encode("utf-8")
+            try:
+                whole = with_lists_joined(whole.decode("utf-8"), table.files.unquoted_list).encode("utf-8")
+            except UnicodeDecodeError:  # (not UTF-8, as KOSKI's files always are: read as it is, and said where)
+                pass
         _read_bytes(Path(name), None, whole, table, headers or {}, dialect or CsvDialect(), raw)
+        if returns:
+            raw.notices.append(
+                f"{name}, line {', '.join(map(str, sorted(set(returns))[:10]))}: a carriage return inside a value "
+                "(the source's writer leaves it unquoted) was read as a space"
+            )
         if len(parts) > 1:
             raw.notices.append(
                 f"{name} came in {len(parts)} parts; its line numbers count through them: {_spans(parts, data)}"

@@ -22,7 +22,6 @@ from pipelines.marts.intake_plan import plan_in_force
 from pipelines.marts.student_year_history import HistoryReader, history_as_of
 from pipelines.marts.student_years import RIGHT, Calculation, StudyRightHistory, month_end, per_study_right
 from schemas.codes import QUALIFICATIONS, reference
-from schemas.student_admin import SYSTEM
 
 #: ``--by`` → the forecast's breakdown
 BREAKDOWN_OF = {"total": "total", "campus": "campus", "type": "qualification_type"}
@@ -84,7 +83,7 @@ def month_ends(year: int) -> list[dt.date]:
 def _year_figures(landing: Landing, year: int, read: HistoryReader) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Per study right the newest export can count: the year's student-years (current formula) and its breakdown
     members; and the study rights the newest export holds back. The newest export must be dated after the year."""
-    newest = landing.export_folder(SYSTEM)
+    newest = landing.export_folder(landing.records_source())
     if dt.date.fromisoformat(newest.name) <= dt.date(year, 12, 31):
         raise FileProblem(
             str(newest),
@@ -129,7 +128,7 @@ def backtest(
     held: dict[Path, pl.DataFrame] = {}
     for last_day in month_ends(year):
         known_then = landing.known_on(last_day)
-        folder = known_then.export_folder(SYSTEM)  # the newest export on or before the month end
+        folder = known_then.export_folder(landing.records_source())  # the newest on or before the month end
         if folder not in histories:
             histories[folder], held[folder] = read(known_then)
         history = histories[folder]

@@ -26,7 +26,6 @@ from pipelines.ingestion.problems import FileProblem
 from pipelines.marts.student_year_history import CannotCalculate, HistoryReader, history_as_of
 from pipelines.marts.student_years import PRESENT, RIGHT, Calculation, StudyRightHistory
 from schemas.codes import ENDING_STATUSES
-from schemas.student_admin import SYSTEM
 
 #: an earlier export is measured when it is at least this old: eronnut and katsotaaneronneeksi are recorded within
 #: three months (``docs/architecture/student_year_forecast.md``)
@@ -101,7 +100,7 @@ def from_landing(
     folder, as a run on that export's date read it; nothing measured when there is none or it cannot be read.
     ``histories`` caches exports read before."""
     settled = as_of - dt.timedelta(days=SETTLED_DAYS)
-    older = [p for p in landing.exports(SYSTEM) if dt.date.fromisoformat(p.name) <= settled]
+    older = [p for p in landing.exports(landing.records_source()) if dt.date.fromisoformat(p.name) <= settled]
     if not older:
         return NOTHING_MEASURED
     folder, cache = older[-1], histories if histories is not None else {}

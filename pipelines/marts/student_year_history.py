@@ -16,6 +16,7 @@ from pathlib import Path
 
 import polars as pl
 
+from pipelines.conforming.student_records import records_as_of
 from pipelines.ingestion.folder import read_folder
 from pipelines.ingestion.landing import Landing
 from pipelines.marts.student_years import RIGHT, StudyRightHistory
@@ -103,8 +104,9 @@ def history_from_folder(landing: Landing, folder: Path) -> tuple[StudyRightHisto
 
 
 def history_as_of(landing: Landing) -> tuple[StudyRightHistory, pl.DataFrame]:
-    """The complete history of the landing area's newest export on its run date (:data:`HistoryReader`)."""
-    return history_from_folder(landing, landing.export_folder(student_admin.SYSTEM))
+    """The complete history of the landing area's student records on its run date (:data:`HistoryReader`): its
+    newest export, else its KOSKI deliveries."""
+    return calculable(records_as_of(landing))
 
 
 #: how the student-year commands read one export: the landing area as it stood on a day → its complete history

@@ -91,10 +91,35 @@ WORDS = {
         "consequences": {"reject": "rivi hylätään", "clear": "arvo tyhjennetään", "flag": "rivi merkitään"},
         "statuses": STATUS_WORDS["fi"],
         "koski": "Täsmäytys KOSKIn opiskelijavuositietoihin",
-        "systems": {"student_admin": "opiskelijahallinto", "crm": "asiakkuudenhallinta (CRM)", "koski": "KOSKI"},
+        "systems": {
+            "student_admin": "opiskelijahallinto",
+            "crm": "asiakkuudenhallinta (CRM)",
+            "koski": "KOSKI",
+            "koski_bulk": "KOSKIn massaluovutus",
+            "koski_differences": "KOSKI ja oma järjestelmä eroavat",
+        },
         "koski_intro": "Omat lukumme KOSKIn raportin omalle aikajaksolle, sarake sarakkeelta. Erot "
         "opiskeluoikeuksittain ja todennäköinen syy ovat korjauslistassa.",
         "koski_column": "KOSKIn sarake",
+        "differences": "KOSKI ja oma järjestelmä eroavat",
+        "differences_intro": "Oma opiskelijahallinnon aineistomme ja KOSKIn tiedot ({delivered}) opiskeluoikeus "
+        "kerrallaan. Luvut kertovat, paljonko KOSKI laskee enemmän (+) tai vähemmän (−) kuin me jaksolla "
+        "{first}–{last}: näin ero näkyy kuukausia ennen KOSKIn raporttia. Korjauslistassa jokainen ero, suurin "
+        "rahoitusvaikutus ensin, ja mistä se korjataan.",
+        "difference": "Ero",
+        "days_moved": "Päiviä (KOSKI − omat)",
+        "student_years_moved": "Opiskelijavuosia (KOSKI − omat)",
+        "difference_kinds": {
+            "only_ours": "vain omassa järjestelmässä",
+            "only_in_koski": "vain KOSKIssa",
+            "annulled_in_koski": "mitätöity KOSKIssa",
+            "start": "alkamispäivä",
+            "end": "päättyminen",
+            "status": "tilahistoria",
+            "funding": "rahoitusmuoto",
+            "part_time": "osa-aikaisuus",
+            "period": "lisätietojakso",
+        },
         "ours": "Omat",
         "theirs": "KOSKI",
         "differing": "Eroavat rivit",
@@ -166,10 +191,35 @@ WORDS = {
         "consequences": {"reject": "row rejected", "clear": "value cleared", "flag": "row flagged"},
         "statuses": STATUS_WORDS["en"],
         "koski": "Reconciliation with KOSKI's student-year report",
-        "systems": {"student_admin": "student administration", "crm": "CRM", "koski": "KOSKI"},
+        "systems": {
+            "student_admin": "student administration",
+            "crm": "CRM",
+            "koski": "KOSKI",
+            "koski_bulk": "KOSKI's bulk data",
+            "koski_differences": "KOSKI and our system differ",
+        },
         "koski_intro": "Our figures for the KOSKI report's own period, column by column. The differences per "
         "study right, with the likely cause, are in the correction list.",
         "koski_column": "KOSKI column",
+        "differences": "KOSKI and our system differ",
+        "differences_intro": "Our student-administration export against KOSKI's data ({delivered}), study right by "
+        "study right. The figures say how much more (+) or less (−) KOSKI counts than we do in {first}–{last}: the "
+        "difference shows months before KOSKI's report. The correction list has every difference, the biggest "
+        "funding effect first, and where to fix it.",
+        "difference": "Difference",
+        "days_moved": "Days (KOSKI − ours)",
+        "student_years_moved": "Student-years (KOSKI − ours)",
+        "difference_kinds": {
+            "only_ours": "only in our system",
+            "only_in_koski": "only in KOSKI",
+            "annulled_in_koski": "annulled in KOSKI",
+            "start": "start date",
+            "end": "end",
+            "status": "status timeline",
+            "funding": "funding",
+            "part_time": "part-time",
+            "period": "additional period",
+        },
         "ours": "Ours",
         "theirs": "KOSKI",
         "differing": "Rows differing",
@@ -299,6 +349,7 @@ def write_report(
     data_docs: str | None,
     koski: list[list[dict]] = (),
     at_risk: pl.DataFrame | None = None,
+    differences: list[dict] = (),
 ) -> list[Path]:
     """Write the report in Finnish (index.html) and English (index.en.html); returns the paths."""
     expired = [w for w in waivers if not w.active_on(as_of)]
@@ -319,6 +370,7 @@ def write_report(
             day=lambda value, lang=language: day(value, lang),
             koski=koski,
             at_risk=_at_risk(at_risk, rules, language),
+            differences=differences,
         )
         atomic_write_bytes(folder / name, html.encode("utf-8"), private=True)
         written.append(folder / name)
