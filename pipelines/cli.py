@@ -18,6 +18,7 @@ import sys
 import time
 from pathlib import Path
 
+from pipelines.demo_data.crm_synapse import LAYOUTS as SYNAPSE_LAYOUTS
 from pipelines.ingestion.secrets import DEMO_PASSWORD, PASSWORD_FILE_VARIABLE, PASSWORD_VARIABLE
 from pipelines.publishing.pseudonyms import KEY_FILE_VARIABLE, KEY_VARIABLE
 
@@ -64,8 +65,11 @@ def cmd_generate(args) -> int:
         raise UsageError(f"--august-surge {args.august_surge} is not a share from 0 to 10 (0.3 = 30 % more)")
     if args.providers is not None:
         return _generate_network(args, out)
-    folder = generate(args.size, args.seed, out, args.as_of, clean=args.clean, august_surge=args.august_surge)
-    print(f"wrote {folder}, {out / 'crm' / day} and the intake plans in {out / 'plans'}")
+    folder = generate(
+        args.size, args.seed, out, args.as_of, clean=args.clean, august_surge=args.august_surge, crm_layout=args.crm
+    )
+    crm_as = "" if args.crm == "flat" else f" (as Synapse Link writes it, {args.crm})"
+    print(f"wrote {folder}, {out / 'crm' / day}{crm_as} and the intake plans in {out / 'plans'}")
     print(
         f"truth of injected defects: {out / 'truth' / '<source>' / day / 'defects.csv'}; "
         f"of which records are one organisation: {out / 'truth' / 'crm' / day / 'organizations.csv'}"
@@ -926,6 +930,13 @@ def parser() -> argparse.ArgumentParser:
         "--clean",
         action="store_true",
         help="the same world without its defects: what every figure would be if all records were right",
+    )
+    g.add_argument(
+        "--crm",
+        choices=("flat", *SYNAPSE_LAYOUTS),
+        default="flat",
+        help="the CRM as a flat CSV export, or the same records as Azure Synapse Link for Dataverse writes them: a "
+        "table copy written in place or append-only, or incremental folders (default %(default)s)",
     )
     g.set_defaults(func=cmd_generate)
     r = sub.add_parser("run", help="ingest, validate, quarantine and publish a landing folder")

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import yaml
 
+from schemas.crm import DATAVERSE_TABLES
 from schemas.sources import SOURCES
 
 DEFAULT_SITE_CONFIG = Path(__file__).parent / "config" / "site.yaml"
@@ -89,6 +90,14 @@ SETTINGS: dict[str, tuple[Callable[[object], bool], str]] = {
     "limits.max_file_mb": _number(0),
     "limits.max_workbook_unpacked_mb": _number(1),
     "limits.max_workbook_cells": _whole(1000),
+    "crm.dataverse_tables": (
+        lambda v: isinstance(v, dict) and all(_text_list(t) for t in v.values()),
+        "table: [Dataverse tables] (logical names, e.g. accounts: [account])",
+    ),
+    "crm.dataverse_columns": (
+        _headers,
+        "table: {column: Dataverse column} pairs (e.g. accounts: {business_id: new_ytunnus})",
+    ),
     "koski.oppilaitokset": (_oppilaitokset, "oppilaitos OID: [the toimipisteet of the export that belong to it]"),
     "student_years.cost_groups": _FILE,
 }
@@ -146,18 +155,26 @@ def _checked(file: Path, text: str) -> dict:
     return settings
 
 
+#: the settings that name a source's tables (and, as a mapping, their columns)
+TABLE_SETTINGS = ("headers", "dataverse_tables", "dataverse_columns")
+
+
 def _check_headers(file: Path, settings: dict, lines: dict[str, int]) -> None:
     """A header mapping names the source's own tables and their columns (a misspelt one would silently map
     nothing, and the file would then fail with a header it lacks, far from the cause)."""
     for source in SOURCES:
         tables = {t.name: t for t in source.tables}
-        for table, columns in ((settings.get(source.system) or {}).get("headers") or {}).items():
-            where = f"{source.system}.headers.{table}"
+        section = settings.get(source.system) or {}
+        named = [
+            (kind, table, columns) for kind in TABLE_SETTINGS for table, columns in (section.get(kind) or {}).items()
+        ]
+        for kind, table, columns in named:
+            where = f"{source.system}.{kind}.{table}"
             if table not in tables:
                 raise SiteConfigError(
                     file, where, lines.get(where), f"one of the {source.system} tables ({', '.join(tables)})"
                 )
-            for column in columns or {}:
+            for column in columns if isinstance(columns, dict) else {}:
                 if column not in tables[table].names:
                     raise SiteConfigError(
                         file,
@@ -304,6 +321,16 @@ class Site:
         (``koski.oppilaitokset``: oppilaitos OID → its toimipisteet)."""
         mapping = self._section("koski").get("oppilaitokset") or {}
         return {name: oid for oid, names in mapping.items() for name in names}
+
+    def dataverse_tables(self, table: str) -> tuple[str, ...]:
+        """The Dataverse tables a CRM table is read from when the CRM comes through Synapse Link."""
+        named = (self._section("crm").get("dataverse_tables") or {}).get(table)
+        return tuple(named) if named is not None else DATAVERSE_TABLES.get(table, ())
+
+    def dataverse_columns(self, table: str) -> dict[str, str]:
+        """Our column → the Dataverse column it is read from, where it is not the flat export's header (a custom
+        column such as the Y-tunnus)."""
+        return (self._section("crm").get("dataverse_columns") or {}).get(table) or {}
 
     def headers(self, source: str, table: str) -> dict[str, str]:
         """The headers this site's ``source`` writes for ``table`` where they differ from the contract."""

@@ -312,6 +312,25 @@ SURVEY_RESPONSES = _crm_table(
 )
 
 TABLES: tuple[Table, ...] = (ACCOUNTS, CONTACTS, ACTIVITIES, PARTNERSHIPS, SURVEY_RESPONSES)
+
+
+def is_active(state: pl.Expr) -> pl.Expr:
+    """An account whose state is the code ``active``, in whichever language the CRM writes its label (the flat export
+    ``Active``, Dataverse's Finnish metadata ``Aktiivinen``)."""
+    return state.replace_strict(option_set("statecode_account"), default=None) == "active"
+
+
+#: a CRM delivered by Azure Synapse Link: the Dataverse tables (logical names) each of ours is read from, as a
+#: standard Dynamics 365 has them (``dataverse-export.md`` B9); partnerships and survey responses are custom tables
+#: whose names a site gives (``crm.dataverse_tables``), and a site may read activities from ``task``,
+#: ``appointment`` and ``phonecall`` instead of ``activitypointer``
+DATAVERSE_TABLES: dict[str, tuple[str, ...]] = {
+    "accounts": ("account",),
+    "contacts": ("contact",),
+    "activities": ("activitypointer",),
+    "partnerships": (),
+    "survey_responses": (),
+}
 BY_NAME = {t.name: t for t in TABLES}
 
 CROSS_FILE_RULES: tuple[CrossFileRule, ...] = tuple(

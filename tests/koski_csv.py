@@ -143,3 +143,59 @@ def time_slices(
     # without maksuttomuus jaksot, and the lukio task code is empty for vocational study rights
     others = {"erityisen_koulutus_tehtavan_jakso_tehtava_koodiarvo", "maksuton", "maksullinen"}
     return [{h: "" if h in others else "false" for h in HEADERS["opiskeluoikeus_aikajakso.csv"]} | r for r in rows]
+
+
+# ---- KOSKI's student-year report from the time slices (AmmatillinenOpiskalijavuositiedotRaportti, A9) --------------
+
+JULY_EXCLUDED = {"ammatillinentutkinto", "telma", "tuvakoulutuksensuoritus"}
+JULY_INCLUDED = {"ammatillinentutkintoosittainen", "tutkinnonosaapienemmistäkokonaisuuksistakoostuvasuoritus",
+                 "muuammatillinenkoulutus"}  # fmt: skip
+
+
+def report_days(slices: list[dict[str, str]], types: set[str], first, last) -> tuple[float, float | None]:
+    """One study right's (old formula, current formula) day columns of KOSKI's report for ``first``…``last``, from its
+    ``opiskeluoikeus_aikajakso.csv`` rows and its main suoritus types, as ``AmmatillinenRaporttiUtils`` counts them."""
+    import datetime as dt
+
+    day = dt.date.fromisoformat
+    rows = sorted(
+        (max(day(s["alku"]), first), min(day(s["loppu"]), last), s["tila"], day(s["tila_alkanut"]),
+         int(s["osa_aikaisuus"]) / 100)
+        for s in slices
+        if day(s["alku"]) <= last and day(s["loppu"]) >= first
+    )  # fmt: skip
+    old = 0.0
+    for alku, loppu, tila, alkanut, osa in rows:
+        days = (loppu - alku).days + 1
+        if tila == "lasna":
+            old += days * osa
+        elif tila == "valmistunut":
+            old += days
+        elif tila == "loma":
+            old += max(min(days, 28 - (alku - alkanut).days), 0) * osa
+    excluded = bool(types & JULY_EXCLUDED)
+    if not excluded and not types & JULY_INCLUDED:
+        return old, None
+    new, start = 0.0, dt.date(2023, 7, 1)
+
+    def counted(a, b) -> int:
+        a = max(a, start)
+        if b < a:
+            return 0
+        july = sum(
+            max((min(b, dt.date(y, 7, 31)) - max(a, dt.date(y, 7, 1))).days + 1, 0) for y in range(a.year, b.year + 1)
+        )
+        return (b - a).days + 1 - (july if excluded else 0)
+
+    for alku, loppu, tila, _, osa in rows:
+        if alku < start and loppu < start:
+            continue
+        if tila == "lasna":
+            new += counted(alku, loppu) * osa
+        elif tila == "valmistunut":
+            new += counted(alku, loppu)
+        elif tila == "katsotaaneronneeksi":
+            new += max(counted(alku, loppu) - 1, 0) * osa
+        elif tila == "loma" and alku <= dt.date(2025, 12, 31):
+            new += counted(alku, min(loppu, dt.date(2025, 12, 31))) * osa
+    return old, new

@@ -34,6 +34,7 @@ def test_the_validated_assets_and_the_plain_reading_give_the_same_complete_histo
 def test_an_export_the_assets_cannot_read_is_refused_in_the_steps_own_words(small_landing, tmp_path):
     landing = tmp_path / "landing"
     shutil.copytree(small_landing, landing)
+    shutil.rmtree(landing / "koski_bulk")  # (KOSKI's data alone would be the student records)
     for export in (landing / "student_admin").iterdir():
         shutil.rmtree(export)  # the student-administration exports are gone
     with pytest.raises(NotValidated, match="no student records"):

@@ -19,7 +19,7 @@ from pipelines.ingestion.landing import Landing
 from pipelines.marts.student_year_history import history_as_of
 from pipelines.marts.student_years import StudyRightHistory, per_study_right
 from tests import koski_csv
-from tests.koski_csv import TERMINAL, time_slices
+from tests.koski_csv import TERMINAL, report_days, time_slices
 
 #: the Primus-style additional-period types → KOSKI's time-slice flag (koski-bulk.md A6.2)
 FLAG_OF_TYPE = {
@@ -271,3 +271,43 @@ def test_a_study_right_whose_koski_timeline_failed_a_rule_is_held_back_under_tha
     assert rules[other] == ["koski_time_slices.part_time_percent.range"]
     assert first not in history.study_rights["study_right_id"] and other not in history.study_rights["study_right_id"]
     assert history.study_rights.height == len(files["opiskeluoikeus.csv"]) - 3  # (and the TUVA one is not ours)
+
+
+def test_the_figures_from_koski_files_alone_are_koskis_own_report_counted_from_its_time_slices(koski_landing):
+    """KOSKI's report counts its time slices (``koski-bulk.md`` A9, from AmmatillinenRaporttiUtils); counted here
+    straight from the delivered CSV, row by row, the figures must be ours to the day."""
+    import csv
+
+    folder = next((koski_landing / "koski_bulk").iterdir())
+
+    def read(name: str) -> list[dict[str, str]]:  # (the parts joined: only the first has the header)
+        text = "".join(p.read_text(encoding="utf-8") for p in sorted(folder.glob(f"{name}*")))
+        return list(csv.DictReader(text.splitlines()))
+
+    slices = read("opiskeluoikeus_aikajakso.csv")
+    types: dict[str, set[str]] = {}
+    for row in read("paatason_suoritus.csv"):
+        types.setdefault(row["opiskeluoikeus_oid"], set()).add(row["suorituksen_tyyppi"])
+    vocational = {
+        r["opiskeluoikeus_oid"] for r in read("opiskeluoikeus.csv") if r["koulutusmuoto"] == "ammatillinenkoulutus"
+    }
+    by_right: dict[str, list[dict[str, str]]] = {}
+    for s in slices:
+        by_right.setdefault(s["opiskeluoikeus_oid"], []).append(s)
+    history, _ = history_as_of(Landing.at(koski_landing))
+    for first, last in ((dt.date(2025, 1, 1), dt.date(2025, 12, 31)), (dt.date(2026, 1, 1), dt.date(2026, 11, 20))):
+        ours = per_study_right(history, first, last)
+        expected = {
+            oid: report_days(rows, types.get(oid, set()), first, last)
+            for oid, rows in by_right.items()
+            if oid in vocational and any(dt.date.fromisoformat(r["alku"]) <= last for r in rows)
+            and any(dt.date.fromisoformat(r["loppu"]) >= first for r in rows)
+        }  # fmt: skip
+        got = {
+            r["study_right_oid"]: (r["student_year_days_old"], r["student_year_days_current"])
+            for r in ours.iter_rows(named=True)
+        }
+        assert set(got) == set(expected)
+        for oid, (old, new) in expected.items():
+            assert got[oid][0] == pytest.approx(old), oid
+            assert (got[oid][1] is None) == (new is None) and (new is None or got[oid][1] == pytest.approx(new)), oid

@@ -223,6 +223,7 @@ def test_a_refused_provider_is_compared_by_its_last_good_release_marked_stale(ne
     shutil.copytree(landing, broken)
     shutil.copytree(warehouse, copy, symlinks=True)
     shutil.rmtree(broken / ids[2] / "student_admin")
+    shutil.rmtree(broken / ids[2] / "koski_bulk")  # (no student records at all: neither export nor KOSKI's data)
     result = run_cli("run", "--landing", str(broken), "--warehouse", str(copy), "--jobs", "2", env=fast_env)
     assert result.returncode == 1
     assert "marked stale" in result.stdout

@@ -85,6 +85,7 @@ def test_a_refused_provider_keeps_its_release_and_the_others_go_on(network, netw
     shutil.copytree(warehouse, copy, symlinks=True)
     before = _digests(copy / f"provider={ids[1]}" / "published")
     shutil.rmtree(broken / ids[1] / "student_admin")  # its student-administration export is gone
+    shutil.rmtree(broken / ids[1] / "koski_bulk")  # and KOSKI's data of it: no student records at all
     result = run_cli("run", "--landing", str(broken), "--warehouse", str(copy), env=fast_env)
     assert result.returncode == 1
     assert f"{ids[1]}: " in result.stderr and "holds no student-administration export" in result.stderr

@@ -9,6 +9,7 @@ organizations.csv`` says which source records are the same organisation.
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import io
 from pathlib import Path
@@ -18,6 +19,7 @@ import polars as pl
 
 from pipelines.demo_data.crm import build_crm
 from pipelines.demo_data.crm_defects import CRM_DEFECTS, inject_crm
+from pipelines.demo_data.crm_synapse import write_crm_synapse
 from pipelines.demo_data.defects import DEFECT, DEFECTS, DefectClass, inject
 from pipelines.demo_data.koski import write_koski_report
 from pipelines.demo_data.koski_bulk import write_koski_bulk
@@ -85,13 +87,15 @@ def generate(
     clean: bool = False,
     august_surge: float = 0.0,
     profile: Profile = DEFAULT,
+    crm_layout: str = "flat",
 ) -> Path:
     """Generate the exports of ``as_of`` (and, with ``history``, one per earlier month end); returns the newest folder.
 
     ``clean`` writes the same world without any of its defects (the truth then lists none): what the figures would
     be if every record were right, to measure what the defects cost. ``august_surge`` adds a new August group to
     the previous year (``build_world``); the intake plans of both years know it. ``profile``: what sets this
-    provider apart in a network (``pipelines/demo_data/network.py``)."""
+    provider apart in a network (``pipelines/demo_data/network.py``). ``crm_layout``: ``flat`` (the CSV export),
+    or the same records as Azure Synapse Link delivers them (``pipelines/demo_data/crm_synapse.py``)."""
     world = build_world(size, seed, as_of, august_surge, profile)
     for year in (as_of.year - 1, as_of.year):
         write_plan(world, np.random.default_rng([seed, 7, year]), out, year)
@@ -113,7 +117,7 @@ def generate(
             )
     student_tables = defective(np.random.default_rng(seed + 1), world.tables, as_of)
     folder = write_export(student_admin.SOURCE, student_tables, DEFECTS, out, as_of, not clean)
-    _write_crm(world, student_tables["workplace_periods"], seed, out, clean)
+    _write_crm(world, student_tables["workplace_periods"], seed, out, clean, crm_layout)
     if size in WITH_KOSKI_REPORT and not clean:
         write_koski_report(out, folder, as_of, seed)
         write_koski_bulk(out, folder, as_of, seed)
@@ -143,13 +147,28 @@ def write_plan(world: World, rng: np.random.Generator, out: Path, year: int) -> 
     return path
 
 
-def _write_crm(world: World, workplaces: pl.DataFrame, seed: int, out: Path, clean: bool) -> None:
+def _read_back(path: Path, table) -> pl.DataFrame:
+    """A flat CRM file's records as text by our column names (a line cut short is the flat file's own defect:
+    Synapse Link writes whole records)."""
+    with open(path, encoding="utf-8", newline="") as f:
+        rows = [r for r in csv.DictReader(f) if None not in r.values()]
+    names = {c.source_header: c.name for c in table.columns}
+    return pl.DataFrame([{names[k]: v for k, v in r.items() if k in names} for r in rows],
+                        schema={c.name: pl.Utf8 for c in table.columns})  # fmt: skip
+
+
+def _write_crm(world: World, workplaces: pl.DataFrame, seed: int, out: Path, clean: bool, crm_layout: str) -> None:
     """The CRM export of the as-of date, and the truth of which records are one organisation."""
     pools = name_pools(seed)
     tables = build_crm(seed, world.employers, pools, world.as_of, world.profile.unmanaged_share)
     if not clean:
         tables = inject_crm(np.random.default_rng([seed, 5]), tables, pools)
-    write_export(crm.SOURCE, tables, CRM_DEFECTS, out, world.as_of, not clean)
+    folder = write_export(crm.SOURCE, tables, CRM_DEFECTS, out, world.as_of, not clean)
+    if crm_layout != "flat":  # (the same records, as Dynamics 365 delivers them through Synapse Link)
+        written = {t.name: _read_back(folder / t.source_file, t) for t in crm.TABLES}
+        for t in crm.TABLES:
+            (folder / t.source_file).unlink()
+        write_crm_synapse(written, folder, world.as_of, crm_layout, out / "truth" / "crm" / world.as_of.isoformat())
     accounts = tables["accounts"].select(
         pl.lit("crm").alias("source_system"),
         pl.col("account_id").alias("source_id"),

@@ -37,21 +37,12 @@ OPPILAITOS = "1.2.246.562.10.99999999901"
 FLAG_OF_TYPE = {t: FLAGS[m.removesuffix("_days")] for t, m in MEASURE_OF_TYPE.items()}
 PART_TIME = PERIOD_MEASURES["part_time"][0]
 KOULUTUSMUOTO = {r["code"]: r["koulutusmuoto"] for r in reference("study_right_types")}
-#: the kinds planted on a study right of ours (besides the ones never transferred)
 #: the time-slice columns that are not booleans (KOSKI writes false in every boolean one nothing set)
 NOT_BOOLEAN = {"opiskeluoikeus_oid", "alku", "loppu", "tila", "tila_alkanut", "opintojen_rahoitus", "osa_aikaisuus",
                "erityisen_koulutus_tehtavan_jakso_tehtava_koodiarvo", "maksuton", "maksullinen", "id"}  # fmt: skip
-PLANTED = (
-    "only_ours",
-    "only_in_koski",
-    "annulled_in_koski",
-    "start",
-    "end",
-    "status",
-    "funding",
-    "part_time",
-    "period",
-)
+#: the kinds planted on a study right of ours begun before the year, in the order they are given one (besides the
+#: ones never transferred, and a different start on one begun in the year)
+ON_OURS = ("only_ours", "only_in_koski", "annulled_in_koski", "end", "status", "funding", "part_time", "period")
 
 
 def write_koski_bulk(landing: Path, folder: Path, as_of: dt.date, seed: int) -> Path:
@@ -88,34 +79,42 @@ def write_koski_bulk(landing: Path, folder: Path, as_of: dt.date, seed: int) -> 
     return out
 
 
-def candidates(history: StudyRightHistory, as_of: dt.date) -> tuple[list[str], list[str]]:
-    """Study rights a planted difference moves this year's figures of: open and present, with an OID, of a type KOSKI's
-    report counts (July excluded), without additional or workplace periods; those begun before the year, and those
-    begun in it (for a different start)."""
+def candidates(history: StudyRightHistory, as_of: dt.date) -> tuple[list[str], list[str], list[str]]:
+    """Study rights a planted difference moves this year's figures of, open and present, with an OID: of a type
+    that excludes July and without additional or workplace periods (what a plant moves is then clear), begun before
+    the year; then any other such study right of a type KOSKI's report counts (a small world has few of the first);
+    and the first kind begun in the year (for a different start)."""
     last = history.status_periods.sort("start_date").group_by(RIGHT, maintain_order=True).last()
     began = history.status_periods.group_by(RIGHT).agg(pl.col("start_date").min().alias("began"))
-    rights = (
+    open_rights = (
         history.study_rights.filter(
-            pl.col("study_right_oid").is_not_null() & (pl.col("study_right_type") == "ammatillinentutkinto")
+            pl.col("study_right_oid").is_not_null() & pl.col("study_right_type").is_in(sorted(KOSKI_REPORT_TYPES))
         )
         .join(last.filter(pl.col("status") == "lasna"), on=RIGHT)
         .join(began, on=RIGHT)
-        .join(history.additional_periods, on=RIGHT, how="anti")
-        .join(history.workplace_periods, on=RIGHT, how="anti")
         .sort(RIGHT)
     )
+    plain = (
+        open_rights.filter(pl.col("study_right_type") == "ammatillinentutkinto")
+        .join(history.additional_periods, on=RIGHT, how="anti")
+        .join(history.workplace_periods, on=RIGHT, how="anti")
+    )
     year = dt.date(as_of.year, 1, 1)
-    older = rights.filter(pl.col("began") < year - dt.timedelta(days=31))[RIGHT].to_list()
-    newer = rights.filter(pl.col("began").is_between(year + dt.timedelta(days=14), as_of - dt.timedelta(days=60)))
-    return older, newer[RIGHT].to_list()
+    before = pl.col("began") < year - dt.timedelta(days=31)
+    older = plain.filter(before)[RIGHT].to_list()
+    others = [r for r in open_rights.filter(before)[RIGHT] if r not in set(older)]
+    newer = plain.filter(pl.col("began").is_between(year + dt.timedelta(days=14), as_of - dt.timedelta(days=60)))
+    return older, others, newer[RIGHT].to_list()
 
 
 def _planted(history: StudyRightHistory, rng: np.random.Generator, as_of: dt.date):
-    """KOSKI's world: ``history`` with one difference of each kind; its truth; the study right only KOSKI holds."""
-    older, newer = candidates(history, as_of)
-    picked = [older[i] for i in rng.choice(len(older), size=8, replace=False)]
-    gone, extra, annulled, end, status, funding, part_time, period = picked
-    start = newer[int(rng.integers(len(newer)))] if newer else None
+    """KOSKI's world: ``history`` with a difference of each kind (as many kinds as the world has study rights to
+    plant them on); its truth; the study right only KOSKI holds."""
+    older, others, newer = candidates(history, as_of)
+    pool = [older[i] for i in rng.permutation(len(older))] + others
+    on = dict(zip(ON_OURS, pool))
+    if newer:
+        on["start"] = newer[int(rng.integers(len(newer)))]
     day = as_of - dt.timedelta(days=int(rng.integers(60, 120)))
     statuses = history.status_periods.select(RIGHT, "start_date", "status", "funding_code")
     funded = dict(
@@ -126,17 +125,12 @@ def _planted(history: StudyRightHistory, rng: np.random.Generator, as_of: dt.dat
         .select(RIGHT, "funding_code")
         .iter_rows()
     )
-    began = statuses.filter(pl.col(RIGHT) == start)["start_date"].min()
-    moved_start = (pl.col(RIGHT) == start) & (pl.col("start_date") == began) if start else pl.lit(False)
-    added = pl.DataFrame(
-        [
-            (end, day, "eronnut", None),
-            (status, day, "loma", funded[status]),
-            (status, day + dt.timedelta(days=21), "lasna", funded[status]),
-        ],
-        schema=statuses.schema,
-        orient="row",
-    )
+    began = statuses.filter(pl.col(RIGHT) == on.get("start"))["start_date"].min()
+    moved_start = (pl.col(RIGHT) == on["start"]) & (pl.col("start_date") == began) if "start" in on else pl.lit(False)
+    added = [(on["end"], day, "eronnut", None)] if "end" in on else []
+    if "status" in on:
+        added += [(on["status"], day, "loma", funded[on["status"]]),
+                  (on["status"], day + dt.timedelta(days=21), "lasna", funded[on["status"]])]  # fmt: skip
     statuses = pl.concat(
         [
             statuses.with_columns(
@@ -144,38 +138,38 @@ def _planted(history: StudyRightHistory, rng: np.random.Generator, as_of: dt.dat
                 .then(pl.col("start_date") + dt.timedelta(days=10))
                 .otherwise(pl.col("start_date"))
                 .alias("start_date"),
-                pl.when(pl.col(RIGHT) == funding)
+                pl.when(pl.col(RIGHT) == on.get("funding"))
                 .then(pl.lit("6"))
                 .otherwise(pl.col("funding_code"))
                 .alias("funding_code"),
             ),
-            added,
+            pl.DataFrame(added, schema=statuses.schema, orient="row"),
         ]
     )
+    periods = [(on["part_time"], PART_TIME, day, None, 60.0)] if "part_time" in on else []
+    periods += [(on["period"], "erityinen tuki", day, day + dt.timedelta(days=40), None)] if "period" in on else []
     extras = pl.concat(
         [
             history.additional_periods.select(RIGHT, "period_type", "start_date", "end_date", "value"),
             pl.DataFrame(
-                [
-                    (part_time, PART_TIME, day, None, 60.0),
-                    (period, "erityinen tuki", day, day + dt.timedelta(days=40), None),
-                ],
+                periods,
                 schema={RIGHT: pl.Utf8, "period_type": pl.Utf8, "start_date": pl.Date, "end_date": pl.Date,
                         "value": pl.Float64},
                 orient="row",
             ),
         ]
     )  # fmt: skip
-    rights = history.study_rights.filter(pl.col("study_right_oid").is_not_null() & (pl.col(RIGHT) != gone))
+    rights = history.study_rights.filter(
+        pl.col("study_right_oid").is_not_null() & (pl.col(RIGHT) != on.get("only_ours"))
+    )
     world = StudyRightHistory(rights, statuses, extras, history.workplace_periods)
-    kinds = [("only_ours", gone), ("annulled_in_koski", annulled), ("end", end), ("status", status),
-             ("funding", funding), ("part_time", part_time), ("period", period)]  # fmt: skip
-    kinds += [("start", start)] if start else []
     oid = dict(zip(history.study_rights[RIGHT], history.study_rights["study_right_oid"], strict=True))
     extra_oid = "1.2.246.562.15.99999999990"
-    kinds.append(("only_in_koski", extra_oid))
+    kinds = [(k, r) for k, r in on.items() if k != "only_in_koski"]
+    kinds += [("only_in_koski", extra_oid)] if "only_in_koski" in on else []
     truth = pl.DataFrame([(r, k) for k, r in kinds], schema={RIGHT: pl.Utf8, "kind": pl.Utf8}, orient="row")
-    return world, truth, {"copy_of": extra, "oid": extra_oid, "annulled": oid[annulled]}
+    return world, truth, {"copy_of": on.get("only_in_koski"), "oid": extra_oid,
+                          "annulled": oid.get(on.get("annulled_in_koski"))}  # fmt: skip
 
 
 def _slices(jaksot: list, flagged: dict[str, list], part_time: list) -> list[dict]:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pipelines.ingestion import synapse_link
 from pipelines.ingestion.delivered import delivered
 from pipelines.ingestion.landing import Landing
 from pipelines.ingestion.problems import FileProblem
 from pipelines.ingestion.reading import CsvDialect, RawTable, no_rows, read_delivered_file, read_export_file
+from schemas import crm
 from schemas.metadata import Table
 
 
@@ -43,6 +45,10 @@ def read_table(landing: Landing, table: Table, folder: Path | None = None, optio
     dialect = CsvDialect(delimiter=fixed) if fixed else landing.dialect(table.source_system)
     try:
         folder = folder or landing.export_folder(table.source_system)
+        if table.source_system == crm.SYSTEM and synapse_link.is_synapse_link(folder):
+            safe_path(landing, folder)
+            dataverse = landing.site.dataverse_tables(table.name), landing.site.dataverse_columns(table.name)
+            return synapse_link.read_table(folder, table, *dataverse)
         if table.files.empty_file_absent or table.files.split_in_parts:
             found = delivered(safe_path(landing, folder), table.source_file)
             return read_delivered_file(

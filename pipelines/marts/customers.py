@@ -14,6 +14,7 @@ from pipelines.marts.segments import Segment, load_segments, segment_label, segm
 from pipelines.publishing.star import conform, local_date, sql
 from pipelines.site import Site
 from schemas import published
+from schemas.crm import is_active
 from schemas.organizations import ACTIVITY_TYPES
 
 
@@ -107,7 +108,7 @@ def mart_crm_student_admin_overlap(
     accounts = (
         organization_matches.filter(pl.col("source_system") == "crm")
         .group_by("organization_key")
-        .agg((pl.col("state") == "Active").sum().cast(pl.Int64).alias("active_crm_account_count"))
+        .agg(is_active(pl.col("state")).sum().cast(pl.Int64).alias("active_crm_account_count"))
     )
     names = (
         organization_matches.filter(pl.col("match_name") != "")

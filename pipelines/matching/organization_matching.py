@@ -23,6 +23,7 @@ import polars as pl
 from rapidfuzz import fuzz, process
 
 from pipelines.matching.names import DEFAULT_COMPANY_FORMS, city_hint, comparable_name
+from schemas.crm import is_active
 from schemas.identifiers import business_id_normalised
 
 CRM, STUDENT_ADMIN = "crm", "student_admin"
@@ -230,7 +231,7 @@ def survivors(resolved: pl.DataFrame) -> pl.DataFrame:
     """
     ranked = resolved.with_columns(
         pl.when(pl.col("source_system") == CRM)
-        .then(pl.when(pl.col("state") == "Active").then(0).otherwise(1))
+        .then(pl.when(is_active(pl.col("state"))).then(0).otherwise(1))
         .otherwise(2)
         .alias("trust"),
         pl.col("modified_on").fill_null(pl.datetime(1900, 1, 1, time_zone="UTC")).alias("modified_sort"),
