@@ -401,7 +401,7 @@ def test_a_table_whose_first_copy_is_not_done_is_not_read(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("layout", ["copy", "incremental"])
+@pytest.mark.parametrize("layout", ["inplace", "append", "incremental"])
 def test_the_same_crm_flat_and_through_synapse_link_publishes_identical_crm_tables(tmp_path, fast_env, layout):
     import hashlib
 
@@ -411,8 +411,19 @@ def test_the_same_crm_flat_and_through_synapse_link_publishes_identical_crm_tabl
     flat, synapse = tmp_path / "flat", tmp_path / "synapse"
     write_landing(flat, crm_rows=valid_crm_rows())
     folder, site = _synapse_landing(synapse)
-    if layout == "copy":
+    if layout == "inplace":
         write_folder(folder, crm_world(), LABELS)
+    elif layout == "append":  # an account's earlier version, and one created and deleted, before the current rows
+        tables = crm_world()
+        current = tables[0].rows
+        earlier = {**current[0], "name": "KORJAAMO V.", "versionnumber": 1, "SinkModifiedOn": sink_time(WRITTEN)}
+        gone = {
+            **current[2],
+            "Id": "6f1c1d52-1b7e-4c55-9a43-0d1f7d0c00aa",
+            "accountid": "6f1c1d52-1b7e-4c55-9a43-0d1f7d0c00aa",
+        }
+        tables[0].rows = [earlier, gone, *current, {**gone, "IsDelete": True, "versionnumber": 99999}]
+        write_folder(folder, tables, LABELS)
     else:  # a first full copy, then a folder with one account renamed back (its newest version)
         first = crm_world()
         first[0].rows[0] = {**first[0].rows[0], "name": "Korjaamo Virtanen", "versionnumber": 10}
@@ -496,3 +507,25 @@ def test_activities_from_the_activity_tables_of_their_own_take_their_type_from_t
     raws, outcomes = _crm(tmp_path, site)
     assert outcomes["activities"].valid["activity_type"].to_list() == ["appointment"]
     _same_tables({"activities": flat_crm["activities"]}, outcomes)
+
+
+def test_an_empty_retry_folder_is_passed_over_and_lines_may_end_with_a_line_feed_alone(tmp_path, flat_crm):
+    folder, site = _synapse_landing(tmp_path)
+    write_folder(folder / "2026-11-18T10.00.00Z", crm_world(), LABELS)
+    (folder / "2026-11-18T10.05.00Z").mkdir()  # (a retry left it empty)
+    (folder / "Changelog").mkdir()
+    (folder / "Changelog" / "changelog.info").write_text("", encoding="utf-8")
+    for path in (folder / "2026-11-18T10.00.00Z" / "account").glob("*.csv"):
+        path.write_bytes(path.read_bytes().replace(b"\r\n", b"\n"))
+    raws, outcomes = _crm(tmp_path, site)
+    _same_tables(flat_crm, outcomes)
+    assert any("an empty folder" in n for n in raws["accounts"].notices)
+
+
+def test_a_model_json_that_is_not_cdm_is_refused(tmp_path):
+    folder, site = _synapse_landing(tmp_path)
+    write_folder(folder, crm_world(), LABELS)
+    model = folder / "model.json"
+    model.write_text(model.read_text().replace('"version": "1.0"', '"version": "2.0"', 1))
+    raws, _ = _crm(tmp_path, site)
+    assert "is not a CDM model.json" in str(raws["contacts"].problem)

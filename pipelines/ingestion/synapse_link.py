@@ -66,6 +66,12 @@ def read_model(folder: Path) -> dict[str, Entity]:
         model = json.loads(path.read_text(encoding="utf-8-sig").replace('"cdm:', '"'))
     except (OSError, ValueError) as err:
         raise FileProblem(str(path), f"cannot be read as Synapse Link's model.json ({err})") from None
+    if (model.get("name"), str(model.get("version"))) != ("cdm", "1.0"):
+        raise FileProblem(
+            str(path),
+            f"is not a CDM model.json (name 'cdm', version '1.0'; it says {model.get('name')!r} "
+            f"{model.get('version')!r}), as Microsoft's own readers require",
+        )
     entities = {}
     for entity in model.get("entities") or []:
         name = entity.get("name")
@@ -96,7 +102,10 @@ def delivery_folders(folder: Path) -> tuple[list[Path], list[str]]:
     writing = (folder / CHANGELOG).read_text(encoding="utf-8-sig").strip()
     stamped = sorted(p for p in folder.iterdir() if p.is_dir() and re.match(r"^\d{4}-\d{2}-\d{2}T", p.name))
     notices = [f"{writing}: Synapse Link is still writing it, so it waits for the next run"] if writing else []
-    return [p for p in stamped if p.name != writing], notices
+    # (a retried sync can leave a folder with nothing in it: no change to read)
+    empty = [p for p in stamped if p.name != writing and not any(p.iterdir())]
+    notices += [f"{p.name}: an empty folder (a retried sync), nothing to read" for p in empty]
+    return [p for p in stamped if p.name != writing and p not in empty], notices
 
 
 def check_complete(folder: Path, entities: dict[str, Entity]) -> None:
