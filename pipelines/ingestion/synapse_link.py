@@ -284,9 +284,10 @@ ACCOUNT = "account"
 ACTIVITY_TYPE = "activitytypecode"
 
 
-def read_table(folder: Path, table: Table, dataverse_tables: tuple[str, ...], headers: dict[str, str]) -> RawTable:
+def read_table(folder: Path, table: Table, dataverse_tables: tuple[str, ...], attribute_of: dict[str, str]) -> RawTable:
     """One CRM table from the Synapse Link delivery in ``folder``: the rows of every Dataverse table named for it
-    (``dataverse_tables``), current and labelled, as the flat export's text; a file-level problem returned."""
+    (``dataverse_tables``; a column from the Dataverse column ``attribute_of`` names, else its flat header), current
+    and labelled, as the flat export's text; a file-level problem returned."""
     raw = RawTable(table=table.name, file=table.source_file)
     try:
         folders, raw.notices = delivery_folders(folder)
@@ -304,7 +305,7 @@ def read_table(folder: Path, table: Table, dataverse_tables: tuple[str, ...], he
                     frame = frame.with_columns(pl.lit(name).alias(ACTIVITY_TYPE))
                 frames.append(labels.labelled(_accounts_only(frame), name))
                 rejects.append(rejected)
-                spans += [f"{delivery.relative_to(folder.parent)}/{s}" if delivery != folder else s for s in where]
+                spans += [s if delivery == folder else f"{delivery.name}/{s}" for s in where]
         if not frames:
             raw.frame = no_rows(table)
             named = ", ".join(dataverse_tables) or "none named"
@@ -315,8 +316,8 @@ def read_table(folder: Path, table: Table, dataverse_tables: tuple[str, ...], he
             return raw
         everything = pl.concat(frames, how="diagonal_relaxed")
         kept, older, deleted = current(everything)
-        raw.frame = as_export_text(kept, table, headers)
-        raw.rejects = _as_rejects(pl.concat(rejects, how="diagonal_relaxed"), table, headers)
+        raw.frame = as_export_text(kept, table, attribute_of)
+        raw.rejects = _as_rejects(pl.concat(rejects, how="diagonal_relaxed"), table, attribute_of)
         raw.sha256 = _digest(folders, dataverse_tables)
         raw.encoding = "utf-8"
         raw.notices.append(f"{table.source_file} from Synapse Link: " + ", ".join(spans))
@@ -340,9 +341,9 @@ def _accounts_only(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _as_rejects(rejected: pl.DataFrame, table: Table, headers: dict[str, str]) -> pl.DataFrame:
+def _as_rejects(rejected: pl.DataFrame, table: Table, attribute_of: dict[str, str]) -> pl.DataFrame:
     """The lines with too many fields, as the reader's rejects (by our column names, as far as they go)."""
-    named = {headers.get(c.name, c.source_header): c.name for c in table.columns}
+    named = {attribute_of.get(c.name, c.source_header): c.name for c in table.columns}
     columns = [pl.col(a).alias(n) for a, n in named.items() if a in rejected.columns]
     return rejected.select(
         LINE, pl.col("column").replace(named).alias("column"), "message", "message_fi", *columns
