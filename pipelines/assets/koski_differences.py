@@ -12,13 +12,11 @@ from pipelines.assets.published import INTERMEDIATE_INPUTS, published_asset
 from pipelines.assets.reconciliation import comparison_summary
 from pipelines.assets.student_records import records_key
 from pipelines.conforming.student_records import (
-    KoskiDelivery,
     annulled,
-    koski_chain,
     koski_records,
-    read_delivery,
     source_ids,
     started_from,
+    with_earlier,
 )
 from pipelines.files import write_parquet
 from pipelines.formats import number
@@ -72,10 +70,10 @@ def koski_differences(context: AssetExecutionContext, landing: LandingArea, ware
     if not (area.has_export(student_admin.SYSTEM) and area.has_export(koski_bulk.SYSTEM)):
         context.log.info("no export of our own and KOSKI's data both in the landing area: nothing to compare")
         return Output(DifferencesOutcome(), metadata={"differences": 0})
-    chain = koski_chain(area)
     raws: dict[str, RawTable] = {t.name: inputs.pop(f"raw_{t.name}") for t in koski_bulk.TABLES}
-    newest = KoskiDelivery(chain[-1], {t.name: inputs.pop(t.name) for t in koski_bulk.TABLES}, raws)
-    deliveries = [*(read_delivery(area, folder, context.run.run_id) for folder in chain[:-1]), newest]
+    newest = {t.name: inputs.pop(t.name) for t in koski_bulk.TABLES}
+    deliveries = with_earlier(area, newest, raws, context.run.run_id)
+    chain = [d.folder for d in deliveries]
     ours: dict[str, TableOutcome] = inputs
     koski_history, _ = complete_history(koski_records(deliveries))
     history, _ = complete_history(ours)

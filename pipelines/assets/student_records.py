@@ -3,7 +3,7 @@ from KOSKI's deliveries (``pipelines/conforming/``)."""
 
 from dagster import AssetExecutionContext, AssetIn, AssetKey, AssetOut, Failure, Output, multi_asset
 
-from pipelines.conforming.student_records import KoskiDelivery, koski_chain, koski_records, read_delivery
+from pipelines.conforming.student_records import koski_records, with_earlier
 from pipelines.ingestion.reading import RawTable
 from pipelines.resources import LandingArea
 from pipelines.validation import TableOutcome
@@ -43,12 +43,11 @@ def conform_student_records(context: AssetExecutionContext, landing: LandingArea
         records: dict[str, TableOutcome] = {t.name: inputs[f"admin_{t.name}"] for t in student_admin.TABLES}
         origin = f"the student-administration export {area.export_folder(student_admin.SYSTEM).name}"
     elif area.has_export(koski_bulk.SYSTEM):
-        chain = koski_chain(area)
         raws: dict[str, RawTable] = {t.name: inputs[f"raw_{t.name}"] for t in koski_bulk.TABLES}
-        newest = KoskiDelivery(chain[-1], {t.name: inputs[t.name] for t in koski_bulk.TABLES}, raws)
-        older = [read_delivery(area, folder, context.run.run_id) for folder in chain[:-1]]
-        records = koski_records([*older, newest])
-        origin = "KOSKI's deliveries " + ", ".join(f.name for f in chain)
+        newest = {t.name: inputs[t.name] for t in koski_bulk.TABLES}
+        deliveries = with_earlier(area, newest, raws, context.run.run_id)
+        records = koski_records(deliveries)
+        origin = "KOSKI's deliveries " + ", ".join(d.folder.name for d in deliveries)
     else:
         raise Failure(
             description=f"{area.path} holds no student records: neither a student-administration export "

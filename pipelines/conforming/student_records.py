@@ -86,6 +86,15 @@ def read_delivery(landing: Landing, folder: Path, run_id: str) -> KoskiDelivery:
     return KoskiDelivery(folder, outcomes, raws)
 
 
+def with_earlier(
+    landing: Landing, newest: dict[str, TableOutcome], raws: dict[str, RawTable], run_id: str
+) -> list[KoskiDelivery]:
+    """The deliveries the state on the run date is made of (:func:`koski_chain`), oldest first: the earlier ones read
+    and validated here, the newest as the run's own assets validated it (``newest``, read as ``raws``)."""
+    *earlier, last = koski_chain(landing)
+    return [*(read_delivery(landing, folder, run_id) for folder in earlier), KoskiDelivery(last, newest, raws)]
+
+
 def koski_records(deliveries: list[KoskiDelivery]) -> dict[str, TableOutcome]:
     """The student records of KOSKI's deliveries, oldest first: each later one replaces the study rights it names."""
     state = as_student_records(deliveries[0].outcomes, deliveries[0].raws)
