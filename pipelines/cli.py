@@ -845,6 +845,32 @@ def cmd_waive(args) -> int:
     return 0
 
 
+def cmd_decide_match(args) -> int:
+    import polars as pl
+
+    from pipelines.assets.organization_master import REVIEW_FILE
+    from pipelines.matching.decisions import DecisionError, add_decision, decide
+    from pipelines.site import DECISIONS_FILE
+
+    warehouse = Path(args.warehouse).resolve()
+    if not (warehouse / REVIEW_FILE).exists():
+        raise UsageError(f"{warehouse} has no review queue yet: run the pipeline first")
+    path = _site(args.site_config).decisions_path if args.site_config else warehouse / DECISIONS_FILE
+    if path is None:
+        raise UsageError("the site configuration names no decisions file (organization_matching.decisions)")
+    try:
+        review = pl.read_parquet(warehouse / REVIEW_FILE).to_dicts()
+        decision = decide(review, args.pair, args.decision == "same", args.by, dt.date.today(), args.note or "")
+        add_decision(path, decision)
+    except DecisionError as err:
+        raise UsageError(str(err)) from None
+    print(
+        f"decided {args.pair} {args.decision}: {decision.a[1]} ({decision.a[0]}) and {decision.b[1]} "
+        f"({decision.b[0]}) in {path}; the next run applies it"
+    )
+    return 0
+
+
 def cmd_docs(args) -> int:
     from pipelines import docs
 
@@ -1164,6 +1190,19 @@ def parser() -> argparse.ArgumentParser:
         "(written to <warehouse>/waivers.yaml)",
     )
     wv.set_defaults(func=cmd_waive)
+    dm = sub.add_parser("decide-match", help="settle a doubtful organisation pair of the review queue, once")
+    dm.add_argument("pair", help="the pair id the steward report's review list shows")
+    dm.add_argument("decision", choices=["same", "different"], help="one organisation, or two")
+    dm.add_argument("--by", required=True, help="who decided (kept with the decision)")
+    dm.add_argument("--note", help="why (kept with the decision)")
+    dm.add_argument("--warehouse", required=True, help="the warehouse whose last run's review queue names the pair")
+    dm.add_argument(
+        "--site-config",
+        default=os.environ.get(SITE_VARIABLE),
+        help=f"the site configuration whose decisions file gets the decision (default: ${SITE_VARIABLE}; without "
+        "one: <warehouse>/organization_decisions.csv)",
+    )
+    dm.set_defaults(func=cmd_decide_match)
     doc = sub.add_parser("docs", help="regenerate docs/architecture/ from the schemas")
     doc.add_argument("--check", action="store_true", help="only report stale pages (exit 1 if any)")
     doc.set_defaults(func=cmd_docs)

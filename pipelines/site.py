@@ -76,8 +76,11 @@ SETTINGS: dict[str, tuple[Callable[[object], bool], str]] = {
             "headers": (_headers, "table: {column: header} pairs"),
         }.items()
     },
-    "organization_matching.name_threshold": _number(0, 100),
+    "organization_matching.match_probability": _number(0, 1),
+    "organization_matching.review_probability": _number(0, 1),
     "organization_matching.company_forms": (_text_list, "a list of words"),
+    "organization_matching.model": _FILE,
+    "organization_matching.decisions": _FILE,
     "customer_segments": _FILE,
     "waivers": _FILE,
     "stewardship.retention_days": _whole(0),
@@ -101,6 +104,8 @@ SETTINGS: dict[str, tuple[Callable[[object], bool], str]] = {
     "koski.oppilaitokset": (_oppilaitokset, "oppilaitos OID: [the toimipisteet of the export that belong to it]"),
     "student_years.cost_groups": _FILE,
 }
+#: the decisions file of a run without a site configuration of its own (beside the warehouse's waivers)
+DECISIONS_FILE = "organization_decisions.csv"
 SECTIONS = {name.split(".")[0] for name in SETTINGS if "." in name}
 
 
@@ -293,6 +298,16 @@ class Site:
     def organization_matching(self) -> dict:
         """Thresholds of the organisation master (``organization_matching``)."""
         return self._section("organization_matching")
+
+    @property
+    def decisions_path(self) -> Path | None:
+        """The stewards' organisation-pair decisions: the file the site configuration names, or
+        ``organization_decisions.csv`` beside the warehouse when the run has no site configuration of its own (it may
+        not exist yet)."""
+        if not self.own and self.warehouse_waivers:
+            return self.warehouse_waivers.with_name(DECISIONS_FILE)
+        name = self.organization_matching.get("decisions")
+        return self.file.parent / name if name else None
 
     @property
     def retention_days(self) -> int:

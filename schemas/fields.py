@@ -493,10 +493,16 @@ FIELDS = _catalogue(
     Field(
         "match_method",
         pl.Utf8,
-        "business_id, name_and_city, name, or unmatched (an organisation of its own).",
-        code_list="business_id, name_and_city, name, unmatched",
+        "business_id (the same valid Y-tunnus), steward (a steward decided the pair is the same), probabilistic "
+        "(Splink scored a pair at the site's match_probability or more), or unmatched (an organisation of its own).",
+        code_list="business_id, steward, probabilistic, unmatched",
     ),
-    Field("match_score", pl.Float64, "Name similarity 0–100 (100 for a Y-tunnus match); null when unmatched."),
+    Field(
+        "match_probability",
+        pl.Float64,
+        "How certain the record's organisation is: 1 for a Y-tunnus or a steward's decision, else the Splink match "
+        "probability of its best pair inside the organisation; null when unmatched.",
+    ),
     Field(
         "activity_type",
         pl.Utf8,

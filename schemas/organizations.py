@@ -14,7 +14,7 @@ from schemas.metadata import Column, allowed_rule, pattern_rule, range_rule
 from schemas.published_base import date_key_column, published_table, surrogate_key
 
 SIZE_CLASSES = {"micro": (0, 9), "small": (10, 49), "medium": (50, 249), "large": (250, None)}
-MATCH_METHODS = ("business_id", "name_and_city", "name", "unmatched")
+MATCH_METHODS = ("business_id", "steward", "probabilistic", "unmatched")
 OVERLAP_CATEGORIES = ("both", "crm_only", "student_admin_only")
 NPS_GROUPS = {"detractor": (0, 6), "passive": (7, 8), "promoter": (9, 10)}
 SCOPE_CODES = tuple(option_set("scope").values())
@@ -76,8 +76,8 @@ DIM_ORGANIZATION = published_table(
 
 BRIDGE_ORGANIZATION_SOURCE = published_table(
     "bridge_organization_source",
-    "How each source record was resolved to an organisation: by valid Y-tunnus, or by name similarity (rapidfuzz "
-    "token_sort_ratio on names without company form) where the record has no valid Y-tunnus.",
+    "How each source record was resolved to an organisation: by valid Y-tunnus, by a steward's decision, or by "
+    "Splink's match probability on Y-tunnus, name, place and postcode (organization_master.md).",
     "One row per CRM account, and per distinct (workplace name, Y-tunnus) of the workplace-learning rows.",
     ("source_system", "source_id", "business_id"),
     (
@@ -94,7 +94,12 @@ BRIDGE_ORGANIZATION_SOURCE = published_table(
         column(
             "match_method", nullable=False, rules=(_in("bridge_organization_source", "match_method", MATCH_METHODS),)
         ),
-        column("match_score"),
+        column(
+            "match_probability",
+            rules=(
+                range_rule("{table}.match_probability.range", "match_probability is 0–1", "match_probability", 0, 1),
+            ),
+        ),
     ),
     foreign_keys=(FK_ORGANIZATION,),
 )

@@ -70,7 +70,7 @@ def good_warehouse(tiny_landing, tmp_path_factory) -> Path:
 CRASH_POINTS = [
     "student_admin__raw_students",
     "validate_student_admin",
-    "organization_matches",
+    "organization_master",
     "student_admin__student_year_history",
     "mart_customer_segments",
     "release:gathered",

@@ -16,7 +16,8 @@ def test_the_shipped_configuration_reads_as_documented():
     assert site.shrink_limit == (0.5, 20) and site.missing_sources_allowed == set()
     assert site.max_file_bytes == 4_000_000_000 and site.retention_days == 180 and site.data_docs_enabled
     assert site.delimiter_and_quote("student_admin") == (";", '"') and site.delimiter_and_quote("crm") == (",", '"')
-    assert site.organization_matching["name_threshold"] == 90
+    assert site.organization_matching["match_probability"] == 0.2
+    assert site.decisions_path == DEFAULT_SITE_CONFIG.parent / "organization_decisions.csv"
     assert site.cost_groups and site.customer_segments
     assert site.waivers_path == DEFAULT_SITE_CONFIG.parent / "waivers.yaml"
 

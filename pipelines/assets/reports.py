@@ -9,6 +9,7 @@ from dagster import AssetExecutionContext, AssetIn, AssetKey, MetadataValue, Out
 
 from pipelines.assets.koski_differences import DIFFERENCES, DifferencesOutcome, mart_koski_differences
 from pipelines.assets.koski_differences import SYSTEM as DIFFERENCES_SYSTEM
+from pipelines.assets.organization_master import REVIEW
 from pipelines.assets.published import INTERMEDIATE_INPUTS, RELEASE, SYSTEM
 from pipelines.assets.reconciliation import RECONCILIATION, KoskiOutcome
 from pipelines.assets.reconciliation import SOURCE_SYSTEM as KOSKI_SYSTEM
@@ -27,6 +28,7 @@ from pipelines.stewardship.data_docs import build_data_docs
 from pipelines.stewardship.failure_history import history_path, record_run, runs_path
 from pipelines.stewardship.impact import figures_at_risk as at_risk
 from pipelines.stewardship.impact import held_back_at_most
+from pipelines.stewardship.match_review import write_review_lists
 from pipelines.stewardship.steward_report import write_report
 from pipelines.validation import TableOutcome
 from pipelines.waivers import load_waivers
@@ -209,10 +211,15 @@ def _student_years(calculation: Calculation, first: dt.date) -> pl.DataFrame:
 @asset(
     name="steward_report",
     group_name="stewardship",
-    ins={"history": AssetIn(key=AssetKey(HISTORY)), "at_risk": AssetIn(key=AssetKey(AT_RISK))},
+    ins={
+        "history": AssetIn(key=AssetKey(HISTORY)),
+        "at_risk": AssetIn(key=AssetKey(AT_RISK)),
+        "organization_review": AssetIn(key=AssetKey(REVIEW)),
+    },
     description="<warehouse>/reports/steward/index.html (Finnish; index.en.html in English): failures by source "
     "system, table and rule with counts, new and resolved since the previous run, trend and masked "
-    "examples; correction lists per source system (CSV for Excel); waivers; a link to the Data Docs.",
+    "examples; correction lists per source system (CSV for Excel); the organisation pairs to review; waivers; a "
+    "link to the Data Docs.",
 )
 def steward_report(
     context: AssetExecutionContext,
@@ -220,6 +227,7 @@ def steward_report(
     landing: LandingArea,
     history: dict,
     at_risk: pl.DataFrame,
+    organization_review: dict,
 ):
     wh = warehouse.open()
     folder = wh.root / "reports" / "steward"
@@ -231,6 +239,7 @@ def steward_report(
     for w in unmatched:
         context.log.warning(f"waiver {w.rule} for {w.source_key} matches no failure of this run")
     corrections = write_correction_lists(failures, CORRECTED_SYSTEMS, run_id, folder)
+    corrections[REVIEW] = write_review_lists(organization_review["review"], folder)
     paths = write_report(
         folder,
         failures,
@@ -246,6 +255,7 @@ def steward_report(
         history["koski"],
         at_risk,
         history["differences"],
+        organization_review,
     )
     context.log.info(f"steward report: {paths[0]}")
     return Output(

@@ -15,7 +15,7 @@ import uuid
 import numpy as np
 import polars as pl
 
-from pipelines.demo_data.people import employers
+from pipelines.demo_data.people import GENITIVE, employers
 from pipelines.demo_data.profiles import UNMANAGED_SHARE
 from schemas.codes import option_set
 
@@ -135,7 +135,38 @@ def build_crm(
         )
     tables = {"accounts": pl.DataFrame(accounts)}
     tables.update(_activity(rng, tables["accounts"], pools, as_of))
+    tables["accounts"] = pl.concat([tables["accounts"], _branch_accounts(seed, accounts, first_day, as_of)])
     return tables
+
+
+#: the share of employers' accounts with a second account for a branch in another town
+BRANCH_SHARE = 0.04
+
+
+def _branch_accounts(seed: int, accounts: list[dict], first_day: dt.date, as_of: dt.date) -> pl.DataFrame:
+    """Accounts of branches (``Kuljetus Lahtinen Oy Kotkan toimipiste``, in Kotka) beside their head office's
+    account, some with its Y-tunnus; no activity of their own (own random numbers: the rest stays as it was)."""
+    rng = np.random.default_rng([seed, 4, 1])
+    out = []
+    for account in accounts:
+        if account["customer_type"] != "Työnantaja" or rng.random() >= BRANCH_SHARE:
+            continue
+        town = str(rng.choice([c for c in GENITIVE if c != account["city"]]))
+        created = _day(rng, first_day, as_of - dt.timedelta(days=30))
+        out.append(
+            account
+            | {
+                "account_id": guid(rng),
+                "name": f"{account['name']} {GENITIVE[town]} toimipiste",
+                "business_id": account["business_id"] if rng.random() < 0.4 else None,
+                "city": town,
+                "postal_code": POSTAL_CODES[town],
+                "employees": int(rng.lognormal(2, 1)),
+                "created_on": _timestamp(rng, created),
+                "modified_on": _timestamp(rng, _day(rng, created, as_of)),
+            }
+        )
+    return pl.DataFrame(out, schema=pl.DataFrame(accounts).schema) if out else pl.DataFrame(accounts).clear()
 
 
 def _activity(rng: np.random.Generator, accounts: pl.DataFrame, pools: dict, as_of: dt.date) -> dict[str, pl.DataFrame]:

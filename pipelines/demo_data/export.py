@@ -27,6 +27,7 @@ from pipelines.demo_data.people import name_pools
 from pipelines.demo_data.profiles import DEFAULT, Profile
 from pipelines.demo_data.snapshots import known_on, month_ends_before, with_recording_dates
 from pipelines.demo_data.world import EMPLOYER, World, build_world
+from pipelines.demo_data.ytj import write_ytj
 from schemas import crm, plans, student_admin
 from schemas.identifiers import business_id_normalised
 from schemas.metadata import LINE, Source
@@ -118,6 +119,7 @@ def generate(
     student_tables = defective(np.random.default_rng(seed + 1), world.tables, as_of)
     folder = write_export(student_admin.SOURCE, student_tables, DEFECTS, out, as_of, not clean)
     _write_crm(world, student_tables["workplace_periods"], seed, out, clean, crm_layout)
+    write_ytj(world.employers, name_pools(seed), seed, out, as_of)
     if size in WITH_KOSKI_REPORT and not clean:
         write_koski_report(out, folder, as_of, seed)
         write_koski_bulk(out, folder, as_of, seed)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from pipelines.demo_data.people import employers, hetu, name_pools
+from pipelines.demo_data.people import employers, hard_spelling, hetu, name_pools
 from pipelines.demo_data.profiles import DEFAULT, Profile
 from pipelines.marts.student_years import ADDITIONAL_PERIODS
 from schemas.codes import reference
@@ -300,10 +300,13 @@ def _typed_business_id(rng, business_id: str) -> str | None:
 
 
 def _typed_name(rng, emp: dict) -> str:
-    """The same workplace under several spellings (the overlap problem of #4)."""
+    """The same workplace under several spellings (the overlap problem of #4), the hard kinds among them
+    (:func:`pipelines.demo_data.people.hard_spelling`: a first-letter typo, a sole trader's form, a branch)."""
     r = rng.random()
-    if r < 0.6:
+    if r < 0.52:
         return f"{emp['name']} {emp['form']}"
+    if r < 0.6:
+        return hard_spelling(emp, r)
     if r < 0.75:
         return emp["name"]
     if r < 0.85:

@@ -111,9 +111,9 @@ def mart_crm_student_admin_overlap(
         .agg(is_active(pl.col("state")).sum().cast(pl.Int64).alias("active_crm_account_count"))
     )
     names = (
-        organization_matches.filter(pl.col("match_name") != "")
+        organization_matches.filter((pl.col("core") != "") & (pl.col("source_system") != "ytj"))
         .group_by("organization_key")
-        .agg((pl.col("match_name").n_unique() > 1).alias("name_conflict"))
+        .agg((pl.col("core").n_unique() > 1).alias("name_conflict"))
     )
     frame = (
         dim_organization.join(accounts, on="organization_key", how="left")

@@ -1,63 +1,81 @@
 """Resolve CRM accounts and workplace-learning rows to organisations (the organisation master).
 
-Two records are the same organisation when
-1. they carry the same valid Y-tunnus (normalised by python-stdnum; a wrong check digit is
-   never a match key), or
-2. one has no valid Y-tunnus and its comparable name (:mod:`pipelines.matching.names`) is at
-   least ``name_threshold`` similar to the other's (rapidfuzz ``token_sort_ratio`` of the
-   names, and ``ratio`` of their least similar pair of words: the surname matters), and
-   their cities do not disagree. Such a record joins the best-scoring organisation; when two
-   organisations with different Y-tunnus tie for it, it is left on its own (ambiguous).
-   Two records without Y-tunnus join on the same comparable name, or on a similar one in
-   the same city.
+1. Records with the same valid Y-tunnus (normalised by python-stdnum) are one organisation.
+2. A steward's ``same`` decision joins the two records it names.
+3. Pairs Splink scores at ``match_probability`` or more join, the most probable first
+   (:mod:`pipelines.matching.linkage`).
 
-Two organisations with different valid Y-tunnus are never merged, whatever their names.
+Nothing joins two organisations with different valid Y-tunnus, nor two records a steward
+decided are ``different``. Pairs scored in the doubtful band (``review_probability`` up to
+``match_probability``) that end up in two organisations are the **review queue**: one pair
+per two organisations, for a steward to settle once.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
-import numpy as np
 import polars as pl
-from rapidfuzz import fuzz, process
 
-from pipelines.matching.names import DEFAULT_COMPANY_FORMS, city_hint, comparable_name
+from pipelines.matching.decisions import FIELDS, Decision, latest, pair_id, record_key
+from pipelines.matching.linkage import MODEL, predict, with_features
+from pipelines.matching.names import DEFAULT_COMPANY_FORMS, name_parts, place_stem
 from schemas.crm import is_active
 from schemas.identifiers import business_id_normalised
 
-CRM, STUDENT_ADMIN = "crm", "student_admin"
+CRM, STUDENT_ADMIN, REFERENCE = "crm", "student_admin", "ytj"
+SETTINGS = ("match_probability", "review_probability", "company_forms", "model", "decisions")
 
 
 @dataclass(frozen=True)
 class MatchSettings:
     """Thresholds from the site configuration (``organization_matching`` in site.yaml)."""
 
-    name_threshold: float = 90.0
+    #: a pair scored at least this is one organisation (on the generator's truth at national size, pairs from 0.2 up
+    #: were one organisation 99.6 % of the time: the model's probabilities are cautious, see organization_master.md)
+    match_probability: float = 0.2
+    #: a pair scored from this up to ``match_probability`` goes to the review queue
+    review_probability: float = 0.05
     company_forms: tuple[str, ...] = DEFAULT_COMPANY_FORMS
+    model: Path = field(default=MODEL)
 
     @classmethod
-    def from_config(cls, config: dict | None) -> MatchSettings:
+    def from_config(cls, config: dict | None, folder: Path | None = None) -> MatchSettings:
+        """``folder``: where a model file named in the configuration is (the site configuration's folder)."""
         config = config or {}
-        unknown = set(config) - {"name_threshold", "company_forms"}
+        unknown = set(config) - set(SETTINGS)
         if unknown:
             raise ValueError(f"organization_matching: unknown setting(s) {sorted(unknown)}")
-        threshold = float(config.get("name_threshold", cls.name_threshold))
-        if not 50 <= threshold <= 100:
-            raise ValueError(f"organization_matching.name_threshold must be 50–100, not {threshold}")
+        match = float(config.get("match_probability", cls.match_probability))
+        review = float(config.get("review_probability", cls.review_probability))
+        if not 0 < review <= match < 1:
+            raise ValueError(
+                "organization_matching: review_probability and match_probability must be 0 < review_probability "
+                f"≤ match_probability < 1, not {review} and {match}"
+            )
         forms = tuple(str(f).lower() for f in config.get("company_forms", DEFAULT_COMPANY_FORMS))
-        return cls(threshold, forms)
+        model = (folder or Path.cwd()) / config["model"] if config.get("model") else MODEL
+        return cls(match, review, forms, model)
 
 
-def source_records(accounts: pl.DataFrame, workplaces: pl.DataFrame, settings: MatchSettings) -> pl.DataFrame:
-    """One record per CRM account and per distinct (workplace name, Y-tunnus) of workplace-learning rows."""
+def source_records(
+    accounts: pl.DataFrame, workplaces: pl.DataFrame, settings: MatchSettings, reference: pl.DataFrame | None = None
+) -> pl.DataFrame:
+    """One record per CRM account and per distinct (workplace name, Y-tunnus) of workplace-learning rows; with
+    ``reference`` (PRH's companies, :func:`pipelines.ingestion.ytj.read_ytj`), one per company name that could be one
+    of ours (it shares a Y-tunnus body, a core name or a blocking key with one of ours, or is another name of such a
+    company); each with the columns Splink compares (:func:`pipelines.matching.linkage.with_features`)."""
+    digits = pl.col("business_id").str.replace_all(r"\D", "")
+    typed_digits = pl.when(digits.str.len_chars() == 8).then(digits)
     crm = accounts.select(
         pl.lit(CRM).alias("source_system"),
         pl.col("account_id").alias("source_id"),
         pl.col("name").alias("source_name"),
         business_id_normalised("business_id").alias("business_id"),
-        pl.col("city").str.to_lowercase().alias("city"),
+        typed_digits.alias("business_id_digits"),
         pl.col("city").alias("city_name"),
+        pl.col("postal_code") if "postal_code" in accounts.columns else pl.lit(None, pl.Utf8).alias("postal_code"),
         pl.col("state"),
         pl.col("modified_on"),
         pl.col("industry_code"),
@@ -65,33 +83,70 @@ def source_records(accounts: pl.DataFrame, workplaces: pl.DataFrame, settings: M
         pl.col("customer_type"),
         pl.lit(0, pl.UInt32).alias("rows"),
     )
-    typed = workplaces.select("workplace_name", business_id_normalised("business_id").alias("business_id"))
     sa = (
-        typed.group_by("workplace_name", "business_id")
-        .len("rows")
-        .with_columns(city_hint(pl.col("workplace_name")).alias("city"))
+        workplaces.select("workplace_name", typed_digits.alias("digits"), business_id_normalised("business_id"))
+        .group_by("workplace_name", "business_id")
+        .agg(pl.len().cast(pl.UInt32).alias("rows"), pl.col("digits").drop_nulls().min().alias("business_id_digits"))
         .select(
             pl.lit(STUDENT_ADMIN).alias("source_system"),
             pl.col("workplace_name").alias("source_id"),
             pl.col("workplace_name").alias("source_name"),
             "business_id",
-            "city",
-            pl.col("city").str.to_titlecase().alias("city_name"),
+            "business_id_digits",
             "rows",
         )
     )
-    records = pl.concat([crm, sa], how="diagonal_relaxed").with_columns(
-        comparable_name(pl.col("source_name"), settings.company_forms).alias("match_name")
+    ytj = (
+        reference.select(
+            pl.lit(REFERENCE).alias("source_system"),
+            pl.concat_str("business_id", "name", separator=" ").alias("source_id"),
+            pl.col("name").alias("source_name"),
+            "business_id",
+            pl.col("business_id").str.replace("-", "").alias("business_id_digits"),
+            pl.col("city").alias("city_name"),
+            "postal_code",
+            "industry_code",
+            "name_kind",
+            pl.lit(0, pl.UInt32).alias("rows"),
+        )
+        if reference is not None
+        else None
     )
+    records = pl.concat([crm, sa, *([ytj] if ytj is not None else [])], how="diagonal_relaxed")
+    # (each spelling split once)
+    names = name_parts(records["source_name"].unique(), settings.company_forms).rename({"name": "source_name"})
+    records = (
+        records.join(names, on="source_name", how="left")
+        .with_columns(
+            pl.col("unit").is_not_null().alias("is_unit"),
+            pl.concat_list(place_stem(pl.col("city_name")), "place")
+            .list.drop_nulls()
+            .list.unique()
+            .list.sort()
+            .alias("places"),
+            pl.coalesce(pl.col("city_name"), pl.col("unit").str.to_titlecase()).alias("city_name"),
+            pl.col("postal_code").str.strip_chars(),
+        )
+        .drop("unit", "place")
+    )
+    if ytj is None:
+        records = records.with_columns(pl.lit(None, pl.Utf8).alias("name_kind"))
+    records = with_features(records, REFERENCE if ytj is not None else None)
     return records.sort("source_system", "source_id", "business_id", nulls_last=True).with_row_index("record")
 
 
 class _Organisations:
-    """Union-find over records that refuses to join two different valid Y-tunnus."""
+    """Union-find over records that refuses to join two different valid Y-tunnus or two records decided apart."""
 
-    def __init__(self, business_ids: list[str | None]):
+    def __init__(self, business_ids: list[str | None], apart: set[frozenset[int]]):
         self.parent = list(range(len(business_ids)))
         self.business_id = list(business_ids)
+        self.apart: dict[int, set[int]] = {}
+        for a, b in (tuple(p) for p in apart):
+            self.apart.setdefault(a, set()).add(b)
+            self.apart.setdefault(b, set()).add(a)
+        #: per organisation, its records that a decision keeps apart from another (few: only they need checking)
+        self.decided: dict[int, set[int]] = {r: {r} for r in self.apart}
 
     def root(self, i: int) -> int:
         while self.parent[i] != i:
@@ -105,134 +160,182 @@ class _Organisations:
             return True
         if self.business_id[ra] and self.business_id[rb] and self.business_id[ra] != self.business_id[rb]:
             return False
+        if any(self.root(y) == rb for x in self.decided.get(ra, ()) for y in self.apart[x]):
+            return False
         ra, rb = min(ra, rb), max(ra, rb)
         self.parent[rb] = ra
         self.business_id[ra] = self.business_id[ra] or self.business_id[rb]
+        if rb in self.decided:
+            self.decided.setdefault(ra, set()).update(self.decided.pop(rb))
         return True
 
 
-def _similar_names(records: pl.DataFrame, threshold: float) -> pl.DataFrame:
-    """(name of a record without Y-tunnus, any name, score) with score ≥ threshold; blocked by first letter."""
-    names = (
-        records.select("match_name", has_id=pl.col("business_id").is_not_null())
-        .group_by("match_name")
-        .agg(pl.col("has_id").all().alias("all_have_id"))
-        .filter(pl.col("match_name") != "")
-    )
-    names = names.with_columns(
-        pl.col("match_name").str.split(" ").list.sort().list.join(" ").str.slice(0, 1).alias("block")
-    )
-    pairs = []
-    for _, group in names.sort("match_name").group_by("block", maintain_order=True):
-        choices = group["match_name"].to_list()
-        queries = group.filter(~pl.col("all_have_id"))["match_name"].to_list()
-        if not queries:
-            continue
-        scores = process.cdist(
-            queries, choices, scorer=fuzz.token_sort_ratio, score_cutoff=threshold, dtype=np.uint8, workers=1
-        )
-        q, c = np.nonzero(scores)
-        found = [
-            (queries[i], choices[j], min(float(scores[i, j]), _weakest_word(queries[i], choices[j])))
-            for i, j in zip(q.tolist(), c.tolist())
-        ]
-        pairs.append(
-            pl.DataFrame(
-                found, schema={"query": pl.Utf8, "match_name": pl.Utf8, "score": pl.Float64}, orient="row"
-            ).filter(pl.col("score") >= threshold)
-        )
-    return (
-        pl.concat(pairs)
-        if pairs
-        else pl.DataFrame(schema={"query": pl.Utf8, "match_name": pl.Utf8, "score": pl.Float64})
-    )
+@dataclass(frozen=True)
+class Resolution:
+    """Every record with its organisation, the review queue, and what became of the steward's decisions."""
+
+    records: pl.DataFrame
+    review: pl.DataFrame
+    #: each decision in force: applied, or why not (its records are not in this export; a Y-tunnus or another
+    #: decision stands against it)
+    decisions: pl.DataFrame
 
 
-def _weakest_word(a: str, b: str) -> float:
-    """rapidfuzz ratio of the least similar pair of words, the words of each name in sorted order.
-
-    ``karhunen kuljetus`` and ``karttunen kuljetus`` are 91 similar as a whole, but their
-    distinctive words only 82: different employers. Names with a different number of words
-    are left to the whole-name score.
-    """
-    words_a, words_b = sorted(a.split()), sorted(b.split())
-    if len(words_a) != len(words_b):
-        return 100.0
-    return min(fuzz.ratio(x, y) for x, y in zip(words_a, words_b))
+def _keys(records: pl.DataFrame) -> dict[tuple[str, str, str], int]:
+    return {
+        record_key(s, i, b): r
+        for r, s, i, b in records.select("record", "source_system", "source_id", "business_id").iter_rows()
+    }
 
 
-def resolve(records: pl.DataFrame, settings: MatchSettings) -> pl.DataFrame:
-    """Every record with its organisation (the lowest record number in it), match method and score."""
-    orgs = _Organisations(records["business_id"].to_list())
+def resolve(
+    records: pl.DataFrame, settings: MatchSettings, decisions: list[Decision] = (), pairs: pl.DataFrame | None = None
+) -> Resolution:
+    """Every record with its organisation (the lowest record number in it), match method and probability."""
+    if pairs is None:
+        pairs = predict(records, settings.model, settings.review_probability)
+    keys = _keys(records)
+    in_force = latest(list(decisions))
+    named = {pair: (keys.get(d.a), keys.get(d.b)) for pair, d in in_force.items()}
+    apart = {frozenset(ids) for pair, ids in named.items() if None not in ids and not in_force[pair].same}
+    orgs = _Organisations(records["business_id"].to_list(), apart)
+    method: dict[int, str] = {}
+    probability: dict[int, float] = {}
+
+    def joined(a: int, b: int, how: str, p: float) -> bool:
+        if not orgs.join(a, b):
+            return False
+        for r in (a, b):  # (a record keeps its most certain way in: Y-tunnus, a decision, its best pair)
+            if method.get(r) not in ("business_id", "steward") and probability.get(r, -1.0) < p:
+                method[r], probability[r] = how, p
+        return True
+
     for group in records.filter(pl.col("business_id").is_not_null()).group_by("business_id").agg("record")["record"]:
-        for other in group[1:]:
-            orgs.join(group[0], other)
-
-    unresolved = records.filter(pl.col("business_id").is_null())
-    pairs = _similar_names(records, settings.name_threshold)
-    candidates = (
-        unresolved.select("record", "match_name", "city")
-        .rename({"match_name": "query"})
-        .join(pairs, on="query")
-        .join(
-            records.select(
-                pl.col("record").alias("other"),
-                "match_name",
-                pl.col("city").alias("other_city"),
-                pl.col("business_id").alias("other_id"),
-            ),
-            on="match_name",
-        )
-        .filter(
-            (pl.col("record") != pl.col("other"))
-            & (pl.col("city").is_null() | pl.col("other_city").is_null() | (pl.col("city") == pl.col("other_city")))
-        )
-        .with_columns((pl.col("city") == pl.col("other_city")).fill_null(False).alias("same_city"))
-        .sort("record", "score", "same_city", "other", descending=[False, True, True, False])
+        for r in group:
+            method[r], probability[r] = "business_id", 1.0
+            orgs.join(group[0], r)
+    outcome = {}
+    for pair, (a, b) in named.items():
+        if a is None or b is None:
+            outcome[pair] = "not_in_export"
+        elif in_force[pair].same:
+            outcome[pair] = "applied" if joined(a, b, "steward", 1.0) else "refused"
+        else:
+            outcome[pair] = "applied"
+    strong = pairs.filter(pl.col("match_probability") >= settings.match_probability)
+    torn = _torn(records, strong)
+    strong = strong.filter(~pl.col("record_l").is_in(torn) & ~pl.col("record_r").is_in(torn)).sort(
+        "match_probability", "record_l", "record_r", descending=[True, False, False]
     )
+    for a, b, p in strong.select("record_l", "record_r", "match_probability").iter_rows():
+        joined(a, b, "probabilistic", p)
 
-    method = {r: "business_id" for r in records.filter(pl.col("business_id").is_not_null())["record"].to_list()}
-    score: dict[int, float] = {r: 100.0 for r in method}
-    for record, other, best_score, same_city in _best_organisation(candidates).iter_rows():
-        if orgs.join(record, other):
-            method[record], score[record] = ("name_and_city" if same_city else "name"), best_score
-    # records without Y-tunnus join each other on the same name, or a similar one in the same city
-    twins = candidates.filter(pl.col("other_id").is_null() & ((pl.col("score") == 100) | pl.col("same_city")))
-    for record, twin, twin_score, same_city in twins.select("record", "other", "score", "same_city").iter_rows():
-        if orgs.join(record, twin) and record not in method:
-            method[record], score[record] = ("name_and_city" if same_city else "name"), twin_score
-
-    return records.with_columns(
-        pl.Series("organization", [orgs.root(r) for r in records["record"].to_list()], dtype=pl.UInt32),
+    roots = [orgs.root(r) for r in records["record"].to_list()]
+    resolved = records.with_columns(
+        pl.Series("organization", roots, dtype=pl.UInt32),
         pl.col("record").replace_strict(method, default="unmatched", return_dtype=pl.Utf8).alias("match_method"),
-        pl.col("record").replace_strict(score, default=None, return_dtype=pl.Float64).alias("match_score"),
+        pl.col("record").replace_strict(probability, default=None, return_dtype=pl.Float64).alias("match_probability"),
     )
+    decided = {frozenset(ids) for ids in named.values() if None not in ids}
+    return Resolution(resolved, _review(resolved, pairs, decided, settings), _decision_outcomes(in_force, outcome))
 
 
-def _best_organisation(candidates: pl.DataFrame) -> pl.DataFrame:
-    """Per record without Y-tunnus: the best organisation that has one, unless a second one fits equally well."""
-    per_org = (
-        candidates.filter(pl.col("other_id").is_not_null())
-        .group_by("record", "other_id")
-        .agg(pl.col("other").min(), pl.col("score").max(), pl.col("same_city").max())
-        .sort("record", "score", "same_city", "other_id", descending=[False, True, True, False])
+def _torn(records: pl.DataFrame, strong: pl.DataFrame) -> list[int]:
+    """Records without a valid Y-tunnus that fit two organisations with different Y-tunnus equally well: which one
+    they belong to is a steward's question, not the order the pairs come in."""
+    ids = records.select("record", "business_id")
+    both_ways = pl.concat(
+        [
+            strong.select(pl.col("record_l").alias("record"), pl.col("record_r").alias("other"), "match_probability"),
+            strong.select(pl.col("record_r").alias("record"), pl.col("record_l").alias("other"), "match_probability"),
+        ]
     )
-    ranked = per_org.with_columns(pl.int_range(pl.len()).over("record").alias("rank"))
-    best, second = ranked.filter(pl.col("rank") == 0), ranked.filter(pl.col("rank") == 1)
-    tied = best.join(second, on=["record", "score", "same_city"], how="semi")
-    return best.join(tied, on="record", how="anti").select("record", "other", "score", "same_city").sort("record")
+    candidates = (
+        both_ways.join(ids, on="record")
+        .filter(pl.col("business_id").is_null())
+        .drop("business_id")
+        .join(ids.rename({"record": "other"}), on="other")
+        .filter(pl.col("business_id").is_not_null())
+        .group_by("record", "business_id")
+        .agg(pl.col("match_probability").max())
+    )
+    best = candidates.with_columns(pl.col("match_probability").max().over("record").alias("best"))
+    tied = best.filter(pl.col("match_probability") == pl.col("best")).group_by("record").len()
+    return tied.filter(pl.col("len") > 1)["record"].sort().to_list()
+
+
+def _review(
+    resolved: pl.DataFrame, pairs: pl.DataFrame, decided: set[frozenset[int]], settings: MatchSettings
+) -> pl.DataFrame:
+    """Pairs scored at least ``review_probability`` whose records were left in two organisations that could be one
+    (not both with a valid Y-tunnus) and that no decision settles: the best pair per two organisations. Below
+    ``match_probability`` they are the doubtful band; above it, records torn between two Y-tunnus."""
+    org = resolved.select(
+        "record", "organization", pl.col("business_id").drop_nulls().first().over("organization").alias("business_id")
+    )
+    doubtful = (
+        pairs.filter(pl.col("match_probability") >= settings.review_probability)
+        .join(
+            org.rename({c: f"{c}_l" for c in ("organization", "business_id")} | {"record": "record_l"}), on="record_l"
+        )
+        .join(
+            org.rename({c: f"{c}_r" for c in ("organization", "business_id")} | {"record": "record_r"}), on="record_r"
+        )
+        .filter(pl.col("organization_l") != pl.col("organization_r"))
+        .filter(pl.col("business_id_l").is_null() | pl.col("business_id_r").is_null())
+        .drop("business_id_l", "business_id_r")
+    )
+    if decided:
+        settled = pl.DataFrame([sorted(p) for p in decided], schema=["low", "high"], orient="row").cast(pl.UInt32)
+        doubtful = doubtful.join(
+            settled,
+            left_on=[pl.min_horizontal("record_l", "record_r"), pl.max_horizontal("record_l", "record_r")],
+            right_on=["low", "high"],
+            how="anti",
+        )
+    best = (
+        doubtful.with_columns(
+            pl.min_horizontal("organization_l", "organization_r").alias("org_a"),
+            pl.max_horizontal("organization_l", "organization_r").alias("org_b"),
+        )
+        .sort("match_probability", "record_l", "record_r", descending=[True, False, False])
+        .unique(["org_a", "org_b"], keep="first", maintain_order=True)
+    )
+    side = ["record", "source_system", "source_id", "source_name", "business_id", "city_name", "organization"]
+    out = best.join(resolved.select(side).rename({c: f"{c}_a" for c in side} | {"record": "record_l"}), on="record_l")
+    out = out.join(resolved.select(side).rename({c: f"{c}_b" for c in side} | {"record": "record_r"}), on="record_r")
+    ids = [
+        pair_id(record_key(sa, ia, ba), record_key(sb, ib, bb))
+        for sa, ia, ba, sb, ib, bb in out.select(
+            "source_system_a", "source_id_a", "business_id_a", "source_system_b", "source_id_b", "business_id_b"
+        ).iter_rows()
+    ]
+    return out.with_columns(pl.Series("pair_id", ids, dtype=pl.Utf8)).drop("org_a", "org_b", "organization_l",
+                                                                           "organization_r")  # fmt: skip
+
+
+def _decision_outcomes(in_force: dict, outcome: dict) -> pl.DataFrame:
+    schema = {f: pl.Utf8 for f in FIELDS} | {"line": pl.Int64, "outcome": pl.Utf8}
+    rows = [{**d.row(), "line": d.line, "outcome": outcome[pair]} for pair, d in in_force.items()]
+    return pl.DataFrame(rows, schema=schema)
 
 
 def survivors(resolved: pl.DataFrame) -> pl.DataFrame:
     """One row per organisation, each attribute from the most trusted record that has it.
 
     Trust order: an active CRM account, most recently modified first; then inactive accounts
-    the same way; then the workplace-learning spelling used on most rows (ties: alphabetical).
+    the same way; then the company name in PRH's register (YTJ), where the site supplies it; then
+    the workplace-learning spelling used on most rows (ties: alphabetical); then YTJ's parallel
+    and auxiliary names.
     """
     ranked = resolved.with_columns(
         pl.when(pl.col("source_system") == CRM)
         .then(pl.when(is_active(pl.col("state"))).then(0).otherwise(1))
-        .otherwise(2)
+        .when((pl.col("source_system") == REFERENCE) & (pl.col("name_kind") == "name"))
+        .then(2)
+        .when(pl.col("source_system") == STUDENT_ADMIN)
+        .then(3)
+        .otherwise(4)
         .alias("trust"),
         pl.col("modified_on").fill_null(pl.datetime(1900, 1, 1, time_zone="UTC")).alias("modified_sort"),
     ).sort(

@@ -3,25 +3,50 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 import polars as pl
 
-from pipelines.matching.organization_matching import MatchSettings, resolve, source_records, survivors
+from pipelines.matching.decisions import Decision
+from pipelines.matching.organization_matching import (
+    REFERENCE,
+    MatchSettings,
+    Resolution,
+    resolve,
+    source_records,
+    survivors,
+)
 from pipelines.publishing.star import conform, date_key, timestamp_date_key
 from schemas.codes import option_set
 from schemas.organizations import NPS_GROUPS, SCOPE_CODES, SIZE_CLASSES
 
 
-def organization_matches(accounts: pl.DataFrame, workplaces: pl.DataFrame, settings: MatchSettings) -> pl.DataFrame:
-    """Every source record with its ``organization_key``.
+def organization_master(
+    accounts: pl.DataFrame,
+    workplaces: pl.DataFrame,
+    settings: MatchSettings,
+    decisions: list[Decision] = (),
+    reference: pl.DataFrame | None = None,
+) -> Resolution:
+    """Every source record with its ``organization_key``, the review queue with both sides' keys, the decisions.
 
+    With PRH's companies as ``reference``, their records stay beside ours only in organisations that hold one of
+    ours (they lend it a Y-tunnus, a business line, a city); the rest of the register is not an organisation of ours.
     Keys are numbered in a stable order (organisations with a Y-tunnus first, by Y-tunnus,
     then by chosen name), so the same export gives the same keys.
     """
-    resolved = resolve(source_records(accounts, workplaces, settings), settings)
+    resolution = resolve(source_records(accounts, workplaces, settings, reference), settings, decisions)
+    resolved = resolution.records.filter((pl.col("source_system") != REFERENCE).any().over("organization"))
     order = survivors(resolved).sort("business_id", "organization_name", "organization", nulls_last=True)
     keys = order.select("organization", pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias("organization_key"))
-    return resolved.join(keys, on="organization", maintain_order="left")
+    review = resolution.review
+    for side in ("a", "b"):
+        review = review.join(
+            keys.rename({"organization": f"organization_{side}", "organization_key": f"organization_key_{side}"}),
+            on=f"organization_{side}",
+            maintain_order="left",
+        )
+    return replace(resolution, records=resolved.join(keys, on="organization", maintain_order="left"), review=review)
 
 
 def _size_class(employees: pl.Expr) -> pl.Expr:
@@ -49,7 +74,9 @@ def dim_organization(organization_matches: pl.DataFrame) -> pl.DataFrame:
 
 def bridge_organization_source(organization_matches: pl.DataFrame) -> pl.DataFrame:
     return conform(
-        organization_matches.sort("source_system", "source_id", "business_id", nulls_last=True),
+        organization_matches.filter(pl.col("source_system") != REFERENCE).sort(
+            "source_system", "source_id", "business_id", nulls_last=True
+        ),
         "bridge_organization_source",
     )
 

@@ -21,6 +21,7 @@ import polars as pl
 from pipelines.files import atomic_write_bytes
 from pipelines.formats import day, number
 from pipelines.stewardship.corrections import STATUS_WORDS
+from pipelines.stewardship.match_review import why
 from pipelines.validation import WAIVED
 from pipelines.waivers import Waiver
 from schemas.metadata import Rule
@@ -90,6 +91,19 @@ WORDS = {
         "severities": {"error": "virhe", "warning": "varoitus", "waived": "poikkeusluvalla"},
         "consequences": {"reject": "rivi hylätään", "clear": "arvo tyhjennetään", "flag": "rivi merkitään"},
         "statuses": STATUS_WORDS["fi"],
+        "review": "Tarkistettavat organisaatioparit",
+        "review_intro": "{count} paria, joiden yhdistämisen todennäköisyys on epävarmalla välillä: niitä ei ole "
+        "yhdistetty eikä erotettu äänettömästi. Ratkaise pari kerran komennolla tiedolla decide-match <pari> "
+        "same|different --by <nimi>; päätös pysyy tallessa ja seuraava ajo käyttää sitä.",
+        "review_list": "Tarkistuslista (CSV)",
+        "pair": "Pari",
+        "probability": "Todennäköisyys",
+        "why": "Miksi",
+        "decisions_not_applied": "Päätökset, joita ei käytetty tässä ajossa ({file}):",
+        "decision_outcomes": {
+            "not_in_export": "parin tietue puuttuu tästä aineistosta (päätös säilyy)",
+            "refused": "ei käytetty: eri Y-tunnukset tai toinen päätös estää",
+        },
         "koski": "Täsmäytys KOSKIn opiskelijavuositietoihin",
         "systems": {
             "student_admin": "opiskelijahallinto",
@@ -97,6 +111,7 @@ WORDS = {
             "koski": "KOSKI",
             "koski_bulk": "KOSKIn massaluovutus",
             "koski_differences": "KOSKI ja oma järjestelmä eroavat",
+            "ytj": "YTJ (PRH)",
         },
         "koski_intro": "Omat lukumme KOSKIn raportin omalle aikajaksolle, sarake sarakkeelta. Erot "
         "opiskeluoikeuksittain ja todennäköinen syy ovat korjauslistassa.",
@@ -191,12 +206,26 @@ WORDS = {
         "consequences": {"reject": "row rejected", "clear": "value cleared", "flag": "row flagged"},
         "statuses": STATUS_WORDS["en"],
         "koski": "Reconciliation with KOSKI's student-year report",
+        "review": "Organisation pairs to review",
+        "review_intro": "{count} pairs whose match probability is in the doubtful band: they were neither merged nor "
+        "split silently. Settle a pair once with tiedolla decide-match <pair> same|different --by <name>; the "
+        "decision is kept and the next run applies it.",
+        "review_list": "Review list (CSV)",
+        "pair": "Pair",
+        "probability": "Probability",
+        "why": "Why",
+        "decisions_not_applied": "Decisions not applied in this run ({file}):",
+        "decision_outcomes": {
+            "not_in_export": "a record of the pair is not in this export (the decision is kept)",
+            "refused": "not applied: different Y-tunnus or another decision stands against it",
+        },
         "systems": {
             "student_admin": "student administration",
             "crm": "CRM",
             "koski": "KOSKI",
             "koski_bulk": "KOSKI's bulk data",
             "koski_differences": "KOSKI and our system differ",
+            "ytj": "YTJ (PRH)",
         },
         "koski_intro": "Our figures for the KOSKI report's own period, column by column. The differences per "
         "study right, with the likely cause, are in the correction list.",
@@ -335,6 +364,23 @@ def _at_risk(frame: pl.DataFrame | None, rules: dict[str, Rule], language: str) 
     ]
 
 
+#: how many doubtful pairs the report shows (the review list has them all)
+REVIEW_SHOWN = 20
+
+
+def _review(review: dict | None, language: str) -> dict:
+    """The review queue's first pairs (with why, in the language) and the decisions that were not applied."""
+    if not review:
+        return {"pairs": [], "count": 0, "not_applied": [], "file": ""}
+    pairs = review["review"].sort("match_probability", "pair_id", descending=[True, False]).head(REVIEW_SHOWN)
+    return {
+        "pairs": [{**r, "why": why(r, language)} for r in pairs.iter_rows(named=True)],
+        "count": review["review"].height,
+        "not_applied": review["decisions"].filter(pl.col("outcome") != "applied").to_dicts(),
+        "file": review["file"],
+    }
+
+
 def write_report(
     folder: Path,
     history: pl.DataFrame,
@@ -350,6 +396,7 @@ def write_report(
     koski: list[list[dict]] = (),
     at_risk: pl.DataFrame | None = None,
     differences: list[dict] = (),
+    organization_review: dict | None = None,
 ) -> list[Path]:
     """Write the report in Finnish (index.html) and English (index.en.html); returns the paths."""
     expired = [w for w in waivers if not w.active_on(as_of)]
@@ -371,6 +418,7 @@ def write_report(
             koski=koski,
             at_risk=_at_risk(at_risk, rules, language),
             differences=differences,
+            review=_review(organization_review, language),
         )
         atomic_write_bytes(folder / name, html.encode("utf-8"), private=True)
         written.append(folder / name)
