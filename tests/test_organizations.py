@@ -561,3 +561,17 @@ def test_a_site_model_is_read_and_one_trained_on_other_comparisons_is_refused(tm
     (tmp_path / "ours.json").write_text(json.dumps(model), encoding="utf-8")
     with pytest.raises(ValueError, match="ours.json: the model was trained on other comparisons"):
         organization_matches(accounts, workplaces, settings)
+
+
+def test_a_decision_against_a_y_tunnus_is_refused_and_said_so():
+    """Two records with the same valid Y-tunnus are one organisation whatever a decision says; two with different
+    ones are two: the decision is listed as not applied."""
+    accounts = _accounts(("A1", "Alfa Kone Oy", VALID["a"], "Kotka"), ("A2", "Beeta Kone Oy", VALID["b"], "Kotka"))
+    workplaces = _workplaces(("Alfa Kone", VALID["a"]))
+    one = (record_key("crm", "A1", VALID["a"]), record_key("student_admin", "Alfa Kone", VALID["a"]))
+    two = (record_key("crm", "A1", VALID["a"]), record_key("crm", "A2", VALID["b"]))
+    resolution = organization_master(
+        accounts, workplaces, MatchSettings(), [_decision(*one, same=False), _decision(*two, same=True, line=3)]
+    )
+    assert sorted(resolution.decisions["outcome"]) == ["refused", "refused"]
+    assert resolution.records["organization_key"].n_unique() == 2

@@ -154,13 +154,15 @@ class _Organisations:
             i = self.parent[i]
         return i
 
-    def join(self, a: int, b: int) -> bool:
+    def join(self, a: int, b: int, by_business_id: bool = False) -> bool:
+        """Join the organisations of ``a`` and ``b`` unless they hold two valid Y-tunnus or, except when the two
+        share a Y-tunnus (``by_business_id``: a register's key outweighs a decision), records decided apart."""
         ra, rb = self.root(a), self.root(b)
         if ra == rb:
             return True
         if self.business_id[ra] and self.business_id[rb] and self.business_id[ra] != self.business_id[rb]:
             return False
-        if any(self.root(y) == rb for x in self.decided.get(ra, ()) for y in self.apart[x]):
+        if not by_business_id and any(self.root(y) == rb for x in self.decided.get(ra, ()) for y in self.apart[x]):
             return False
         ra, rb = min(ra, rb), max(ra, rb)
         self.parent[rb] = ra
@@ -213,15 +215,13 @@ def resolve(
     for group in records.filter(pl.col("business_id").is_not_null()).group_by("business_id").agg("record")["record"]:
         for r in group:
             method[r], probability[r] = "business_id", 1.0
-            orgs.join(group[0], r)
+            orgs.join(group[0], r, by_business_id=True)
     outcome = {}
     for pair, (a, b) in named.items():
         if a is None or b is None:
             outcome[pair] = "not_in_export"
         elif in_force[pair].same:
             outcome[pair] = "applied" if joined(a, b, "steward", 1.0) else "refused"
-        else:
-            outcome[pair] = "applied"
     strong = pairs.filter(pl.col("match_probability") >= settings.match_probability)
     torn = _torn(records, strong)
     strong = strong.filter(~pl.col("record_l").is_in(torn) & ~pl.col("record_r").is_in(torn)).sort(
@@ -230,6 +230,9 @@ def resolve(
     for a, b, p in strong.select("record_l", "record_r", "match_probability").iter_rows():
         joined(a, b, "probabilistic", p)
 
+    for pair, (a, b) in named.items():  # (two records one Y-tunnus joins stay together whatever a decision says)
+        if not in_force[pair].same and a is not None and b is not None:
+            outcome[pair] = "refused" if orgs.root(a) == orgs.root(b) else "applied"
     roots = [orgs.root(r) for r in records["record"].to_list()]
     resolved = records.with_columns(
         pl.Series("organization", roots, dtype=pl.UInt32),

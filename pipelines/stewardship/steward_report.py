@@ -102,7 +102,7 @@ WORDS = {
         "decisions_not_applied": "Päätökset, joita ei käytetty tässä ajossa ({file}):",
         "decision_outcomes": {
             "not_in_export": "parin tietue puuttuu tästä aineistosta (päätös säilyy)",
-            "refused": "ei käytetty: eri Y-tunnukset tai toinen päätös estää",
+            "refused": "ei käytetty: Y-tunnukset (eri tai sama) tai toinen päätös ovat ristiriidassa sen kanssa",
         },
         "koski": "Täsmäytys KOSKIn opiskelijavuositietoihin",
         "systems": {
@@ -217,7 +217,7 @@ WORDS = {
         "decisions_not_applied": "Decisions not applied in this run ({file}):",
         "decision_outcomes": {
             "not_in_export": "a record of the pair is not in this export (the decision is kept)",
-            "refused": "not applied: different Y-tunnus or another decision stands against it",
+            "refused": "not applied: the Y-tunnus (different, or the same) or another decision stands against it",
         },
         "systems": {
             "student_admin": "student administration",
