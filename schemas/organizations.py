@@ -208,6 +208,12 @@ MART_CUSTOMER_SEGMENTS = published_table(
         column("segment", nullable=False),
         column("segment_label", nullable=False),
         column("in_crm", meaning="Has a CRM account.", nullable=False),
+        column(
+            "industry_code",
+            meaning="Industry (TOL 2008): the most trusted CRM account's, else PRH's main business line where the site "
+            "supplies PRH's company data (see dim_organization's survivorship).",
+        ),
+        column("city", meaning="The organisation's city: the CRM account's, else PRH's, else a workplace spelling's."),
         _count("students_hosted_12m", "Distinct students hosted in the last 12 months."),
         _count("students_koulutussopimus_12m"),
         _count("students_oppisopimus_12m"),

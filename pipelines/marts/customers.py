@@ -151,7 +151,7 @@ def customer_segments(
     as_of: dt.date,
 ) -> pl.DataFrame:
     frame = (
-        dim.select("organization_key", "organization_name", "in_crm")
+        dim.select("organization_key", "organization_name", "in_crm", "industry_code", "city")
         .join(hosting(workplaces, as_of), on="organization_key", how="left")
         .join(activity(activities, as_of), on="organization_key", how="left")
         .join(partnership(partnerships), on="organization_key", how="left")
