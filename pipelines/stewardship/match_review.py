@@ -16,7 +16,7 @@ from pathlib import Path
 import polars as pl
 
 from pipelines.files import atomic_write_bytes
-from pipelines.formats import neutralised
+from pipelines.formats import neutralised, number
 from pipelines.matching.linkage import COMPARISONS, LABELS_FI
 
 FILES = {"fi": "review_organization_matches.csv", "en": "review_organization_matches.en.csv"}
@@ -51,7 +51,7 @@ def review_list(review: pl.DataFrame, language: str) -> bytes:
                 neutralised(v)
                 for v in (
                     r["pair_id"],
-                    f"{r['match_probability']:.3f}",
+                    number(r["match_probability"], 3, language),
                     why(r, language),
                     systems[r["source_system_a"]],
                     r["source_name_a"],

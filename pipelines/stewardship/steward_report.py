@@ -92,7 +92,7 @@ WORDS = {
         "consequences": {"reject": "rivi hylätään", "clear": "arvo tyhjennetään", "flag": "rivi merkitään"},
         "statuses": STATUS_WORDS["fi"],
         "review": "Tarkistettavat organisaatioparit",
-        "review_intro": "{count} paria, joiden yhdistämisen todennäköisyys on epävarmalla välillä: niitä ei ole "
+        "review_intro": "Pareja {count}: niiden yhdistämisen todennäköisyys on epävarmalla välillä, joten niitä ei ole "
         "yhdistetty eikä erotettu äänettömästi. Ratkaise pari kerran komennolla tiedolla decide-match <pari> "
         "same|different --by <nimi>; päätös pysyy tallessa ja seuraava ajo käyttää sitä.",
         "review_list": "Tarkistuslista (CSV)",
@@ -207,8 +207,8 @@ WORDS = {
         "statuses": STATUS_WORDS["en"],
         "koski": "Reconciliation with KOSKI's student-year report",
         "review": "Organisation pairs to review",
-        "review_intro": "{count} pairs whose match probability is in the doubtful band: they were neither merged nor "
-        "split silently. Settle a pair once with tiedolla decide-match <pair> same|different --by <name>; the "
+        "review_intro": "Pairs: {count}. Their match probability is in the doubtful band, so they were neither merged "
+        "nor split silently. Settle a pair once with tiedolla decide-match <pair> same|different --by <name>; the "
         "decision is kept and the next run applies it.",
         "review_list": "Review list (CSV)",
         "pair": "Pair",
