@@ -846,21 +846,17 @@ def cmd_waive(args) -> int:
 
 
 def cmd_decide_match(args) -> int:
-    import polars as pl
-
-    from pipelines.assets.organization_master import REVIEW_FILE
-    from pipelines.matching.decisions import DecisionError, add_decision, decide
+    from pipelines.matching.decisions import REVIEW_FILE, DecisionError, add_decision, decide
     from pipelines.site import DECISIONS_FILE
 
     warehouse = Path(args.warehouse).resolve()
-    if not (warehouse / REVIEW_FILE).exists():
-        raise UsageError(f"{warehouse} has no review queue yet: run the pipeline first")
     path = _site(args.site_config).decisions_path if args.site_config else warehouse / DECISIONS_FILE
     if path is None:
         raise UsageError("the site configuration names no decisions file (organization_matching.decisions)")
     try:
-        review = pl.read_parquet(warehouse / REVIEW_FILE).to_dicts()
-        decision = decide(review, args.pair, args.decision == "same", args.by, dt.date.today(), args.note or "")
+        decision = decide(
+            warehouse / REVIEW_FILE, args.pair, args.decision == "same", args.by, dt.date.today(), args.note or ""
+        )
         add_decision(path, decision)
     except DecisionError as err:
         raise UsageError(str(err)) from None

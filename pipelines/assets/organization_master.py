@@ -1,7 +1,5 @@
 """Organisation master and CRM: matching, the CRM facts and the management marts."""
 
-from pathlib import Path
-
 import polars as pl
 from dagster import AssetExecutionContext, AssetIn, AssetKey, AssetOut, Failure, MetadataValue, Output, multi_asset
 
@@ -12,15 +10,13 @@ from pipelines.ingestion.problems import FileProblem
 from pipelines.ingestion.ytj import SYSTEM as YTJ
 from pipelines.ingestion.ytj import read_ytj
 from pipelines.marts.customers import mart_crm_student_admin_overlap, mart_customer_segments
-from pipelines.matching.decisions import DecisionError, read_decisions
+from pipelines.matching.decisions import REVIEW_FILE, DecisionError, read_decisions
 from pipelines.matching.organization_matching import MatchSettings
 from pipelines.publishing import organization_tables as org
 from pipelines.resources import LandingArea, WarehouseResource
 from pipelines.validation import TableOutcome
 from schemas import crm
 
-#: the review queue of the last run, kept for ``tiedolla decide-match`` (which pair a pair id names)
-REVIEW_FILE = Path("stewardship") / "organization_review.parquet"
 REVIEW = "organization_review"
 
 
@@ -70,8 +66,9 @@ def organization_master(
     outcomes = resolution.decisions.group_by("outcome").len().sort("outcome")
     for d in resolution.decisions.filter(pl.col("outcome") != "applied").iter_rows(named=True):
         context.log.warning(f"decision on line {d['line']} of {site.decisions_path} ({d['pair_id']}): {d['outcome']}")
-    (warehouse.open().root / REVIEW_FILE).parent.mkdir(parents=True, exist_ok=True)
-    write_parquet(resolution.review, warehouse.open().root / REVIEW_FILE, private=True)
+    review_file = warehouse.open().root / REVIEW_FILE
+    review_file.parent.mkdir(parents=True, exist_ok=True)
+    write_parquet(resolution.review, review_file, private=True)
     context.log.info(
         f"organisation master: {ours.height} source records -> {ours['organization_key'].n_unique()} "
         f"organisations; {resolution.review.height} doubtful pairs for review, {resolution.decisions.height} "

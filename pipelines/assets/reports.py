@@ -29,7 +29,7 @@ from pipelines.stewardship.failure_history import history_path, record_run, runs
 from pipelines.stewardship.impact import figures_at_risk as at_risk
 from pipelines.stewardship.impact import held_back_at_most
 from pipelines.stewardship.match_review import write_review_lists
-from pipelines.stewardship.steward_report import write_report
+from pipelines.stewardship.steward_report import WORDS, write_report
 from pipelines.validation import TableOutcome
 from pipelines.waivers import load_waivers
 from schemas import published
@@ -239,7 +239,8 @@ def steward_report(
     for w in unmatched:
         context.log.warning(f"waiver {w.rule} for {w.source_key} matches no failure of this run")
     corrections = write_correction_lists(failures, CORRECTED_SYSTEMS, run_id, folder)
-    corrections[REVIEW] = write_review_lists(organization_review["review"], folder)
+    systems = {language: words["systems"] for language, words in WORDS.items()}
+    corrections[REVIEW] = write_review_lists(organization_review["review"], folder, systems)
     paths = write_report(
         folder,
         failures,

@@ -11,6 +11,7 @@ import datetime as dt
 import polars as pl
 
 from pipelines.marts.segments import Segment, load_segments, segment_label, segment_of
+from pipelines.matching.organization_matching import REFERENCE
 from pipelines.publishing.star import conform, local_date, sql
 from pipelines.site import Site
 from schemas import published
@@ -111,7 +112,7 @@ def mart_crm_student_admin_overlap(
         .agg(is_active(pl.col("state")).sum().cast(pl.Int64).alias("active_crm_account_count"))
     )
     names = (
-        organization_matches.filter((pl.col("core") != "") & (pl.col("source_system") != "ytj"))
+        organization_matches.filter((pl.col("core") != "") & (pl.col("source_system") != REFERENCE))
         .group_by("organization_key")
         .agg((pl.col("core").n_unique() > 1).alias("name_conflict"))
     )

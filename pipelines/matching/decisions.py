@@ -17,6 +17,8 @@ import io
 from dataclasses import dataclass
 from pathlib import Path
 
+import polars as pl
+
 from pipelines.files import atomic_write_bytes
 
 FIELDS = (
@@ -24,6 +26,8 @@ FIELDS = (
     "record_b", "business_id_b", "note",
 )  # fmt: skip
 DECISIONS = ("same", "different")
+#: the review queue of a warehouse's last run (in the warehouse), kept for ``tiedolla decide-match``
+REVIEW_FILE = Path("stewardship") / "organization_review.parquet"
 RecordKey = tuple[str, str, str]  # (source system, source id, Y-tunnus or "")
 
 
@@ -123,10 +127,12 @@ def add_decision(path: Path, decision: Decision) -> None:
     atomic_write_bytes(path, ("\ufeff" + old + out.getvalue()).encode("utf-8"))  # (Excel reads UTF-8 by the BOM)
 
 
-def decide(review: list[dict], pair: str, same: bool, by: str, day: dt.date, note: str = "") -> Decision:
-    """The decision on the pair ``pair`` names in the last run's review queue (rows with ``pair_id`` and both
-    sides' ``source_system``, ``source_id`` and ``business_id`` as ``_a`` / ``_b``)."""
-    found = [r for r in review if r["pair_id"] == pair.strip()]
+def decide(review_file: Path, pair: str, same: bool, by: str, day: dt.date, note: str = "") -> Decision:
+    """The decision on the pair ``pair`` names in the last run's review queue (``REVIEW_FILE`` of its warehouse: rows
+    with ``pair_id`` and both sides' ``source_system``, ``source_id`` and ``business_id`` as ``_a`` / ``_b``)."""
+    if not review_file.exists():
+        raise DecisionError(f"{review_file.parent.parent} has no review queue yet: run the pipeline first")
+    found = pl.read_parquet(review_file).filter(pl.col("pair_id") == pair.strip()).to_dicts()
     if not found:
         raise DecisionError(f"the last run's review queue has no pair '{pair}' (see the steward report's review list)")
     if not by.strip():

@@ -196,8 +196,8 @@ def _linker(frame: pl.DataFrame, settings: dict | Path) -> Linker:
 
 def predict(records: pl.DataFrame, model: Path = MODEL, threshold: float = 0.01) -> pl.DataFrame:
     """Scored pairs (``record_l`` < ``record_r``, ``match_probability``, the level label of each comparison) with a
-    probability of at least ``threshold`` (``records`` numbered by ``record``, with :func:`with_features` or not)."""
-    frame = (records if "block_keys" in records.columns else with_features(records)).select(COLUMNS)
+    probability of at least ``threshold`` (``records`` numbered by ``record``, with :func:`with_features`)."""
+    frame = records.select(COLUMNS)
     if frame.height < 2:
         return _empty_pairs()
     linker = _linker(frame, _model(model))

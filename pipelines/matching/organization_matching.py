@@ -18,13 +18,14 @@ from pathlib import Path
 
 import polars as pl
 
+from pipelines.ingestion.ytj import SYSTEM as REFERENCE
 from pipelines.matching.decisions import FIELDS, Decision, latest, pair_id, record_key
 from pipelines.matching.linkage import MODEL, predict, with_features
 from pipelines.matching.names import DEFAULT_COMPANY_FORMS, name_parts, place_stem
 from schemas.crm import is_active
 from schemas.identifiers import business_id_normalised
 
-CRM, STUDENT_ADMIN, REFERENCE = "crm", "student_admin", "ytj"
+CRM, STUDENT_ADMIN = "crm", "student_admin"
 SETTINGS = ("match_probability", "review_probability", "company_forms", "model", "decisions")
 
 

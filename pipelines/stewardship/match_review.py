@@ -26,10 +26,6 @@ HEADERS = {
     "en": ["Pair", "Probability", "Why", "System A", "Name A", "Y-tunnus A", "Place A", "Organisation A",
            "System B", "Name B", "Y-tunnus B", "Place B", "Organisation B", "Decision"],
 }  # fmt: skip
-SYSTEM_WORDS = {
-    "fi": {"crm": "CRM", "student_admin": "opiskelijahallinto", "ytj": "YTJ (PRH)"},
-    "en": {"crm": "CRM", "student_admin": "student administration", "ytj": "YTJ (PRH)"},
-}
 
 
 def why(row: dict, language: str) -> str:
@@ -39,11 +35,11 @@ def why(row: dict, language: str) -> str:
     return "; ".join(f"{name.replace('_', ' ')}: {row[name]}" for name in COMPARISONS)
 
 
-def review_list(review: pl.DataFrame, language: str) -> bytes:
+def review_list(review: pl.DataFrame, language: str, systems: dict[str, str]) -> bytes:
+    """``systems``: each source system's name in ``language`` (the steward report's)."""
     buf = io.StringIO()
     writer = csv.writer(buf, delimiter=";", lineterminator="\r\n", quoting=csv.QUOTE_ALL)
     writer.writerow(HEADERS[language])
-    systems = SYSTEM_WORDS[language]
     for r in review.sort("match_probability", "pair_id", descending=[True, False]).iter_rows(named=True):
         command = f"tiedolla decide-match {r['pair_id']} same|different --by …"
         writer.writerow(
@@ -70,9 +66,10 @@ def review_list(review: pl.DataFrame, language: str) -> bytes:
     return buf.getvalue().encode("utf-8-sig")
 
 
-def write_review_lists(review: pl.DataFrame, folder: Path) -> dict[str, str]:
-    """The review list in Finnish and English; returns language → file name."""
+def write_review_lists(review: pl.DataFrame, folder: Path, systems: dict[str, dict[str, str]]) -> dict[str, str]:
+    """The review list in Finnish and English (``systems``: language → system → its name); returns language → file
+    name."""
     folder.mkdir(parents=True, exist_ok=True)
     for language, name in FILES.items():
-        atomic_write_bytes(folder / name, review_list(review, language), private=True)
+        atomic_write_bytes(folder / name, review_list(review, language, systems[language]), private=True)
     return dict(FILES)
