@@ -1,21 +1,27 @@
-"""Per-stage wall time, rows/s and peak RSS of the pipeline, beside the DuckDB floor.
+"""Per-stage wall time, rows/s and peak RSS of the pipeline, beside the DuckDB floor; and its re-runs.
 
-    .venv/bin/python benchmarks/run_benchmark.py --size large
-    .venv/bin/python benchmarks/run_benchmark.py --landing DIR --warehouse DIR   # reuse generated data, keep the output
+    .venv/bin/python benchmarks/run_benchmark.py --size large --size national
+    .venv/bin/python benchmarks/run_benchmark.py --landing DIR   # a landing generated earlier (copied, not changed)
 
-The floor is a DuckDB ``read_csv`` → Parquet copy of the same files with no checks. Steps are
-summed per stage too, and the foundation's own path (ingest → validate → star schema and
-release) is set against the floor beside the whole run. The organisation master's precision
-and recall against the generator's truth are printed too.
+For each landing: the floor (a DuckDB ``read_csv`` → Parquet copy of the same files with no checks); a full run as
+``tiedolla run --full`` makes it, its time to publish (from the start until ``published`` points at the new version)
+and whole time, each step's time summed per stage, and the foundation's own path (ingest → validate → star schema and
+release); then ``tiedolla run`` again with nothing changed, and once more after one CRM account changed. All against
+the floor, with peak RSS, and the sizes side by side at the end so that the growth with rows shows. The organisation
+master's precision and recall against the generator's truth are printed too.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -23,7 +29,8 @@ import duckdb
 import polars as pl
 
 import pipelines  # noqa: F401  (first: it sets polars' allocator up before polars loads)
-from pipelines.cli import DEMO_AS_OF, run_pipeline
+from pipelines.cli import DEMO_AS_OF
+from pipelines.cli import main as tiedolla
 from pipelines.matching.quality import match_quality
 
 DELIMITERS = {"student_admin": ";", "crm": ","}
@@ -67,60 +74,153 @@ def floor_seconds(landing: Path, out: Path) -> float:
     return time.perf_counter() - start
 
 
+class Switch(threading.Thread):
+    """Notices when ``published`` first points at another version (the time to publish)."""
+
+    def __init__(self, warehouse: Path):
+        super().__init__(daemon=True)
+        self.link, self.started, self.seconds = warehouse / "published", time.perf_counter(), None
+        self.before = os.readlink(self.link) if self.link.is_symlink() else None
+        self.done = threading.Event()
+        self.start()
+
+    def run(self) -> None:
+        while not self.done.is_set():
+            if self.link.is_symlink() and os.readlink(self.link) != self.before:
+                self.seconds = time.perf_counter() - self.started
+                return
+            time.sleep(0.02)
+
+
+def timed_run(landing: Path, warehouse: Path, *options: str, process: bool = False) -> tuple[float, float | None, dict]:
+    """``tiedolla run`` in this process (or in a ``process`` of its own, its start included): (whole seconds,
+    seconds to publish or None, its run.json)."""
+    switch = Switch(warehouse)
+    start = time.perf_counter()
+    arguments = ["run", "--landing", str(landing), "--warehouse", str(warehouse), *options]
+    if process:
+        code = subprocess.run([sys.executable, "-m", "pipelines.cli", *arguments], check=False).returncode
+    else:
+        code = tiedolla(arguments)
+    whole = time.perf_counter() - start
+    switch.done.set()
+    if code not in (0, 3):
+        raise SystemExit(f"tiedolla run exited {code}")
+    return whole, switch.seconds, json.loads((warehouse / "run.json").read_text(encoding="utf-8"))
+
+
+def change_one_account(landing: Path) -> None:
+    """One CRM account renamed, as a morning's CRM export that differs from yesterday's."""
+    accounts = sorted(landing.glob("crm/*/accounts.csv"))[-1]
+    lines = accounts.read_bytes().split(b"\n")
+    first, name, rest = lines[1].split(b",", 2)  # (Id, name, …: the name gains or loses a word)
+    name = name.removesuffix(b" Uusi") if name.endswith(b" Uusi") else name + b" Uusi"
+    lines[1] = b",".join((first, name, rest))
+    accounts.write_bytes(b"\n".join(lines))
+
+
+def measure(landing: Path, tmp: Path) -> dict:
+    (tmp / "floor").mkdir()
+    floor = floor_seconds(landing, tmp / "floor")
+    warehouse = tmp / "wh"
+    whole, to_publish, summary = timed_run(landing, warehouse, "--full")
+    rows = sum(len(p.read_bytes().splitlines()) - 1 for p in landing.glob(f"*/{DEMO_AS_OF}/*.csv"))
+    steps = summary["step_seconds"]
+    print(f"{'step':<56}{'seconds':>10}")
+    for key, seconds in steps.items():
+        print(f"  {key:<54}{seconds:>10.2f}")
+    per_stage = {name: sum(s for k, s in steps.items() if stage(k) == name) for name in STAGES}
+    print(f"{'stage':<56}{'seconds':>10}")
+    for name, seconds in per_stage.items():
+        print(f"  {name:<54}{seconds:>10.2f}")
+    truth = pl.read_csv(landing / "truth" / "crm" / DEMO_AS_OF.isoformat() / "organizations.csv", infer_schema=False)
+    quality = match_quality(pl.read_parquet(warehouse / "published" / "bridge_organization_source.parquet"), truth)
+    unchanged, _, unchanged_summary = timed_run(landing, warehouse, process=True)  # (as a morning's run starts)
+    change_one_account(landing)
+    crm_whole, crm_to_publish, crm_summary = timed_run(landing, warehouse)
+    change_one_account(landing)  # (back as it was)
+    kept = sum(1 for p in (warehouse / "published").glob("*.parquet") if p.stat().st_nlink > 1)
+    return {
+        "rows": rows,
+        "floor": floor,
+        "to_publish": to_publish,
+        "whole": whole,
+        "foundation": sum(per_stage[name] for name in FOUNDATION),
+        "forecast": sum(s for k, s in steps.items() if "mart_student_year_forecast" in k),
+        "unchanged": unchanged,
+        "unchanged_outcome": unchanged_summary["outcome"],
+        "crm_to_publish": crm_to_publish,
+        "crm_whole": crm_whole,
+        "crm_steps": len(crm_summary["step_seconds"]),
+        "steps": len(steps),
+        "kept": kept,
+        "quality": quality,
+    }
+
+
+def report(name: str, m: dict) -> None:
+    f = m["floor"]
+
+    def against(seconds: float | None) -> str:
+        return f"{seconds:7.2f} s = {seconds / f:5.1f}x the floor" if seconds is not None else "    (not published)"
+
+    q = m["quality"]
+    print(f"\n{name}: {m['rows']:,} rows")
+    print(f"  floor (DuckDB read_csv -> Parquet, no checks) {f:7.2f} s")
+    print(f"  full run: time to publish                    {against(m['to_publish'])}")
+    print(f"  full run: whole (reports included)           {against(m['whole'])}; {m['rows'] / m['whole']:,.0f} rows/s")
+    print(f"  foundation path ({' + '.join(FOUNDATION)}) {against(m['foundation'])}")
+    print(f"  forecast step (with its asset checks)        {m['forecast']:7.2f} s")
+    print(f"  re-run, nothing changed ({m['unchanged_outcome']}, own process) {against(m['unchanged'])}")
+    print(f"  re-run, one CRM account changed: to publish  {against(m['crm_to_publish'])}")
+    print(
+        f"  re-run, one CRM account changed: whole       {against(m['crm_whole'])} "
+        f"({m['crm_steps']} of {m['steps']} steps; {m['kept']} tables kept from the version before)"
+    )
+    print(
+        f"  organisation matching: precision {q.precision:.4f}, recall {q.recall:.4f} over {q.records:,} source "
+        f"records ({q.true_pairs:,} true same-organisation pairs)"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--size", default="medium", choices=["small", "medium", "large", "national"])
-    parser.add_argument("--landing", type=Path, help="a landing folder generated earlier (with --size ignored)")
-    parser.add_argument("--warehouse", type=Path, help="where to publish (kept); default: a temporary folder")
+    parser.add_argument("--size", action="append", choices=["small", "medium", "large", "national"])
+    parser.add_argument("--landing", type=Path, action="append", help="a landing folder generated earlier")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        tmp = Path(tmp)
-        landing, warehouse = args.landing or tmp / "landing", args.warehouse or tmp / "wh"
-        if args.landing is None:
-            t = time.perf_counter()
-            # in its own process, so that the peak RSS below is the pipeline's alone
-            subprocess.run(
-                [
-                    sys.executable,
-                    "-c",
-                    "import sys, datetime as dt, pathlib; "
-                    "from pipelines.demo_data.export import generate; "
-                    f"generate({args.size!r}, 1, pathlib.Path({str(landing)!r}), "
-                    f"dt.date.fromisoformat({DEMO_AS_OF.isoformat()!r}), history=False)",
-                ],
-                check=True,
-            )
-            print(f"generate {args.size}: {time.perf_counter() - t:.1f} s")
-        (tmp / "floor").mkdir()
-        floor = floor_seconds(landing, tmp / "floor")
-        t = time.perf_counter()
-        result = run_pipeline(landing, warehouse, None, "benchmark-key-not-secret-synthetic-data")
-        total = time.perf_counter() - t
-        rows = sum(len(p.read_bytes().splitlines()) - 1 for p in landing.glob(f"*/{DEMO_AS_OF}/*.csv"))
-        steps = {e.step_key: e.event_specific_data.duration_ms / 1000 for e in result.all_events if e.is_step_success}
-        print(f"{'step':<56}{'seconds':>10}")
-        for key, seconds in steps.items():
-            print(f"  {key:<54}{seconds:>10.2f}")
-        per_stage = {name: sum(s for k, s in steps.items() if stage(k) == name) for name in STAGES}
-        print(f"{'stage':<56}{'seconds':>10}")
-        for name, seconds in per_stage.items():
-            print(f"  {name:<54}{seconds:>10.2f}")
-        foundation = sum(per_stage[name] for name in FOUNDATION)
-        forecast = sum(s for k, s in steps.items() if "mart_student_year_forecast" in k)
-        print(f"forecast step (mart_student_year_forecast, with its asset checks): {forecast:.2f} s")
-        print(f"pipeline total: {total:.2f} s, {rows / total:,.0f} rows/s over {rows:,} rows")
-        print(f"floor (DuckDB read_csv -> Parquet, no checks): {floor:.2f} s; pipeline/floor = {total / floor:.1f}x")
-        print(f"foundation path ({' + '.join(FOUNDATION)}): {foundation:.2f} s = {foundation / floor:.1f}x the floor")
-        print(f"peak RSS of the pipeline: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / 1024:.2f} GiB")
-        print("published" if result.success else "NOT published")
-        truth = pl.read_csv(
-            landing / "truth" / "crm" / DEMO_AS_OF.isoformat() / "organizations.csv", infer_schema=False
-        )
-        quality = match_quality(pl.read_parquet(warehouse / "published" / "bridge_organization_source.parquet"), truth)
+    os.environ.setdefault("TIEDOLLA_PSEUDONYM_KEY", "benchmark-key-not-secret-synthetic-data")
+    measured = {}
+    for name in [*(args.size or ([] if args.landing else ["medium"])), *(args.landing or [])]:
+        with tempfile.TemporaryDirectory() as tmp:
+            tmp = Path(tmp)
+            landing = tmp / "landing"
+            if isinstance(name, Path):
+                shutil.copytree(name, landing)  # (the CRM re-run changes a file)
+            else:
+                t = time.perf_counter()
+                # in its own process, so that the peak RSS below is the pipeline's alone
+                subprocess.run(
+                    [
+                        sys.executable,
+                        "-c",
+                        "import sys, datetime as dt, pathlib; "
+                        "from pipelines.demo_data.export import generate; "
+                        f"generate({name!r}, 1, pathlib.Path({str(landing)!r}), "
+                        f"dt.date.fromisoformat({DEMO_AS_OF.isoformat()!r}), history=False)",
+                    ],
+                    check=True,
+                )
+                print(f"generate {name}: {time.perf_counter() - t:.1f} s")
+            measured[str(name)] = measure(landing, tmp)
+    for name, m in measured.items():
+        report(name, m)
+    if len(measured) > 1:
+        (small, s), (large, m) = sorted(measured.items(), key=lambda item: item[1]["rows"])[:: len(measured) - 1]
         print(
-            f"organisation matching: precision {quality.precision:.4f}, recall {quality.recall:.4f} "
-            f"over {quality.records:,} source records ({quality.true_pairs:,} true same-organisation pairs)"
+            f"\n{large} / {small}: {m['rows'] / s['rows']:.1f}x the rows, {m['whole'] / s['whole']:.1f}x the whole "
+            f"run's time, {m['to_publish'] / s['to_publish']:.1f}x the time to publish"
         )
+    print(f"peak RSS of the pipeline: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / 1024:.2f} GiB")
 
 
 if __name__ == "__main__":

@@ -9,11 +9,11 @@ report step failed (named on stderr), 4 busy: another run holds the warehouse (n
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import os
 import re
-import shutil
 import sys
 import time
 from pathlib import Path
@@ -105,15 +105,18 @@ def run_pipeline(
     rotate_key: bool = False,
     provider: str | None = None,
     parallel_steps: int = 1,
+    selection: list | None = None,
 ):
-    """Materialise every asset of the one Definitions (in a network: the ``provider``'s partition; up to
-    ``parallel_steps`` steps at once on Dagster's multiprocess executor); returns Dagster's result (its events).
+    """Materialise every asset of the one Definitions, or only ``selection`` (in a network: the ``provider``'s
+    partition; up to ``parallel_steps`` steps at once on Dagster's multiprocess executor); returns Dagster's result
+    (its events).
 
     The caller holds the warehouse's run lock (``_run_locked``), so the resource does not take it again.
     """
     from pipelines.execution import execute
 
     with execute(
+        selection,
         provider=provider,
         landing=str(landing),
         warehouse=str(warehouse),
@@ -217,15 +220,16 @@ def _run_locked(
     provider: str | None = None,
     parallel_steps: int = 1,
     as_json: bool = False,
+    full: bool = False,
 ) -> int:
     """One run at a time per warehouse (in a network: per provider's); stale staging of runs that crashed is
-    cleared first. Every run that starts leaves ``run.json`` (what became of it, for a machine) and its log file."""
-    import contextlib
-
+    cleared first. Only what changed since the published version is run (``pipelines/incremental.py``); a run with
+    nothing new runs nothing. Every run that starts leaves ``run.json`` (what became of it, for a machine) and its
+    log file."""
     from pipelines.execution import BUSY as BUSY_OUTCOME
+    from pipelines.incremental import prepare, settle
     from pipelines.progress import PROVIDER_VARIABLE, log_to_file, stop_logging_to
     from pipelines.publishing.warehouse import Warehouse, WarehouseBusy, provider_folder
-    from pipelines.run_storage import apart
 
     target = warehouse / provider_folder(provider) if provider else warehouse
     wh = Warehouse(target)
@@ -238,11 +242,22 @@ def _run_locked(
         print(f"tiedolla: another run holds {target}: waiting up to {wait:g} s for it", file=sys.stderr)
     try:
         with wh.lock("run", wait_seconds=wait):
-            log = _new_log(target, started)
-            logging_to = log_to_file(log)
             stale = wh.clear_stale_staging()
             if stale:
                 print(f"cleared the staging of {len(stale)} unfinished earlier run(s)", file=sys.stderr)
+            options = {
+                "as_of": as_of.isoformat() if as_of else None,
+                "allow_missing_sources": sorted(allow_missing_sources or []),
+                "allow_shrink": allow_shrink,
+                "rotate_key": rotate_key,
+            }
+            storage, plan = prepare(landing, warehouse, provider, site_config, key.encode(), options, full)
+            if plan.nothing_new:
+                return _nothing_new(plan, wh, started, as_json)
+            log = _new_log(target, started)
+            logging_to = log_to_file(log)
+            print(f"running {'only what changed' if plan.selection else 'every step'}: {plan.why}", file=sys.stderr)
+            result = None
             try:
                 result = run_pipeline(
                     landing,
@@ -255,9 +270,11 @@ def _run_locked(
                     rotate_key,
                     provider,
                     parallel_steps,
+                    plan.selection,
                 )
-            finally:  # values passed between steps hold unpublished personal data: none stays at rest
-                shutil.rmtree(apart(warehouse / ".dagster" / "storage", provider), ignore_errors=True)
+            finally:  # a published run's values stay for the next run to build on; any other run's are cleared
+                published = result is not None and _released(result)
+                settle(storage, published, result.run_id if result else None, plan.versions)
                 stop_logging_to(logging_to)
             summary = _write_summary(result, target, started, log)
     except WarehouseBusy as err:
@@ -271,6 +288,40 @@ def _run_locked(
     if as_json:
         print(json.dumps(summary, ensure_ascii=False))
     return code
+
+
+def _released(result) -> bool:
+    """Whether the run switched a version in with every step done (its values then match the published set)."""
+    from pipelines.assets.published import RELEASE
+    from pipelines.execution import failed_steps
+
+    released = any(e.asset_key.to_user_string() == RELEASE for e in result.get_asset_materialization_events())
+    return released and not failed_steps(result)
+
+
+def _nothing_new(plan, wh, started: dt.datetime, as_json: bool) -> int:
+    """Nothing changed since the published version: say so (and in ``run.json``), run and publish nothing."""
+    from pipelines.execution import UNCHANGED
+    from pipelines.files import atomic_write_json
+
+    version = wh.current_version()
+    summary = {
+        "run_id": None,
+        "outcome": UNCHANGED,
+        "reason": plan.why,
+        "version": version,
+        "started_at": started.isoformat(timespec="seconds"),
+        "finished_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "sources": plan.versions["sources"],
+        "log": None,
+    }
+    atomic_write_json(wh.root / "run.json", summary)
+    with contextlib.redirect_stdout(sys.stderr) if as_json else contextlib.nullcontext():
+        print(f"\nnothing new: {plan.why}; the published version {version} stays, nothing was run")
+        print(f"  run summary:      {wh.root / 'run.json'}")
+    if as_json:
+        print(json.dumps(summary, ensure_ascii=False))
+    return 0
 
 
 #: how many run logs a warehouse keeps (the oldest go first)
@@ -376,6 +427,7 @@ def cmd_run(args) -> int:
         args.rotate_key,
         parallel_steps=args.parallel_steps,
         as_json=args.json,
+        full=args.full,
     )
 
 
@@ -408,6 +460,7 @@ def _run_network(args, landing: Path, warehouse: Path, key: bytes) -> int:
             "allow_shrink",
             "rotate_key",
             "parallel_steps",
+            "full",
         )
     }
     members = [(landing, warehouse, key, p.id, p.name, options) for p in found]
@@ -485,6 +538,7 @@ def _run_member(landing: Path, warehouse: Path, key: bytes, provider: str, name:
         options["rotate_key"],
         provider,
         options["parallel_steps"],
+        full=options["full"],
     )
     outcome = _NETWORK_OUTCOME.get(code, f"exit {code}")
     if code in (0, 3):
@@ -1012,6 +1066,12 @@ def parser() -> argparse.ArgumentParser:
         default=1,
         metavar="N",
         help="a network landing area: run N providers at once, each in a process of its own (default 1)",
+    )
+    r.add_argument(
+        "--full",
+        action="store_true",
+        help="run every step, even when only some sources changed since the published version (by default a run "
+        "recomputes only what a changed export, code or setting reaches, and a run with nothing new runs nothing)",
     )
     r.add_argument(
         "--parallel-steps",

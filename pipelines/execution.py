@@ -194,6 +194,8 @@ def root_cause(error) -> str:
 
 #: what became of a run, for a machine (``run.json``, ``tiedolla run --json``)
 PUBLISHED, REPORT_FAILED, REFUSED, BUSY = "published", "published_report_failed", "refused", "busy"
+#: nothing changed since the published version (the same exports, code and settings): nothing was run
+UNCHANGED = "unchanged"
 
 
 def run_summary(result: JobExecutionResult, release: str, started: dt.datetime, log: Path | None) -> dict:

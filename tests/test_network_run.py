@@ -133,7 +133,11 @@ def test_providers_run_at_once_with_jobs_publish_what_they_publish_one_after_the
         assert len(published) == len(PUBLISHED_TABLES) and published == _digests(
             one_by_one / f"provider={pid}" / "published"
         )
-    assert not any((at_once / ".dagster" / "storage").rglob("*.arrow"))  # no values left at rest
+    kept = [p for p in (at_once / ".dagster" / "storage").rglob("*") if p.suffix == ".arrow"]  # each provider's
+    assert kept and {p.parent.relative_to(at_once / ".dagster" / "storage").parts[0] for p in kept} == {
+        f"partition={pid}" for pid in ids
+    }  # values apart, the owner's only
+    assert {p.stat().st_mode & 0o777 for p in kept} == {0o600}
 
 
 def test_jobs_must_be_a_number_of_providers(network, tmp_path):

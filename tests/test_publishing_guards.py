@@ -121,9 +121,16 @@ def test_the_model_check_names_duplicated_keys_and_dangling_references(tmp_path)
         "mart_student_year_forecast: 1 value(s) of its key (year, month, funding_scope, breakdown, breakdown_value) "
         "stand on more than one row",
     ]
+    wh = Warehouse(tmp_path / "wh")  # the release checks the same as its database declares the keys: no version
+    with pytest.raises(relationships.ModelBroken) as refused:
+        wh.release("run-1", paths, {"run_id": "run-1"}, None)
+    assert sorted(refused.value.found) == sorted(relationships.violations(paths))
+    assert wh.current_version() is None and not (wh.root / "versions" / "run-1").exists()
     pl.DataFrame({"campus_key": [0, 1, 2], "campus_name": ["O", "A", "B"]}).write_parquet(paths["dim_campus"])
     pl.DataFrame([month]).write_parquet(paths["mart_student_year_forecast"])
     assert relationships.violations(paths) == []
+    wh.release("run-2", paths, {"run_id": "run-2"}, None)
+    assert wh.current_version() == "run-2"
 
 
 def test_a_missing_source_and_a_collapsed_table_are_named_and_a_first_run_is_free(tmp_path):

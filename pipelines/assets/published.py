@@ -14,7 +14,7 @@ from pipelines.files import write_parquet
 from pipelines.manifest import build_manifest
 from pipelines.pacing import throttled
 from pipelines.publishing import star
-from pipelines.publishing.relationships import violations
+from pipelines.publishing.relationships import ModelBroken
 from pipelines.publishing.warehouse import missing_sources, shrunk_tables
 from pipelines.resources import LandingArea, WarehouseResource
 from pipelines.validation import TableOutcome
@@ -58,11 +58,12 @@ def _input(name: str) -> AssetIn:
     raise ValueError(f"{name!r} is neither a published table, a source table nor one of {sorted(INTERMEDIATE_INPUTS)}")
 
 
-def _upstream(value, columns: list[str] | None = None):
-    """Staged published tables arrive as their Parquet path (read whole, or only ``columns``), validated tables
-    as outcomes."""
+def _upstream(value, published: Path, columns: list[str] | None = None):
+    """Staged published tables arrive as their Parquet path (read whole, or only ``columns``; a table this run did
+    not rebuild is the ``published`` version's), validated tables as outcomes."""
     if isinstance(value, str):
-        return pl.read_parquet(value, columns=columns)
+        path = Path(value)
+        return pl.read_parquet(path if path.exists() else published / path.name, columns=columns)
     return value.rows() if isinstance(value, TableOutcome) else value
 
 
@@ -104,7 +105,8 @@ def published_asset(
             "landing": landing.open,
             "progress": lambda: throttled(context.log.info),
         }
-        frames = {k: _upstream(v, (reads or {}).get(k)) for k, v in upstream.items()}
+        published = warehouse.open().published
+        frames = {k: _upstream(v, published, (reads or {}).get(k)) for k, v in upstream.items()}
         frame = build(**frames, **{w: run[w]() for w in wanted})
         path = warehouse.staging(context.run) / f"{name}.parquet"
         if not isinstance(frame, pl.DataFrame):  # (a table written part by part says how far it is)
@@ -142,6 +144,24 @@ PUBLISHED_ASSETS = [
 ]
 
 
+def _this_runs_or_published(
+    context: AssetExecutionContext, warehouse: WarehouseResource, staged: dict[str, str]
+) -> tuple[dict[str, Path], set[str]]:
+    """Each table's Parquet: this run's staged one, or, for a table this run did not rebuild (its sources did not
+    change: ``pipelines/incremental.py``), the published version's, which the release keeps as it is."""
+    here = warehouse.staging(context.run)
+    tables = {name: Path(path) for name, path in staged.items()}
+    kept = {name for name, path in tables.items() if path.parent != here}
+    tables |= {name: warehouse.open().published / f"{name}.parquet" for name in kept}
+    missing = sorted(name for name in kept if not tables[name].exists())
+    if missing:
+        raise Failure(
+            description=f"{', '.join(missing)}: neither built by this run nor in the published version, so nothing "
+            "is released (the previous version stays); run again with tiedolla run --full"
+        )
+    return tables, kept
+
+
 @asset(
     name=RELEASE,
     group_name="published",
@@ -156,7 +176,7 @@ PUBLISHED_ASSETS = [
 )
 def published_release(context: AssetExecutionContext, warehouse: WarehouseResource, landing: LandingArea, **inputs):
     summaries = {s.system: inputs.pop(f"{s.system}_summary") for s in SOURCES}
-    tables: dict[str, str] = inputs
+    tables, kept = _this_runs_or_published(context, warehouse, inputs)
     manifest = build_manifest(context.run.run_id, landing.open().run_date(), summaries, landing.open())
     gone = missing_sources(warehouse.open(), manifest["sources"], landing.open().site.missing_sources_allowed)
     if gone:
@@ -167,27 +187,26 @@ def published_release(context: AssetExecutionContext, warehouse: WarehouseResour
         )
     # (a source the run was allowed to do without empties its tables: that loss was asked for)
     limit = None if missing_sources(warehouse.open(), manifest["sources"], set()) else landing.open().site.shrink_limit
-    shrunk = shrunk_tables(warehouse.open(), {k: Path(v) for k, v in tables.items()}, *limit) if limit else []
+    shrunk = shrunk_tables(warehouse.open(), tables, *limit) if limit else []
     if shrunk:
         raise Failure(
             description="; ".join(shrunk) + f" (more than {limit[0]:.0%} fewer than the current release): "
             "nothing is released (the previous version stays). If the export really is that much smaller, "
             "run again with tiedolla run --allow-shrink"
         )
-    broken = violations({k: Path(v) for k, v in tables.items()})
-    if broken:
+    try:  # (the keys are checked as the version's database declares them, the relationships on its tables)
+        version = warehouse.open().release(
+            context.run.run_id, tables, manifest, warehouse.key(), rotate=warehouse.rotate_key, kept=kept
+        )
+    except ModelBroken as broken:
         raise Failure(
             description="the staged set breaks the model's keys or relationships, so it is not released "
-            "(the previous version stays): " + "; ".join(broken)
-        )
-    version = warehouse.open().release(
-        context.run.run_id,
-        {k: Path(v) for k, v in tables.items()},
-        manifest,
-        warehouse.key(),
-        rotate=warehouse.rotate_key,
+            f"(the previous version stays): {broken}"
+        ) from None
+    context.log.info(
+        f"published {len(tables)} tables ({len(kept)} unchanged, kept from the previous version): "
+        f"{warehouse.open().published} -> {version.name}"
     )
-    context.log.info(f"published {len(tables)} tables: {warehouse.open().published} -> {version.name}")
     return Output(
         str(version),
         metadata={

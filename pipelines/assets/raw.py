@@ -1,6 +1,8 @@
 """Raw layer: each export file read as text, with its encoding, checksum and line numbers."""
 
-from dagster import AssetExecutionContext, AssetsDefinition, MetadataValue, Output, asset
+import warnings
+
+from dagster import AssetExecutionContext, AssetsDefinition, BetaWarning, DataVersion, MetadataValue, Output, asset
 
 from pipelines.ingestion.folder import read_table
 from pipelines.ingestion.reading import RawTable
@@ -28,19 +30,27 @@ def raw_asset(table: Table) -> AssetsDefinition:
             context.log.info(f"no {table.source_system} delivery in the landing area: {table.source_file} not read")
         else:
             context.log.info(f"read {table.source_file}: {raw.rows_read} rows ({raw.encoding})")
-        return Output(
-            raw,
-            metadata={
-                "file": table.source_file,
-                "rows_read": raw.rows_read,
-                "encoding": raw.encoding or "",
-                "sha256": raw.sha256 or "",
-                "problem": str(raw.problem or ""),
-                "notices": MetadataValue.md("\n".join(f"- {n}" for n in raw.notices) or "none"),
-            },
-        )
+        with warnings.catch_warnings():  # (Output's data_version is marked beta)
+            warnings.simplefilter("ignore", BetaWarning)
+            return _output(raw, table)
 
     return _raw
+
+
+def _output(raw: RawTable, table: Table) -> Output[RawTable]:
+    """The raw table with its file's checksum as its data version (what Dagster compares to tell it changed)."""
+    return Output(
+        raw,
+        data_version=DataVersion(raw.sha256 or "no file"),
+        metadata={
+            "file": table.source_file,
+            "rows_read": raw.rows_read,
+            "encoding": raw.encoding or "",
+            "sha256": raw.sha256 or "",
+            "problem": str(raw.problem or ""),
+            "notices": MetadataValue.md("\n".join(f"- {n}" for n in raw.notices) or "none"),
+        },
+    )
 
 
 RAW_ASSETS = [raw_asset(t) for source in SOURCES for t in source.tables]

@@ -277,8 +277,13 @@ def data_docs(context: AssetExecutionContext, warehouse: WarehouseResource, land
     if not landing.open().site.data_docs_enabled:
         context.log.info("Data Docs are switched off in the site configuration (reports.data_docs)")
         return Output("", metadata={"tables": 0})
+    before = [v["version"] for v in wh.versions() if v["version"] != Path(release).name]
     outcome = build_data_docs(
-        Path(release), list(published.TABLES), wh.version_reports(Path(release)), progress=throttled(context.log.info)
+        Path(release),
+        list(published.TABLES),
+        wh.version_reports(Path(release)),
+        progress=throttled(context.log.info),
+        earlier=wh.root / "versions" / before[0] if before else None,
     )
     failed = {name: o for name, o in outcome.items() if not o["success"]}
     for name, o in failed.items():

@@ -41,6 +41,7 @@ import pyarrow.parquet as pq
 from pipelines import failpoints
 from pipelines.files import atomic_write, atomic_write_bytes, atomic_write_json, sql_literal, write_parquet
 from pipelines.publishing.pseudonyms import DEMO_KEY, KeyProblem, fingerprint
+from pipelines.publishing.relationships import ModelBroken, dangling, duplicates
 from schemas.fields import FIELDS
 from schemas.network import BENCHMARK
 from schemas.published import BY_NAME
@@ -208,11 +209,19 @@ class Warehouse:
         return sorted(out, key=lambda v: (v["released_at"], v["version"]), reverse=True)
 
     def release(
-        self, run_id: str, tables: dict[str, Path], manifest: dict, key: bytes | None, rotate: bool = False
+        self,
+        run_id: str,
+        tables: dict[str, Path],
+        manifest: dict,
+        key: bytes | None,
+        rotate: bool = False,
+        kept: set[str] = frozenset(),
     ) -> Path:
         """Gather the checked (staged) tables into a version, point ``published`` at it; their staging goes. The
         key's fingerprint is kept (None: the tables hold no pseudonyms, as a network's aggregates); a rotation (a
-        new key on purpose) leaves no version made with the old one."""
+        new key on purpose) leaves no version made with the old one. The ``kept`` tables are the published
+        version's, unchanged: linked, not copied, and the version's database is the published one's with only the
+        other tables written again."""
         with self.lock("release", wait_seconds=600):
             version = self.root / "versions" / run_id
             version.mkdir(parents=True, exist_ok=True)
@@ -221,7 +230,12 @@ class Warehouse:
                 target = version / f"{name}.parquet"
                 if not target.exists():
                     os.link(source, target)
-            _write_database(version)
+            base = self.published / DATABASE if kept else None
+            try:
+                _write_database(version, base, set(tables) - kept if base and base.exists() else None, check=True)
+            except ModelBroken:
+                shutil.rmtree(version, ignore_errors=True)  # (never switched in: nothing of it stays)
+                raise
             manifest = {**manifest, "released_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
             atomic_write_json(version / "manifest.json", manifest)
             failpoints.reached("release:gathered")
@@ -393,25 +407,50 @@ def shrunk_tables(warehouse: Warehouse, staged: dict[str, Path], share: float, m
     return shrunk
 
 
-def _write_database(version: Path) -> None:
+def _write_database(
+    version: Path, base: Path | None = None, changed: set[str] | None = None, check: bool = False
+) -> None:
     """``<version>/tiedolla.duckdb``: the version's tables copied into one DuckDB database, so that it opens from
     any folder, after the warehouse is moved, and in tools that cannot follow a path (views over Parquet would
     hold the path of the folder they were written in). In a network provider's warehouse every table gets the
-    ``provider`` column first (the Parquet files carry it as their hive folder, ``provider=<id>``)."""
+    ``provider`` column first (the Parquet files carry it as their hive folder, ``provider=<id>``).
+
+    With ``base`` (an earlier version's database) and ``changed`` (the tables that differ from it), the database
+    starts as a copy of ``base`` and only the changed tables are written again: a run that rebuilt the CRM's tables
+    does not copy the ten-million-row facts into a database once more.
+
+    With ``check``, the model's keys are checked as the database declares them (a primary key that does not hold
+    fails as it is added) and its foreign keys on the tables just written; a set that breaks either raises
+    :class:`ModelBroken` and leaves no database."""
     provider = provider_of(version.parent.parent)
+    present = {table.stem: table for table in sorted(version.glob("*.parquet"))}
 
     def write(tmp: Path) -> None:
         tmp.unlink()  # (DuckDB makes its own file)
+        if changed is not None:
+            shutil.copyfile(base, tmp)
+            os.chmod(tmp, 0o600)
         con = duckdb.connect(str(tmp))
         try:
             con.execute("SET enable_progress_bar = false")
             first = f"{sql_literal(provider)} AS provider, " if provider else ""
-            for table in sorted(version.glob("*.parquet")):
+            before = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+            broken: list[str] = []
+            for name in sorted(before - set(present) | (before & (changed or set()))):
+                con.execute(f'DROP TABLE "{name}"')
+            for name, table in present.items():
+                if changed is not None and name not in changed and name in before:
+                    continue
                 con.execute(
-                    f'CREATE TABLE "{table.stem}" AS SELECT {first}* '
+                    f'CREATE TABLE "{name}" AS SELECT {first}* '
                     f"FROM read_parquet({sql_literal(table)}, hive_partitioning = false)"
                 )
-                _declare(con, table.stem, provider)
+                broken += _declare(con, name, provider)
+            if check:
+                broken += dangling(con, set(present))
+            if broken:
+                raise ModelBroken(broken)
+            con.execute("CHECKPOINT")
         finally:
             con.close()
 
@@ -419,24 +458,33 @@ def _write_database(version: Path) -> None:
     os.chmod(version / DATABASE, 0o444)  # (published: read, never written; a tool that asks to write is told no)
 
 
-def _declare(con: duckdb.DuckDBPyConnection, name: str, provider: str | None) -> None:
+def _declare(con: duckdb.DuckDBPyConnection, name: str, provider: str | None) -> list[str]:
     """The table's and each column's description from its declaration, as DuckDB comments a BI tool shows; its
-    primary key and required columns as constraints (checked before the release; DuckDB cannot add a foreign key
-    to a table that exists, so the relationships are in docs/bi.md)."""
+    primary key and required columns as constraints (DuckDB cannot add a foreign key to a table that exists, so the
+    relationships are in docs/bi.md). Returns how its key does not hold, if it does not."""
     table = DECLARED.get(name)
     if table is None:
-        return
+        return []
     con.execute(f'COMMENT ON TABLE "{name}" IS {sql_literal(f"{table.description} Grain: {table.grain}")}')
     present = {r[0] for r in con.execute(f'DESCRIBE "{name}"').fetchall()}
     for column in (c for c in table.columns if c.name in present):
         con.execute(f'COMMENT ON COLUMN "{name}"."{column.name}" IS {sql_literal(column.description)}')
         if not column.nullable:
-            con.execute(f'ALTER TABLE "{name}" ALTER COLUMN "{column.name}" SET NOT NULL')
+            try:
+                con.execute(f'ALTER TABLE "{name}" ALTER COLUMN "{column.name}" SET NOT NULL')
+            except duckdb.ConstraintException:
+                empty = con.execute(f'SELECT count(*) FROM "{name}" WHERE "{column.name}" IS NULL').fetchone()[0]
+                return [f"{name}.{column.name}: {empty} row(s) without the value the model requires"]
     if provider:
         con.execute(f'COMMENT ON COLUMN "{name}".provider IS {sql_literal(FIELDS[("provider", None)].description)}')
-    if table.key and set(table.key) <= present:
-        keys = ", ".join(f'"{k}"' for k in (("provider",) if provider else ()) + table.key)
+    if not (table.key and set(table.key) <= present):
+        return []
+    keys = ", ".join(f'"{k}"' for k in (("provider",) if provider else ()) + table.key)
+    try:
         if all(not table.column(k).nullable for k in table.key):
             con.execute(f'ALTER TABLE "{name}" ADD PRIMARY KEY ({keys})')
         else:  # (a key with an optional part, as a source's Y-tunnus: unique, but no primary key)
             con.execute(f'CREATE UNIQUE INDEX "{name}_key" ON "{name}" ({keys})')
+    except duckdb.ConstraintException:
+        return duplicates(con, table)
+    return []

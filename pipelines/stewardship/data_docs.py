@@ -10,6 +10,7 @@ validation is named by the version it checked, and each suite says in Finnish wh
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from collections.abc import Callable
@@ -17,12 +18,14 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines.files import replace_folder, sql_literal
+from pipelines.files import atomic_write_json, replace_folder, sql_literal
 from pipelines.formats import number
 from schemas.metadata import Table
 from schemas.published_base import GX_PATTERNS
 
 SITE = "tiedolla"
+#: in the Data Docs folder: each table's validation as GX wrote it, for a later version that keeps the table
+RESULTS = ".validation_results"
 #: rows of a table the suite is run on (spread evenly); larger tables are sampled, and the docs say so
 MAX_ROWS = 20_000
 
@@ -89,6 +92,17 @@ def _notes(table: Table, rows_validated: int, rows: int) -> list[str]:
     ]
 
 
+def _kept(published: Path, earlier: Path | None, name: str) -> dict | None:
+    """The validation of ``name`` in the ``earlier`` version's Data Docs, when this version kept that table (the same
+    file, linked: ``pipelines/incremental.py``): the same bytes need no second look."""
+    if earlier is None:
+        return None
+    table, saved = earlier / f"{name}.parquet", earlier / "reports" / "data_docs" / RESULTS / f"{name}.json"
+    if not (table.exists() and saved.exists() and os.path.samefile(published / f"{name}.parquet", table)):
+        return None
+    return json.loads(saved.read_text(encoding="utf-8"))
+
+
 def build_data_docs(
     published: Path,
     tables: list[Table],
@@ -96,14 +110,20 @@ def build_data_docs(
     max_rows: int = MAX_ROWS,
     version: str | None = None,
     progress: Callable[[str], None] | None = None,
+    earlier: Path | None = None,
 ) -> dict[str, dict]:
     """Validate every published table and rebuild ``reports/data_docs``; returns per table the outcome.
     ``version`` (default: the published folder's name) names each validation's run; ``progress`` hears each table
-    done."""
+    done. A table the ``earlier`` version holds in the same file keeps that version's validation."""
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
     import great_expectations as gx
+    from great_expectations.core.expectation_validation_result import expectationSuiteValidationResultSchema
     from great_expectations.core.run_identifier import RunIdentifier
     from great_expectations.data_context.types.base import ProgressBarsConfig
+    from great_expectations.data_context.types.resource_identifiers import (
+        ExpectationSuiteIdentifier,
+        ValidationResultIdentifier,
+    )
 
     from pipelines.stewardship.data_docs_offline import copy_vendor_assets, site_config
 
@@ -117,28 +137,44 @@ def build_data_docs(
     ctx.add_data_docs_site(SITE, site_config(tmp_docs))
     run_id = RunIdentifier(run_name=version or published.name)
     source = ctx.data_sources.add_or_update_pandas("published")
-    outcome = {}
+    outcome, results = {}, {}
     for done, table in enumerate(tables, 1):
-        frame, rows = _evenly(published / f"{table.name}.parquet", max_rows)
-        batch = source.add_dataframe_asset(table.name).add_batch_definition_whole_dataframe("whole table")
+        kept = _kept(published, earlier, table.name)
+        if kept is None:
+            frame, rows = _evenly(published / f"{table.name}.parquet", max_rows)
+            validated = len(frame)
+        else:
+            validated, rows = kept["outcome"]["rows_validated"], kept["rows"]
         suite = ctx.suites.add(
-            gx.ExpectationSuite(
-                name=table.name, expectations=expectations(table), notes=_notes(table, len(frame), rows)
-            )
+            gx.ExpectationSuite(name=table.name, expectations=expectations(table), notes=_notes(table, validated, rows))
         )
-        definition = ctx.validation_definitions.add(gx.ValidationDefinition(name=table.name, data=batch, suite=suite))
-        checkpoint = ctx.checkpoints.add(gx.Checkpoint(name=table.name, validation_definitions=[definition]))
-        result = checkpoint.run(batch_parameters={"dataframe": frame}, run_id=run_id)
-        (key, validation), *_ = result.run_results.items()
-        # a dataframe's batch spec has no asset name, and its page would say "Data asset: None"
-        validation.meta.setdefault("batch_spec", {})["data_asset_name"] = table.name
+        if kept is None:
+            batch = source.add_dataframe_asset(table.name).add_batch_definition_whole_dataframe("whole table")
+            definition = ctx.validation_definitions.add(
+                gx.ValidationDefinition(name=table.name, data=batch, suite=suite)
+            )
+            checkpoint = ctx.checkpoints.add(gx.Checkpoint(name=table.name, validation_definitions=[definition]))
+            result = checkpoint.run(batch_parameters={"dataframe": frame}, run_id=run_id)
+            (key, validation), *_ = result.run_results.items()
+            # a dataframe's batch spec has no asset name, and its page would say "Data asset: None"
+            validation.meta.setdefault("batch_spec", {})["data_asset_name"] = table.name
+            stats = validation.statistics
+            outcome[table.name] = {
+                "success": bool(result.success),
+                "evaluated": int(stats["evaluated_expectations"]),
+                "failed": int(stats["unsuccessful_expectations"]),
+                "rows_validated": validated,
+            }
+        else:
+            validation = expectationSuiteValidationResultSchema.load(kept["validation"])
+            key = ValidationResultIdentifier(ExpectationSuiteIdentifier(name=table.name), run_id, kept["batch"])
+            outcome[table.name] = kept["outcome"]
         ctx.validation_results_store.set(key, validation)
-        stats = validation.statistics
-        outcome[table.name] = {
-            "success": bool(result.success),
-            "evaluated": int(stats["evaluated_expectations"]),
-            "failed": int(stats["unsuccessful_expectations"]),
-            "rows_validated": len(frame),
+        results[table.name] = {
+            "rows": rows,
+            "batch": key.batch_identifier,
+            "outcome": outcome[table.name],
+            "validation": validation.to_json_dict(),
         }
         if progress:
             progress(f"Data Docs: {done} of {len(tables)} tables validated")
@@ -146,5 +182,7 @@ def build_data_docs(
         site_names=[SITE]
     )  # once, with every validation (an action per checkpoint rebuilds it each time)
     copy_vendor_assets(tmp_docs)
+    for name, saved in results.items():  # (for the next version that keeps the table)
+        atomic_write_json(tmp_docs / RESULTS / f"{name}.json", saved)
     replace_folder(tmp_docs, docs)
     return outcome
