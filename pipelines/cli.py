@@ -276,7 +276,7 @@ def _run_locked(
                 published = result is not None and _released(result)
                 settle(storage, published, result.run_id if result else None, plan.versions)
                 stop_logging_to(logging_to)
-            summary = _write_summary(result, target, started, log)
+            summary = _write_summary(result, target, started, log, partial=bool(plan.selection))
     except WarehouseBusy as err:
         print(f"tiedolla: {err}", file=sys.stderr)
         if as_json:  # (run.json is the holder's: this run writes none)
@@ -336,13 +336,19 @@ def _new_log(target: Path, started: dt.datetime) -> Path:
     return folder / f"run-{started:%Y%m%dT%H%M%S%f}.log"
 
 
-def _write_summary(result, target: Path, started: dt.datetime, log: Path) -> dict:
-    """``<warehouse>/run.json``: what became of this run, published or refused, for a scheduler or a script."""
+def _write_summary(result, target: Path, started: dt.datetime, log: Path, partial: bool = False) -> dict:
+    """``<warehouse>/run.json``: what became of this run, published or refused, for a scheduler or a script. A
+    ``partial`` run (only what changed) did not read the unchanged sources' files again: their rows are the
+    published version's, from its manifest."""
     from pipelines.assets.published import RELEASE
     from pipelines.execution import run_summary
     from pipelines.files import atomic_write_json
 
     summary = run_summary(result, RELEASE, started, log)
+    if partial:
+        published = json.loads((target / "manifest.json").read_text(encoding="utf-8"))["files"]
+        for file in published.values():
+            summary["tables"].setdefault(file["table"], file)
     atomic_write_json(target / "run.json", summary)
     return summary
 
@@ -451,7 +457,7 @@ def _run_network(args, landing: Path, warehouse: Path, key: bytes) -> int:
     if not 1 <= args.jobs <= 64:
         raise UsageError(f"--jobs {args.jobs} is not a number of providers to run at once from 1 to 64")
     options = {
-        k: getattr(args, k)
+        k: getattr(args, k, False)  # (`tiedolla demo --network` has no --full)
         for k in (
             "as_of",
             "site_config",

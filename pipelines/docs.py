@@ -104,9 +104,10 @@ def _er_diagram() -> str:
 LAYERS = (
     ("pipelines.cli", "the command line: parses arguments, takes the warehouse lock, runs the job"),
     (
-        "pipelines.execution | pipelines.forgetting",
+        "pipelines.execution | pipelines.forgetting | pipelines.incremental",
         "runs the job through Dagster's public API: the whole pipeline, or the validated tables a command needs; "
-        "a data-subject request: the person found by every link, removed from every place",
+        "a data-subject request: the person found by every link, removed from every place; what a run recomputes "
+        "(nothing, what a changed source reaches, or everything)",
     ),
     ("pipelines.definitions | pipelines.progress", "the one Dagster `Definitions` object; the run's progress log"),
     ("pipelines.assets", "Dagster assets and asset checks, grouped by domain: thin, they call the layers below"),
@@ -135,8 +136,9 @@ LAYERS = (
         "rules applied to source tables (pandera); the organisation master; the stewards' waivers in force",
     ),
     (
-        "pipelines.ingestion",
-        "the landing area and export files read as text, with file, line and column; KOSKI's bulk data fetched into it",
+        "pipelines.ingestion | pipelines.versions",
+        "the landing area and export files read as text, with file, line and column; KOSKI's bulk data fetched into "
+        "it; each source's data version (its files' checksums) and the code version",
     ),
     (
         "pipelines.site | pipelines.files | pipelines.masking | pipelines.failpoints | pipelines.formats "

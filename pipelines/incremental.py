@@ -8,7 +8,8 @@ settings: ``pipelines/versions.py``). The next run compares:
 - only some sources' data versions differ, with the same code and settings: the assets that read those sources and
   every asset downstream of them (Dagster's own asset graph says which); the others' values are loaded from run
   storage, and the release keeps their published tables (linked, byte-identical, not copied);
-- anything else (no state, another code version or setting, a rollback, a refused run, ``forget``): everything.
+- anything else (no state, another code version or setting, a rollback, a refused run, ``forget``, a run started
+  from the Dagster UI, which writes values without a state): everything.
 
 A run that does not publish clears the run storage (what it left would not match the published set), so the next run
 computes everything again.
@@ -17,6 +18,7 @@ computes everything again.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import shutil
 from dataclasses import dataclass, field
@@ -27,18 +29,17 @@ from dagster import AssetKey, AssetSelection
 from pipelines.assets.organization_master import ORGANIZATION_ASSETS
 from pipelines.assets.reconciliation import RECONCILIATION
 from pipelines.definitions import WAIVER_FILE, make_definitions
-from pipelines.files import atomic_write_json
+from pipelines.files import atomic_write_bytes
 from pipelines.ingestion import ytj
+from pipelines.ingestion.secrets import SecretProblem, koski_password
 from pipelines.publishing.pseudonyms import fingerprint
 from pipelines.publishing.warehouse import Warehouse, provider_folder
-from pipelines.run_storage import apart
+from pipelines.run_storage import STATE, apart
 from pipelines.site import Site
 from pipelines.versions import Checksums, code_version, source_versions
 from schemas import koski_report, plans, student_admin
 from schemas.sources import SOURCES
 
-#: in a run's storage folder: the run its values are from and the versions it was made from
-STATE = "state.json"
 #: beside the run storage: the landing files' checksums by size and modification time
 CHECKSUMS = "checksums.json"
 
@@ -69,9 +70,20 @@ def _file_version(path: Path | None) -> str | None:
     return hashlib.sha256(path.read_bytes()).hexdigest()[:16] if path and path.is_file() else None
 
 
+def _password_version(key: bytes, landing: Path) -> str | None:
+    """Which KOSKI password the run has (it decides which of KOSKI's encrypted reports open), keyed by the pseudonym
+    key so that the state file never holds anything that leads to the password."""
+    try:
+        password = koski_password(keep_away_from=(landing,))
+    except SecretProblem as err:
+        return f"unusable: {err}"
+    return hmac.new(key, password.encode(), "sha256").hexdigest()[:16] if password else None
+
+
 def run_versions(landing: Path, storage: Path, site: Site, key: bytes, settings: dict) -> dict:
     """The versions this run would be made from: each source's data, the code, and the settings (the site
-    configuration, waivers and match decisions files, the pseudonym key's fingerprint and the run's options)."""
+    configuration, waivers and match decisions files, the pseudonym key's fingerprint, the KOSKI password's and the
+    run's options)."""
     checksums = Checksums(storage.parent / CHECKSUMS)
     sources = source_versions(landing, checksums, set(READERS))
     checksums.save()
@@ -81,6 +93,7 @@ def run_versions(landing: Path, storage: Path, site: Site, key: bytes, settings:
         "settings": {
             **{name: _file_version(path) for name, path in files.items()},
             "key": fingerprint(key),
+            "koski_password": _password_version(key, landing),
             **settings,
         },
         "sources": sources,
@@ -122,7 +135,8 @@ def settle(storage: Path, published: bool, run_id: str | None, versions: dict) -
     """After a run: a published run's values stay with their versions (``state.json``); any other run's are cleared
     (they would not match the published set)."""
     if published and run_id and storage.is_dir():
-        atomic_write_json(storage / STATE, {"run_id": run_id, "versions": versions})
+        state = json.dumps({"run_id": run_id, "versions": versions}, indent=2) + "\n"
+        atomic_write_bytes(storage / STATE, state.encode(), private=True)
     else:
         shutil.rmtree(storage, ignore_errors=True)
 

@@ -31,6 +31,9 @@ from pipelines.files import atomic_write
 
 #: the run tag that names a run's partition (a network's provider)
 PARTITION_TAG = "dagster/partition"
+#: in a run's storage folder: the run its values are from and the versions it was made from
+#: (``pipelines/incremental.py``); any value written clears it until a published run writes it again
+STATE = "state.json"
 
 
 def apart(storage: Path, partition: str | None) -> Path:
@@ -89,6 +92,7 @@ class RunStorage(ConfigurableIOManager):
 
     def handle_output(self, context: OutputContext, obj) -> None:
         path = self._path(context.asset_key.path)
+        apart(Path(self.base_dir), self._partition).joinpath(STATE).unlink(missing_ok=True)  # (no longer all one run's)
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         for folder in (Path(self.base_dir), *reversed(path.parents[: len(path.relative_to(self.base_dir).parts) - 1])):
             os.chmod(folder, 0o700)  # unpublished personal data: the owner's only, whatever the umask

@@ -110,7 +110,7 @@ def holds(text: str | None) -> bool:
 
 def _holds_each(values: pl.Series) -> pl.Series:
     """:func:`holds` of each value, looked at once per distinct value (a column of millions has a few thousand)."""
-    distinct = values.unique().drop_nulls()
+    distinct = values.cast(pl.Utf8).unique().drop_nulls()  # (a column of nulls only is of no type: no text)
     distinct = distinct.filter(~distinct.str.contains(_DIGEST))  # (our pseudonyms: blanked whole by NOT_PERSONAL)
     flagged = distinct.filter(pl.Series([holds(v) for v in distinct], dtype=pl.Boolean))
     return values.is_in(flagged.implode())

@@ -147,7 +147,7 @@ def test_a_run_told_to_wait_runs_when_the_warehouse_is_free(tiny_landing, good_w
     version = Warehouse(warehouse).current_version()
     with HeldWarehouse(warehouse) as held:
         held.release_after(3)
-        waited = _run("run", "--landing", str(tiny_landing), "--warehouse", str(warehouse), "--wait", "60")
+        waited = _run("run", "--landing", str(tiny_landing), "--warehouse", str(warehouse), "--wait", "60", "--full")
     assert waited.returncode == 0, waited.stderr
     assert Warehouse(warehouse).current_version() != version
 

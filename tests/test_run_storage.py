@@ -98,3 +98,14 @@ def test_values_without_tables_are_plain_pickles(tmp_path):
     _store(storage, ["summary"], {"rows_read": 3, "files": ["a.csv"]})
     assert _load(storage, ["summary"]) == {"rows_read": 3, "files": ["a.csv"]}
     assert list(tmp_path.iterdir()) == [tmp_path / "summary"]
+
+
+def test_a_value_written_outside_a_published_run_clears_the_state_a_rerun_builds_on(tmp_path):
+    """A run started from the Dagster UI writes values without a state of its own: the next ``tiedolla run`` must
+    not take them for the published run's (``pipelines/incremental.py``)."""
+    from pipelines.run_storage import STATE
+
+    storage = RunStorage(base_dir=str(tmp_path))
+    (tmp_path / STATE).write_text('{"run_id": "published-run"}', encoding="utf-8")
+    _store(storage, ["crm", "raw_accounts"], {"rows": 1})
+    assert not (tmp_path / STATE).exists()
