@@ -49,14 +49,16 @@ def duplicates(con: duckdb.DuckDBPyConnection, table) -> list[str]:
     return [f"{table.name}: {duplicated} value(s) of its key ({', '.join(table.key)}) stand on more than one row"]
 
 
-def dangling(con: duckdb.DuckDBPyConnection, present: set[str]) -> list[str]:
-    """Every foreign key among the ``present`` tables (as ``con`` holds them) that names no row of its parent."""
+def dangling(con: duckdb.DuckDBPyConnection, present: set[str], changed: set[str] | None = None) -> list[str]:
+    """Every foreign key among the ``present`` tables (as ``con`` holds them) that names no row of its parent; with
+    ``changed``, only the relationships with a changed table at either end (the others held when they were
+    released)."""
     found = []
     for table in published.TABLES:
         if table.name not in present:
             continue
         for column, parent, parent_column in references(table):
-            if parent not in present:
+            if parent not in present or (changed is not None and not {table.name, parent} & changed):
                 continue
             count, example = con.execute(f"""SELECT count(*), min("{column}") FROM "{table.name}" c
                 WHERE "{column}" IS NOT NULL AND NOT EXISTS (

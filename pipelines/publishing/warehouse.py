@@ -447,7 +447,7 @@ def _write_database(
                 )
                 broken += _declare(con, name, provider)
             if check:
-                broken += dangling(con, set(present))
+                broken += dangling(con, set(present), changed)
             if broken:
                 raise ModelBroken(broken)
             con.execute("CHECKPOINT")
