@@ -345,10 +345,10 @@ def _write_summary(result, target: Path, started: dt.datetime, log: Path, partia
     from pipelines.files import atomic_write_json
 
     summary = run_summary(result, RELEASE, started, log)
-    if partial:
+    if partial:  # (the unchanged sources' first, as a full run lists them: this run's own last, where a reader looks)
         published = json.loads((target / "manifest.json").read_text(encoding="utf-8"))["files"]
-        for file in published.values():
-            summary["tables"].setdefault(file["table"], file)
+        unchanged = {f["table"]: f for f in published.values() if f["table"] not in summary["tables"]}
+        summary["tables"] = {**unchanged, **summary["tables"]}
     atomic_write_json(target / "run.json", summary)
     return summary
 

@@ -205,7 +205,13 @@ def published_release(context: AssetExecutionContext, warehouse: WarehouseResour
         )
     try:  # (the keys are checked as the version's database declares them, the relationships on its tables)
         version = warehouse.open().release(
-            context.run.run_id, tables, manifest, warehouse.key(), rotate=warehouse.rotate_key, kept=kept
+            context.run.run_id,
+            tables,
+            manifest,
+            warehouse.key(),
+            rotate=warehouse.rotate_key,
+            kept=kept,
+            staging=warehouse.staging(context.run),
         )
     except ModelBroken as broken:
         raise Failure(

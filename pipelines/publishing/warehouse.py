@@ -216,12 +216,13 @@ class Warehouse:
         key: bytes | None,
         rotate: bool = False,
         kept: set[str] = frozenset(),
+        staging: Path | None = None,
     ) -> Path:
         """Gather the checked (staged) tables into a version, point ``published`` at it; their staging goes. The
         key's fingerprint is kept (None: the tables hold no pseudonyms, as a network's aggregates); a rotation (a
-        new key on purpose) leaves no version made with the old one. The ``kept`` tables are the published
-        version's, unchanged: linked, not copied, and the version's database is the published one's with only the
-        other tables written again."""
+        new key on purpose) leaves no version made with the old one; the run's ``staging`` folder goes. The ``kept``
+        tables are the published version's, unchanged: linked, not copied, and the version's database is the
+        published one's with only the other tables written again."""
         with self.lock("release", wait_seconds=600):
             version = self.root / "versions" / run_id
             version.mkdir(parents=True, exist_ok=True)
@@ -243,7 +244,8 @@ class Warehouse:
             (self.root / STALE).unlink(missing_ok=True)
             if key is not None:
                 atomic_write_bytes(self.root / KEY_FINGERPRINT, (fingerprint(key) + "\n").encode())
-            for folder in {p.parent for p in tables.values() if p.parent.parent == self.root / ".staging"}:
+            staged = {p.parent for p in tables.values() if p.parent.parent == self.root / ".staging"}
+            for folder in staged | ({staging} if staging else set()):  # (all kept: the run's staging goes too)
                 shutil.rmtree(folder, ignore_errors=True)
             self._prune(only_current=rotate)
         return version
