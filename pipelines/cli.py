@@ -227,6 +227,7 @@ def _run_locked(
     nothing new runs nothing. Every run that starts leaves ``run.json`` (what became of it, for a machine) and its
     log file."""
     from pipelines.execution import BUSY as BUSY_OUTCOME
+    from pipelines.execution import PUBLISHED as PUBLISHED_OUTCOME
     from pipelines.incremental import prepare, settle
     from pipelines.progress import PROVIDER_VARIABLE, log_to_file, stop_logging_to
     from pipelines.publishing.warehouse import Warehouse, WarehouseBusy, provider_folder
@@ -257,7 +258,6 @@ def _run_locked(
             log = _new_log(target, started)
             logging_to = log_to_file(log)
             print(f"running {'only what changed' if plan.selection else 'every step'}: {plan.why}", file=sys.stderr)
-            result = None
             try:
                 result = run_pipeline(
                     landing,
@@ -272,11 +272,14 @@ def _run_locked(
                     parallel_steps,
                     plan.selection,
                 )
-            finally:  # a published run's values stay for the next run to build on; any other run's are cleared
-                published = result is not None and _released(result)
-                settle(storage, published, result.run_id if result else None, plan.versions)
+            except BaseException:
+                settle(storage, False, None, plan.versions)
+                raise
+            finally:
                 stop_logging_to(logging_to)
             summary = _write_summary(result, target, started, log, partial=bool(plan.selection))
+            # a published run's values stay for the next run to build on; any other run's are cleared
+            settle(storage, summary["outcome"] == PUBLISHED_OUTCOME, result.run_id, plan.versions)
     except WarehouseBusy as err:
         print(f"tiedolla: {err}", file=sys.stderr)
         if as_json:  # (run.json is the holder's: this run writes none)
@@ -288,15 +291,6 @@ def _run_locked(
     if as_json:
         print(json.dumps(summary, ensure_ascii=False))
     return code
-
-
-def _released(result) -> bool:
-    """Whether the run switched a version in with every step done (its values then match the published set)."""
-    from pipelines.assets.published import RELEASE
-    from pipelines.execution import failed_steps
-
-    released = any(e.asset_key.to_user_string() == RELEASE for e in result.get_asset_materialization_events())
-    return released and not failed_steps(result)
 
 
 def _nothing_new(plan, wh, started: dt.datetime, as_json: bool) -> int:

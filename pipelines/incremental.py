@@ -17,11 +17,10 @@ computes everything again.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import json
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from dagster import AssetKey, AssetSelection
@@ -36,7 +35,7 @@ from pipelines.publishing.pseudonyms import fingerprint
 from pipelines.publishing.warehouse import Warehouse, provider_folder
 from pipelines.run_storage import STATE, apart
 from pipelines.site import Site
-from pipelines.versions import Checksums, code_version, source_versions
+from pipelines.versions import Checksums, code_version, file_version, source_versions
 from schemas import koski_report, plans, student_admin
 from schemas.sources import SOURCES
 
@@ -59,15 +58,10 @@ class Plan:
     versions: dict
     selection: list[AssetKey] | None
     why: str
-    changed: tuple[str, ...] = field(default=())
 
     @property
     def nothing_new(self) -> bool:
         return self.selection == []
-
-
-def _file_version(path: Path | None) -> str | None:
-    return hashlib.sha256(path.read_bytes()).hexdigest()[:16] if path and path.is_file() else None
 
 
 def _password_version(key: bytes, landing: Path) -> str | None:
@@ -91,7 +85,7 @@ def run_versions(landing: Path, storage: Path, site: Site, key: bytes, settings:
     return {
         "code": code_version(),
         "settings": {
-            **{name: _file_version(path) for name, path in files.items()},
+            **{name: file_version(path) for name, path in files.items()},
             "key": fingerprint(key),
             "koski_password": _password_version(key, landing),
             **settings,
@@ -128,7 +122,7 @@ def plan(storage: Path, warehouse: Warehouse, versions: dict, landing: Path, ful
     graph = make_definitions(landing, warehouse.root).resolve_asset_graph()
     roots = [key for system in changed for key in READERS[system]]
     selected = AssetSelection.assets(*roots).downstream().resolve(graph)
-    return Plan(versions, sorted(selected), f"changed since the published version: {', '.join(changed)}", changed)
+    return Plan(versions, sorted(selected), f"changed since the published version: {', '.join(changed)}")
 
 
 def settle(storage: Path, published: bool, run_id: str | None, versions: dict) -> None:

@@ -32,6 +32,11 @@ def _digest(path: Path) -> str:
         return hashlib.file_digest(f, "sha256").hexdigest()
 
 
+def file_version(path: Path | None) -> str | None:
+    """One file's version (a settings file's); None: no such file."""
+    return _digest(path)[:16] if path and path.is_file() else None
+
+
 class Checksums:
     """Files' sha256, remembered by (size, modification time) in ``cache`` (None: nothing remembered)."""
 

@@ -37,8 +37,10 @@ PHONE = r"(?:^|[^\d])(?:\+|00)\d{1,3}(?:[ .\-/()]{0,2}\d){6,12}|(?:^|[^\d])0\d(?
 #: long numbers that are no person's: GUIDs (the CRM's ids), hex digests (our pseudonyms), OIDs (a learner's is
 #: found before these go), dates with or without a time; they are blanked before the other patterns look, so that
 #: their digits read as no phone
+#: a hex digest (our pseudonyms)
+HEX_DIGEST = r"[0-9a-f]{16,}"
 NOT_PERSONAL = (
-    r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9a-f]{16,}"
+    rf"[0-9a-f]{{8}}-[0-9a-f]{{4}}-[0-9a-f]{{4}}-[0-9a-f]{{4}}-[0-9a-f]{{12}}|{HEX_DIGEST}"
     r"|1\.2\.246\.562\.\d+\.\d+"
     r"|\d{1,2}\.\d{1,2}\.\d{2,4}(?: (?:klo )?\d{1,2}[.:]\d{2})?"
     r"|\d{4}-\d{2}-\d{2}(?:[t ]\d{2}:\d{2}(?::\d{2})?)?"
@@ -62,7 +64,7 @@ _NOT_PERSONAL = re.compile(NOT_PERSONAL)
 _DASH = re.compile(f"[{DASHES}]")
 #: a value that is one hex digest and nothing else (a pseudonym key): NOT_PERSONAL blanks all of it, so it holds
 #: nothing; told apart in one vectorised pass, a column of keys needs no look per value
-_DIGEST = r"^[0-9a-fA-F]{16,}$"
+_DIGEST = f"(?i)^{HEX_DIGEST}$"
 _SPACE = re.compile(f"[{SPACES}]")
 
 

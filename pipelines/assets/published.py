@@ -59,12 +59,18 @@ def _input(name: str) -> AssetIn:
     raise ValueError(f"{name!r} is neither a published table, a source table nor one of {sorted(INTERMEDIATE_INPUTS)}")
 
 
-def _upstream(value, published: Path, columns: list[str] | None = None):
-    """Staged published tables arrive as their Parquet path (read whole, or only ``columns``; a table this run did
-    not rebuild is the ``published`` version's), validated tables as outcomes."""
+def _this_runs_or_published(staged: str, here: Path, published: Path) -> Path:
+    """A published table's Parquet: staged ``here`` by this run, else (a table this run did not rebuild, its sources
+    unchanged: ``pipelines/incremental.py``) the ``published`` version's."""
+    path = Path(staged)
+    return path if path.parent == here else published / path.name
+
+
+def _upstream(value, here: Path, published: Path, columns: list[str] | None = None):
+    """Staged published tables arrive as their Parquet path (read whole, or only ``columns``), validated tables
+    as outcomes."""
     if isinstance(value, str):
-        path = Path(value)
-        return pl.read_parquet(path if path.exists() else published / path.name, columns=columns)
+        return pl.read_parquet(_this_runs_or_published(value, here, published), columns=columns)
     return value.rows() if isinstance(value, TableOutcome) else value
 
 
@@ -106,10 +112,10 @@ def published_asset(
             "landing": landing.open,
             "progress": lambda: throttled(context.log.info),
         }
-        published = warehouse.open().published
-        frames = {k: _upstream(v, published, (reads or {}).get(k)) for k, v in upstream.items()}
+        here, published = warehouse.staging(context.run), warehouse.open().published
+        frames = {k: _upstream(v, here, published, (reads or {}).get(k)) for k, v in upstream.items()}
         frame = build(**frames, **{w: run[w]() for w in wanted})
-        path = warehouse.staging(context.run) / f"{name}.parquet"
+        path = here / f"{name}.parquet"
         if not isinstance(frame, pl.DataFrame):  # (a table written part by part says how far it is)
             frame = _reported(frame, name, throttled(context.log.info))
         rows = write_parquet(frame, path, table.arrow_schema())
@@ -145,30 +151,26 @@ PUBLISHED_ASSETS = [
 ]
 
 
-def _this_runs_or_published(
-    context: AssetExecutionContext, warehouse: WarehouseResource, staged: dict[str, str]
-) -> tuple[dict[str, Path], set[str]]:
-    """Each table's Parquet: this run's staged one, or the published version's, which the release keeps as it is:
-    for a table this run did not rebuild (its sources did not change: ``pipelines/incremental.py``), and for one it
-    rebuilt byte for byte the same."""
-    here, published = warehouse.staging(context.run), warehouse.open().published
-    tables = {name: Path(path) for name, path in staged.items()}
-    kept = {name for name, path in tables.items() if path.parent != here}
-    kept |= {
-        name
-        for name, path in tables.items()
-        if name not in kept
-        and (published / f"{name}.parquet").exists()
-        and filecmp.cmp(path, published / f"{name}.parquet", shallow=False)
-    }
-    tables |= {name: published / f"{name}.parquet" for name in kept}
-    missing = sorted(name for name in kept if not tables[name].exists())
+def _release_set(staged: dict[str, str], here: Path, published: Path) -> tuple[dict[str, Path], set[str]]:
+    """Each table's Parquet (:func:`_this_runs_or_published`) and the tables the release keeps as the published
+    version has them: those this run did not rebuild, and those it rebuilt byte for byte the same."""
+    tables = {name: _this_runs_or_published(path, here, published) for name, path in staged.items()}
+    not_rebuilt = {name for name, path in tables.items() if path.parent != here}
+    missing = sorted(name for name in not_rebuilt if not tables[name].exists())
     if missing:
         raise Failure(
             description=f"{', '.join(missing)}: neither built by this run nor in the published version, so nothing "
             "is released (the previous version stays); run again with tiedolla run --full"
         )
-    return tables, kept
+    same = {
+        name
+        for name, path in tables.items()
+        if name not in not_rebuilt
+        and (published / path.name).exists()
+        and filecmp.cmp(path, published / path.name, shallow=False)
+    }
+    tables |= {name: published / f"{name}.parquet" for name in same}
+    return tables, not_rebuilt | same
 
 
 @asset(
@@ -185,7 +187,8 @@ def _this_runs_or_published(
 )
 def published_release(context: AssetExecutionContext, warehouse: WarehouseResource, landing: LandingArea, **inputs):
     summaries = {s.system: inputs.pop(f"{s.system}_summary") for s in SOURCES}
-    tables, kept = _this_runs_or_published(context, warehouse, inputs)
+    here = warehouse.staging(context.run)
+    tables, kept = _release_set(inputs, here, warehouse.open().published)
     manifest = build_manifest(context.run.run_id, landing.open().run_date(), summaries, landing.open())
     gone = missing_sources(warehouse.open(), manifest["sources"], landing.open().site.missing_sources_allowed)
     if gone:
@@ -211,7 +214,7 @@ def published_release(context: AssetExecutionContext, warehouse: WarehouseResour
             warehouse.key(),
             rotate=warehouse.rotate_key,
             kept=kept,
-            staging=warehouse.staging(context.run),
+            staging=here,
         )
     except ModelBroken as broken:
         raise Failure(
