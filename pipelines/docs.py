@@ -353,9 +353,10 @@ def _bi() -> str:
         "column carries its description from the data dictionary: as a DuckDB comment (`SELECT table_name, comment "
         "FROM duckdb_tables()`, `duckdb_columns()`), and in each Parquet file's schema metadata (`description` per "
         "field; `description`, `grain` and `key` of the table). In the database each table's key is its primary key "
-        "(a unique index where part of the key may be empty) and its required columns are NOT NULL "
-        "(`duckdb_constraints()`); the relationships below are documented, not declared (DuckDB cannot add a "
-        "foreign key to a table).",
+        "and its required columns are NOT NULL (`duckdb_constraints()`); a key part of which may be empty (the "
+        "monthly facts' funding code) is no primary key and has no index, and is checked unique as the database is "
+        "written, empty parts counted as equal; the relationships below are documented, not declared (DuckDB "
+        "cannot add a foreign key to a table).",
         "",
         "**Codes and their Finnish names.** Every code column with a code list is followed by its Finnish name: "
         "`status` (`lasna`) and `status_label` (`läsnä`), `funding_code` and `funding_code_label`, `sex` and "

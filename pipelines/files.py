@@ -64,19 +64,22 @@ def write_parquet(
     """Write Parquet (zstd) atomically; returns the rows written.
 
     ``frame`` may be parts (in order) of one table, written one row group after another, so that a table of ten
-    million rows is never whole in memory (``schema`` is then required). ``private``: as in atomic_write."""
+    million rows is never whole in memory (``schema`` is then required). ``private``: as in atomic_write.
+
+    Each frame is made one chunk first: the bytes written follow the chunks, and how polars chunks a result
+    depends on its engine and the machine's cores, so the same rows would not give the same file."""
     rows = 0
 
     def write(tmp: Path) -> None:
         nonlocal rows
         if isinstance(frame, pl.DataFrame):
-            table = frame.to_arrow()
+            table = frame.rechunk().to_arrow()
             pq.write_table(table.cast(schema) if schema is not None else table, tmp, compression="zstd")
             rows = frame.height
             return
         with pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
             for part in frame:
-                writer.write_table(part.to_arrow().cast(schema))
+                writer.write_table(part.rechunk().to_arrow().cast(schema))
                 rows += part.height
 
     atomic_write(path, write, private)

@@ -135,17 +135,26 @@ def _split_each(pairs: pl.Series) -> pl.Series:
     first, second = (pairs.struct.field(n).fill_null("") for n in pairs.struct.fields)
     both = pl.DataFrame({"a": first, "b": second})
     maybe = first.str.slice(-1).is_in(list(_SPLIT_END)) & second.str.slice(0, 1).is_in(list(_SPLIT_START))
-    candidates = both.filter(maybe).unique()
-    flagged = {
-        (a, b)
-        for a, b in candidates.iter_rows()
-        if _SPLIT_FIRST.search(normal_form(a)) and _SPLIT_SECOND.match(normal_form(b)) and holds(a + b)
-    }
+    near = both.filter(maybe)
+    # each side's pattern once per distinct value of its column, the pair only where both sides fit: an id column
+    # beside a code column (``OO-100000-1``, ``100287``) passes the first look on every row, millions of pairs
+    ends = _distinct_where(near["a"], lambda v: bool(_SPLIT_FIRST.search(normal_form(v))))
+    starts = _distinct_where(near["b"], lambda v: bool(_SPLIT_SECOND.match(normal_form(v))))
+    candidates = near.filter(pl.col("a").is_in(ends.implode()) & pl.col("b").is_in(starts.implode())).unique()
+    flagged = {(a, b) for a, b in candidates.iter_rows() if holds(a + b)}
+    if not flagged:
+        return pl.repeat(False, pairs.len(), dtype=pl.Boolean, eager=True).alias(pairs.name)
     hits = pl.DataFrame(sorted(flagged), schema={"a": pl.Utf8, "b": pl.Utf8}, orient="row").with_columns(
         pl.lit(True).alias("split")
     )
     found_in = both.join(hits, on=["a", "b"], how="left", maintain_order="left")
     return found_in["split"].fill_null(False).alias(pairs.name)
+
+
+def _distinct_where(values: pl.Series, test) -> pl.Series:
+    """The distinct values of ``values`` that pass ``test``."""
+    distinct = values.unique()
+    return distinct.filter(pl.Series([test(v) for v in distinct], dtype=pl.Boolean))
 
 
 def pair_holds_expr(first: pl.Expr, second: pl.Expr) -> pl.Expr:

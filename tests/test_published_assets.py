@@ -58,3 +58,29 @@ def test_a_builder_must_be_named_for_a_published_table():
 
     with pytest.raises(KeyError, match="dim_campuses: a builder is named for the published table it builds"):
         published_asset(dim_campuses)
+
+
+def test_rows_said_to_come_in_key_order_are_checked_not_sorted_and_refused_out_of_order():
+    """The weighted and monthly facts hand ``conform`` rows already in their key's order (empty funding codes last,
+    as the sort puts them); a frame out of that order is refused, not published in an order that could tell
+    something."""
+    from pipelines.publishing.star import conform
+
+    rows = {
+        "study_right_key": ["a", "a", "a", "b", "b"],
+        "month_date_key": [20260101, 20260101, 20260201, 20260101, 20260101],
+        "funding_code": ["1", None, "1", "1", "6"],
+        "cost_group": ["A"] * 5,
+        "weight": [1.0] * 5,
+        "student_years_current": [0.1] * 5,
+        "weighted_student_years_current": [0.1] * 5,
+        "has_warnings": [False] * 5,
+    }
+    ordered = pl.DataFrame(rows)
+    name = "fact_weighted_student_year_month"
+    assert conform(ordered, name, in_key_order=True).equals(conform(ordered, name))
+    for swapped in ((0, 1), (1, 2), (2, 3), (3, 4)):
+        order = list(range(5))
+        order[swapped[0]], order[swapped[1]] = order[swapped[1]], order[swapped[0]]
+        with pytest.raises(ValueError, match="in the order of its key"):
+            conform(ordered[order], name, in_key_order=True)

@@ -7,6 +7,7 @@ import json
 import secrets
 import time
 
+import duckdb
 import polars as pl
 import pytest
 
@@ -131,6 +132,30 @@ def test_the_model_check_names_duplicated_keys_and_dangling_references(tmp_path)
     assert relationships.violations(paths) == []
     wh.release("run-2", paths, {"run_id": "run-2"}, None)
     assert wh.current_version() == "run-2"
+
+
+def test_a_key_with_an_empty_part_is_checked_as_written_and_two_rows_with_the_same_empty_part_are_refused(tmp_path):
+    """The monthly fact's key (study right, month, funding code) may have an empty funding code: no primary key and
+    no index in the database (a unique index would count two empty codes as different), but still unique."""
+    row = {"study_right_key": "r1", "month_date_key": 20260101, "funding_code": None, "year": 2026, "month": 1}
+    path = tmp_path / "fact_student_year_month.parquet"
+    pl.DataFrame([row, {**row, "funding_code": "1"}]).write_parquet(path)
+    wh = Warehouse(tmp_path / "wh")
+    wh.release("run-1", {"fact_student_year_month": path}, {"run_id": "run-1"}, None)
+    con = duckdb.connect(str(wh.root / "tiedolla.duckdb"), read_only=True)
+    assert (
+        con.execute("SELECT count(*) FROM duckdb_indexes() WHERE table_name = 'fact_student_year_month'").fetchone()[0]
+        == 0
+    )
+    con.close()
+    pl.DataFrame([row, {**row, "funding_code": "1"}, row]).write_parquet(path)
+    with pytest.raises(relationships.ModelBroken) as refused:
+        wh.release("run-2", {"fact_student_year_month": path}, {"run_id": "run-2"}, None)
+    assert refused.value.found == [
+        "fact_student_year_month: 1 value(s) of its key (study_right_key, month_date_key, funding_code) stand on "
+        "more than one row"
+    ]
+    assert wh.current_version() == "run-1" and not (wh.root / "versions" / "run-2").exists()
 
 
 def test_a_missing_source_and_a_collapsed_table_are_named_and_a_first_run_is_free(tmp_path):

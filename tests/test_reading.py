@@ -138,3 +138,45 @@ def test_a_pipe_named_like_an_export_is_refused_at_once_not_waited_on(tmp_path):
     reader.join(timeout=30)  # (a guard against the hang itself: the refusal takes milliseconds)
     assert not reader.is_alive(), "the reader waits on the pipe"
     assert outcome["raw"].frame is None and "not a regular file" in str(outcome["raw"].problem)
+
+
+def _lines_one_byte_at_a_time(data: bytes) -> tuple[list[int], list[bool]]:
+    """The rule of ``logical_line_map`` walked byte by byte: a line ends at LF, at CRLF or at a CR alone; a record ends
+    at a line end outside quotes; a record is blank when a line end (or the end of the file) is where it starts."""
+    physical, blank, line, inside, start = [1], [], 1, False, 0
+    i = 0
+    while i < len(data):
+        byte = data[i]
+        if byte == ord('"'):
+            inside = not inside
+        end = byte == 10 or byte == 13
+        if end:
+            blank_here = start == i
+            if byte == 13 and i + 1 < len(data) and data[i + 1] == 10:
+                i += 1
+            line += 1
+            if not inside:
+                blank.append(blank_here)
+                physical.append(line)
+                start = i + 1
+        i += 1
+    blank.append(start >= len(data) or data[start] in (10, 13))
+    return physical, blank
+
+
+def test_line_numbers_follow_every_kind_of_line_end_and_quoted_newlines():
+    """The vectorised scan against the rule walked byte by byte, on every short text of line ends, quotes and
+    fields (LF, CRLF, a CR alone, a newline inside quotes, blank lines)."""
+    import itertools
+
+    import numpy as np
+
+    from pipelines.ingestion.lines import logical_line_map
+
+    pieces = (b"a", b'"', b"\n", b"\r", b"\r\n", b";")
+    for size in range(6):
+        for parts in itertools.product(pieces, repeat=size):
+            data = b"".join(parts)
+            physical, blank = logical_line_map(data)
+            expected_physical, expected_blank = _lines_one_byte_at_a_time(data)
+            assert physical.tolist() == expected_physical and np.asarray(blank).tolist() == expected_blank, data

@@ -17,14 +17,19 @@ def logical_line_map(data: bytes, quote: int = ord('"')) -> tuple[np.ndarray, np
     included); physical lines are what a text editor shows.
     """
     arr = np.frombuffer(data, dtype=np.uint8)
-    following = np.append(arr[1:], np.uint8(0))
-    # a line ends at LF, or at a CR not followed by LF (old Mac line endings, which the CSV parser honours too)
-    ends = (arr == 10) | ((arr == 13) & (following != 10))
-    newlines = np.flatnonzero(ends)
-    quotes = np.flatnonzero(arr == quote)
+    # (each pass finds positions, never a mask of the whole file kept or copied: a 0.5 GB export is read once a pass)
+    newlines = np.flatnonzero(arr == 10)
+    if data.find(b"\r") >= 0:  # a CR not followed by LF ends a line too (old Mac line endings, as the parser reads)
+        returns = np.flatnonzero(arr == 13)
+        after = returns + 1
+        bare = returns[(after >= len(arr)) | (arr[np.minimum(after, len(arr) - 1)] != 10)]
+        if len(bare):  # (CRLF files have none: their CRs are no line's end)
+            newlines = np.union1d(newlines, bare)
+    quotes = np.flatnonzero(arr == quote) if data.find(bytes([quote])) >= 0 else newlines[:0]
     outside = (np.searchsorted(quotes, newlines) % 2) == 0
     starts = np.concatenate(([0], newlines[outside] + 1))
     physical = np.searchsorted(newlines, starts) + 1
-    empty_at = np.append(ends | ((arr == 13) & (following == 10)), True)  # a line end (or CRLF) right at its start
-    blank = (starts >= len(arr)) | empty_at[np.minimum(starts, len(arr))]
+    blank = starts >= len(arr)  # (past the end) or a line end (LF, CR) right at its start
+    first = arr[starts[~blank]]
+    blank[~blank] = (first == 10) | (first == 13)
     return physical, blank

@@ -580,15 +580,19 @@ def _step(
 def _actual(known: History, year: int, keys) -> dict:
     """(scope, breakdown) → {(member, month): student-years of the month of the year, up to the as-of date}."""
     # the funding code of the days themselves, not of the study right; one group-by over the pieces, then the
-    # breakdowns from its few thousand rows
+    # breakdowns from its few thousand rows. Every sum adds in one fixed order (the pieces', then the groups'):
+    # floating-point sums in the order a parallel engine meets the rows differ in the last bit from run to run
+    groups = (*(b for b in BREAKDOWNS if b != "total"), "funding_code", "m")
     summed = (
         known.pieces.lazy()
         .filter(pl.col("piece_start").dt.year() == year)
-        .join(known.rights.lazy(), on=NUMBER, how="left")
-        .group_by(*(b for b in BREAKDOWNS if b != "total"), "funding_code", pl.col("month").dt.month().alias("m"))
+        .join(known.rights.lazy(), on=NUMBER, how="left", maintain_order="left")
+        .with_columns(pl.col("month").dt.month().alias("m"))
+        .group_by(*groups)
         .agg((pl.col("student_year_days_current").fill_null(0.0).sum() / 365).alias("sy"))
         .with_columns(pl.lit("total").alias("total"))
-        .collect()
+        .sort(*groups, nulls_last=True)
+        .collect(engine="in-memory")  # (its group-by sums each group's rows in their order; streaming does not)
     )
     out = {}
     for scope, breakdown in keys:

@@ -413,16 +413,19 @@ class Calculation:
         summed = self.by_study_right().group_by(NUMBER, maintain_order=True).agg(*_sums()).collect()
         return self.history.with_ids(summed)
 
-    def per_month(self) -> pl.DataFrame:
-        """One row per study right × calendar month × funding code with the day measures."""
-        summed = (  # lazy: the streaming engine groups and sorts these millions of pieces several times faster
+    def month_sums(self) -> pl.LazyFrame:
+        """One row per study right (its NUMBER) × calendar month × funding code with the day measures, in no order
+        (the monthly fact puts them in its key's order, the only one that tells nothing)."""
+        return (  # lazy: the streaming engine groups these millions of pieces several times faster
             self.pieces.lazy()
             .with_columns(pl.col("piece_start").dt.month_start().alias("month_start"))
             .group_by(NUMBER, "month_start", "funding_code")
             .agg(*_sums())
-            .sort(NUMBER, "month_start", "funding_code", nulls_last=True)
-        ).collect()
-        return self.history.with_ids(summed)
+        )
+
+    def per_month(self) -> pl.DataFrame:
+        """:meth:`month_sums` with the study right's id."""
+        return self.history.with_ids(self.month_sums().collect())
 
 
 def per_study_right(history: StudyRightHistory, first: dt.date, last: dt.date) -> pl.DataFrame:

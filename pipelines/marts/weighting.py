@@ -28,11 +28,12 @@ def fact_weighted_student_year_month(
     unknown = groups.join(weights, on="cost_group", how="anti")
     if unknown.height:
         raise ValueError(f"cost-group configuration: group(s) {sorted(set(unknown['cost_group']))} have no weight")
-    frame = (
+    qualifications = dim_qualification.lazy().select("qualification_key", "koulutus_code")
+    frame = (  # (the monthly fact's rows, in its order: the same key, so already in the weighted fact's order)
         fact_student_year_month.lazy()
-        .join(dim_qualification.lazy().select("qualification_key", "koulutus_code"), on="qualification_key")
-        .join(groups.lazy(), on="koulutus_code")
-        .join(weights.lazy(), on="cost_group")
+        .join(qualifications, on="qualification_key", maintain_order="left")
+        .join(groups.lazy(), on="koulutus_code", maintain_order="left")
+        .join(weights.lazy(), on="cost_group", maintain_order="left")
         .with_columns((pl.col("student_years_current") * pl.col("weight")).alias("weighted_student_years_current"))
     )
-    return conform(frame.collect(), "fact_weighted_student_year_month")
+    return conform(frame.collect(), "fact_weighted_student_year_month", in_key_order=True)

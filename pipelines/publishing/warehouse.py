@@ -481,12 +481,14 @@ def _declare(con: duckdb.DuckDBPyConnection, name: str, provider: str | None) ->
         con.execute(f'COMMENT ON COLUMN "{name}".provider IS {sql_literal(FIELDS[("provider", None)].description)}')
     if not (table.key and set(table.key) <= present):
         return []
+    if any(table.column(k).nullable for k in table.key):
+        # a key with an optional part (a month's funding code) cannot be a primary key, and a unique index would let
+        # two rows through whose keys differ only by an empty part (DuckDB's NULLs are distinct); an aggregate that
+        # treats empty parts as equal checks it, without an index several times the table's size
+        return duplicates(con, table)
     keys = ", ".join(f'"{k}"' for k in (("provider",) if provider else ()) + table.key)
     try:
-        if all(not table.column(k).nullable for k in table.key):
-            con.execute(f'ALTER TABLE "{name}" ADD PRIMARY KEY ({keys})')
-        else:  # (a key with an optional part, as a source's Y-tunnus: unique, but no primary key)
-            con.execute(f'CREATE UNIQUE INDEX "{name}_key" ON "{name}" ({keys})')
+        con.execute(f'ALTER TABLE "{name}" ADD PRIMARY KEY ({keys})')
     except duckdb.ConstraintException:
         return duplicates(con, table)
     return []
