@@ -84,3 +84,34 @@ def test_rows_said_to_come_in_key_order_are_checked_not_sorted_and_refused_out_o
         order[swapped[0]], order[swapped[1]] = order[swapped[1]], order[swapped[0]]
         with pytest.raises(ValueError, match="in the order of its key"):
             conform(ordered[order], name, in_key_order=True)
+
+
+def test_the_weighted_fact_in_parts_is_the_weighted_fact_whole(monkeypatch):
+    """Weighted part by part (the national run's peak memory was the whole table weighted at once), the fact has the
+    same rows in the same order, and every part but the last is exactly PART_ROWS rows (whole row groups: the same
+    Parquet file as one table written at once), however many monthly rows have no cost group."""
+    from pipelines.marts import weighting
+    from pipelines.site import Site
+
+    site = Site.read(None)
+    weighted, unweighted = sorted(site.cost_groups["qualifications"])[:2], "999999"
+    qualifications = pl.DataFrame({"qualification_key": [1, 2, 3], "koulutus_code": [*weighted, unweighted]})
+    monthly = pl.DataFrame(
+        {
+            "study_right_key": [f"{n:032x}" for n in range(50) for _ in range(3)],
+            "qualification_key": [n % 3 + 1 for n in range(50) for _ in range(3)],
+            "month_date_key": [20260101, 20260201, 20260201] * 50,
+            "funding_code": ["1", "1", None] * 50,
+            "student_years_current": [0.05] * 150,
+            "has_warnings": [False] * 150,
+        }
+    )
+    monkeypatch.setattr(weighting, "PART_ROWS", 1_000_000)
+    whole = list(weighting.fact_weighted_student_year_month(monthly, qualifications, site))
+    monkeypatch.setattr(weighting, "PART_ROWS", 7)
+    parts = list(weighting.fact_weighted_student_year_month(monthly, qualifications, site))
+    assert len(whole) == 1 and whole[0].height == 102  # (a third of the study rights has no cost group)
+    assert pl.concat(parts).equals(whole[0])
+    assert [p.height for p in parts] == [7] * 14 + [4]
+    nothing = list(weighting.fact_weighted_student_year_month(monthly.head(0), qualifications, site))
+    assert [p.height for p in nothing] == [0]
