@@ -127,6 +127,7 @@ def measure(landing: Path, tmp: Path) -> dict:
     floor = statistics.median(floor_seconds(landing, tmp / "floor") for _ in range(3))
     warehouse = tmp / "wh"
     whole, to_publish, summary = timed_run(landing, warehouse, "--full")
+    rss_full = peak_rss()
     rows = sum(len(p.read_bytes().splitlines()) - 1 for p in landing.glob(f"*/{DEMO_AS_OF}/*.csv"))
     steps = summary["step_seconds"]
     print(f"{'step':<56}{'seconds':>10}")
@@ -142,6 +143,7 @@ def measure(landing: Path, tmp: Path) -> dict:
     change_one_account(landing)
     crm_whole, crm_to_publish, crm_summary = timed_run(landing, warehouse)
     change_one_account(landing)  # (back as it was)
+    rss_reruns = peak_rss()
     kept = sum(1 for p in (warehouse / "published").glob("*.parquet") if p.stat().st_nlink > 1)
     return {
         "rows": rows,
@@ -158,7 +160,14 @@ def measure(landing: Path, tmp: Path) -> dict:
         "steps": len(steps),
         "kept": kept,
         "quality": quality,
+        "rss_full": rss_full,
+        "rss_reruns": rss_reruns,
     }
+
+
+def peak_rss() -> float:
+    """This process's peak RSS so far, GiB (a high-water mark: read after a run, it is the most any run so far held)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / 1024
 
 
 def report(name: str, m: dict) -> None:
@@ -180,6 +189,7 @@ def report(name: str, m: dict) -> None:
         f"  re-run, one CRM account changed: whole       {against(m['crm_whole'])} "
         f"({m['crm_steps']} of {m['steps']} steps; {m['kept']} tables kept from the version before)"
     )
+    print(f"  peak RSS so far: after the full run {m['rss_full']:.2f} GiB, after the re-runs {m['rss_reruns']:.2f} GiB")
     print(
         f"  organisation matching: precision {q.precision:.4f}, recall {q.recall:.4f} over {q.records:,} source "
         f"records ({q.true_pairs:,} true same-organisation pairs)"
@@ -223,7 +233,7 @@ def main() -> None:
             f"\n{large} / {small}: {m['rows'] / s['rows']:.1f}x the rows, {m['whole'] / s['whole']:.1f}x the whole "
             f"run's time, {m['to_publish'] / s['to_publish']:.1f}x the time to publish"
         )
-    print(f"peak RSS of the pipeline: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / 1024:.2f} GiB")
+    print(f"peak RSS of the benchmark's process (every run above, the floors and the matching): {peak_rss():.2f} GiB")
 
 
 if __name__ == "__main__":
