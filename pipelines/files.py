@@ -58,6 +58,11 @@ def atomic_write_json(path: Path, obj) -> None:
     atomic_write_bytes(path, (json.dumps(obj, indent=2, ensure_ascii=False, default=str) + "\n").encode())
 
 
+#: rows per Parquet row group (pyarrow's default, written down: a table written in parts of a multiple of it makes
+#: the same file as the table written at once)
+ROW_GROUP_ROWS = 1024 * 1024
+
+
 def write_parquet(
     frame: pl.DataFrame | Iterable[pl.DataFrame], path: Path, schema: pa.Schema | None = None, private: bool = False
 ) -> int:
@@ -74,12 +79,13 @@ def write_parquet(
         nonlocal rows
         if isinstance(frame, pl.DataFrame):
             table = frame.rechunk().to_arrow()
-            pq.write_table(table.cast(schema) if schema is not None else table, tmp, compression="zstd")
+            table = table.cast(schema) if schema is not None else table
+            pq.write_table(table, tmp, compression="zstd", row_group_size=ROW_GROUP_ROWS)
             rows = frame.height
             return
         with pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
             for part in frame:
-                writer.write_table(part.rechunk().to_arrow().cast(schema))
+                writer.write_table(part.rechunk().to_arrow().cast(schema), row_group_size=ROW_GROUP_ROWS)
                 rows += part.height
 
     atomic_write(path, write, private)

@@ -34,11 +34,11 @@ EMAIL = r"[\w.+-]+ ?(?:@|\(at\)|\[at\]|\{at\}| at ) ?[\w-]+(?:\.[\w-]+)*\.[a-z]{
 LEARNER_OID = r"1\.2\.246\.562\.24\.\d{6,}"
 #: a Finnish phone number (0 and 8 to 12 more digits) or one with a country code, whatever separates the digits
 PHONE = r"(?:^|[^\d])(?:\+|00)\d{1,3}(?:[ .\-/()]{0,2}\d){6,12}|(?:^|[^\d])0\d(?:[ .\-/()]{0,2}\d){7,11}(?:[^\d]|$)"
+#: a hex digest (our pseudonyms)
+HEX_DIGEST = r"[0-9a-f]{16,}"
 #: long numbers that are no person's: GUIDs (the CRM's ids), hex digests (our pseudonyms), OIDs (a learner's is
 #: found before these go), dates with or without a time; they are blanked before the other patterns look, so that
 #: their digits read as no phone
-#: a hex digest (our pseudonyms)
-HEX_DIGEST = r"[0-9a-f]{16,}"
 NOT_PERSONAL = (
     rf"[0-9a-f]{{8}}-[0-9a-f]{{4}}-[0-9a-f]{{4}}-[0-9a-f]{{4}}-[0-9a-f]{{12}}|{HEX_DIGEST}"
     r"|1\.2\.246\.562\.\d+\.\d+"
@@ -114,8 +114,7 @@ def _holds_each(values: pl.Series) -> pl.Series:
     """:func:`holds` of each value, looked at once per distinct value (a column of millions has a few thousand)."""
     distinct = values.cast(pl.Utf8).unique().drop_nulls()  # (a column of nulls only is of no type: no text)
     distinct = distinct.filter(~distinct.str.contains(_DIGEST))  # (our pseudonyms: blanked whole by NOT_PERSONAL)
-    flagged = distinct.filter(pl.Series([holds(v) for v in distinct], dtype=pl.Boolean))
-    return values.is_in(flagged.implode())
+    return values.is_in(_distinct_where(distinct, holds).implode())
 
 
 def holds_expr(value: pl.Expr) -> pl.Expr:

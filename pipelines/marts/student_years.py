@@ -423,10 +423,6 @@ class Calculation:
             .agg(*_sums())
         )
 
-    def per_month(self) -> pl.DataFrame:
-        """:meth:`month_sums` with the study right's id."""
-        return self.history.with_ids(self.month_sums().collect())
-
 
 def per_study_right(history: StudyRightHistory, first: dt.date, last: dt.date) -> pl.DataFrame:
     """KOSKI's opiskelijavuositiedot: one row per study right with days in ``first``…``last``."""

@@ -6,12 +6,13 @@ from collections.abc import Iterator
 
 import polars as pl
 
+from pipelines.files import ROW_GROUP_ROWS
 from pipelines.publishing.star import conform
 from pipelines.site import Site
 
-#: rows weighted at a time: two of pyarrow's row groups (1,048,576 rows), so the parts make the same file as the
-#: whole table would; the whole, with its copies for labels and Arrow, was the national run's peak memory
-PART_ROWS = 2 * 1024 * 1024
+#: rows weighted at a time: two row groups, so the parts make the same file as the whole table would; the whole,
+#: with its copies for labels and Arrow, was the national run's peak memory
+PART_ROWS = 2 * ROW_GROUP_ROWS
 
 
 def fact_weighted_student_year_month(
