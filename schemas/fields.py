@@ -398,6 +398,8 @@ FIELDS = _catalogue(
     Field("forecast_year_total", pl.Float64, "Forecast of the whole year's student-years."),
     Field("forecast_year_low_80", pl.Float64, "Lower end of the 80 % interval of the year's total."),
     Field("forecast_year_high_80", pl.Float64, "Upper end of the 80 % interval of the year's total."),
+    Field("forecast_year_low_50", pl.Float64, "Lower end of the 50 % interval of the year's total."),
+    Field("forecast_year_high_50", pl.Float64, "Upper end of the 50 % interval of the year's total."),
     Field(
         "actual_starters",
         pl.Int64,
@@ -423,6 +425,23 @@ FIELDS = _catalogue(
         "the target with 50 % probability (total rows, with a target).",
     ),
     Field("additional_starters_spread_80", pl.Int64, "The same with 80 % probability."),
+    Field(
+        "target_reachable_this_year",
+        pl.Boolean,
+        "Whether the additional starters that reach the target (50 %) can still start this year: at most as many "
+        "again as the months ahead already expect (total rows, with a target).",
+    ),
+    Field(
+        "shortfall_student_years_50",
+        pl.Float64,
+        "The target less the median forecast of the year, 0 when reached (total rows, with a target).",
+    ),
+    Field(
+        "next_year_starters_50",
+        pl.Int64,
+        "When the target cannot be reached this year: additional full-time qualification students starting on 1 "
+        "January next year that make up the shortfall by next 31 December (total rows).",
+    ),
     Field("forecast_made_on", pl.Date, "The as-of date the forecast was made on."),
     Field("oppilaitos_oid", pl.Utf8, "The oppilaitos the report is for (organisation OID)."),
     Field("period_first_day", pl.Date, "First day of the reporting period."),

@@ -277,7 +277,8 @@ FACT_WEIGHTED_STUDENT_YEAR_MONTH = published_table(
 
 MART_STUDENT_YEAR_FORECAST = published_table(
     "mart_student_year_forecast",
-    "Cumulative student-years (current formula) against the year's forecast with an 80 % interval and the target.",
+    "Cumulative student-years (current formula) against the year's forecast with 80 % and 50 % intervals and the "
+    "target.",
     "One row per year, month, funding scope (funding code 1 or all) and breakdown member (total, a campus or a "
     "qualification type).",
     ("year", "month", "funding_scope", "breakdown", "breakdown_value"),
@@ -294,6 +295,8 @@ MART_STUDENT_YEAR_FORECAST = published_table(
         column("forecast_year_total", nullable=False),
         column("forecast_year_low_80", nullable=False),
         column("forecast_year_high_80", nullable=False),
+        column("forecast_year_low_50", nullable=False),
+        column("forecast_year_high_50", nullable=False),
         column("target_student_years", meaning="The year's target from tavoitteet.csv (total rows only)."),
         column(
             "planned_starters",
@@ -306,6 +309,9 @@ MART_STUDENT_YEAR_FORECAST = published_table(
         column("additional_starters_in_month_80"),
         column("additional_starters_spread_50"),
         column("additional_starters_spread_80"),
+        column("target_reachable_this_year"),
+        column("shortfall_student_years_50"),
+        column("next_year_starters_50"),
         column("forecast_made_on", nullable=False),
     ),
 )

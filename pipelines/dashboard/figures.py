@@ -59,7 +59,8 @@ def read_figures(version: Path) -> Figures:
                    planned_starters AS planned, CASE WHEN make_date(year, month, 1) <= $as_of THEN actual_starters END
                    AS started, additional_starters_in_month_50 AS in_month_50,
                    additional_starters_in_month_80 AS in_month_80, additional_starters_spread_50,
-                   additional_starters_spread_80
+                   additional_starters_spread_80, target_reachable_this_year, shortfall_student_years_50,
+                   next_year_starters_50
             FROM mart_student_year_forecast
             WHERE year = $year AND funding_scope = 'all' AND breakdown = 'total' ORDER BY month""",
             **year,
@@ -73,6 +74,10 @@ def read_figures(version: Path) -> Figures:
             "target": forecast[0]["target"] if forecast else None,
             "additional_starters_spread_50": forecast[0]["additional_starters_spread_50"] if forecast else None,
             "additional_starters_spread_80": forecast[0]["additional_starters_spread_80"] if forecast else None,
+            **{
+                k: forecast[0][k] if forecast else None
+                for k in ("target_reachable_this_year", "shortfall_student_years_50", "next_year_starters_50")
+            },
             **_rows(
                 con,
                 """

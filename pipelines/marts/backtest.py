@@ -1,9 +1,15 @@
-"""Backtest: forecast a past year at each month end from the export known then, against what happened.
+"""Backtest: forecast a past year at each month end from what was known then, against the year as finally counted.
+
+No hindsight: a month's forecast reads only the landing area as it stood on that day (the newest export on or
+before it, the intake plan in force, the earlier export late recording is measured on) and counts the study
+rights that export could count, as a run on that day did. The actual is one figure for every month: the year as
+the newest export counts it. What the two sets differ by (a study right held back on one day and not on the
+other) is part of the error the forecast must carry.
 
 The measure is taken over January–November: the forecast made on 31 December reads an export that
 already holds the whole year, so it would flatter the figures. Per breakdown member (the total, a campus
 or a qualification type) it gives the error of each month's year-end forecast, whether the actual fell
-inside the 80 % interval, and over the eleven months the MAPE, the interval's coverage and the bias.
+inside the 50 % and 80 % intervals, and over the eleven months the MAPE, the intervals' coverage and the bias.
 """
 
 from __future__ import annotations
@@ -27,6 +33,14 @@ from schemas.codes import QUALIFICATIONS, reference
 BREAKDOWN_OF = {"total": "total", "campus": "campus", "type": "qualification_type"}
 #: the months whose forecasts are measured: December's reads an export that holds the whole year
 MEASURED_MONTHS = 11
+#: the forecast's columns a month's result reads, in :class:`MonthResult`'s order around the actual
+INTERVAL_COLUMNS = (
+    "forecast_year_total",
+    "forecast_year_low_80",
+    "forecast_year_high_80",
+    "forecast_year_low_50",
+    "forecast_year_high_50",
+)
 
 
 @dataclass(frozen=True)
@@ -34,9 +48,11 @@ class MonthResult:
     month_end: dt.date
     export: str  # the export folder the forecast read
     forecast: float
-    low: float
+    low: float  # the 80 % interval
     high: float
     actual: float
+    low_50: float = float("nan")
+    high_50: float = float("nan")
 
     @property
     def error(self) -> float:
@@ -48,6 +64,11 @@ class MonthResult:
         """Whether the actual fell inside the forecast's 80 % interval."""
         return self.low - 1e-9 <= self.actual <= self.high + 1e-9
 
+    @property
+    def inside_50(self) -> bool:
+        """Whether the actual fell inside the forecast's 50 % interval."""
+        return self.low_50 - 1e-9 <= self.actual <= self.high_50 + 1e-9
+
 
 @dataclass(frozen=True)
 class Summary:
@@ -57,11 +78,12 @@ class Summary:
     covered: int  # months whose actual fell inside the 80 % interval
     months: int
     bias: float  # mean signed error, %
+    covered_50: int = 0  # months whose actual fell inside the 50 % interval
 
     def line(self) -> str:
         return (
             f"MAPE {self.mape:.1f} %, 80 % interval covered {self.covered}/{self.months} months, "
-            f"bias {self.bias:+.1f} %"
+            f"50 % interval {self.covered_50}/{self.months}, bias {self.bias:+.1f} %"
         )
 
 
@@ -73,6 +95,7 @@ def summary(results: list[MonthResult]) -> Summary:
         covered=sum(r.inside for r in measured),
         months=len(measured),
         bias=100 * sum(errors) / len(errors),
+        covered_50=sum(r.inside_50 for r in measured),
     )
 
 
@@ -80,9 +103,9 @@ def month_ends(year: int) -> list[dt.date]:
     return [month_end(dt.date(year, m, 1)) for m in range(1, 13)]
 
 
-def _year_figures(landing: Landing, year: int, read: HistoryReader) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Per study right the newest export can count: the year's student-years (current formula) and its breakdown
-    members; and the study rights the newest export holds back. The newest export must be dated after the year."""
+def _year_figures(landing: Landing, year: int, read: HistoryReader) -> pl.DataFrame:
+    """Per study right the newest export counts: the year's student-years (current formula) and its breakdown
+    members. The newest export must be dated after the year."""
     newest = landing.export_folder(landing.records_source())
     if dt.date.fromisoformat(newest.name) <= dt.date(year, 12, 31):
         raise FileProblem(
@@ -90,7 +113,7 @@ def _year_figures(landing: Landing, year: int, read: HistoryReader) -> tuple[pl.
             f"the newest export ({newest.name}) is not after {year}: the year's actual "
             "total is not known yet, so there is nothing to test the forecasts against",
         )
-    history, held = read(landing)
+    history, _ = read(landing)
     days = per_study_right(history, dt.date(year, 1, 1), dt.date(year, 12, 31)).select(
         RIGHT, (pl.col("student_year_days_current").fill_null(0) / 365).alias("student_years")
     )
@@ -100,7 +123,7 @@ def _year_figures(landing: Landing, year: int, read: HistoryReader) -> tuple[pl.
         .join(quals, on="koulutus_code", how="left")
         .with_columns(pl.col("qualification_type").fill_null("unknown"), pl.lit("total").alias("total"))
     )
-    return days.join(members, on=RIGHT, how="left"), held.select(RIGHT).unique()
+    return days.join(members, on=RIGHT, how="left")
 
 
 def _totals(figures: pl.DataFrame, breakdowns: tuple[str, ...]) -> dict[tuple[str, str], float]:
@@ -114,38 +137,27 @@ def _totals(figures: pl.DataFrame, breakdowns: tuple[str, ...]) -> dict[tuple[st
 def backtest(
     landing: Landing, year: int, by: str = "total", use_plan: bool = True, read: HistoryReader = history_as_of
 ) -> dict[str, list[MonthResult]]:
-    """breakdown member (and ``total``) → the twelve month ends' year-end forecasts (all funding) against the
-    actual.
-
-    Forecast and actual count the same study rights: a defect holds a study right back in one export and not in
-    another (the demo injects them afresh in each), and that difference is not the forecast's error. So a month's
-    forecast leaves out what the newest export holds back, and its actual what that month's export held back.
-    ``read`` gives an export's complete history (the command line's reads it from the pipeline's assets)."""
+    """breakdown member (and ``total``) → the twelve month ends' year-end forecasts (all funding) against the year
+    as finally counted. ``read`` gives an export's complete history and what it holds back (the command line's
+    reads it from the pipeline's assets)."""
     breakdowns = tuple(dict.fromkeys((BREAKDOWN_OF[by], "total")))
-    figures, held_now = _year_figures(landing, year, read)
-    results: dict[str, list[MonthResult]] = {member: [] for _, member in sorted(_totals(figures, breakdowns))}
+    actual = _totals(_year_figures(landing, year, read), breakdowns)
+    results: dict[str, list[MonthResult]] = {member: [] for _, member in sorted(actual)}
     histories: dict[Path, StudyRightHistory] = {}  # each export is read once
-    held: dict[Path, pl.DataFrame] = {}
     for last_day in month_ends(year):
         known_then = landing.known_on(last_day)
         folder = known_then.export_folder(landing.records_source())  # the newest on or before the month end
         if folder not in histories:
-            histories[folder], held[folder] = read(known_then)
+            histories[folder], _ = read(known_then)
         history = histories[folder]
         late = late_recording.from_landing(known_then, history, last_day, histories, read)
-        counted = history.only(history.study_rights.join(held_now, on=RIGHT, how="anti")[RIGHT])
         plan = plan_in_force(known_then, last_day).for_year(year) if use_plan else None
-        frame = forecast_year(Calculation.up_to(counted, last_day), late=late, plan=plan).frame.filter(
+        frame = forecast_year(Calculation.up_to(history, last_day), late=late, plan=plan).frame.filter(
             (pl.col("funding_scope") == "all") & pl.col("breakdown").is_in(breakdowns) & (pl.col("month") == 12)
         )
         forecasts = {(r["breakdown"], r["breakdown_value"]): r for r in frame.iter_rows(named=True)}
-        actual = _totals(figures.join(held[folder].select(RIGHT).unique(), on=RIGHT, how="anti"), breakdowns)
-        for (breakdown, member), total in actual.items():
-            f = forecasts.get((breakdown, member))
-            interval = (
-                (f["forecast_year_total"], f["forecast_year_low_80"], f["forecast_year_high_80"])
-                if f
-                else (0.0, 0.0, 0.0)
-            )  # a member with no study right open or expected on that day
-            results.setdefault(member, []).append(MonthResult(last_day, folder.name, *interval, total))
+        for (breakdown, member), total in sorted(actual.items()):
+            f = forecasts.get((breakdown, member))  # none: no study right of the member open or expected that day
+            interval = [f[c] if f else 0.0 for c in INTERVAL_COLUMNS]
+            results[member].append(MonthResult(last_day, folder.name, *interval[:3], total, *interval[3:]))
     return results

@@ -31,7 +31,7 @@ from functools import cached_property
 import numpy as np
 import polars as pl
 
-from pipelines.marts.late_recording import NOTHING_MEASURED, LateRecording
+from pipelines.marts.late_recording import NOTHING_MEASURED, SETTLED_DAYS, LateRecording
 from pipelines.marts.student_years import (
     GRADUATED,
     HOLIDAY,
@@ -50,6 +50,10 @@ DAY_STATUSES = (PRESENT, HOLIDAY, GRADUATED)  # the statuses whose days can coun
 SIMULATIONS = 400
 #: rate sets, each counted from the history years drawn with replacement; simulation s uses set s % REPLICATES
 REPLICATES = 40
+#: how many settled months the rates are learned from: the latest two years (older ones describe a provider that
+#: has changed since; in a young register, its first years hold only students who had just started)
+LEARNED_MONTHS = 12
+FOLDS = 20
 #: the kinds of training whose rates are counted apart: 0 a vocational qualification, 1 any other training
 QUALIFICATION = "ammatillinentutkinto"
 KINDS = 2
@@ -142,8 +146,18 @@ class History:
             .collect()
         )
 
+    @property
+    def settled(self) -> dt.date:
+        """The first day of the first month the rates are not learned from: a month is learned from once the
+        endings in it are recorded (``late_recording.SETTLED_DAYS``); the export's latest months still show
+        students lasna who have left, and rates learned from them forecast too many student-years. An export
+        with no settled month yet learns from every whole month it knows."""
+        known = (self.as_of + dt.timedelta(days=1)).replace(day=1)
+        settled = (self.as_of - dt.timedelta(days=SETTLED_DAYS - 1)).replace(day=1)
+        return settled if settled > self.first.replace(day=1) + dt.timedelta(days=31) else known
+
     def months(self) -> pl.DataFrame:
-        """Per study right and whole known month: state on the first day, next month's state, days by status."""
+        """Per study right and whole settled month: state on the first day, next month's state, days by status."""
         p = self.pieces.lazy()  # lazy: the streaming engine joins these millions of rows several times faster
         start = p.filter(pl.col("piece_start") == pl.col("month")).select(
             NUMBER, "month", _state(pl.col("status")).alias("state")
@@ -157,18 +171,18 @@ class History:
             .group_by(NUMBER, "month")
             .agg(pl.col(DAY_STATUSES).sum())
         )  # (plain sums of when-columns: a third faster than filtered sums here)
-        last_known = (self.as_of + dt.timedelta(days=1)).replace(day=1)
         nxt = start.select(NUMBER, pl.col("month").dt.offset_by("-1mo"), pl.col("state").alias("next_state"))
         return (
             start.filter(pl.col("state") != ENDED)
-            .filter(pl.col("month").dt.offset_by("1mo") <= last_known)
+            .filter(pl.col("month").dt.offset_by("1mo") <= self.settled)
+            .filter(pl.col("month") >= self.settled - dt.timedelta(days=int(LEARNED_MONTHS * 30.44)))
             .join(nxt, on=[NUMBER, "month"], how="left")
             .with_columns(pl.col("next_state").fill_null(ENDED))
             .join(days, on=[NUMBER, "month"], how="left")
             .join(self.rights.lazy().select(NUMBER, "planned_end_date", "kind"), on=NUMBER, how="left")
             .with_columns(
                 _past_planned(pl.col("month")).alias("past_planned"),
-                pl.col("month").dt.year().alias("year"),
+                (pl.col(NUMBER) % FOLDS).alias("fold"),
                 (pl.col("month").dt.month() - 1).alias("calendar_month"),
             )
         ).collect()
@@ -188,14 +202,14 @@ class Chain:
 
     @classmethod
     def learn(cls, months: pl.DataFrame, rng: np.random.Generator) -> Chain:
-        years = sorted(months["year"].unique().to_list()) or [0]
+        years = list(range(FOLDS))
         counts = np.zeros((len(years), KINDS, 12, 2, 3, 4))
         sums = np.zeros((len(years), KINDS, 12, 2, 3, len(DAY_STATUSES)))
-        grouped = months.group_by("year", "kind", "calendar_month", "past_planned", "state", "next_state").agg(
+        grouped = months.group_by("fold", "kind", "calendar_month", "past_planned", "state", "next_state").agg(
             pl.len().alias("n"), *(pl.col(s).fill_null(0).sum() for s in DAY_STATUSES)
         )
         for row in grouped.iter_rows(named=True):
-            at = (years.index(row["year"]), row["kind"], row["calendar_month"], row["past_planned"], row["state"])
+            at = (row["fold"], row["kind"], row["calendar_month"], row["past_planned"], row["state"])
             counts[at + (row["next_state"],)] += row["n"]
             sums[at] += [row[s] for s in DAY_STATUSES]
         # replicate 0 counts every year once; the others draw the years with replacement
@@ -250,12 +264,21 @@ def forecast_year(
     population = _population(known, as_of, year, plan)
     groups = _groups(population)
     simulated = _simulate(
-        population, chain, ahead, _day_weights(population, ahead), as_of, groups, late.phantom_share, progress
+        population,
+        chain,
+        ahead,
+        _day_weights(population, ahead),
+        as_of,
+        groups,
+        late.phantom_share,
+        progress,
+        _intake_spread(known, plan, as_of),
     )
     actual = _actual(known, year, groups.keys())
     revised = _revised(actual, late, as_of)
-    intake = Intake.of(known, chain, ahead, year, plan)
-    return Forecast(_frame(year, months, actual, revised, simulated, groups, targets, as_of, intake))
+    intake = Intake.of(known, chain, ahead, year, plan, population)
+    turnover = _turnover(known, population, as_of, groups.keys(), late.turnover)
+    return Forecast(_frame(year, months, actual, revised, simulated, groups, targets, as_of, intake, turnover))
 
 
 def _population(known: History, as_of: dt.date, year: int, plan: pl.DataFrame | None = None) -> pl.DataFrame:
@@ -298,10 +321,15 @@ def _population(known: History, as_of: dt.date, year: int, plan: pl.DataFrame | 
         )
         .select(open_rights.columns)
     )
-    templates = _templates(known, as_of, year, registered, plan)
-    return pl.concat([open_rights, registered, templates.select(open_rights.columns)]).sort(
-        "starts_on", NUMBER, nulls_last=False
-    )
+    templates = _templates(known, as_of, year, registered, plan).with_columns(MONTH.cast(pl.Int8).alias("intake_month"))
+    certain = pl.lit(0, pl.Int8).alias("intake_month")  # (not a template: its start is not in doubt)
+    return pl.concat(
+        [
+            open_rights.with_columns(certain),
+            registered.with_columns(certain),
+            templates.select(*open_rights.columns, "intake_month"),
+        ]
+    ).sort("starts_on", NUMBER, nulls_last=False)
 
 
 MONTH = pl.col("starts_on").dt.month()
@@ -404,7 +432,8 @@ def _planned_templates(
             None,
         )
         if expected and candidates is not None:
-            copies = -(-expected // candidates.height)  # a plan above history repeats its templates
+            # a plan above history repeats its templates; twice over, so a simulation's larger intake still has them
+            copies = -(-2 * expected // candidates.height)
             parts.append(
                 _moved_to(pl.concat([candidates] * copies), year, month).with_columns(
                     pl.lit(expected / (candidates.height * copies)).alias("probability")
@@ -447,6 +476,7 @@ def _simulate(
     groups,
     phantom_share: float = 0.0,
     progress: Callable[[str], None] | None = None,
+    intake_spread: np.ndarray | None = None,
 ) -> dict:
     """Cumulative student-years added after ``as_of``: (scope, breakdown) → array[member, month ahead, simulation].
 
@@ -463,6 +493,8 @@ def _simulate(
     states = population["state"].to_numpy().astype(np.int8)
     kinds = population["kind"].to_numpy().astype(np.int8)
     probability = population["probability"].to_numpy()
+    intake_month = population["intake_month"].to_numpy()
+    level = _intake_levels(intake_spread)
     cube, combo_of = weights
     for number, first in enumerate(range(0, n, CHUNK)):
         part = slice(first, min(first + CHUNK, n))
@@ -482,7 +514,7 @@ def _simulate(
             members,
             state,
             kinds[part],
-            probability[part],
+            np.minimum(probability[part, None] * level[intake_month[part]], 1.0),
             planned[part],
             start_month[part],
             start_day[part],
@@ -493,6 +525,59 @@ def _simulate(
     for key in totals:
         totals[key] = np.cumsum(totals[key], axis=1) / 365
     return totals
+
+
+#: the target counts as reachable this year while the additional starters it needs are at most this many times the
+#: new starters the months ahead already expect (doubling the rest of the year's intake is the most a provider can
+#: organise at short notice)
+REACHABLE_INTAKE = 1.0
+#: the plan's error per month assumed before any month of the year shows it (a relative standard deviation), and
+#: how many months' worth of evidence that assumption weighs
+PLAN_ERROR_PRIOR, PLAN_PRIOR_MONTHS = 0.10, 3
+
+
+def _intake_spread(known: History, plan: pl.DataFrame | None, as_of: dt.date) -> np.ndarray:
+    """spread[calendar month]: how far a month's new starters may fall from what the forecast expects of it, beyond
+    the chance of each single start (which the simulation draws anyway), as a relative standard deviation.
+
+    A month the plan gives: the plan's error, measured on this year's months already past (planned against actual
+    starters) and weighed with ``PLAN_ERROR_PRIOR``. Any other month: how much the month's intake has varied
+    between the earlier years, more than chance alone would make it vary."""
+    year = as_of.year
+    starts = known.starts.select(pl.col("starts_on").dt.year().alias("y"), pl.col("starts_on").dt.month().alias("m"))
+    earlier = [y for y in range(known.first.year, year) if dt.date(y, 1, 1) >= known.first]
+    counts = np.array(
+        [[starts.filter((pl.col("y") == y) & (pl.col("m") == m)).height for m in range(1, 13)] for y in earlier]
+    ).reshape(len(earlier), 12)
+    excess, weight = 0.0, 0.0
+    if len(earlier) >= 2:
+        mean, var = counts.mean(axis=0), counts.var(axis=0, ddof=1)
+        seen = mean > 0
+        excess = float(np.sum(np.maximum(var[seen] / mean[seen] - 1, 0.0)))  # (μ × (CV² − 1/μ), summed)
+        weight = float(mean[seen].sum())
+    spread = np.zeros(13)
+    spread[1:] = np.sqrt(excess / weight) if weight else 0.0
+    if plan is not None and plan.height:
+        planned = dict(plan.group_by("month").agg(pl.col("planned_starters").sum()).iter_rows())
+        actual = dict(starts.filter(pl.col("y") == year).group_by("m").len().iter_rows())
+        past = [m for m in planned if m <= as_of.month and planned[m] > 0]
+        evidence = sum((actual.get(m, 0) / planned[m] - 1) ** 2 - 1 / planned[m] for m in past)
+        plan_error = np.sqrt(
+            max((PLAN_PRIOR_MONTHS * PLAN_ERROR_PRIOR**2 + evidence) / (PLAN_PRIOR_MONTHS + len(past)), 0.0)
+        )
+        for m in planned:
+            spread[m] = plan_error
+    return spread
+
+
+def _intake_levels(spread: np.ndarray | None) -> np.ndarray:
+    """level[calendar month, simulation]: how many of a month's expected new starters each simulation starts, as a
+    multiple of the expectation (mean 1, log-normal with the month's ``spread``; index 0: not a template, always 1).
+    One draw per month, shared by every template of the month: a plan misses a whole group, not one student at a
+    time."""
+    sigma = np.zeros(13) if spread is None else spread
+    z = np.random.default_rng([SEED, 2]).standard_normal((13, SIMULATIONS))
+    return np.exp(sigma[:, None] * z - sigma[:, None] ** 2 / 2)
 
 
 def _late_endings(rng, states: np.ndarray, phantom_share: float) -> np.ndarray:
@@ -532,7 +617,7 @@ def _simulate_chunk(
     """
     n = len(kinds)
     replicate = np.arange(SIMULATIONS) % REPLICATES  # the rate set each simulation uses
-    will_start = rng.random((n, SIMULATIONS)) < probability[:, None]
+    will_start = rng.random((n, SIMULATIONS)) < probability
     for k, month in enumerate(ahead):
         cm = month.month - 1
         days_in_month = month_end(month).day
@@ -602,6 +687,42 @@ def _actual(known: History, year: int, keys) -> dict:
     return out
 
 
+def _turnover(known: History, population: pl.DataFrame, as_of: dt.date, keys, share: float) -> dict:
+    """(scope, breakdown) → {member: standard deviation of the year's total from the study rights counted now and
+    held back at the year's end, or the other way round}.
+
+    The figures count what the export can count; at the year's end a different export counts, and some study rights
+    held back now will be counted then, some counted now held back (``share``: the turnover late recording
+    measures). Each such right moves the total by its year's student-years s, so the spread is √(2·share·Σs²), with
+    s the right's student-years to date and, while it is open, the rest of the year."""
+    rest = (dt.date(as_of.year, 12, 31) - as_of).days / 365
+    rights = (
+        known.pieces.lazy()
+        .filter(pl.col("piece_start").dt.year() == as_of.year)
+        .group_by(NUMBER)
+        .agg(
+            (pl.col("student_year_days_current").fill_null(0.0).sum() / 365).alias("s"),
+            pl.col("funding_code").drop_nulls().first(),
+        )
+        .collect()
+        .join(
+            population.filter(pl.col("starts_on").is_null()).select(NUMBER, pl.lit(rest).alias("open")),
+            on=NUMBER,
+            how="left",
+        )
+        .join(known.rights, on=NUMBER, how="left")
+        .with_columns(((pl.col("s") + pl.col("open").fill_null(0.0)) ** 2).alias("s2"), pl.lit("total").alias("total"))
+    )
+    out = {}
+    for scope, breakdown in keys:
+        inside = rights if scope == "all" else rights.filter(pl.col("funding_code") == scope)
+        out[(scope, breakdown)] = {
+            member: float(np.sqrt(2 * share * s2))
+            for member, s2 in inside.group_by(breakdown).agg(pl.col("s2").sum()).iter_rows()
+        }
+    return out
+
+
 def _revised(actual: dict, late: LateRecording, as_of: dt.date) -> dict:
     """``actual`` with each recent month revised by what late recording is measured to change in it."""
     return {
@@ -617,16 +738,41 @@ class Intake:
     planned: dict[int, int] | None  # None: no plan for the year
     actual: dict[int, int]
     per_starter: dict[int, float]  # months after the as-of month only
+    expected_ahead: float = 0.0  # new starters the forecast already expects in the months after the as-of month
+    per_starter_next_year: float = 0.0  # what one more starter on 1 January next year adds by its 31 December
 
     @classmethod
-    def of(cls, known: History, chain: Chain, ahead: list[dt.date], year: int, plan: pl.DataFrame | None) -> Intake:
+    def of(
+        cls,
+        known: History,
+        chain: Chain,
+        ahead: list[dt.date],
+        year: int,
+        plan: pl.DataFrame | None,
+        population: pl.DataFrame,
+    ) -> Intake:
         planned = (
             None if plan is None else dict(plan.group_by("month").agg(pl.col("planned_starters").sum()).iter_rows())
         )
         firsts = known.starts.filter(pl.col("starts_on").dt.year() == year)
         actual = dict(firsts.group_by(pl.col("starts_on").dt.month().cast(pl.Int64)).len().iter_rows())
         starts = [k for k, month in enumerate(ahead) if month > known.as_of]  # a start on the 1st is still ahead
-        return cls(planned, actual, {ahead[k].month: _per_starter(chain, ahead, k) for k in starts})
+        expected = population.filter(pl.col("starts_on") > known.as_of)["probability"].sum()
+        next_year = [dt.date(year + 1, m, 1) for m in range(1, 13)]
+        return cls(
+            planned,
+            actual,
+            {ahead[k].month: _per_starter(chain, ahead, k) for k in starts},
+            float(expected),
+            _per_starter(chain, next_year, 0),
+        )
+
+    def reachable(self, needed: int | None) -> bool | None:
+        """Whether ``needed`` additional starters (spread over the months ahead) can still start this year: at most
+        as many again as the months ahead already expect (``REACHABLE_INTAKE``). None: no month is ahead."""
+        if needed is None:
+            return None
+        return needed <= REACHABLE_INTAKE * self.expected_ahead
 
     def needed(self, shortfall: np.ndarray, probability: float, month: int | None = None) -> int | None:
         """Additional starters that make up ``shortfall`` (per simulation) with ``probability``: all starting in
@@ -661,13 +807,17 @@ def _per_starter(chain: Chain, ahead: list[dt.date], first: int) -> float:
     return total / 365
 
 
-def _frame(year, months, actual, revised, simulated, groups, targets, as_of, intake: Intake) -> pl.DataFrame:
+def _frame(
+    year, months, actual, revised, simulated, groups, targets, as_of, intake: Intake, turnover: dict
+) -> pl.DataFrame:
     target = None
     if targets is not None and targets.height:
         hit = targets.filter(pl.col("year") == year)
         target = hit["target_student_years"][0] if hit.height else None
     n_ahead = next(iter(simulated.values())).shape[1]
     first_ahead = 12 - n_ahead
+    held_back_draws = np.random.default_rng([SEED, 3]).standard_normal(SIMULATIONS)
+    held_back_draws -= held_back_draws.mean()  # (mean 0 exactly: the expected figures, and their sums, do not move)
     rows = []
     for (scope, breakdown), (_, names) in groups.items():
         # members with study rights still open, and members with days earlier in the year
@@ -682,12 +832,15 @@ def _frame(year, months, actual, revised, simulated, groups, targets, as_of, int
                 if member in names
                 else np.zeros((n_ahead, SIMULATIONS))
             )  # month ahead × simulation
-            year_end = to_date + (sims[-1] if n_ahead else np.zeros(SIMULATIONS))
+            # the study rights counted at the year's end differ from those counted now: one draw per simulation
+            moved = held_back_draws * turnover[(scope, breakdown)].get(member, 0.0)
+            year_end = to_date + (sims[-1] if n_ahead else np.zeros(SIMULATIONS)) + moved
             for m in range(1, 13):
                 if m - 1 < first_ahead:
                     path = np.full(SIMULATIONS, cumulative_revised[m - 1])
-                else:
+                else:  # (the moved rights' share of the year grows with the cumulative figure)
                     path = to_date + sims[m - 1 - first_ahead]
+                    path = path + moved * (path.mean() / year_end.mean() if year_end.mean() else 0.0)
                 known = dt.date(year, m, 1) <= as_of
                 rows.append(
                     {
@@ -703,6 +856,8 @@ def _frame(year, months, actual, revised, simulated, groups, targets, as_of, int
                         "forecast_year_total": float(year_end.mean()),
                         "forecast_year_low_80": float(np.percentile(year_end, 10)),
                         "forecast_year_high_80": float(np.percentile(year_end, 90)),
+                        "forecast_year_low_50": float(np.percentile(year_end, 25)),
+                        "forecast_year_high_50": float(np.percentile(year_end, 75)),
                         "target_student_years": target if breakdown == "total" else None,
                         **_intake_columns(intake, m, scope, breakdown, target, year_end),
                         "forecast_made_on": as_of,
@@ -739,4 +894,21 @@ def _intake_columns(
             f"additional_starters_spread_{p}": intake.needed(shortfall, p / 100) if shortfall is not None else None
             for p in (50, 80)
         },
+        **_next_year_columns(intake, shortfall),
+    }
+
+
+def _next_year_columns(intake: Intake, shortfall: np.ndarray | None) -> dict:
+    """Whether this year's intake can still reach the target; if not, the shortfall and what next year's intake would
+    need to make it up (starting on 1 January, by next 31 December)."""
+    if shortfall is None:
+        return {"target_reachable_this_year": None, "shortfall_student_years_50": None, "next_year_starters_50": None}
+    median = max(float(np.percentile(shortfall, 50)), 0.0)
+    reachable = intake.reachable(intake.needed(shortfall, 0.5)) if intake.per_starter else median == 0
+    return {
+        "target_reachable_this_year": reachable,
+        "shortfall_student_years_50": median,
+        "next_year_starters_50": None
+        if reachable or not intake.per_starter_next_year
+        else int(np.ceil(median / intake.per_starter_next_year - 1e-9)),
     }

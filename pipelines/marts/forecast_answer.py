@@ -51,12 +51,20 @@ def answer(published: Path, funding: str = "all", month: int | None = None) -> l
         lines.append(f"  target                  {target:>9.1f}")
         spread = (first["additional_starters_spread_50"], first["additional_starters_spread_80"])
         ahead = [r["month"] for r in rows if r["student_years_per_starter"] is not None]
+        where = f"{ahead[0]}-{ahead[-1]}/{year}" if len(ahead) > 1 else f"{ahead[0]}/{year}" if ahead else ""
         if spread[0] is None:
             lines.append("  no month is left for new starters this year")
         elif spread[1] == 0:
             lines.append("  the target is reached with 80 % probability without additional starters")
+        elif first["target_reachable_this_year"] is False:
+            lines += [
+                f"  the target cannot be reached in {year}: the shortfall of "
+                f"{first['shortfall_student_years_50']:.1f} student-years would need {spread[0]} more starters "
+                f"in {where}, more than twice the intake those months expect",
+                f"  instead, {first['next_year_starters_50']} more starters on 1.1.{year + 1} would make it up "
+                f"by 31.12.{year + 1}",
+            ]
         else:
-            where = f"{ahead[0]}-{ahead[-1]}/{year}" if len(ahead) > 1 else f"{ahead[0]}/{year}"
             lines.append(
                 f"  additional starters to reach the target, spread evenly over {where}: "
                 f"{spread[0]} (50 % probability), {spread[1]} (80 %)"

@@ -41,6 +41,8 @@ class LateRecording:
     phantoms: int = 0  # of them, those the current export shows ended by then
     #: months before the measured month (0 = the month of the date itself, up to the date) → current / earlier
     revision: dict[int, float] = field(default_factory=dict)
+    #: of the study rights the earlier export counted, the share the current one does not (held back since, or gone)
+    turnover: float = 0.0
 
     @property
     def phantom_share(self) -> float:
@@ -74,7 +76,11 @@ def _by_month(history: StudyRightHistory, first: dt.date, last: dt.date) -> dict
 
 
 def measure(current: StudyRightHistory, earlier: StudyRightHistory, on: dt.date) -> LateRecording:
-    """Late recording of the export dated ``on`` (``earlier``), against ``current``."""
+    """Late recording of the export dated ``on`` (``earlier``), against ``current``: on the study rights both count
+    (one held back in either export would otherwise move the figures by far more than late recording does)."""
+    both = earlier.study_rights.join(current.study_rights, on=RIGHT, how="semi")[RIGHT]
+    turnover = 1 - both.len() / earlier.study_rights.height if earlier.study_rights.height else 0.0
+    earlier, current = earlier.only(both), current.only(both)
     was_lasna = _status_on(earlier, on).filter(pl.col("status") == PRESENT).select(RIGHT)
     phantoms = was_lasna.join(
         _status_on(current, on).filter(pl.col("status").is_in(sorted(ENDING_STATUSES))), on=RIGHT, how="semi"
@@ -86,7 +92,7 @@ def measure(current: StudyRightHistory, earlier: StudyRightHistory, on: dt.date)
         back = (on.year - month.year) * 12 + on.month - month.month
         if figure > 0 and back < REVISED_MONTHS:
             revision[back] = now.get(month, 0.0) / figure
-    return LateRecording(on, was_lasna.height, phantoms.height, revision)
+    return LateRecording(on, was_lasna.height, phantoms.height, revision, turnover)
 
 
 def from_landing(
