@@ -1,15 +1,16 @@
 """Is the forecast's interval an interval? Backtests of the student-year forecast over generated worlds.
 
-    .venv/bin/python benchmarks/forecast_calibration.py            # medium worlds, seeds 1 3 5 8 11, and the surge
+    .venv/bin/python benchmarks/forecast_calibration.py            # medium worlds, seeds 1–11, and the surge
     .venv/bin/python benchmarks/forecast_calibration.py --seed 2 --seed 4 --workers 2
 
 Each world is generated afresh (``tiedolla generate --size medium --seed S``: an export at every month end since July
-two years before 20.11.2026, and the intake plans), and 2025 is backtested as ``tiedolla backtest`` does it: at each
-month end from what was known that day, against the year as the newest export counts it. The surge world (seed 1,
-a new August group 30 % above history) is backtested with its plan and without. Printed per world and pooled over
-the worlds with a plan (January–November: December's export holds the whole year): MAPE, how many months the 50 % and
-80 % intervals covered, the bias, and the 80 % interval's width by month (% of the actual). None of these worlds is
-one the method was tuned on in a way a test checks; run other seeds to see it hold.
+two years before 20.11.2026, and the intake plans a planner makes before each year: ``pipelines/demo_data/planner.py``),
+and 2025 is backtested as ``tiedolla backtest`` does it: at each month end from what was known that day, against the
+year as the newest export counts it. The surge world (seed 1, a new August group 30 % above history) is backtested
+with its plan and without. Printed per world and pooled (January–November: December's export holds the whole year):
+MAPE, how many months the 50 % and 80 % intervals covered, the bias, and the 80 % interval's width by month (% of the
+actual). The method's choices were made looking at these worlds: give other seeds (``--seed``) to see whether it holds
+on worlds it was not tuned on.
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ from pathlib import Path
 
 import numpy as np
 
-DEFAULT_SEEDS = (1, 3, 5, 8, 11)
+DEFAULT_SEEDS = tuple(range(1, 12))
+#: the five worlds the issue's own trial backtested (also pooled on their own)
+ISSUE_SEEDS = (1, 3, 5, 8, 11)
 YEAR = 2025
 
 
@@ -70,8 +73,10 @@ def main() -> None:
     print(f"backtest of {YEAR}, January–November, per world:")
     for label, months in worlds:
         print(_line(label, months))
-    planned = [m for (label, months), job in zip(worlds, jobs) if job[3] and job[2] == 0 for m in months]
-    print(_line(f"pooled, {len(seeds)} worlds with a plan", planned))
+    plain = [(job[1], months) for (_, months), job in zip(worlds, jobs) if job[2] == 0]
+    print(_line(f"pooled, {len(seeds)} worlds", [m for _, months in plain for m in months]))
+    if set(ISSUE_SEEDS) <= set(seeds):
+        print(_line("pooled, seeds 1 3 5 8 11", [m for s, months in plain if s in ISSUE_SEEDS for m in months]))
     widths = np.array(
         [[100 * m[4] for m in months] for (_, months), job in zip(worlds, jobs) if job[3] and job[2] == 0]
     )

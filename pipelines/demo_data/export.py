@@ -24,6 +24,7 @@ from pipelines.demo_data.defects import DEFECT, DEFECTS, DefectClass, inject
 from pipelines.demo_data.koski import write_koski_report
 from pipelines.demo_data.koski_bulk import write_koski_bulk
 from pipelines.demo_data.people import name_pools
+from pipelines.demo_data.planner import plan_year
 from pipelines.demo_data.profiles import DEFAULT, Profile
 from pipelines.demo_data.snapshots import known_on, month_ends_before, with_recording_dates
 from pipelines.demo_data.world import EMPLOYER, World, build_world
@@ -40,8 +41,6 @@ CSV_OPTIONS = {
     "crm": {"separator": ","},
     "plans": {"separator": ";"},
 }
-#: how far a provider's intake plan is off what really starts (uniform ±, per row)
-PLAN_ERROR = 0.1
 #: the file of each source whose last line is cut short (a truncated export)
 TRUNCATED = {"student_admin": "tutkinnon_osat.csv", "crm": "activities.csv"}
 
@@ -94,9 +93,10 @@ def generate(
 
     ``clean`` writes the same world without any of its defects (the truth then lists none): what the figures would
     be if every record were right, to measure what the defects cost. ``august_surge`` adds a new August group to
-    the previous year (``build_world``); the intake plans of both years know it. ``profile``: what sets this
-    provider apart in a network (``pipelines/demo_data/network.py``). ``crm_layout``: ``flat`` (the CSV export),
-    or the same records as Azure Synapse Link delivers them (``pipelines/demo_data/crm_synapse.py``)."""
+    the previous year (``build_world``); the plan of that year knows it (the provider decided to open it).
+    ``profile``: what sets this provider apart in a network (``pipelines/demo_data/network.py``). ``crm_layout``:
+    ``flat`` (the CSV export), or the same records as Azure Synapse Link delivers them
+    (``pipelines/demo_data/crm_synapse.py``)."""
     world = build_world(size, seed, as_of, august_surge, profile)
     for year in (as_of.year - 1, as_of.year):
         write_plan(world, np.random.default_rng([seed, 7, year]), out, year)
@@ -127,25 +127,39 @@ def generate(
 
 
 def write_plan(world: World, rng: np.random.Generator, out: Path, year: int) -> Path:
-    """``plans/<1 December of the year before>/aloitukset.csv``: per month and study-right type, the study rights that
-    really start in ``year``, each row off by up to ``PLAN_ERROR`` (a plan is a plan)."""
-    rights = world.tables["study_rights"].filter(pl.col("start_date").dt.year() == year)
-    rows = (
-        rights.group_by(pl.col("start_date").dt.month().cast(pl.Int64).alias("month"), "study_right_type")
-        .agg(pl.len().alias("n"))
-        .sort("month", "study_right_type")
-    )
-    error = 1 + PLAN_ERROR * (2 * rng.random(rows.height) - 1)
+    """``plans/<1 December of the year before>/aloitukset.csv``: per month and study-right type, the intake as a planner
+    plans it before the year (``planner.py``); ``truth/plans/<same date>/plan_events.csv`` says how it turns out
+    wrong."""
+    decided = None
+    if world.new_group is not None:
+        decided = (
+            world.new_group.filter(pl.col("start_date").dt.year() == year)
+            .group_by(pl.col("start_date").dt.month().cast(pl.Int64).alias("month"), "study_right_type")
+            .agg(pl.len().alias("n"))
+        )
+    rows, events = plan_year(world.tables["study_rights"], year, rng, decided)
     frame = rows.with_columns(
         pl.lit(year, pl.Int64).alias("year"),
         pl.lit(None, pl.Utf8).alias("koulutus_code"),
         pl.lit(None, pl.Utf8).alias("campus"),
-        (pl.col("n") * pl.Series(error)).round().cast(pl.Int64).alias("planned_starters"),
     )
-    folder = out / plans.SYSTEM / dt.date(year - 1, 12, 1).isoformat()
+    made_on = dt.date(year - 1, 12, 1).isoformat()
+    folder = out / plans.SYSTEM / made_on
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / plans.INTAKE_PLAN.source_file
     path.write_bytes(_csv_bytes(frame, plans.INTAKE_PLAN))
+    truth = out / "truth" / plans.SYSTEM / made_on
+    truth.mkdir(parents=True, exist_ok=True)
+    pl.DataFrame(
+        events,
+        schema={
+            "event": pl.Utf8,
+            "month": pl.Int64,
+            "study_right_type": pl.Utf8,
+            "students": pl.Int64,
+            "note": pl.Utf8,
+        },
+    ).write_csv(truth / "plan_events.csv")
     return path
 
 

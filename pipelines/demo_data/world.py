@@ -58,6 +58,8 @@ class World:
     tables: dict[str, pl.DataFrame]
     employers: list[dict]
     profile: Profile = DEFAULT
+    #: the study rights of a new group the provider decided to open (``august_surge``): its plan knows them
+    new_group: pl.DataFrame | None = None
 
 
 def _day(d: dt.date) -> int:
@@ -151,6 +153,7 @@ def build_world(size: str, seed: int, as_of: dt.date, august_surge: float = 0.0,
     work = employers(rng, pools, max(40, n_students // 8))
 
     students, rights, periods, extras, places = [], [], [], [], []
+    new_group: list[dict] = []
     individual_numbers = rng.integers(900, 1000, size=n_students)
 
     def add_student(i: int, individual_number: int, start_on: dt.date | None = None) -> None:
@@ -272,8 +275,10 @@ def build_world(size: str, seed: int, as_of: dt.date, august_surge: float = 0.0,
             r["start_date"].year == surge_year and r["start_date"].month == 8 and r["study_right_id"].endswith("-1")
             for r in rights
         )
+        first_new = len(rights)
         for j in range(round(august_surge * august)):
             add_student(n_students + j, int(rng.integers(900, 1000)), dt.date(surge_year, 8, int(rng.integers(5, 16))))
+        new_group = [r for r in rights[first_new:] if r["study_right_id"].endswith("-1")]  # (each one's first right)
     tables = {
         "students": pl.DataFrame(students),
         "study_rights": pl.DataFrame(rights),
@@ -286,7 +291,8 @@ def build_world(size: str, seed: int, as_of: dt.date, august_surge: float = 0.0,
     }
     tables["assessed_units"] = _assessed_units(rng, tables["study_rights"], as_of)
     tables["targets"] = _targets(tables, as_of)
-    return World(as_of, tables, work, profile)
+    decided = pl.DataFrame(new_group).select("start_date", "study_right_type") if august_surge and new_group else None
+    return World(as_of, tables, work, profile, decided)
 
 
 def _typed_business_id(rng, business_id: str) -> str | None:

@@ -31,6 +31,7 @@ from functools import cached_property
 import numpy as np
 import polars as pl
 
+from pipelines.marts.forecast_intake import AS_PLANNED, PlanRecord, intake_levels, intake_spread, plan_record
 from pipelines.marts.late_recording import NOTHING_MEASURED, SETTLED_DAYS, LateRecording
 from pipelines.marts.student_years import (
     GRADUATED,
@@ -59,6 +60,8 @@ QUALIFICATION = "ammatillinentutkinto"
 KINDS = 2
 #: study rights simulated at a time (memory: about CHUNK × SIMULATIONS × 8 bytes per array)
 CHUNK = 25_000
+#: how many templates a planned month has per starter it expects: room for a simulation's intake up to that multiple
+HEADROOM = 4
 SEED = 20230701  # fixed: the same export gives the same forecast
 BREAKDOWNS = ("total", "campus", "qualification_type")
 MART_SCHEMA = {c.name: c.dtype for c in published.BY_NAME["mart_student_year_forecast"].columns}
@@ -261,7 +264,8 @@ def forecast_year(
     year = as_of.year
     months = [dt.date(year, m, 1) for m in range(1, 13)]
     ahead = [m for m in months if month_end(m) > as_of]  # months with days still to come
-    population = _population(known, as_of, year, plan)
+    record = plan_record(known.starts, plan, as_of)
+    population = _population(known, as_of, year, plan, record)
     groups = _groups(population)
     simulated = _simulate(
         population,
@@ -272,7 +276,7 @@ def forecast_year(
         groups,
         late.phantom_share,
         progress,
-        _intake_spread(known, plan, as_of),
+        intake_spread(known.starts, known.first, plan, record, as_of),
     )
     actual = _actual(known, year, groups.keys())
     revised = _revised(actual, late, as_of)
@@ -281,7 +285,9 @@ def forecast_year(
     return Forecast(_frame(year, months, actual, revised, simulated, groups, targets, as_of, intake, turnover))
 
 
-def _population(known: History, as_of: dt.date, year: int, plan: pl.DataFrame | None = None) -> pl.DataFrame:
+def _population(
+    known: History, as_of: dt.date, year: int, plan: pl.DataFrame | None = None, record: PlanRecord = AS_PLANNED
+) -> pl.DataFrame:
     """Open study rights on the as-of date, those registered to start later in the year, and this year's other
     expected starts as templates (``_templates``)."""
     p = known.by_study_right
@@ -321,7 +327,9 @@ def _population(known: History, as_of: dt.date, year: int, plan: pl.DataFrame | 
         )
         .select(open_rights.columns)
     )
-    templates = _templates(known, as_of, year, registered, plan).with_columns(MONTH.cast(pl.Int8).alias("intake_month"))
+    templates = _templates(known, as_of, year, registered, plan, record).with_columns(
+        MONTH.cast(pl.Int8).alias("intake_month")
+    )
     certain = pl.lit(0, pl.Int8).alias("intake_month")  # (not a template: its start is not in doubt)
     return pl.concat(
         [
@@ -351,14 +359,20 @@ def _moved_to(frame: pl.DataFrame, year: int, month: int) -> pl.DataFrame:
 
 
 def _templates(
-    known: History, as_of: dt.date, year: int, registered: pl.DataFrame, plan: pl.DataFrame | None
+    known: History,
+    as_of: dt.date,
+    year: int,
+    registered: pl.DataFrame,
+    plan: pl.DataFrame | None,
+    record: PlanRecord = AS_PLANNED,
 ) -> pl.DataFrame:
     """New study rights expected this year and not yet registered, as templates: study rights that started in an
     earlier complete year, moved to this year, each with the probability it starts.
 
-    A month after the as-of month that the plan gives for a study-right type expects the plan's starters; any
-    other month expects as many as started in it on average in earlier years. The study rights already registered
-    to start in the month are part of what it expects."""
+    A month after the as-of month that the plan gives for a study-right type expects the plan's starters, scaled by
+    how the plan has held this year (``record``: ``forecast_intake.py``); any other month expects as many as started
+    in it on average in earlier years. The study rights already registered to start in the month are part of what it
+    expects."""
     earlier = [y for y in range(known.first.year, year) if dt.date(y, 1, 1) >= known.first]
     shift = pl.format("{}y", year - pl.col("starts_on").dt.year())  # a template moves to this year, planned end too
     history = (
@@ -374,7 +388,7 @@ def _templates(
     ahead = history.filter(pl.col("starts_on").dt.strftime("%m-%d") > as_of.strftime("%m-%d")).with_columns(
         MONTH.alias("m")
     )
-    planned, covered = _planned_templates(history, registered, plan, as_of, year)
+    planned, covered = _planned_templates(history, registered, plan, as_of, year, record.ratio)
     # the months and types the plan does not give: the mean of earlier years, less what is already registered
     by_history = ahead.join(covered, on=["m", "study_right_type"], how="anti")
     unplanned = registered.with_columns(MONTH.alias("m")).join(covered, on=["m", "study_right_type"], how="anti")
@@ -393,7 +407,12 @@ def _templates(
 
 
 def _planned_templates(
-    history: pl.DataFrame, registered: pl.DataFrame, plan: pl.DataFrame | None, as_of: dt.date, year: int
+    history: pl.DataFrame,
+    registered: pl.DataFrame,
+    plan: pl.DataFrame | None,
+    as_of: dt.date,
+    year: int,
+    ratio: float = 1.0,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Templates for the plan's rows of months after the as-of month, and the (m, study_right_type) pairs those
     rows cover.
@@ -417,7 +436,7 @@ def _planned_templates(
         month, match = row["month"], _matching(row)
         taken = left.filter((pl.col("m") == month) & match)
         left = left.join(taken.select(NUMBER), on=NUMBER, how="anti")
-        expected = max(row["planned_starters"] - taken.height, 0)
+        expected = max(row["planned_starters"] * ratio - taken.height, 0)
         candidates = next(
             (
                 c
@@ -432,8 +451,9 @@ def _planned_templates(
             None,
         )
         if expected and candidates is not None:
-            # a plan above history repeats its templates; twice over, so a simulation's larger intake still has them
-            copies = -(-2 * expected // candidates.height)
+            # a plan above history repeats its templates; HEADROOM times over, so that a simulation's larger intake
+            # (``forecast_intake.intake_levels``) still has them
+            copies = int(np.ceil(HEADROOM * expected / candidates.height))
             parts.append(
                 _moved_to(pl.concat([candidates] * copies), year, month).with_columns(
                     pl.lit(expected / (candidates.height * copies)).alias("probability")
@@ -476,7 +496,7 @@ def _simulate(
     groups,
     phantom_share: float = 0.0,
     progress: Callable[[str], None] | None = None,
-    intake_spread: np.ndarray | None = None,
+    spread: np.ndarray | None = None,
 ) -> dict:
     """Cumulative student-years added after ``as_of``: (scope, breakdown) → array[member, month ahead, simulation].
 
@@ -494,7 +514,7 @@ def _simulate(
     kinds = population["kind"].to_numpy().astype(np.int8)
     probability = population["probability"].to_numpy()
     intake_month = population["intake_month"].to_numpy()
-    level = _intake_levels(intake_spread)
+    level = intake_levels(np.zeros(13) if spread is None else spread, SEED, SIMULATIONS)
     cube, combo_of = weights
     for number, first in enumerate(range(0, n, CHUNK)):
         part = slice(first, min(first + CHUNK, n))
@@ -531,53 +551,6 @@ def _simulate(
 #: new starters the months ahead already expect (doubling the rest of the year's intake is the most a provider can
 #: organise at short notice)
 REACHABLE_INTAKE = 1.0
-#: the plan's error per month assumed before any month of the year shows it (a relative standard deviation), and
-#: how many months' worth of evidence that assumption weighs
-PLAN_ERROR_PRIOR, PLAN_PRIOR_MONTHS = 0.10, 3
-
-
-def _intake_spread(known: History, plan: pl.DataFrame | None, as_of: dt.date) -> np.ndarray:
-    """spread[calendar month]: how far a month's new starters may fall from what the forecast expects of it, beyond
-    the chance of each single start (which the simulation draws anyway), as a relative standard deviation.
-
-    A month the plan gives: the plan's error, measured on this year's months already past (planned against actual
-    starters) and weighed with ``PLAN_ERROR_PRIOR``. Any other month: how much the month's intake has varied
-    between the earlier years, more than chance alone would make it vary."""
-    year = as_of.year
-    starts = known.starts.select(pl.col("starts_on").dt.year().alias("y"), pl.col("starts_on").dt.month().alias("m"))
-    earlier = [y for y in range(known.first.year, year) if dt.date(y, 1, 1) >= known.first]
-    counts = np.array(
-        [[starts.filter((pl.col("y") == y) & (pl.col("m") == m)).height for m in range(1, 13)] for y in earlier]
-    ).reshape(len(earlier), 12)
-    excess, weight = 0.0, 0.0
-    if len(earlier) >= 2:
-        mean, var = counts.mean(axis=0), counts.var(axis=0, ddof=1)
-        seen = mean > 0
-        excess = float(np.sum(np.maximum(var[seen] / mean[seen] - 1, 0.0)))  # (μ × (CV² − 1/μ), summed)
-        weight = float(mean[seen].sum())
-    spread = np.zeros(13)
-    spread[1:] = np.sqrt(excess / weight) if weight else 0.0
-    if plan is not None and plan.height:
-        planned = dict(plan.group_by("month").agg(pl.col("planned_starters").sum()).iter_rows())
-        actual = dict(starts.filter(pl.col("y") == year).group_by("m").len().iter_rows())
-        past = [m for m in planned if m <= as_of.month and planned[m] > 0]
-        evidence = sum((actual.get(m, 0) / planned[m] - 1) ** 2 - 1 / planned[m] for m in past)
-        plan_error = np.sqrt(
-            max((PLAN_PRIOR_MONTHS * PLAN_ERROR_PRIOR**2 + evidence) / (PLAN_PRIOR_MONTHS + len(past)), 0.0)
-        )
-        for m in planned:
-            spread[m] = plan_error
-    return spread
-
-
-def _intake_levels(spread: np.ndarray | None) -> np.ndarray:
-    """level[calendar month, simulation]: how many of a month's expected new starters each simulation starts, as a
-    multiple of the expectation (mean 1, log-normal with the month's ``spread``; index 0: not a template, always 1).
-    One draw per month, shared by every template of the month: a plan misses a whole group, not one student at a
-    time."""
-    sigma = np.zeros(13) if spread is None else spread
-    z = np.random.default_rng([SEED, 2]).standard_normal((13, SIMULATIONS))
-    return np.exp(sigma[:, None] * z - sigma[:, None] ** 2 / 2)
 
 
 def _late_endings(rng, states: np.ndarray, phantom_share: float) -> np.ndarray:

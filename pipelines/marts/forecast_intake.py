@@ -1,0 +1,89 @@
+"""The forecast's new starters: how far to trust the intake plan, and how uncertain each month's intake is.
+
+A plan counts the students a provider means to start; the figures count the study rights whose records can be
+counted, and a plan made before the year is off by a group here and there. Both are measured on this year's months
+already past (planned against actual starters): their ratio scales what the plan still expects, and their spread
+around it is how uncertain a planned month is. A month without a plan is as uncertain as its intake has been between
+the earlier years.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+
+#: the plan's error per month assumed before any month of the year shows it (a relative standard deviation), and
+#: how many months' worth of evidence that assumption weighs
+PLAN_ERROR_PRIOR, PLAN_PRIOR_MONTHS = 0.10, 3
+#: the largest spread a month's intake is given (a plan half off is already a plan that no longer holds)
+MAX_SPREAD = 0.5
+#: how many planned starters' worth of evidence the plan itself weighs before months of the year show how it holds
+PLAN_PRIOR_STARTERS = 150
+
+
+@dataclass(frozen=True)
+class PlanRecord:
+    """How this year's plan has held in the months already past."""
+
+    ratio: float = 1.0  # counted starters per planned starter
+    error: float = PLAN_ERROR_PRIOR  # relative standard deviation of a month's starters around plan × ratio
+
+
+#: a plan taken as it stands (no month of the year has shown how it holds)
+AS_PLANNED = PlanRecord()
+
+
+def plan_record(starts: pl.DataFrame, plan: pl.DataFrame | None, as_of: dt.date) -> PlanRecord:
+    """``starts``: each study right's first day (``starts_on``). The months past are those wholly before the as-of
+    day's month end; each weighs by its planned starters, the plan itself by ``PLAN_PRIOR_STARTERS``."""
+    if plan is None or not plan.height:
+        return AS_PLANNED
+    planned = dict(plan.group_by("month").agg(pl.col("planned_starters").sum()).iter_rows())
+    this_year = starts.filter(pl.col("starts_on").dt.year() == as_of.year)
+    actual = dict(this_year.group_by(pl.col("starts_on").dt.month()).len().iter_rows())
+    whole = as_of.month if (as_of + dt.timedelta(days=1)).day == 1 else as_of.month - 1
+    past = [m for m in planned if m <= whole and planned[m] > 0]
+    ratio = (sum(actual.get(m, 0) for m in past) + PLAN_PRIOR_STARTERS) / (
+        sum(planned[m] for m in past) + PLAN_PRIOR_STARTERS
+    )
+    expected = {m: planned[m] * ratio for m in past}
+    # (each month's squared relative miss, less what chance alone gives a month of that many starters)
+    evidence = sum((actual.get(m, 0) / expected[m] - 1) ** 2 - 1 / expected[m] for m in past)
+    error = np.sqrt(max((PLAN_PRIOR_MONTHS * PLAN_ERROR_PRIOR**2 + evidence) / (PLAN_PRIOR_MONTHS + len(past)), 0.0))
+    return PlanRecord(ratio, min(float(error), MAX_SPREAD))
+
+
+def intake_spread(
+    starts: pl.DataFrame, first: dt.date, plan: pl.DataFrame | None, record: PlanRecord, as_of: dt.date
+) -> np.ndarray:
+    """spread[calendar month]: how far a month's new starters may fall from what the forecast expects of it, beyond
+    the chance of each single start (which the simulation draws anyway), as a relative standard deviation. A month
+    the plan gives: the plan's error (``record``); any other month: how much the month's intake has varied between
+    the earlier complete years (from ``first``), more than chance alone would make it vary."""
+    months = starts.select(pl.col("starts_on").dt.year().alias("y"), pl.col("starts_on").dt.month().alias("m"))
+    earlier = [y for y in range(first.year, as_of.year) if dt.date(y, 1, 1) >= first]
+    counts = np.zeros((len(earlier), 12))
+    for y, m, n in months.filter(pl.col("y").is_in(earlier)).group_by("y", "m").len().iter_rows():
+        counts[earlier.index(y), m - 1] = n
+    spread = np.zeros(13)
+    if len(earlier) >= 2:
+        mean, var = counts.mean(axis=0), counts.var(axis=0, ddof=1)
+        seen = mean > 0
+        excess = float(np.sum(np.maximum(var[seen] / mean[seen] - 1, 0.0)))  # (μ × (CV² − 1/μ), summed)
+        spread[1:] = min(np.sqrt(excess / float(mean[seen].sum())), MAX_SPREAD) if seen.any() else 0.0
+    if plan is not None:
+        for m in plan["month"].unique().to_list():
+            spread[m] = record.error
+    return spread
+
+
+def intake_levels(spread: np.ndarray, seed: int, simulations: int) -> np.ndarray:
+    """level[calendar month, simulation]: how many of a month's expected new starters each simulation starts, as a
+    multiple of the expectation (mean 1, log-normal with the month's ``spread``; index 0: not a template, always 1).
+    One draw per month, shared by every template of the month: a plan misses a whole group, not one student at a
+    time."""
+    z = np.random.default_rng([seed, 2]).standard_normal((13, simulations))
+    return np.exp(spread[:, None] * z - spread[:, None] ** 2 / 2)

@@ -1,0 +1,73 @@
+"""How far the forecast trusts the intake plan, and how uncertain it makes each month's intake."""
+
+import datetime as dt
+
+import numpy as np
+import polars as pl
+import pytest
+
+from pipelines.marts.forecast_intake import (
+    AS_PLANNED,
+    MAX_SPREAD,
+    PLAN_ERROR_PRIOR,
+    PLAN_PRIOR_STARTERS,
+    intake_levels,
+    intake_spread,
+    plan_record,
+)
+
+YEAR = 2025
+
+
+def _starts(counts: dict[tuple[int, int], int]) -> pl.DataFrame:
+    return pl.DataFrame({"starts_on": [dt.date(y, m, 5) for (y, m), n in counts.items() for _ in range(n)]})
+
+
+def _plan(planned: dict[int, int]) -> pl.DataFrame:
+    return pl.DataFrame(
+        {"month": list(planned), "study_right_type": "ammatillinentutkinto", "planned_starters": list(planned.values())}
+    )
+
+
+def test_a_plan_is_taken_as_it_stands_until_a_whole_month_of_the_year_shows_how_it_holds():
+    plan = _plan({1: 100, 8: 200})
+    assert plan_record(_starts({(YEAR, 1): 60}), plan, dt.date(YEAR, 1, 20)) == AS_PLANNED  # January not over
+    assert plan_record(_starts({}), None, dt.date(YEAR, 6, 30)) == AS_PLANNED
+
+
+def test_the_plan_is_scaled_by_how_it_held_weighed_against_the_plan_itself():
+    plan = _plan({1: 100, 2: 20, 8: 200})
+    record = plan_record(_starts({(YEAR, 1): 80, (YEAR, 2): 16, (YEAR - 1, 1): 500}), plan, dt.date(YEAR, 2, 28))
+    # January and February are past: 96 of 120 planned started; the plan itself weighs PLAN_PRIOR_STARTERS
+    assert record.ratio == pytest.approx((96 + PLAN_PRIOR_STARTERS) / (120 + PLAN_PRIOR_STARTERS))
+    # both months missed by the same share: what is left of the error is the assumed one, weighed down by chance
+    assert record.error < PLAN_ERROR_PRIOR
+
+
+def test_a_plan_that_misses_by_whole_groups_is_given_a_wide_spread_but_never_wider_than_the_cap():
+    plan = _plan({1: 100, 2: 20, 3: 20, 8: 200})
+    moved = plan_record(_starts({(YEAR, 1): 100, (YEAR, 2): 0, (YEAR, 3): 40}), plan, dt.date(YEAR, 3, 31))
+    assert PLAN_ERROR_PRIOR < moved.error <= MAX_SPREAD
+    held = plan_record(_starts({(YEAR, 1): 100, (YEAR, 2): 20, (YEAR, 3): 20}), plan, dt.date(YEAR, 3, 31))
+    assert held.error < moved.error and held.ratio == pytest.approx(1.0)
+
+
+def test_a_month_without_a_plan_is_as_uncertain_as_its_intake_has_been_between_the_years_beyond_chance():
+    steady = {(y, 8): 200 for y in range(2020, YEAR)}  # no spread at all: chance alone
+    varied = {(y, 8): n for y, n in zip(range(2020, YEAR), (150, 250, 150, 250, 200), strict=True)}
+    first = dt.date(2020, 1, 1)
+    assert intake_spread(_starts(steady), first, None, AS_PLANNED, dt.date(YEAR, 6, 30))[8] == 0
+    spread = intake_spread(_starts(varied), first, None, AS_PLANNED, dt.date(YEAR, 6, 30))
+    assert 0.1 < spread[8] <= MAX_SPREAD and spread[0] == 0  # index 0: not a template
+    # a month the plan gives takes the plan's error instead
+    planned = intake_spread(_starts(varied), first, _plan({8: 200}), AS_PLANNED, dt.date(YEAR, 6, 30))
+    assert planned[8] == AS_PLANNED.error and planned[7] == spread[7]
+
+
+def test_each_months_intake_level_has_mean_one_and_its_spread():
+    spread = np.zeros(13)
+    spread[8] = 0.2
+    levels = intake_levels(spread, 7, 20_000)
+    assert (levels[0] == 1).all() and (levels[1] == 1).all()
+    assert levels[8].mean() == pytest.approx(1, abs=0.01)
+    assert np.log(levels[8]).std() == pytest.approx(0.2, abs=0.01)
