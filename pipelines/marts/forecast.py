@@ -1,4 +1,4 @@
-"""Forecast of a year's student-years (current formula) with an 80 % interval.
+"""Forecast of a year's student-years (current formula) with 80 % and 50 % intervals.
 
 Everything is learned from the provider's own history in the export (the method is
 explained in ``docs/architecture/student_year_forecast.md``):
@@ -6,19 +6,21 @@ explained in ``docs/architecture/student_year_forecast.md``):
 - each open study right moves month by month between lasna, loma, paused
   (väliaikaisesti keskeytynyt) and ended, with transition probabilities by kind of training
   (a qualification or other), calendar month and whether its planned end has passed, counted
-  from earlier months;
+  from the latest settled months;
 - the days a study right spends lasna, on loma or graduating in a month, given its state
   on the month's first day, are the averages of earlier months, valued by the same rules
   as actual days (``student_years.current_day_weights``);
 - study rights already registered to start later in the year start on their day; other new
-  study rights start as in earlier years: every start of an earlier complete year in a month
-  still ahead is a template that starts this year, with the probability that makes the month's
-  expected starts the mean of earlier years less those already registered;
+  study rights start as the intake plan (``forecast_intake.py``) or earlier years expect: every start of an
+  earlier complete year in a month still ahead is a template that starts this year, with the probability that
+  makes the month's expected starts what the plan or the mean of earlier years expects, less those already
+  registered;
 - late recording (``late_recording.py``): study rights still lasna in the export that have really
   ended, and the revision of the latest months' figures, as measured on an earlier export;
-- the interval is the 10th–90th percentile of a Monte Carlo run of that chain, each run with
-  rates counted from the history years drawn with replacement (the rates' own uncertainty) and
-  its own draw of the late-recorded endings.
+- the 80 % interval is the 10th–90th percentile of a Monte Carlo run of that chain (the 50 % one the
+  25th–75th), each run with rates counted from the study rights drawn with replacement (the rates' own
+  uncertainty), its own draw of the late-recorded endings, of each month's intake and of the study rights the
+  year's final count will hold back (``_turnover``).
 """
 
 from __future__ import annotations
@@ -49,12 +51,13 @@ from schemas.codes import ENDING_STATUSES, QUALIFICATIONS, reference
 LASNA, LOMA, PAUSED, ENDED, NOT_STARTED = 0, 1, 2, 3, -1
 DAY_STATUSES = (PRESENT, HOLIDAY, GRADUATED)  # the statuses whose days can count
 SIMULATIONS = 400
-#: rate sets, each counted from the history years drawn with replacement; simulation s uses set s % REPLICATES
+#: rate sets, each counted from the FOLDS groups of study rights drawn with replacement; simulation s uses set
+#: s % REPLICATES
 REPLICATES = 40
-#: how many settled months the rates are learned from: the latest two years (older ones describe a provider that
-#: has changed since; in a young register, its first years hold only students who had just started)
-LEARNED_MONTHS = 12
 FOLDS = 20
+#: how many settled months the rates are learned from: the latest year (older ones describe a provider that has
+#: changed since; in a young register, its first years hold only students who had just started)
+LEARNED_MONTHS = 12
 #: the kinds of training whose rates are counted apart: 0 a vocational qualification, 1 any other training
 QUALIFICATION = "ammatillinentutkinto"
 KINDS = 2
@@ -205,9 +208,8 @@ class Chain:
 
     @classmethod
     def learn(cls, months: pl.DataFrame, rng: np.random.Generator) -> Chain:
-        years = list(range(FOLDS))
-        counts = np.zeros((len(years), KINDS, 12, 2, 3, 4))
-        sums = np.zeros((len(years), KINDS, 12, 2, 3, len(DAY_STATUSES)))
+        counts = np.zeros((FOLDS, KINDS, 12, 2, 3, 4))
+        sums = np.zeros((FOLDS, KINDS, 12, 2, 3, len(DAY_STATUSES)))
         grouped = months.group_by("fold", "kind", "calendar_month", "past_planned", "state", "next_state").agg(
             pl.len().alias("n"), *(pl.col(s).fill_null(0).sum() for s in DAY_STATUSES)
         )
@@ -215,8 +217,8 @@ class Chain:
             at = (row["fold"], row["kind"], row["calendar_month"], row["past_planned"], row["state"])
             counts[at + (row["next_state"],)] += row["n"]
             sums[at] += [row[s] for s in DAY_STATUSES]
-        # replicate 0 counts every year once; the others draw the years with replacement
-        draws = np.vstack([np.arange(len(years)), rng.integers(0, len(years), size=(REPLICATES - 1, len(years)))])
+        # replicate 0 counts every fold once; the others draw the folds with replacement
+        draws = np.vstack([np.arange(FOLDS), rng.integers(0, FOLDS, size=(REPLICATES - 1, FOLDS))])
         counts, sums = counts[draws].sum(axis=1), sums[draws].sum(axis=1)
         transitions, totals = _pooled(counts, counts.sum(axis=-1, keepdims=True))
         sums, n = _pooled(sums, counts.sum(axis=-1, keepdims=True))
