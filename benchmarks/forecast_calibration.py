@@ -23,20 +23,20 @@ from pathlib import Path
 
 import numpy as np
 
+from pipelines.cli import DEMO_AS_OF
+from pipelines.demo_data.export import generate
+from pipelines.ingestion.landing import Landing
+from pipelines.marts.backtest import MEASURED_MONTHS, backtest, summary
+
 DEFAULT_SEEDS = tuple(range(1, 12))
 #: the five worlds the issue's own trial backtested (also pooled on their own)
 ISSUE_SEEDS = (1, 3, 5, 8, 11)
 YEAR = 2025
 
 
-def _world(args: tuple[str, int, float, bool]) -> tuple[str, list[tuple[int, float, bool, bool, float]]]:
-    """Generate one world and backtest it: (label, per month: month, error, inside 80 %, inside 50 %, 80 % width)."""
+def _world(args: tuple[str, int, float, bool]) -> tuple[str, list]:
+    """Generate one world and backtest it: (label, its total's month results, January–November)."""
     folder, seed, surge, use_plan = args
-    from pipelines.cli import DEMO_AS_OF
-    from pipelines.demo_data.export import generate
-    from pipelines.ingestion.landing import Landing
-    from pipelines.marts.backtest import backtest
-
     out = Path(folder) / f"medium-{seed}-{surge}"
     if not out.exists():
         generate("medium", seed, out, DEMO_AS_OF, august_surge=surge)
@@ -44,18 +44,14 @@ def _world(args: tuple[str, int, float, bool]) -> tuple[str, list[tuple[int, flo
         f"medium, seed {seed}" + (f", August surge {surge:.0%}" if surge else "") + ("" if use_plan else ", no plan")
     )
     results = backtest(Landing.at(out), YEAR, use_plan=use_plan)["total"]
-    return label, [
-        (r.month_end.month, r.error, r.inside, r.inside_50, (r.high - r.low) / r.actual)
-        for r in results
-        if r.month_end.month <= 11
-    ]
+    return label, [r for r in results if r.month_end.month <= MEASURED_MONTHS]
 
 
 def _line(label: str, months: list) -> str:
-    errors = 100 * np.array([m[1] for m in months])
+    measured = summary(months)
     return (
-        f"{label:<38} MAPE {np.abs(errors).mean():4.2f} %  bias {errors.mean():+5.2f} %  "
-        f"80 %: {sum(m[2] for m in months):>2}/{len(months)}  50 %: {sum(m[3] for m in months):>2}/{len(months)}"
+        f"{label:<38} MAPE {measured.mape:4.2f} %  bias {measured.bias:+5.2f} %  "
+        f"80 %: {measured.covered:>2}/{measured.months}  50 %: {measured.covered_50:>2}/{measured.months}"
     )
 
 
@@ -77,9 +73,7 @@ def main() -> None:
     print(_line(f"pooled, {len(seeds)} worlds", [m for _, months in plain for m in months]))
     if set(ISSUE_SEEDS) <= set(seeds):
         print(_line("pooled, seeds 1 3 5 8 11", [m for s, months in plain if s in ISSUE_SEEDS for m in months]))
-    widths = np.array(
-        [[100 * m[4] for m in months] for (_, months), job in zip(worlds, jobs) if job[3] and job[2] == 0]
-    )
+    widths = np.array([[100 * (r.high - r.low) / r.actual for r in months] for _, months in plain])
     print("80 % interval's width by month (% of the actual, mean of those worlds):")
     print("  " + "  ".join(f"{month:>4}" for month in range(1, 12)))
     print("  " + "  ".join(f"{w:4.1f}" for w in widths.mean(axis=0)))

@@ -64,7 +64,7 @@ def test_what_really_starts_reaches_the_plan_only_through_the_events_the_truth_n
 
 def test_a_decided_new_group_is_planned_in_full():
     rights = _rights({**LAST_YEAR, **THIS_YEAR})
-    decided = pl.DataFrame({"month": [8], "study_right_type": [KIND], "n": [60]})
+    decided = _rights({(YEAR, 8): 60})
     for seed in range(10):
         without, events = plan_year(rights, YEAR, np.random.default_rng(seed))
         with_group, same = plan_year(rights, YEAR, np.random.default_rng(seed), decided)

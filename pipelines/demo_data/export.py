@@ -130,14 +130,7 @@ def write_plan(world: World, rng: np.random.Generator, out: Path, year: int) -> 
     """``plans/<1 December of the year before>/aloitukset.csv``: per month and study-right type, the intake as a planner
     plans it before the year (``planner.py``); ``truth/plans/<same date>/plan_events.csv`` says how it turns out
     wrong."""
-    decided = None
-    if world.new_group is not None:
-        decided = (
-            world.new_group.filter(pl.col("start_date").dt.year() == year)
-            .group_by(pl.col("start_date").dt.month().cast(pl.Int64).alias("month"), "study_right_type")
-            .agg(pl.len().alias("n"))
-        )
-    rows, events = plan_year(world.tables["study_rights"], year, rng, decided)
+    rows, events = plan_year(world.tables["study_rights"], year, rng, world.new_group)
     frame = rows.with_columns(
         pl.lit(year, pl.Int64).alias("year"),
         pl.lit(None, pl.Utf8).alias("koulutus_code"),

@@ -41,7 +41,8 @@ def plan_year(
 ) -> tuple[pl.DataFrame, list[dict]]:
     """(month, study_right_type, planned_starters) for ``year`` made on 1 December before it from ``rights`` (the
     world's study rights: ``start_date``, ``study_right_type``), and the events that make it differ from what starts.
-    ``decided``: the new groups already decided for the year (month, study_right_type, n), planned in full."""
+    ``decided``: the study rights of new groups already decided (``start_date``, ``study_right_type``); those of the
+    year are planned in full."""
     growth = float(rng.choice(GROWTH_ASSUMPTIONS))
     known = pl.concat(
         [
@@ -50,8 +51,8 @@ def plan_year(
         ]
     )
     base = known.select(*ROW_KEY, (pl.col("n") * (1 + growth)).alias("planned"))
-    if decided is not None and decided.height:
-        base = pl.concat([base, decided.select(*ROW_KEY, pl.col("n").cast(pl.Float64).alias("planned"))])
+    if decided is not None:
+        base = pl.concat([base, _starts(decided, year).select(*ROW_KEY, pl.col("n").cast(pl.Float64).alias("planned"))])
     plan = {(m, t): p for m, t, p in base.group_by(ROW_KEY).agg(pl.col("planned").sum()).iter_rows()}
     events = [{"event": "growth_assumed", "month": None, "study_right_type": None, "students": None,
                "note": f"last year's intake +{growth:.0%}"}]  # fmt: skip

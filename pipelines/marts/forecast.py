@@ -33,7 +33,14 @@ from functools import cached_property
 import numpy as np
 import polars as pl
 
-from pipelines.marts.forecast_intake import AS_PLANNED, PlanRecord, intake_levels, intake_spread, plan_record
+from pipelines.marts.forecast_intake import (
+    PlanRecord,
+    intake_levels,
+    intake_spread,
+    plan_record,
+    planned_by_month,
+    started_by_month,
+)
 from pipelines.marts.late_recording import NOTHING_MEASURED, SETTLED_DAYS, LateRecording
 from pipelines.marts.student_years import (
     GRADUATED,
@@ -288,7 +295,7 @@ def forecast_year(
 
 
 def _population(
-    known: History, as_of: dt.date, year: int, plan: pl.DataFrame | None = None, record: PlanRecord = AS_PLANNED
+    known: History, as_of: dt.date, year: int, plan: pl.DataFrame | None, record: PlanRecord
 ) -> pl.DataFrame:
     """Open study rights on the as-of date, those registered to start later in the year, and this year's other
     expected starts as templates (``_templates``)."""
@@ -366,7 +373,7 @@ def _templates(
     year: int,
     registered: pl.DataFrame,
     plan: pl.DataFrame | None,
-    record: PlanRecord = AS_PLANNED,
+    record: PlanRecord,
 ) -> pl.DataFrame:
     """New study rights expected this year and not yet registered, as templates: study rights that started in an
     earlier complete year, moved to this year, each with the probability it starts.
@@ -414,7 +421,7 @@ def _planned_templates(
     plan: pl.DataFrame | None,
     as_of: dt.date,
     year: int,
-    ratio: float = 1.0,
+    ratio: float,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Templates for the plan's rows of months after the as-of month, and the (m, study_right_type) pairs those
     rows cover.
@@ -496,9 +503,9 @@ def _simulate(
     weights: tuple[np.ndarray, np.ndarray],
     as_of,
     groups,
-    phantom_share: float = 0.0,
-    progress: Callable[[str], None] | None = None,
-    spread: np.ndarray | None = None,
+    phantom_share: float,
+    progress: Callable[[str], None] | None,
+    spread: np.ndarray,
 ) -> dict:
     """Cumulative student-years added after ``as_of``: (scope, breakdown) → array[member, month ahead, simulation].
 
@@ -516,7 +523,7 @@ def _simulate(
     kinds = population["kind"].to_numpy().astype(np.int8)
     probability = population["probability"].to_numpy()
     intake_month = population["intake_month"].to_numpy()
-    level = intake_levels(np.zeros(13) if spread is None else spread, SEED, SIMULATIONS)
+    level = intake_levels(spread, SEED, SIMULATIONS)
     cube, combo_of = weights
     for number, first in enumerate(range(0, n, CHUNK)):
         part = slice(first, min(first + CHUNK, n))
@@ -726,11 +733,8 @@ class Intake:
         plan: pl.DataFrame | None,
         population: pl.DataFrame,
     ) -> Intake:
-        planned = (
-            None if plan is None else dict(plan.group_by("month").agg(pl.col("planned_starters").sum()).iter_rows())
-        )
-        firsts = known.starts.filter(pl.col("starts_on").dt.year() == year)
-        actual = dict(firsts.group_by(pl.col("starts_on").dt.month().cast(pl.Int64)).len().iter_rows())
+        planned = None if plan is None else planned_by_month(plan)
+        actual = started_by_month(known.starts, year)
         starts = [k for k, month in enumerate(ahead) if month > known.as_of]  # a start on the 1st is still ahead
         expected = population.filter(pl.col("starts_on") > known.as_of)["probability"].sum()
         next_year = [dt.date(year + 1, m, 1) for m in range(1, 13)]

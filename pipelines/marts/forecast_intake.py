@@ -36,14 +36,23 @@ class PlanRecord:
 AS_PLANNED = PlanRecord()
 
 
+def planned_by_month(plan: pl.DataFrame) -> dict[int, int]:
+    """calendar month → the starters the plan gives for it."""
+    return dict(plan.group_by("month").agg(pl.col("planned_starters").sum()).iter_rows())
+
+
+def started_by_month(starts: pl.DataFrame, year: int) -> dict[int, int]:
+    """calendar month → the study rights whose first day (``starts_on``) falls in it in ``year``."""
+    firsts = starts.filter(pl.col("starts_on").dt.year() == year)
+    return dict(firsts.group_by(pl.col("starts_on").dt.month().cast(pl.Int64)).len().iter_rows())
+
+
 def plan_record(starts: pl.DataFrame, plan: pl.DataFrame | None, as_of: dt.date) -> PlanRecord:
     """``starts``: each study right's first day (``starts_on``). The months past are those wholly before the as-of
     day's month end; each weighs by its planned starters, the plan itself by ``PLAN_PRIOR_STARTERS``."""
     if plan is None or not plan.height:
         return AS_PLANNED
-    planned = dict(plan.group_by("month").agg(pl.col("planned_starters").sum()).iter_rows())
-    this_year = starts.filter(pl.col("starts_on").dt.year() == as_of.year)
-    actual = dict(this_year.group_by(pl.col("starts_on").dt.month()).len().iter_rows())
+    planned, actual = planned_by_month(plan), started_by_month(starts, as_of.year)
     whole = as_of.month if (as_of + dt.timedelta(days=1)).day == 1 else as_of.month - 1
     past = [m for m in planned if m <= whole and planned[m] > 0]
     ratio = (sum(actual.get(m, 0) for m in past) + PLAN_PRIOR_STARTERS) / (
