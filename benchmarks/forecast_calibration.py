@@ -37,7 +37,7 @@ YEAR = 2025
 def _world(args: tuple[str, int, float, bool]) -> tuple[str, list]:
     """Generate one world and backtest it: (label, its total's month results, January–November)."""
     folder, seed, surge, use_plan = args
-    out = Path(folder) / f"medium-{seed}-{surge}"
+    out = Path(folder) / f"medium-{seed}-{surge}-{use_plan}"  # (a folder per job: two jobs never write one world)
     if not out.exists():
         generate("medium", seed, out, DEMO_AS_OF, august_surge=surge)
     label = (
@@ -73,10 +73,17 @@ def main() -> None:
     print(_line(f"pooled, {len(seeds)} worlds", [m for _, months in plain for m in months]))
     if set(ISSUE_SEEDS) <= set(seeds):
         print(_line("pooled, seeds 1 3 5 8 11", [m for s, months in plain if s in ISSUE_SEEDS for m in months]))
+    for label, inside in (("pooled, seeds 1–11 (tuned on)", True), ("pooled, other seeds (not tuned on)", False)):
+        chosen = [m for s, months in plain if (s in DEFAULT_SEEDS) == inside for m in months]
+        if chosen and len(chosen) < sum(len(months) for _, months in plain):
+            print(_line(label, chosen))
     widths = np.array([[100 * (r.high - r.low) / r.actual for r in months] for _, months in plain])
     print("80 % interval's width by month (% of the actual, mean of those worlds):")
     print("  " + "  ".join(f"{month:>4}" for month in range(1, 12)))
     print("  " + "  ".join(f"{w:4.1f}" for w in widths.mean(axis=0)))
+    errors = np.array([[100 * r.error for r in months] for _, months in plain])
+    print("bias by month (mean signed error, % of the actual):")
+    print("  " + "  ".join(f"{e:+4.1f}" for e in errors.mean(axis=0)))
     print(f"({time.perf_counter() - started:.0f} s)")
 
 

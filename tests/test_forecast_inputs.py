@@ -48,6 +48,23 @@ def test_the_newest_plan_on_or_before_the_day_is_in_force_and_a_bad_row_is_left_
     assert plan.for_year(2027) is None
 
 
+def test_each_year_keeps_the_newest_plan_that_gives_it_so_last_years_plan_stays_beside_this_years(tmp_path):
+    _plan(tmp_path, "2024-12-01", ["2025;8;ammatillinentutkinto;;;100", "2025;13;ammatillinentutkinto;;;5"])
+    _plan(tmp_path, "2025-12-01", ["2026;8;ammatillinentutkinto;;;120"])
+    _plan(tmp_path, "2026-12-01", ["2027;8;ammatillinentutkinto;;;130"])  # next year's, made in December
+    plan = plan_in_force(Landing.at(tmp_path), dt.date(2026, 12, 15))
+    assert plan.folder == "2026-12-01"
+    assert {y: plan.for_year(y)["planned_starters"].to_list() for y in (2025, 2026, 2027)} == {
+        2025: [100],
+        2026: [120],
+        2027: [130],
+    }
+    # an older plan's problem names its plan
+    assert plan.problems == [plan.problems[0]] and plan.problems[0].startswith(
+        "(plan 2024-12-01) aloitukset.csv line 3"
+    )
+
+
 def test_a_plan_in_windows_1252_reads_and_an_unreadable_one_is_said_in_words(tmp_path):
     _plan(tmp_path, "2026-01-01", ["2026;8;ammatillinentutkinto;;Kuusankosken toimipiste;12"], encoding="cp1252")
     plan = plan_in_force(Landing.at(tmp_path), dt.date(2026, 2, 1))
@@ -91,3 +108,17 @@ def test_late_recording_counts_the_lasna_that_had_ended_and_revises_the_months_t
     assert late.revision[0] == pytest.approx(40 / 62)
     assert late.revision[1] == pytest.approx(1.0) and late.revision[2] == pytest.approx(1.0)
     assert late.factor(0) == late.revision[0] and late.factor(7) == 1.0  # older months do not move
+
+
+def test_study_rights_only_one_export_counts_are_measured_apart_from_late_recording():
+    """C is counted on 31 March and held back since; D was held back then and counted now. Their student-years of
+    the twelve months to 31 March, as shares of what the March export counted; phantoms and revisions stay those of
+    A and B, which both count."""
+    then = _history([("A", "2025-09-01", "lasna"), ("B", "2026-01-01", "lasna"), ("C", "2026-03-01", "lasna")])
+    now = _history([("A", "2025-09-01", "lasna"), ("B", "2026-01-01", "lasna"), ("D", "2026-02-01", "lasna")])
+    late = measure(now, then, dt.date(2026, 3, 31))
+    counted_then = 212 + 90 + 31  # A from 1 September (within the twelve months from 1 April), B and C
+    assert late.lost == pytest.approx(31 / counted_then)
+    assert late.gained == pytest.approx(59 / counted_then)  # D's February and March
+    assert late.turnover == pytest.approx(90 / counted_then)
+    assert (late.lasna, late.phantoms) == (2, 0) and late.revision[0] == pytest.approx(1.0)

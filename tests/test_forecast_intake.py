@@ -13,6 +13,7 @@ from pipelines.marts.forecast_intake import (
     PLAN_PRIOR_STARTERS,
     intake_levels,
     intake_spread,
+    last_year_ratio,
     plan_record,
 )
 
@@ -42,6 +43,19 @@ def test_the_plan_is_scaled_by_how_it_held_weighed_against_the_plan_itself():
     assert record.ratio == pytest.approx((96 + PLAN_PRIOR_STARTERS) / (120 + PLAN_PRIOR_STARTERS))
     # both months missed by the same share: what is left of the error is the assumed one, weighed down by chance
     assert record.error < PLAN_ERROR_PRIOR
+
+
+def test_before_any_month_shows_it_the_plan_is_trusted_as_far_as_last_years_plan_held():
+    plan, last_year = _plan({1: 100, 8: 200}), _plan({1: 110, 8: 190})
+    # last year: 90 of 110 planned January starters and 160 of 190 August ones (a July starter is not planned)
+    starts = _starts({(YEAR - 1, 1): 90, (YEAR - 1, 7): 12, (YEAR - 1, 8): 160, (YEAR, 1): 60})
+    assert last_year_ratio(starts, last_year, YEAR - 1) == pytest.approx(250 / 300)
+    assert last_year_ratio(starts, None, YEAR - 1) == 1.0
+    early = plan_record(starts, plan, dt.date(YEAR, 1, 20), last_year)
+    assert early.ratio == pytest.approx(250 / 300) and early.error == PLAN_ERROR_PRIOR
+    # once January is over, this year's starters weigh against last year's ratio
+    later = plan_record(starts, plan, dt.date(YEAR, 1, 31), last_year)
+    assert later.ratio == pytest.approx((60 + 250 / 300 * PLAN_PRIOR_STARTERS) / (100 + PLAN_PRIOR_STARTERS))
 
 
 def test_a_plan_that_misses_by_whole_groups_is_given_a_wide_spread_but_never_wider_than_the_cap():

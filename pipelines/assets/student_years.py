@@ -107,7 +107,7 @@ def mart_student_year_forecast(
     calculation = student_year_calculation
     late = late_recording.from_landing(landing, calculation.history, calculation.last)
     return conform(
-        forecast_year(calculation, targets, late, intake_plan.for_year(calculation.last.year), progress).frame,
+        forecast_year(calculation, targets, late, intake_plan.rows, progress).frame,
         "mart_student_year_forecast",
     )
 

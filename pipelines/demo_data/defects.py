@@ -2,7 +2,15 @@
 
 Every injected defect is recorded as truth: which row, which defect class, and the rule
 that must catch it. ``DEFECTS`` is the documentation: class → (table, rate, rule).
-A class's count is ``max(MIN_COUNT, round(rate × rows of the table))``.
+A class's count is ``max(MIN_COUNT, round(rate × rows of the table))``; for the defects that
+leave a study right out of the figures, of the rows the class can fall on (``CORRECTED_WITHIN``),
+and for an annulment a share of the study rights (``_annul``).
+
+The same records are wrong in every export of a world (``Injector``), and a defect that leaves
+a study right out is made when the record is written and corrected within ``CORRECTED_WITHIN``:
+as stewards work through the correction lists. Without that, every year's study rights would
+gather such defects as they age, and a past year's figures would fall in every export. An
+annulment is for good.
 """
 
 from __future__ import annotations
@@ -15,6 +23,8 @@ import polars as pl
 
 DEFECT = "__defect"
 MIN_COUNT = 2
+#: a defect that leaves a study right out of the figures stands on records written this recently, and not older
+CORRECTED_WITHIN = dt.timedelta(days=120)
 
 
 @dataclass(frozen=True)
@@ -65,7 +75,7 @@ DEFECTS: dict[str, DefectClass] = {
     ),
     "study_right_without_periods": DefectClass(
         "study_rights",
-        0.004,
+        0.02,  # of the study rights starting within CORRECTED_WITHIN before the export (or later)
         "study_rights.has_status_periods",
         "flag",
         description="study right with no status periods",
@@ -77,15 +87,23 @@ DEFECTS: dict[str, DefectClass] = {
         "status_periods", 0.003, "status_periods.in_date_order", "flag", description="status periods out of order"
     ),
     "period_after_ending": DefectClass(
-        "status_periods", 0.002, "status_periods.ending_status_last", description="a period after an ending status"
+        "status_periods",
+        0.02,  # of the study rights ended within CORRECTED_WITHIN before the export
+        "status_periods.ending_status_last",
+        description="a period after an ending status",
     ),
     "lasna_without_funding": DefectClass(
         "status_periods", 0.003, "status_periods.funding_required", "flag", description="lasna without a funding code"
     ),
-    "unknown_tila": DefectClass("status_periods", 0.002, "status_periods.status.code", description="unknown tila code"),
+    "unknown_tila": DefectClass(
+        "status_periods",
+        0.01,  # of the lasna periods starting within CORRECTED_WITHIN before the export
+        "status_periods.status.code",
+        description="unknown tila code",
+    ),
     "annulled_study_right": DefectClass(
         "status_periods",
-        0.003,
+        0.015,  # of the study rights (``_annul``), each annulled for good soon after it starts
         "status_periods.annulled",
         "flag",
         description="an annulled study right (mitatoity after its last status): no defect, but counted nowhere",
@@ -137,23 +155,52 @@ def count_for(cls: DefectClass, rows: int) -> int:
     return max(MIN_COUNT, round(cls.rate * rows)) if cls.rate else 1
 
 
-class Injector:
-    """Picks distinct victim rows per table so that defects never overlap within a table."""
+def record_key(frame: pl.DataFrame, seed: int) -> pl.Series:
+    """A random number per row that stays the row's own from one export to the next: a keyed hash of the record's
+    identity (its study right, or the table's first column where it has none, and which of that one's rows it is)."""
+    first = "study_right_id" if "study_right_id" in frame.columns else frame.columns[0]
+    identity = pl.struct(pl.col(first), pl.int_range(pl.len()).over(first).alias("__nth"))
+    return frame.select(identity.hash(seed).alias("__key")).to_series()
 
-    def __init__(self, rng: np.random.Generator, tables: dict[str, pl.DataFrame]):
-        self.rng = rng
+
+class Injector:
+    """Picks distinct victim rows per table so that defects never overlap within a table.
+
+    ``order``: a random generator gives a random order; a seed an order fixed by each record's identity
+    (``record_key``), so that the records wrong in one export are wrong in the next too, as in a real system, where
+    a wrong record stays wrong until someone corrects it."""
+
+    def __init__(self, order: np.random.Generator | int, tables: dict[str, pl.DataFrame]):
+        self.rng = order if isinstance(order, np.random.Generator) else None
+        self.seed = None if self.rng else int(order)
         self.tables = {k: v.with_columns(pl.lit(None, pl.Utf8).alias(DEFECT)) for k, v in tables.items()}
-        self.order = {k: rng.permutation(v.height) for k, v in tables.items()}
+        self.order = {k: self._order(v) for k, v in self.tables.items()}
+
+    def _order(self, frame: pl.DataFrame) -> np.ndarray:
+        if self.rng is not None:
+            return self.rng.permutation(frame.height)
+        return np.argsort(record_key(frame, self.seed).to_numpy(), kind="stable")
 
     def reshuffle(self, table: str) -> None:
-        """After rows were added, removed or moved: a new random order of the rows."""
-        self.order[table] = self.rng.permutation(self.tables[table].height)
+        """After rows were added, removed or moved: the rows' order afresh."""
+        self.order[table] = self._order(self.tables[table])
+
+    def first(self, frame: pl.DataFrame, n: int) -> pl.DataFrame:
+        """The first ``n`` rows of ``frame`` in the injector's order."""
+        return frame[self._order(frame)[:n]]
+
+    def _eligible(self, table: str, where: pl.Expr | None) -> np.ndarray:
+        ok = pl.col(DEFECT).is_null() & (where if where is not None else pl.lit(True))
+        return self.tables[table].select(ok.fill_null(False)).to_series().to_numpy()
 
     def pick(self, table: str, n: int, where: pl.Expr | None = None) -> list[int]:
         """Up to ``n`` random rows with no defect yet that satisfy ``where``."""
-        ok = pl.col(DEFECT).is_null() & (where if where is not None else pl.lit(True))
-        eligible = self.tables[table].select(ok.fill_null(False)).to_series().to_numpy()
+        eligible = self._eligible(table, where)
         return [int(i) for i in self.order[table][eligible[self.order[table]]][:n]]
+
+    def pick_share(self, cls: DefectClass, where: pl.Expr) -> list[int]:
+        """The class's rate of the rows with no defect yet that satisfy ``where``."""
+        return self.pick(cls.table, count_for(cls, int(self._eligible(cls.table, where).sum())), where)
 
     def mark(self, table: str, rows: list[int], defect: str, **changes) -> None:
         frame = self.tables[table].with_row_index("__i")
@@ -164,9 +211,10 @@ class Injector:
         ).drop("__i")
 
 
-def inject(rng: np.random.Generator, tables: dict[str, pl.DataFrame], as_of: dt.date) -> dict[str, pl.DataFrame]:
-    """Return the tables with defects; each defective row carries its class in ``__defect``."""
-    inj = Injector(rng, tables)
+def inject(seed: int, tables: dict[str, pl.DataFrame], as_of: dt.date) -> dict[str, pl.DataFrame]:
+    """Return the tables with defects; each defective row carries its class in ``__defect``. The world's ``seed``
+    picks the records, the same in every export of the world where they still qualify (``Injector``)."""
+    inj = Injector(seed, tables)
     n = {k: v.height for k, v in tables.items()}
 
     def count(name):
@@ -196,7 +244,8 @@ def inject(rng: np.random.Generator, tables: dict[str, pl.DataFrame], as_of: dt.
     inj.mark("study_rights", rows, "unknown_koulutus", koulutus_code=pl.lit("351399"))
     rows = inj.pick("study_rights", count("study_right_unknown_student"))
     inj.mark("study_rights", rows, "study_right_unknown_student", student_number=pl.lit("9") + pl.col("student_number"))
-    rows = inj.pick("study_rights", count("study_right_without_periods"))
+    recent = pl.col("start_date") >= as_of - CORRECTED_WITHIN
+    rows = inj.pick_share(DEFECTS["study_right_without_periods"], recent)
     orphaned = inj.tables["study_rights"][rows]["study_right_id"]
     inj.mark("study_rights", rows, "study_right_without_periods")
     inj.tables["status_periods"] = inj.tables["status_periods"].filter(
@@ -224,9 +273,9 @@ def inject(rng: np.random.Generator, tables: dict[str, pl.DataFrame], as_of: dt.
     p = inj.tables["status_periods"]
     ending = pl.col("status").is_in(["valmistunut", "eronnut", "katsotaaneronneeksi"]) & pl.col(DEFECT).is_null()
     ended = p.with_row_index("__i").filter(
-        ending & (pl.col("study_right_id") != pl.col("study_right_id").shift(-1)).fill_null(True)
+        ending & (pl.col("study_right_id") != pl.col("study_right_id").shift(-1)).fill_null(True) & recent
     )
-    chosen = ended.sample(n=min(count("period_after_ending"), ended.height), seed=int(rng.integers(1 << 30)))
+    chosen = inj.first(ended, count_for(DEFECTS["period_after_ending"], ended.height))
     extra = chosen.select(
         "study_right_id",
         (pl.col("start_date") + pl.duration(days=14)).alias("start_date"),
@@ -246,7 +295,7 @@ def inject(rng: np.random.Generator, tables: dict[str, pl.DataFrame], as_of: dt.
     inj.reshuffle("status_periods")
     rows = inj.pick("status_periods", count("lasna_without_funding"), pl.col("status") == "lasna")
     inj.mark("status_periods", rows, "lasna_without_funding", funding_code=pl.lit(None, pl.Utf8))
-    rows = inj.pick("status_periods", count("unknown_tila"), pl.col("status") == "lasna")
+    rows = inj.pick_share(DEFECTS["unknown_tila"], (pl.col("status") == "lasna") & recent)
     inj.mark("status_periods", rows, "unknown_tila", status=pl.lit("opiskelee"))
 
     # assessed units
@@ -301,13 +350,15 @@ def inject(rng: np.random.Generator, tables: dict[str, pl.DataFrame], as_of: dt.
         frame = inj.tables[table]
         copies = frame[rows].with_columns(pl.lit(name).alias(DEFECT))
         inj.tables[table] = pl.concat([frame, copies])  # the copies stand at the end: later lines
-    _annul(inj, count("annulled_study_right"), as_of)
+    _annul(inj, DEFECTS["annulled_study_right"], as_of)
     return inj.tables
 
 
-def _annul(inj: Injector, n: int, as_of: dt.date) -> None:
-    """Annul ``n`` open study rights untouched by any other defect: a ``mitatoity`` period 1–60 days after their
-    last status (the line right after it), as a student-administration system records an annulment."""
+def _annul(inj: Injector, annulled: DefectClass, as_of: dt.date) -> None:
+    """Annul the class's share of the study rights for good, each on its own day 30–89 days after its first status
+    (a study right registered in error is annulled soon after): every export from that day on shows its statuses
+    up to then, a ``mitatoity`` period (the line right after them) and nothing later. One already ended by then, or
+    touched by another defect, is left alone."""
     periods = inj.tables["status_periods"].with_row_index("__i")
     touched = pl.concat(
         [
@@ -315,19 +366,23 @@ def _annul(inj: Injector, n: int, as_of: dt.date) -> None:
             inj.tables["study_rights"].filter(pl.col(DEFECT).is_not_null()).select("study_right_id"),
         ]
     )
-    last = (
+    firsts = (
         periods.join(touched, on="study_right_id", how="anti")
-        .sort("study_right_id", "start_date")
-        .group_by("study_right_id", maintain_order=True)
-        .last()
-        .filter((pl.col("status") == "lasna") & (pl.col("start_date") < as_of - dt.timedelta(days=60)))
+        .group_by("study_right_id")
+        .agg(pl.col("start_date").min().alias("__first"))
     )
-    chosen = last.sample(n=min(n, last.height), seed=int(inj.rng.integers(1 << 30))).sort("__i")
-    annulled = chosen.select(
+    key = record_key(firsts, inj.seed + 1)  # (a key of its own: the other defects pick the lowest of theirs)
+    day = firsts.with_columns(
+        (pl.col("__first") + pl.duration(days=(30 + key % 60).cast(pl.Int64))).alias("__annulled_on")
+    ).filter((key.cast(pl.Float64) / 2.0**64 < annulled.rate) & (pl.col("__annulled_on") <= as_of))
+    before = periods.join(day, on="study_right_id").filter(pl.col("start_date") < pl.col("__annulled_on"))
+    last = before.sort("study_right_id", "start_date").group_by("study_right_id", maintain_order=True).last()
+    chosen = last.filter(~pl.col("status").is_in(["valmistunut", "eronnut", "katsotaaneronneeksi"])).sort("__i")
+    later = periods.join(chosen.select("study_right_id", "__annulled_on"), on="study_right_id", how="left")
+    periods = later.filter(pl.col("__annulled_on").is_null() | (pl.col("start_date") < pl.col("__annulled_on")))
+    mitatoity = chosen.select(
         "study_right_id",
-        (pl.col("start_date") + pl.duration(days=pl.Series(inj.rng.integers(1, 61, chosen.height)))).alias(
-            "start_date"
-        ),
+        pl.col("__annulled_on").alias("start_date"),
         pl.lit("mitatoity").alias("status"),
         pl.lit(None, pl.Utf8).alias("funding_code"),
         pl.lit("annulled_study_right").alias(DEFECT),
@@ -335,9 +390,16 @@ def _annul(inj: Injector, n: int, as_of: dt.date) -> None:
     )
     inj.tables["status_periods"] = (
         pl.concat(
-            [periods.with_columns(pl.col("__i").cast(pl.Float64).alias("__order")).drop("__i"), annulled],
+            [
+                periods.with_columns(pl.col("__i").cast(pl.Float64).alias("__order")).drop("__i", "__annulled_on"),
+                mitatoity,
+            ],
             how="diagonal",
         )
         .sort("__order")
         .drop("__order")
+    )
+    ids = chosen["study_right_id"].implode()
+    inj.tables["study_rights"] = inj.tables["study_rights"].with_columns(
+        pl.when(pl.col("study_right_id").is_in(ids)).then(None).otherwise(pl.col("end_date")).alias("end_date")
     )

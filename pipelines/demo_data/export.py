@@ -98,10 +98,10 @@ def generate(
     ``flat`` (the CSV export), or the same records as Azure Synapse Link delivers them
     (``pipelines/demo_data/crm_synapse.py``)."""
     world = build_world(size, seed, as_of, august_surge, profile)
-    for year in (as_of.year - 1, as_of.year):
+    for year in (as_of.year - 2, as_of.year - 1, as_of.year):  # the plan before the backtested year's: how it held
         write_plan(world, np.random.default_rng([seed, 7, year]), out, year)
     world.tables["assessed_units"] = _quoting_examples(world.tables["assessed_units"])
-    defective = (lambda rng, tables, day: tables) if clean else inject
+    defective = (lambda seed, tables, day: tables) if clean else inject
     if (size in WITH_HISTORY) if history is None else history:
         tables = {
             **world.tables,
@@ -110,13 +110,13 @@ def generate(
         for day in month_ends_before(as_of):
             write_export(
                 student_admin.SOURCE,
-                defective(np.random.default_rng([seed, day.toordinal()]), known_on(tables, day), day),
+                defective(seed, known_on(tables, day), day),
                 DEFECTS,
                 out,
                 day,
                 not clean,
             )
-    student_tables = defective(np.random.default_rng(seed + 1), world.tables, as_of)
+    student_tables = defective(seed, world.tables, as_of)
     folder = write_export(student_admin.SOURCE, student_tables, DEFECTS, out, as_of, not clean)
     _write_crm(world, student_tables["workplace_periods"], seed, out, clean, crm_layout)
     write_ytj(world.employers, name_pools(seed), seed, out, as_of)

@@ -151,7 +151,7 @@ def backtest(
             histories[folder], _ = read(known_then)
         history = histories[folder]
         late = late_recording.from_landing(known_then, history, last_day, histories, read)
-        plan = plan_in_force(known_then, last_day).for_year(year) if use_plan else None
+        plan = plan_in_force(known_then, last_day).rows if use_plan else None
         frame = forecast_year(Calculation.up_to(history, last_day), late=late, plan=plan).frame.filter(
             (pl.col("funding_scope") == "all") & pl.col("breakdown").is_in(breakdowns) & (pl.col("month") == 12)
         )

@@ -20,7 +20,7 @@ explained in ``docs/architecture/student_year_forecast.md``):
 - the 80 % interval is the 10th–90th percentile of a Monte Carlo run of that chain (the 50 % one the
   25th–75th), each run with rates counted from the study rights drawn with replacement (the rates' own
   uncertainty), its own draw of the late-recorded endings, of each month's intake and of the study rights the
-  year's final count will hold back (``_turnover``).
+  year's final count will count or hold back unlike today's export (``_turnover``).
 """
 
 from __future__ import annotations
@@ -261,8 +261,9 @@ def forecast_year(
     progress: Callable[[str], None] | None = None,
 ) -> Forecast:
     """Forecast the year of the calculation's last day from what its history knew on that day, what ``late`` says
-    it did not know yet and the intake ``plan`` (``schemas/plans.py``) where one is given; ``progress`` hears how
-    far the simulation is."""
+    it did not know yet and the intake ``plan`` (``schemas/plans.py``: the rows of every year given,
+    ``IntakePlan.rows``; this year's is followed, last year's tells how far to trust it); ``progress`` hears how far
+    the simulation is."""
     as_of = calculation.last
     if (
         calculation.history.study_rights.height == 0
@@ -273,7 +274,8 @@ def forecast_year(
     year = as_of.year
     months = [dt.date(year, m, 1) for m in range(1, 13)]
     ahead = [m for m in months if month_end(m) > as_of]  # months with days still to come
-    record = plan_record(known.starts, plan, as_of)
+    plan, last_year_plan = _of_year(plan, year), _of_year(plan, year - 1)
+    record = plan_record(known.starts, plan, as_of, last_year_plan)
     population = _population(known, as_of, year, plan, record)
     groups = _groups(population)
     simulated = _simulate(
@@ -292,6 +294,11 @@ def forecast_year(
     intake = Intake.of(known, chain, ahead, year, plan, population)
     turnover = _turnover(known, population, as_of, groups.keys(), late.turnover)
     return Forecast(_frame(year, months, actual, revised, simulated, groups, targets, as_of, intake, turnover))
+
+
+def _of_year(plan: pl.DataFrame | None, year: int) -> pl.DataFrame | None:
+    rows = None if plan is None else plan.filter(pl.col("year") == year)
+    return rows if rows is not None and rows.height else None
 
 
 def _population(
@@ -675,8 +682,8 @@ def _turnover(known: History, population: pl.DataFrame, as_of: dt.date, keys, sh
 
     The figures count what the export can count; at the year's end a different export counts, and some study rights
     held back now will be counted then, some counted now held back (``share``: the turnover late recording
-    measures). Each such right moves the total by its year's student-years s, so the spread is √(2·share·Σs²), with
-    s the right's student-years to date and, while it is open, the rest of the year."""
+    measures, both ways). Each such right moves the total by its year's student-years s, so the spread is
+    √(share·Σs²), with s the right's student-years to date and, while it is open, the rest of the year."""
     rest = (dt.date(as_of.year, 12, 31) - as_of).days / 365
     rights = (
         known.pieces.lazy()
@@ -699,7 +706,7 @@ def _turnover(known: History, population: pl.DataFrame, as_of: dt.date, keys, sh
     for scope, breakdown in keys:
         inside = rights if scope == "all" else rights.filter(pl.col("funding_code") == scope)
         out[(scope, breakdown)] = {
-            member: float(np.sqrt(2 * share * s2))
+            member: float(np.sqrt(share * s2))
             for member, s2 in inside.group_by(breakdown).agg(pl.col("s2").sum()).iter_rows()
         }
     return out

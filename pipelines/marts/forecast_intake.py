@@ -1,10 +1,12 @@
 """The forecast's new starters: how far to trust the intake plan, and how uncertain each month's intake is.
 
 A plan counts the students a provider means to start; the figures count the study rights whose records can be
-counted, and a plan made before the year is off by a group here and there. Both are measured on this year's months
-already past (planned against actual starters): their ratio scales what the plan still expects, and their spread
-around it is how uncertain a planned month is. A month without a plan is as uncertain as its intake has been between
-the earlier years.
+counted, and a plan made before the year is off by a group here and there (and often assumes a growth that does not
+come). Both are measured on this year's months already past (planned against actual starters): their ratio scales
+what the plan still expects, and their spread around it is how uncertain a planned month is. Before this year's
+months show it, the ratio is what last year's plan turned out to be against last year's counted starters: the
+same planner, the same kind of records held back. A month without a plan is as uncertain as its intake has been
+between the earlier years.
 """
 
 from __future__ import annotations
@@ -47,15 +49,19 @@ def started_by_month(starts: pl.DataFrame, year: int) -> dict[int, int]:
     return dict(firsts.group_by(pl.col("starts_on").dt.month().cast(pl.Int64)).len().iter_rows())
 
 
-def plan_record(starts: pl.DataFrame, plan: pl.DataFrame | None, as_of: dt.date) -> PlanRecord:
+def plan_record(
+    starts: pl.DataFrame, plan: pl.DataFrame | None, as_of: dt.date, last_year: pl.DataFrame | None = None
+) -> PlanRecord:
     """``starts``: each study right's first day (``starts_on``). The months past are those wholly before the as-of
-    day's month end; each weighs by its planned starters, the plan itself by ``PLAN_PRIOR_STARTERS``."""
+    day's month end; each weighs by its planned starters, the plan itself by ``PLAN_PRIOR_STARTERS`` at the ratio
+    ``last_year``'s plan (the year before the as-of day's) turned out to have (1 without it)."""
     if plan is None or not plan.height:
         return AS_PLANNED
     planned, actual = planned_by_month(plan), started_by_month(starts, as_of.year)
     whole = as_of.month if (as_of + dt.timedelta(days=1)).day == 1 else as_of.month - 1
     past = [m for m in planned if m <= whole and planned[m] > 0]
-    ratio = (sum(actual.get(m, 0) for m in past) + PLAN_PRIOR_STARTERS) / (
+    prior = last_year_ratio(starts, last_year, as_of.year - 1)
+    ratio = (sum(actual.get(m, 0) for m in past) + prior * PLAN_PRIOR_STARTERS) / (
         sum(planned[m] for m in past) + PLAN_PRIOR_STARTERS
     )
     expected = {m: planned[m] * ratio for m in past}
@@ -63,6 +69,15 @@ def plan_record(starts: pl.DataFrame, plan: pl.DataFrame | None, as_of: dt.date)
     evidence = sum((actual.get(m, 0) / expected[m] - 1) ** 2 - 1 / expected[m] for m in past)
     error = np.sqrt(max((PLAN_PRIOR_MONTHS * PLAN_ERROR_PRIOR**2 + evidence) / (PLAN_PRIOR_MONTHS + len(past)), 0.0))
     return PlanRecord(ratio, min(float(error), MAX_SPREAD))
+
+
+def last_year_ratio(starts: pl.DataFrame, plan: pl.DataFrame | None, year: int) -> float:
+    """Counted starters per planned starter over the months ``year``'s plan gives (1 without a plan for it)."""
+    if plan is None or not plan.height:
+        return AS_PLANNED.ratio
+    planned, actual = planned_by_month(plan), started_by_month(starts, year)
+    total = sum(planned.values())
+    return sum(actual.get(m, 0) for m in planned) / total if total else AS_PLANNED.ratio
 
 
 def intake_spread(
