@@ -25,6 +25,8 @@ DEFECT = "__defect"
 MIN_COUNT = 2
 #: a defect that leaves a study right out of the figures stands on records written this recently, and not older
 CORRECTED_WITHIN = dt.timedelta(days=120)
+#: the statuses the world ends a study right with
+ENDED = ["valmistunut", "eronnut", "katsotaaneronneeksi"]
 
 
 @dataclass(frozen=True)
@@ -271,7 +273,7 @@ def inject(seed: int, tables: dict[str, pl.DataFrame], as_of: dt.date) -> dict[s
     )
     inj.tables["status_periods"] = swapped.sort("__order").drop("__i", "__order")
     p = inj.tables["status_periods"]
-    ending = pl.col("status").is_in(["valmistunut", "eronnut", "katsotaaneronneeksi"]) & pl.col(DEFECT).is_null()
+    ending = pl.col("status").is_in(ENDED) & pl.col(DEFECT).is_null()
     ended = p.with_row_index("__i").filter(
         ending & (pl.col("study_right_id") != pl.col("study_right_id").shift(-1)).fill_null(True) & recent
     )
@@ -377,7 +379,7 @@ def _annul(inj: Injector, annulled: DefectClass, as_of: dt.date) -> None:
     ).filter((key.cast(pl.Float64) / 2.0**64 < annulled.rate) & (pl.col("__annulled_on") <= as_of))
     before = periods.join(day, on="study_right_id").filter(pl.col("start_date") < pl.col("__annulled_on"))
     last = before.sort("study_right_id", "start_date").group_by("study_right_id", maintain_order=True).last()
-    chosen = last.filter(~pl.col("status").is_in(["valmistunut", "eronnut", "katsotaaneronneeksi"])).sort("__i")
+    chosen = last.filter(~pl.col("status").is_in(ENDED)).sort("__i")
     later = periods.join(chosen.select("study_right_id", "__annulled_on"), on="study_right_id", how="left")
     periods = later.filter(pl.col("__annulled_on").is_null() | (pl.col("start_date") < pl.col("__annulled_on")))
     mitatoity = chosen.select(

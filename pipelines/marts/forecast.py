@@ -41,6 +41,7 @@ from pipelines.marts.forecast_intake import (
     planned_by_month,
     started_by_month,
 )
+from pipelines.marts.intake_plan import of_year
 from pipelines.marts.late_recording import NOTHING_MEASURED, SETTLED_DAYS, LateRecording
 from pipelines.marts.student_years import (
     GRADUATED,
@@ -274,7 +275,7 @@ def forecast_year(
     year = as_of.year
     months = [dt.date(year, m, 1) for m in range(1, 13)]
     ahead = [m for m in months if month_end(m) > as_of]  # months with days still to come
-    plan, last_year_plan = _of_year(plan, year), _of_year(plan, year - 1)
+    plan, last_year_plan = of_year(plan, year), of_year(plan, year - 1)
     record = plan_record(known.starts, plan, as_of, last_year_plan)
     population = _population(known, as_of, year, plan, record)
     groups = _groups(population)
@@ -294,11 +295,6 @@ def forecast_year(
     intake = Intake.of(known, chain, ahead, year, plan, population)
     turnover = _turnover(known, population, as_of, groups.keys(), late.turnover)
     return Forecast(_frame(year, months, actual, revised, simulated, groups, targets, as_of, intake, turnover))
-
-
-def _of_year(plan: pl.DataFrame | None, year: int) -> pl.DataFrame | None:
-    rows = None if plan is None else plan.filter(pl.col("year") == year)
-    return rows if rows is not None and rows.height else None
 
 
 def _population(

@@ -26,10 +26,13 @@ class IntakePlan:
     problems: list[str] = field(default_factory=list)  # rows left out (and why), or why a file was not read
 
     def for_year(self, year: int) -> pl.DataFrame | None:
-        if self.rows is None:
-            return None
-        rows = self.rows.filter(pl.col("year") == year)
-        return rows if rows.height else None
+        return of_year(self.rows, year)
+
+
+def of_year(rows: pl.DataFrame | None, year: int) -> pl.DataFrame | None:
+    """The plan rows of ``year``; None when there are none."""
+    rows = None if rows is None else rows.filter(pl.col("year") == year)
+    return rows if rows is not None and rows.height else None
 
 
 NO_PLAN = IntakePlan()
