@@ -16,6 +16,7 @@ on worlds it was not tuned on.
 from __future__ import annotations
 
 import argparse
+import csv
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -55,10 +56,23 @@ def _line(label: str, months: list) -> str:
     )
 
 
+def _write_results(path: Path, worlds: list[tuple[tuple, list]]) -> None:
+    """One row per world and month: the forecast, its intervals and the actual (for a closer look at a run)."""
+    fields = ["seed", "august_surge", "use_plan", "month_end", "forecast", "low", "high", "low_50", "high_50", "actual"]
+    with path.open("w", newline="", encoding="utf-8") as out:
+        writer = csv.writer(out)
+        writer.writerow(fields)
+        for (_, seed, surge, use_plan), months in worlds:
+            for r in months:
+                writer.writerow([seed, surge, use_plan, r.month_end, r.forecast, r.low, r.high, r.low_50, r.high_50,
+                                 r.actual])  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seed", type=int, action="append", help="a medium world's seed (repeatable)")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--results", type=Path, help="also write every world's month results to this CSV file")
     args = parser.parse_args()
     seeds = args.seed or list(DEFAULT_SEEDS)
     started = time.perf_counter()
@@ -84,6 +98,11 @@ def main() -> None:
     errors = np.array([[100 * r.error for r in months] for _, months in plain])
     print("bias by month (mean signed error, % of the actual):")
     print("  " + "  ".join(f"{e:+4.1f}" for e in errors.mean(axis=0)))
+    covered = np.array([[r.inside for r in months] for _, months in plain])
+    print("80 % interval's coverage by month (% of those worlds):")
+    print("  " + "  ".join(f"{c:4.0f}" for c in 100 * covered.mean(axis=0)))
+    if args.results:
+        _write_results(args.results, [(job, months) for (_, months), job in zip(worlds, jobs)])
     print(f"({time.perf_counter() - started:.0f} s)")
 
 

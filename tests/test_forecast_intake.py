@@ -11,10 +11,12 @@ from pipelines.marts.forecast_intake import (
     MAX_SPREAD,
     PLAN_ERROR_PRIOR,
     PLAN_PRIOR_STARTERS,
+    PLAN_RATIO_CHANGE,
     intake_levels,
     intake_spread,
     last_year_ratio,
     plan_record,
+    shared_spread,
 )
 
 YEAR = 2025
@@ -81,7 +83,23 @@ def test_a_month_without_a_plan_is_as_uncertain_as_its_intake_has_been_between_t
 def test_each_months_intake_level_has_mean_one_and_its_spread():
     spread = np.zeros(13)
     spread[8] = 0.2
-    levels = intake_levels(spread, 7, 20_000)
+    levels = intake_levels(spread, np.zeros(13), 7, 20_000)
     assert (levels[0] == 1).all() and (levels[1] == 1).all()
     assert levels[8].mean() == pytest.approx(1, abs=0.01)
     assert np.log(levels[8]).std() == pytest.approx(0.2, abs=0.01)
+
+
+def test_the_plans_ratio_error_is_one_miss_shared_by_every_planned_month():
+    """Last year's plan is not this year's: the ratio the forecast scales the plan by may be off for the whole year,
+    so the planned months move together; a month the plan does not give does not move with them."""
+    plan = _plan({1: 100, 8: 200, 9: 50})
+    early = plan_record(_starts({(YEAR, 1): 60}), plan, dt.date(YEAR, 1, 20))
+    assert early.ratio_error == pytest.approx(PLAN_RATIO_CHANGE)  # no month of the year shows it yet
+    shared = shared_spread(plan, early)
+    assert shared[8] == shared[9] == PLAN_RATIO_CHANGE and shared[7] == 0 and shared[0] == 0
+    levels = intake_levels(np.zeros(13), shared, 7, 20_000)
+    assert np.corrcoef(np.log(levels[8]), np.log(levels[9]))[0, 1] == pytest.approx(1.0)
+    assert levels[8].mean() == pytest.approx(1, abs=0.01) and (levels[7] == 1).all()
+    # each month of the year that shows how the plan holds narrows the ratio's error
+    later = plan_record(_starts({(YEAR, 1): 100}), plan, dt.date(YEAR, 1, 31))
+    assert later.ratio_error < early.ratio_error

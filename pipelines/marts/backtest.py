@@ -26,7 +26,7 @@ from pipelines.marts import late_recording
 from pipelines.marts.forecast import forecast_year
 from pipelines.marts.intake_plan import plan_in_force
 from pipelines.marts.student_year_history import HistoryReader, history_as_of
-from pipelines.marts.student_years import RIGHT, Calculation, StudyRightHistory, month_end, per_study_right
+from pipelines.marts.student_years import RIGHT, Calculation, StudyRightHistory, month_end
 from schemas.codes import QUALIFICATIONS, reference
 
 #: ``--by`` → the forecast's breakdown
@@ -105,7 +105,8 @@ def month_ends(year: int) -> list[dt.date]:
 
 def _year_figures(landing: Landing, year: int, read: HistoryReader) -> pl.DataFrame:
     """Per study right the newest export counts: the year's student-years (current formula) and its breakdown
-    members. The newest export must be dated after the year."""
+    members. The newest export must be dated after the year. The same sum the forecast forecasts: every study
+    right's days, TUVA's too (``docs/architecture/student_years.md``), not KOSKI's report, which leaves TUVA out."""
     newest = landing.export_folder(landing.records_source())
     if dt.date.fromisoformat(newest.name) <= dt.date(year, 12, 31):
         raise FileProblem(
@@ -114,8 +115,10 @@ def _year_figures(landing: Landing, year: int, read: HistoryReader) -> pl.DataFr
             "total is not known yet, so there is nothing to test the forecasts against",
         )
     history, _ = read(landing)
-    days = per_study_right(history, dt.date(year, 1, 1), dt.date(year, 12, 31)).select(
-        RIGHT, (pl.col("student_year_days_current").fill_null(0) / 365).alias("student_years")
+    days = (
+        Calculation.of(history, dt.date(year, 1, 1), dt.date(year, 12, 31))
+        .totals_per_study_right()
+        .select(RIGHT, (pl.col("student_year_days_current").fill_null(0) / 365).alias("student_years"))
     )
     quals = pl.DataFrame(list(reference(QUALIFICATIONS))).select("koulutus_code", "qualification_type")
     members = (

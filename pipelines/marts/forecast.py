@@ -39,6 +39,7 @@ from pipelines.marts.forecast_intake import (
     intake_spread,
     plan_record,
     planned_by_month,
+    shared_spread,
     started_by_month,
 )
 from pipelines.marts.intake_plan import of_year
@@ -288,7 +289,12 @@ def forecast_year(
         groups,
         late.phantom_share,
         progress,
-        intake_spread(known.starts, known.first, plan, record, as_of),
+        intake_levels(
+            intake_spread(known.starts, known.first, plan, record, as_of),
+            shared_spread(plan, record),
+            SEED,
+            SIMULATIONS,
+        ),
     )
     actual = _actual(known, year, groups.keys())
     revised = _revised(actual, late, as_of)
@@ -508,9 +514,10 @@ def _simulate(
     groups,
     phantom_share: float,
     progress: Callable[[str], None] | None,
-    spread: np.ndarray,
+    level: np.ndarray,
 ) -> dict:
     """Cumulative student-years added after ``as_of``: (scope, breakdown) → array[member, month ahead, simulation].
+    ``level``: each template's intake level per calendar month and simulation (``forecast_intake.intake_levels``).
 
     Study rights are simulated in chunks of ``CHUNK`` (each with its own seeded stream), so the arrays of
     rights × simulations stay small at national size; the result does not depend on anything but the export.
@@ -526,7 +533,6 @@ def _simulate(
     kinds = population["kind"].to_numpy().astype(np.int8)
     probability = population["probability"].to_numpy()
     intake_month = population["intake_month"].to_numpy()
-    level = intake_levels(spread, SEED, SIMULATIONS)
     cube, combo_of = weights
     for number, first in enumerate(range(0, n, CHUNK)):
         part = slice(first, min(first + CHUNK, n))

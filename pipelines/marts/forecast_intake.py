@@ -5,8 +5,9 @@ counted, and a plan made before the year is off by a group here and there (and o
 come). Both are measured on this year's months already past (planned against actual starters): their ratio scales
 what the plan still expects, and their spread around it is how uncertain a planned month is. Before this year's
 months show it, the ratio is what last year's plan turned out to be against last year's counted starters: the
-same planner, the same kind of records held back. A month without a plan is as uncertain as its intake has been
-between the earlier years.
+same planner, the same kind of records held back; but not the same luck, so the ratio itself is uncertain, for
+every planned month at once. A month without a plan is as uncertain as its intake has been between the earlier
+years.
 """
 
 from __future__ import annotations
@@ -24,6 +25,10 @@ PLAN_ERROR_PRIOR, PLAN_PRIOR_MONTHS = 0.10, 3
 MAX_SPREAD = 0.5
 #: how many planned starters' worth of evidence the plan itself weighs before months of the year show how it holds
 PLAN_PRIOR_STARTERS = 150
+#: how far a plan's realisation (counted starters per planned one) may differ from last year's plan's (a relative
+#: standard deviation): a plan is made from last year's intake, so it carries last year's luck, and this year's
+#: intake need not repeat it (measured between the 2024 and 2025 plans of the demo's seeds 1–11: 0.15)
+PLAN_RATIO_CHANGE = 0.15
 
 
 @dataclass(frozen=True)
@@ -32,6 +37,8 @@ class PlanRecord:
 
     ratio: float = 1.0  # counted starters per planned starter
     error: float = PLAN_ERROR_PRIOR  # relative standard deviation of a month's starters around plan × ratio
+    #: relative standard deviation of the ratio itself: one miss shared by every month still planned
+    ratio_error: float = PLAN_RATIO_CHANGE
 
 
 #: a plan taken as it stands (no month of the year has shown how it holds)
@@ -67,8 +74,12 @@ def plan_record(
     expected = {m: planned[m] * ratio for m in past}
     # (each month's squared relative miss, less what chance alone gives a month of that many starters)
     evidence = sum((actual.get(m, 0) / expected[m] - 1) ** 2 - 1 / expected[m] for m in past)
-    error = np.sqrt(max((PLAN_PRIOR_MONTHS * PLAN_ERROR_PRIOR**2 + evidence) / (PLAN_PRIOR_MONTHS + len(past)), 0.0))
-    return PlanRecord(ratio, min(float(error), MAX_SPREAD))
+    prior = PLAN_PRIOR_MONTHS * PLAN_ERROR_PRIOR**2
+    error = min(float(np.sqrt(max((prior + evidence) / (PLAN_PRIOR_MONTHS + len(past)), 0.0))), MAX_SPREAD)
+    # the ratio's own error: the prior's (last year's plan is not this year's) and each past month's, by their weights
+    weights = sum(planned[m] for m in past) + PLAN_PRIOR_STARTERS
+    spread = (PLAN_PRIOR_STARTERS * PLAN_RATIO_CHANGE) ** 2 + sum((planned[m] * error) ** 2 for m in past)
+    return PlanRecord(ratio, error, float(np.sqrt(spread)) / weights)
 
 
 def last_year_ratio(starts: pl.DataFrame, plan: pl.DataFrame | None, year: int) -> float:
@@ -104,10 +115,21 @@ def intake_spread(
     return spread
 
 
-def intake_levels(spread: np.ndarray, seed: int, simulations: int) -> np.ndarray:
+def shared_spread(plan: pl.DataFrame | None, record: PlanRecord) -> np.ndarray:
+    """shared[calendar month]: the plan's ratio error (``record.ratio_error``) in each month the plan gives."""
+    shared = np.zeros(13)
+    if plan is not None:
+        shared[plan["month"].unique().to_numpy()] = record.ratio_error
+    return shared
+
+
+def intake_levels(spread: np.ndarray, shared: np.ndarray, seed: int, simulations: int) -> np.ndarray:
     """level[calendar month, simulation]: how many of a month's expected new starters each simulation starts, as a
-    multiple of the expectation (mean 1, log-normal with the month's ``spread``; index 0: not a template, always 1).
-    One draw per month, shared by every template of the month: a plan misses a whole group, not one student at a
-    time."""
-    z = np.random.default_rng([seed, 2]).standard_normal((13, simulations))
-    return np.exp(spread[:, None] * z - spread[:, None] ** 2 / 2)
+    multiple of the expectation (mean 1, log-normal; index 0: not a template, always 1). One draw per month with its
+    ``spread``, shared by every template of the month (a plan misses a whole group, not one student at a time), and
+    one draw per simulation shared by all months, with each month's ``shared`` (the plan's ratio may be off for the
+    whole year)."""
+    rng = np.random.default_rng([seed, 2])
+    z, common = rng.standard_normal((13, simulations)), rng.standard_normal(simulations)
+    log_level = spread[:, None] * z + shared[:, None] * common[None, :]
+    return np.exp(log_level - (spread[:, None] ** 2 + shared[:, None] ** 2) / 2)
