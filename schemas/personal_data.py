@@ -36,11 +36,13 @@ LEARNER_OID = r"1\.2\.246\.562\.24\.\d{6,}"
 PHONE = r"(?:^|[^\d])(?:\+|00)\d{1,3}(?:[ .\-/()]{0,2}\d){6,12}|(?:^|[^\d])0\d(?:[ .\-/()]{0,2}\d){7,11}(?:[^\d]|$)"
 #: a hex digest (our pseudonyms)
 HEX_DIGEST = r"[0-9a-f]{16,}"
+#: a GUID (the CRM's ids)
+GUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 #: long numbers that are no person's: GUIDs (the CRM's ids), hex digests (our pseudonyms), OIDs (a learner's is
 #: found before these go), dates with or without a time; they are blanked before the other patterns look, so that
 #: their digits read as no phone
 NOT_PERSONAL = (
-    rf"[0-9a-f]{{8}}-[0-9a-f]{{4}}-[0-9a-f]{{4}}-[0-9a-f]{{4}}-[0-9a-f]{{12}}|{HEX_DIGEST}"
+    rf"{GUID}|{HEX_DIGEST}"
     r"|1\.2\.246\.562\.\d+\.\d+"
     r"|\d{1,2}\.\d{1,2}\.\d{2,4}(?: (?:klo )?\d{1,2}[.:]\d{2})?"
     r"|\d{4}-\d{2}-\d{2}(?:[t ]\d{2}:\d{2}(?::\d{2})?)?"
@@ -62,9 +64,16 @@ _WORD = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)?")
 _COMPILED = {kind: re.compile(pattern) for kind, pattern in KINDS.items()}
 _NOT_PERSONAL = re.compile(NOT_PERSONAL)
 _DASH = re.compile(f"[{DASHES}]")
-#: a value that is one hex digest and nothing else (a pseudonym key): NOT_PERSONAL blanks all of it, so it holds
-#: nothing; told apart in one vectorised pass, a column of keys needs no look per value
-_DIGEST = f"(?i)^{HEX_DIGEST}$"
+#: the shapes of a whole value that can hold nothing, told apart in one vectorised pass, so that a column of keys needs
+#: no look per value: a hex digest (our pseudonyms) and a GUID (the CRM's ids), which NOT_PERSONAL blanks whole, and
+#: a business id (Y-tunnus, seven digits, a hyphen and one), too few digits after its hyphen for a henkilötunnus and
+#: too few in all for a phone number (``tests/test_personal_data.py`` holds :func:`found` to each)
+NO_PERSON_SHAPES = (
+    HEX_DIGEST,
+    GUID,
+    r"[0-9]{7}-[0-9]",
+)
+_NO_PERSON_SHAPE = f"(?i)^(?:{'|'.join(NO_PERSON_SHAPES)})$"
 _SPACE = re.compile(f"[{SPACES}]")
 
 
@@ -110,11 +119,33 @@ def holds(text: str | None) -> bool:
     return bool(found(text))
 
 
+#: what a henkilötunnus, a phone number, a learner OID or an email address cannot be typed without: a digit, an at
+_NUMBER_OR_AT = r"\d|@|(?:^|[^\p{L}\d])at(?:[^\p{L}\d]|$)"
+#: the letters of each first name and surname between its hyphens (a word of a name is one run of letters)
+_FIRST_NAME_PARTS = pl.Series(sorted({part for name in FIRST_NAMES for part in name.split("-")}))
+_SURNAME_PARTS = pl.Series(sorted({part for name in SURNAMES for part in name.split("-")}))
+
+
+def may_hold(values: pl.Series) -> pl.Series:
+    """Whether :func:`found` could find anything in each text, in vectorised passes: every value it finds something
+    in passes (a number or an email address has a digit or an at; a name has a run of letters that is a first name's
+    and one that is a surname's), and most of a column of names, places and subjects does not, so it need not be
+    looked at in Python. The same normal form as :func:`normal_form`'s (NFKC, lower case)."""
+    normal = values.str.normalize("NFKC").str.to_lowercase()
+    runs = normal.str.extract_all(r"\p{L}+")
+    return normal.str.contains(_NUMBER_OR_AT) | (
+        runs.list.eval(pl.element().is_in(_FIRST_NAME_PARTS.implode())).list.any()
+        & runs.list.eval(pl.element().is_in(_SURNAME_PARTS.implode())).list.any()
+    )
+
+
 def _holds_each(values: pl.Series) -> pl.Series:
-    """:func:`holds` of each value, looked at once per distinct value (a column of millions has a few thousand)."""
+    """:func:`holds` of each value, looked at once per distinct value (a column of millions has a few thousand), and
+    only where a vectorised pass leaves it possible (neither a shape that holds nothing nor ruled out by
+    :func:`may_hold`)."""
     distinct = values.cast(pl.Utf8).unique().drop_nulls()  # (a column of nulls only is of no type: no text)
-    distinct = distinct.filter(~distinct.str.contains(_DIGEST))  # (our pseudonyms: blanked whole by NOT_PERSONAL)
-    return values.is_in(_distinct_where(distinct, holds).implode())
+    distinct = distinct.filter(~distinct.str.contains(_NO_PERSON_SHAPE))
+    return values.is_in(_distinct_where(distinct.filter(may_hold(distinct)), holds).implode())
 
 
 def holds_expr(value: pl.Expr) -> pl.Expr:

@@ -8,7 +8,7 @@ from pathlib import Path
 import polars as pl
 
 from pipelines.files import atomic_write
-from pipelines.formats import neutralised
+from pipelines.formats import neutralised_expr
 from pipelines.marts.student_years import StudyRightHistory, per_study_right
 from schemas.koski_report import STUDENT_YEAR_REPORT
 
@@ -45,7 +45,7 @@ def _write_csv(frame: pl.DataFrame, out: Path, separator: str) -> None:
     """Atomically, the owner's only (study-right ids are source ids); a text cell that a spreadsheet would run as a
     formula (an id typed ``=HYPERLINK(…)`` in the source) is written as text."""
     texts = [c for c, t in frame.schema.items() if t == pl.Utf8]
-    frame = frame.with_columns(pl.col(c).map_elements(neutralised, return_dtype=pl.Utf8) for c in texts)
+    frame = frame.with_columns(neutralised_expr(pl.col(c)) for c in texts)
     atomic_write(out, lambda tmp: frame.write_csv(tmp, null_value="", separator=separator), private=True)
 
 

@@ -9,14 +9,12 @@ is quoted.
 
 from __future__ import annotations
 
-import csv
-import io
 from pathlib import Path
 
 import polars as pl
 
 from pipelines.files import atomic_write_bytes
-from pipelines.formats import neutralised
+from pipelines.formats import neutralised_expr
 
 HEADERS = {
     "fi": ["Tiedosto", "Rivi", "Tietue", "Sarake", "Sääntö", "Kuvaus", "Arvo (peitetty)", "Tila", "Ensin havaittu"],
@@ -35,28 +33,23 @@ def correction_list(history: pl.DataFrame, system: str, run_id: str, language: s
         & (pl.col("last_seen_run") == run_id)
         & pl.col("status").is_in(["new", "open"])
     ).sort("source_file", "source_line", "rule_id")
-    buf = io.StringIO()
-    writer = csv.writer(buf, delimiter=";", lineterminator="\r\n", quoting=csv.QUOTE_ALL)
-    writer.writerow(HEADERS[language])
-    for r in rows.iter_rows(named=True):
-        message = (r["message_fi"] or r["message"]) if language == "fi" else r["message"]
-        writer.writerow(
-            [
-                neutralised(v)
-                for v in (
-                    r["source_file"],
-                    r["source_line"],
-                    r["record_key"],
-                    r["source_header"] or r["column"],
-                    r["rule_id"],
-                    message,
-                    r["masked_value"],
-                    STATUS_WORDS[language][r["status"]],
-                    r["first_seen_on"],
-                )
-            ]
-        )
-    return buf.getvalue().encode("utf-8-sig")
+    message = pl.coalesce(pl.col("message_fi"), pl.col("message")) if language == "fi" else pl.col("message")
+    cells = (
+        pl.col("source_file"),
+        pl.col("source_line"),
+        pl.col("record_key"),
+        pl.coalesce(pl.col("source_header"), pl.col("column")),
+        pl.col("rule_id"),
+        message,
+        pl.col("masked_value"),
+        pl.col("status").replace_strict(STATUS_WORDS[language]),
+        pl.col("first_seen_on"),
+    )
+    table = rows.select(  # (an empty cell quoted, as every other)
+        neutralised_expr(cell).fill_null("").alias(header) for cell, header in zip(cells, HEADERS[language])
+    )
+    text = table.write_csv(separator=";", line_terminator="\r\n", quote_style="always")
+    return text.encode("utf-8-sig")
 
 
 def write_correction_lists(
