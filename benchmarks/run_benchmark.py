@@ -53,6 +53,8 @@ STAGES = {
     "star schema and release": ("",),
 }
 FOUNDATION = ("ingest", "validate", "star schema and release")
+#: the CRM re-run's steps named with their seconds, the largest first (where a morning's partial run spends its time)
+CRM_LARGEST = 6
 
 
 def stage(step_key: str) -> str:
@@ -157,6 +159,7 @@ def measure(landing: Path, tmp: Path) -> dict:
         "crm_to_publish": crm_to_publish,
         "crm_whole": crm_whole,
         "crm_steps": len(crm_summary["step_seconds"]),
+        "crm_largest": sorted(crm_summary["step_seconds"].items(), key=lambda step: -step[1])[:CRM_LARGEST],
         "steps": len(steps),
         "kept": kept,
         "quality": quality,
@@ -189,6 +192,7 @@ def report(name: str, m: dict) -> None:
         f"  re-run, one CRM account changed: whole       {against(m['crm_whole'])} "
         f"({m['crm_steps']} of {m['steps']} steps; {m['kept']} tables kept from the version before)"
     )
+    print("    its largest steps: " + ", ".join(f"{key} {seconds:.1f} s" for key, seconds in m["crm_largest"]))
     print(f"  peak RSS so far: after the full run {m['rss_full']:.2f} GiB, after the re-runs {m['rss_reruns']:.2f} GiB")
     print(
         f"  organisation matching: precision {q.precision:.4f}, recall {q.recall:.4f} over {q.records:,} source "
