@@ -26,6 +26,7 @@ def test_a_builder_reads_what_its_parameters_name():
         "student_records/workplace_periods",
         "student_records/study_rights",
         "organization_matches",
+        "student_admin/pseudonyms",
     }
     forecast = {k.to_user_string() for k in graph.get(AssetKey("mart_student_year_forecast")).parent_keys}
     assert forecast == {

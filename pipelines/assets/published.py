@@ -34,6 +34,7 @@ INTERMEDIATE_INPUTS = {
     "koski_reconciliation": AssetKey([SYSTEM, "koski_reconciliation"]),
     "koski_differences": AssetKey([SYSTEM, "koski_differences"]),
     "intake_plan": AssetKey([plans.SYSTEM, plans.INTAKE_PLAN.name]),
+    "pseudonyms": AssetKey([SYSTEM, "pseudonyms"]),
 }
 #: what a builder may ask for besides its inputs: the run's pseudonym key, as-of date, site configuration, landing,
 #: and a ``progress`` callback for a long loop (its messages reach the run's progress lines, a few a minute)
@@ -133,11 +134,23 @@ def _reported(parts: Iterable[pl.DataFrame], name: str, progress) -> Iterator[pl
         yield part
 
 
+@asset(
+    key=INTERMEDIATE_INPUTS["pseudonyms"],
+    group_name="validated",
+    ins={"study_rights": AssetIn(key=records_key("study_rights")), "students": AssetIn(key=records_key("students"))},
+    description="Every study right's and student's published key (a keyed HMAC of its id), made once per run for "
+    "every table that publishes them; never published itself (it holds the source ids).",
+)
+def pseudonyms(warehouse: WarehouseResource, study_rights: TableOutcome, students: TableOutcome) -> star.Pseudonyms:
+    return star.Pseudonyms.of(study_rights.rows(), students.rows(), warehouse.key())
+
+
 def dim_date(as_of: dt.date, **facts: pl.DataFrame) -> pl.DataFrame:
     return star.dim_date(list(facts.values()), as_of)
 
 
 PUBLISHED_ASSETS = [
+    pseudonyms,
     published_asset(star.dim_student),
     published_asset(star.dim_qualification),
     published_asset(star.dim_campus),

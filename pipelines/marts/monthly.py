@@ -7,14 +7,14 @@ from collections.abc import Iterator
 import polars as pl
 
 from pipelines.marts.student_years import NUMBER, RIGHT, Calculation
-from pipelines.publishing.star import conform, date_key, study_right_keys
+from pipelines.publishing.star import Pseudonyms, conform, date_key
 
 #: a study right's place in the order of its published key
 RANK = "__rank"
 
 
 def fact_student_year_month(
-    student_year_calculation: Calculation, fact_study_right: pl.DataFrame, key: bytes
+    student_year_calculation: Calculation, fact_study_right: pl.DataFrame, pseudonyms: Pseudonyms
 ) -> Iterator[pl.DataFrame]:
     """Every month of the calculation (from the first status in the export up to the as-of date), in parts of
     whole study rights: at national size the whole fact is ten million rows of some twenty columns.
@@ -25,9 +25,9 @@ def fact_student_year_month(
     was left). The study right's own keys are then taken from its row of the ranked keys by position (its rank),
     not joined on a hash of ten million rows."""
     calculation = student_year_calculation
-    ids = calculation.history.study_rights.select(RIGHT)
     keys = (
-        ids.with_columns(study_right_keys(ids[RIGHT], key))
+        calculation.history.study_rights.select(RIGHT)
+        .join(pseudonyms.study_rights, on=RIGHT, how="inner")
         .join(
             fact_study_right.select(
                 "study_right_key", "student_key", "qualification_key", "campus_key", "has_warnings"

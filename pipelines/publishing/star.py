@@ -8,6 +8,7 @@ rerun on the same input gives the same keys.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 import duckdb
 import polars as pl
@@ -65,17 +66,36 @@ def student_keys(numbers: pl.Series, key: bytes) -> pl.Series:
     return pseudonymise(numbers, key, "student").alias("student_key")
 
 
-def with_student_keys(frame: pl.DataFrame, key: bytes, column: str = "student_number") -> pl.DataFrame:
-    return frame.with_columns(student_keys(frame[column], key))
-
-
 def study_right_keys(ids: pl.Series, key: bytes) -> pl.Series:
     """The published key of each local study-right id (which names its student, so never leaves the warehouse)."""
     return pseudonymise(ids, key, "study_right").alias("study_right_key")
 
 
-def with_study_right_keys(frame: pl.DataFrame, key: bytes) -> pl.DataFrame:
-    return frame.with_columns(study_right_keys(frame["study_right_id"], key))
+@dataclass(frozen=True)
+class Pseudonyms:
+    """Every study right's and student's published key, made once per run from the student records: an HMAC per
+    value is most of a fact's build otherwise (385k study rights and 350k students nationally, again for each of
+    six tables), and a run that rebuilds one fact reads them instead of making them again."""
+
+    #: study_right_id → study_right_key
+    study_rights: pl.DataFrame
+    #: student_number → student_key (every student, and every student number a study right names)
+    students: pl.DataFrame
+
+    @classmethod
+    def of(cls, study_rights: pl.DataFrame, students: pl.DataFrame, key: bytes) -> Pseudonyms:
+        rights = study_rights.select("study_right_id").unique().drop_nulls()
+        numbers = pl.concat([students["student_number"], study_rights["student_number"]]).unique().drop_nulls()
+        return cls(
+            rights.with_columns(study_right_keys(rights["study_right_id"], key)),
+            numbers.to_frame("student_number").with_columns(student_keys(numbers, key)),
+        )
+
+    def keyed(self, frame: pl.DataFrame) -> pl.DataFrame:
+        """``frame`` (in its order) with the key of its ``study_right_id`` and of its ``student_number``."""
+        return frame.join(self.study_rights, on="study_right_id", how="left", maintain_order="left").join(
+            self.students, on="student_number", how="left", maintain_order="left"
+        )
 
 
 #: (lowest age, band) from the oldest: the age bands dim_student publishes instead of a birth year
@@ -94,10 +114,10 @@ def _age_band(birth_date: pl.Expr, as_of: dt.date) -> pl.Expr:
     return band
 
 
-def dim_student(students: pl.DataFrame, key: bytes, as_of: dt.date) -> pl.DataFrame:
+def dim_student(students: pl.DataFrame, pseudonyms: Pseudonyms, as_of: dt.date) -> pl.DataFrame:
     """Students by their keyed pseudonym, with only coarse quasi-identifiers (an age band, not a birth date), and
     those published k-anonymous: no combination of them is held by fewer than ``SUPPRESS_BELOW_PERSONS`` students."""
-    frame = with_student_keys(students, key).with_columns(
+    frame = students.join(pseudonyms.students, on="student_number", how="left", maintain_order="left").with_columns(
         _age_band(pl.col("birth_date"), as_of).alias("age_band"),
         pl.col("sex").replace_strict(SEX_CODES, default=None).alias("sex"),
     )
@@ -173,7 +193,7 @@ def fact_study_right(
     status_periods: pl.DataFrame,
     dim_qualification: pl.DataFrame,
     dim_campus: pl.DataFrame,
-    key: bytes,
+    pseudonyms: Pseudonyms,
 ) -> pl.DataFrame:
     """``is_annulled``: a ``mitatoity`` status, which KOSKI counts nowhere (BI leaves it out as our figures do)."""
     frame = sql(
@@ -187,28 +207,28 @@ def fact_study_right(
         quals=dim_qualification,
         campuses=dim_campus,
     )
-    frame = with_study_right_keys(with_student_keys(frame, key), key).with_columns(
+    frame = pseudonyms.keyed(frame).with_columns(
         date_key("start_date").alias("start_date_key"), date_key("end_date").alias("end_date_key")
     )
     return conform(frame, "fact_study_right")
 
 
-def _student_of_right(frame: pl.DataFrame, study_rights: pl.DataFrame, key: bytes) -> pl.DataFrame:
-    """``frame`` with its study right's student, koulutus code and both keys; the keys made once per study right
-    (a right's five million units share 385k of them), not looked up again per row."""
-    rights = study_rights.select("study_right_id", "student_number", "koulutus_code")
-    joined = frame.join(
-        with_study_right_keys(with_student_keys(rights, key), key),
-        on="study_right_id",
-        how="left",
-        maintain_order="left",
-    )
+def _student_of_right(
+    frame: pl.DataFrame, study_rights: pl.DataFrame, pseudonyms: Pseudonyms, key: bytes
+) -> pl.DataFrame:
+    """``frame`` with its study right's student, koulutus code and both keys; the keys joined per study right (a
+    right's five million units share 385k of them), not looked up again per row. A row of no known study right gets
+    its id's key made here (``key``)."""
+    rights = pseudonyms.keyed(study_rights.select("study_right_id", "student_number", "koulutus_code"))
+    joined = frame.join(rights, on="study_right_id", how="left", maintain_order="left")
     if joined["study_right_key"].null_count() > joined["study_right_id"].null_count():  # (a row of no known right)
         joined = joined.with_columns(pl.coalesce("study_right_key", study_right_keys(joined["study_right_id"], key)))
     return joined
 
 
-def fact_status_period(status_periods: pl.DataFrame, study_rights: pl.DataFrame, key: bytes) -> pl.DataFrame:
+def fact_status_period(
+    status_periods: pl.DataFrame, study_rights: pl.DataFrame, pseudonyms: Pseudonyms, key: bytes
+) -> pl.DataFrame:
     """A status lasts until the day before the next one; an ending status is one day."""
     frame = sql(
         """
@@ -220,12 +240,14 @@ def fact_status_period(status_periods: pl.DataFrame, study_rights: pl.DataFrame,
         ),
         periods=status_periods,
     )
-    frame = _student_of_right(frame.with_columns(pl.col("end_date").cast(pl.Date)), study_rights, key)
+    frame = _student_of_right(frame.with_columns(pl.col("end_date").cast(pl.Date)), study_rights, pseudonyms, key)
     return conform(frame.with_columns(date_key("start_date").alias("start_date_key")), "fact_status_period")
 
 
-def fact_additional_period(additional_periods: pl.DataFrame, study_rights: pl.DataFrame, key: bytes) -> pl.DataFrame:
-    frame = _student_of_right(additional_periods, study_rights, key).with_columns(
+def fact_additional_period(
+    additional_periods: pl.DataFrame, study_rights: pl.DataFrame, pseudonyms: Pseudonyms, key: bytes
+) -> pl.DataFrame:
+    frame = _student_of_right(additional_periods, study_rights, pseudonyms, key).with_columns(
         pl.when(pl.col("period_type") == "osa-aikaisuus").then(pl.col("value")).alias("part_time_percent"),
         date_key("start_date").alias("start_date_key"),
     )
@@ -233,10 +255,14 @@ def fact_additional_period(additional_periods: pl.DataFrame, study_rights: pl.Da
 
 
 def fact_assessed_unit(
-    assessed_units: pl.DataFrame, study_rights: pl.DataFrame, dim_qualification: pl.DataFrame, key: bytes
+    assessed_units: pl.DataFrame,
+    study_rights: pl.DataFrame,
+    dim_qualification: pl.DataFrame,
+    pseudonyms: Pseudonyms,
+    key: bytes,
 ) -> pl.DataFrame:
     frame = (
-        _student_of_right(assessed_units, study_rights, key)
+        _student_of_right(assessed_units, study_rights, pseudonyms, key)
         .join(dim_qualification.select("koulutus_code", "qualification_key"), on="koulutus_code", how="left")
         .with_columns(
             date_key("assessment_date").alias("assessment_date_key"),
@@ -247,10 +273,14 @@ def fact_assessed_unit(
 
 
 def fact_workplace_period(
-    workplace_periods: pl.DataFrame, study_rights: pl.DataFrame, organization_matches: pl.DataFrame, key: bytes
+    workplace_periods: pl.DataFrame,
+    study_rights: pl.DataFrame,
+    organization_matches: pl.DataFrame,
+    pseudonyms: Pseudonyms,
+    key: bytes,
 ) -> pl.DataFrame:
     """Workplace periods with the organisation the (workplace name, Y-tunnus) pair was resolved to."""
-    frame = _student_of_right(workplace_periods, study_rights, key).with_columns(
+    frame = _student_of_right(workplace_periods, study_rights, pseudonyms, key).with_columns(
         business_id_normalised("business_id").alias("business_id"), date_key("start_date").alias("start_date_key")
     )
     resolved = organization_matches.filter(pl.col("source_system") == "student_admin").select(
