@@ -39,12 +39,13 @@ INTERMEDIATE_INPUTS = {
 #: what a builder may ask for besides its inputs: the run's pseudonym key, as-of date, site configuration, landing,
 #: and a ``progress`` callback for a long loop (its messages reach the run's progress lines, a few a minute)
 RUN_CONTEXT = ("key", "as_of", "site", "landing", "progress")
-#: the facts dim_date spans: every fact that declares a date or a timestamp
-DATED_FACTS = [
-    t.name
+#: the facts dim_date spans (every fact that declares a date or a timestamp), each with those columns: all dim_date
+#: reads of them (the five million assessed units' other columns are most of what it read before)
+DATED_FACTS = {
+    t.name: dated
     for t in published.TABLES
-    if t.name.startswith("fact_") and any(c.dtype in (pl.Date, TIMESTAMP) for c in t.columns)
-]
+    if t.name.startswith("fact_") and (dated := [c.name for c in t.columns if c.dtype in (pl.Date, TIMESTAMP)])
+}
 
 
 def _input(name: str) -> AssetIn:
@@ -160,7 +161,7 @@ PUBLISHED_ASSETS = [
     published_asset(star.fact_assessed_unit),
     published_asset(star.fact_workplace_period),
     published_asset(star.fact_student_year_target),
-    published_asset(dim_date, spans=DATED_FACTS),
+    published_asset(dim_date, spans=list(DATED_FACTS), reads=DATED_FACTS),
 ]
 
 
