@@ -38,8 +38,8 @@ def neutralised_expr(value: pl.Expr) -> pl.Expr:
     it; a null stays null. One vectorised pass over a column (a correction list has hundreds of thousands)."""
     text = value.cast(pl.Utf8).str.replace_all(INNER_FORMULA, "${1}'${2}")
     first = text.str.strip_chars_start(" \u00a0\u3000").str.slice(0, 1).str.normalize("NFKC")  # (＝ is =)
-    starts = text.str.contains(FORMULA_START) | first.str.contains(FORMULA_START)
-    return pl.when(starts).then(text.str.replace("^", "'")).otherwise(text)  # (the column's own name)
+    quoted = text.str.replace("^", "'")  # (named as the column, as when/then names its result)
+    return pl.when(first.str.contains(FORMULA_START)).then(quoted).otherwise(text)
 
 
 def neutralised(value) -> str:
