@@ -1,5 +1,6 @@
 """The one detector of personal data (schemas/personal_data.py): every form people type, and no id of a thing."""
 
+import re
 import unicodedata
 
 import polars as pl
@@ -8,6 +9,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from schemas.personal_data import DASHES, FIRST_NAMES, SURNAMES, found, holds, holds_expr, may_hold
+from schemas.published_base import GX_PATTERNS, GX_SEARCHED
 
 FULL_WIDTH = str.maketrans({chr(c): chr(c + 0xFEE0) for c in range(0x21, 0x7F)})
 
@@ -127,3 +129,30 @@ def test_the_vectorised_pass_lets_through_every_text_the_detector_finds_somethin
     nothing in, or skipping it would let personal data through."""
     text = "".join(parts).title() if title else "".join(parts)
     assert may_hold(pl.Series([text])).item() or not holds(text)
+
+
+@given(
+    text=st.one_of(
+        st.text("0123456789abcdefABCDEF", min_size=10, max_size=40),  # keys, and hex runs around the 16 that pass over
+        st.lists(
+            st.one_of(
+                st.text("0123456789abcdefABCDEF", min_size=1, max_size=20),
+                st.sampled_from(["-", "+", "A", "U", " ", ".", "@", "(at)", "[AT]", "{at}", " at ", "(at]", "\n", "x"]),
+                st.sampled_from(["010190A123B", "311299-999X", "m.v@esim.fi", "m.v [at] esim.fi", "1.2.246.562.24."]),
+                st.sampled_from(["1.2.246.562.24.12345678901", "ada00000-0000-0000-0000-0000000000be", "Läsnä"]),
+            ),
+            max_size=6,
+        ).map("".join),
+    )
+)
+@example("010190A123B")  # (a henkilötunnus of the 2000s is itself hex, but shorter than any digest)
+@example("010190a123b\n")
+@example("0123456789abcdef 010190A123B")
+@example("0123456789abcdef010190A123B")
+@example("matti.v (AT) esim.fi")
+@example("oid 1.2.246.562.24.123456")
+def test_great_expectations_patterns_pass_over_only_what_none_of_them_finds_anything_in(text):
+    """GX's patterns pass over a value that is one hex digest or lacks what a pattern needs (``GX_PATTERNS``): each
+    gives the verdict the pattern it guards gives, searched anywhere in the text as GX searches."""
+    for guarded, searched in zip(GX_PATTERNS, GX_SEARCHED, strict=True):
+        assert bool(re.search(guarded, text)) == bool(re.search(f"(?i){searched}", text)), (searched, text)
