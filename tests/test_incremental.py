@@ -3,6 +3,7 @@ tables as they were (linked, byte-identical) and publishes what a full run would
 
 import hashlib
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -10,7 +11,9 @@ import duckdb
 import polars as pl
 import pytest
 
+from pipelines.stewardship import data_docs
 from pipelines.versions import Checksums, folder_version
+from schemas import published
 from schemas.personal_data import holds_expr
 from tests.conftest import run_cli
 
@@ -36,7 +39,7 @@ def _run(landing: Path, warehouse: Path, env: dict, *options: str):
     return result
 
 
-def test_a_rerun_recomputes_only_what_changed(small_landing, tmp_path, fast_env):
+def test_a_rerun_recomputes_only_what_changed(small_landing, tmp_path, fast_env, monkeypatch):
     landing, warehouse = tmp_path / "landing", tmp_path / "warehouse"
     shutil.copytree(small_landing, landing)
     first = _run(landing, warehouse, fast_env)
@@ -63,6 +66,7 @@ def test_a_rerun_recomputes_only_what_changed(small_landing, tmp_path, fast_env)
     assert "dim_organization.parquet" not in kept and "bridge_organization_source.parquet" not in kept
     renamed = pl.read_parquet(new / "dim_organization.parquet")["organization_name"].str.ends_with(" Uusi").sum()
     assert renamed == 1
+    _kept_tables_keep_their_data_docs(new.resolve(), old, tmp_path, monkeypatch)
 
     full = tmp_path / "full"  # the same landing, every step: the same bytes
     _run(landing, full, fast_env, "--full")
@@ -76,6 +80,39 @@ def test_a_rerun_recomputes_only_what_changed(small_landing, tmp_path, fast_env)
 
     options = _run(landing, warehouse, fast_env, "--allow-shrink")  # another setting: every step again
     assert "running every step: the run's settings" in options.stderr
+
+
+def _kept_tables_keep_their_data_docs(new: Path, old: Path, tmp_path: Path, monkeypatch) -> None:
+    """A kept table's validation is the version's before it, its pages as that version drew them; a changed table's is
+    the new version's; a kept table whose expectations changed since is validated again. (The runs above have no
+    Data Docs step: each version's are built here as that step builds them.)"""
+    tables = list(published.TABLES)
+    data_docs.build_data_docs(old, tables, old / "reports")
+    data_docs.build_data_docs(new, tables, new / "reports", earlier=old)
+    docs, before = new / "reports" / "data_docs", old / "reports" / "data_docs"
+    student = Path("validations") / "dim_student"
+    assert [p.name for p in (docs / student).iterdir()] == [old.name]
+    assert [p.name for p in (docs / "validations" / "dim_organization").iterdir()] == [new.name]
+    for page in (*(docs / student).rglob("*.html"), docs / "expectations" / "dim_student.html"):
+        assert page.read_bytes() == (before / page.relative_to(docs)).read_bytes(), page
+    index = (docs / "index.html").read_text(encoding="utf-8")
+    links = set(re.findall(r'href="([^"#]+\.html)"', index))
+    assert len(links) == 2 * len(tables) and all((docs / link).exists() for link in links)
+
+    import great_expectations as gx  # (here: GX's import is seconds, for one test)
+
+    plain = data_docs.expectations
+
+    def one_more(table):  # (an expectation added to dim_student's model since)
+        added = [gx.expectations.ExpectTableRowCountToBeBetween(min_value=0)] if table.name == "dim_student" else []
+        return plain(table) + added
+
+    monkeypatch.setattr(data_docs, "expectations", one_more)
+    again = tmp_path / "again"
+    outcome = data_docs.build_data_docs(new, tables, again, version="again", earlier=new)
+    assert outcome["dim_student"]["evaluated"] == len(plain(published.DIM_STUDENT)) + 1
+    assert [p.name for p in (again / "data_docs" / student).iterdir()] == ["again"]
+    assert [p.name for p in (again / "data_docs" / "validations" / "dim_organization").iterdir()] == [new.name]
 
 
 def test_a_refused_run_leaves_no_values_and_the_next_runs_every_step(small_landing, tmp_path, fast_env):

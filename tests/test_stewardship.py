@@ -236,7 +236,8 @@ def test_data_docs_are_written_and_linked(two_runs):
 def test_data_docs_work_offline_and_name_what_they_checked(two_runs):
     """The test machine has no internet, like a steward's locked-down browser: every page's scripts and styles are
     files beside it, its scripts run without an error, and the index lists every table's validation as rows of a
-    table (not as data for a script from a CDN). Each validation names its table and the version it checked."""
+    table (not as data for a script from a CDN). Each validation names its table and the version it checked: this
+    one, or the one before for a table this version kept from it (the same file)."""
     from schemas import published
 
     _, warehouse, _ = two_runs
@@ -252,8 +253,12 @@ def test_data_docs_work_offline_and_name_what_they_checked(two_runs):
         assert all((page.parent / u).resolve().is_file() for u in loaded), (page, loaded)
         assert console_errors(page) == [], page
     dom = rendered_dom(index)
-    linked = set(re.findall(r'<a href="validations/([a-z_]+)/' + version + "/", dom))
-    assert linked == {t.name for t in published.TABLES}
+    linked = re.findall(r'<a href="validations/([a-z_]+)/([0-9a-f-]+)/', dom)
+    assert sorted(table for table, _ in linked) == sorted(t.name for t in published.TABLES)
+    for table, checked in linked:  # (a table kept from the version before keeps the validation that version made)
+        published_file = warehouse / "published" / f"{table}.parquet"
+        assert (warehouse / "versions" / checked / f"{table}.parquet").samefile(published_file), (table, checked)
+    assert version in {checked for _, checked in linked}  # (the tables the second export changed)
     validation = re.sub(r"<[^>]+>", " ", pages[2].read_text(encoding="utf-8"))
     assert re.search(r"Data asset:\s+dim_student\b", validation) and "__none__" not in validation
     assert "Julkaistun taulun" in pages[1].read_text(encoding="utf-8")

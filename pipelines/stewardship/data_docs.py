@@ -5,11 +5,13 @@ the exact column list, not-null and unique columns, and every declarative rule (
 pattern, range). Each publish validates the Parquet just switched in (through pandas, see
 the stack notes; tables over ``MAX_ROWS`` rows on an even sample of them) and rebuilds the
 static Data Docs in ``<warehouse>/reports/data_docs/``, drawn to work offline (``data_docs_offline``): each
-validation is named by the version it checked, and each suite says in Finnish what it is.
+validation is named by the version it checked, and each suite says in Finnish what it is. A table a version keeps
+unchanged from the one before (the same file, the same expectations) keeps that version's validation and pages.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -92,15 +94,35 @@ def _notes(table: Table, rows_validated: int, rows: int) -> list[str]:
     ]
 
 
-def _kept(published: Path, earlier: Path | None, name: str) -> dict | None:
+def _fingerprint(suite: list) -> str:
+    """What a table's expectations are, as one digest: a validation is kept only for the same ones."""
+    configurations = [e.configuration.to_json_dict() for e in suite]
+    return hashlib.sha256(json.dumps(configurations, sort_keys=True).encode()).hexdigest()
+
+
+def _kept(published: Path, earlier: Path | None, name: str, fingerprint: str) -> dict | None:
     """The validation of ``name`` in the ``earlier`` version's Data Docs, when this version kept that table (the same
-    file, linked: ``pipelines/incremental.py``): the same bytes need no second look."""
+    file, linked: ``pipelines/incremental.py``) and its expectations are the same: the same bytes need no second
+    look, nor its pages a second drawing."""
     if earlier is None:
         return None
     table, saved = earlier / f"{name}.parquet", earlier / "reports" / "data_docs" / RESULTS / f"{name}.json"
     if not (table.exists() and saved.exists() and os.path.samefile(published / f"{name}.parquet", table)):
         return None
-    return json.loads(saved.read_text(encoding="utf-8"))
+    pages = earlier / "reports" / "data_docs"
+    if not ((pages / "expectations" / f"{name}.html").exists() and (pages / "validations" / name).is_dir()):
+        return None
+    kept = json.loads(saved.read_text(encoding="utf-8"))
+    return kept if kept.get("suite") == fingerprint else None
+
+
+def _copy_pages(earlier_docs: Path, docs: Path, name: str) -> None:
+    """A kept table's pages as the earlier version drew them: its suite's and its validation's (named by the version
+    that validated it, so the same path)."""
+    suite_page = Path("expectations") / f"{name}.html"
+    (docs / suite_page).parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(earlier_docs / suite_page, docs / suite_page)
+    shutil.copytree(earlier_docs / "validations" / name, docs / "validations" / name)
 
 
 def build_data_docs(
@@ -137,17 +159,20 @@ def build_data_docs(
     ctx.add_data_docs_site(SITE, site_config(tmp_docs))
     run_id = RunIdentifier(run_name=version or published.name)
     source = ctx.data_sources.add_or_update_pandas("published")
-    outcome, results = {}, {}
+    outcome, results, drawn = {}, {}, []
     for done, table in enumerate(tables, 1):
-        kept = _kept(published, earlier, table.name)
+        suite_expectations = expectations(table)
+        fingerprint = _fingerprint(suite_expectations)
+        kept = _kept(published, earlier, table.name, fingerprint)
         if kept is None:
             frame, rows = _evenly(published / f"{table.name}.parquet", max_rows)
             validated = len(frame)
         else:
             validated, rows = kept["outcome"]["rows_validated"], kept["rows"]
         suite = ctx.suites.add(
-            gx.ExpectationSuite(name=table.name, expectations=expectations(table), notes=_notes(table, validated, rows))
+            gx.ExpectationSuite(name=table.name, expectations=suite_expectations, notes=_notes(table, validated, rows))
         )
+        suite_id = ExpectationSuiteIdentifier(name=table.name)
         if kept is None:
             batch = source.add_dataframe_asset(table.name).add_batch_definition_whole_dataframe("whole table")
             definition = ctx.validation_definitions.add(
@@ -165,22 +190,28 @@ def build_data_docs(
                 "failed": int(stats["unsuccessful_expectations"]),
                 "rows_validated": validated,
             }
+            saved = validation.to_json_dict()
+            drawn += [key, suite_id]
         else:
-            validation = expectationSuiteValidationResultSchema.load(kept["validation"])
-            key = ValidationResultIdentifier(ExpectationSuiteIdentifier(name=table.name), run_id, kept["batch"])
+            saved = kept["validation"]
+            validation = expectationSuiteValidationResultSchema.load(saved)
+            # (under the run that validated it: the index links the page drawn then, copied from its Data Docs)
+            key = ValidationResultIdentifier(suite_id, RunIdentifier(**saved["meta"]["run_id"]), kept["batch"])
+            _copy_pages(earlier / "reports" / "data_docs", tmp_docs, table.name)
             outcome[table.name] = kept["outcome"]
         ctx.validation_results_store.set(key, validation)
         results[table.name] = {
             "rows": rows,
             "batch": key.batch_identifier,
             "outcome": outcome[table.name],
-            "validation": validation.to_json_dict(),
+            "suite": fingerprint,
+            "validation": saved,
         }
         if progress:
             progress(f"Data Docs: {done} of {len(tables)} tables validated")
-    ctx.build_data_docs(
-        site_names=[SITE]
-    )  # once, with every validation (an action per checkpoint rebuilds it each time)
+    # once, with every validation (an action per checkpoint rebuilds it each time); the pages of what was validated
+    # now and the index (GX's incremental build: no list, every page)
+    ctx.build_data_docs(site_names=[SITE], resource_identifiers=drawn or None)
     copy_vendor_assets(tmp_docs)
     for name, saved in results.items():  # (for the next version that keeps the table)
         atomic_write_json(tmp_docs / RESULTS / f"{name}.json", saved)
