@@ -30,10 +30,13 @@ SPACES = "\u00a0\u2007\u202f\u2009\u200a\u3000"
 #: a henkilötunnus: birth date, century sign (any letter KOSKI allows, in either case), individual number and check
 #: character; a space may stand on either side of the sign, and nothing needs to separate it from a word
 HETU = r"\d{6} ?[-+a-fu-y] ?\d{3}[0-9a-y]"
-#: an email address, also written with (at), [at] or " at "
-EMAIL = r"[\w.+-]+ ?(?:@|\(at\)|\[at\]|\{at\}| at ) ?[\w-]+(?:\.[\w-]+)*\.[a-z]{2,}"
-#: a learner's OID (oppijanumero): OPH's persons are 1.2.246.562.24.*
-LEARNER_OID = r"1\.2\.246\.562\.24\.\d{6,}"
+#: the at of an email address, also written (at), [at] or " at "
+AT = r"@|\(at\)|\[at\]|\{at\}| at "
+#: an email address
+EMAIL = rf"[\w.+-]+ ?(?:{AT}) ?[\w-]+(?:\.[\w-]+)*\.[a-z]{{2,}}"
+#: what every learner's OID (oppijanumero) starts with: OPH's persons are 1.2.246.562.24.*
+LEARNER_OID_PREFIX = r"1\.2\.246\.562\.24\."
+LEARNER_OID = rf"{LEARNER_OID_PREFIX}\d{{6,}}"
 #: a Finnish phone number (0 and 8 to 12 more digits) or one with a country code, whatever separates the digits
 PHONE = r"(?:^|[^\d])(?:\+|00)\d{1,3}(?:[ .\-/()]{0,2}\d){6,12}|(?:^|[^\d])0\d(?:[ .\-/()]{0,2}\d){7,11}(?:[^\d]|$)"
 #: a hex digest (our pseudonyms)

@@ -14,15 +14,15 @@ import polars as pl
 from schemas.code_labels import LABELS, label_column
 from schemas.fields import column
 from schemas.metadata import Column, Rule, Table, range_rule
-from schemas.personal_data import EMAIL, HETU, HEX_DIGEST, LEARNER_OID, holds_expr
+from schemas.personal_data import AT, EMAIL, HETU, HEX_DIGEST, LEARNER_OID, LEARNER_OID_PREFIX, holds_expr
 
 #: what Great Expectations looks for in every published text (on the text as it is: GX cannot normalise it, nor blank
 #: our hex pseudonyms first, so a henkilötunnus must stand apart from letters and digits, or a key's
 #: ``…123456b789c…`` would read as one), each with what a text must hold for it to be found at all
 GX_SEARCHED = {
     f"(?<![0-9a-z]){HETU}(?![0-9a-z])": r"\d{6}",
-    EMAIL: r"@|\(at\)|\[at\]|\{at\}| at ",
-    LEARNER_OID: r"1\.2\.246\.562\.24\.",
+    EMAIL: AT,
+    LEARNER_OID: LEARNER_OID_PREFIX,
 }
 #: the patterns as GX runs them: each first passes over a text that is one hex digest and nothing else (a pseudonym:
 #: a henkilötunnus needs a boundary that is no letter or digit, an e-mail an at, an OID dots) or lacks what it needs,

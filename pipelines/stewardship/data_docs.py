@@ -109,20 +109,24 @@ def _kept(published: Path, earlier: Path | None, name: str, fingerprint: str) ->
     table, saved = earlier / f"{name}.parquet", earlier / "reports" / "data_docs" / RESULTS / f"{name}.json"
     if not (table.exists() and saved.exists() and os.path.samefile(published / f"{name}.parquet", table)):
         return None
-    pages = earlier / "reports" / "data_docs"
-    if not ((pages / "expectations" / f"{name}.html").exists() and (pages / "validations" / name).is_dir()):
+    if not all((earlier / "reports" / "data_docs" / page).exists() for page in _pages(name)):
         return None
     kept = json.loads(saved.read_text(encoding="utf-8"))
     return kept if kept.get("suite") == fingerprint else None
 
 
+def _pages(name: str) -> tuple[Path, Path]:
+    """A table's pages in Data Docs: its suite's and the folder of its validation's (under the version that made it)."""
+    return Path("expectations") / f"{name}.html", Path("validations") / name
+
+
 def _copy_pages(earlier_docs: Path, docs: Path, name: str) -> None:
-    """A kept table's pages as the earlier version drew them: its suite's and its validation's (named by the version
-    that validated it, so the same path)."""
-    suite_page = Path("expectations") / f"{name}.html"
+    """A kept table's pages as the earlier version drew them (its validation named by the version that made it, so
+    the same path)."""
+    suite_page, validation = _pages(name)
     (docs / suite_page).parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(earlier_docs / suite_page, docs / suite_page)
-    shutil.copytree(earlier_docs / "validations" / name, docs / "validations" / name)
+    shutil.copytree(earlier_docs / validation, docs / validation)
 
 
 def build_data_docs(
