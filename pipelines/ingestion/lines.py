@@ -10,11 +10,11 @@ from __future__ import annotations
 import numpy as np
 
 
-def logical_line_map(data: bytes, quote: int = ord('"')) -> tuple[np.ndarray, np.ndarray]:
-    """For each logical line (1-based index - 1): its physical line, and whether it is blank.
+def logical_line_map(data: bytes, quote: int = ord('"')) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For each logical line (1-based index - 1): its physical line, whether it is blank, and the byte it starts at.
 
-    Logical lines are what DuckDB's CSV reader numbers in its reject table (blank lines
-    included); physical lines are what a text editor shows.
+    Logical lines are the records DuckDB's CSV reader reads one by one (blank lines included); physical lines are
+    what a text editor shows.
     """
     arr = np.frombuffer(data, dtype=np.uint8)
     # (each pass finds positions, never a mask of the whole file kept or copied: a 0.5 GB export is read once a pass)
@@ -32,4 +32,14 @@ def logical_line_map(data: bytes, quote: int = ord('"')) -> tuple[np.ndarray, np
     blank = starts >= len(arr)  # (past the end) or a line end (LF, CR) right at its start
     first = arr[starts[~blank]]
     blank[~blank] = (first == 10) | (first == 13)
-    return physical, blank
+    return physical, blank, starts
+
+
+def lines_at(starts: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """The logical line (1-based) each byte position is in, by the lines' ``starts``.
+
+    A line the CSV reader rejects is placed by the byte its record starts at, never by the reader's own count of
+    lines: DuckDB's parallel reader miscounts lines after a quoted newline in a large file (seen with DuckDB 2.0.1:
+    one line too many from some point of an 84 MB export), while the byte it reports is the record's start (in an
+    LF file the byte after it), so the line that holds it is the record's."""
+    return np.searchsorted(starts, positions, side="right")

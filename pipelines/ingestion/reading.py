@@ -24,7 +24,7 @@ import polars as pl
 
 from pipelines.ingestion.delivered import joined, with_bare_returns_spaced, with_lists_joined
 from pipelines.ingestion.encoding import detect_encoding
-from pipelines.ingestion.lines import logical_line_map
+from pipelines.ingestion.lines import lines_at, logical_line_map
 from pipelines.ingestion.problems import FileProblem
 from schemas.metadata import LINE, Table
 
@@ -300,7 +300,10 @@ def _read_bytes(
         except duckdb.Error as err:
             detail = str(err).splitlines()[0].split("Error: ", 1)[-1]
             raise FileProblem(path.name, f"the file could not be read as CSV: {detail}") from None
-    physical, blank = logical_line_map(data, ord(dialect.quote))
+    physical, blank, starts = logical_line_map(data, ord(dialect.quote))
+    rejects = rejects.with_columns(
+        pl.Series("logical_line", lines_at(starts, rejects["line_start"].to_numpy()), dtype=pl.Int64)
+    ).drop("line_start")
     candidates = np.flatnonzero(~blank[1:]) + 2  # logical lines after the header
     accepted = candidates[~np.isin(candidates, rejects["logical_line"].to_numpy())]
     if len(accepted) == frame.height:
@@ -360,9 +363,10 @@ def _parse(source: Path, header: list[str], mapping: dict[str, str], dialect: Cs
         select = ", ".join(f'"{h.replace(chr(34), chr(34) * 2)}" AS "{mapping[h]}"' for h in header if h in mapping)
         frame = rel.select(select).pl()  # (also a header-only file: no rows, the right columns)
         rejects = con.sql("""
-            SELECT line AS logical_line, any_value(column_name) AS column, any_value(error_type) AS error_type,
+            SELECT line_byte_position AS line_start, any_value(column_name) AS column,
+                   any_value(error_type) AS error_type,
                    any_value(error_message) AS detail, trim(any_value(csv_line), e'\r\n') AS raw_text
-            FROM reject_errors GROUP BY line ORDER BY line""").pl()
+            FROM reject_errors GROUP BY line_start ORDER BY line_start""").pl()
     finally:
         con.close()
 
@@ -372,7 +376,7 @@ def _parse(source: Path, header: list[str], mapping: dict[str, str], dialect: Cs
         )
 
     return frame, rejects.with_columns(
-        pl.col("logical_line").cast(pl.Int64),
+        pl.col("line_start").cast(pl.Int64),
         words(REJECT_WORDS).alias("message"),
         words(REJECT_WORDS_FI).alias("message_fi"),
         pl.col("column").replace_strict(mapping, default=pl.col("column")),
