@@ -245,3 +245,18 @@ def test_line_numbers_follow_every_kind_of_line_end_and_quoted_newlines():
             expected_physical, expected_blank, expected_starts = _lines_one_byte_at_a_time(data)
             assert physical.tolist() == expected_physical and np.asarray(blank).tolist() == expected_blank, data
             assert starts.tolist() == expected_starts, data
+
+
+def test_a_line_ending_otherwise_than_the_rest_loses_no_row(tmp_path):
+    """A CR LF export with one line ending in LF alone (a line edited in a text editor): DuckDB's strict reader stops
+    at it with no line named, so the whole file would be lost; every row is read, on its line, and the steward is
+    told. A line feed inside quotes is no such line: that file is read as it always was, with no notice."""
+    path = write_landing(tmp_path) / TARGETS.source_file
+    path.write_bytes(b"Vuosi;Opiskelijavuodet\r\n2024;1\n2025;2\r\n2026\r\n2027;4\r\n")
+    raw = read_export_file(path, TARGETS)
+    assert raw.problem is None
+    assert raw.frame["source_line"].to_list() == [2, 3, 5] and raw.rejects["source_line"].to_list() == [4]
+    assert any("LF alone" in notice for notice in raw.notices)
+    path.write_bytes(b'Vuosi;Opiskelijavuodet\r\n"20\n24";1\r\n2025;2\r\n')
+    raw = read_export_file(path, TARGETS)
+    assert raw.frame["source_line"].to_list() == [2, 4] and not raw.notices

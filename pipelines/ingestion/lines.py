@@ -43,3 +43,13 @@ def lines_at(starts: np.ndarray, positions: np.ndarray) -> np.ndarray:
     one line too many from some point of an 84 MB export), while the byte it reports is the record's start (in an
     LF file the byte after it), so the line that holds it is the record's."""
     return np.searchsorted(starts, positions, side="right")
+
+
+def mixed_line_ends(data: bytes, quote: int = ord('"')) -> bool:
+    """Whether some lines end in CR LF and others in LF alone (a line feed inside quotes is a value's, not a line's
+    end)."""
+    arr = np.frombuffer(data, dtype=np.uint8)
+    feeds = np.flatnonzero(arr == 10)
+    feeds = feeds[(np.searchsorted(np.flatnonzero(arr == quote), feeds) % 2) == 0]
+    bare = (feeds == 0) | (arr[np.maximum(feeds - 1, 0)] != 13)
+    return bool(bare.any() and not bare.all())

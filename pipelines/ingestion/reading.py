@@ -24,7 +24,7 @@ import polars as pl
 
 from pipelines.ingestion.delivered import joined, with_bare_returns_spaced, with_lists_joined
 from pipelines.ingestion.encoding import detect_encoding
-from pipelines.ingestion.lines import lines_at, logical_line_map
+from pipelines.ingestion.lines import lines_at, logical_line_map, mixed_line_ends
 from pipelines.ingestion.problems import FileProblem
 from schemas.metadata import LINE, Table
 
@@ -296,7 +296,18 @@ def _read_bytes(
             source = Path(tmp) / path.name  # (a private copy of the bytes already read and checked)
             source.write_bytes(data)
         try:
-            frame, rejects = _parse(source, header, mapping, dialect)
+            try:
+                frame, rejects = _parse(source, header, mapping, dialect)
+            except duckdb.InvalidInputException:
+                if not mixed_line_ends(data, ord(dialect.quote)):
+                    raise
+                # DuckDB's strict reader takes the first line's end as the file's and stops at the first line that
+                # ends otherwise, with no line named: the whole export would be lost for one line edited by hand
+                frame, rejects = _parse(source, header, mapping, dialect, strict=False)
+                raw.notices.append(
+                    f"{path.name}: the lines end in two ways (CR LF, and LF alone on some lines, as a text editor "
+                    "may leave them): each was read as the end of a line"
+                )
         except duckdb.Error as err:
             detail = str(err).splitlines()[0].split("Error: ", 1)[-1]
             raise FileProblem(path.name, f"the file could not be read as CSV: {detail}") from None
@@ -343,7 +354,7 @@ def record_lines(text: str, dialect: CsvDialect) -> list[int]:
     return starts
 
 
-def _parse(source: Path, header: list[str], mapping: dict[str, str], dialect: CsvDialect):
+def _parse(source: Path, header: list[str], mapping: dict[str, str], dialect: CsvDialect, strict: bool = True):
     con = duckdb.connect()
     try:
         columns = {name: "VARCHAR" for name in header}
@@ -357,7 +368,7 @@ def _parse(source: Path, header: list[str], mapping: dict[str, str], dialect: Cs
             ignore_errors=True,
             store_rejects=True,
             auto_detect=False,
-            strict_mode=True,
+            strict_mode=strict,
             encoding="utf-8",
         )
         select = ", ".join(f'"{h.replace(chr(34), chr(34) * 2)}" AS "{mapping[h]}"' for h in header if h in mapping)
