@@ -9,7 +9,8 @@ and whole time, each step's time summed per stage, and the foundation's own path
 release); then ``tiedolla run`` again with nothing changed, and once more after one CRM account changed. Every run is
 a ``tiedolla`` process of its own, as a morning's starts (its start is in its time, and its peak RSS is its own). All
 against the floor, and the sizes side by side at the end so that the growth with rows shows. The organisation
-master's precision and recall against the generator's truth are printed too.
+master's precision and recall against the generator's truth are printed too, and whether the quarantine holds every
+defect the generator injected, on its line, and nothing else (a reader's fault only a large file shows).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ import polars as pl
 
 import pipelines  # noqa: F401  (first: it sets polars' allocator up before polars loads)
 from pipelines.cli import DEMO_AS_OF
+from pipelines.demo_data.truth import defects_found
 from pipelines.matching.quality import match_quality
 
 DELIMITERS = {"student_admin": ";", "crm": ","}
@@ -140,6 +142,7 @@ def measure(landing: Path, tmp: Path) -> dict:
         print(f"  {name:<54}{seconds:>10.2f}")
     truth = pl.read_csv(landing / "truth" / "crm" / DEMO_AS_OF.isoformat() / "organizations.csv", infer_schema=False)
     quality = match_quality(pl.read_parquet(warehouse / "published" / "bridge_organization_source.parquet"), truth)
+    defects = defects_found(landing, warehouse)
     unchanged, _, unchanged_summary, rss_unchanged = timed_run(landing, warehouse)
     change_one_account(landing)
     crm_whole, crm_to_publish, crm_summary, rss_crm = timed_run(landing, warehouse)
@@ -163,6 +166,7 @@ def measure(landing: Path, tmp: Path) -> dict:
         "steps": len(steps),
         "kept": kept,
         "quality": quality,
+        "defects": defects,
         "rss_full": rss_full,
         "rss_reruns": rss_reruns,
     }
@@ -204,6 +208,14 @@ def report(name: str, m: dict) -> None:
         f"  organisation matching: precision {q.precision:.4f}, recall {q.recall:.4f} over {q.records:,} source "
         f"records ({q.true_pairs:,} true same-organisation pairs)"
     )
+    d = m["defects"]
+    print(
+        f"  the quarantine against the generator's truth: {d.injected:,} injected defects, "
+        + ("every one found on its line by its rule, nothing else" if d.all_found else "DIFFERENT")
+    )
+    for what, rows in (("not found as injected", d.missed), ("found, not injected", d.unexpected)):
+        if not rows.is_empty():
+            print(f"    {rows.height:,} {what}, the first: {rows.head(5).rows()}")
 
 
 def main() -> None:

@@ -67,3 +67,24 @@ def test_an_annulment_is_for_good_and_nothing_follows_it(exports):
     assert annulled and annulled <= _victims(october, "annulled_study_right", "status_periods")
     last = october["status_periods"].group_by("study_right_id", maintain_order=True).last()
     assert set(last.filter(pl.col("study_right_id").is_in(list(annulled)))["status"].to_list()) == {"mitatoity"}
+
+
+def test_a_row_the_world_made_twice_by_chance_is_in_the_truth_as_the_reader_holds_it_back(exports, tmp_path):
+    """At the national size the world makes a few dozen rows twice (a unit assessed twice on one day with one grade):
+    no defect was injected, but the file holds an exact duplicate line, which the reader rejects; the truth lists it,
+    on the line of its second copy, and an injected duplicate only once."""
+    from pipelines.demo_data.defects import DEFECTS
+    from pipelines.demo_data.export import write_export
+    from schemas import student_admin
+
+    tables = dict(exports[dt.date(2026, 10, 31)])
+    units = tables["assessed_units"]
+    twice = units.filter(pl.col(DEFECT).is_null()).head(1)
+    tables["assessed_units"] = pl.concat([units, twice])
+    write_export(student_admin.SOURCE, tables, DEFECTS, tmp_path, AS_OF)
+    truth = pl.read_csv(tmp_path / "truth" / "student_admin" / AS_OF.isoformat() / "defects.csv", infer_schema=False)
+    chance = truth.filter(pl.col("defect_class") == "duplicate_by_chance")
+    assert chance.select("source_file", "source_line", "rule_id").rows() == [
+        ("tutkinnon_osat.csv", str(units.height + 2), "assessed_units.duplicate_line")
+    ]
+    assert truth.select("source_file", "source_line").is_unique().all()

@@ -8,15 +8,11 @@ import polars as pl
 import pyarrow.parquet as pq
 import pytest
 
+from pipelines.demo_data.truth import defects_found, truth
 from schemas import published, stewardship
 from tests.conftest import pseudonym, run_cli
 
 pytestmark = pytest.mark.slow  # runs the pipeline (or a browser): not in the quick subset
-
-
-def _truth(landing):
-    """The truth of the newest export (the one ``run`` reads)."""
-    return pl.read_csv(max((landing / "truth" / "student_admin").iterdir()) / "defects.csv")
 
 
 def _quarantine(warehouse):
@@ -66,17 +62,9 @@ def test_every_manifest_row_adds_up(small_run):
 
 def test_quarantine_equals_the_generators_truth(small_landing, small_run):
     _, warehouse = small_run
-    truth = _truth(small_landing)
-    failures = _quarantine(warehouse).filter(pl.col("source_system") == "student_admin")
-    own = failures.filter(~pl.col("rule_id").str.ends_with("parent_in_quarantine"))
-    columns = ["source_file", "source_line", "rule_id", "severity", "consequence"]
-    got = own.select(columns).unique().sort(pl.all())
-    expected = truth.select(columns).unique().sort(pl.all())
-    assert got.equals(expected), (
-        got.join(expected, on=got.columns, how="anti"),
-        expected.join(got, on=got.columns, how="anti"),
-    )
-    assert set(truth["defect_class"]) >= {
+    found = defects_found(small_landing, warehouse)
+    assert found.all_found and found.injected, (found.missed, found.unexpected)
+    assert set(truth(small_landing)["defect_class"]) >= {
         "hetu_wrong_check_character",
         "status_out_of_order",
         "truncated_last_line",
