@@ -39,6 +39,11 @@ def small_landing(tmp_path_factory) -> Path:
     return out
 
 
+#: a guard against a hang, not a verdict on speed: on a slow, busy machine the small demo on Dagster's multiprocess
+#: executor (a process start per step) took more than ten minutes and failed a suite that had nothing wrong
+RUN_TIMEOUT = 1800
+
+
 def run_cli(
     *args: str,
     key: str | None = TEST_KEY,
@@ -59,7 +64,7 @@ def run_cli(
         capture_output=True,
         text=True,
         env=env,
-        timeout=600,
+        timeout=RUN_TIMEOUT,
         cwd=cwd,
         preexec_fn=None if umask is None else lambda: os.umask(umask),
     )
