@@ -15,11 +15,10 @@ import json
 import os
 import re
 import sys
-import time
 from pathlib import Path
 
 from pipelines.demo_data.crm_synapse import LAYOUTS as SYNAPSE_LAYOUTS
-from pipelines.ingestion.secrets import DEMO_PASSWORD, PASSWORD_FILE_VARIABLE, PASSWORD_VARIABLE
+from pipelines.ingestion.secrets import PASSWORD_FILE_VARIABLE
 from pipelines.publishing.pseudonyms import KEY_FILE_VARIABLE, KEY_VARIABLE
 
 DEMO_AS_OF = dt.date(2026, 11, 20)
@@ -94,84 +93,50 @@ def _generate_network(args, out: Path) -> int:
     return 0
 
 
-def run_pipeline(
-    landing: Path,
-    warehouse: Path,
-    as_of: dt.date | None,
-    key: str,
-    site_config: str | None = None,
-    allow_missing_sources: list[str] | None = None,
-    allow_shrink: bool = False,
-    rotate_key: bool = False,
-    provider: str | None = None,
-    parallel_steps: int = 1,
-    selection: list | None = None,
-):
-    """Materialise every asset of the one Definitions, or only ``selection`` (in a network: the ``provider``'s
-    partition; up to ``parallel_steps`` steps at once on Dagster's multiprocess executor); returns Dagster's result
-    (its events).
+def _report(done) -> int:
+    """A run's outcome as its reader needs it (exit code as the run's): what was published, or why not."""
+    from pipelines.execution import BUSY as BUSY_OUTCOME
+    from pipelines.execution import PUBLISHED, REPORT_FAILED, UNCHANGED
 
-    The caller holds the warehouse's run lock (``_run_locked``), so the resource does not take it again.
-    """
-    from pipelines.execution import execute
-
-    with execute(
-        selection,
-        provider=provider,
-        landing=str(landing),
-        warehouse=str(warehouse),
-        as_of=as_of.isoformat() if as_of else None,
-        pseudonym_key=key,
-        site_config=site_config,
-        allow_missing_sources=list(allow_missing_sources or []),
-        allow_shrink=allow_shrink,
-        rotate_key=rotate_key,
-        parallel_steps=parallel_steps,
-    ) as result:
-        return result
-
-
-def _report(result, warehouse: Path, summary: dict | None = None) -> int:
-    import json
-
-    from pipelines.assets.published import RELEASE
-    from pipelines.execution import failed_steps
-
-    released = any(e.asset_key.to_user_string() == RELEASE for e in result.get_asset_materialization_events())
-    failed_checks = [
-        f"{e.asset_key.to_user_string()}: {e.check_name}" for e in result.get_asset_check_evaluations() if not e.passed
-    ]
-    failed = failed_steps(result)
-    for step, error in failed:
-        print(f"step {step} failed: {error}", file=sys.stderr)
+    summary, warehouse = done.summary, done.warehouse
+    if done.outcome == BUSY_OUTCOME:
+        print(f"tiedolla: {summary['reason']}", file=sys.stderr)
+        return done.code
+    if done.outcome == UNCHANGED:
+        print(f"\nnothing new: {summary['reason']}; the published version {summary['version']} stays, nothing was run")
+        print(f"  run summary:      {warehouse / 'run.json'}")
+        return done.code
+    for failed in summary["failed_steps"]:
+        print(f"step {failed['step']} failed: {failed['error']}", file=sys.stderr)
     manifest_path = warehouse / "manifest.json"
-    if not released:
+    if done.outcome not in (PUBLISHED, REPORT_FAILED):
         print("\nNOT PUBLISHED: the previous published version (if any) is unchanged.", file=sys.stderr)
         report = warehouse / "reports" / "steward" / "index.html"
         if report.exists():
             print(f"  what failed, for the data stewards: {report}", file=sys.stderr)
-        for check in failed_checks:
+        for check in summary["failed_checks"]:
             print(f"  failing check: {check}", file=sys.stderr)
-        for table in (summary or {}).get("tables", {}).values():  # (the cause, last: what a reader sees first)
+        for table in summary["tables"].values():  # (the cause, last: what a reader sees first)
             if table.get("problem"):
                 print(f"  a file could not be read: {table['problem']}", file=sys.stderr)
-        return 1
-    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    print(f"\npublished run {manifest['run_id']} (as of {manifest['as_of']})")
-    _print_files(manifest["files"])
-    _report_koski(warehouse / "published" / "mart_koski_reconciliation.parquet")
-    print(f"\n  published tables: {warehouse / 'published'}/*.parquet")
-    print(f"  DuckDB database: {warehouse / 'tiedolla.duckdb'}")
-    print(f"  quarantine:       {warehouse / 'quarantine'}/*.parquet")
-    print(f"  manifest:         {manifest_path}")
-    for label, page in (("steward report", "steward"), ("dashboard", "dashboard"), ("Data Docs", "data_docs")):
-        path = warehouse / "reports" / page / "index.html"
-        if path.exists():
-            print(f"  {label + ':':<18}{path}")
-    if failed:  # the set is published; a report made from it is not (or is stale)
-        print(f"\nPUBLISHED, but these steps failed: {', '.join(step for step, _ in failed)} (exit 3)", file=sys.stderr)
-        return 3
-    return 0
+    else:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        print(f"\npublished run {manifest['run_id']} (as of {manifest['as_of']})")
+        _print_files(manifest["files"])
+        _report_koski(warehouse / "published" / "mart_koski_reconciliation.parquet")
+        print(f"\n  published tables: {warehouse / 'published'}/*.parquet")
+        print(f"  DuckDB database: {warehouse / 'tiedolla.duckdb'}")
+        print(f"  quarantine:       {warehouse / 'quarantine'}/*.parquet")
+        print(f"  manifest:         {manifest_path}")
+        for label, page in (("steward report", "steward"), ("dashboard", "dashboard"), ("Data Docs", "data_docs")):
+            path = warehouse / "reports" / page / "index.html"
+            if path.exists():
+                print(f"  {label + ':':<18}{path}")
+        if summary["failed_steps"]:  # the set is published; a report made from it is not (or is stale)
+            steps = ", ".join(failed["step"] for failed in summary["failed_steps"])
+            print(f"\nPUBLISHED, but these steps failed: {steps} (exit 3)", file=sys.stderr)
+    print(f"  run summary:      {warehouse / 'run.json'}\n  log:              {summary['log']}")
+    return done.code
 
 
 def _print_files(files: dict[str, dict]) -> None:
@@ -207,193 +172,44 @@ def _report_koski(mart: Path) -> None:
         )
 
 
-def _run_locked(
-    landing: Path,
-    warehouse: Path,
-    as_of,
-    key: str,
-    site_config: str | None,
-    wait: float,
-    allow_missing_sources: list[str] | None = None,
-    allow_shrink: bool = False,
-    rotate_key: bool = False,
-    provider: str | None = None,
-    parallel_steps: int = 1,
-    as_json: bool = False,
-    full: bool = False,
-) -> int:
-    """One run at a time per warehouse (in a network: per provider's); stale staging of runs that crashed is
-    cleared first. Only what changed since the published version is run (``pipelines/incremental.py``); a run with
-    nothing new runs nothing. Every run that starts leaves ``run.json`` (what became of it, for a machine) and its
-    log file."""
-    from pipelines.execution import BUSY as BUSY_OUTCOME
-    from pipelines.execution import PUBLISHED as PUBLISHED_OUTCOME
-    from pipelines.incremental import prepare, settle
-    from pipelines.progress import PROVIDER_VARIABLE, log_to_file, stop_logging_to
-    from pipelines.publishing.warehouse import Warehouse, WarehouseBusy, provider_folder
-
-    target = warehouse / provider_folder(provider) if provider else warehouse
-    wh = Warehouse(target)
-    started = dt.datetime.now(dt.UTC)
-    if provider:  # (its lines name it; the next run in this process, another provider's or none, sets its own)
-        os.environ[PROVIDER_VARIABLE] = provider
-    else:
-        os.environ.pop(PROVIDER_VARIABLE, None)
-    if wait and wh.is_locked("run"):
-        print(f"tiedolla: another run holds {target}: waiting up to {wait:g} s for it", file=sys.stderr)
-    try:
-        with wh.lock("run", wait_seconds=wait):
-            stale = wh.clear_stale_staging()
-            if stale:
-                print(f"cleared the staging of {len(stale)} unfinished earlier run(s)", file=sys.stderr)
-            options = {
-                "as_of": as_of.isoformat() if as_of else None,
-                "allow_missing_sources": sorted(allow_missing_sources or []),
-                "allow_shrink": allow_shrink,
-                "rotate_key": rotate_key,
-            }
-            storage, plan = prepare(landing, warehouse, provider, site_config, key.encode(), options, full)
-            if plan.nothing_new:
-                return _nothing_new(plan, wh, started, as_json)
-            log = _new_log(target, started)
-            logging_to = log_to_file(log)
-            print(f"running {'only what changed' if plan.selection else 'every step'}: {plan.why}", file=sys.stderr)
-            try:
-                result = run_pipeline(
-                    landing,
-                    warehouse,
-                    as_of,
-                    key,
-                    site_config,
-                    allow_missing_sources,
-                    allow_shrink,
-                    rotate_key,
-                    provider,
-                    parallel_steps,
-                    plan.selection,
-                )
-            except BaseException:
-                settle(storage, False, None, plan.versions)
-                raise
-            finally:
-                stop_logging_to(logging_to)
-            summary = _write_summary(result, target, started, log, partial=bool(plan.selection))
-            # a published run's values stay for the next run to build on; any other run's are cleared
-            settle(storage, summary["outcome"] == PUBLISHED_OUTCOME, result.run_id, plan.versions)
-    except WarehouseBusy as err:
-        print(f"tiedolla: {err}", file=sys.stderr)
-        if as_json:  # (run.json is the holder's: this run writes none)
-            print(json.dumps({"outcome": BUSY_OUTCOME, "reason": str(err), "run_id": None}))
-        return BUSY
+def _printed(done, as_json: bool) -> int:
+    """A run's report (on standard error when ``--json`` asks for its summary alone on standard output)."""
     with contextlib.redirect_stdout(sys.stderr) if as_json else contextlib.nullcontext():
-        code = _report(result, target, summary)
-        print(f"  run summary:      {target / 'run.json'}\n  log:              {log}")
+        code = _report(done)
     if as_json:
-        print(json.dumps(summary, ensure_ascii=False))
+        print(json.dumps(done.summary, ensure_ascii=False))
     return code
 
 
-def _nothing_new(plan, wh, started: dt.datetime, as_json: bool) -> int:
-    """Nothing changed since the published version: say so (and in ``run.json``), run and publish nothing."""
-    from pipelines.execution import UNCHANGED
-    from pipelines.files import atomic_write_json
-
-    version = wh.current_version()
-    summary = {
-        "run_id": None,
-        "outcome": UNCHANGED,
-        "reason": plan.why,
-        "version": version,
-        "started_at": started.isoformat(timespec="seconds"),
-        "finished_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "sources": plan.versions["sources"],
-        "log": None,
-    }
-    atomic_write_json(wh.root / "run.json", summary)
-    with contextlib.redirect_stdout(sys.stderr) if as_json else contextlib.nullcontext():
-        print(f"\nnothing new: {plan.why}; the published version {version} stays, nothing was run")
-        print(f"  run summary:      {wh.root / 'run.json'}")
-    if as_json:
-        print(json.dumps(summary, ensure_ascii=False))
-    return 0
-
-
-#: how many run logs a warehouse keeps (the oldest go first)
-KEEP_LOGS = 30
-
-
-def _new_log(target: Path, started: dt.datetime) -> Path:
-    """This run's log file, ``<warehouse>/logs/run-<UTC time>.log``; only the newest KEEP_LOGS are kept."""
-    folder = target / "logs"
-    for old in sorted(folder.glob("run-*.log"))[: -(KEEP_LOGS - 1)] if folder.is_dir() else []:
-        old.unlink(missing_ok=True)
-    return folder / f"run-{started:%Y%m%dT%H%M%S%f}.log"
-
-
-def _write_summary(result, target: Path, started: dt.datetime, log: Path, partial: bool = False) -> dict:
-    """``<warehouse>/run.json``: what became of this run, published or refused, for a scheduler or a script. A
-    ``partial`` run (only what changed) did not read the unchanged sources' files again: their rows are the
-    published version's, from its manifest."""
-    from pipelines.assets.published import RELEASE
-    from pipelines.execution import run_summary
-    from pipelines.files import atomic_write_json
-
-    summary = run_summary(result, RELEASE, started, log)
-    if partial:  # (the unchanged sources' first, as a full run lists them: this run's own last, where a reader looks)
-        published = json.loads((target / "manifest.json").read_text(encoding="utf-8"))["files"]
-        unchanged = {f["table"]: f for f in published.values() if f["table"] not in summary["tables"]}
-        summary["tables"] = {**unchanged, **summary["tables"]}
-    atomic_write_json(target / "run.json", summary)
-    return summary
-
-
-def _check_landing(landing: Path, as_of: dt.date | None, site_config: str | None) -> None:
-    """What a run must not start with, as a usage error before anything is touched: a site configuration that
-    cannot be used, a folder with no student records (neither a student-administration export nor a KOSKI
-    delivery), or a source whose every export is dated after
-    --as-of (a typo that would otherwise publish empty tables over the good set). A source with no export at all may
-    be missing (a provider without a CRM export)."""
-    from pipelines.ingestion.landing import STUDENT_RECORDS
-    from schemas.sources import SOURCES
-
-    area = _opened(landing, site_config)
-    if not any(area.exports(s) for s in STUDENT_RECORDS):
-        raise UsageError(
-            f"{landing} holds no student-administration export (student_admin/<YYYY-MM-DD>/) and no KOSKI delivery "
-            "(koski_bulk/<YYYY-MM-DD>/): is it the landing folder?"
-        )
-    for source in SOURCES:
-        exports = area.exports(source.system)
-        if exports and as_of and exports[0].name > as_of.isoformat():
-            raise UsageError(
-                f"--as-of {as_of} is before every {source.system} export (the earliest is "
-                f"{exports[0].name}); nothing was run or changed"
-            )
-
-
-def _site(site_config: str):
-    """The site configuration the command line names (one that cannot be used is a usage error)."""
-    from pipelines.site import Site, SiteConfigError
+def _refused(call, *args, **kwargs):
+    """``call``'s answer; its refusal (nothing was run or changed) as the command line's usage error."""
+    from pipelines.operations.preconditions import Refused
 
     try:
-        return Site.read(site_config)
-    except SiteConfigError as err:
+        return call(*args, **kwargs)
+    except Refused as err:
         raise UsageError(str(err)) from None
 
 
-def _opened(landing: str | Path, site_config: str | None = None):
-    """The landing area read with its site configuration (one that cannot be used is a usage error)."""
-    from pipelines.ingestion.landing import Landing
-    from pipelines.site import SiteConfigError
+def _options(args):
+    from pipelines.operations.run import Options
 
-    try:
-        return Landing.at(landing, site_config)
-    except SiteConfigError as err:
-        raise UsageError(str(err)) from None
+    return Options(
+        as_of=args.as_of,
+        site_config=args.site_config,
+        wait=args.wait,
+        allow_missing_sources=tuple(args.allow_missing_source or ()),
+        allow_shrink=args.allow_shrink,
+        rotate_key=args.rotate_key,
+        parallel_steps=args.parallel_steps,
+        full=args.full,
+    )
 
 
 def cmd_run(args) -> int:
     from pipelines.ingestion.providers import is_network
+    from pipelines.operations.preconditions import check_landing
+    from pipelines.operations.run import run
     from pipelines.publishing.pseudonyms import KeyProblem, pseudonym_key
     from pipelines.publishing.warehouse import Warehouse
 
@@ -412,173 +228,44 @@ def cmd_run(args) -> int:
     except KeyProblem as err:
         raise UsageError(str(err)) from None
     if is_network(landing):
-        return _run_network(args, landing, warehouse, key)
-    _check_landing(landing, args.as_of, args.site_config)
+        return _network(landing, warehouse, key, _options(args), args.jobs)
+    _refused(check_landing, landing, args.as_of, args.site_config)
     print(f"running the pipeline on {landing} -> {warehouse}", file=sys.stderr)
-    return _run_locked(
-        landing,
-        warehouse,
-        args.as_of,
-        key.decode(),
-        args.site_config,
-        args.wait,
-        args.allow_missing_source,
-        args.allow_shrink,
-        args.rotate_key,
-        parallel_steps=args.parallel_steps,
-        as_json=args.json,
-        full=args.full,
-    )
+    return _printed(run(landing, warehouse, key.decode(), _options(args)), args.json)
 
 
-def _run_network(args, landing: Path, warehouse: Path, key: bytes) -> int:
-    """Each provider of a network landing area as a run of its own partition: into ``<warehouse>/provider=<id>/``
-    (a hive folder: a provider's BI reads only its own), with a pseudonym key of its own; ``--jobs`` providers at
-    once, each in a process of its own. A provider whose run is refused keeps its last good release; the other
-    providers go on."""
-    import concurrent.futures
-    import multiprocessing
+def _network(landing: Path, warehouse: Path, key: bytes, options, jobs: int) -> int:
+    """A network's runs (``pipelines/operations/network.py``): each provider's report as it finishes, then the
+    network's summary."""
+    from pipelines.operations.network import run_network
 
-    from pipelines.ingestion.problems import FileProblem
-    from pipelines.ingestion.providers import providers
-
-    try:
-        found = providers(landing)
-    except FileProblem as err:
-        raise UsageError(f"the network's providers: {err}") from None
-    if (warehouse / "published").exists():
-        raise UsageError(f"{warehouse} holds a single provider's release: a network needs a warehouse of its own")
-    if not 1 <= args.jobs <= 64:
-        raise UsageError(f"--jobs {args.jobs} is not a number of providers to run at once from 1 to 64")
-    options = {
-        k: getattr(args, k, False)  # (`tiedolla demo --network` has no --full)
-        for k in (
-            "as_of",
-            "site_config",
-            "wait",
-            "allow_missing_source",
-            "allow_shrink",
-            "rotate_key",
-            "parallel_steps",
-            "full",
-        )
-    }
-    members = [(landing, warehouse, key, p.id, p.name, options) for p in found]
-    if args.jobs == 1:
-        outcomes = [_run_member(*m) for m in members]
-    else:  # (spawned, not forked: a fresh interpreter each, as on any other executor)
-        spawn = multiprocessing.get_context("spawn")
-        with concurrent.futures.ProcessPoolExecutor(max_workers=args.jobs, mp_context=spawn) as pool:
-            outcomes = list(pool.map(_run_member, *zip(*members, strict=True)))
-    started = time.perf_counter()
-    benchmark = _run_benchmark(landing, warehouse, key, options)
-    print(f"\nnetwork of {len(found)} providers ({landing / 'providers.csv'}):")
-    for (_, _, _, pid, name, _), outcome in zip(members, outcomes, strict=True):
-        print(f"  {pid:<30}{name:<40}{outcome}")
-    print(f"  {'benchlearning':<70}{benchmark} ({time.perf_counter() - started:.1f} s)")
-    if all(outcome == _NETWORK_OUTCOME[0] for outcome in outcomes) and benchmark.startswith("published"):
-        return 0
-    return 3 if all(outcome.startswith("published") for outcome in outcomes) else 1
+    done = _refused(run_network, landing, warehouse, key, options, jobs, on_member=_member_report)
+    print(f"\nnetwork of {len(done.members)} providers ({landing / 'providers.csv'}):")
+    for member in done.members:
+        print(f"  {member.provider:<30}{member.name:<40}{member.line}")
+    print(f"  {'benchlearning':<70}{done.benchlearning} ({done.benchlearning_seconds:.1f} s)")
+    return done.code
 
 
-def _run_benchmark(landing: Path, warehouse: Path, key: bytes, options: dict) -> str:
-    """The network's own job (``mart_network_benchmark`` and its pages) over every provider's published release;
-    returns its line of the summary."""
-    from pipelines.assets.network import NETWORK_ASSETS
-    from pipelines.definitions import NETWORK_JOB
-    from pipelines.execution import execute, failed_steps
-    from pipelines.publishing.warehouse import NETWORK_FOLDER, WarehouseBusy
-
-    try:
-        with execute(
-            landing=str(landing),
-            warehouse=str(warehouse),
-            pseudonym_key=key.decode(),
-            site_config=options["site_config"],
-            lock_for_run=True,
-            job=NETWORK_JOB,
-        ) as result:
-            failed = failed_steps(result)
-            checks = [e.check_name for e in result.get_asset_check_evaluations() if not e.passed]
-    except WarehouseBusy as err:
-        return f"NOT PUBLISHED: {err}"
-    finally:  # its own values only: a provider's run started meanwhile (e.g. from the UI) keeps its own
-        for key in (key for a in NETWORK_ASSETS for key in a.keys):
-            (warehouse / ".dagster" / "storage").joinpath(*key.path).unlink(missing_ok=True)
-    if failed or checks:
-        reason = failed[0][1] if failed else f"failing check {checks[0]}"
-        print(f"tiedolla: the network's benchlearning: {reason}", file=sys.stderr)
-        return f"NOT PUBLISHED: {reason} (its previous release, if any, stays)"
-    page = warehouse / NETWORK_FOLDER / "reports" / "dashboard" / "index.html"
-    return f"published {warehouse / NETWORK_FOLDER / 'published'}; the network page {page}"
-
-
-def _run_member(landing: Path, warehouse: Path, key: bytes, provider: str, name: str, options: dict) -> str:
-    """One provider's run of a network (in this process or a worker's); returns its line of the summary."""
-    from pipelines.publishing.pseudonyms import KeyProblem, provider_key
-    from pipelines.publishing.warehouse import Warehouse, provider_folder
-
-    target = warehouse / provider_folder(provider)
-    print(f"\nprovider {provider} ({name}): {landing / provider} -> {target}", file=sys.stderr)
-    try:
-        Warehouse(target).check_key(provider_key(key, provider), options["rotate_key"], given=key)
-        _check_landing(landing / provider, options["as_of"], options["site_config"])
-    except (KeyProblem, UsageError) as err:
-        print(f"tiedolla: {provider}: {err}", file=sys.stderr)
-        return _stale(Warehouse(target), f"NOT RUN: {err}")
-    code = _run_locked(
-        landing,
-        warehouse,
-        options["as_of"],
-        key.decode(),
-        options["site_config"],
-        options["wait"],
-        options["allow_missing_source"],
-        options["allow_shrink"],
-        options["rotate_key"],
-        provider,
-        options["parallel_steps"],
-        full=options["full"],
-    )
-    outcome = _NETWORK_OUTCOME.get(code, f"exit {code}")
-    if code in (0, 3):
-        return outcome
-    report = target / "reports" / "steward" / "index.html"
-    where = f"the run's log and {report}" if report.exists() else "the run's log"
-    return _stale(Warehouse(target), f"{outcome}: what failed is in {where}")
-
-
-def _stale(warehouse, outcome: str) -> str:
-    """A network provider's refused run: its last good release (if any) stays, marked stale with the reason."""
-    current = next((v for v in warehouse.versions() if v["version"] == warehouse.current_version()), None)
-    if current is None:
-        return f"{outcome} (it has no earlier release)"
-    warehouse.mark_stale(outcome)
-    return f"{outcome} (its release as of {current['as_of']} stays, marked stale)"
-
-
-#: a provider's run, by its exit code, in the network's summary
-_NETWORK_OUTCOME = {
-    0: "published",
-    1: "NOT PUBLISHED",
-    3: "published, but a report step failed",
-    4: "NOT RUN: another run holds its warehouse",
-}
+def _member_report(member) -> None:
+    if member.run is not None:
+        _report(member.run)
 
 
 def cmd_check(args) -> int:
     """A steward's dry run: every export read and validated as a run would, the outcome printed, nothing published."""
-    from pipelines.execution import check_landing
+    from pipelines.execution import check_landing as validate_landing
+    from pipelines.operations.preconditions import check_landing, opened
     from schemas.sources import SOURCES
 
     landing = Path(args.landing).resolve()
     if not landing.is_dir():
         raise UsageError(f"landing folder {landing} does not exist")
-    _check_landing(landing, args.as_of, args.site_config)
-    area = _opened(landing, args.site_config)
+    _refused(check_landing, landing, args.as_of, args.site_config)
+    area = _refused(opened, landing, args.site_config)
     area = area.known_on(args.as_of) if args.as_of else area
     present = tuple(s for s in SOURCES if area.exports(s.system))
-    files, stopping = check_landing(area, present)
+    files, stopping = validate_landing(area, present)
     print(f"checked {landing} as a run would (nothing published):")
     _print_files(files)
     for system in sorted({s.system for s in SOURCES} - {s.system for s in present}):
@@ -593,29 +280,19 @@ def cmd_check(args) -> int:
     return 0
 
 
-def _kept(wh, names: list[str], version: str) -> str:
-    """``version`` when the warehouse keeps it; otherwise a usage error naming the kept ones."""
-    if version not in names:
-        raise UsageError(f"no version '{version}' in {wh.root / 'versions'}; kept: {', '.join(names)}")
-    return version
-
-
 def cmd_diff(args) -> int:
     """What changed between two kept releases: rows per table and student-years by month."""
-    from pipelines.publishing.diff import student_years_by_month, table_changes
+    from pipelines.publishing.diff import compared_versions, student_years_by_month, table_changes
     from pipelines.publishing.warehouse import Warehouse
 
     wh = Warehouse(Path(args.warehouse))
-    names = [v["version"] for v in wh.versions()]  # newest first
-    if len(names) < 1:
-        raise UsageError(f"{wh.root} has no published versions")
-    after = _kept(wh, names, args.to or wh.current_version() or names[0])
-    earlier = names[names.index(after) + 1 :]
-    if not (args.from_ or earlier):
-        raise UsageError(f"version {after} is the oldest kept: there is nothing to compare it with")
-    before = _kept(wh, names, args.from_ or earlier[0])
+    versions = wh.versions()  # newest first
+    try:
+        before, after = compared_versions(versions, wh.current_version(), args.from_, args.to)
+    except ValueError as err:
+        raise UsageError(f"{wh.root / 'versions'}: {err}") from None
     old, new = wh.root / "versions" / before, wh.root / "versions" / after
-    as_of = {v["version"]: v["as_of"] for v in wh.versions()}
+    as_of = {v["version"]: v["as_of"] for v in versions}
     print(f"from {before} (as of {as_of[before]}) to {after} (as of {as_of[after]}):")
     print(f"  {'table':<36}{'before':>10}{'after':>10}{'added':>9}{'removed':>9}{'changed':>9}")
     for c in table_changes(old, new):
@@ -632,13 +309,13 @@ def cmd_diff(args) -> int:
 
 
 def cmd_rollback(args) -> int:
+    from pipelines.operations.rollback import rollback
     from pipelines.publishing.warehouse import Warehouse, WarehouseBusy
-    from pipelines.stewardship.steward_report import mark_rolled_back
 
-    wh = Warehouse(Path(args.warehouse))
-    if not (wh.root / "versions").is_dir():
-        raise UsageError(f"{wh.root} has no published versions")
     if args.list:
+        wh = Warehouse(Path(args.warehouse))
+        if not (wh.root / "versions").is_dir():
+            raise UsageError(f"{wh.root} has no published versions")
         current = wh.current_version()
         for v in wh.versions():
             mark = "*" if v["version"] == current else " "
@@ -648,23 +325,14 @@ def cmd_rollback(args) -> int:
             )
         return 0
     try:
-        version = wh.rollback(args.to)
+        done = _refused(rollback, Path(args.warehouse), args.to)
     except WarehouseBusy as err:
         print(f"tiedolla: {err}", file=sys.stderr)
         return BUSY
-    except ValueError as err:
-        raise UsageError(str(err)) from None
-    released = next(v for v in wh.versions() if v["version"] == version)
-    marked = mark_rolled_back(
-        wh.root / "reports" / "steward",
-        version,
-        str(released["as_of"]),
-        dt.datetime.now().isoformat(sep=" ", timespec="minutes"),
-    )
     print(
-        f"published now points at version {version} (as of {released['as_of']}); tiedolla.duckdb, the dashboard "
+        f"published now points at version {done.version} (as of {done.as_of}); tiedolla.duckdb, the dashboard "
         f"and the Data Docs are that version's"
-        + ("; the steward report (of the latest run) is marked as not describing it" if marked else "")
+        + ("; the steward report (of the latest run) is marked as not describing it" if done.report_marked else "")
     )
     return 0
 
@@ -682,53 +350,31 @@ def cmd_forecast(args) -> int:
 
 
 def cmd_demo(args) -> int:
-    from pipelines.demo_data.export import generate
-    from pipelines.demo_data.network import generate_network
+    from pipelines.operations.demo import prepare_demo
+    from pipelines.operations.run import Options, run
     from pipelines.publishing.pseudonyms import DEMO_KEY
-    from pipelines.publishing.warehouse import DEMO_MARK
 
-    out = Path(args.dir).resolve() / ("network" if args.network else "")  # (the two demos live side by side)
-    landing, warehouse = out / "landing", out / "warehouse"
     if args.network:
         _check_providers(args.providers)
+    out = Path(args.dir).resolve() / ("network" if args.network else "")  # (the two demos live side by side)
     what = f"a network of {args.providers} small demo providers" if args.network else "the small demo export"
-    print(f"generating {what} into {landing} (synthetic data, demo pseudonym key)", file=sys.stderr)
+    print(f"generating {what} into {out / 'landing'} (synthetic data, demo pseudonym key)", file=sys.stderr)
+    landing, warehouse = prepare_demo(out, args.providers if args.network else None, args.seed, DEMO_AS_OF)
     if args.network:
-        generate_network(args.providers, "small", args.seed, landing, DEMO_AS_OF)
-    else:
-        generate("small", args.seed, landing, DEMO_AS_OF)
-    warehouse.mkdir(parents=True, exist_ok=True)
-    (warehouse / DEMO_MARK).touch()  # (the public demo key works for this warehouse only)
-    os.environ.pop(PASSWORD_FILE_VARIABLE, None)  # (the demo's KOSKI reports are encrypted with its own password)
-    os.environ[PASSWORD_VARIABLE] = DEMO_PASSWORD
-    if args.network:
-        options = dict(
-            as_of=None, site_config=None, wait=0, allow_missing_source=None, allow_shrink=False, parallel_steps=1
-        )
-        run = argparse.Namespace(jobs=args.jobs, rotate_key=False, **options)
-        return _run_network(run, landing, warehouse, DEMO_KEY.encode())
-    return _run_locked(landing, warehouse, None, DEMO_KEY, None, wait=0)
+        return _network(landing, warehouse, DEMO_KEY.encode(), Options(), args.jobs)
+    return _printed(run(landing, warehouse, DEMO_KEY, Options()), as_json=False)
 
 
 def _landing(args):
+    from pipelines.operations.preconditions import opened
+
     if not Path(args.landing).is_dir():
         raise UsageError(f"landing folder {args.landing} does not exist")
-    return _opened(args.landing, args.site_config)
-
-
-def _history_from_assets(landing):
-    """An export's complete history from the pipeline's own validated assets (``pipelines/execution.py``): the
-    commands count what a run on the same landing area and day would."""
-    from pipelines.execution import NotValidated, student_records
-    from pipelines.marts.student_year_history import CannotCalculate, calculable
-
-    try:
-        return calculable(student_records(landing))
-    except NotValidated as err:
-        raise CannotCalculate(str(err)) from None
+    return _refused(opened, args.landing, args.site_config)
 
 
 def cmd_student_years(args) -> int:
+    from pipelines.execution import calculable_history
     from pipelines.ingestion.problems import FileProblem
     from pipelines.marts.student_year_history import CannotCalculate
     from pipelines.marts.student_year_report import write_held_back, write_report
@@ -739,7 +385,7 @@ def cmd_student_years(args) -> int:
     try:
         source = landing.records_source()
         folder = landing.export_folder(source)
-        history, held = _history_from_assets(landing)
+        history, held = calculable_history(landing)
     except (FileProblem, CannotCalculate) as err:
         print(f"tiedolla: cannot calculate student-years: {err}", file=sys.stderr)
         return 1
@@ -761,13 +407,14 @@ def cmd_student_years(args) -> int:
 
 
 def cmd_backtest(args) -> int:
+    from pipelines.execution import calculable_history
     from pipelines.ingestion.problems import FileProblem
     from pipelines.marts.backtest import backtest, summary
     from pipelines.marts.student_year_history import CannotCalculate
 
     try:
         by_member = backtest(
-            _landing(args), args.year, args.by, use_plan=not args.without_plan, read=_history_from_assets
+            _landing(args), args.year, args.by, use_plan=not args.without_plan, read=calculable_history
         )
     except (FileProblem, CannotCalculate) as err:
         print(f"tiedolla: cannot backtest {args.year}: {err}", file=sys.stderr)
@@ -795,7 +442,8 @@ def cmd_backtest(args) -> int:
 
 
 def cmd_forget(args) -> int:
-    from pipelines.forgetting import LookupProblem, Request, forget, with_landing
+    from pipelines.forgetting import LookupProblem, Request, forget, warehouse_key, with_landing
+    from pipelines.operations.preconditions import opened, site
     from pipelines.publishing.pseudonyms import KeyProblem, pseudonym_key
     from pipelines.publishing.warehouse import Warehouse, WarehouseBusy
 
@@ -815,19 +463,18 @@ def cmd_forget(args) -> int:
             "name someone: --student-number, --hetu (with --landing), --study-right, --learner-oid or --contact-id"
         )
     try:
-        request = with_landing(request, _opened(args.landing, args.site_config)) if args.landing else request
+        request = with_landing(request, _refused(opened, args.landing, args.site_config)) if args.landing else request
     except LookupProblem as err:
         raise UsageError(str(err)) from None
-    site_waivers = _site(args.site_config).waivers_path if args.site_config else None
+    site_waivers = _refused(site, args.site_config).waivers_path if args.site_config else None
     wh = Warehouse(Path(args.warehouse))
     try:
         key = pseudonym_key(key_file=args.pseudonym_key_file, keep_away_from=(Path(args.warehouse),))
-        key = _key_of(wh, key)
+        key = warehouse_key(wh, key)
     except KeyProblem as err:
         raise UsageError(str(err)) from None
     try:
-        with wh.lock("run", wait_seconds=args.wait):
-            removed = forget(wh, key, request, site_waivers)
+        removed = forget(wh, key, request, site_waivers, wait_seconds=args.wait)
     except WarehouseBusy as err:
         print(f"tiedolla: {err}", file=sys.stderr)
         return BUSY
@@ -847,31 +494,14 @@ def cmd_forget(args) -> int:
     return 0
 
 
-def _key_of(wh, key: bytes) -> bytes:
-    """The key that made ``wh``'s pseudonyms: a network provider's folder (``provider=<id>``) takes the network's
-    key and derives the provider's, as its runs do (its own derived key works too); else the key as given."""
-    from pipelines.publishing.pseudonyms import KeyProblem, provider_key
-    from pipelines.publishing.warehouse import provider_of
-
-    provider = provider_of(wh.root)
-    if provider:
-        derived = provider_key(key, provider)
-        try:
-            wh.check_key(derived, given=key)
-            return derived
-        except KeyProblem:
-            pass  # (perhaps the provider's own key was given)
-    wh.check_key(key)
-    return key
-
-
 def cmd_waive(args) -> int:
     from pipelines.definitions import WAIVER_FILE
+    from pipelines.operations.preconditions import site
     from pipelines.waivers import WaiverError, add_waiver
     from schemas.sources import RULES
 
     if args.site_config:
-        path = _site(args.site_config).waivers_path
+        path = _refused(site, args.site_config).waivers_path
         if path is None:
             raise UsageError("the site configuration names no waiver file (waivers: waivers.yaml)")
     elif args.warehouse:
@@ -901,10 +531,11 @@ def cmd_waive(args) -> int:
 
 def cmd_decide_match(args) -> int:
     from pipelines.matching.decisions import REVIEW_FILE, DecisionError, add_decision, decide
+    from pipelines.operations.preconditions import site
     from pipelines.site import DECISIONS_FILE
 
     warehouse = Path(args.warehouse).resolve()
-    path = _site(args.site_config).decisions_path if args.site_config else warehouse / DECISIONS_FILE
+    path = _refused(site, args.site_config).decisions_path if args.site_config else warehouse / DECISIONS_FILE
     if path is None:
         raise UsageError("the site configuration names no decisions file (organization_matching.decisions)")
     try:

@@ -102,7 +102,12 @@ def _er_diagram() -> str:
 #: the layers, top to bottom (``a | b``: side by side, neither imports the other), with what each holds: the same
 #: list as the import-linter contract in ``pyproject.toml`` (a test holds them equal), which the tests enforce
 LAYERS = (
-    ("pipelines.cli", "the command line: parses arguments, takes the warehouse lock, runs the job"),
+    ("pipelines.cli", "the command line: parses arguments and prints what the commands below return"),
+    (
+        "pipelines.operations",
+        "what a command does, callable by a Dagster op, a test or another program: a warehouse's run (the run "
+        "lock, only what changed, its summary and log), a network's runs and benchlearning, a rollback, the demo",
+    ),
     (
         "pipelines.execution | pipelines.forgetting | pipelines.incremental",
         "runs the job through Dagster's public API: the whole pipeline, or the validated tables a command needs; "
@@ -184,7 +189,8 @@ WHERE_THINGS_GO = (
     ),
     (
         "a command",
-        "in `pipelines/cli.py`; one that needs validated data gets it from the pipeline's own assets "
+        "its arguments and printing in `pipelines/cli.py`, what it does in `pipelines/operations/` (or the layer "
+        "it belongs to); one that needs validated data gets it from the pipeline's own assets "
         "(`pipelines/execution.py`: the subset materialised in process), never by reading and validating again.",
     ),
     (

@@ -29,6 +29,7 @@ from pipelines.assets.student_records import conform_student_records, records_ke
 from pipelines.assets.validated import QUALITY_GATE, QUARANTINE_SUMMARY
 from pipelines.definitions import PIPELINE_JOB, make_definitions
 from pipelines.ingestion.landing import Landing
+from pipelines.marts.student_year_history import CannotCalculate, calculable
 from pipelines.progress import progress_logger
 from pipelines.publishing.pseudonyms import KEY_FILE_VARIABLE, KEY_VARIABLE
 from pipelines.run_storage import PARTITION_TAG
@@ -154,6 +155,15 @@ def student_records(landing: Landing) -> dict[str, TableOutcome]:
         if failed:  # (a failed quality check holds back a release, not the command's figures)
             raise NotValidated(failed[0][1])
         return {t: result.output_for_node(conform_student_records.node_def.name, t) for t in tables}
+
+
+def calculable_history(landing: Landing):
+    """An export's complete history (and the study rights held back) from the pipeline's own validated assets: a
+    command counts what a run on the same landing area and day would."""
+    try:
+        return calculable(student_records(landing))
+    except NotValidated as err:
+        raise CannotCalculate(str(err)) from None
 
 
 def check_landing(landing: Landing, sources: tuple[Source, ...]) -> tuple[dict[str, dict], list[str]]:

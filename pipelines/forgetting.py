@@ -24,6 +24,7 @@ from pipelines.assets.reports import CORRECTED_SYSTEMS
 from pipelines.definitions import WAIVER_FILE
 from pipelines.ingestion.folder import read_table
 from pipelines.ingestion.landing import Landing
+from pipelines.publishing.pseudonyms import KeyProblem, provider_key
 from pipelines.publishing.star import student_keys, study_right_keys
 from pipelines.publishing.warehouse import Warehouse, provider_of
 from pipelines.quarantine import forget as forget_failures
@@ -104,9 +105,33 @@ def _read(landing: Landing, table, folder: Path) -> pl.DataFrame | None:
     return None if raw.problem else raw.frame
 
 
-def forget(wh: Warehouse, key: bytes, request: Request, site_waivers: Path | None = None) -> dict[str, int]:
+def warehouse_key(wh: Warehouse, key: bytes) -> bytes:
+    """The key that made ``wh``'s pseudonyms: a network provider's folder (``provider=<id>``) takes the network's
+    key and derives the provider's, as its runs do (its own derived key works too); else the key as given. A key
+    that made none of them is :class:`KeyProblem`."""
+    provider = provider_of(wh.root)
+    if provider:
+        derived = provider_key(key, provider)
+        try:
+            wh.check_key(derived, given=key)
+            return derived
+        except KeyProblem:
+            pass  # (perhaps the provider's own key was given)
+    wh.check_key(key)
+    return key
+
+
+def forget(
+    wh: Warehouse, key: bytes, request: Request, site_waivers: Path | None = None, wait_seconds: float = 0
+) -> dict[str, int]:
     """Every trace of the request's people in ``wh`` (and in ``site_waivers``, the waiver file a site configuration
-    names); returns the rows (or files) removed per place. Call while holding the warehouse's run lock."""
+    names); returns the rows (or files) removed per place. Holds the warehouse's run lock meanwhile (waiting up to
+    ``wait_seconds`` for a run that holds it: else :class:`~pipelines.publishing.warehouse.WarehouseBusy`)."""
+    with wh.lock("run", wait_seconds=wait_seconds):
+        return _forget(wh, key, request, site_waivers)
+
+
+def _forget(wh: Warehouse, key: bytes, request: Request, site_waivers: Path | None) -> dict[str, int]:
     removed: dict[str, int] = {}
     student_ids = [*request.student_numbers, *request.study_rights]
     found = []

@@ -31,7 +31,7 @@ def test_the_layers_import_downwards_only():
         timeout=300,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "2 kept, 0 broken" in result.stdout
+    assert "3 kept, 0 broken" in result.stdout
 
 
 def test_the_drawn_layers_are_the_enforced_ones():

@@ -27,6 +27,28 @@ class TableChange:
     changed: int | None
 
 
+def compared_versions(
+    versions: list[dict], current: str | None, before: str | None, after: str | None
+) -> tuple[str, str]:
+    """The two kept versions to compare (``versions`` newest first): ``after`` (default: the published one, else the
+    newest) and ``before`` (default: the one kept before it). One not kept, or nothing older to compare with, is a
+    :class:`ValueError` naming what is kept."""
+    names = [v["version"] for v in versions]
+    if not names:
+        raise ValueError("no published versions")
+    after = _kept(names, after or current or names[0])
+    earlier = names[names.index(after) + 1 :]
+    if not (before or earlier):
+        raise ValueError(f"version {after} is the oldest kept: there is nothing to compare it with")
+    return _kept(names, before or earlier[0]), after
+
+
+def _kept(names: list[str], version: str) -> str:
+    if version not in names:
+        raise ValueError(f"no version '{version}' is kept; kept: {', '.join(names)}")
+    return version
+
+
 def _read(path: Path) -> str:
     return f"read_parquet({sql_literal(path)}, hive_partitioning = false)"
 
