@@ -4,6 +4,7 @@ import contextlib
 import datetime as dt
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -44,7 +45,7 @@ def _serving(root: Path, landing: Path):
     """``dagster dev -w workspace.yaml`` on ``landing``, publishing into ``root/wh``; yields its port."""
     home = root / "dagster_home"
     home.mkdir()
-    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    shutil.copy(PROJECT / "deploy" / "local" / "dagster.yaml", home)  # (the instance the README sets up)
     port = _free_port()
     env = {
         **os.environ,
