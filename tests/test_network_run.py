@@ -95,6 +95,22 @@ def test_a_refused_provider_keeps_its_release_and_the_others_go_on(network, netw
     assert len(_digests(copy / f"provider={ids[0]}" / "published")) == len(PUBLISHED_TABLES)
 
 
+def test_a_network_run_again_on_the_same_exports_says_each_provider_has_nothing_new(
+    network, network_run, tmp_path, fast_env
+):
+    (landing, ids), (_, warehouse) = network, network_run
+    copy = tmp_path / "warehouse"
+    shutil.copytree(warehouse, copy, symlinks=True)
+    before = {pid: _digests(copy / f"provider={pid}" / "published") for pid in ids}
+    result = run_cli("run", "--landing", str(landing), "--warehouse", str(copy), env=fast_env)
+    assert result.returncode == 0, result.stderr
+    summary = result.stdout[result.stdout.index("network of 2 providers") :]
+    for pid in ids:
+        line = next(line for line in summary.splitlines() if line.strip().startswith(pid))
+        assert "nothing new: its published version" in line and line.rstrip().endswith("stays"), line
+        assert _digests(copy / f"provider={pid}" / "published") == before[pid]
+
+
 def test_a_network_is_not_run_into_a_single_providers_warehouse(network, tmp_path):
     landing, single = network[0], tmp_path / "single"
     (single / "published").mkdir(parents=True)  # (what a single provider's release leaves)

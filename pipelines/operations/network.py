@@ -17,7 +17,7 @@ from pathlib import Path
 
 from pipelines.assets.network import NETWORK_ASSETS
 from pipelines.definitions import NETWORK_JOB
-from pipelines.execution import execute, failed_steps
+from pipelines.execution import PUBLISHED, REPORT_FAILED, UNCHANGED, execute, failed_steps
 from pipelines.ingestion.problems import FileProblem
 from pipelines.ingestion.providers import providers
 from pipelines.operations.preconditions import Refused, check_landing
@@ -25,7 +25,7 @@ from pipelines.operations.run import Options, Run, on_stderr, run
 from pipelines.publishing.pseudonyms import KeyProblem, provider_key
 from pipelines.publishing.warehouse import NETWORK_FOLDER, Warehouse, WarehouseBusy, provider_folder
 
-#: a provider's run, by its exit code, in the network's summary
+#: a provider's run, by its exit code, in the network's summary (one with nothing new says so)
 MEMBER_OUTCOMES = {
     0: "published",
     1: "NOT PUBLISHED",
@@ -53,11 +53,12 @@ class NetworkRun:
 
     @property
     def code(self) -> int:
-        """0 every provider and the benchlearning published; 3 all published, but not all of it; else 1."""
-        lines = [m.line for m in self.members]
-        if all(line == MEMBER_OUTCOMES[0] for line in lines) and self.benchlearning.startswith("published"):
+        """0 every provider published (or had nothing new) and so did the benchlearning; 3 all published, but not
+        every report; else 1."""
+        outcomes = {m.run.outcome if m.run else None for m in self.members}
+        if outcomes <= {PUBLISHED, UNCHANGED} and self.benchlearning.startswith("published"):
             return 0
-        return 3 if all(line.startswith("published") for line in lines) else 1
+        return 3 if outcomes <= {PUBLISHED, UNCHANGED, REPORT_FAILED} else 1
 
 
 def run_network(
@@ -110,6 +111,8 @@ def run_member(landing: Path, warehouse: Path, key: bytes, provider: str, name: 
         on_stderr(f"tiedolla: {provider}: {err}")
         return Member(provider, name, stale(Warehouse(target), f"NOT RUN: {err}"), None)
     done = run(landing, warehouse, key.decode(), options, provider)
+    if done.outcome == UNCHANGED:
+        return Member(provider, name, f"nothing new: its published version {done.summary['version']} stays", done)
     outcome = MEMBER_OUTCOMES.get(done.code, f"exit {done.code}")
     if done.code in (0, 3):
         return Member(provider, name, outcome, done)
