@@ -17,7 +17,7 @@ from pathlib import Path
 
 from pipelines.assets.network import NETWORK_ASSETS
 from pipelines.definitions import NETWORK_JOB
-from pipelines.execution import PUBLISHED, REPORT_FAILED, UNCHANGED, execute, failed_steps
+from pipelines.execution import BUSY, PUBLISHED, REFUSED, REPORT_FAILED, UNCHANGED, execute, failed_steps
 from pipelines.ingestion.problems import FileProblem
 from pipelines.ingestion.providers import providers
 from pipelines.operations.preconditions import Refused, check_landing
@@ -25,12 +25,12 @@ from pipelines.operations.run import Options, Run, on_stderr, run
 from pipelines.publishing.pseudonyms import KeyProblem, provider_key
 from pipelines.publishing.warehouse import NETWORK_FOLDER, Warehouse, WarehouseBusy, provider_folder
 
-#: a provider's run, by its exit code, in the network's summary (one with nothing new says so)
+#: a provider's run, by its outcome, in the network's summary (one with nothing new names the version that stays)
 MEMBER_OUTCOMES = {
-    0: "published",
-    1: "NOT PUBLISHED",
-    3: "published, but a report step failed",
-    4: "NOT RUN: another run holds its warehouse",
+    PUBLISHED: "published",
+    REFUSED: "NOT PUBLISHED",
+    REPORT_FAILED: "published, but a report step failed",
+    BUSY: "NOT RUN: another run holds its warehouse",
 }
 
 
@@ -113,8 +113,8 @@ def run_member(landing: Path, warehouse: Path, key: bytes, provider: str, name: 
     done = run(landing, warehouse, key.decode(), options, provider)
     if done.outcome == UNCHANGED:
         return Member(provider, name, f"nothing new: its published version {done.summary['version']} stays", done)
-    outcome = MEMBER_OUTCOMES.get(done.code, f"exit {done.code}")
-    if done.code in (0, 3):
+    outcome = MEMBER_OUTCOMES[done.outcome]
+    if done.outcome in (PUBLISHED, REPORT_FAILED):
         return Member(provider, name, outcome, done)
     report = target / "reports" / "steward" / "index.html"
     where = f"the run's log and {report}" if report.exists() else "the run's log"
