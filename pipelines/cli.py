@@ -123,8 +123,9 @@ def _report(done) -> int:
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
         print(f"\npublished run {manifest['run_id']} (as of {manifest['as_of']})")
         _print_files(manifest["files"])
-        _report_koski(warehouse / "published" / "mart_koski_reconciliation.parquet")
+        _report_koski(warehouse / "versions" / manifest["run_id"] / "mart_koski_reconciliation.parquet")
         print(f"\n  published tables: {warehouse / 'published'}/*.parquet")
+        print(f"  the release:      {warehouse / 'release.json'} (the version and its files, for object storage)")
         print(f"  DuckDB database: {warehouse / 'tiedolla.duckdb'}")
         print(f"  quarantine:       {warehouse / 'quarantine'}/*.parquet")
         print(f"  manifest:         {manifest_path}")
@@ -207,13 +208,31 @@ def _options(args):
 
 
 def cmd_run(args) -> int:
+    from pipelines.object_storage import is_remote
+    from pipelines.operations.storage import landing_at, warehouse_at
+    from pipelines.publishing.warehouse import WarehouseBusy
+
+    try:
+        with warehouse_at(args.warehouse, args.wait) as warehouse:
+            code = _run(args, landing_at(args.landing), warehouse)
+    except WarehouseBusy as err:
+        print(f"tiedolla: {err}", file=sys.stderr)
+        if args.json:
+            print(json.dumps({"outcome": "busy", "reason": str(err), "run_id": None}, ensure_ascii=False))
+        return BUSY
+    if is_remote(args.warehouse):
+        print(f"  written back to {args.warehouse} (its release: {args.warehouse.rstrip('/')}/release.json)")
+    return code
+
+
+def _run(args, landing: Path, warehouse: Path) -> int:
+    """A run into a warehouse folder (a working copy, for one on object storage)."""
     from pipelines.ingestion.providers import is_network
     from pipelines.operations.preconditions import check_landing
     from pipelines.operations.run import run
     from pipelines.publishing.pseudonyms import KeyProblem, pseudonym_key
     from pipelines.publishing.warehouse import Warehouse
 
-    landing, warehouse = Path(args.landing).resolve(), Path(args.warehouse).resolve()
     if not landing.is_dir():
         raise UsageError(f"landing folder {landing} does not exist")
     if args.koski_password_file:  # (read where KOSKI's reports are, in the run's own process or its workers)
@@ -227,6 +246,8 @@ def cmd_run(args) -> int:
         Warehouse(warehouse).check_key(key, args.rotate_key)  # (a network's: the demo key needs a demo warehouse)
     except KeyProblem as err:
         raise UsageError(str(err)) from None
+    if args.dagster:
+        return _queued(args.dagster, landing, warehouse)
     if is_network(landing):
         return _network(landing, warehouse, key, _options(args), args.jobs)
     _refused(check_landing, landing, args.as_of, args.site_config)
@@ -245,6 +266,24 @@ def _network(landing: Path, warehouse: Path, key: bytes, options, jobs: int) -> 
         print(f"  {member.provider:<30}{member.name:<40}{member.line}")
     print(f"  {'benchlearning':<70}{done.benchlearning} ({done.benchlearning_seconds:.1f} s)")
     return done.code
+
+
+def _queued(address: str, landing: Path, warehouse: Path) -> int:
+    """The runs submitted to a Dagster instance's run queue (``pipelines/operations/queue.py``), waited for."""
+    from pipelines.ingestion.providers import is_network, providers
+    from pipelines.operations.queue import Instance, check_serves, run_queued
+    from pipelines.publishing.warehouse import NETWORK_FOLDER, Warehouse, provider_folder
+
+    instance = _refused(Instance, address)
+    _refused(check_serves, instance, landing, warehouse)
+    found = [p.id for p in providers(landing)] if is_network(landing) else None
+    done = _refused(run_queued, instance, found, warehouse, lambda line: print(line, file=sys.stderr))
+    print(f"\nruns of the Dagster instance at {address} (its UI shows them with their logs):")
+    for run in done:
+        folder = provider_folder(run.provider) if found and run.provider != NETWORK_FOLDER else run.provider or ""
+        version = Warehouse(warehouse / folder).current_version()
+        print(f"  {run.provider or 'the run':<30}{run.run_id:<40}{run.status:<10}published version: {version}")
+    return 0 if all(run.status == "SUCCESS" for run in done) else 1
 
 
 def _member_report(member) -> None:
@@ -309,29 +348,40 @@ def cmd_diff(args) -> int:
 
 
 def cmd_rollback(args) -> int:
-    from pipelines.operations.rollback import rollback
-    from pipelines.publishing.warehouse import Warehouse, WarehouseBusy
+    from pipelines.operations.storage import warehouse_at
+    from pipelines.publishing.warehouse import WarehouseBusy
 
-    if args.list:
-        wh = Warehouse(Path(args.warehouse))
-        if not (wh.root / "versions").is_dir():
-            raise UsageError(f"{wh.root} has no published versions")
-        current = wh.current_version()
-        for v in wh.versions():
-            mark = "*" if v["version"] == current else " "
-            print(
-                f"{mark} {v['version']}  released {v['released_at']}  as of {v['as_of']}  "
-                f"{v['rows_published']} rows published"
-            )
-        return 0
     try:
-        done = _refused(rollback, Path(args.warehouse), args.to)
+        with warehouse_at(args.warehouse, everything=not args.list) as warehouse:
+            return _versions(args.warehouse, warehouse) if args.list else _rollback(warehouse, args.to)
     except WarehouseBusy as err:
         print(f"tiedolla: {err}", file=sys.stderr)
         return BUSY
+
+
+def _versions(location: str, warehouse: Path) -> int:
+    from pipelines.publishing.warehouse import Warehouse
+
+    wh = Warehouse(warehouse)
+    if not (wh.root / "versions").is_dir():
+        raise UsageError(f"{location} has no published versions")
+    current = wh.current_version()
+    for v in wh.versions():
+        mark = "*" if v["version"] == current else " "
+        print(
+            f"{mark} {v['version']}  released {v['released_at']}  as of {v['as_of']}  "
+            f"{v['rows_published']} rows published"
+        )
+    return 0
+
+
+def _rollback(warehouse: Path, to: str | None) -> int:
+    from pipelines.operations.rollback import rollback
+
+    done = _refused(rollback, warehouse, to)
     print(
-        f"published now points at version {done.version} (as of {done.as_of}); tiedolla.duckdb, the dashboard "
-        f"and the Data Docs are that version's"
+        f"the release now points at version {done.version} (as of {done.as_of}); published/, tiedolla.duckdb, "
+        f"the dashboard and the Data Docs are that version's"
         + ("; the steward report (of the latest run) is marked as not describing it" if done.report_marked else "")
     )
     return 0
@@ -339,8 +389,9 @@ def cmd_rollback(args) -> int:
 
 def cmd_forecast(args) -> int:
     from pipelines.marts.forecast_answer import answer
+    from pipelines.publishing.warehouse import Warehouse
 
-    published = Path(args.warehouse) / "published"
+    published = Warehouse(Path(args.warehouse)).published
     if not (published / "mart_student_year_forecast.parquet").is_file():
         raise UsageError(f"{args.warehouse} has no published set: run 'tiedolla run' first")
     if args.month is not None and not 1 <= args.month <= 12:
@@ -442,10 +493,10 @@ def cmd_backtest(args) -> int:
 
 
 def cmd_forget(args) -> int:
-    from pipelines.forgetting import LookupProblem, Request, forget, warehouse_key, with_landing
+    from pipelines.forgetting import LookupProblem, Request, with_landing
     from pipelines.operations.preconditions import opened, site
-    from pipelines.publishing.pseudonyms import KeyProblem, pseudonym_key
-    from pipelines.publishing.warehouse import Warehouse, WarehouseBusy
+    from pipelines.operations.storage import warehouse_at
+    from pipelines.publishing.warehouse import WarehouseBusy
 
     if args.hetu and not args.landing:
         raise UsageError("--hetu needs --landing: the student number is looked up in its exports")
@@ -467,21 +518,30 @@ def cmd_forget(args) -> int:
     except LookupProblem as err:
         raise UsageError(str(err)) from None
     site_waivers = _refused(site, args.site_config).waivers_path if args.site_config else None
-    wh = Warehouse(Path(args.warehouse))
     try:
-        key = pseudonym_key(key_file=args.pseudonym_key_file, keep_away_from=(Path(args.warehouse),))
-        key = warehouse_key(wh, key)
-    except KeyProblem as err:
-        raise UsageError(str(err)) from None
-    try:
-        removed = forget(wh, key, request, site_waivers, wait_seconds=args.wait)
+        with warehouse_at(args.warehouse, args.wait, everything=True) as warehouse:
+            return _forget(args, warehouse, request, people, site_waivers)
     except WarehouseBusy as err:
         print(f"tiedolla: {err}", file=sys.stderr)
         return BUSY
+
+
+def _forget(args, warehouse: Path, request, people: int, site_waivers: Path | None) -> int:
+    from pipelines.forgetting import forget, warehouse_key
+    from pipelines.publishing.pseudonyms import KeyProblem, pseudonym_key
+    from pipelines.publishing.warehouse import Warehouse
+
+    wh = Warehouse(warehouse)
+    try:
+        key = pseudonym_key(key_file=args.pseudonym_key_file, keep_away_from=(warehouse,))
+        key = warehouse_key(wh, key)
+    except KeyProblem as err:
+        raise UsageError(str(err)) from None
+    removed = forget(wh, key, request, site_waivers, wait_seconds=args.wait)
     if not removed:
         print(
             f"tiedolla: nothing about {'this person' if people == 1 else 'these people'} was found in "
-            f"{wh.root}: check the {'contact id' if request.contacts else 'student number'} (an id as the "
+            f"{args.warehouse}: check the {'contact id' if request.contacts else 'student number'} (an id as the "
             "export writes it, e.g. without spaces); the key is the warehouse's own",
             file=sys.stderr,
         )
@@ -699,6 +759,13 @@ def parser() -> argparse.ArgumentParser:
         help="a network landing area: run N providers at once, each in a process of its own (default 1)",
     )
     r.add_argument(
+        "--dagster",
+        metavar="HOST:PORT",
+        help="submit the runs to the Dagster instance whose webserver is there (its TIEDOLLA_LANDING and "
+        "TIEDOLLA_WAREHOUSE must be these) and wait: its run queue runs them, a run per provider, then the "
+        "benchlearning, as from its UI or schedule",
+    )
+    r.add_argument(
         "--full",
         action="store_true",
         help="run every step, even when only some sources changed since the published version (by default a run "
@@ -738,7 +805,7 @@ def parser() -> argparse.ArgumentParser:
     df.add_argument("--from", dest="from_", metavar="RUN", help="the earlier release (default: the one before --to)")
     df.add_argument("--to", metavar="RUN", help="the later release (default: the published one)")
     df.set_defaults(func=cmd_diff)
-    rb = sub.add_parser("rollback", help="point published/ at an earlier kept version")
+    rb = sub.add_parser("rollback", help="point the release (and published/) at an earlier kept version")
     rb.add_argument(
         "--warehouse",
         required=True,
@@ -933,9 +1000,28 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+def _local_only(args) -> None:
+    """Object storage (``s3://…``, ``abfs://…``) for the commands that work there; the others say so."""
+    from pipelines.object_storage import is_remote
+    from pipelines.operations.storage import ON_OBJECT_STORAGE
+
+    for option in ("warehouse", "landing"):
+        location = getattr(args, option, None)
+        if (
+            location
+            and is_remote(location)
+            and (args.command not in ON_OBJECT_STORAGE or args.command == "forget" and option == "landing")
+        ):
+            raise UsageError(
+                f"--{option} {location}: '{args.command}' works on a local folder; on object storage "
+                f"{', '.join(c for c in ON_OBJECT_STORAGE)} do (copy the folder down for the others)"
+            )
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
+        _local_only(args)
         return args.func(args)
     except UsageError as err:
         print(f"tiedolla: {err}", file=sys.stderr)

@@ -99,7 +99,7 @@ def make_definitions(
         ],
         sensors=[
             new_export_sensor(PIPELINE_JOB, landing, provider_ids),
-            *([network_sensor(NETWORK_JOB, warehouse, provider_ids)] if network else []),
+            *([network_sensor(NETWORK_JOB, warehouse, provider_ids, PIPELINE_JOB)] if network else []),
         ],
         schedules=[daily_schedule(PIPELINE_JOB, landing, provider_ids)],
         resources={

@@ -106,7 +106,9 @@ LAYERS = (
     (
         "pipelines.operations",
         "what a command does, callable by a Dagster op, a test or another program: a warehouse's run (the run "
-        "lock, only what changed, its summary and log), a network's runs and benchlearning, a rollback, the demo",
+        "lock, only what changed, its summary and log), a network's runs and benchlearning (in a process pool, or "
+        "through a Dagster instance's run queue), a rollback, the demo; "
+        "a warehouse on object storage worked on as a local copy",
     ),
     (
         "pipelines.execution | pipelines.forgetting | pipelines.incremental",
@@ -133,7 +135,8 @@ LAYERS = (
     ("pipelines.marts", "student-years, monthly facts, forecast, segments, KOSKI reconciliation"),
     (
         "pipelines.publishing | pipelines.manifest | pipelines.conforming",
-        "pseudonyms, the star schema, release guards, the versioned warehouse; the run's manifest; the student "
+        "pseudonyms, the star schema, release guards, the versioned warehouse (and its working copy of one on "
+        "object storage); the run's manifest; the student "
         "records from the export or from KOSKI's deliveries, in one model",
     ),
     (
@@ -147,9 +150,10 @@ LAYERS = (
     ),
     (
         "pipelines.site | pipelines.files | pipelines.masking | pipelines.failpoints | pipelines.formats "
-        "| pipelines.pacing",
+        "| pipelines.pacing | pipelines.object_storage",
         "the site configuration; atomic writes; masking by shape; crash injection for the tests; numbers and dates "
-        "as each language writes them; a long step's progress, a few lines a minute",
+        "as each language writes them; a long step's progress, a few lines a minute; object storage (S3, Azure) "
+        "with its conditional writes",
     ),
     ("schemas", "the information architecture: every table, column, code list and rule, defined once"),
 )
@@ -350,8 +354,10 @@ def _bi() -> str:
         GENERATED,
         "# Reading the published tables in Power BI and other tools",
         "",
-        "Every run publishes one consistent set of Parquet files under `<warehouse>/published/` (a link that is "
-        "switched to a new version only when every check passed) and a DuckDB database `tiedolla.duckdb` holding "
+        "Every run publishes one consistent set of Parquet files as a version, `<warehouse>/versions/<run>/`, "
+        "released only when every check passed: the release is `<warehouse>/release.json`, which names the "
+        "published version and each table's file, and is replaced in one atomic step. On local disk "
+        "`<warehouse>/published/` is a link that follows it, and a DuckDB database `tiedolla.duckdb` holds "
         "the same tables (it follows `published`, opens from any folder and after the warehouse is moved; the file "
         "is read-only: open it so, e.g. `duckdb -readonly <warehouse>/tiedolla.duckdb`, or in Python "
         "`duckdb.connect(path, read_only=True)`). Nothing needs options: column "
@@ -385,6 +391,14 @@ def _bi() -> str:
         "",
         "Other tools: DuckDB (`duckdb <warehouse>/tiedolla.duckdb`), Python (`pyarrow.parquet.read_table`, "
         "`polars.read_parquet`), Tableau and Qlik (Parquet connectors) read the same files.",
+        "",
+        "**Without links** (a warehouse on object storage, or a program that should not depend on them): read "
+        "`release.json` first and the files it names; its paths are relative to the warehouse, so they join onto "
+        "a folder or a bucket's URL alike (`tables` per table, `database` for the version's DuckDB database). In "
+        "DuckDB: `SET VARIABLE t = (SELECT '<warehouse>/' || tables.fact_study_right FROM "
+        "read_json('<warehouse>/release.json'));` then `SELECT * FROM read_parquet(getvariable('t'));`. A "
+        "version's files are never changed once released (but for a data-subject erasure, which replaces a file "
+        "whole), so a reader that followed the pointer reads one whole version even while the next is released.",
         "",
         "## A network of providers",
         "",

@@ -111,6 +111,7 @@ class WarehouseResource(ConfigurableResource):
             self._run_lock.__enter__()  # raises WarehouseBusy, in words, when another run holds it
             run = context.run
             self.open().clear_stale_staging(keep=(run.root_run_id or run.run_id) if run else None)
+            self.open().follow_release()  # (a crash may have come between the release and its links)
 
     def teardown_after_execution(self, context: InitResourceContext) -> None:
         if self._run_lock is not None:

@@ -1,6 +1,9 @@
 import os
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -149,3 +152,22 @@ class HeldWarehouse:
     def __exit__(self, *exc) -> None:
         self._release.set()
         self._thread.join()
+
+
+def free_port() -> int:
+    """A port on the loopback address nothing listens on now (for a server a test starts)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_server(url: str, process: subprocess.Popen, seconds: float, what: str) -> None:
+    """Return once ``url`` answers; fail saying ``what`` did not start if ``process`` ends or ``seconds`` pass."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=5)
+            return
+        except OSError:
+            assert time.monotonic() < deadline and process.poll() is None, f"{what} did not start"
+            time.sleep(0.5)

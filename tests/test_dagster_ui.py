@@ -2,11 +2,11 @@
 
 import contextlib
 import datetime as dt
+import hashlib
 import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,18 +16,13 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.conftest import TEST_KEY, without_data_docs
+from pipelines.ingestion.secrets import DEMO_PASSWORD
+from tests.conftest import TEST_KEY, free_port, run_cli, wait_for_server, without_data_docs
 from tests.landing import valid_crm_rows, write_landing
 
 pytestmark = pytest.mark.slow  # runs the pipeline (or a browser): not in the quick subset
 
 PROJECT = Path(__file__).resolve().parent.parent
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _graphql(port: int, query: str) -> dict:
@@ -46,13 +41,14 @@ def _serving(root: Path, landing: Path):
     home = root / "dagster_home"
     home.mkdir()
     shutil.copy(PROJECT / "deploy" / "local" / "dagster.yaml", home)  # (the instance the README sets up)
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "DAGSTER_HOME": str(home),
         "TIEDOLLA_LANDING": str(landing),
         "TIEDOLLA_WAREHOUSE": str(root / "wh"),
         "TIEDOLLA_PSEUDONYM_KEY": TEST_KEY,
+        "TIEDOLLA_KOSKI_PASSWORD": DEMO_PASSWORD,  # (the demo's KOSKI reports are encrypted with it, as run_cli's)
         "TIEDOLLA_SITE_CONFIG": str(without_data_docs(root / "site")),
     }
     process = subprocess.Popen(
@@ -75,14 +71,7 @@ def _serving(root: Path, landing: Path):
         start_new_session=True,
     )
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/server_info", timeout=5)
-                break
-            except OSError:
-                assert time.monotonic() < deadline and process.poll() is None, "dagster dev did not start"
-                time.sleep(1)
+        wait_for_server(f"http://127.0.0.1:{port}/server_info", process, 120, "dagster dev")
         yield port
     finally:
         os.killpg(process.pid, signal.SIGTERM)
@@ -169,3 +158,53 @@ def test_a_network_in_the_ui_has_its_partitions_sensors_and_benchlearning(tmp_pa
     with duckdb.connect(str(warehouse / "network" / "tiedolla.duckdb"), read_only=True) as con:
         providers = con.sql("SELECT DISTINCT provider FROM mart_network_benchmark").fetchall()
     assert providers == [(ids[0],)]  # (the other has no release yet: left out)
+
+
+def _digests(published: Path) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(published.glob("*.parquet"))}
+
+
+def test_a_network_run_from_the_command_line_goes_through_the_instances_run_queue(tmp_path_factory):
+    """``tiedolla run --dagster`` submits a run per provider partition and the benchlearning to the instance
+    ``dagster dev`` serves (the README's run queue: at most two at once, one per provider): they are the UI's runs,
+    and they publish the same tables as the network run in one process. An instance serving another warehouse
+    is refused before anything is submitted."""
+    from pipelines.demo_data.network import generate_network
+
+    root = tmp_path_factory.mktemp("queued")
+    landing = root / "landing"
+    ids = generate_network(2, "small", 4, landing, dt.date(2026, 11, 20), history=False)
+    with _serving(root, landing) as port:
+        address = f"127.0.0.1:{port}"
+        elsewhere = run_cli("run", "--landing", str(landing), "--warehouse", str(root / "other"), "--dagster", address)
+        assert elsewhere.returncode == 2 and f"TIEDOLLA_WAREHOUSE={root / 'other'}" in elsewhere.stderr
+        queued = run_cli("run", "--landing", str(landing), "--warehouse", str(root / "wh"), "--dagster", address)
+        assert queued.returncode == 0, queued.stderr
+        runs = _graphql(
+            port, "{ runsOrError { ... on Runs { results { runId jobName status tags { key value } } } } }"
+        )["runsOrError"]["results"]
+    partitions = sorted(
+        next(t["value"] for t in r["tags"] if t["key"] == "dagster/partition")
+        for r in runs
+        if r["jobName"] == "tiedolla"
+    )
+    assert partitions == sorted(ids) and {r["status"] for r in runs} == {"SUCCESS"}
+    assert [r["jobName"] for r in runs].count("network") == 1
+    for pid in ids:
+        assert f"provider {pid}: run" in queued.stderr and "published_release: done" in queued.stderr
+        assert f"{pid}" in queued.stdout
+    assert "benchlearning: run" in queued.stderr
+
+    alone = run_cli(
+        "run",
+        "--landing",
+        str(landing),
+        "--warehouse",
+        str(root / "in_process"),
+        env={"TIEDOLLA_SITE_CONFIG": str(without_data_docs(root / "site2"))},
+    )
+    assert alone.returncode == 0, alone.stderr
+    for pid in ids:
+        queued_tables = _digests(root / "wh" / f"provider={pid}" / "published")
+        assert queued_tables and queued_tables == _digests(root / "in_process" / f"provider={pid}" / "published")
+    assert _digests(root / "wh" / "network" / "published") == _digests(root / "in_process" / "network" / "published")

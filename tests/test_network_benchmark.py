@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import shutil
+import uuid
 from pathlib import Path
 
 import duckdb
@@ -280,9 +281,9 @@ def test_the_network_page_shows_every_indicator_and_provider_and_a_providers_pag
 
 
 def test_a_sensor_requests_the_networks_run_when_a_providers_release_changes(network):
-    from dagster import DagsterInstance, build_sensor_context
+    from dagster import DagsterInstance, DagsterRun, DagsterRunStatus, build_sensor_context
 
-    from pipelines.definitions import NETWORK_JOB, make_definitions
+    from pipelines.definitions import NETWORK_JOB, PIPELINE_JOB, make_definitions
 
     landing, ids, warehouse, _ = network
     defs = make_definitions(landing, warehouse)
@@ -303,6 +304,10 @@ def test_a_sensor_requests_the_networks_run_when_a_providers_release_changes(net
         assert len(again.run_requests) == 1 and again.run_requests[0].run_key != first.run_requests[0].run_key
     finally:
         marker.unlink()
+    with DagsterInstance.ephemeral() as instance:  # a provider's run still running (the schedule's, say): it waits
+        instance.add_run(DagsterRun(job_name=PIPELINE_JOB, run_id=str(uuid.uuid4()), status=DagsterRunStatus.STARTED))
+        waiting = sensor(build_sensor_context(instance=instance, cursor=None, definitions=defs))
+        assert waiting.run_requests == [] and "not finished yet" in waiting.skip_reason.skip_message
     empty = make_definitions(landing, warehouse / "none").resolve_sensor_def("network_refresh")
     with DagsterInstance.ephemeral() as instance:
         assert empty(build_sensor_context(instance=instance, definitions=defs)).run_requests == []

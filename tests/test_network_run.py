@@ -113,7 +113,8 @@ def test_a_network_run_again_on_the_same_exports_says_each_provider_has_nothing_
 
 def test_a_network_is_not_run_into_a_single_providers_warehouse(network, tmp_path):
     landing, single = network[0], tmp_path / "single"
-    (single / "published").mkdir(parents=True)  # (what a single provider's release leaves)
+    single.mkdir()
+    (single / "release.json").write_text('{"version": "run1", "folder": "versions/run1"}')  # (a single provider's)
     result = run_cli("run", "--landing", str(landing), "--warehouse", str(single))
     assert result.returncode == 2 and "holds a single provider's release" in result.stderr
 

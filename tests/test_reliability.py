@@ -33,8 +33,9 @@ def _run(*args: str, env: dict | None = None, **kwargs):
 
 
 def _content(warehouse: Path) -> dict[str, str]:
-    """Per published table, a hash of its content read through the DuckDB views (what BI sees)."""
-    con = duckdb.connect(str(warehouse / "tiedolla.duckdb"), read_only=True)
+    """Per published table, a hash of its content read from the database of the version the release names (what BI
+    sees: on object storage by following release.json; locally the links put after it)."""
+    con = duckdb.connect(str(Warehouse(warehouse).published / "tiedolla.duckdb"), read_only=True)
     try:
         return {
             t.name: hashlib.sha256(con.sql(f"SELECT * FROM {t.name}").pl().write_csv().encode()).hexdigest()
@@ -112,7 +113,7 @@ def test_a_crash_leaves_the_published_set_wholly_old_or_wholly_new(good_warehous
     )
     assert crashed.returncode == (-9 if how == "kill" else 1), crashed.stderr
     after = _content(warehouse)
-    if point == "release:switched":  # the switch itself is atomic: the old set or the new one, never a mix
+    if point == "release:switched":  # the pointer's replace is atomic: the old set or the new one, never a mix
         assert after == new and Warehouse(warehouse).current_version() != before_version
     else:
         assert after == before and Warehouse(warehouse).current_version() == before_version
@@ -123,6 +124,9 @@ def test_a_crash_leaves_the_published_set_wholly_old_or_wholly_new(good_warehous
     healthy = _run("run", "--landing", str(landing), "--warehouse", str(warehouse))
     assert healthy.returncode == 0, healthy.stderr
     assert _content(warehouse) == new
+    # the local links follow the release again (a kill between the pointer and them left them on the old version)
+    assert (warehouse / "published").resolve() == Warehouse(warehouse).published.resolve()
+    assert (warehouse / "tiedolla.duckdb").resolve() == (Warehouse(warehouse).published / "tiedolla.duckdb").resolve()
     assert not any((warehouse / ".staging").iterdir())
     assert not list((warehouse / "versions").glob("*/.gathering"))
     assert {p.name for p in (warehouse / "versions").iterdir()} == {

@@ -10,7 +10,9 @@ import json
 from pathlib import Path
 
 from dagster import (
+    DagsterRunStatus,
     RunRequest,
+    RunsFilter,
     ScheduleEvaluationContext,
     SensorEvaluationContext,
     SensorResult,
@@ -73,15 +75,30 @@ def daily_schedule(job_name: str, landing: Path, providers: list[str] | None):
     return daily
 
 
-def network_sensor(job_name: str, warehouse: Path, providers: list[str]):
+#: a run that has not finished yet
+UNFINISHED = [
+    DagsterRunStatus.QUEUED,
+    DagsterRunStatus.NOT_STARTED,
+    DagsterRunStatus.STARTING,
+    DagsterRunStatus.STARTED,
+]
+
+
+def network_sensor(job_name: str, warehouse: Path, providers: list[str], providers_job: str):
     @sensor(
         name="network_refresh",
         job_name=job_name,
         minimum_interval_seconds=300,
         description="Requests the network's benchlearning run when a provider's published release changes (a new "
-        "release, a rollback, or a refused run marking it stale), once per such state.",
+        "release, a rollback, or a refused run marking it stale), once per such state, and only when no "
+        "provider's run is queued or running: after the schedule's (or a backfill's) runs, once all have finished.",
     )
     def network_refresh(context: SensorEvaluationContext) -> SensorResult:
+        running = context.instance.get_runs_count(RunsFilter(job_name=providers_job, statuses=UNFINISHED))
+        if running:
+            return SensorResult(
+                run_requests=[], cursor=context.cursor, skip_reason=f"{running} provider run(s) not finished yet"
+            )
         state = {}
         for provider in providers:
             wh = Warehouse(warehouse / provider_folder(provider))

@@ -194,7 +194,7 @@ def _release_set(staged: dict[str, str], here: Path, published: Path) -> tuple[d
         **{t.name: AssetIn(key=AssetKey(t.name)) for t in published.TABLES},
         **{f"{s.system}_summary": AssetIn(key=AssetKey([s.system, QUALITY_GATE])) for s in SOURCES},
     },
-    description="Switches the checked tables in as one published version (published/ → versions/<run>), "
+    description="Releases the checked tables as one published version (release.json → versions/<run>), "
     "writes manifest.json and the DuckDB views in tiedolla.duckdb. Runs only when every "
     "blocking check of the published tables passed, and releases nothing when a key of the model "
     "is not unique or a foreign key (a date key to dim_date included) does not resolve.",
@@ -236,8 +236,8 @@ def published_release(context: AssetExecutionContext, warehouse: WarehouseResour
             f"(the previous version stays): {broken}"
         ) from None
     context.log.info(
-        f"published {len(tables)} tables ({len(kept)} unchanged, kept from the previous version): "
-        f"{warehouse.open().published} -> {version.name}"
+        f"published {len(tables)} tables ({len(kept)} unchanged, kept from the previous version): release.json "
+        f"now names version {version.name}"
     )
     return Output(
         str(version),

@@ -76,7 +76,7 @@ def run_network(
         found = providers(landing)
     except FileProblem as err:
         raise Refused(f"the network's providers: {err}") from None
-    if (warehouse / "published").exists():
+    if Warehouse(warehouse).current_version():
         raise Refused(f"{warehouse} holds a single provider's release: a network needs a warehouse of its own")
     if not 1 <= jobs <= 64:
         raise Refused(f"--jobs {jobs} is not a number of providers to run at once from 1 to 64")

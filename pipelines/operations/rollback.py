@@ -1,4 +1,4 @@
-"""Point ``published`` back at an earlier kept version, and say so on the steward report that no longer describes it."""
+"""Point the release back at an earlier kept version, and say so on the steward report that no longer describes it."""
 
 from __future__ import annotations
 

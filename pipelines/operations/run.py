@@ -89,6 +89,7 @@ def run(
     try:
         with wh.lock("run", wait_seconds=options.wait):
             stale = wh.clear_stale_staging()
+            wh.follow_release()  # (a crash may have come between the release and its links)
             if stale:
                 say(f"cleared the staging of {len(stale)} unfinished earlier run(s)")
             settings = {

@@ -1,11 +1,12 @@
-"""The warehouse folder: atomic writes, published versions and the switch between them.
+"""The warehouse folder: atomic writes, published versions and the release that points at one of them.
 
 Layout::
 
-    <warehouse>/published -> versions/<run_id>   (a symlink, switched atomically)
+    <warehouse>/release.json                      (the release: which version is published; replaced atomically)
     <warehouse>/versions/<run_id>/<table>.parquet, manifest.json
     <warehouse>/versions/<run_id>/tiedolla.duckdb (the version's tables in one DuckDB database)
     <warehouse>/versions/<run_id>/reports/dashboard/, reports/data_docs/ (made from that version)
+    <warehouse>/published -> versions/<run_id>   (on local disk: a link that follows release.json)
     <warehouse>/tiedolla.duckdb -> published/tiedolla.duckdb
     <warehouse>/reports/dashboard -> ../published/reports/dashboard (and data_docs; reports/steward is the last run's)
     <warehouse>/quarantine/<table>.parquet, manifest.json (a copy of the published version's)
@@ -16,11 +17,16 @@ Layout::
 A network's warehouse holds one such warehouse per provider, ``provider=<id>/``, and the network's own,
 ``network/`` (the benchlearning mart: aggregates only).
 
-A reader that opens ``published/…`` sees one whole version: the old one until the
-symlink is replaced (``os.replace`` is atomic), the new one after. The last
-``keep_versions`` versions stay, so ``tiedolla rollback`` can switch back to one, and with it
-its database and the reports made from it. Every link is relative: the warehouse folder can be
-moved or opened from anywhere.
+The release is ``release.json``, a small commit file naming the published version, its folder, its database and
+each table's file (paths relative to the warehouse, so they join onto a folder or a bucket's URL alike). It is
+written whole and then put in place by one atomic replace: a reader that follows it sees one whole version, the
+old one or the new one. A version's files are never changed after it is released (a forget rewrites each table
+atomically), so what a reader found stays readable while it reads. On local disk the links ``published``,
+``tiedolla.duckdb`` and ``reports/…`` are put after it, for tools that open a fixed path (Power BI, a browser); a
+crash between the two leaves them on the previous whole version until the next run or rollback puts them right.
+The last ``keep_versions`` versions stay, so ``tiedolla rollback`` can point the release back at one, and with it
+its database and the reports made from it. Every path is relative: the warehouse folder can be moved or opened
+from anywhere.
 """
 
 from __future__ import annotations
@@ -63,6 +69,8 @@ GATHERING = ".gathering"
 STALE = "stale.json"
 #: a network's own warehouse inside the network's (beside the providers' ``provider=<id>/``)
 NETWORK_FOLDER = "network"
+#: the release pointer: which version is published (what every reader follows; see the module's docstring)
+RELEASE_POINTER = "release.json"
 
 
 #: a network provider's warehouse is a hive folder ``provider=<id>``
@@ -91,7 +99,10 @@ class Warehouse:
 
     @property
     def published(self) -> Path:
-        return self.root / "published"
+        """The published version's folder, as the release pointer names it (``<warehouse>/published``, which does
+        not exist, while nothing is published)."""
+        version = self.current_version()
+        return self.root / "versions" / version if version else self.root / "published"
 
     def staging(self, run_id: str) -> Path:
         """``.staging/<run>``: the set a run builds, the owner's only until it is switched in (a refused run's stays
@@ -188,7 +199,17 @@ class Warehouse:
 
     # ---- versions ---------------------------------------------------------------
     def current_version(self) -> str | None:
-        return Path(os.readlink(self.published)).name if self.published.is_symlink() else None
+        """The published version: the release pointer's (a warehouse released before there was one: its link's)."""
+        pointer = self.root / RELEASE_POINTER
+        if pointer.exists():
+            return json.loads(pointer.read_text(encoding="utf-8"))["version"]
+        link = self.root / "published"
+        return Path(os.readlink(link)).name if link.is_symlink() else None
+
+    def release_pointer(self) -> dict | None:
+        """What ``release.json`` says: the version, its folder, database and tables (None: nothing published)."""
+        pointer = self.root / RELEASE_POINTER
+        return json.loads(pointer.read_text(encoding="utf-8")) if pointer.exists() else None
 
     def versions(self) -> list[dict]:
         """Published versions, newest first: name, release time, as-of date, rows."""
@@ -331,21 +352,44 @@ class Warehouse:
         return version / "reports"
 
     def _switch(self, version: str) -> None:
-        """Replace the ``published`` link atomically; then the manifest copy and the links follow it."""
-        link = self.root / f".published.{version}"
-        link.unlink(missing_ok=True)
-        link.symlink_to(Path("versions") / version, target_is_directory=True)
-        if self.published.exists() and not self.published.is_symlink():
-            raise RuntimeError(f"{self.published} is a folder, not a link to a version: move it away first")
+        """Replace the release pointer atomically; then the manifest copy and the local links follow it."""
+        link = self.root / "published"
+        if link.exists() and not link.is_symlink():
+            raise RuntimeError(f"{link} is a folder, not a link to a version: move it away first")
         outgoing = self.current_version()
         folder = self.root / "versions" / version
         if not (folder / DATABASE).exists():  # a version released before versions carried their database
             _write_database(folder)
-        os.replace(link, self.published)
+        where = f"versions/{version}"
+        atomic_write_json(
+            self.root / RELEASE_POINTER,
+            {
+                "version": version,
+                "folder": where,
+                "database": f"{where}/{DATABASE}",
+                "tables": {t.stem: f"{where}/{t.name}" for t in sorted(folder.glob("*.parquet"))},
+                "switched_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            },
+        )
         failpoints.reached("release:switched")
         for published in {outgoing, version} - {None}:  # both have been switched in (the outgoing one perhaps by a
             (self.root / "versions" / published / GATHERING).unlink(missing_ok=True)  # run that crashed just here)
         atomic_write_bytes(self.root / "manifest.json", (folder / "manifest.json").read_bytes())
+        self.follow_release(outgoing)
+
+    def follow_release(self, outgoing: str | None = None) -> None:
+        """Put the local links (``published``, ``tiedolla.duckdb``, ``reports/…``) on the released version: after
+        a switch, or after a crash that came between the pointer and them. ``outgoing``: the version a folder kept
+        at ``reports/<name>`` by an earlier release belongs to (it moves there)."""
+        version = self.current_version()
+        if version is None:
+            return
+        link = self.root / "published"
+        if not (link.is_symlink() and Path(os.readlink(link)).name == version):
+            tmp = self.root / f".published.{version}"
+            tmp.unlink(missing_ok=True)
+            tmp.symlink_to(Path("versions") / version, target_is_directory=True)
+            os.replace(tmp, link)
         self._link(self.root / DATABASE, Path("published") / DATABASE)
         for name in VERSION_REPORTS:
             self._link(
