@@ -126,7 +126,12 @@ def make_definitions(
         # (the same definitions run on Dagster's Kubernetes or Celery executors: docs/architecture/deployment.md)
         executor=in_process_executor
         if parallel_steps == 1
-        else multiprocess_executor.configured({"max_concurrent": parallel_steps}),
+        else multiprocess_executor.configured(
+            {
+                "max_concurrent": parallel_steps,
+                "start_method": {"forkserver": {"preload_modules": ["pipelines.definitions"]}},
+            }
+        ),
     )
 
 
