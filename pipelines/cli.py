@@ -1016,6 +1016,12 @@ def _local_only(args) -> None:
                 f"--{option} {location}: '{args.command}' works on a local folder; on object storage "
                 f"{', '.join(c for c in ON_OBJECT_STORAGE)} do (copy the folder down for the others)"
             )
+        if location and is_remote(location) and getattr(args, "dagster", None):
+            raise UsageError(
+                f"--{option} {location} with --dagster: the instance's own runs check the warehouse out of object "
+                f"storage; start it with TIEDOLLA_{option.upper()}={location} and launch the runs from its UI or "
+                "schedule (docs/architecture/deployment.md)"
+            )
 
 
 def main(argv: list[str] | None = None) -> int:

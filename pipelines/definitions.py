@@ -15,7 +15,7 @@ from dagster import (
     multiprocess_executor,
 )
 
-from pipelines.assets.automation import daily_schedule, network_sensor, new_export_sensor
+from pipelines.assets.automation import DAILY_AT, daily_schedule, network_sensor, new_export_sensor
 from pipelines.assets.checks import CHECKS, model_check
 from pipelines.assets.koski_differences import DIFFERENCE_ASSETS
 from pipelines.assets.network import GROUP as NETWORK_GROUP
@@ -34,7 +34,9 @@ from pipelines.assets.student_years import (
 )
 from pipelines.assets.validated import VALIDATE_ASSETS
 from pipelines.ingestion.providers import is_network, providers
+from pipelines.object_storage import is_remote
 from pipelines.publishing.warehouse import provider_folder
+from pipelines.publishing.working_copy import cache_folder, landing_copy
 from pipelines.resources import LandingArea, WarehouseResource
 from pipelines.run_storage import RunStorage
 from schemas.network import BENCHMARK
@@ -72,8 +74,8 @@ def _by_provider(assets: list, providers: list[str]) -> list:
 
 
 def make_definitions(
-    landing: Path,
-    warehouse: Path,
+    landing: Path | str,
+    warehouse: Path | str,
     as_of: str | None = None,
     pseudonym_key: str | None = None,
     site_config: str | None = None,
@@ -83,8 +85,13 @@ def make_definitions(
     allow_shrink: bool = False,
     rotate_key: bool = False,
     parallel_steps: int = 1,
+    daily_at: str = DAILY_AT,
 ) -> Definitions:
-    landing, warehouse = Path(landing).resolve(), Path(warehouse).resolve()  # (a run's steps may start elsewhere)
+    remote_landing = str(landing) if is_remote(landing) else None
+    remote = str(warehouse) if is_remote(warehouse) else None
+    # on object storage: local copies (the landing area's fetched now, the warehouse checked out by each run)
+    landing = landing_copy(remote_landing) if remote_landing else Path(landing).resolve()
+    warehouse = cache_folder(remote, "warehouse") if remote else Path(warehouse).resolve()
     network = is_network(landing)
     provider_ids = [p.id for p in providers(landing)] if network else None
     waivers = warehouse / (provider_folder("{provider}") if network else "") / WAIVER_FILE
@@ -98,10 +105,10 @@ def make_definitions(
             *network_jobs,
         ],
         sensors=[
-            new_export_sensor(PIPELINE_JOB, landing, provider_ids),
-            *([network_sensor(NETWORK_JOB, warehouse, provider_ids, PIPELINE_JOB)] if network else []),
+            new_export_sensor(PIPELINE_JOB, landing, provider_ids, remote_landing),
+            *([network_sensor(NETWORK_JOB, remote or warehouse, provider_ids, PIPELINE_JOB)] if network else []),
         ],
-        schedules=[daily_schedule(PIPELINE_JOB, landing, provider_ids)],
+        schedules=[daily_schedule(PIPELINE_JOB, landing, provider_ids, daily_at)],
         resources={
             "landing": LandingArea(
                 path=str(landing),
@@ -114,6 +121,7 @@ def make_definitions(
             ),
             "warehouse": WarehouseResource(
                 path=str(warehouse),
+                remote=remote,
                 pseudonym_key=pseudonym_key,
                 lock_for_run=lock_for_run,
                 rotate_key=rotate_key,
@@ -138,12 +146,14 @@ def make_definitions(
 @definitions
 def defs() -> Definitions:
     """What ``dagster dev -w workspace.yaml`` loads: the landing area and warehouse of ``$TIEDOLLA_LANDING`` and
-    ``$TIEDOLLA_WAREHOUSE`` (the demo's by default), made absolute. Loaded only when Dagster's tools ask for it:
-    ``tiedolla`` builds its own definitions from the folders it is given and never reads these."""
+    ``$TIEDOLLA_WAREHOUSE`` (the demo's by default; a folder, or object storage: ``s3://…``). Loaded only when
+    Dagster's tools ask for it: ``tiedolla`` builds its own definitions from the folders it is given and never reads
+    these."""
     return make_definitions(
-        landing=Path(os.environ.get("TIEDOLLA_LANDING") or DEFAULT_LANDING).resolve(),
-        warehouse=Path(os.environ.get("TIEDOLLA_WAREHOUSE") or DEFAULT_WAREHOUSE).resolve(),
+        landing=os.environ.get("TIEDOLLA_LANDING") or DEFAULT_LANDING,
+        warehouse=os.environ.get("TIEDOLLA_WAREHOUSE") or DEFAULT_WAREHOUSE,
         as_of=os.environ.get("TIEDOLLA_AS_OF") or None,
+        daily_at=os.environ.get("TIEDOLLA_DAILY_AT") or DAILY_AT,
         site_config=str(Path(os.environ["TIEDOLLA_SITE_CONFIG"]).resolve())
         if os.environ.get("TIEDOLLA_SITE_CONFIG")
         else None,

@@ -188,8 +188,10 @@ def _clear_run_files(wh: Warehouse) -> dict[str, int]:
     cleared = {}
     for folder in storage:
         if folder.exists():
+            held = any(path.is_file() for path in folder.rglob("*"))  # (a working copy may keep an emptied folder)
             shutil.rmtree(folder)
-            cleared[f"run storage {folder.relative_to(wh.root.parent if provider else wh.root)}"] = 1
+            if held:
+                cleared[f"run storage {folder.relative_to(wh.root.parent if provider else wh.root)}"] = 1
     cleared[".staging (runs that did not finish)"] = len(wh.clear_stale_staging())
     return cleared
 

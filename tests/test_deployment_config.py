@@ -25,6 +25,7 @@ def test_the_local_instance_queues_runs_two_at_once_and_one_per_provider(tmp_pat
     with DagsterInstance.from_config(str(tmp_path)) as instance:
         queue = instance.get_concurrency_config().run_queue_config
         assert type(instance.run_coordinator).__name__ == "QueuedRunCoordinator"
+        assert instance.scheduler.max_catchup_runs == 1  # (missed days: one run, not one per day)
     assert queue.max_concurrent_runs == 2 and queue.tag_concurrency_limits == [ONE_RUN_PER_PROVIDER]
 
 
@@ -36,6 +37,7 @@ def test_the_kubernetes_instance_holds_to_dagsters_schemas():
     assert checked.success, checked.errors
     assert config["concurrency"]["runs"]["tag_concurrency_limits"] == [ONE_RUN_PER_PROVIDER]
     assert set(config["storage"]) == {"postgres"}
+    assert config["scheduler"]["config"] == {"max_catchup_runs": 1}
 
 
 def test_a_misspelt_setting_is_refused_by_the_same_checks(tmp_path):

@@ -1,5 +1,6 @@
 """The warehouse and the landing area on object storage: an S3 server (moto's, in a process of its own on the
-loopback address) holds them, and the command line runs, rolls back and forgets there as on a local folder.
+loopback address) and Azure's Blob API (Azurite, Microsoft's emulator, from npm) hold them, and the command line runs,
+rolls back and forgets there as on a local folder.
 
 What a reader of the bucket sees is read from the bucket itself, following ``release.json`` as docs/bi.md tells a
 reader to (pyarrow's own S3 filesystem, and DuckDB through fsspec): never from the working copy the command used.
@@ -13,6 +14,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -184,8 +186,11 @@ def test_rollback_and_forget_on_object_storage(on_s3, aws, network, fast_env):
     assert json.loads(_bucket(where).read("manifest.json")[0])["run_id"] == first
 
     student = _first_student(landing / ids[0])
+    run_storage = f".dagster/storage/partition={ids[0]}/"  # (the network's, beside the provider's warehouse)
+    assert any(p.startswith(run_storage) for p in _bucket(f"s3://{BUCKET}/network").listing())
     forgot = run_cli("forget", "--warehouse", where, "--student-number", student, env=elsewhere)
     assert forgot.returncode == 0, forgot.stderr
+    assert not any(p.startswith(run_storage) for p in _bucket(f"s3://{BUCKET}/network").listing())
     for version in (first, second):
         assert f"versions/{version}/dim_student: 1" in forgot.stdout
     fs = _arrow_fs(env)
@@ -261,3 +266,143 @@ def test_a_second_writer_waits_for_the_lock_object_and_a_moved_release_is_refuse
 
 def _tag(bucket) -> str:
     return bucket.read("release.json")[1]
+
+
+def test_a_network_run_from_the_dagster_ui_works_on_the_bucket(s3, aws, network, tmp_path):
+    """``dagster dev`` with its landing area and warehouse in the bucket (``TIEDOLLA_LANDING``,
+    ``TIEDOLLA_WAREHOUSE``): a backfill of the providers and then the benchlearning, each run checking out what it
+    needs into a cache of its own (nothing shared with the command line's) and pushing back, publish the same bytes
+    as the network's run into a local folder; no lock is left behind."""
+    from tests.served import backfill, finished, launch, serving, until
+
+    landing, ids, local, _ = network
+    _upload(landing, f"s3://{BUCKET}/ui-landing")
+    where = f"s3://{BUCKET}/ui"
+    settings = {
+        **s3,
+        "TIEDOLLA_LANDING": f"s3://{BUCKET}/ui-landing",
+        "TIEDOLLA_WAREHOUSE": where,
+        "TIEDOLLA_CACHE": str(tmp_path / "dagster-cache"),
+    }
+    with serving(tmp_path, landing, **settings) as port:
+        backfill(port, ids)
+        runs = until(port, lambda runs: finished(runs, "tiedolla", len(ids)), "the backfill's runs")
+        assert {r["status"] for r in runs} == {"SUCCESS"}
+        assert launch(port, "network") == "SUCCESS"
+    for member in [f"provider={pid}" for pid in ids] + ["network"]:
+        _, tables = _released(s3, f"{where}/{member}")
+        expected = _local_release(local / member)
+        assert tables and {n: _digest(t) for n, t in tables.items()} == {n: _digest(t) for n, t in expected.items()}
+    assert not [p for p in _bucket(where).listing() if p.endswith((".run.lock", ".gathering", ".checkout.json"))]
+
+
+@pytest.fixture(scope="module")
+def azure(tmp_path_factory):
+    """Azurite's Blob service on 127.0.0.1 with an empty container: the environment a command needs to reach it
+    (obstore's own emulator settings)."""
+    from azure.core.exceptions import ServiceRequestError
+    from azure.storage.blob import BlobServiceClient
+
+    from tests.services import AZURITE_ACCOUNT, AZURITE_KEY, azurite_blob
+
+    port = free_port()
+    location = tmp_path_factory.mktemp("azurite")
+    server = subprocess.Popen(
+        # (the Azure SDKs this test uses, to create the container and to read as a BI tool does (pyarrow's), speak a
+        # newer API version than this Azurite knows: its own switch lets them through; obstore's calls, which the
+        # commands make, were seen to work without it)
+        [str(azurite_blob()), "--blobHost", "127.0.0.1", "--blobPort", str(port), "--location", str(location)]
+        + ["--skipApiVersionCheck"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    endpoint = f"http://127.0.0.1:{port}"
+    client = BlobServiceClient.from_connection_string(
+        f"DefaultEndpointsProtocol=http;AccountName={AZURITE_ACCOUNT};AccountKey={AZURITE_KEY};"
+        f"BlobEndpoint={endpoint}/{AZURITE_ACCOUNT};",
+        retry_total=0,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                client.create_container(BUCKET)
+                break
+            except ServiceRequestError:
+                assert time.monotonic() < deadline and server.poll() is None, "Azurite did not start"
+                time.sleep(0.5)
+        yield {
+            "AZURE_STORAGE_USE_EMULATOR": "true",
+            "AZURITE_BLOB_STORAGE_URL": endpoint,
+            "AZURE_STORAGE_ACCOUNT_NAME": AZURITE_ACCOUNT,
+            "AZURE_STORAGE_ACCOUNT_KEY": AZURITE_KEY,
+            "TIEDOLLA_CACHE": str(tmp_path_factory.mktemp("azure-cache")),
+        }
+    finally:
+        server.kill()  # (the emulator keeps nothing the tests need)
+        server.wait(timeout=30)
+
+
+def _azure_release(env: dict, url: str) -> tuple[str, dict[str, str]]:
+    """A reader's view of a warehouse in the container, through pyarrow's own Azure filesystem: the version
+    ``release.json`` names and each table's digest."""
+    import pyarrow.fs
+
+    fs = pyarrow.fs.AzureFileSystem(
+        account_name=env["AZURE_STORAGE_ACCOUNT_NAME"],
+        account_key=env["AZURE_STORAGE_ACCOUNT_KEY"],
+        blob_storage_authority=env["AZURITE_BLOB_STORAGE_URL"].removeprefix("http://"),
+        blob_storage_scheme="http",
+    )
+    prefix = url.removeprefix("az://")
+    with fs.open_input_stream(f"{prefix}/release.json") as stream:
+        pointer = json.loads(stream.read())
+    tables = {}
+    for name, path in pointer["tables"].items():
+        with fs.open_input_stream(f"{prefix}/{path}") as stream:
+            tables[name] = _digest(stream.read())
+    return pointer["version"], tables
+
+
+def test_a_network_on_azure_blob_storage_publishes_survives_a_crash_rolls_back_and_forgets(
+    azure, network, fast_env, tmp_path, monkeypatch
+):
+    """Azure's Blob API (Azurite): the benchmark's network publishes the same bytes as into a local folder; a run
+    killed between uploading its version and releasing it leaves that release readable; the next run, on another
+    machine, takes over the lock and releases; a rollback and a forget from a third machine with an empty cache."""
+    for name, value in azure.items():
+        monkeypatch.setenv(name, value)
+    landing, ids, local, _ = network
+    _upload(landing, f"az://{BUCKET}/landing")
+    url, env = f"az://{BUCKET}/network", {**azure, **fast_env}
+    members = [f"provider={pid}" for pid in ids] + ["network"]
+    command = ["run", "--landing", f"az://{BUCKET}/landing", "--warehouse", url]
+
+    published = run_cli(*command, env=env)
+    assert published.returncode == 0, published.stderr
+    first = {member: _azure_release(env, f"{url}/{member}") for member in members}
+    for member in members:
+        expected = {name: _digest(data) for name, data in _local_release(local / member).items()}
+        assert first[member][1] == expected, member
+
+    killed = run_cli(*command, "--full", env={**env, "TIEDOLLA_FAILPOINT": "push:versions:kill"})
+    assert killed.returncode == -9
+    assert {member: _azure_release(env, f"{url}/{member}") for member in members} == first
+    listing = _bucket(url).listing()
+    assert ".run.lock" in listing and any(p.endswith("/.gathering") for p in listing)
+
+    again = run_cli(*command, "--full", env={**env, "TIEDOLLA_CACHE": str(tmp_path / "second")})
+    assert again.returncode == 0, again.stderr
+    second = _azure_release(env, f"{url}/{members[0]}")
+    assert second[0] != first[members[0]][0] and second[1] == first[members[0]][1]
+    assert not [p for p in _bucket(url).listing() if p.endswith((".gathering", ".run.lock"))]
+
+    third = {**env, "TIEDOLLA_CACHE": str(tmp_path / "third")}
+    rolled = run_cli("rollback", "--warehouse", f"{url}/{members[0]}", env=third)
+    assert rolled.returncode == 0, rolled.stderr
+    assert _azure_release(env, f"{url}/{members[0]}") == first[members[0]]
+    student = _first_student(landing / ids[0])
+    forgot = run_cli("forget", "--warehouse", f"{url}/{members[0]}", "--student-number", student, env=third)
+    assert forgot.returncode == 0, forgot.stderr
+    assert f"versions/{first[members[0]][0]}/dim_student: 1" in forgot.stdout
+    assert _azure_release(env, f"{url}/{members[0]}")[1]["dim_student"] != first[members[0]][1]["dim_student"]

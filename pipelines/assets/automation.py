@@ -21,7 +21,8 @@ from dagster import (
 )
 
 from pipelines.ingestion.landing import dated_folders
-from pipelines.publishing.warehouse import Warehouse, provider_folder
+from pipelines.publishing.warehouse import provider_folder
+from pipelines.publishing.working_copy import landing_copy, release_state
 from schemas import student_admin
 
 #: the daily run: early in the morning, before anyone opens a dashboard (Finnish time)
@@ -34,7 +35,10 @@ def _areas(landing: Path, providers: list[str] | None) -> list[tuple[str | None,
     return [(p, landing / p) for p in providers] if providers else [(None, landing)]
 
 
-def new_export_sensor(job_name: str, landing: Path, providers: list[str] | None):
+def new_export_sensor(job_name: str, landing: Path, providers: list[str] | None, remote: str | None = None):
+    """``remote``: the landing area on object storage, of which ``landing`` is the local copy (fetched again, where
+    it changed, at each evaluation)."""
+
     @sensor(
         name="new_export",
         job_name=job_name,
@@ -44,6 +48,8 @@ def new_export_sensor(job_name: str, landing: Path, providers: list[str] | None)
     )
     def new_export(context: SensorEvaluationContext) -> SensorResult:
         seen: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
+        if remote:
+            landing_copy(remote)
         requests = []
         for partition, area in _areas(landing, providers):
             exports = dated_folders(area / student_admin.SYSTEM)
@@ -56,9 +62,11 @@ def new_export_sensor(job_name: str, landing: Path, providers: list[str] | None)
     return new_export
 
 
-def daily_schedule(job_name: str, landing: Path, providers: list[str] | None):
+def daily_schedule(job_name: str, landing: Path, providers: list[str] | None, cron: str = DAILY_AT):
+    """``cron`` (``$TIEDOLLA_DAILY_AT`` in ``dagster dev`` or a deployment) is when the daily runs start."""
+
     @schedule(
-        DAILY_AT,
+        cron,
         name="daily",
         job_name=job_name,
         execution_timezone=TIME_ZONE,
@@ -84,7 +92,9 @@ UNFINISHED = [
 ]
 
 
-def network_sensor(job_name: str, warehouse: Path, providers: list[str], providers_job: str):
+def network_sensor(job_name: str, warehouse: Path | str, providers: list[str], providers_job: str):
+    """``warehouse``: the network's warehouse folder, or its URL on object storage (its pointers read there)."""
+
     @sensor(
         name="network_refresh",
         job_name=job_name,
@@ -99,10 +109,7 @@ def network_sensor(job_name: str, warehouse: Path, providers: list[str], provide
             return SensorResult(
                 run_requests=[], cursor=context.cursor, skip_reason=f"{running} provider run(s) not finished yet"
             )
-        state = {}
-        for provider in providers:
-            wh = Warehouse(warehouse / provider_folder(provider))
-            state[provider] = [wh.current_version(), wh.stale() is not None]
+        state = {provider: release_state(f"{warehouse}/{provider_folder(provider)}") for provider in providers}
         text = json.dumps(state, sort_keys=True)
         if text == context.cursor or not any(version for version, _ in state.values()):
             return SensorResult(run_requests=[], cursor=context.cursor)

@@ -24,14 +24,14 @@ def landing_at(location: str) -> Path:
 @contextlib.contextmanager
 def warehouse_at(location: str, wait_seconds: float = 0.0, everything: bool = False) -> Iterator[Path]:
     """The warehouse as a folder for one command: itself, or (on object storage) a local working copy, locked while
-    the command runs and pushed back when it returns. A network provider's warehouse (``…/provider=<id>``) is
-    locked as the network's, whose runs write it. ``everything``: the command reads every kept version's files
-    (a rollback, a forget), not only the released one's."""
+    the command runs and pushed back when it returns. ``everything``: the command reads every kept version's files
+    (a rollback, a forget), not only the released one's. A network provider's warehouse (``…/provider=<id>``) is
+    checked out with its network's, which holds the provider's run storage (a forget removes a person from it too)
+    and its benchlearning pages."""
     if not is_remote(location):
         yield Path(location).resolve()
         return
     parent, name = location.rstrip("/").rsplit("/", 1)
-    with working_copy(
-        location, wait_seconds, everything, parent if name.startswith(PROVIDER_PREFIX) else None
-    ) as local:
-        yield local
+    member = name.startswith(PROVIDER_PREFIX)
+    with working_copy(parent if member else location, wait_seconds, everything) as local:
+        yield local / name if member else local

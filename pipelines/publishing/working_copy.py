@@ -39,8 +39,15 @@ from pathlib import Path, PurePosixPath
 
 from pipelines import failpoints
 from pipelines.files import atomic_write_json
-from pipelines.object_storage import Bucket, Entry
-from pipelines.publishing.warehouse import GATHERING, RELEASE_POINTER, Warehouse, WarehouseBusy
+from pipelines.object_storage import Bucket, Entry, is_remote
+from pipelines.publishing.warehouse import (
+    GATHERING,
+    PROVIDER_PREFIX,
+    RELEASE_POINTER,
+    STALE,
+    Warehouse,
+    WarehouseBusy,
+)
 
 #: how long a lock object holds if its holder never lets go (a killed run's; a run takes minutes)
 LEASE = dt.timedelta(hours=6)
@@ -48,6 +55,8 @@ LOCK = ".run.lock"
 #: what stays on the machine: local locks and a run's staging
 LOCAL_ONLY = {LOCK, ".release.lock", ".staging"}
 CACHE_VARIABLE = "TIEDOLLA_CACHE"
+#: what a working copy holds of its warehouse, beside the copy (never pushed)
+RECORD_SUFFIX = ".checkout.json"
 
 
 class ReleaseMoved(RuntimeError):
@@ -56,9 +65,13 @@ class ReleaseMoved(RuntimeError):
 
 def cache_folder(url: str, kind: str) -> Path:
     """The local copy of ``url`` (``kind``: landing or warehouse) in the cache: named as the URL's last part, so
-    that a network provider's copy is a ``provider=<id>`` folder as on local disk (its key is derived by that)."""
+    that a network provider's copy is a ``provider=<id>`` folder as on local disk (its key is derived by that).
+    A network provider's warehouse is checked out inside its network's copy, where the network's run has it."""
+    parent, name = url.rstrip("/").rsplit("/", 1)
+    if name.startswith(PROVIDER_PREFIX):
+        return cache_folder(parent, kind) / name
     root = Path(os.environ.get(CACHE_VARIABLE) or Path.home() / ".cache" / "tiedolla")
-    return root / kind / hashlib.sha256(url.encode()).hexdigest()[:16] / url.rstrip("/").rsplit("/", 1)[-1]
+    return root / kind / hashlib.sha256(url.encode()).hexdigest()[:16] / name
 
 
 @contextlib.contextmanager
@@ -121,14 +134,14 @@ class Checkout:
     partial: set[str] = field(default_factory=set)
 
     def save(self, local: Path) -> None:
-        """Kept beside the copy (``<copy>.json``), never in it."""
+        """Kept beside the copy (``<copy>.checkout.json``), never pushed."""
         record = {"files": self.files, "partial": sorted(self.partial)}
-        atomic_write_json(local.with_name(f"{local.name}.json"), record)
+        atomic_write_json(local.with_name(f"{local.name}{RECORD_SUFFIX}"), record)
 
     @classmethod
     def load(cls, local: Path) -> Checkout:
         try:
-            record = json.loads(local.with_name(f"{local.name}.json").read_text(encoding="utf-8"))
+            record = json.loads(local.with_name(f"{local.name}{RECORD_SUFFIX}").read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return cls()
         return cls(record["files"], set(record["partial"]))
@@ -151,13 +164,13 @@ def _version(path: str) -> str | None:
 
 def _files(local: Path) -> set[str]:
     """The working copy's files that belong to the warehouse: not links (they follow ``release.json`` on this
-    machine), not what stays local."""
+    machine), not what stays local, not a network provider's own checkout record."""
     found = set()
     for folder, folders, files in os.walk(local):
         folders[:] = [f for f in folders if f not in LOCAL_ONLY and not os.path.islink(os.path.join(folder, f))]
         for name in files:
             path = Path(folder, name)
-            if name not in LOCAL_ONLY and not path.is_symlink():
+            if name not in LOCAL_ONLY and not name.endswith(RECORD_SUFFIX) and not path.is_symlink():
                 found.add(path.relative_to(local).as_posix())
     return found
 
@@ -245,23 +258,35 @@ def push(bucket: Bucket, local: Path, record: Checkout) -> None:
 
 
 @contextlib.contextmanager
-def working_copy(
-    url: str, wait_seconds: float = 0.0, everything: bool = False, lock_at: str | None = None
-) -> Iterator[Path]:
-    """The warehouse at ``url`` as a local folder for one command: locked (by the lock object at ``lock_at``, by
-    default its own), checked out, and pushed back when the command returns. When it raises, nothing is pushed (the
-    warehouse stays as it was) and the copy goes."""
+def working_copy(url: str, wait_seconds: float = 0.0, everything: bool = False) -> Iterator[Path]:
+    """The warehouse at ``url`` as a local folder for one command: locked (:func:`held`), checked out, and pushed
+    back when the command returns. When it raises, nothing is pushed (the warehouse stays as it was) and the copy
+    goes."""
     bucket = Bucket(url)
     local = cache_folder(bucket.url, "warehouse")
-    with locked(Bucket(lock_at) if lock_at else bucket, wait_seconds):
+    with held(bucket, wait_seconds):
         try:
             record = checkout(bucket, local, everything)
             yield local
         except BaseException:
             shutil.rmtree(local, ignore_errors=True)
-            local.with_name(f"{local.name}.json").unlink(missing_ok=True)
+            local.with_name(f"{local.name}{RECORD_SUFFIX}").unlink(missing_ok=True)
             raise
         push(bucket, local, record)
+
+
+@contextlib.contextmanager
+def held(bucket: Bucket, wait_seconds: float = 0.0) -> Iterator[None]:
+    """The locks a command on ``bucket`` holds: a network provider's warehouse (``…/provider=<id>``) its own, so
+    that the providers' runs go side by side; any other warehouse its own and then each network provider's in it
+    (a network's run, its benchlearning and a rollback or forget of it write into every provider's)."""
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(locked(bucket, wait_seconds))
+        if not bucket.url.rstrip("/").rsplit("/", 1)[-1].startswith(PROVIDER_PREFIX):
+            members = sorted({PurePosixPath(p).parts[0] for p in bucket.listing()} - {LOCK})
+            for member in (m for m in members if m.startswith(PROVIDER_PREFIX)):
+                stack.enter_context(locked(Bucket(f"{bucket.url}/{member}"), wait_seconds))
+        yield
 
 
 def landing_copy(url: str) -> Path:
@@ -273,3 +298,14 @@ def landing_copy(url: str) -> Path:
     _mirror(bucket, local, bucket.listing(), record)
     record.save(local)
     return local
+
+
+def release_state(location: str) -> list:
+    """[the released version, whether it is marked stale] of the warehouse at ``location``: a folder, or on object
+    storage read from its ``release.json`` and ``stale.json`` where they are (what a sensor compares)."""
+    if not is_remote(location):
+        warehouse = Warehouse(Path(location))
+        return [warehouse.current_version(), warehouse.stale() is not None]
+    bucket = Bucket(location)
+    pointer = bucket.read(RELEASE_POINTER)
+    return [json.loads(pointer[0])["version"] if pointer else None, bucket.read(STALE) is not None]
