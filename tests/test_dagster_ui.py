@@ -2,6 +2,7 @@
 
 import datetime as dt
 import hashlib
+import time
 from pathlib import Path
 
 import duckdb
@@ -169,7 +170,20 @@ def test_a_network_run_by_the_schedule_and_the_sensor_publishes_the_same_tables(
 
         toggle("schedule", "daily", True)
         until(port, lambda runs: len([r for r in runs if r["jobName"] == "tiedolla"]) >= len(ids), "the tick", 240)
-        toggle("schedule", "daily", False)  # (one tick is enough: the next minute's would run them again)
+        # One tick is enough: the next minute's would run them again. After its first tick the daemon writes the
+        # schedule's state back as it read it when the tick began, so a stop in between is undone (Dagster
+        # 1.13's scheduler): stop it once the tick is done, and again until it stays stopped.
+        deadline, stayed = time.monotonic() + 180, 0
+        while stayed < 2:
+            assert time.monotonic() < deadline, _schedule(port)
+            state = _schedule(port)
+            if state["ticks"][0]["status"] == "STARTED" or state["status"] != "STOPPED":
+                stayed = 0
+                if state["ticks"][0]["status"] != "STARTED":
+                    toggle("schedule", "daily", False)
+            else:
+                stayed += 1
+            time.sleep(5)
         until(port, lambda runs: finished(runs, "tiedolla", len(ids)), "the schedule's runs")
         toggle("sensor", "network_refresh", True)
         runs = until(port, lambda runs: finished(runs, "network", 1), "the sensor's benchlearning run")
@@ -182,6 +196,16 @@ def test_a_network_run_by_the_schedule_and_the_sensor_publishes_the_same_tables(
         -len(ids) :
     ]
     _same_as_in_process(first_tick, root / "wh", network_in_process)
+
+
+def _schedule(port: int) -> dict:
+    """The schedule ``daily``'s status and its latest tick's."""
+    answer = graphql(
+        port,
+        f"""{{ scheduleOrError(scheduleSelector: {{{REPOSITORY}, scheduleName: "daily"}})
+        {{ ... on Schedule {{ scheduleState {{ status ticks(limit: 1) {{ status }} }} }} }} }}""",
+    )
+    return answer["scheduleOrError"]["scheduleState"]
 
 
 def _state_id(port: int, kind: str, name: str) -> str:
