@@ -776,8 +776,8 @@ def parser() -> argparse.ArgumentParser:
         type=int,
         default=1,
         metavar="N",
-        help="run up to N steps of a run at once, each in a process of its own (Dagster's multiprocess executor; "
-        "default 1: one at a time in this process)",
+        help="run up to N steps of a run at once in N worker processes, each started once per run (a Dagster "
+        "executor of this project's: pipelines/step_workers.py; default 1: one at a time in this process)",
     )
     r.add_argument(
         "--wait",

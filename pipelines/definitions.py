@@ -12,7 +12,6 @@ from dagster import (
     define_asset_job,
     definitions,
     in_process_executor,
-    multiprocess_executor,
 )
 
 from pipelines.assets.automation import DAILY_AT, daily_schedule, network_sensor, new_export_sensor
@@ -39,6 +38,7 @@ from pipelines.publishing.warehouse import provider_folder
 from pipelines.publishing.working_copy import cache_folder, landing_copy
 from pipelines.resources import LandingArea, WarehouseResource
 from pipelines.run_storage import RunStorage
+from pipelines.step_workers import step_workers_executor
 from schemas.network import BENCHMARK
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -130,16 +130,12 @@ def make_definitions(
             # intermediate values (text tables, validated frames) live beside the warehouse
             "io_manager": RunStorage(base_dir=str(warehouse / ".dagster" / "storage")),
         },
-        # one step at a time in the run's process, or up to ``parallel_steps`` at once, each in a process of its own
-        # (the same definitions run on Dagster's Kubernetes or Celery executors: docs/architecture/deployment.md)
+        # one step at a time in the run's process, or up to ``parallel_steps`` at once in as many worker processes
+        # started once per run (the same definitions run on Dagster's Kubernetes or Celery executors:
+        # docs/architecture/deployment.md)
         executor=in_process_executor
         if parallel_steps == 1
-        else multiprocess_executor.configured(
-            {
-                "max_concurrent": parallel_steps,
-                "start_method": {"forkserver": {"preload_modules": ["pipelines.definitions"]}},
-            }
-        ),
+        else step_workers_executor.configured({"workers": parallel_steps}),
     )
 
 

@@ -117,7 +117,11 @@ LAYERS = (
         "(nothing, what a changed source reaches, or everything)",
     ),
     ("pipelines.definitions | pipelines.progress", "the one Dagster `Definitions` object; the run's progress log"),
-    ("pipelines.assets", "Dagster assets and asset checks, grouped by domain: thin, they call the layers below"),
+    (
+        "pipelines.assets | pipelines.step_workers",
+        "Dagster assets and asset checks, grouped by domain: thin, they call the layers below; the executor of "
+        "`--parallel-steps` (a run's steps in worker processes started once per run)",
+    ),
     (
         "pipelines.resources",
         "Dagster resources: thin adapters that build the plain objects below (`Landing`, `Site`, `Warehouse`), "

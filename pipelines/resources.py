@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -89,8 +90,8 @@ class WarehouseResource(ConfigurableResource):
     #: the UI or the daemon (on a machine or pod that shares no disk) checks it out when it starts and pushes it
     #: back when it ends (``pipelines/publishing/working_copy.py``); ``tiedolla run`` does that itself
     remote: str | None = None
-    _run_lock: Any = PrivateAttr(default=None)
-    _copy: Any = PrivateAttr(default=None)
+    #: the run's lock and working copy, let go of in the reverse order when the run ends
+    _held: Any = PrivateAttr(default=None)
     _provider: str | None = PrivateAttr(default=None)
 
     def open(self) -> Warehouse:
@@ -113,36 +114,23 @@ class WarehouseResource(ConfigurableResource):
         """One run at a time per warehouse (a network's: per provider), also for runs started from the Dagster UI;
         on object storage, the run's working copy."""
         self._provider = run_provider(context, self.network)
-        if self.remote:  # a provider's run works on its own warehouse; the network's run on all of them
-            url = f"{self.remote.rstrip('/')}/{provider_folder(self._provider)}" if self._provider else self.remote
-            self._copy = working_copy(url)
-            self._copy.__enter__()  # raises WarehouseBusy, in words, when another command holds its lock
-        try:
+        with ExitStack() as held:  # (let go of at once if the setup fails, else when the run ends)
+            if self.remote:  # a provider's run works on its own warehouse; the network's run on all of them
+                url = f"{self.remote.rstrip('/')}/{provider_folder(self._provider)}" if self._provider else self.remote
+                held.enter_context(working_copy(url))  # raises WarehouseBusy, in words, when a command holds it
             if self.lock_for_run:
-                self._run_lock = self.open().lock("run")
-                self._run_lock.__enter__()  # raises WarehouseBusy, in words, when another run holds it
+                held.enter_context(self.open().lock("run"))  # raises WarehouseBusy when another run holds it
                 run = context.run
                 self.open().clear_stale_staging(keep=(run.root_run_id or run.run_id) if run else None)
                 self.open().follow_release()  # (a crash may have come between the release and its links)
-        except BaseException as err:
-            self._let_go(err)
-            raise
+            self._held = held.pop_all()
 
     def teardown_after_execution(self, context: InitResourceContext) -> None:
         """Let go of the run's lock; on object storage push what the run wrote (a refused run's quarantine and
         failure history too, as ``tiedolla run`` does)."""
-        self._let_go(None)
-
-    def _let_go(self, err: BaseException | None) -> None:
-        if self._run_lock is not None:
-            self._run_lock.__exit__(None, None, None)
-            self._run_lock = None
-        if self._copy is not None:
-            copy, self._copy = self._copy, None
-            if err is None:
-                copy.__exit__(None, None, None)
-            else:
-                copy.__exit__(type(err), err, err.__traceback__)
+        if self._held is not None:
+            held, self._held = self._held, None
+            held.close()
 
     def key(self) -> bytes:
         """The pseudonym key: given, or from the environment (never from the warehouse); the warehouse's own key."""

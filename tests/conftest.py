@@ -43,7 +43,8 @@ def small_landing(tmp_path_factory) -> Path:
 
 
 #: a guard against a hang, not a verdict on speed: on a slow, busy machine the small demo on Dagster's multiprocess
-#: executor (a process start per step) took more than ten minutes and failed a suite that had nothing wrong
+#: executor (a process start per step, before pipelines/step_workers.py) took more than ten minutes and failed a suite
+#: that had nothing wrong
 RUN_TIMEOUT = 1800
 
 

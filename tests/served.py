@@ -82,8 +82,7 @@ def launch(port: int, job: str, partition: str | None = None) -> str:
     tags = f'executionMetadata: {{tags: [{{key: "dagster/partition", value: "{partition}"}}]}}' if partition else ""
     launched = graphql(
         port,
-        f"""mutation {{ launchRun(executionParams: {{selector: {{
-        repositoryLocationName: "pipelines.definitions", repositoryName: "__repository__", jobName: "{job}"}} {tags}}})
+        f"""mutation {{ launchRun(executionParams: {{selector: {{{REPOSITORY}, jobName: "{job}"}} {tags}}})
         {{ __typename ... on LaunchRunSuccess {{ run {{ runId }} }} }} }}""",
     )["launchRun"]
     assert launched["__typename"] == "LaunchRunSuccess", launched

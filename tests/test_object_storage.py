@@ -94,9 +94,13 @@ def _upload(folder: Path, url: str) -> None:
 
 
 def _released(env: dict, url: str) -> tuple[str, dict[str, bytes]]:
-    """A reader's view of a warehouse in the bucket: the version ``release.json`` names, and each table's bytes as
-    pyarrow's S3 filesystem reads them (following the pointer, as docs/bi.md says)."""
-    fs, prefix = _arrow_fs(env), url.removeprefix("s3://")
+    """A reader's view of a warehouse in the bucket, through pyarrow's S3 filesystem (``_read_release``)."""
+    return _read_release(_arrow_fs(env), url.removeprefix("s3://"))
+
+
+def _read_release(fs, prefix: str) -> tuple[str, dict[str, bytes]]:
+    """The version ``release.json`` under ``prefix`` names, and each table's bytes, as a reader with pyarrow's
+    filesystem ``fs`` finds them (following the pointer, as docs/bi.md says)."""
     with fs.open_input_stream(f"{prefix}/release.json") as stream:
         pointer = json.loads(stream.read())
     tables = {}
@@ -354,14 +358,8 @@ def _azure_release(env: dict, url: str) -> tuple[str, dict[str, str]]:
         blob_storage_authority=env["AZURITE_BLOB_STORAGE_URL"].removeprefix("http://"),
         blob_storage_scheme="http",
     )
-    prefix = url.removeprefix("az://")
-    with fs.open_input_stream(f"{prefix}/release.json") as stream:
-        pointer = json.loads(stream.read())
-    tables = {}
-    for name, path in pointer["tables"].items():
-        with fs.open_input_stream(f"{prefix}/{path}") as stream:
-            tables[name] = _digest(stream.read())
-    return pointer["version"], tables
+    version, tables = _read_release(fs, url.removeprefix("az://"))
+    return version, {name: _digest(data) for name, data in tables.items()}
 
 
 def test_a_network_on_azure_blob_storage_publishes_survives_a_crash_rolls_back_and_forgets(

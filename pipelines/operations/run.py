@@ -44,7 +44,7 @@ class Options:
     allow_missing_sources: tuple[str, ...] = ()
     allow_shrink: bool = False
     rotate_key: bool = False
-    #: steps at once on Dagster's multiprocess executor (1: in process)
+    #: steps at once, in as many worker processes (pipelines/step_workers.py; 1: in process)
     parallel_steps: int = 1
     #: every step, even when nothing changed
     full: bool = False
