@@ -1,9 +1,9 @@
 """tiedolla: generate demo exports, run the pipeline, run the demo.
 
 Exit codes: 0 done (``run``: published and every report made; quarantined rows are normal), 1 refused or failed
-(``run``: not published, the previous version stays), 2 usage error (nothing was run or changed), 3 published but a
-report step failed (named on stderr), 4 busy: another run holds the warehouse (nothing was changed; try again, or
-``--wait``).
+(``run``: not published, the previous version stays), 2 usage error (nothing was run or changed) or an object store
+that cannot be worked on (no such bucket, no answer: named in words), 3 published but a report step failed (named on
+stderr), 4 busy: another run holds the warehouse (nothing was changed; try again, or ``--wait``).
 """
 
 from __future__ import annotations
@@ -1022,14 +1022,22 @@ def _local_only(args) -> None:
                 f"storage; start it with TIEDOLLA_{option.upper()}={location} and launch the runs from its UI or "
                 "schedule (docs/architecture/deployment.md)"
             )
+        if location and is_remote(location) and getattr(args, "parallel_steps", 1) > 1:
+            raise UsageError(
+                f"--{option} {location} with --parallel-steps: a run's steps in processes of their own would each "
+                "check the warehouse out of object storage and take its lock; on object storage a run's steps run "
+                "in its one process (leave --parallel-steps at 1, or run on a local folder)"
+            )
 
 
 def main(argv: list[str] | None = None) -> int:
+    from pipelines.object_storage import Unreachable
+
     args = parser().parse_args(argv)
     try:
         _local_only(args)
         return args.func(args)
-    except UsageError as err:
+    except (UsageError, Unreachable) as err:
         print(f"tiedolla: {err}", file=sys.stderr)
         if getattr(args, "json", False):
             print(json.dumps({"outcome": "usage_error", "reason": str(err), "run_id": None}, ensure_ascii=False))

@@ -159,6 +159,44 @@ def test_a_wrong_date_is_named_for_what_is_wrong_with_it(text, words, capsys):
     assert words in capsys.readouterr().err
 
 
+REMOTE = ["--landing", "s3://b/landing", "--warehouse", "s3://b/warehouse"]
+
+
+@pytest.mark.parametrize(
+    "arguments, words",
+    [
+        (["check", "--landing", "s3://b/landing"], "'check' works on a local folder; on object storage run, rollback"),
+        (["forget", "--warehouse", "w", "--landing", "s3://b/l", "--student-number", "1"], "'forget' works on a local"),
+        (
+            ["run", *REMOTE, "--dagster", "127.0.0.1:3000"],
+            "with --dagster: the instance's own runs check the warehouse",
+        ),
+        (["run", *REMOTE, "--parallel-steps", "2"], "with --parallel-steps: a run's steps in processes of their own"),
+    ],
+)
+def test_what_does_not_work_on_object_storage_is_refused_in_words_before_anything_runs(arguments, words, capsys):
+    """Refused before the bucket is reached (no server answers here): exit 2, the reason on stderr."""
+    from pipelines.cli import main
+
+    assert main(arguments) == 2
+    assert words in capsys.readouterr().err
+
+
+def test_an_object_store_that_does_not_answer_is_named_in_words_not_in_a_traceback(tmp_path, monkeypatch, capsys):
+    from pipelines.cli import main
+    from tests.conftest import free_port
+
+    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{free_port()}")  # (nothing listens there)
+    for name, value in {"AWS_ACCESS_KEY_ID": "t", "AWS_SECRET_ACCESS_KEY": "t", "AWS_REGION": "eu-north-1"}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("AWS_ALLOW_HTTP", "true")
+    monkeypatch.setenv("TIEDOLLA_CACHE", str(tmp_path / "cache"))
+    assert main(["rollback", "--warehouse", "s3://tiedolla/warehouse", "--list"]) == 2
+    said = capsys.readouterr().err
+    assert "s3://tiedolla/warehouse: the object store does not answer: check its address" in said, said
+    assert "Traceback" not in said and "Debug source" not in said
+
+
 @pytest.mark.slow
 def test_every_run_leaves_a_summary_for_machines_and_a_log_file(tmp_path, fast_env):
     """run.json (and --json on stdout) for a published run and for a refused one, with the reason and the rows per

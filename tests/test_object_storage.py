@@ -241,6 +241,20 @@ def test_a_crash_in_the_middle_of_a_release_on_object_storage_leaves_the_previou
     assert not [p for p in listing if p.endswith((".gathering", ".run.lock"))]
 
 
+def test_a_bucket_that_does_not_exist_is_named_in_words_and_nothing_runs(s3, small_landing, tmp_path):
+    env = {**s3, "TIEDOLLA_CACHE": str(tmp_path / "cache")}
+    for command in (
+        ["run", "--landing", str(small_landing), "--warehouse", "s3://no-such-bucket/warehouse"],
+        ["run", "--landing", "s3://no-such-bucket/landing", "--warehouse", str(tmp_path / "warehouse")],
+        ["rollback", "--warehouse", "s3://no-such-bucket/warehouse", "--list"],
+    ):
+        done = run_cli(*command, env=env)
+        assert done.returncode == 2, done.stderr
+        assert "no-such-bucket" in done.stderr and "its bucket or container does not exist" in done.stderr
+        assert "Traceback" not in done.stderr and "Debug source" not in done.stderr
+    assert not (tmp_path / "warehouse").exists()
+
+
 def test_a_second_writer_waits_for_the_lock_object_and_a_moved_release_is_refused(s3, aws, tmp_path):
     """The lock is a conditional write: a second holder is refused in words while the first holds it. A push whose
     release.json changed since its checkout releases nothing."""
