@@ -1007,22 +1007,20 @@ def _local_only(args) -> None:
 
     for option in ("warehouse", "landing"):
         location = getattr(args, option, None)
-        if (
-            location
-            and is_remote(location)
-            and (args.command not in ON_OBJECT_STORAGE or args.command == "forget" and option == "landing")
-        ):
+        if not (location and is_remote(location)):
+            continue
+        if args.command not in ON_OBJECT_STORAGE or args.command == "forget" and option == "landing":
             raise UsageError(
                 f"--{option} {location}: '{args.command}' works on a local folder; on object storage "
                 f"{', '.join(c for c in ON_OBJECT_STORAGE)} do (copy the folder down for the others)"
             )
-        if location and is_remote(location) and getattr(args, "dagster", None):
+        if getattr(args, "dagster", None):
             raise UsageError(
                 f"--{option} {location} with --dagster: the instance's own runs check the warehouse out of object "
                 f"storage; start it with TIEDOLLA_{option.upper()}={location} and launch the runs from its UI or "
                 "schedule (docs/architecture/deployment.md)"
             )
-        if location and is_remote(location) and getattr(args, "parallel_steps", 1) > 1:
+        if getattr(args, "parallel_steps", 1) > 1:
             raise UsageError(
                 f"--{option} {location} with --parallel-steps: a run's steps in processes of their own would each "
                 "check the warehouse out of object storage and take its lock; on object storage a run's steps run "

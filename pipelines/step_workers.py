@@ -179,7 +179,8 @@ class StepWorkersExecutor(Executor):
                 worker.connection.close()
                 workers.remove(worker)
                 ended = f"its process ended with exit code {worker.process.exitcode}"
-                yield from self._failed(plan_context, active, key, _error(ended), f"the process executing it: {ended}")
+                error = SerializableErrorInfo(message=ended, stack=[], cls_name=None)
+                yield from self._failed(plan_context, active, key, error, f"the process executing it: {ended}")
                 active.verify_complete(plan_context, key)
                 return
             if event == STEP_DONE:
@@ -202,13 +203,6 @@ class StepWorkersExecutor(Executor):
         failure = self.log_failure_or_retry_event_after_error(step_context, error, active.get_known_state())
         yield failure
         active.handle_event(failure)
-
-
-def _error(message: str) -> SerializableErrorInfo:
-    try:
-        raise RuntimeError(message)
-    except RuntimeError:
-        return serializable_error_info_from_exc_info(sys.exc_info())
 
 
 @executor(
